@@ -1,0 +1,61 @@
+"""Build the compiled core: every ``src/fastfeed/*.pyx`` becomes an extension.
+
+``FASTFEED_DEBUG=1`` at build time turns bounds/wraparound/initialized checks back on and
+enables line tracing (for coverage and profilers); the default is the speed build.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+DEBUG = os.environ.get("FASTFEED_DEBUG", "") not in ("", "0")
+HERE = Path(__file__).parent
+SRC = HERE / "src" / "fastfeed"
+
+directives = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": DEBUG,
+    "initializedcheck": DEBUG,
+    "cdivision": True,
+    "embedsignature": True,
+    "linetrace": DEBUG,
+    "profile": DEBUG,
+}
+
+if sys.platform == "win32":
+    compile_args: list[str] = ["/O2"]
+else:
+    compile_args = ["-O0", "-g"] if DEBUG else ["-O3"]
+macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+if DEBUG:
+    macros += [("CYTHON_TRACE", "1"), ("CYTHON_TRACE_NOGIL", "1")]
+
+# Only build a subset when FASTFEED_ONLY=_book,_parse is set (speeds up iterating on one module).
+only = {m.strip() for m in os.environ.get("FASTFEED_ONLY", "").split(",") if m.strip()}
+
+extensions = [
+    Extension(
+        f"fastfeed.{pyx.stem}",
+        [str(pyx.relative_to(HERE))],
+        include_dirs=[numpy.get_include(), str(SRC)],
+        extra_compile_args=compile_args,
+        define_macros=macros,
+    )
+    for pyx in sorted(SRC.glob("*.pyx"))
+    if not only or pyx.stem in only
+]
+
+setup(
+    ext_modules=cythonize(
+        extensions,
+        compiler_directives=directives,
+        include_path=[str(HERE / "src")],
+        annotate=os.environ.get("FASTFEED_ANNOTATE", "") not in ("", "0"),
+        force=DEBUG,
+    ),
+)

@@ -1,0 +1,42 @@
+# cython: language_level=3
+"""L2 book core: each side is a pair of int64 numpy arrays (prices, sizes) + a count.
+
+Contract used by the listener / BookFeed (internals are the book module's business):
+all cdef methods below may be called with the GIL held; the ones marked nogil never
+touch Python objects. Growth of the arrays is the only path that needs the GIL and it
+is a cold branch inside ``apply_level``.
+"""
+
+from libc.stdint cimport int64_t, uint8_t
+
+from fastfeed._types cimport Delta
+
+
+cdef class L2Book:
+    cdef readonly int price_decimals
+    cdef readonly int size_decimals
+    # numpy int64 arrays owning the memory (reallocated on growth)
+    cdef object _bid_px_arr
+    cdef object _bid_sz_arr
+    cdef object _ask_px_arr
+    cdef object _ask_sz_arr
+    # raw pointers into those arrays, refreshed after growth
+    cdef int64_t* bid_px
+    cdef int64_t* bid_sz
+    cdef int64_t* ask_px
+    cdef int64_t* ask_sz
+    cdef Py_ssize_t n_bids
+    cdef Py_ssize_t n_asks
+    cdef Py_ssize_t cap_bids
+    cdef Py_ssize_t cap_asks
+
+    # Set one level (size 0 deletes; deleting an absent level is a no-op). Returns 0.
+    cdef int apply_level(self, uint8_t side, int64_t price, int64_t size) except -1
+    # Apply n converted deltas in order (sizes absolute, last wins).
+    cdef int apply_deltas(self, const Delta* d, Py_ssize_t n) except -1
+    # Replace the whole book with n converted deltas (snapshot; zero sizes skipped).
+    cdef int load_deltas(self, const Delta* d, Py_ssize_t n) except -1
+    # Keep at most `depth` best levels per side.
+    cdef void truncate_levels(self, Py_ssize_t depth) noexcept nogil
+    cdef void clear_levels(self) noexcept nogil
+    cdef bint is_crossed_c(self) noexcept nogil

@@ -1,0 +1,188 @@
+# cython: language_level=3
+"""C types shared by the decoders, the book core, the sequencer and the listener.
+
+This header is the contract between the compiled modules: a decoder fills a
+``DeltaBatch`` straight from a frame payload; the listener resolves each ``Segment``
+to a book, converts the level strings at that book's scale and applies them.
+
+Decoding is two-phase on purpose: JSON field order is not guaranteed, so the symbol
+that tells us the instrument's scale may come after the levels. Phase 1 (the decoder)
+records where each price/size string lives in the payload; phase 2
+(``_parse.convert_segment``) turns them into int64 ticks/lots once the scale is known.
+Pointers in a batch point into the payload and are valid only during the callback.
+"""
+
+from libc.stdint cimport int32_t, int64_t, uint8_t
+
+
+cdef enum Side:
+    SIDE_BID = 0
+    SIDE_ASK = 1
+
+
+cdef enum MsgKind:
+    MSG_NONE = 0            # nothing decoded yet
+    MSG_DEPTH = 1           # incremental book update(s)
+    MSG_SNAPSHOT = 2        # full book (REST body or in-band snapshot)
+    MSG_HEARTBEAT = 3       # keep-alive carrying a sequence number (Coinbase)
+    MSG_CONTROL = 4         # subscribe acks, results, errors: not book data
+    MSG_IGNORED = 5         # a known message type fastfeed does not consume
+
+
+cdef enum SegKind:
+    SEG_UPDATE = 0
+    SEG_SNAPSHOT = 1        # replaces the book (Coinbase in-band snapshot)
+
+
+cdef enum DecodeError:
+    DEC_OK = 0
+    DEC_MALFORMED_JSON = 1
+    DEC_MISSING_FIELD = 2
+    DEC_WRONG_TYPE = 3
+    DEC_BAD_DECIMAL = 4     # see DecimalError for the precise reason
+    DEC_TOO_MANY_LEVELS = 5
+    DEC_UNKNOWN_MESSAGE = 6
+    DEC_BAD_SIDE = 7
+    DEC_TRUNCATED = 8
+    DEC_BAD_TIMESTAMP = 9
+    DEC_OVERFLOW = 10
+
+
+cdef enum DecimalError:
+    DECIMAL_OK = 0
+    DECIMAL_EMPTY = 1
+    DECIMAL_SIGN = 2            # a sign where none is allowed
+    DECIMAL_NON_DIGIT = 3
+    DECIMAL_TOO_PRECISE = 4     # a non-zero digit beyond the scale
+    DECIMAL_OVERFLOW = 5        # does not fit int64 at the scale
+    DECIMAL_EXPONENT = 6        # 1e-5 style: not supported
+    DECIMAL_OFF_TICK = 7        # not a multiple of the tick / step
+
+
+ctypedef struct Delta:
+    # Phase 1: where the strings are (pointer into the payload, length).
+    const char* price_ptr
+    const char* size_ptr
+    int32_t price_len
+    int32_t size_len
+    # Phase 2: exact integers at the instrument's scale.
+    int64_t price
+    int64_t size
+    uint8_t side                # Side
+
+
+ctypedef struct Segment:
+    # One book's share of a message (Coinbase envelopes carry several products).
+    const char* symbol_ptr      # into the payload; NULL when the message names none
+    int32_t symbol_len
+    uint8_t kind                # SegKind
+    Py_ssize_t start            # first Delta index in DeltaBatch.levels
+    Py_ssize_t count
+    int64_t event_time_ns       # per-event exchange time when the venue gives one, else 0
+
+
+ctypedef struct DeltaBatch:
+    Delta* levels
+    Py_ssize_t n_levels
+    Py_ssize_t cap_levels
+    Segment* segs
+    Py_ssize_t n_segs
+    Py_ssize_t cap_segs
+    uint8_t msg_kind            # MsgKind
+    # Venue sequence fields; -1 when absent.
+    # Binance spot: first=U, last=u; USD-M adds prev=pu; REST snapshot: last=lastUpdateId.
+    # Coinbase AT: last = sequence_num (per connection).
+    int64_t first_id
+    int64_t last_id
+    int64_t prev_id
+    int64_t event_time_ns       # exchange event time (Binance E, Coinbase envelope timestamp)
+    int64_t txn_time_ns         # Binance USD-M T
+    # Error reporting: code, byte offset into the payload, and a static reason text.
+    int32_t error
+    int32_t decimal_error
+    Py_ssize_t error_offset
+    const char* error_detail
+
+
+# Hard cap on levels in one decoded message: a REST snapshot holds at most 5000 a side
+# (Binance); anything far beyond is garbage or an attack, rejected with DEC_TOO_MANY_LEVELS.
+cdef enum:
+    MAX_BATCH_LEVELS = 1 << 20
+    MAX_BATCH_SEGS = 1 << 16
+
+from libc.stdlib cimport free, realloc
+
+
+cdef inline void batch_reset(DeltaBatch* b) noexcept nogil:
+    """Forget the previous message; keep the allocated arrays."""
+    b.n_levels = 0
+    b.n_segs = 0
+    b.msg_kind = MSG_NONE
+    b.first_id = -1
+    b.last_id = -1
+    b.prev_id = -1
+    b.event_time_ns = 0
+    b.txn_time_ns = 0
+    b.error = DEC_OK
+    b.decimal_error = DECIMAL_OK
+    b.error_offset = -1
+    b.error_detail = NULL
+
+
+cdef inline int batch_init(DeltaBatch* b, Py_ssize_t cap_levels) noexcept nogil:
+    """Allocate a batch's arrays; returns -1 if out of memory."""
+    b.levels = NULL
+    b.segs = NULL
+    b.cap_levels = 0
+    b.cap_segs = 0
+    batch_reset(b)
+    b.levels = <Delta*>realloc(NULL, cap_levels * sizeof(Delta))
+    b.segs = <Segment*>realloc(NULL, 16 * sizeof(Segment))
+    if b.levels == NULL or b.segs == NULL:
+        return -1
+    b.cap_levels = cap_levels
+    b.cap_segs = 16
+    return 0
+
+
+cdef inline void batch_free(DeltaBatch* b) noexcept nogil:
+    free(b.levels)
+    free(b.segs)
+    b.levels = NULL
+    b.segs = NULL
+    b.cap_levels = 0
+    b.cap_segs = 0
+
+
+cdef inline Delta* batch_next_level(DeltaBatch* b) noexcept nogil:
+    """Room for one more level (grows geometrically); NULL past the cap or out of memory."""
+    cdef Py_ssize_t cap
+    cdef Delta* grown
+    if b.n_levels == b.cap_levels:
+        if b.cap_levels >= MAX_BATCH_LEVELS:
+            return NULL
+        cap = b.cap_levels * 2 if b.cap_levels else 64
+        grown = <Delta*>realloc(b.levels, cap * sizeof(Delta))
+        if grown == NULL:
+            return NULL
+        b.levels = grown
+        b.cap_levels = cap
+    b.n_levels += 1
+    return &b.levels[b.n_levels - 1]
+
+
+cdef inline Segment* batch_next_seg(DeltaBatch* b) noexcept nogil:
+    """Room for one more segment; NULL past the cap or out of memory."""
+    cdef Py_ssize_t cap
+    cdef Segment* grown
+    if b.n_segs == b.cap_segs:
+        if b.cap_segs >= MAX_BATCH_SEGS:
+            return NULL
+        cap = b.cap_segs * 2 if b.cap_segs else 16
+        grown = <Segment*>realloc(b.segs, cap * sizeof(Segment))
+        if grown == NULL:
+            return NULL
+        b.segs = grown
+        b.cap_segs = cap
+    b.n_segs += 1
+    return &b.segs[b.n_segs - 1]
