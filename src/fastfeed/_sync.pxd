@@ -1,0 +1,46 @@
+# cython: language_level=3
+"""Per-book sequencer: decides, from a message's update ids, what to do with it."""
+
+from libc.stdint cimport int64_t
+
+
+cdef enum SyncState:
+    SYNC_SYNCING = 0        # first sync: waiting for a snapshot, buffering events
+    SYNC_LIVE = 1           # the book is exact as of `book_id`
+    SYNC_GAP = 2            # updates were lost: not trustworthy, a resync is under way
+    SYNC_STALE = 3          # connection lost or silent: frozen, not trustworthy
+    SYNC_CLOSED = 4         # unsubscribed / engine closed
+
+
+cdef enum SeqRule:
+    RULE_BINANCE_SPOT = 0   # U/u: u <= id old; U > id + 1 gap
+    RULE_BINANCE_USDM = 1   # first event U <= id <= u, then pu == previous u
+    RULE_IN_BAND = 2        # no per-book ids; snapshots arrive in-band (Coinbase)
+
+
+cdef enum SeqVerdict:
+    SEQ_APPLY = 0
+    SEQ_BUFFER = 1          # not live yet: keep for replay after the snapshot
+    SEQ_OLD = 2             # already covered by the book: ignore
+    SEQ_GAP = 3             # updates missing: the book is invalid
+
+
+cdef enum SnapshotVerdict:
+    SNAP_OK = 0             # loaded; replay buffered events next
+    SNAP_TOO_OLD = 1        # lastUpdateId older than the first buffered event: fetch again
+
+
+cdef class Sequencer:
+    cdef readonly int rule
+    cdef public int state
+    # Last update id the book reflects (Binance lastUpdateId / u); -1 before a snapshot.
+    cdef readonly int64_t book_id
+    # USD-M: the first event after a snapshot follows the overlap rule, not the pu chain.
+    cdef bint expect_first
+    # First `U` seen while buffering (-1 if none): tells a too-old snapshot apart.
+    cdef public int64_t first_buffered_id
+
+    cdef SeqVerdict check(self, int64_t first_id, int64_t last_id, int64_t prev_id) noexcept
+    cdef void applied(self, int64_t last_id) noexcept
+    cdef SnapshotVerdict snapshot_loaded(self, int64_t last_update_id) noexcept
+    cdef void restart(self, int state) noexcept

@@ -1,0 +1,117 @@
+# cython: language_level=3
+"""Per-book sequencer: the venue's gap rules as a small state machine.
+
+The rules are those of ``shared/venues.md``:
+
+* Binance spot (docs as corrected Nov 2025): buffer while the snapshot is in flight;
+  an event with ``u <= id`` is old; ``U > id + 1`` means updates were missed; otherwise
+  apply and set ``id = u``. The same test implements the snapshot-overlap rule (the
+  first kept event has ``U <= lastUpdateId + 1 <= u``).
+* Binance USD-M: drop ``u < lastUpdateId``; the first applied event has
+  ``U <= lastUpdateId <= u``; afterwards every ``pu`` equals the previous ``u``.
+  Deviation, on purpose: an event with ``u <= id`` after the first (a duplicate or a late
+  retransmission) is ignored as old rather than forcing a resync; with absolute sizes it
+  carries nothing the book lacks.
+* In-band venues (Coinbase): no per-book ids; the connection-level sequence is checked
+  by the listener. The sequencer only tracks state.
+"""
+
+from libc.stdint cimport int64_t
+
+STATE_NAMES = ("syncing", "live", "gap", "stale", "closed")
+VERDICT_NAMES = ("apply", "buffer", "old", "gap")
+RULES = {"binance-spot": RULE_BINANCE_SPOT, "binance-usdm": RULE_BINANCE_USDM,
+         "in-band": RULE_IN_BAND}
+
+
+cdef class Sequencer:
+    """Gap detection for one book under one venue rule.
+
+    ``rule`` is one of ``"binance-spot"``, ``"binance-usdm"``, ``"in-band"``.
+    """
+
+    def __init__(self, str rule):
+        if rule not in RULES:
+            raise ValueError(f"unknown sequencing rule {rule!r}; expected one of {sorted(RULES)}")
+        self.rule = RULES[rule]
+        self.restart(SYNC_SYNCING)
+
+    cdef void restart(self, int state) noexcept:
+        """Forget the book id; the next snapshot starts from scratch."""
+        self.state = state
+        self.book_id = -1
+        self.expect_first = True
+        self.first_buffered_id = -1
+
+    cdef SeqVerdict check(self, int64_t first_id, int64_t last_id, int64_t prev_id) noexcept:
+        if self.state != SYNC_LIVE:
+            return SEQ_BUFFER
+        if self.rule == RULE_BINANCE_SPOT:
+            if last_id <= self.book_id:
+                return SEQ_OLD
+            if first_id > self.book_id + 1:
+                return SEQ_GAP
+            return SEQ_APPLY
+        if self.rule == RULE_BINANCE_USDM:
+            if self.expect_first:
+                if last_id < self.book_id:
+                    return SEQ_OLD
+                if first_id > self.book_id:
+                    return SEQ_GAP
+                return SEQ_APPLY
+            if last_id <= self.book_id:
+                return SEQ_OLD
+            if prev_id != self.book_id:
+                return SEQ_GAP
+            return SEQ_APPLY
+        return SEQ_APPLY
+
+    cdef void applied(self, int64_t last_id) noexcept:
+        if last_id >= 0:
+            self.book_id = last_id
+        self.expect_first = False
+
+    cdef SnapshotVerdict snapshot_loaded(self, int64_t last_update_id) noexcept:
+        """A snapshot as of ``last_update_id`` was loaded into the book: go live.
+
+        Returns SNAP_TOO_OLD (and stays syncing) when the first buffered event starts
+        after the snapshot, i.e. the events in between were never seen.
+        """
+        cdef int64_t limit = last_update_id + 1
+        if self.rule == RULE_BINANCE_USDM:
+            limit = last_update_id
+        if self.rule != RULE_IN_BAND and self.first_buffered_id > limit:
+            return SNAP_TOO_OLD
+        self.book_id = last_update_id
+        self.expect_first = True
+        self.first_buffered_id = -1
+        self.state = SYNC_LIVE
+        return SNAP_OK
+
+    # ---- Python access, for the reference-model tests and diagnostics ----
+
+    @property
+    def state_name(self):
+        """The state as text: syncing, live, gap, stale or closed."""
+        return STATE_NAMES[self.state]
+
+    def check_py(self, first_id: int, last_id: int, prev_id: int = -1) -> str:
+        """``check`` from Python: returns apply, buffer, old or gap (no side effects)."""
+        return VERDICT_NAMES[self.check(first_id, last_id, prev_id)]
+
+    def applied_py(self, last_id: int) -> None:
+        """Record that the event ending at ``last_id`` was applied."""
+        self.applied(last_id)
+
+    def snapshot_loaded_py(self, last_update_id: int) -> bool:
+        """Load a snapshot id; False if it is older than the buffered stream."""
+        return self.snapshot_loaded(last_update_id) == SNAP_OK
+
+    def buffered_py(self, first_id: int) -> None:
+        """Record that an event starting at ``first_id`` was buffered during a sync."""
+        if self.first_buffered_id < 0:
+            self.first_buffered_id = first_id
+
+    def restart_py(self, state: str = "syncing") -> None:
+        """Drop the book id and enter ``state`` (syncing, gap, stale or closed)."""
+        self.restart(STATE_NAMES.index(state))
