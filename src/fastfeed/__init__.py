@@ -1,2 +1,42 @@
-"""fastfeed: exact L2 order books from exchange WebSocket feeds at C speed."""
+"""fastfeed: exact L2 order books from exchange WebSocket feeds at C speed.
+
+Public names: :class:`BookFeed` (offline, same compiled path), :class:`Engine` (live),
+:class:`LiveBook`, :class:`L2Book`, :class:`DecodeRejected`, :class:`SubscribeError`.
+They are imported on first use, so pure-Python parts (``fastfeed.sim``, the CLI's
+``--help``) start without loading the compiled core.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+_LAZY = {
+    "BookFeed": "fastfeed.feed",
+    "DecodeRejected": "fastfeed._core",
+    "Engine": "fastfeed.engine",
+    "L2Book": "fastfeed._book",
+    "LiveBook": "fastfeed.engine",
+    "SubscribeError": "fastfeed.engine",
+}
+
+if TYPE_CHECKING:
+    from fastfeed._book import L2Book
+    from fastfeed._core import DecodeRejected
+    from fastfeed.engine import Engine, LiveBook, SubscribeError
+    from fastfeed.feed import BookFeed
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fastfeed' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = ["BookFeed", "DecodeRejected", "Engine", "L2Book", "LiveBook", "SubscribeError",
+           "__version__"]

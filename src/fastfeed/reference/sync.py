@@ -1,0 +1,52 @@
+"""Pure-Python reference for the sequencer: the venues.md rules written as plainly as possible."""
+
+from __future__ import annotations
+
+
+class ReferenceSequencer:
+    """Verdicts ``apply``/``buffer``/``old``/``gap`` for Binance spot and USD-M events."""
+
+    def __init__(self, rule: str) -> None:
+        assert rule in ("binance-spot", "binance-usdm", "in-band")
+        self.rule = rule
+        self.live = False
+        self.book_id = -1
+        self.applied_any = False
+
+    def load_snapshot(self, last_update_id: int, first_buffered: int | None) -> bool:
+        """False when the snapshot predates the first buffered event (fetch again)."""
+        if self.rule == "binance-spot" and first_buffered is not None \
+                and not first_buffered <= last_update_id + 1:
+            return False
+        if self.rule == "binance-usdm" and first_buffered is not None \
+                and not first_buffered <= last_update_id:
+            return False
+        self.live = True
+        self.book_id = last_update_id
+        self.applied_any = False
+        return True
+
+    def verdict(self, first: int, last: int, prev: int) -> str:
+        """What to do with an event covering update ids ``first..last``."""
+        if not self.live:
+            return "buffer"
+        if self.rule == "in-band":
+            return "apply"
+        if self.rule == "binance-spot":
+            # venues.md: u <= id → old; U > id + 1 → gap; else apply (U <= id+1 <= u)
+            if last <= self.book_id:
+                return "old"
+            return "apply" if first <= self.book_id + 1 <= last else "gap"
+        if not self.applied_any:
+            # first event after the snapshot: drop u < id; must have U <= id <= u
+            if last < self.book_id:
+                return "old"
+            return "apply" if first <= self.book_id <= last else "gap"
+        if last <= self.book_id:
+            return "old"     # duplicate / late retransmission (documented deviation)
+        return "apply" if prev == self.book_id else "gap"
+
+    def apply(self, last: int) -> None:
+        """The event was applied."""
+        self.book_id = last
+        self.applied_any = True

@@ -1,0 +1,76 @@
+"""Coinbase Advanced Trade (``level2``) and Coinbase Exchange (``level2_batch``).
+
+Both deliver the snapshot in-band after a subscribe; there is no REST step. Advanced
+Trade numbers every message on a connection (``sequence_num``, all channels): any jump
+invalidates every book on that connection, and the cure is to resubscribe (a new
+snapshot follows). Coinbase Exchange's L2 channel has no sequence at all: integrity rests
+on TCP and on resubscribing after any reconnect or unreadable message.
+"""
+
+from __future__ import annotations
+
+import json
+
+from fastfeed.rest import RestClient, RestError
+from fastfeed.venues.base import Instrument, Venue, dumps
+
+
+class CoinbaseAdvancedTrade(Venue):
+    """Coinbase Advanced Trade WebSocket: ``level2`` + ``heartbeats`` channels."""
+
+    name = "coinbase"
+    ws_url = "wss://advanced-trade-ws.coinbase.com"
+    rest_url = "https://api.coinbase.com"
+    max_streams_per_connection = 100
+    weight_per_minute = 600.0
+    stale_after = 10.0      # heartbeats arrive every second
+
+    def subscribe_messages(self, symbols: list[str]) -> list[bytes]:
+        """One channel per subscribe message, as the venue requires."""
+        return [
+            dumps({"type": "subscribe", "product_ids": symbols, "channel": "level2"}),
+            dumps({"type": "subscribe", "product_ids": symbols, "channel": "heartbeats"}),
+        ]
+
+    def unsubscribe_messages(self, symbols: list[str]) -> list[bytes]:
+        """Stop ``level2`` for these products (heartbeats keep the connection open)."""
+        return [dumps({"type": "unsubscribe", "product_ids": symbols, "channel": "level2"})]
+
+    async def instrument(self, rest: RestClient, symbol: str) -> Instrument:
+        """``quote_increment``/``base_increment`` from the public products endpoint."""
+        body = await rest.get(f"/api/v3/brokerage/market/products/{symbol}")
+        return _increments(body, symbol)
+
+
+class CoinbaseExchange(Venue):
+    """Coinbase Exchange WebSocket: ``level2_batch`` + ``heartbeat`` channels."""
+
+    name = "coinbase-exchange"
+    ws_url = "wss://ws-feed.exchange.coinbase.com"
+    rest_url = "https://api.exchange.coinbase.com"
+    max_streams_per_connection = 100
+    weight_per_minute = 600.0
+    stale_after = 10.0
+
+    def subscribe_messages(self, symbols: list[str]) -> list[bytes]:
+        """Both channels in one subscribe message."""
+        return [dumps({"type": "subscribe", "product_ids": symbols,
+                       "channels": ["level2_batch", "heartbeat"]})]
+
+    def unsubscribe_messages(self, symbols: list[str]) -> list[bytes]:
+        """Stop ``level2_batch`` for these products."""
+        return [dumps({"type": "unsubscribe", "product_ids": symbols,
+                       "channels": ["level2_batch"]})]
+
+    async def instrument(self, rest: RestClient, symbol: str) -> Instrument:
+        """``quote_increment``/``base_increment`` from ``GET /products/{id}``."""
+        body = await rest.get(f"/products/{symbol}")
+        return _increments(body, symbol)
+
+
+def _increments(body: bytes, symbol: str) -> Instrument:
+    try:
+        info = json.loads(body)
+        return Instrument(symbol, str(info["quote_increment"]), str(info["base_increment"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise RestError(f"unreadable product info for {symbol}: {exc!r}") from exc
