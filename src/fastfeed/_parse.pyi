@@ -1,0 +1,22 @@
+"""Stubs for the compiled ``fastfeed._parse`` module (exact decimals, venue decoders)."""
+
+class DecodeFailed(ValueError):
+    """A payload could not be decoded (or its decimals converted)."""
+
+def decimal_error_message(code: int, text: str | bytes, decimals: int, unit: int = 1) -> str:
+    """Human message for a DecimalError code."""
+
+def decode_error_message(code: int, offset: int = -1, detail: str | None = None) -> str:
+    """Human message for a DecodeError code (DEC_BAD_DECIMAL needs decimal_error_message)."""
+
+def parse_decimal_py(text: str | bytes, decimals: int) -> int:
+    """Parse exact decimal text into an int count of 10**-decimals units."""
+
+def format_decimal_py(value: int, decimals: int) -> str:
+    """Format an int count of 10**-decimals units as fixed-point text."""
+
+def scale_from_increment(increment: str | bytes) -> tuple[int, int]:
+    """(decimals, units) of a tick/step size string."""
+
+def bench_parse_decimal(text: bytes, decimals: int, iterations: int) -> int:
+    """Total ns for `iterations` parses (loop in C)."""

@@ -1,0 +1,1 @@
+"""Pure-Python reference twins of the compiled modules, for differential tests."""

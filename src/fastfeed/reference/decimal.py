@@ -1,0 +1,85 @@
+"""Pure-Python twin of ``fastfeed._parse.parse_decimal`` (same grammar, codes and order).
+
+Grammar: ``digits ['.' digits]``. The first offending character decides the syntax error
+(``e``/``E`` → exponent, a leading ``+``/``-`` → sign, anything else → non-digit); then a
+non-zero digit beyond the scale → too precise; then a value beyond int64 → overflow.
+"""
+
+from __future__ import annotations
+
+import decimal as _dec
+
+DECIMAL_OK = 0
+DECIMAL_EMPTY = 1
+DECIMAL_SIGN = 2
+DECIMAL_NON_DIGIT = 3
+DECIMAL_TOO_PRECISE = 4
+DECIMAL_OVERFLOW = 5
+DECIMAL_EXPONENT = 6
+DECIMAL_OFF_TICK = 7
+
+MAX_DECIMALS = 18
+INT64_MAX = 2**63 - 1
+_DIGITS = frozenset("0123456789")
+
+
+def _bad_char(c: str, i: int) -> int:
+    if c in "eE":
+        return DECIMAL_EXPONENT
+    if i == 0 and c in "+-":
+        return DECIMAL_SIGN
+    return DECIMAL_NON_DIGIT
+
+
+def decimal_code(text: str | bytes, decimals: int) -> tuple[int, int | None]:
+    """``(DecimalError code, value or None)`` for ``text`` at ``decimals``."""
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("latin-1")  # byte-wise, like the C code
+    if not text:
+        return DECIMAL_EMPTY, None
+    if not 0 <= decimals <= MAX_DECIMALS:
+        return DECIMAL_OVERFLOW, None
+    n = len(text)
+    i = 0
+    while i < n and text[i] in _DIGITS:
+        i += 1
+    if i == 0:
+        return _bad_char(text[0], 0), None
+    if i < n:
+        if text[i] != ".":
+            return _bad_char(text[i], i), None
+        j = k = i + 1
+        while k < n and text[k] in _DIGITS:
+            k += 1
+        if k < n:
+            return _bad_char(text[k], k), None
+        if k == j:
+            return DECIMAL_NON_DIGIT, None
+    with _dec.localcontext() as ctx:
+        ctx.prec = n + MAX_DECIMALS + 10
+        ctx.Emax = ctx.prec * 2
+        scaled = _dec.Decimal(text).scaleb(decimals)
+        if scaled != scaled.to_integral_value():
+            return DECIMAL_TOO_PRECISE, None
+        value = int(scaled)
+    if value > INT64_MAX:
+        return DECIMAL_OVERFLOW, None
+    return DECIMAL_OK, value
+
+
+def parse_decimal(text: str | bytes, decimals: int) -> int:
+    """Exact value of ``text`` in ``10**-decimals`` units; ``ValueError`` (with the code as
+    ``args[1]``) when it is not representable."""
+    code, value = decimal_code(text, decimals)
+    if code != DECIMAL_OK or value is None:
+        raise ValueError(f"decimal error {code} for {text!r}", code)
+    return value
+
+
+def format_decimal(value: int, decimals: int) -> str:
+    """``value`` units at ``decimals`` as fixed-point text with exactly ``decimals`` digits."""
+    sign = "-" if value < 0 else ""
+    digits = str(abs(value)).rjust(decimals + 1, "0")
+    if decimals == 0:
+        return sign + digits
+    return f"{sign}{digits[:-decimals]}.{digits[-decimals:]}"
