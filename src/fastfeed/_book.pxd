@@ -5,6 +5,12 @@ Contract used by the listener / BookFeed (internals are the book module's busine
 all cdef methods below may be called with the GIL held; the ones marked nogil never
 touch Python objects. Growth of the arrays is the only path that needs the GIL and it
 is a cold branch inside ``apply_level``.
+
+Layout: ``bid_px[0:n_bids]`` is ascending and ``ask_px[0:n_asks]`` descending, so the
+best level of each side is the LAST used element (``bid_px[n_bids - 1]``). The used
+region floats inside its array (``*_lo`` elements from the array start) so that a
+change may shift whichever part is shorter and truncation is O(1): the pointers move on
+any structural change, not only on growth — re-read them after every call.
 """
 
 from libc.stdint cimport int64_t, uint8_t
@@ -20,7 +26,7 @@ cdef class L2Book:
     cdef object _bid_sz_arr
     cdef object _ask_px_arr
     cdef object _ask_sz_arr
-    # raw pointers into those arrays, refreshed after growth
+    # raw pointers to the first used element (move on growth, deletes and truncation)
     cdef int64_t* bid_px
     cdef int64_t* bid_sz
     cdef int64_t* ask_px
@@ -29,6 +35,9 @@ cdef class L2Book:
     cdef Py_ssize_t n_asks
     cdef Py_ssize_t cap_bids
     cdef Py_ssize_t cap_asks
+    # offset of the used region from the start of each array (bid_px - data(bid array))
+    cdef Py_ssize_t bid_lo
+    cdef Py_ssize_t ask_lo
 
     # Set one level (size 0 deletes; deleting an absent level is a no-op). Returns 0.
     cdef int apply_level(self, uint8_t side, int64_t price, int64_t size) except -1
@@ -40,3 +49,5 @@ cdef class L2Book:
     cdef void truncate_levels(self, Py_ssize_t depth) noexcept nogil
     cdef void clear_levels(self) noexcept nogil
     cdef bint is_crossed_c(self) noexcept nogil
+    # Cold path: make room for at least `need` levels on one side (needs the GIL).
+    cdef int _grow(self, uint8_t side, Py_ssize_t need) except -1
