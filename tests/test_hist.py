@@ -235,11 +235,13 @@ def test_one_and_highest() -> None:
 
 def test_above_highest_is_clamped_and_counted() -> None:
     h = LatencyHistogram()
-    for v in (HIGHEST + 1, 10**15, I64_MAX):
+    for v in (HIGHEST + 1, 10**15, I64_MAX, 10**30):
         h.record_value(v)
-    assert h.total_count == 3 and h.overflow_count == 3
+    h.record_value(-(10**30))
+    assert h.negative_count == 1 and h.count_at_index(0) == 1
+    assert h.total_count == 5 and h.overflow_count == 4
     assert h.max == HIGHEST
-    assert h.count_at_index(h.counts_index(HIGHEST)) == 3
+    assert h.count_at_index(h.counts_index(HIGHEST)) == 4
 
 
 def test_negative_is_recorded_as_zero_and_counted() -> None:

@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 cimport cython
-from libc.stdint cimport INT64_MAX, int64_t
+from libc.stdint cimport INT64_MAX, INT64_MIN, int64_t
 from libc.string cimport memcpy
 
 # A volatile sink for the benchmark's baseline loop (keeps the compiler from removing it).
@@ -180,9 +180,17 @@ cdef class LatencyHistogram:
 
     # ---------------------------------------------------------------- Python API
 
-    def record_value(self, int64_t value):
-        """Record one value in ns (same rules as the compiled ``record``)."""
-        self.record(value)
+    def record_value(self, value):
+        """Record one value in ns (same rules as the compiled ``record``; Python ints
+        beyond int64 are clamped too)."""
+        cdef int64_t v
+        if value > INT64_MAX:
+            v = INT64_MAX
+        elif value < INT64_MIN:
+            v = INT64_MIN
+        else:
+            v = value
+        self.record(v)
 
     def record_array(self, const int64_t[::1] values not None):
         """Record every value of a contiguous int64 array (one nogil C loop)."""
