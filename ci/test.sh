@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${FASTFEED_VENV:-.venv}
 PY=${PYTHON:-python3}
+export PATH="$PWD/$VENV/bin:$PATH"   # cython-lint runs pycodestyle from PATH
 if [ ! -x "$VENV/bin/python" ]; then
     "$PY" -m venv "$VENV"
 fi

@@ -3,9 +3,37 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import logging
+import signal
 import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastfeed import __version__
+
+log = logging.getLogger("fastfeed.cli")
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
+def parse_book_spec(text: str) -> tuple[str, str]:
+    """``venue:SYMBOL`` → (venue, symbol), with a clear error for anything else."""
+    from fastfeed.venues import VENUES
+
+    venue, sep, symbol = text.partition(":")
+    if not sep or not symbol:
+        raise argparse.ArgumentTypeError(f"expected venue:SYMBOL, got {text!r}")
+    if venue not in VENUES:
+        raise argparse.ArgumentTypeError(f"unknown venue {venue!r}; expected one of "
+                                         f"{', '.join(sorted(VENUES))}")
+    return venue, symbol
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,17 +43,130 @@ def build_parser() -> argparse.ArgumentParser:
         description="Exact L2 order books from exchange WebSocket feeds at C speed.",
     )
     parser.add_argument("--version", action="version", version=f"fastfeed {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more logging (-v info, -vv debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="run the engine against the built-in simulator",
+                          description="Start the exchange simulator in a child process, keep "
+                          "Binance spot, USD-M and Coinbase books from it, inject a gap and a "
+                          "disconnect midway, and show the books live.")
+    demo.add_argument("--duration", type=_positive_float, default=10.0,
+                      help="seconds to run (default 10)")
+    demo.add_argument("--rate", type=_positive_float, default=50.0,
+                      help="simulated messages per second per symbol (default 50)")
+    demo.add_argument("--seed", type=int, default=7, help="market model seed (default 7)")
+    demo.add_argument("--plain", action="store_true",
+                      help="plain periodic lines instead of the live table (default without a TTY)")
+
+    run = sub.add_parser("run", help="keep live books from real venues (or --ws-url)",
+                         description="Keep live L2 books and show them until Ctrl-C.")
+    run.add_argument("books", nargs="+", type=parse_book_spec, metavar="VENUE:SYMBOL",
+                     help="e.g. binance:BTCUSDT binance-usdm:ETHUSDT coinbase:BTC-USD")
+    run.add_argument("--ws-url", help="WebSocket base URL override (all books)")
+    run.add_argument("--rest-url", help="REST base URL override (all books)")
+    run.add_argument("--tick-size", help="price increment, skips the instrument lookup")
+    run.add_argument("--step-size", help="size increment, skips the instrument lookup")
+    run.add_argument("--duration", type=_positive_float,
+                     help="stop after this many seconds (default: until Ctrl-C)")
+    run.add_argument("--timeout", type=_positive_float, default=30.0,
+                     help="seconds to wait for books to go live before giving up (default 30)")
+    run.add_argument("--plain", action="store_true", help="plain periodic lines")
+
+    sim = sub.add_parser("simulate", help="run the local exchange simulator standalone",
+                         add_help=False)
+    sim.add_argument("sim_args", nargs=argparse.REMAINDER,
+                     help="arguments for the simulator (see `fastfeed simulate --help`)")
+
+    bench = sub.add_parser("bench", help="measure throughput and latency side by side",
+                           add_help=False)
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER,
+                       help="arguments for the benchmark (see `fastfeed bench --help`)")
     return parser
+
+
+def run_async(main: Callable[[], Awaitable[int]]) -> int:
+    """Run ``main`` on uvloop (if available) with a clean Ctrl-C: exit 130, no traceback."""
+    try:
+        import uvloop
+
+        runner: Any = uvloop.run
+    except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
+        runner = asyncio.run
+
+    async def guarded() -> int:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        stop = False
+
+        def on_signal() -> None:
+            nonlocal stop
+            stop = True
+            if task is not None:
+                task.cancel()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, on_signal)
+        try:
+            return await main()
+        except asyncio.CancelledError:
+            if stop:
+                return 130
+            raise
+
+    return int(runner(guarded()))
+
+
+async def _run_books(args: argparse.Namespace) -> int:
+    from fastfeed.engine import Engine, SubscribeError
+    from fastfeed.view import BookView
+
+    async with Engine() as engine:
+        try:
+            books = await engine.subscribe_many(
+                args.books, ws_url=args.ws_url, rest_url=args.rest_url,
+                tick_size=args.tick_size, step_size=args.step_size, timeout=args.timeout)
+        except SubscribeError as exc:
+            print(f"fastfeed: {exc}", file=sys.stderr)
+            return 1
+        view = BookView(books, title="fastfeed run", force_plain=args.plain)
+        loop = asyncio.get_running_loop()
+        end = None if args.duration is None else loop.time() + args.duration
+        try:
+            while end is None or loop.time() < end:
+                await asyncio.sleep(0.5 if not view.plain else 1.0)
+                view.refresh()
+        finally:
+            view.close()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``fastfeed`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)],
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     if args.command is None:
         parser.print_help()
         return 2
+    if args.command == "simulate":
+        from fastfeed.sim.cli import run_standalone
+
+        return run_standalone(args.sim_args)
+    if args.command == "bench":
+        from fastfeed.bench import main as bench_main
+
+        return bench_main(args.bench_args)
+    if args.command == "demo":
+        from fastfeed.demo import run_demo
+
+        return run_async(lambda: run_demo(args))
+    if args.command == "run":
+        return run_async(lambda: _run_books(args))
+    parser.error(f"unknown command {args.command}")
     return 2
 
 

@@ -1,0 +1,100 @@
+"""Stub for the compiled per-book core shared by BookFeed and the live engine."""
+
+from collections.abc import Callable
+from typing import Any
+
+from fastfeed._book import L2Book
+from fastfeed._hist import LatencyHistogram
+from fastfeed._parse import DecodeFailed
+from fastfeed._sync import Sequencer
+
+VENUE_KINDS: dict[str, int]
+DECODE_ERROR_NAMES: tuple[str, ...]
+DECIMAL_ERROR_NAMES: tuple[str, ...]
+REJECT_NAMES: tuple[str, ...]
+DEFAULT_MAX_BUFFER_MESSAGES: int
+DEFAULT_MAX_BUFFER_BYTES: int
+
+class DecodeRejected(DecodeFailed):
+    """A payload was refused: malformed, mistyped, off-scale or otherwise unusable."""
+
+def monotonic_time_ns() -> int:
+    """The clock the hot path stamps frames with (CLOCK_MONOTONIC, ns)."""
+
+def describe_batch_error(code: int, decimal_code: int, offset: int, detail: str | None) -> str:
+    """Human-readable reason for a decode/convert failure."""
+
+class BookCore:
+    """One book: int64 L2 book, sequencer, counters, latency histograms, sync buffer."""
+
+    venue: str
+    symbol: str
+    venue_kind: int
+    book: L2Book
+    seq: Sequencer
+    price_decimals: int
+    size_decimals: int
+    price_tick: int
+    size_step: int
+    strict: bool
+    buffer_bytes: int
+    max_buffer_messages: int
+    max_buffer_bytes: int
+    messages: int
+    level_changes: int
+    gaps: int
+    resyncs: int
+    old_messages: int
+    buffered_messages: int
+    crossed_events: int
+    last_event_time_ns: int
+    last_recv_ns: int
+    last_applied_ns: int
+    gap_started_ns: int
+    recv_to_apply: LatencyHistogram
+    recv_to_publish: LatencyHistogram
+    exchange_to_recv: LatencyHistogram
+    resync_duration: LatencyHistogram
+    callback: Callable[[Any], Any] | None
+    on_gap: Callable[[Any, str], Any] | None
+    on_reject: Callable[[Any, str], Any] | None
+    last_reject: str | None
+    last_gap_reason: str | None
+
+    def __init__(self, venue: str, symbol: str, price_decimals: int, size_decimals: int,
+                 price_tick: int = 1, size_step: int = 1, strict: bool = True) -> None: ...
+    def apply_message(self, payload: bytes | bytearray | memoryview) -> int:
+        """Push one WebSocket payload through the compiled path; level changes applied."""
+    def apply_snapshot(self, body: bytes | bytearray | memoryview) -> str:
+        """Load a REST snapshot and replay buffered events: live, too_old or gap."""
+    def gaps_on_connection(self, reason: str) -> None:
+        """The connection lost messages: this book can no longer be trusted."""
+    def start_sync(self, state: str = "syncing") -> None:
+        """Begin (re)synchronising: buffer live events until a snapshot is loaded."""
+    def mark_stale(self, reason: str) -> None:
+        """Freeze and stop trusting the book (connection lost or silent)."""
+    def close(self) -> None:
+        """Stop applying anything to this book."""
+    @property
+    def state(self) -> str:
+        """syncing | live | gap | stale | closed."""
+    @property
+    def is_live(self) -> bool:
+        """True when the book is exact as of ``last_update_id``."""
+    @property
+    def last_update_id(self) -> int:
+        """The venue update id the book reflects."""
+    @property
+    def connection_sequence(self) -> int:
+        """Last connection-level sequence seen by an offline feed (Coinbase AT)."""
+    @property
+    def buffered(self) -> int:
+        """Messages held for replay after the next snapshot."""
+    @property
+    def rejects(self) -> dict[str, int]:
+        """Rejected messages by reason."""
+    @property
+    def rejected(self) -> int:
+        """Total rejected messages."""
+    def counters(self) -> dict[str, Any]:
+        """All counters as a plain dict."""

@@ -1,0 +1,542 @@
+"""Engine: connections, subscriptions, resyncs — the cold path around the compiled core.
+
+One ``Engine`` owns, per venue endpoint, a REST client with a shared weight budget and a
+set of WebSocket connections, each carrying up to the venue's stream limit. Books are
+``LiveBook`` objects (a ``BookCore`` plus async helpers); the per-frame work happens in
+``FeedListener`` (compiled). This module only reacts to events:
+
+* connect → every book on the connection (re)starts syncing: Binance books buffer live
+  events and fetch a REST snapshot (one rate budget per venue); Coinbase books get a
+  subscribe and wait for their in-band snapshot;
+* a gap on one book → resync that book only (Binance snapshot; Coinbase resubscribe);
+  a Coinbase Advanced Trade sequence jump → every book on that connection;
+* disconnect, server close (the 24 h limit) or silence → books marked ``stale``,
+  reconnect with capped exponential backoff and full jitter, resubscribe, resync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any, cast
+
+from picows import WSError, ws_connect
+
+from fastfeed._core import BookCore, DecodeRejected, monotonic_time_ns
+from fastfeed._listener import FeedListener
+from fastfeed.feed import instrument_scales
+from fastfeed.rest import RestClient, RestError, RetryPolicy, WeightBudget
+from fastfeed.venues import Instrument, Venue, get_venue
+
+log = logging.getLogger("fastfeed.engine")
+
+BookCallback = Callable[["LiveBook"], Any]
+
+
+class SubscribeError(RuntimeError):
+    """A subscription could not be set up (unreachable venue, unknown symbol, timeout)."""
+
+
+class LiveBook(BookCore):
+    """A book kept live by an :class:`Engine`.
+
+    Read ``state`` (``syncing`` → ``live``; ``gap``/``stale`` while not trustworthy),
+    ``book`` (the L2 book), ``counters()``, and the latency histograms
+    ``recv_to_apply``/``recv_to_publish``/``exchange_to_recv``/``resync_duration``.
+    """
+
+    def __init__(self, venue: str, symbol: str, instrument: Instrument) -> None:
+        super().__init__(venue, symbol, *instrument_scales(instrument.tick_size,
+                                                           instrument.step_size), strict=False)
+        self.instrument = instrument
+        self.snapshots_fetched = 0
+        self.snapshots_too_old = 0
+        self.last_error: str | None = None
+        self.connection: Connection | None = None
+
+    async def wait_live(self, timeout: float | None = None) -> None:
+        """Wait until the book is live; ``TimeoutError`` after ``timeout`` seconds."""
+        async def _poll() -> None:
+            while not self.is_live:
+                if self.state == "closed":
+                    raise SubscribeError(f"{self.venue}:{self.symbol} was closed")
+                await asyncio.sleep(0.01)
+        await asyncio.wait_for(_poll(), timeout)
+
+    def counters(self) -> dict[str, Any]:
+        """Book counters plus the sync-side ones kept in Python."""
+        out: dict[str, Any] = super().counters()
+        out.update(snapshots_fetched=self.snapshots_fetched,
+                   snapshots_too_old=self.snapshots_too_old, last_error=self.last_error)
+        return out
+
+
+class Connection:
+    """One WebSocket connection carrying several books of one venue."""
+
+    def __init__(self, engine: Engine, venue: Venue, ws_base: str, rest: RestClient) -> None:
+        self.engine = engine
+        self.venue = venue
+        self.ws_base = ws_base
+        self.rest = rest
+        self.books: list[LiveBook] = []
+        self.listener: FeedListener | None = None
+        self.transport: Any = None
+        self.connects = 0
+        self.connect_failures = 0
+        self.server_closes = 0
+        self.stale_disconnects = 0
+        self.last_error: str | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._syncing: dict[LiveBook, asyncio.Task[None]] = {}
+        self._resubscribe: set[LiveBook] = set()
+        self._closing = False
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.venue.name} {len(self.books)} books {self.ws_base}>"
+
+    @property
+    def connected(self) -> bool:
+        """True while the WebSocket is open."""
+        return self.transport is not None
+
+    def has_room(self) -> bool:
+        """Whether one more book fits within the per-connection stream limit."""
+        return len(self.books) < self.engine.streams_limit(self.venue)
+
+    def add(self, book: LiveBook) -> None:
+        """Carry ``book`` on this connection (subscribing on the fly if connected)."""
+        self.books.append(book)
+        book.connection = self
+        book.on_gap = self._on_book_gap
+        book.on_reject = self._on_book_reject
+        if self.listener is not None:
+            self.listener.set_cores(self.books)
+        if self.transport is not None:
+            book.start_sync("syncing")
+            self._send(self.venue.subscribe_messages([book.symbol]))
+            self._start_sync(book)
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"fastfeed:{self.venue.name}")
+
+    def remove(self, book: LiveBook) -> None:
+        """Stop carrying ``book``."""
+        if book in self.books:
+            self.books.remove(book)
+            if self.listener is not None:
+                self.listener.set_cores(self.books)
+            if self.transport is not None:
+                self._send(self.venue.unsubscribe_messages([book.symbol]))
+        task = self._syncing.pop(book, None)
+        if task is not None:
+            task.cancel()
+        book.close()
+
+    # ------------------------------------------------------------------ connection loop
+
+    async def _run(self) -> None:
+        attempt = 0
+        while not self._closing:
+            url = self.venue.connection_url(self.ws_base, [b.symbol for b in self.books])
+            try:
+                transport, listener = await ws_connect(
+                    lambda: FeedListener(self.venue.name, self, self.books), url,
+                    websocket_handshake_timeout=self.engine.connect_timeout,
+                    max_frame_size=self.engine.max_frame_size,
+                    use_aiofastnet=False,
+                    logger_name=f"fastfeed.{self.venue.name}",
+                )
+            except (OSError, WSError, asyncio.TimeoutError) as exc:
+                self.connect_failures += 1
+                self.last_error = f"cannot connect to {url}: {type(exc).__name__}: {exc}"
+                for book in self.books:
+                    book.last_error = self.last_error
+                delay = self.engine.backoff(attempt)
+                attempt += 1
+                log.warning("%s; retrying in %.2fs", self.last_error, delay)
+                await asyncio.sleep(delay)
+                continue
+            connected_at = time.monotonic()
+            watchdog = asyncio.create_task(self._watch_stale(transport, cast(FeedListener, listener)))
+            try:
+                await transport.wait_disconnected()
+            finally:
+                watchdog.cancel()
+                self.transport = None
+                self.listener = None
+            if self._closing:
+                break
+            if time.monotonic() - connected_at > 30:
+                attempt = 0     # it was a healthy connection: start backoff afresh
+            delay = self.engine.backoff(attempt)
+            attempt += 1
+            log.info("%s: disconnected; reconnecting in %.2fs", self, delay)
+            await asyncio.sleep(delay)
+
+    async def _watch_stale(self, transport: Any, listener: FeedListener) -> None:
+        limit_ns = int(self.engine.stale_limit(self.venue) * 1e9)
+        start = monotonic_time_ns()
+        while True:
+            await asyncio.sleep(max(0.05, limit_ns / 4e9))
+            last = max(listener.last_frame_ns, start)
+            if monotonic_time_ns() - last > limit_ns:
+                self.stale_disconnects += 1
+                self.last_error = f"no data for {limit_ns / 1e9:.1f}s"
+                log.warning("%s: %s; reconnecting", self, self.last_error)
+                transport.disconnect(False)
+                return
+
+    # ------------------------------------------------------------------ listener events
+
+    def on_listener_connected(self, transport: Any) -> None:
+        """Connected: every book starts syncing afresh."""
+        self.transport = transport
+        self.connects += 1
+        self.last_error = None
+        for book in self.books:
+            book.start_sync("syncing")
+        if self.books:
+            self._send(self._initial_subscribe())
+        for book in self.books:
+            self._start_sync(book)
+
+    def _initial_subscribe(self) -> list[bytes]:
+        if self.venue.uses_rest_snapshots:
+            return []       # Binance: the streams are in the URL
+        return self.venue.subscribe_messages([b.symbol for b in self.books])
+
+    def on_listener_disconnected(self) -> None:
+        """Lost the socket: nothing on it can be trusted until resynced."""
+        self.transport = None
+        for task in self._syncing.values():
+            task.cancel()
+        self._syncing.clear()
+        for book in self.books:
+            if book.state != "closed":
+                book.mark_stale("disconnected")
+
+    def on_listener_close_frame(self, code: Any, reason: str) -> None:
+        """The server closed the connection (Binance does every 24 h): routine."""
+        self.server_closes += 1
+        log.info("%s: server closed the connection (%s %s)", self, code, reason)
+
+    def on_listener_control(self, payload: bytes, is_error: bool) -> None:
+        """Subscribe acks and venue error messages."""
+        if is_error:
+            self.last_error = f"venue error: {payload[:300].decode(errors='replace')}"
+            log.warning("%s: %s", self, self.last_error)
+        else:
+            log.debug("%s: control %r", self, payload[:200])
+
+    def on_listener_connection_gap(self, reason: str) -> None:
+        """Messages were lost on this connection: every book on it is suspect."""
+        log.warning("%s: %s; resyncing all %d books", self, reason, len(self.books))
+        for book in self.books:
+            if book.state == "live":
+                book.gaps_on_connection(reason)
+
+    # ------------------------------------------------------------------ book events
+
+    def _on_book_gap(self, book: LiveBook, reason: str) -> None:
+        if book.state != "gap" or self.transport is None:
+            return      # stale/closed: the reconnect path resyncs
+        log.warning("%s:%s gap: %s", book.venue, book.symbol, reason)
+        if self.venue.uses_rest_snapshots:
+            self._start_sync(book)
+        else:
+            self._resubscribe.add(book)
+            if len(self._resubscribe) == 1:
+                asyncio.get_running_loop().call_soon(self._flush_resubscribe)
+
+    def _on_book_reject(self, book: LiveBook, text: str) -> None:
+        book.last_error = text
+        log.warning("%s:%s rejected message: %s", book.venue, book.symbol, text)
+
+    def _flush_resubscribe(self) -> None:
+        symbols = [b.symbol for b in self._resubscribe if b.state == "gap"]
+        self._resubscribe.clear()
+        if symbols and self.transport is not None:
+            self._send(self.venue.unsubscribe_messages(symbols))
+            self._send(self.venue.subscribe_messages(symbols))
+
+    def _send(self, messages: list[bytes]) -> None:
+        from picows import WSMsgType
+
+        if self.transport is None:
+            return
+        for message in messages:
+            self.transport.send(WSMsgType.TEXT, message)
+
+    def _start_sync(self, book: LiveBook) -> None:
+        if not self.venue.uses_rest_snapshots or book in self._syncing:
+            return
+        self._syncing[book] = asyncio.create_task(self._sync_book(book))
+
+    async def _sync_book(self, book: LiveBook) -> None:
+        """Binance procedure: buffer events, fetch a snapshot, drop/replay, go live."""
+        attempt = 0
+        try:
+            while book.state in ("syncing", "gap") and self.transport is not None:
+                # The snapshot must be checked against the first buffered event's U.
+                deadline = time.monotonic() + 5.0
+                while book.buffered == 0 and time.monotonic() < deadline:
+                    await asyncio.sleep(0.005)
+                try:
+                    async with self.engine.snapshot_slots(self.venue, self.rest):
+                        body = await self.venue.snapshot(self.rest, book.symbol,
+                                                         self.engine.snapshot_limit)
+                except RestError as exc:
+                    book.last_error = f"snapshot failed: {exc}"
+                    log.warning("%s:%s %s", book.venue, book.symbol, book.last_error)
+                    await asyncio.sleep(self.engine.backoff(attempt))
+                    attempt += 1
+                    continue
+                book.snapshots_fetched += 1
+                if book.state not in ("syncing", "gap"):
+                    return
+                try:
+                    result = book.apply_snapshot(body)
+                except DecodeRejected as exc:
+                    book.last_error = str(exc)
+                    log.error("%s", exc)
+                    await asyncio.sleep(self.engine.backoff(attempt))
+                    attempt += 1
+                    continue
+                if result == "too_old":
+                    book.snapshots_too_old += 1
+                    log.info("%s:%s snapshot older than the stream; fetching again",
+                             book.venue, book.symbol)
+                    await asyncio.sleep(random.uniform(0.02, 0.1))
+        finally:
+            if self._syncing.get(book) is asyncio.current_task():
+                del self._syncing[book]
+        if book.state == "gap" and self.transport is not None:
+            self._start_sync(book)      # replay hit a gap while we were finishing
+
+    async def close(self) -> None:
+        """Close the socket and cancel every task of this connection."""
+        self._closing = True
+        for task in list(self._syncing.values()):
+            task.cancel()
+        if self.transport is not None:
+            self.transport.send_close()
+            self.transport.disconnect()
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+        for task in list(self._syncing.values()):
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        self._syncing.clear()
+        for book in self.books:
+            book.close()
+
+    def stats(self) -> dict[str, Any]:
+        """Connection counters (listener counters included when connected)."""
+        out: dict[str, Any] = {
+            "venue": self.venue.name, "url": self.ws_base, "books": len(self.books),
+            "connected": self.connected, "connects": self.connects,
+            "connect_failures": self.connect_failures, "server_closes": self.server_closes,
+            "stale_disconnects": self.stale_disconnects, "last_error": self.last_error,
+        }
+        if self.listener is not None:
+            out.update(self.listener.counters())
+        return out
+
+
+class Engine:
+    """Keeps live books from venue WebSocket feeds.
+
+    ``async with fastfeed.Engine() as engine: book = await engine.subscribe("binance",
+    "BTCUSDT")``. Options: ``rest_weight_share`` — fraction of a venue's per-minute REST
+    weight this engine may use (snapshots are the expensive part); ``snapshot_limit`` —
+    levels per snapshot (venue default); ``streams_per_connection`` — cap below the venue
+    limit to spread books over more connections; ``reconnect_base``/``reconnect_cap`` —
+    backoff seconds; ``stale_after`` — seconds of silence before reconnecting (venue
+    default); ``snapshot_concurrency`` — snapshot requests in flight per venue.
+    """
+
+    def __init__(self, *, rest_weight_share: float = 0.5, snapshot_limit: int | None = None,
+                 streams_per_connection: int | None = None, reconnect_base: float = 0.1,
+                 reconnect_cap: float = 10.0, stale_after: float | None = None,
+                 snapshot_concurrency: int = 4, connect_timeout: float = 10.0,
+                 max_frame_size: int = 8 * 1024 * 1024,
+                 retry: RetryPolicy | None = None) -> None:
+        if not 0 < rest_weight_share <= 1:
+            raise ValueError("rest_weight_share must be in (0, 1]")
+        self.rest_weight_share = rest_weight_share
+        self.snapshot_limit = snapshot_limit
+        self.streams_per_connection = streams_per_connection
+        self.reconnect_base = reconnect_base
+        self.reconnect_cap = reconnect_cap
+        self.stale_after = stale_after
+        self.snapshot_concurrency = snapshot_concurrency
+        self.connect_timeout = connect_timeout
+        self.max_frame_size = max_frame_size
+        self.retry = retry or RetryPolicy()
+        self.books: list[LiveBook] = []
+        self.connections: list[Connection] = []
+        self._rest: dict[tuple[str, str], RestClient] = {}
+        self._slots: dict[RestClient, asyncio.Semaphore] = {}
+        self._instruments: dict[tuple[str, str, str], Instrument] = {}
+        self._closed = False
+
+    async def __aenter__(self) -> Engine:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------------ policy
+
+    def backoff(self, attempt: int) -> float:
+        """Capped exponential backoff with full jitter."""
+        return random.uniform(0, min(self.reconnect_cap, self.reconnect_base * 2**attempt))
+
+    def streams_limit(self, venue: Venue) -> int:
+        """Books per connection for ``venue``."""
+        limit = venue.max_streams_per_connection
+        if self.streams_per_connection:
+            limit = min(limit, self.streams_per_connection)
+        return limit
+
+    def stale_limit(self, venue: Venue) -> float:
+        """Seconds of silence before a connection is dropped and reopened."""
+        return self.stale_after if self.stale_after is not None else venue.stale_after
+
+    def rest_client(self, venue: Venue, rest_url: str) -> RestClient:
+        """The shared REST client (and weight budget) for a venue endpoint."""
+        key = (venue.name, rest_url)
+        if key not in self._rest:
+            budget = WeightBudget(venue.weight_per_minute * self.rest_weight_share)
+            self._rest[key] = RestClient(rest_url, budget, self.retry)
+        return self._rest[key]
+
+    def snapshot_slots(self, venue: Venue, rest: RestClient) -> asyncio.Semaphore:
+        """Bounds snapshot requests in flight per venue endpoint."""
+        if rest not in self._slots:
+            self._slots[rest] = asyncio.Semaphore(self.snapshot_concurrency)
+        return self._slots[rest]
+
+    # ------------------------------------------------------------------ API
+
+    async def instrument(self, venue: str, symbol: str, rest_url: str | None = None) -> Instrument:
+        """Tick/step sizes for a symbol (fetched once, then cached)."""
+        spec = get_venue(venue)
+        rest_url = rest_url or spec.rest_url
+        key = (venue, rest_url, symbol)
+        if key not in self._instruments:
+            self._instruments[key] = await spec.instrument(self.rest_client(spec, rest_url), symbol)
+        return self._instruments[key]
+
+    async def subscribe(self, venue: str, symbol: str, *, ws_url: str | None = None,
+                        rest_url: str | None = None, tick_size: str | None = None,
+                        step_size: str | None = None, callback: BookCallback | None = None,
+                        wait: bool = True, timeout: float = 30.0) -> LiveBook:
+        """Start keeping ``symbol``'s book on ``venue`` and return its handle.
+
+        ``ws_url``/``rest_url`` override the venue endpoints (testnets, proxies, the
+        simulator). ``tick_size``/``step_size`` skip the instrument lookup. ``callback``
+        is called with the book after every applied message, inside the hot path: it
+        costs one Python call (~0.1 µs) plus whatever it does, and delays every later
+        message on the connection — keep it short. With ``wait`` (default) this returns
+        once the book is live, raising ``SubscribeError`` after ``timeout`` seconds.
+        """
+        if self._closed:
+            raise SubscribeError("engine is closed")
+        spec = get_venue(venue)
+        symbol = spec.normalize_symbol(symbol)
+        ws_url = ws_url or spec.ws_url
+        rest_url = rest_url or spec.rest_url
+        for existing in self.books:
+            if existing.venue == venue and existing.symbol == symbol \
+                    and existing.connection is not None and existing.connection.ws_base == ws_url:
+                raise SubscribeError(f"{venue}:{symbol} is already subscribed")
+        if tick_size is None or step_size is None:
+            try:
+                info = await self.instrument(venue, symbol, rest_url)
+            except RestError as exc:
+                raise SubscribeError(f"{venue}:{symbol}: cannot get tick/step sizes from "
+                                     f"{rest_url}: {exc}") from exc
+            instrument = Instrument(symbol, tick_size or info.tick_size,
+                                    step_size or info.step_size)
+        else:
+            instrument = Instrument(symbol, tick_size, step_size)
+        book = LiveBook(venue, symbol, instrument)
+        book.callback = callback
+        rest = self.rest_client(spec, rest_url)
+        conn = next((c for c in self.connections if c.venue is spec and c.ws_base == ws_url
+                     and c.rest is rest and c.has_room()), None)
+        if conn is None:
+            conn = Connection(self, spec, ws_url, rest)
+            self.connections.append(conn)
+        self.books.append(book)
+        conn.add(book)
+        if wait:
+            try:
+                await book.wait_live(timeout)
+            except asyncio.TimeoutError:
+                detail = book.last_error or conn.last_error or "no snapshot yet"
+                raise SubscribeError(f"{venue}:{symbol} not live after {timeout:.0f}s "
+                                     f"(state {book.state}): {detail}") from None
+        return book
+
+    async def subscribe_many(self, specs: list[tuple[str, str]], **kwargs: Any) -> list[LiveBook]:
+        """Subscribe several ``(venue, symbol)`` pairs and wait for all of them."""
+        wait = kwargs.pop("wait", True)
+        timeout = kwargs.pop("timeout", 30.0)
+        books = [await self.subscribe(v, s, wait=False, **kwargs) for v, s in specs]
+        if wait:
+            await asyncio.gather(*(self._wait(b, timeout) for b in books))
+        return books
+
+    async def _wait(self, book: LiveBook, timeout: float) -> None:
+        try:
+            await book.wait_live(timeout)
+        except asyncio.TimeoutError:
+            conn = book.connection
+            detail = book.last_error or (conn.last_error if conn else None) or "no snapshot yet"
+            raise SubscribeError(f"{book.venue}:{book.symbol} not live after {timeout:.0f}s "
+                                 f"(state {book.state}): {detail}") from None
+
+    async def unsubscribe(self, book: LiveBook) -> None:
+        """Stop keeping ``book``."""
+        if book.connection is not None:
+            book.connection.remove(book)
+        if book in self.books:
+            self.books.remove(book)
+
+    def book(self, venue: str, symbol: str) -> LiveBook:
+        """The subscribed book for ``venue:symbol``."""
+        symbol = get_venue(venue).normalize_symbol(symbol)
+        for b in self.books:
+            if b.venue == venue and b.symbol == symbol:
+                return b
+        raise KeyError(f"{venue}:{symbol} is not subscribed")
+
+    def stats(self) -> dict[str, Any]:
+        """Counters of every connection and book."""
+        return {
+            "connections": [c.stats() for c in self.connections],
+            "books": {f"{b.venue}:{b.symbol}": b.counters() for b in self.books},
+            "rest": {f"{k[0]} {k[1]}": {"requests": r.requests, "throttled": r.throttled,
+                                       "failures": r.failures,
+                                       "budget_wait_s": round(r.budget.waited_s, 3)}
+                     for k, r in self._rest.items()},
+        }
+
+    async def close(self) -> None:
+        """Close every connection and session; cancels every task. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        await asyncio.gather(*(c.close() for c in self.connections), return_exceptions=True)
+        await asyncio.gather(*(r.close() for r in self._rest.values()), return_exceptions=True)
