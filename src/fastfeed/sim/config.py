@@ -1,0 +1,116 @@
+"""Configuration dataclasses for the simulator: per symbol, per run, and fault specs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Venue ids, as in the rest of fastfeed.
+BINANCE = "binance"
+BINANCE_USDM = "binance-usdm"
+COINBASE = "coinbase"
+COINBASE_EXCHANGE = "coinbase-exchange"
+VENUES = (BINANCE, BINANCE_USDM, COINBASE, COINBASE_EXCHANGE)
+
+
+@dataclass
+class SymbolConfig:
+    """How one simulated instrument looks and moves."""
+
+    symbol: str
+    """Venue symbol: ``BTCUSDT`` for Binance, ``BTC-USD`` for Coinbase (upper case)."""
+    tick_size: str = "0.01"
+    """Price increment as a decimal string (Binance ``PRICE_FILTER.tickSize``)."""
+    step_size: str = "0.00001"
+    """Size increment as a decimal string (Binance ``LOT_SIZE.stepSize``)."""
+    mid_price: str = "30000"
+    """Initial mid price (snapped to the tick grid)."""
+    depth: int = 200
+    """Levels maintained per side; the far end is trimmed/refilled to keep this count."""
+    levels_per_message: int = 10
+    """Mean number of level changes per message (actual count uniform in n/2..3n/2)."""
+    rate: float = 10.0
+    """Messages per second for this symbol in live mode (0 = the book never moves)."""
+    move_prob: float = 0.1
+    """Probability per message that the mid price walks one step (best level removed)."""
+    size_scale: int = 10_000
+    """Typical level size in lots (sizes are heavy-tailed around this)."""
+    print_decimals: int | None = None
+    """Decimals printed on the wire; None = venue default (Binance spot 8, others the scale)."""
+    start_id: int | None = None
+    """First update id (the book's initial ``lastUpdateId``); None = derived from the seed."""
+    burst: int = 0
+    """Burst mode: pre-generate this many messages and write them, pre-framed, as fast as
+    the socket takes them to every connection that subscribes; the symbol has no live
+    updates (0 = live mode)."""
+    burst_delay: float = 0.0
+    """Seconds between a subscription and the start of its burst write."""
+    burst_snapshot_index: int = 0
+    """Burst mode: the REST snapshot is frozen at the state after this burst message
+    (0 = after the first one), so ``lastUpdateId`` lies inside the burst's id range."""
+
+
+@dataclass
+class FaultSpec:
+    """A fault to inject at start (see :data:`fastfeed.sim.faults.FAULTS` for names)."""
+
+    venue: str
+    """Venue id."""
+    symbol: str
+    """Symbol, or ``"*"`` for every symbol/connection of the venue."""
+    fault: str
+    """Fault name, e.g. ``"drop"``, ``"http_429"``."""
+    params: dict[str, Any] = field(default_factory=dict)
+    """Fault parameters; ``every`` (seconds) re-injects the fault periodically."""
+
+
+def _default_venues() -> dict[str, list[SymbolConfig]]:
+    return {
+        BINANCE: [
+            SymbolConfig("BTCUSDT", "0.01", "0.00001", "97250.01"),
+            SymbolConfig("ETHUSDT", "0.01", "0.0001", "3500.00"),
+        ],
+        BINANCE_USDM: [SymbolConfig("BTCUSDT", "0.10", "0.001", "97250.0", size_scale=1000)],
+        COINBASE: [
+            SymbolConfig("BTC-USD", "0.01", "0.00000001", "97250.01", size_scale=10_000_000),
+            SymbolConfig("ETH-USD", "0.01", "0.00000001", "3500.00", size_scale=100_000_000),
+        ],
+        COINBASE_EXCHANGE: [SymbolConfig("BTC-USD", "0.01", "0.00000001", "97250.01", size_scale=10_000_000)],
+    }
+
+
+@dataclass
+class SimConfig:
+    """One simulator run: instruments per venue, ports, timers, faults."""
+
+    venues: dict[str, list[SymbolConfig]] = field(default_factory=_default_venues)
+    """Instruments per venue id; a venue absent here serves nothing (but its paths exist)."""
+    seed: int = 1
+    """Run seed; each symbol's model is seeded from (seed, symbol)."""
+    host: str = "127.0.0.1"
+    """Interface to listen on."""
+    ws_port: int = 0
+    """WebSocket port for all venues (0 = pick a free port)."""
+    rest_port: int = 0
+    """REST port for all venues and the debug endpoints (0 = pick a free port)."""
+    ping_interval: float = 20.0
+    """Seconds between server PINGs on every connection (Binance spot: 20; 0 disables)."""
+    pong_timeout: float = 60.0
+    """Disconnect when no PONG arrived this long after a PING (Binance: 60 s)."""
+    subscribe_timeout: float = 5.0
+    """Coinbase: close the connection when no subscribe arrived within this many seconds."""
+    heartbeat_interval: float = 1.0
+    """Coinbase heartbeat period in seconds."""
+    tick_interval: float = 0.005
+    """Granularity of the market clock; messages due in one tick are sent back to back."""
+    history: int = 10_000
+    """Messages of undo history kept per symbol for ``truth(last_id=...)`` (burst symbols
+    keep at least their burst length)."""
+    weight_limit: dict[str, int] = field(default_factory=lambda: {"binance": 6000, "binance-usdm": 2400})
+    """Binance REST request-weight budget per minute, per venue."""
+    max_streams: dict[str, int] = field(default_factory=lambda: {"binance": 1024, "binance-usdm": 200})
+    """Streams allowed per connection, per Binance venue."""
+    faults: list[FaultSpec] = field(default_factory=list)
+    """Faults injected at start."""
+    use_aiofastnet: bool = False
+    """Let picows use aiofastnet transports (plain uvloop transports measured faster)."""
