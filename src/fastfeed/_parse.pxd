@@ -39,3 +39,176 @@ cdef int convert_segment(DeltaBatch* b, const Segment* seg, int price_decimals,
 cdef str convert_error_message(const DeltaBatch* b, const Segment* seg, const char* payload,
                                int price_decimals, int size_decimals, int64_t price_tick,
                                int64_t size_step)
+
+
+# ---------------------------------------------------------------------------------------
+# JSON cursor toolkit (zero-copy, nogil). Functions return >= 0 on success and -1 on
+# failure, with c.err (a DecodeError), c.err_at (byte offset) and c.err_detail set.
+# Running off the end of the payload is always reported as DEC_TRUNCATED.
+# ---------------------------------------------------------------------------------------
+
+from libc.string cimport memcmp
+
+from fastfeed._types cimport DEC_MALFORMED_JSON, DEC_TRUNCATED
+
+
+cdef enum:
+    JSON_MAX_DEPTH = 64     # nesting allowed inside skipped values
+
+
+ctypedef struct Cursor:
+    const char* p
+    Py_ssize_t n
+    Py_ssize_t i
+    int err
+    Py_ssize_t err_at
+    const char* err_detail
+
+
+cdef inline void cur_init(Cursor* c, const char* p, Py_ssize_t n) noexcept nogil:
+    c.p = p
+    c.n = n
+    c.i = 0
+    c.err = 0
+    c.err_at = -1
+    c.err_detail = NULL
+
+
+cdef inline int cur_fail(Cursor* c, int err, const char* detail) noexcept nogil:
+    if c.i >= c.n and err == DEC_MALFORMED_JSON:
+        err = DEC_TRUNCATED
+    c.err = err
+    c.err_at = c.i if c.i < c.n else c.n
+    c.err_detail = detail
+    return -1
+
+
+cdef inline int cur_peek(Cursor* c) noexcept nogil:
+    """Skip whitespace; the next byte (0..255) or -1 at the end."""
+    cdef const char* p = c.p
+    cdef Py_ssize_t i = c.i
+    cdef Py_ssize_t n = c.n
+    while i < n and (p[i] == b' ' or p[i] == b'\n' or p[i] == b'\r' or p[i] == b'\t'):
+        i += 1
+    c.i = i
+    if i < n:
+        return <unsigned char>p[i]
+    return -1
+
+
+cdef inline int cur_expect(Cursor* c, char ch) noexcept nogil:
+    """Skip whitespace and consume `ch`."""
+    if cur_peek(c) != <unsigned char>ch:
+        return cur_fail(c, DEC_MALFORMED_JSON, NULL)
+    c.i += 1
+    return 0
+
+
+cdef inline bint _is_hex(char ch) noexcept nogil:
+    return (b'0' <= ch <= b'9') or (b'a' <= ch <= b'f') or (b'A' <= ch <= b'F')
+
+
+cdef inline int cur_string(Cursor* c, const char** s, Py_ssize_t* length) noexcept nogil:
+    """At a '"' (callers peek first): the raw span between the quotes (escapes are
+    validated, not decoded). Returns 1 if the string has escapes, 0 if not, -1 on error."""
+    cdef const char* p = c.p
+    cdef Py_ssize_t n = c.n
+    cdef Py_ssize_t i = c.i + 1
+    cdef Py_ssize_t start = i
+    cdef Py_ssize_t k
+    cdef unsigned char ch
+    cdef int esc = 0
+    while i < n:
+        ch = <unsigned char>p[i]
+        if ch == b'"':
+            s[0] = p + start
+            length[0] = i - start
+            c.i = i + 1
+            return esc
+        if ch == b'\\':
+            esc = 1
+            i += 1
+            if i >= n:
+                break
+            ch = <unsigned char>p[i]
+            if ch == b'u':
+                for k in range(1, 5):
+                    if i + k >= n:
+                        c.i = n
+                        return cur_fail(c, DEC_TRUNCATED, NULL)
+                    if not _is_hex(p[i + k]):
+                        c.i = i + k
+                        return cur_fail(c, DEC_MALFORMED_JSON, "bad \\u escape")
+                i += 5
+            elif (ch == b'"' or ch == b'\\' or ch == b'/' or ch == b'b' or ch == b'f'
+                  or ch == b'n' or ch == b'r' or ch == b't'):
+                i += 1
+            else:
+                c.i = i
+                return cur_fail(c, DEC_MALFORMED_JSON, "bad escape")
+            continue
+        if ch < 0x20:
+            c.i = i
+            return cur_fail(c, DEC_MALFORMED_JSON, "control character in string")
+        i += 1
+    c.i = n
+    return cur_fail(c, DEC_TRUNCATED, NULL)
+
+
+cdef inline int cur_key(Cursor* c, const char** k, Py_ssize_t* klen) noexcept nogil:
+    """An object key and its ':'."""
+    if cur_peek(c) != b'"':
+        return cur_fail(c, DEC_MALFORMED_JSON, "expected a key")
+    if cur_string(c, k, klen) < 0:
+        return -1
+    return cur_expect(c, b':')
+
+
+cdef inline int cur_next(Cursor* c, char close) noexcept nogil:
+    """After a member/element: 1 if a ',' follows (consumed), 0 if `close` (consumed)."""
+    cdef int ch = cur_peek(c)
+    if ch == b',':
+        c.i += 1
+        return 1
+    if ch == <unsigned char>close:
+        c.i += 1
+        return 0
+    return cur_fail(c, DEC_MALFORMED_JSON, NULL)
+
+
+cdef inline bint key_is(const char* k, Py_ssize_t klen, const char* lit,
+                        Py_ssize_t litlen) noexcept nogil:
+    return klen == litlen and memcmp(k, lit, <size_t>litlen) == 0
+
+
+# A JSON integer into int64. Returns 0 (consumed), -1 (malformed JSON), -2 (a valid value
+# of another JSON type, e.g. a string or 1.5: cursor left at its start) or -3 (an integer
+# outside int64: cursor left at its start).
+cdef int cur_int64(Cursor* c, int64_t* out) noexcept nogil
+
+# Skip one JSON value of any type, validating it; nesting deeper than JSON_MAX_DEPTH fails.
+cdef int cur_skip_value(Cursor* c, int depth) noexcept nogil
+
+# RFC 3339 timestamp (YYYY-MM-DDTHH:MM:SS[.1-9 digits](Z|+HH:MM|-HH:MM)) -> ns since the
+# epoch. Years 1970..2261 only (the int64 ns range, with margin). 0 or -1.
+cdef int parse_rfc3339_ns(const char* p, Py_ssize_t n, int64_t* out) noexcept nogil
+
+
+# ---------------------------------------------------------------------------------------
+# Venue decoders (phase 1: record spans; convert_segment does phase 2). Each resets the
+# batch, returns a DecodeError and on failure sets b.error/error_offset/error_detail.
+# ---------------------------------------------------------------------------------------
+
+ctypedef int (*DecodeFn)(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil
+
+cdef int decode_binance_depth(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil
+cdef int decode_binance_snapshot(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil
+cdef int decode_coinbase_at(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil
+cdef int decode_coinbase_exchange(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil
+
+# The decoder for a venue id ("binance", "binance-usdm", "coinbase", "coinbase-exchange");
+# snapshot=True picks the REST snapshot decoder. NULL if there is none.
+cdef DecodeFn decoder_for(str venue, bint snapshot) noexcept
+
+# Cold path: the full human message for a failed decode (b.error != DEC_OK).
+cdef str batch_error_message(const DeltaBatch* b)

@@ -1,5 +1,7 @@
 """Stubs for the compiled ``fastfeed._parse`` module (exact decimals, venue decoders)."""
 
+from typing import Any
+
 class DecodeFailed(ValueError):
     """A payload could not be decoded (or its decimals converted)."""
 
@@ -20,3 +22,26 @@ def scale_from_increment(increment: str | bytes) -> tuple[int, int]:
 
 def bench_parse_decimal(text: bytes, decimals: int, iterations: int) -> int:
     """Total ns for `iterations` parses (loop in C)."""
+
+def decode_message(
+    venue: str,
+    payload: bytes | bytearray | memoryview,
+    price_decimals: int,
+    size_decimals: int,
+    price_tick: int = 1,
+    size_step: int = 1,
+    *,
+    snapshot: bool = False,
+) -> dict[str, Any]:
+    """Decode one payload through the compiled path into a plain structure."""
+
+def bench_decode(
+    venue: str,
+    payload: bytes,
+    iterations: int,
+    price_decimals: int,
+    size_decimals: int,
+    *,
+    snapshot: bool = False,
+) -> int:
+    """Total ns for `iterations` decode+convert runs (loop in C)."""
