@@ -1446,6 +1446,7 @@ cdef int decode_coinbase_at(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept
     cdef int rc
     cdef bint seq_ok = False
     cdef Pending ignored
+    ignored.code = DEC_OK
     batch_reset(b)
     cur_init(&c, p, n)
     _cb_init(&o)

@@ -83,3 +83,33 @@ def format_decimal(value: int, decimals: int) -> str:
     if decimals == 0:
         return sign + digits
     return f"{sign}{digits[:-decimals]}.{digits[-decimals:]}"
+
+
+def _show(text: str | bytes) -> str:
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8", "replace")
+    if len(text) > 48:
+        text = text[:45] + "..."
+    return repr(text)
+
+
+def decimal_error_message(code: int, text: str | bytes, decimals: int, unit: int = 1) -> str:
+    """Same text as ``fastfeed._parse.decimal_error_message``."""
+    t = _show(text)
+    if code == DECIMAL_EMPTY:
+        return "empty string is not a decimal"
+    if code == DECIMAL_SIGN:
+        return f"{t} has a sign; prices and sizes are unsigned decimals"
+    if code == DECIMAL_NON_DIGIT:
+        return f"{t} is not a plain decimal (expected digits, optionally '.' and more digits)"
+    if code == DECIMAL_TOO_PRECISE:
+        return f"{t} has more decimals than the scale allows ({decimals})"
+    if code == DECIMAL_OVERFLOW:
+        if not 0 <= decimals <= MAX_DECIMALS:
+            return f"decimals must be in 0..{MAX_DECIMALS}, got {decimals}"
+        return f"{t} does not fit a 64-bit integer at {decimals} decimals"
+    if code == DECIMAL_EXPONENT:
+        return f"{t} uses an exponent; only plain decimals are accepted"
+    if code == DECIMAL_OFF_TICK:
+        return f"{t} is not a multiple of the increment {format_decimal(unit, decimals)}"
+    return f"{t}: decimal error {code}"

@@ -1,0 +1,433 @@
+"""Binance decoders: compiled vs reference on generated messages, plus an error table.
+
+The generators and comparison helpers here are shared with ``test_decode_coinbase.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fastfeed import _parse
+from fastfeed.reference import decode as ref
+
+_AT_BYTE = re.compile(r" at byte \d+")
+
+# JSON values for unknown fields: every type, nested, strings with quotes, backslashes,
+# non-ASCII and control characters (escaped by json.dumps, \u00e9 when ensure_ascii).
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(alphabet=st.sampled_from('ab"\\/é\n\t\u2028€{}[],:'), max_size=8),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.text(alphabet='xyz"\\é', max_size=4), children, max_size=3),
+    max_leaves=8,
+)
+whitespace = st.text(alphabet=" \t\r\n", max_size=2)
+
+
+@st.composite
+def json_text(draw: st.DrawFn, value: Any) -> str:
+    """Serialise with random whitespace and escaping (value may be a Raw)."""
+    if isinstance(value, Raw):
+        return value.text
+    ascii_ = draw(st.booleans())
+    ws = draw(whitespace)
+    if isinstance(value, list):
+        parts = [draw(json_text(v)) for v in value]
+        return "[" + ws + ("," + ws).join(parts) + ws + "]"
+    if isinstance(value, dict):
+        items = [json.dumps(k, ensure_ascii=ascii_) + ws + ":" + ws + draw(json_text(v))
+                 for k, v in value.items()]
+        return "{" + ws + ("," + ws).join(items) + ws + "}"
+    return json.dumps(value, ensure_ascii=ascii_)
+
+
+class Raw:
+    """Pre-serialised JSON text (for values json.dumps cannot produce, e.g. odd shapes)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+@st.composite
+def json_object(draw: st.DrawFn, fields: list[tuple[str, Any]], shuffle: bool = True,
+                unknown: bool = True) -> str:
+    """An object from (key, value) pairs in random order, with unknown members mixed in."""
+    pairs = list(fields)
+    if unknown:
+        for _ in range(draw(st.integers(0, 3))):
+            key = draw(st.sampled_from(["x", "extra", "m", "ü\"q", "ts", "bb", "ee"]))
+            pairs.append((key, draw(json_values)))
+    if shuffle:
+        pairs = draw(st.permutations(pairs))
+    ws = [draw(whitespace) for _ in range(4)]
+    items = [
+        ws[0] + json.dumps(k) + ws[1] + ":" + ws[2] + draw(json_text(v)) + ws[3]
+        for k, v in pairs
+    ]
+    return "{" + ",".join(items) + "}"
+
+
+@st.composite
+def decimal_strings(draw: st.DrawFn, decimals: int, width: int = 8) -> str:
+    """Mostly exact at `decimals` (printed with `width` decimals), sometimes too precise."""
+    int_part = str(draw(st.integers(0, 10**7)))
+    if draw(st.integers(0, 19)) == 0:
+        frac = "".join(draw(st.lists(st.sampled_from("0123456789"), min_size=1, max_size=10)))
+    else:
+        frac = "".join(draw(st.lists(st.sampled_from("0123456789"),
+                                     min_size=min(decimals, width), max_size=min(decimals, width))))
+        frac = frac.ljust(width, "0")
+    return f"{int_part}.{frac}" if frac else int_part
+
+
+def run_both(venue: str, payload: bytes, pd: int, sd: int, tick: int = 1, step: int = 1,
+             snapshot: bool = False) -> tuple[Any, Any]:
+    """(compiled result or exception, reference result or exception)."""
+    out = []
+    for fn in (_parse.decode_message, ref.decode_message):
+        try:
+            out.append(fn(venue, payload, pd, sd, tick, step, snapshot=snapshot))
+        except ValueError as exc:
+            out.append(exc)
+    return out[0], out[1]
+
+
+def assert_same(c: Any, r: Any) -> None:
+    """Both succeed with equal output, or both fail with the same reason."""
+    if isinstance(r, Exception) or isinstance(c, Exception):
+        assert isinstance(c, _parse.DecodeFailed), f"compiled succeeded: {c!r}; reference: {r}"
+        assert isinstance(r, ref.DecodeFailed), f"reference succeeded: {r!r}; compiled: {c}"
+        cm, rm = _AT_BYTE.sub("", str(c)), str(r)
+        if rm.startswith("malformed JSON"):
+            assert cm.startswith(("malformed JSON", "truncated JSON")), (cm, rm)
+        else:
+            assert cm == rm
+    else:
+        assert c == r
+
+
+SETTINGS = settings(max_examples=300, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+SPOT = (b'{"e":"depthUpdate","E":1672515782136,"s":"BNBBTC","U":157,"u":160,'
+        b'"b":[["0.00240000","10.00000000"]],"a":[["0.00260000","100.00000000"]]}')
+USDM = (b'{"e":"depthUpdate","E":123456789,"T":123456788,"s":"BTCUSDT","U":157,"u":160,'
+        b'"pu":149,"b":[["25000.10","0.010"]],"a":[["25000.20","1.500"]]}')
+COMBINED = b'{"stream":"bnbbtc@depth@100ms","data":' + SPOT + b"}"
+SNAPSHOT = (b'{"lastUpdateId":1027024,"bids":[["4.00000000","431.00000000"]],'
+            b'"asks":[["4.00000200","12.00000000"]]}')
+USDM_SNAPSHOT = (b'{"lastUpdateId":1027024,"E":1589436922972,"T":1589436922959,'
+                 b'"bids":[["4.00000000","431.00000000"]],"asks":[["4.00000200","12.00000000"]]}')
+
+
+def decode(payload: bytes, pd: int = 8, sd: int = 8, **kw: object) -> dict:
+    return _parse.decode_message("binance", payload, pd, sd, **kw)  # type: ignore[arg-type]
+
+
+def test_spot_example() -> None:
+    out = decode(SPOT)
+    assert out == {
+        "kind": "depth", "first_id": 157, "last_id": 160, "prev_id": -1,
+        "event_time_ns": 1672515782136 * 10**6, "txn_time_ns": 0,
+        "segments": [{
+            "symbol": "BNBBTC", "kind": "update", "event_time_ns": 1672515782136 * 10**6,
+            "levels": [("bid", 240000, 1000000000), ("ask", 260000, 10000000000)],
+        }],
+    }
+    assert decode(COMBINED) == out
+    assert ref.decode_message("binance", SPOT, 8, 8) == out
+
+
+def test_usdm_example() -> None:
+    out = _parse.decode_message("binance-usdm", USDM, 2, 3)
+    assert (out["first_id"], out["last_id"], out["prev_id"]) == (157, 160, 149)
+    assert out["txn_time_ns"] == 123456788 * 10**6
+    assert out["segments"][0]["levels"] == [("bid", 2500010, 10), ("ask", 2500020, 1500)]
+
+
+def test_snapshot_examples() -> None:
+    out = decode(SNAPSHOT, snapshot=True)
+    assert out["kind"] == "snapshot" and out["last_id"] == 1027024
+    assert out["segments"] == [{"symbol": None, "kind": "snapshot", "event_time_ns": 0,
+                                "levels": [("bid", 400000000, 43100000000),
+                                           ("ask", 400000200, 1200000000)]}]
+    out = _parse.decode_message("binance-usdm", USDM_SNAPSHOT, 8, 8, snapshot=True)
+    assert out["event_time_ns"] == 1589436922972 * 10**6
+    assert out["txn_time_ns"] == 1589436922959 * 10**6
+
+
+@pytest.mark.parametrize(("payload", "kind"), [
+    (b'{"result":null,"id":1}', "control"),
+    (b'{"id":7,"result":["btcusdt@depth"]}', "control"),
+    (b'{"code":2,"msg":"Invalid request: unknown variable","id":1}', "venue_error"),
+    (b'{"e":"trade","E":1,"s":"BNBBTC","t":12345,"p":"0.001","q":"100"}', "ignored"),
+    (b'{"e":"trade","E":"odd","b":5}', "ignored"),  # not ours: its fields are not checked
+    (b'{"stream":"bnbbtc@trade","data":{"e":"trade","E":1}}', "ignored"),
+])
+def test_non_depth_messages(payload: bytes, kind: str) -> None:
+    out = decode(payload)
+    assert out["kind"] == kind and out["segments"] == []
+    assert ref.decode_message("binance", payload, 8, 8)["kind"] == kind
+
+
+def test_snapshot_error_body() -> None:
+    body = b'{"code":-1121,"msg":"Invalid symbol."}'
+    assert decode(body, snapshot=True)["kind"] == "venue_error"
+
+
+def test_ticks_and_steps() -> None:
+    msg = (b'{"e":"depthUpdate","E":1,"s":"X","U":1,"u":2,'
+           b'"b":[["100.5","2.000"]],"a":[]}')
+    assert decode(msg, 1, 3, price_tick=5, size_step=1000)["segments"][0]["levels"] == [
+        ("bid", 1005, 2000)]
+    with pytest.raises(_parse.DecodeFailed, match=r"price at byte 52: '100.5' is not a "
+                                                  r"multiple of the increment 1\.0"):
+        decode(msg, 1, 3, price_tick=10)
+    with pytest.raises(_parse.DecodeFailed, match=r"size at byte 60: '2.000' .*increment 0\.003"):
+        decode(msg, 1, 3, size_step=3)
+
+
+@st.composite
+def depth_events(draw: st.DrawFn) -> tuple[bytes, int, int]:
+    pd = draw(st.integers(0, 8))
+    sd = draw(st.integers(0, 8))
+    levels = st.lists(st.tuples(decimal_strings(pd), decimal_strings(sd)).map(list), max_size=6)
+    usdm = draw(st.booleans())
+    fields: list[tuple[str, object]] = [
+        ("e", "depthUpdate"),
+        ("E", draw(st.integers(0, 2**43))),
+        ("s", draw(st.sampled_from(["BTCUSDT", "BNBBTC", "1000SATSUSDT", ""]))),
+        ("U", draw(st.integers(0, 2**63 - 1))),
+        ("u", draw(st.integers(0, 2**63 - 1))),
+        ("b", draw(levels)),
+        ("a", draw(levels)),
+    ]
+    if usdm:
+        fields += [("T", draw(st.integers(0, 2**43))), ("pu", draw(st.integers(-1, 2**62)))]
+    text = draw(json_object(fields))
+    if draw(st.booleans()):
+        stream = json.dumps("btcusdt@depth@100ms")
+        parts = [f'"stream":{stream}', f'"data":{text}']
+        if draw(st.booleans()):
+            parts.reverse()
+        text = "{" + ",".join(parts) + "}"
+    return text.encode(), pd, sd
+
+
+@SETTINGS
+@given(depth_events())
+def test_depth_matches_reference(case: tuple[bytes, int, int]) -> None:
+    payload, pd, sd = case
+    c, r = run_both("binance", payload, pd, sd)
+    assert_same(c, r)
+
+
+@st.composite
+def mutated_events(draw: st.DrawFn) -> bytes:
+    """Valid-looking events with one field dropped, retyped or made odd."""
+    fields: list[tuple[str, object]] = [
+        ("e", "depthUpdate"), ("E", 1672515782136), ("s", "BNBBTC"), ("U", 157), ("u", 160),
+        ("b", [["0.0024", "10"]]), ("a", [["0.0026", "100"]]), ("pu", 149), ("T", 5),
+    ]
+    i = draw(st.integers(0, len(fields) - 1))
+    key = fields[i][0]
+    odd = draw(st.sampled_from([
+        None, "str", 1.5, -1, 2**63, -(2**63) - 1, True, [], {}, [["1"]], [["1", "2", "3"]],
+        [[1, "2"]], ["1", "2"], [["1", "2"], 5], 9223372036855, "DROP",
+    ]))
+    if odd == "DROP":
+        del fields[i]
+    else:
+        fields[i] = (key, odd)
+    return draw(json_object(fields, unknown=draw(st.booleans()))).encode()
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_events())
+def test_mutated_fields_match_reference(payload: bytes) -> None:
+    c, r = run_both("binance-usdm", payload, 4, 0)
+    assert_same(c, r)
+
+
+@st.composite
+def snapshots(draw: st.DrawFn) -> tuple[bytes, int, int]:
+    pd = draw(st.integers(0, 8))
+    sd = draw(st.integers(0, 8))
+    levels = st.lists(st.tuples(decimal_strings(pd), decimal_strings(sd)).map(list), max_size=8)
+    fields: list[tuple[str, object]] = [
+        ("lastUpdateId", draw(st.integers(0, 2**63 - 1))),
+        ("bids", draw(levels)),
+        ("asks", draw(levels)),
+    ]
+    if draw(st.booleans()):
+        fields += [("E", draw(st.integers(0, 2**43))), ("T", draw(st.integers(0, 2**43)))]
+    return draw(json_object(fields)).encode(), pd, sd
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(snapshots())
+def test_snapshot_matches_reference(case: tuple[bytes, int, int]) -> None:
+    payload, pd, sd = case
+    c, r = run_both("binance", payload, pd, sd, snapshot=True)
+    assert_same(c, r)
+
+
+@pytest.mark.parametrize("payload", [SPOT, USDM, COMBINED,
+                                     COMBINED.replace(b":", b" : ").replace(b",", b" ,\n")])
+def test_truncated_at_every_offset(payload: bytes) -> None:
+    for k in range(len(payload)):
+        with pytest.raises(_parse.DecodeFailed, match=r"^(truncated|malformed) JSON"):
+            decode(payload[:k], 8, 8)
+
+
+@pytest.mark.parametrize("payload", [SNAPSHOT, USDM_SNAPSHOT])
+def test_truncated_snapshot_at_every_offset(payload: bytes) -> None:
+    for k in range(len(payload)):
+        with pytest.raises(_parse.DecodeFailed):
+            decode(payload[:k], 8, 8, snapshot=True)
+
+
+def _ev(**over: object) -> bytes:
+    base: dict[str, object] = {"e": "depthUpdate", "E": 1, "s": "X", "U": 1, "u": 2,
+                               "b": [["1.5", "2"]], "a": []}
+    for k, v in over.items():
+        if v is ...:
+            del base[k]
+        else:
+            base[k] = v
+    return json.dumps(base, separators=(",", ":")).encode()
+
+
+ERRORS = [
+    (b"", "truncated JSON at byte 0"),
+    (b"[]", "malformed JSON at byte 0"),
+    (b'{"e":"depthUpdate",}', "malformed JSON at byte 19 (expected a key)"),
+    (b'{"e":"depthUpdate" "E":1}', "malformed JSON at byte 19"),
+    (b'{"e":"depthUpdate"}x', "malformed JSON at byte 19 (extra data after the JSON value)"),
+    (b'{"e":"depth\x01Update"}', "malformed JSON at byte 11 (control character in string)"),
+    (b'{"e":"\\x"}', "malformed JSON at byte 7 (bad escape)"),
+    (b'{"e":"\\u12g4"}', "malformed JSON at byte 10 (bad \\u escape)"),
+    (b'{"x":01}', "malformed JSON at byte 6"),
+    (b'{"x":1.}', "malformed JSON at byte 7"),
+    (b'{"x":tru}', "malformed JSON at byte 5"),
+    (b'{"x":NaN}', "malformed JSON at byte 5"),
+    (b'{"u":-}', "malformed JSON at byte 6"),
+    (b'{"e":"depthUpdate","e":"x"}', "malformed JSON at byte 23 (duplicate field)"),
+    (b'{"x":' + b"[" * 65 + b"]" * 65 + b"}", "malformed JSON at byte 69 (nesting too deep)"),
+    (b'{"e":"depthUpdate"', "truncated JSON at byte 18"),
+    (b'{"e":"depthUp', "truncated JSON at byte 13"),
+    (_ev(u=...), "field 'u' missing"),
+    (_ev(E=...), "field 'E' missing"),
+    (_ev(b=...), "field 'b' missing"),
+    (_ev(e=...), "field 'e' missing"),
+    (_ev(u="160"), "field 'u' has the wrong type (expected integer)"),
+    (_ev(u=1.0), "field 'u' has the wrong type (expected integer)"),
+    (_ev(u=True), "field 'u' has the wrong type (expected integer)"),
+    (_ev(u=2**63), "field 'u' out of range"),
+    (_ev(U=-(2**63) - 1), "field 'U' out of range"),
+    (_ev(E=9223372036855), "field 'E' out of range"),
+    (_ev(pu="x"), "field 'pu' has the wrong type (expected integer)"),
+    (_ev(e=5), "field 'e' has the wrong type (expected string)"),
+    (_ev(s=None), "field 's' has the wrong type (expected string)"),
+    (_ev(b={}), "field 'b' has the wrong type (expected [price, size] string pairs)"),
+    (_ev(b=[["1", "2", "3"]]), "field 'b' has the wrong type (expected [price, size] string pairs)"),
+    (_ev(a=[["1"]]), "field 'a' has the wrong type (expected [price, size] string pairs)"),
+    (_ev(a=[[1, "2"]]), "field 'a' has the wrong type (expected [price, size] string pairs)"),
+    (_ev(b=[["1.234", "2"]]), "price at byte 52: '1.234' has more decimals than the scale allows (2)"),
+    (_ev(b=[["1.5", "-2"]]), "size at byte 58: '-2' has a sign; prices and sizes are unsigned decimals"),
+    (_ev(b=[["1e5", "2"]]), "price at byte 52: '1e5' uses an exponent; only plain decimals are accepted"),
+    (_ev(b=[["", "2"]]), "price at byte 52: empty string is not a decimal"),
+    (_ev(b=[["99999999999999999999", "2"]]),
+     "price at byte 52: '99999999999999999999' does not fit a 64-bit integer at 2 decimals"),
+    (b'{"stream":"x","data":[1]}', "field 'data' has the wrong type (expected object)"),
+    (b'{"stream":"x","data":{"e":"depthUpdate"}}', "field 'E' missing"),
+    (b'{"x":1}', "field 'e' missing"),
+]
+
+
+@pytest.mark.parametrize(("payload", "message"), ERRORS)
+def test_errors(payload: bytes, message: str) -> None:
+    with pytest.raises(_parse.DecodeFailed) as info:
+        decode(payload, 2, 0)
+    assert str(info.value) == message
+    with pytest.raises(ref.DecodeFailed):
+        ref.decode_message("binance", payload, 2, 0)
+
+
+SNAP_ERRORS = [
+    (b'{"bids":[],"asks":[]}', "field 'lastUpdateId' missing"),
+    (b'{"lastUpdateId":1,"asks":[]}', "field 'bids' missing"),
+    (b'{"lastUpdateId":"1","bids":[],"asks":[]}',
+     "field 'lastUpdateId' has the wrong type (expected integer)"),
+    (b'{"lastUpdateId":1,"bids":[["1","2"],["3"]],"asks":[]}',
+     "field 'bids' has the wrong type (expected [price, size] string pairs)"),
+    (b'{"lastUpdateId":1,"bids":[],"asks":[],"E":1e3}',
+     "field 'E' has the wrong type (expected integer)"),
+]
+
+
+@pytest.mark.parametrize(("payload", "message"), SNAP_ERRORS)
+def test_snapshot_errors(payload: bytes, message: str) -> None:
+    with pytest.raises(_parse.DecodeFailed) as info:
+        decode(payload, 2, 0, snapshot=True)
+    assert str(info.value) == message
+    c, r = run_both("binance", payload, 2, 0, snapshot=True)
+    assert_same(c, r)
+
+
+def test_big_snapshot() -> None:
+    bids = [[f"{100000 - i}.00000000", "1.00000000"] for i in range(5000)]
+    asks = [[f"{100001 + i}.00000000", "2.50000000"] for i in range(5000)]
+    body = json.dumps({"lastUpdateId": 5, "bids": bids, "asks": asks}).encode()
+    out = decode(body, 2, 8, snapshot=True)
+    levels = out["segments"][0]["levels"]
+    assert len(levels) == 10000
+    assert levels[0] == ("bid", 10000000, 100000000)
+    assert levels[-1] == ("ask", 10500000, 250000000)
+
+
+def test_deep_nesting_within_limit_is_skipped() -> None:
+    payload = _ev(x=json.loads("[" * 60 + "]" * 60))
+    assert decode(payload, 2, 0)["kind"] == "depth"
+
+
+def test_escaped_unknown_strings_are_skipped() -> None:
+    payload = SPOT[:-1] + b',"note":"say \\"hi\\" \\\\ caf\\u00e9 \\/ \\n","z":[{"\\"":[]}]}'
+    assert decode(payload)["last_id"] == 160
+    assert ref.decode_message("binance", payload, 8, 8) == decode(payload)
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="unknown venue"):
+        _parse.decode_message("kraken", SPOT, 8, 8)
+    with pytest.raises(ValueError, match="price_decimals must be in"):
+        _parse.decode_message("binance", SPOT, 19, 8)
+    with pytest.raises(ValueError, match=">= 1"):
+        _parse.decode_message("binance", SPOT, 8, 8, price_tick=0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_random_corruption_never_crashes(data: st.DataObject) -> None:
+    payload = bytearray(data.draw(st.sampled_from([SPOT, USDM, COMBINED, SNAPSHOT])))
+    for _ in range(data.draw(st.integers(1, 4))):
+        i = data.draw(st.integers(0, len(payload) - 1))
+        payload[i] = data.draw(st.integers(0, 255))
+    for snap in (False, True):
+        try:
+            decode(bytes(payload), 8, 8, snapshot=snap)
+        except _parse.DecodeFailed:
+            pass
+
+
+def test_bench_decode_runs() -> None:
+    assert _parse.bench_decode("binance", SPOT, 10, 8, 8) >= 0
