@@ -55,7 +55,8 @@ def test_usdm_rules_by_example():
     seq = Sequencer("binance-usdm")
     assert seq.snapshot_loaded_py(100)
     assert seq.check_py(90, 99, 89) == "old"        # u < lastUpdateId
-    assert seq.check_py(101, 105, 100) == "gap"     # first must have U <= id <= u
+    assert seq.check_py(101, 105, 99) == "gap"      # first must have U <= id <= u
+    assert seq.check_py(101, 105, 100) == "apply"   # ...or continue exactly (pu == id)
     assert seq.check_py(95, 100, 94) == "apply"     # u == lastUpdateId is kept
     seq.applied_py(100)
     assert seq.check_py(101, 110, 100) == "apply"   # pu == previous u

@@ -364,11 +364,11 @@ cdef class BookCore:
         return 0
 
     cdef _went_live(self, int64_t now):
-        if self.seq.state != SYNC_LIVE:
-            if self.gap_started_ns:
-                self.resync_duration.record(now - self.gap_started_ns)
-                self.resyncs += 1
-                self.gap_started_ns = 0
+        """The book is exact again; a pending gap/stale period ends with a resync."""
+        if self.gap_started_ns:
+            self.resync_duration.record(now - self.gap_started_ns)
+            self.resyncs += 1
+            self.gap_started_ns = 0
         self.seq.state = SYNC_LIVE
 
     # ------------------------------------------------------------------ Python API

@@ -9,6 +9,8 @@ The rules are those of ``shared/venues.md``:
   first kept event has ``U <= lastUpdateId + 1 <= u``).
 * Binance USD-M: drop ``u < lastUpdateId``; the first applied event has
   ``U <= lastUpdateId <= u``; afterwards every ``pu`` equals the previous ``u``.
+  Extension: a first event with ``pu == lastUpdateId`` is also accepted — it proves it
+  continues exactly where the snapshot ends (a snapshot taken on an event boundary).
   Deviation, on purpose: an event with ``u <= id`` after the first (a duplicate or a late
   retransmission) is ignored as old rather than forcing a resync; with absolute sizes it
   carries nothing the book lacks.
@@ -56,7 +58,7 @@ cdef class Sequencer:
             if self.expect_first:
                 if last_id < self.book_id:
                     return SEQ_OLD
-                if first_id > self.book_id:
+                if first_id > self.book_id and prev_id != self.book_id:
                     return SEQ_GAP
                 return SEQ_APPLY
             if last_id <= self.book_id:
@@ -77,9 +79,9 @@ cdef class Sequencer:
         Returns SNAP_TOO_OLD (and stays syncing) when the first buffered event starts
         after the snapshot, i.e. the events in between were never seen.
         """
+        # Spot: the first kept event needs U <= id + 1. USD-M: U <= id, or U == id + 1
+        # with pu == id (checked at replay; a wrong pu turns into a gap there).
         cdef int64_t limit = last_update_id + 1
-        if self.rule == RULE_BINANCE_USDM:
-            limit = last_update_id
         if self.rule != RULE_IN_BAND and self.first_buffered_id > limit:
             return SNAP_TOO_OLD
         self.book_id = last_update_id

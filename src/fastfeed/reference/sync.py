@@ -19,7 +19,7 @@ class ReferenceSequencer:
                 and not first_buffered <= last_update_id + 1:
             return False
         if self.rule == "binance-usdm" and first_buffered is not None \
-                and not first_buffered <= last_update_id:
+                and not first_buffered <= last_update_id + 1:
             return False
         self.live = True
         self.book_id = last_update_id
@@ -39,9 +39,10 @@ class ReferenceSequencer:
             return "apply" if first <= self.book_id + 1 <= last else "gap"
         if not self.applied_any:
             # first event after the snapshot: drop u < id; must have U <= id <= u
+            # (or continue the snapshot exactly: pu == id)
             if last < self.book_id:
                 return "old"
-            return "apply" if first <= self.book_id <= last else "gap"
+            return "apply" if first <= self.book_id <= last or prev == self.book_id else "gap"
         if last <= self.book_id:
             return "old"     # duplicate / late retransmission (documented deviation)
         return "apply" if prev == self.book_id else "gap"
