@@ -297,7 +297,7 @@ def test_fault_malformed_truncated_oversized() -> None:
                 await recv_json(ws)
                 sim.inject("binance", "BTCUSDT", "malformed")
                 bad = 0
-                for _ in range(4):
+                for _ in range(15):
                     try:
                         json.loads(await ws.recv())
                     except ValueError:
@@ -305,7 +305,7 @@ def test_fault_malformed_truncated_oversized() -> None:
                 assert bad == 1
                 sim.inject("binance", "BTCUSDT", "truncated")
                 bad = 0
-                for _ in range(4):
+                for _ in range(15):
                     raw = await ws.recv()
                     try:
                         json.loads(raw)
@@ -315,7 +315,7 @@ def test_fault_malformed_truncated_oversized() -> None:
                 assert bad == 1
                 sim.inject("binance", "BTCUSDT", "oversized", size=2 * 1024 * 1024)
                 sizes = []
-                for _ in range(3):
+                for _ in range(12):
                     raw = await ws.recv()
                     sizes.append(len(raw))
                     json.loads(raw)  # valid JSON
@@ -346,7 +346,13 @@ def test_fault_disconnect_and_routine_close() -> None:
         async with Simulator(make_config()) as sim:
             async with await connect(sim.ws_url("binance") + "/ws/btcusdt@depth") as ws:
                 await recv_json(ws)
+                # Quiesce so that nothing sent before the injection is still in flight.
+                sim.pause()
+                with pytest.raises(asyncio.TimeoutError):
+                    while True:
+                        await asyncio.wait_for(ws.recv(), 0.3)
                 sim.inject("binance", "BTCUSDT", "disconnect", after_messages=3)
+                sim.resume()
                 got = 0
                 with pytest.raises(websockets.exceptions.ConnectionClosedError) as exc:
                     while True:
@@ -495,5 +501,31 @@ def test_burst_matches_truth(venue: str) -> None:
             assert_truth(sim, venue, "BTCUSDT", book, book_id)
             assert book_id == sim.truth(venue, "BTCUSDT").last_id
             assert sim.stats()["bursts_written"] == 1
+
+    run(body)
+
+
+def test_server_pings_and_drops_silent_clients() -> None:
+    async def body() -> None:
+        cfg = make_config(ping_interval=0.1, pong_timeout=0.3)
+        async with Simulator(cfg) as sim:
+            # A raw client that never answers PINGs (websockets would pong automatically).
+            reader, writer = await asyncio.open_connection("127.0.0.1", sim.ws_port)
+            writer.write(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                         b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            assert head.startswith(b"HTTP/1.1 101")
+            opcodes = []
+            while True:
+                hdr = await asyncio.wait_for(reader.read(2), 10)
+                if len(hdr) < 2:
+                    break  # server hung up
+                n = hdr[1] & 0x7F
+                await asyncio.wait_for(reader.readexactly(n), 10)
+                opcodes.append(hdr[0] & 0x0F)
+            assert opcodes.count(0x9) >= 2  # PINGs, then the disconnect for the missing PONGs
+            writer.close()
+            with pytest.raises(ValueError):
+                sim.inject("binance", "BTCUSDT", "close", code=99)
 
     run(body)

@@ -127,7 +127,7 @@ def test_advanced_trade_subscribe_deadline_and_faults() -> None:
                 await recv_json(ws)
                 sim.inject("coinbase", "BTC-USD", "malformed")
                 bad = 0
-                for _ in range(5):
+                for _ in range(15):
                     try:
                         json.loads(await ws.recv())
                     except ValueError:

@@ -139,6 +139,10 @@ class Market:
                 self.burst.append(self.model.step())
                 if i == k:
                     self.burst_snapshot = self.model.snapshot()
+            if venue in (BINANCE, BINANCE_USDM):
+                # Pre-frame the raw-stream form now so the write starts at subscribe time
+                # (combined-stream forms are framed on first use and cached).
+                self.burst_blob(None)
 
     @property
     def live(self) -> bool:
@@ -1082,6 +1086,9 @@ class Simulator:
         if not markets and fault not in REST_FAULTS:
             raise KeyError(f"no such market: {venue} {symbol}")
         every = p.pop("every", None)
+        if fault == "close":
+            if not 1000 <= int(p["code"]) <= 4999:
+                raise ValueError(f"close code {p['code']} is outside 1000..4999")
         if fault in STREAM_FAULTS:
             for m in markets:
                 if fault == "drop":
