@@ -92,7 +92,7 @@ def decimal_strings(draw: st.DrawFn, decimals: int, width: int = 8) -> str:
 def run_both(venue: str, payload: bytes, pd: int, sd: int, tick: int = 1, step: int = 1,
              snapshot: bool = False) -> tuple[Any, Any]:
     """(compiled result or exception, reference result or exception)."""
-    out = []
+    out: list[Any] = []
     for fn in (_parse.decode_message, ref.decode_message):
         try:
             out.append(fn(venue, payload, pd, sd, tick, step, snapshot=snapshot))
@@ -240,7 +240,7 @@ def mutated_events(draw: st.DrawFn) -> bytes:
     ]
     i = draw(st.integers(0, len(fields) - 1))
     key = fields[i][0]
-    odd = draw(st.sampled_from([
+    odd: Any = draw(st.sampled_from([
         None, "str", 1.5, -1, 2**63, -(2**63) - 1, True, [], {}, [["1"]], [["1", "2", "3"]],
         [[1, "2"]], ["1", "2"], [["1", "2"], 5], 9223372036855, "DROP",
     ]))

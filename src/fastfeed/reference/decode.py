@@ -215,7 +215,7 @@ def _binance_depth(payload: bytes) -> dict[str, Any]:
     _check_unknown_depth(top, _BN_EVENT | {"data"})
     ev = top
     if "data" in top:
-        if not isinstance(top["data"], dict):
+        if not isinstance(top["data"], _Obj):
             raise DecodeFailed("field 'data' has the wrong type (expected object)")
         ev = top["data"]
         _check_dups(ev, _BN_EVENT)
@@ -298,7 +298,7 @@ def _cb_event(p: _Pending, ev: _Obj) -> dict[str, Any]:
                 if not isinstance(up, dict):
                     p.add(f"field 'updates' has the wrong type {_OBJS}")
                     continue
-                got_time = _cb_update(p, up, seg, got_time)
+                got_time = _cb_update(p, up, seg, got_time)  # type: ignore[arg-type]
     for k in ("type", "product_id", "updates"):
         if k not in ev:
             p.add(f"event field '{k}' missing")
@@ -361,8 +361,8 @@ def _coinbase_at(payload: bytes) -> dict[str, Any]:
                 if not isinstance(ev, dict):
                     evp.add(f"field 'events' has the wrong type {_OBJS}")
                     continue
-                segs.append(_cb_event(evp, ev))
-    seq = o.get("sequence_num")
+                segs.append(_cb_event(evp, ev))  # type: ignore[arg-type]
+    seq: Any = o.get("sequence_num")
     last_id = seq if _is_int(seq) and INT64_MIN <= seq <= INT64_MAX else -1
     if o.get("type") == "error":
         return _result("venue_error", last_id=last_id)
