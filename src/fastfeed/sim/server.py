@@ -606,9 +606,11 @@ class _BinanceConn(_Conn):
                                  "id": rid}), data=False)
 
     def deliver(self, market: Market, stream: bytes, items: list[tuple[bytes, int]], msg: Message) -> None:
-        """Binance: one frame per item, wrapped for combined streams."""
-        if self.bursting:
-            return
+        """Binance: one frame per item, wrapped for combined streams.
+
+        Live frames of other symbols may interleave with a burst: burst chunks end on frame
+        boundaries, and Binance ids are per symbol.
+        """
         if market not in self.first_ids:
             self.first_ids[market] = msg.first_id
         for payload, mode in items:
@@ -738,14 +740,18 @@ class _ATConn(_Conn):
 
     def deliver(self, market: Market, stream: bytes, items: list[tuple[bytes, int]], msg: Message) -> None:
         """Queue events; the simulator flushes one envelope per connection per clock tick."""
-        if self.bursting:
-            return
         if not self.pending:
             self.sim._dirty.add(self)
         self.pending.extend(items)
 
     def flush(self) -> None:
         """Send the pending events of this tick as one ``l2_data`` envelope."""
+        if self.bursting:
+            # The burst reserved its sequence numbers up front: hold live events until it
+            # is written so sequence_num stays in order on the wire.
+            if self.pending:
+                self.sim._dirty.add(self)
+            return
         items, self.pending = self.pending, []
         events = [p for p, mode in items if mode not in (_LITERAL,)]
         out: list[tuple[bytes, int]] = [(p, _LITERAL) for p, mode in items if mode == _LITERAL]
@@ -885,9 +891,7 @@ class _ExConn(_Conn):
         await self.write_blob(b"".join(frames), ends, m.cfg.burst_delay)
 
     def deliver(self, market: Market, stream: bytes, items: list[tuple[bytes, int]], msg: Message) -> None:
-        """One ``l2update`` frame per item."""
-        if self.bursting:
-            return
+        """One ``l2update`` frame per item (may interleave with a burst: no sequence)."""
         for payload, mode in items:
             self.send_item(payload, mode)
 
