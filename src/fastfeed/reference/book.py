@@ -106,11 +106,11 @@ class ReferenceBook:
         return levels if n is None else levels[:n]
 
     def _floats(self, levels: list[tuple[int, int]]) -> npt.NDArray[np.float64]:
-        ps, ss = 10.0**self.price_decimals, 10.0**self.size_decimals
-        out = np.empty((len(levels), 2), dtype=np.float64)
-        for i, (p, q) in enumerate(levels):
-            out[i, 0] = float(p) / ps
-            out[i, 1] = float(q) / ss
+        # int64 -> float64 rounds to nearest like float(int); then one IEEE division.
+        ints = np.array(levels, dtype=np.int64).reshape(-1, 2)
+        out = ints.astype(np.float64)
+        out[:, 0] /= 10.0**self.price_decimals
+        out[:, 1] /= 10.0**self.size_decimals
         return out
 
     def bids(self, n: int | None = None) -> npt.NDArray[np.float64]:
