@@ -1,0 +1,433 @@
+"""Benchmark workloads and baselines shared by ``fastfeed bench`` and ``benches/feed.py``.
+
+- :func:`make_workload`: realistic venue messages pre-generated with the simulator's own
+  market model and renderers (:mod:`fastfeed.sim.model`, :mod:`fastfeed.sim.render`), plus
+  the exact book after the last one (the ground truth).
+- :class:`DictBook` and the ``*Router`` classes: the baselines, written the way a careful
+  Python user would: the message is decoded by ``json.loads`` or ``orjson.loads`` into
+  Python objects; each side is a ``dict`` keyed by ``float(price)`` holding
+  ``float(size)``; a size equal to ``0.0`` deletes the level (``dict.pop``); and the
+  venue's sequence rule is checked exactly as fastfeed checks it (Binance spot:
+  ``u <= id`` old, ``U > id + 1`` gap; USD-M: first event ``U <= id <= u`` (or
+  ``pu == id``), then ``pu == previous u``; Coinbase Advanced Trade: ``sequence_num`` must grow by one per
+  message on the connection; Coinbase Exchange: no sequence on L2). A detected gap marks
+  the book ``gap`` and stops applying to it (no resync: the benchmark stream has none).
+  No sorting is done per message (a dict book is unordered; sorting happens only when
+  compared with the truth).
+- :func:`compare_levels` / :func:`book_levels_decimal`: the exactness check.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+__all__ = [
+    "CALIBRATION",
+    "VENUE_DEFAULTS",
+    "BinanceRouter",
+    "CoinbaseATRouter",
+    "CoinbaseExchangeRouter",
+    "DictBook",
+    "Workload",
+    "book_levels_decimal",
+    "compare_levels",
+    "dict_levels",
+    "make_router",
+    "make_workload",
+    "model_levels_for",
+    "symbol_names",
+    "truth_levels",
+]
+
+#: Per venue: (tick_size, step_size, typical level size in lots), as the simulator defaults.
+VENUE_DEFAULTS: dict[str, tuple[str, str, int]] = {
+    "binance": ("0.01", "0.00001", 10_000),
+    "binance-usdm": ("0.10", "0.001", 1_000),
+    "coinbase": ("0.01", "0.00000001", 10_000_000),
+    "coinbase-exchange": ("0.01", "0.00000001", 10_000_000),
+}
+
+_MIDS = ("97250.01", "3500.00", "185.25", "640.10", "2.41", "0.35")
+_BASES = ("BTC", "ETH", "SOL", "BNB", "XRP", "DOGE")
+
+#: The simulator's model draws ``levels_per_message`` changes per message, mostly near the
+#: top of the book, so repeated prices merge and a message carries fewer *distinct* level
+#: changes. Measured (seed 1, 1000-level book): model parameter -> distinct changes.
+CALIBRATION: tuple[tuple[int, float], ...] = (
+    (1, 1.0), (10, 9.4), (20, 14.8), (30, 18.8), (40, 22.0), (50, 24.9), (60, 27.2),
+    (70, 30.0), (80, 32.2), (100, 36.6), (150, 46.6), (200, 55.0), (300, 70.0),
+)
+
+
+def model_levels_for(distinct: float) -> int:
+    """The model's ``levels_per_message`` that yields about ``distinct`` changes a message."""
+    xs = [d for _, d in CALIBRATION]
+    if distinct <= xs[0]:
+        return 1
+    if distinct >= xs[-1]:
+        last_p, last_d = CALIBRATION[-1]
+        return round(last_p + (distinct - last_d) / 0.15)
+    i = bisect.bisect_left(xs, distinct)
+    (p0, d0), (p1, d1) = CALIBRATION[i - 1], CALIBRATION[i]
+    return max(1, round(p0 + (p1 - p0) * (distinct - d0) / (d1 - d0)))
+
+
+def symbol_names(venue: str, n: int) -> list[str]:
+    """``n`` plausible symbols for a venue (BTCUSDT, ETHUSDT, … / BTC-USD, ETH-USD, …)."""
+    bases = [*_BASES, *(f"X{i}" for i in range(max(0, n - len(_BASES))))][:n]
+    if venue.startswith("binance"):
+        return [f"{b}USDT" for b in bases]
+    return [f"{b}-USD" for b in bases]
+
+
+def mid_price(i: int) -> str:
+    """Initial mid price of the ``i``-th symbol."""
+    return _MIDS[i] if i < len(_MIDS) else "100.00"
+
+
+# ---------------------------------------------------------------------------- workloads
+
+
+@dataclass
+class Workload:
+    """Pre-generated traffic for one (venue, symbol) and the exact book after it.
+
+    ``snapshot`` is the REST snapshot body (Binance; ``None`` for Coinbase), ``prelude``
+    the messages to apply before timing (the Coinbase in-band snapshot), ``messages`` the
+    timed updates, ``final_bids``/``final_asks`` the book after the last message as
+    ``Decimal`` (price, size) pairs, best first.
+    """
+
+    venue: str
+    symbol: str
+    tick_size: str
+    step_size: str
+    snapshot: bytes | None
+    prelude: list[bytes]
+    messages: list[bytes]
+    final_bids: list[tuple[Decimal, Decimal]]
+    final_asks: list[tuple[Decimal, Decimal]]
+    level_changes: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def bytes(self) -> int:
+        """Total payload bytes of the timed messages."""
+        return sum(len(m) for m in self.messages)
+
+
+def truth_levels(levels: Sequence[tuple[int, int]], price_scale: Any, size_scale: Any
+                 ) -> list[tuple[Decimal, Decimal]]:
+    """Model ints (counts of increments) → exact ``Decimal`` (price, size) pairs."""
+    return [(Decimal(price_scale.fmt(p)), Decimal(size_scale.fmt(q))) for p, q in levels]
+
+
+def make_workload(venue: str, symbol: str = "BTCUSDT", *, messages: int = 2000,
+                  levels_per_message: float = 30.0, depth: int = 1000, seed: int = 1,
+                  index: int = 0, combined: bool = False, sequence_start: int = 1
+                  ) -> Workload:
+    """Generate ``messages`` updates for ``venue``/``symbol`` with the simulator's model.
+
+    ``levels_per_message`` is the wanted mean of *distinct* level changes per message
+    (see :data:`CALIBRATION`); ``depth`` the levels per side. Binance messages are in the
+    raw-stream form unless ``combined``; Coinbase Advanced Trade envelopes number
+    ``sequence_num`` from ``sequence_start`` (the snapshot envelope takes one less).
+    """
+    from fastfeed.sim import render
+    from fastfeed.sim.model import BookModel
+
+    tick, step, size_scale = VENUE_DEFAULTS[venue]
+    model = BookModel(symbol=symbol, seed=seed, tick_size=tick, step_size=step,
+                      mid_price=mid_price(index), depth=depth,
+                      levels_per_message=model_levels_for(levels_per_message),
+                      move_prob=0.1, size_scale=size_scale, history=1,
+                      id_skip=venue == "binance-usdm")
+    ps, ss = model.price_scale, model.size_scale
+    start = model.snapshot()
+    msgs: list[bytes] = []
+    prelude: list[bytes] = []
+    snapshot: bytes | None = None
+    changes = 0
+    e_ms = 1_764_000_000_000
+    if venue in ("binance", "binance-usdm"):
+        usdm = venue == "binance-usdm"
+        # Binance spot prints 8 decimals; USD-M prints at the scale (as the simulator does).
+        fmt = render.Fmt(ps, ss, 8 if not usdm else ps.text_decimals,
+                         8 if not usdm else ss.text_decimals, None)
+        stream = f"{symbol.lower()}@depth@100ms".encode()
+        for i in range(messages):
+            m = model.step()
+            if i == 0:
+                # As on the venue (and in the simulator's burst mode), the snapshot's
+                # lastUpdateId lies inside the first event: spot drops it as old, USD-M
+                # needs it as the bridging event (U <= lastUpdateId <= u).
+                snapshot = render.binance_snapshot(model.snapshot(), 5000, fmt, usdm)
+            changes += len(m.bids) + len(m.asks)
+            payload = render.binance_event(symbol, m, fmt, usdm, e_ms + 100 * i)
+            msgs.append(render.combined(stream, payload) if combined else payload)
+    elif venue == "coinbase":
+        fmt = render.Fmt(ps, ss, ps.text_decimals, ss.text_decimals, "0")
+        ts = "2026-11-24T12:00:00.123456789Z"
+        seq = sequence_start - 1
+        upd = render.at_updates(start.sorted_bids(), start.sorted_asks(), fmt, ts)
+        prelude.append(render.at_envelope(
+            "l2_data", seq, "[" + render.at_event("snapshot", symbol, upd) + "]", ts))
+        for _ in range(messages):
+            seq += 1
+            m = model.step()
+            changes += len(m.bids) + len(m.asks)
+            ev = render.at_event("update", symbol, render.at_updates(m.bids, m.asks, fmt, ts))
+            msgs.append(render.at_envelope("l2_data", seq, "[" + ev + "]", ts))
+    elif venue == "coinbase-exchange":
+        fmt = render.Fmt(ps, ss, ps.text_decimals, ss.text_decimals, "0")
+        ts = "2026-11-24T12:00:00.123456Z"
+        prelude.append(render.ex_snapshot(symbol, start, fmt))
+        for _ in range(messages):
+            m = model.step()
+            changes += len(m.bids) + len(m.asks)
+            msgs.append(render.ex_l2update(symbol, m.bids, m.asks, fmt, 8, ts))
+    else:
+        raise ValueError(f"unknown venue {venue!r}")
+    final = model.snapshot()
+    return Workload(venue, symbol, tick, step, snapshot, prelude, msgs,
+                    truth_levels(final.sorted_bids(), ps, ss),
+                    truth_levels(final.sorted_asks(), ps, ss), changes)
+
+
+# ---------------------------------------------------------------------------- baselines
+
+
+class DictBook:
+    """Baseline book: ``{float(price): float(size)}`` per side plus the venue's id rule.
+
+    ``rule`` is ``"binance-spot"``, ``"binance-usdm"`` or ``"in-band"`` (Coinbase: ids
+    are checked per connection by the router). ``state`` is ``syncing``, ``live`` or
+    ``gap``; nothing is applied unless live.
+    """
+
+    __slots__ = ("applied", "asks", "bids", "expect_first", "gaps", "last_id", "old",
+                 "rule", "state")
+
+    def __init__(self, rule: str) -> None:
+        """An empty book waiting for its snapshot."""
+        self.rule = rule
+        self.bids: dict[float, float] = {}
+        self.asks: dict[float, float] = {}
+        self.last_id = -1
+        self.state = "syncing"
+        self.expect_first = True
+        self.applied = 0
+        self.old = 0
+        self.gaps = 0
+
+    def load_rest(self, snap: dict[str, Any]) -> None:
+        """Load a decoded Binance REST snapshot and go live."""
+        self.bids = {float(p): float(q) for p, q in snap["bids"]}
+        self.asks = {float(p): float(q) for p, q in snap["asks"]}
+        self.last_id = snap["lastUpdateId"]
+        self.expect_first = True
+        self.state = "live"
+
+    def binance_event(self, ev: dict[str, Any]) -> None:
+        """Apply one decoded ``depthUpdate`` under the spot or USD-M rule."""
+        if self.state != "live":
+            return
+        u = ev["u"]
+        if self.rule == "binance-usdm":
+            if self.expect_first:
+                if u < self.last_id:
+                    self.old += 1
+                    return
+                # fastfeed also accepts an event continuing the snapshot exactly
+                # (pu == lastUpdateId, commit 1736c26): same rule here.
+                if ev["U"] > self.last_id and ev["pu"] != self.last_id:
+                    self._gap()
+                    return
+            elif u <= self.last_id:
+                self.old += 1
+                return
+            elif ev["pu"] != self.last_id:
+                self._gap()
+                return
+        else:
+            if u <= self.last_id:
+                self.old += 1
+                return
+            if ev["U"] > self.last_id + 1:
+                self._gap()
+                return
+        bids = self.bids
+        for p, q in ev["b"]:
+            size = float(q)
+            if size == 0.0:
+                bids.pop(float(p), None)
+            else:
+                bids[float(p)] = size
+        asks = self.asks
+        for p, q in ev["a"]:
+            size = float(q)
+            if size == 0.0:
+                asks.pop(float(p), None)
+            else:
+                asks[float(p)] = size
+        self.last_id = u
+        self.expect_first = False
+        self.applied += 1
+
+    def _gap(self) -> None:
+        self.gaps += 1
+        self.state = "gap"
+
+    def load_pairs(self, bids: list[list[str]], asks: list[list[str]]) -> None:
+        """Replace the book from ``[[price, size], ...]`` lists (Coinbase Exchange snapshot)."""
+        self.bids = {float(p): float(q) for p, q in bids}
+        self.asks = {float(p): float(q) for p, q in asks}
+        self.state = "live"
+
+    def at_event(self, ev: dict[str, Any]) -> None:
+        """Apply one Coinbase Advanced Trade ``l2_data`` event (snapshot or update)."""
+        if ev["type"] == "snapshot":
+            self.bids = {}
+            self.asks = {}
+            self.state = "live"
+        elif self.state != "live":
+            return
+        bids = self.bids
+        asks = self.asks
+        for u in ev["updates"]:
+            book = bids if u["side"] == "bid" else asks
+            size = float(u["new_quantity"])
+            if size == 0.0:
+                book.pop(float(u["price_level"]), None)
+            else:
+                book[float(u["price_level"])] = size
+        self.applied += 1
+
+    def ex_changes(self, changes: list[list[str]]) -> None:
+        """Apply Coinbase Exchange ``l2update`` changes ``[[side, price, size], ...]``."""
+        if self.state != "live":
+            return
+        bids = self.bids
+        asks = self.asks
+        for side, p, q in changes:
+            book = bids if side == "buy" else asks
+            size = float(q)
+            if size == 0.0:
+                book.pop(float(p), None)
+            else:
+                book[float(p)] = size
+        self.applied += 1
+
+
+class BinanceRouter:
+    """Routes decoded Binance events (raw or combined-stream form) to their ``DictBook``."""
+
+    def __init__(self, books: dict[str, DictBook]) -> None:
+        """``books`` by symbol (upper case)."""
+        self.books = books
+        self.unknown = 0
+
+    def on_message(self, msg: dict[str, Any]) -> None:
+        """One decoded WebSocket message."""
+        data = msg.get("data", msg)
+        book = self.books.get(data.get("s"))
+        if book is None:
+            self.unknown += 1
+            return
+        book.binance_event(data)
+
+
+class CoinbaseATRouter:
+    """Checks the per-connection ``sequence_num`` and routes ``l2_data`` events."""
+
+    def __init__(self, books: dict[str, DictBook]) -> None:
+        """``books`` by product id."""
+        self.books = books
+        self.seq = -1
+        self.gaps = 0
+
+    def on_message(self, msg: dict[str, Any]) -> None:
+        """One decoded envelope."""
+        seq = msg.get("sequence_num")
+        if seq is not None:
+            if self.seq >= 0 and seq != self.seq + 1:
+                self.gaps += 1
+                for b in self.books.values():
+                    b.state = "gap"
+            self.seq = seq
+        if msg.get("channel") != "l2_data":
+            return
+        for ev in msg["events"]:
+            book = self.books.get(ev["product_id"])
+            if book is not None:
+                book.at_event(ev)
+
+
+class CoinbaseExchangeRouter:
+    """Routes Coinbase Exchange ``snapshot``/``l2update`` messages by product."""
+
+    def __init__(self, books: dict[str, DictBook]) -> None:
+        """``books`` by product id."""
+        self.books = books
+
+    def on_message(self, msg: dict[str, Any]) -> None:
+        """One decoded message."""
+        kind = msg.get("type")
+        if kind == "l2update":
+            book = self.books.get(msg["product_id"])
+            if book is not None:
+                book.ex_changes(msg["changes"])
+        elif kind == "snapshot":
+            book = self.books.get(msg["product_id"])
+            if book is not None:
+                book.load_pairs(msg["bids"], msg["asks"])
+
+
+Router = BinanceRouter | CoinbaseATRouter | CoinbaseExchangeRouter
+
+
+def make_router(venue: str, symbols: Sequence[str]) -> tuple[Router, dict[str, DictBook]]:
+    """A baseline router and its books for ``venue``."""
+    rule = {"binance": "binance-spot", "binance-usdm": "binance-usdm"}.get(venue, "in-band")
+    books = {s: DictBook(rule) for s in symbols}
+    if venue.startswith("binance"):
+        return BinanceRouter(books), books
+    if venue == "coinbase":
+        return CoinbaseATRouter(books), books
+    return CoinbaseExchangeRouter(books), books
+
+
+# ---------------------------------------------------------------------------- exactness
+
+
+def book_levels_decimal(levels: Any, price_decimals: int, size_decimals: int
+                        ) -> list[tuple[Decimal, Decimal]]:
+    """An ``L2Book.bids_int()``/``asks_int()`` array → exact ``Decimal`` pairs."""
+    return [(Decimal(int(p)).scaleb(-price_decimals), Decimal(int(q)).scaleb(-size_decimals))
+            for p, q in levels]
+
+
+def dict_levels(side: dict[float, float], bids: bool) -> list[tuple[float, float]]:
+    """A dict book side sorted best first."""
+    return sorted(side.items(), reverse=bids)
+
+
+def compare_levels(name: str, got: Sequence[tuple[Any, Any]],
+                   want: Sequence[tuple[Decimal, Decimal]],
+                   convert: Callable[[Decimal], Any] = lambda d: d) -> str | None:
+    """``None`` if ``got`` equals ``want`` (converted by ``convert``), else a description
+    of the first difference."""
+    conv = [(convert(p), convert(q)) for p, q in want]
+    if len(got) != len(conv):
+        for i, (g, w) in enumerate(zip(got, conv, strict=False)):
+            if tuple(g) != w:
+                return f"{name}: {len(got)} levels, want {len(conv)}; first diff at #{i}: {tuple(g)} != {w}"
+        return f"{name}: {len(got)} levels, want {len(conv)}"
+    for i, (g, w) in enumerate(zip(got, conv, strict=False)):
+        if tuple(g) != w:
+            return f"{name}: level #{i} is {tuple(g)}, want {w}"
+    return None
