@@ -1,0 +1,1 @@
+"""Runnable benchmarks (``python -m benches.<name> --json``) and pytest-benchmark suites."""
