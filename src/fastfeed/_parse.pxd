@@ -108,51 +108,9 @@ cdef inline bint _is_hex(char ch) noexcept nogil:
     return (b'0' <= ch <= b'9') or (b'a' <= ch <= b'f') or (b'A' <= ch <= b'F')
 
 
-cdef inline int cur_string(Cursor* c, const char** s, Py_ssize_t* length) noexcept nogil:
-    """At a '"' (callers peek first): the raw span between the quotes (escapes are
-    validated, not decoded). Returns 1 if the string has escapes, 0 if not, -1 on error."""
-    cdef const char* p = c.p
-    cdef Py_ssize_t n = c.n
-    cdef Py_ssize_t i = c.i + 1
-    cdef Py_ssize_t start = i
-    cdef Py_ssize_t k
-    cdef unsigned char ch
-    cdef int esc = 0
-    while i < n:
-        ch = <unsigned char>p[i]
-        if ch == b'"':
-            s[0] = p + start
-            length[0] = i - start
-            c.i = i + 1
-            return esc
-        if ch == b'\\':
-            esc = 1
-            i += 1
-            if i >= n:
-                break
-            ch = <unsigned char>p[i]
-            if ch == b'u':
-                for k in range(1, 5):
-                    if i + k >= n:
-                        c.i = n
-                        return cur_fail(c, DEC_TRUNCATED, NULL)
-                    if not _is_hex(p[i + k]):
-                        c.i = i + k
-                        return cur_fail(c, DEC_MALFORMED_JSON, "bad \\u escape")
-                i += 5
-            elif (ch == b'"' or ch == b'\\' or ch == b'/' or ch == b'b' or ch == b'f'
-                  or ch == b'n' or ch == b'r' or ch == b't'):
-                i += 1
-            else:
-                c.i = i
-                return cur_fail(c, DEC_MALFORMED_JSON, "bad escape")
-            continue
-        if ch < 0x20:
-            c.i = i
-            return cur_fail(c, DEC_MALFORMED_JSON, "control character in string")
-        i += 1
-    c.i = n
-    return cur_fail(c, DEC_TRUNCATED, NULL)
+# At a '"' (callers peek first): the raw span between the quotes (escapes are validated,
+# not decoded). Returns 1 if the string has escapes, 0 if not, -1 on error.
+cdef int cur_string(Cursor* c, const char** s, Py_ssize_t* length) noexcept nogil
 
 
 cdef inline int cur_key(Cursor* c, const char** k, Py_ssize_t* klen) noexcept nogil:

@@ -111,6 +111,28 @@ cdef extern from *:
         *acc = a;
         return k;
     }
+    /* First index >= i of a quote, a backslash or a control character (< 0x20), or n. */
+    static inline Py_ssize_t ff_scan_string(const char* p, Py_ssize_t i, Py_ssize_t n) {
+    #if FF_SWAR
+        while (n - i >= 8) {
+            uint64_t v = ff_load8(p + i);
+            uint64_t q = v ^ 0x2222222222222222ULL;
+            uint64_t b = v ^ 0x5C5C5C5C5C5C5C5CULL;
+            /* classic has-zero-byte tests; the lowest flagged byte is always exact */
+            uint64_t t = (((q - 0x0101010101010101ULL) & ~q)
+                          | ((b - 0x0101010101010101ULL) & ~b)
+                          | ((v - 0x2020202020202020ULL) & ~v)) & 0x8080808080808080ULL;
+            if (t) return i + (ff_ctz64(t) >> 3);
+            i += 8;
+        }
+    #endif
+        while (i < n) {
+            unsigned char ch = (unsigned char)p[i];
+            if (ch == 0x22 || ch == 0x5C || ch < 0x20) return i;
+            i++;
+        }
+        return n;
+    }
     /* Are p[i..n) all '0'? (n >= 8 lets a window ending at n cover a short tail.) */
     static inline Py_ssize_t ff_skip_zeros(const char* p, Py_ssize_t i, Py_ssize_t n) {
     #if FF_SWAR
@@ -149,6 +171,7 @@ cdef extern from *:
     Py_ssize_t ff_take_digits(const char* p, Py_ssize_t avail, Py_ssize_t maxd,
                               uint64_t* acc) noexcept nogil
     Py_ssize_t ff_skip_zeros(const char* p, Py_ssize_t i, Py_ssize_t n) noexcept nogil
+    Py_ssize_t ff_scan_string(const char* p, Py_ssize_t i, Py_ssize_t n) noexcept nogil
     void ff_barrier() noexcept nogil
     long long ff_monotonic_ns() noexcept nogil
 
@@ -479,6 +502,50 @@ def decode_error_message(int code, Py_ssize_t offset=-1, detail=None) -> str:
 # ---------------------------------------------------------------------------------------
 # JSON cursor: the non-inline parts
 # ---------------------------------------------------------------------------------------
+
+cdef int cur_string(Cursor* c, const char** s, Py_ssize_t* length) noexcept nogil:
+    cdef const char* p = c.p
+    cdef Py_ssize_t n = c.n
+    cdef Py_ssize_t start = c.i + 1
+    cdef Py_ssize_t i = start
+    cdef Py_ssize_t k
+    cdef unsigned char ch
+    cdef int esc = 0
+    while True:
+        i = ff_scan_string(p, i, n)     # 8 bytes a step to the next '"', '\\' or control
+        if i >= n:
+            c.i = n
+            return cur_fail(c, DEC_TRUNCATED, NULL)
+        ch = <unsigned char>p[i]
+        if ch == b'"':
+            s[0] = p + start
+            length[0] = i - start
+            c.i = i + 1
+            return esc
+        if ch != b'\\':
+            c.i = i
+            return cur_fail(c, DEC_MALFORMED_JSON, "control character in string")
+        esc = 1
+        i += 1
+        if i >= n:
+            c.i = n
+            return cur_fail(c, DEC_TRUNCATED, NULL)
+        ch = <unsigned char>p[i]
+        if ch == b'u':
+            for k in range(1, 5):
+                if i + k >= n:
+                    c.i = n
+                    return cur_fail(c, DEC_TRUNCATED, NULL)
+                if not _is_hex(p[i + k]):
+                    c.i = i + k
+                    return cur_fail(c, DEC_MALFORMED_JSON, "bad \\u escape")
+            i += 5
+        elif (ch == b'"' or ch == b'\\' or ch == b'/' or ch == b'b' or ch == b'f'
+              or ch == b'n' or ch == b'r' or ch == b't'):
+            i += 1
+        else:
+            c.i = i
+            return cur_fail(c, DEC_MALFORMED_JSON, "bad escape")
 
 cdef int cur_int64(Cursor* c, int64_t* out) noexcept nogil:
     cdef const char* p = c.p
