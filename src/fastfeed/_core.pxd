@@ -46,6 +46,7 @@ cdef class BookCore:
     cdef readonly int64_t price_tick
     cdef readonly int64_t size_step
     cdef readonly bint strict       # raise on rejected input (offline API) vs count and log
+    cdef bint _replaying            # replaying the sync buffer after a snapshot
     # live events kept while a snapshot is in flight (copies: frames die with the callback)
     cdef list _buffer
     cdef readonly Py_ssize_t buffer_bytes

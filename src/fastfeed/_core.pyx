@@ -210,7 +210,8 @@ cdef class BookCore:
         cdef int64_t t_done
         if self.seq.state == SYNC_CLOSED:
             return 0
-        self.messages += 1
+        if not self._replaying:     # a replayed message was counted when it arrived
+            self.messages += 1
         self.last_recv_ns = t_recv
         if self.seq.rule == RULE_IN_BAND:
             if seg.kind == SEG_SNAPSHOT:
@@ -433,7 +434,11 @@ cdef class BookCore:
         self.buffer_bytes = 0
         cdef bytes payload
         for i, payload in enumerate(buffered):
-            self.process_payload(PyBytes_AS_STRING(payload), len(payload), monotonic_ns())
+            self._replaying = True
+            try:
+                self.process_payload(PyBytes_AS_STRING(payload), len(payload), monotonic_ns())
+            finally:
+                self._replaying = False
             if self.seq.state != SYNC_LIVE:
                 # gap during replay: keep the rest for the next snapshot
                 for rest in buffered[i + 1:]:

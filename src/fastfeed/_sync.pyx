@@ -69,7 +69,8 @@ cdef class Sequencer:
         return SEQ_APPLY
 
     cdef void applied(self, int64_t last_id) noexcept:
-        if last_id >= 0:
+        # in-band venues have no per-book ids (Coinbase AT's sequence is per connection)
+        if last_id >= 0 and self.rule != RULE_IN_BAND:
             self.book_id = last_id
         self.expect_first = False
 

@@ -83,7 +83,7 @@ class Connection:
         self.ws_base = ws_base
         self.rest = rest
         self.books: list[LiveBook] = []
-        self.listener: FeedListener | None = None
+        self.listener: FeedListener | None = None     # the latest connection's listener
         self.transport: Any = None
         self.connects = 0
         self.connect_failures = 0
@@ -113,9 +113,8 @@ class Connection:
         book.connection = self
         book.on_gap = self._on_book_gap
         book.on_reject = self._on_book_reject
-        if self.listener is not None:
+        if self.listener is not None and self.transport is not None:
             self.listener.set_cores(self.books)
-        if self.transport is not None:
             book.start_sync("syncing")
             self._send(self.venue.subscribe_messages([book.symbol]))
             self._start_sync(book)
@@ -140,7 +139,8 @@ class Connection:
     async def _run(self) -> None:
         attempt = 0
         while not self._closing:
-            url = self.venue.connection_url(self.ws_base, [b.symbol for b in self.books])
+            in_url = list(self.books)
+            url = self.venue.connection_url(self.ws_base, [b.symbol for b in in_url])
             try:
                 transport, listener = await ws_connect(
                     lambda: FeedListener(self.venue.name, self, self.books), url,
@@ -159,14 +159,19 @@ class Connection:
                 log.warning("%s; retrying in %.2fs", self.last_error, delay)
                 await asyncio.sleep(delay)
                 continue
+            self.listener = cast(FeedListener, listener)
+            late = [b for b in self.books if b not in in_url]
+            if late:    # subscribed while the handshake was in flight
+                self.listener.set_cores(self.books)
+                if self.venue.uses_rest_snapshots:   # (in-band venues subscribed them all)
+                    self._send(self.venue.subscribe_messages([b.symbol for b in late]))
             connected_at = time.monotonic()
             watchdog = asyncio.create_task(self._watch_stale(transport, cast(FeedListener, listener)))
             try:
                 await transport.wait_disconnected()
             finally:
                 watchdog.cancel()
-                self.transport = None
-                self.listener = None
+                self.transport = None   # the listener stays readable for its counters
             if self._closing:
                 break
             if time.monotonic() - connected_at > 30:
@@ -495,8 +500,12 @@ class Engine:
         timeout = kwargs.pop("timeout", 30.0)
         books = [await self.subscribe(v, s, wait=False, **kwargs) for v, s in specs]
         if wait:
-            await asyncio.gather(*(self._wait(b, timeout) for b in books))
+            await self.wait_live(books, timeout)
         return books
+
+    async def wait_live(self, books: list[LiveBook], timeout: float = 30.0) -> None:
+        """Wait until every book is live; ``SubscribeError`` naming the first that is not."""
+        await asyncio.gather(*(self._wait(b, timeout) for b in books))
 
     async def _wait(self, book: LiveBook, timeout: float) -> None:
         try:

@@ -38,7 +38,9 @@ class WeightBudget:
         if weight_per_minute <= 0:
             raise ValueError("weight_per_minute must be positive")
         self.rate = weight_per_minute / 60.0
-        self.capacity = burst if burst is not None else weight_per_minute / 4
+        # The venue counts weight per minute window, so a whole minute's share may be spent
+        # at once (start-up); after that, requests are paced at the refill rate.
+        self.capacity = burst if burst is not None else weight_per_minute
         self.tokens = self.capacity
         self.updated = time.monotonic()
         self.blocked_until = 0.0
