@@ -73,15 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="seconds to wait for books to go live before giving up (default 30)")
     run.add_argument("--plain", action="store_true", help="plain periodic lines")
 
-    sim = sub.add_parser("simulate", help="run the local exchange simulator standalone",
-                         add_help=False)
-    sim.add_argument("sim_args", nargs=argparse.REMAINDER,
-                     help="arguments for the simulator (see `fastfeed simulate --help`)")
-
-    bench = sub.add_parser("bench", help="measure throughput and latency side by side",
-                           add_help=False)
-    bench.add_argument("bench_args", nargs=argparse.REMAINDER,
-                       help="arguments for the benchmark (see `fastfeed bench --help`)")
+    # Listed for --help; main() hands their arguments to their own parsers.
+    sub.add_parser("simulate", help="run the local exchange simulator standalone "
+                   "(see `fastfeed simulate --help`)", add_help=False)
+    sub.add_parser("bench", help="measure throughput and latency side by side "
+                   "(see `fastfeed bench --help`)", add_help=False)
     return parser
 
 
@@ -144,6 +140,16 @@ async def _run_books(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``fastfeed`` console script."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # simulate and bench own their whole command line (their --help included)
+    if argv and argv[0] == "simulate":
+        from fastfeed.sim.cli import run_standalone
+
+        return run_standalone(argv[1:])
+    if argv and argv[0] == "bench":
+        from fastfeed.bench import main as bench_main
+
+        return bench_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -152,14 +158,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    if args.command == "simulate":
-        from fastfeed.sim.cli import run_standalone
-
-        return run_standalone(args.sim_args)
-    if args.command == "bench":
-        from fastfeed.bench import main as bench_main
-
-        return bench_main(args.bench_args)
     if args.command == "demo":
         from fastfeed.demo import run_demo
 

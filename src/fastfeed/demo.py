@@ -28,7 +28,7 @@ DEMO_BOOKS = [
 ]
 
 # (fraction of the run, venue, symbol, fault, params, what the viewer should see)
-SCHEDULE = [
+SCHEDULE: list[tuple[float, str, str, str, dict[str, Any], str]] = [
     (0.30, "binance", "BTCUSDT", "drop", {}, "dropped a binance BTCUSDT message (gap → resync)"),
     (0.45, "coinbase", "BTC-USD", "drop", {},
      "dropped a coinbase envelope (sequence_num jump → resubscribe)"),
@@ -129,9 +129,10 @@ def _summary(books: list[Any], results: dict[Any, str | None]) -> int:
           f"{'p50':>9} {'p99':>9} {'p99.9':>9}  exact")
     for b in books:
         p = b.recv_to_apply.percentiles((50, 99, 99.9))
+        verdict = results[b]
         print(f"{b.venue + ':' + b.symbol:<28} {b.state:<7} {b.messages:>7} {b.gaps:>4} "
               f"{b.resyncs:>7} {format_ns(p[50.0]):>9} {format_ns(p[99.0]):>9} "
-              f"{format_ns(p[99.9]):>9}  {'yes' if results[b] is None else 'NO: ' + results[b]}")
+              f"{format_ns(p[99.9]):>9}  {'yes' if verdict is None else 'NO: ' + verdict}")
     exact = all(r is None for r in results.values())
     print(f"\n{len(books)} books, {gaps} gaps detected, {recovered} resyncs completed, "
           f"{'all books exact' if exact else 'SOME BOOKS WRONG'}")
