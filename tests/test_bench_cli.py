@@ -138,7 +138,12 @@ def test_hlog_and_table(tmp_path: Path) -> None:
     assert "fastfeed" in proc.stdout and "json.loads + dict book" in proc.stdout
     text = hlog.read_text()
     assert "#[StartTime:" in text
-    assert sum(line.startswith("Tag=fastfeed,") for line in text.splitlines()) == 2
+    lines = [line for line in text.splitlines() if line.startswith("Tag=fastfeed,")]
+    assert len(lines) == 2
+    for line in lines:     # start, length, max (ms), blob: the interval is not empty
+        _, start, length, mx, blob = line.split(",")
+        assert float(start) >= 0 and float(length) > 0 and float(mx) > 0
+        assert blob.startswith("HISTFAAA")
 
 
 def test_plot_without_matplotlib_is_explained(tmp_path: Path) -> None:
@@ -165,3 +170,14 @@ def test_fastfeed_console_script_passes_options() -> None:
 
     args = build_parser().parse_args(["bench", "--no-socket", "--json"])
     assert args.bench_args == ["--no-socket", "--json"]
+
+
+def test_plot_written_with_matplotlib(tmp_path: Path) -> None:
+    """--plot writes a PNG when matplotlib (the ``bench`` extra) is installed."""
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "lat.png"
+    rc, data, err = bench("--no-socket", "--json", "--messages", "200", "--repeat", "1",
+                          "--plot", str(png))
+    assert rc == 0, err
+    assert data is not None and data["plot"] == str(png)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -894,7 +894,9 @@ def print_report(result: dict[str, Any], console: Any) -> None:
     ratios = result["ratios"]
     for name, c in result["contenders"].items():
         speed = "-"
-        if f"fastfeed_vs_{name}" in ratios:
+        if name == "ceiling":
+            speed = "-"
+        elif f"fastfeed_vs_{name}" in ratios:
             speed = f"{ratios[f'fastfeed_vs_{name}']:.1f}×"
         elif name == "fastfeed":
             speed = "1.0×"
@@ -1136,7 +1138,9 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_FAILED
         prog.update(task, completed=total_steps)
     if args.hlog:
-        with HlogWriter(args.hlog, comment=f"fastfeed bench {' '.join(argv or [])}") as w:
+        t0 = min((r.wall_start for rs in runs.values() for r in rs), default=None)
+        with HlogWriter(args.hlog, start_time=t0,
+                        comment=f"fastfeed bench {' '.join(argv)}") as w:
             for name, rs in runs.items():
                 for r in rs:
                     if r.hist is not None and r.hist.total_count:
