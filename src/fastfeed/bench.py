@@ -796,7 +796,8 @@ def _summarize(cfg: BenchConfig, mode: str, runs: dict[str, list[RunResult]],
             lat = {k: int(s[k]) for k in ("count", *PERCENTILES)}
             lat["mean"] = round(float(s["mean"]), 1)
         entry: dict[str, Any] = {
-            "label": LABELS[name],
+            "label": ("fastfeed (BookFeed.apply_message)" if mode == "no-socket"
+                      and name == "fastfeed" else LABELS[name]),
             "runs": [{"messages": r.messages - (1 if mode == "no-socket" else 0),
                       "bytes": r.bytes, "elapsed_s": round(r.elapsed_s, 6),
                       "cpu_s": round(r.cpu_s, 6), "messages_per_s": round(r.rate, 1),
