@@ -282,10 +282,12 @@ cdef class BookCore:
         cdef int applied = 0
         cdef int rc = decode_payload(self.venue_kind, p, n, b)
         if rc != DEC_OK:
+            if self.seq.rule == RULE_IN_BAND and self.seq.state == SYNC_LIVE:
+                # Coinbase: the message may have carried this book's update. Exchange has
+                # no sequence to tell later; AT would only tell at the next message.
+                # (Binance: the next event's ids tell exactly, so no guess is made.)
+                self.mark_gap("unreadable message on the connection", SYNC_GAP)
             self.reject(b, rc, p, n)
-            if self.venue_kind == VENUE_COINBASE_EXCHANGE and self.seq.state == SYNC_LIVE:
-                # no sequence numbers: a lost message cannot be detected later
-                self.mark_gap("unreadable message on an unsequenced feed", SYNC_GAP)
             return 0
         if b.last_id >= 0 and self.venue_kind == VENUE_COINBASE_AT:
             if self.conn_seq >= 0 and b.last_id != self.conn_seq + 1 \

@@ -207,8 +207,10 @@ cdef class FeedListener(WSListener):
         self.last_error = reason
         log.warning("%s: rejected frame (%s): %r", self.owner, reason,
                     PyBytes_FromStringAndSize(p, min(n, 120)))
-        if self.venue_kind == VENUE_COINBASE_EXCHANGE:
-            # no sequence numbers: a lost message cannot be detected later
+        if self.venue_kind == VENUE_COINBASE_EXCHANGE or self.venue_kind == VENUE_COINBASE_AT:
+            # The message may have carried any book's update: Exchange has no sequence to
+            # tell later, AT would tell only at the next message. Binance event ids tell
+            # exactly which book missed what, so nothing is guessed there.
             self.owner.on_listener_connection_gap("unreadable message: " + reason)
 
     cdef _on_fragment(self, WSFrame frame, int64_t t_recv):

@@ -1276,6 +1276,8 @@ class Simulator:
         app.router.add_get("/api/v3/exchangeInfo", self._spot_info)
         app.router.add_get("/fapi/v1/depth", self._usdm_depth)
         app.router.add_get("/fapi/v1/exchangeInfo", self._usdm_info)
+        app.router.add_get("/api/v3/brokerage/market/products/{product_id}", self._at_product)
+        app.router.add_get("/products/{product_id}", self._ex_product)
         app.router.add_get("/debug/truth", self._debug_truth)
         app.router.add_post("/debug/fault", self._debug_fault)
         app.router.add_post("/debug/pause", self._debug_pause)
@@ -1436,6 +1438,35 @@ class Simulator:
         }
         return web.Response(body=_json(body), content_type="application/json",
                             headers={"X-MBX-USED-WEIGHT-1M": str(used)})
+
+    def _product(self, request: web.Request, venue: str, body: dict[str, Any]) -> web.Response:
+        """Coinbase product metadata: the increments a client needs for its scales."""
+        self._counters["rest_requests"] += 1
+        product = request.match_info["product_id"]
+        injected = self._injected_http(venue, product)
+        if injected is not None:
+            return injected
+        m = self._markets.get((venue, product))
+        if m is None:
+            return web.json_response({"message": "NotFound"}, status=404)
+        body.update(quote_increment=m.cfg.tick_size, base_increment=m.cfg.step_size)
+        return web.Response(body=_json(body), content_type="application/json")
+
+    async def _at_product(self, request: web.Request) -> web.Response:
+        """``GET /api/v3/brokerage/market/products/{id}`` (Advanced Trade, public)."""
+        product = request.match_info["product_id"]
+        base, _, quote = product.partition("-")
+        return self._product(request, COINBASE, {
+            "product_id": product, "base_currency_id": base, "quote_currency_id": quote,
+            "status": "online", "product_type": "SPOT"})
+
+    async def _ex_product(self, request: web.Request) -> web.Response:
+        """``GET /products/{id}`` (Coinbase Exchange)."""
+        product = request.match_info["product_id"]
+        base, _, quote = product.partition("-")
+        return self._product(request, COINBASE_EXCHANGE, {
+            "id": product, "base_currency": base, "quote_currency": quote,
+            "status": "online", "trading_disabled": False})
 
     async def _spot_info(self, request: web.Request) -> web.Response:
         return await self._info(request, BINANCE)
