@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from e2e import assert_exact, run, settle, sim_config, wait_for
-
 from fastfeed import Engine
 from fastfeed.sim import Simulator
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from feedgen import CoinbaseStream, Market, fmt
 
 from fastfeed import BookFeed, DecodeRejected
+from feedgen import CoinbaseStream, Market, fmt
 
 
 def book_ints(feed):
