@@ -1,0 +1,238 @@
+"""Cost of one L2 level change: ``python -m benches.book [--json]``.
+
+Every book starts from the same snapshot: per side a grid of 7500 price slots, each filled
+with probability 2/3 (about 5000 levels a side). A workload is a pre-generated stream of
+changes (side, price, size): a random slot in a region of the grid, size 0 (a delete,
+of a present or absent level) with probability 1/3, else a new random size. The grid's
+occupancy stays at 2/3, so the depth stays near 5000 for the whole run.
+
+Workloads (slot 0 is the best price of a side):
+
+- ``near_top``: slots 0..74, i.e. within the top ~50 levels;
+- ``deep``: slots 3750..7499, the bottom half (~levels 2500..5000);
+- ``uniform``: any slot.
+
+Rows, in ns per change (median over ``--repeat`` runs, all in one process):
+
+- ``compiled``: ``L2Book.apply_many`` over the whole stream: one Python call, the loop
+  runs in Cython (validation pass + chunked ``apply_deltas``);
+- ``compiled_apply_deltas``: the bare cdef ``apply_deltas`` over a C ``Delta`` array
+  (``bench_apply_deltas``), which is how the listener drives the book;
+- ``reference``: the pure-Python ``ReferenceBook.apply`` per change;
+- ``dict``: the plain dict book: ``d[price] = size`` or ``d.pop(price, None)`` per change
+  and nothing else (no best price ever computed: a floor for any dict-based book);
+- ``dict_best``: the same dict book that also answers best bid and best ask (``max`` /
+  ``min`` over the keys, computed only when asked) once per ``--changes-per-read``
+  changes, i.e. once per message of that many changes. ``reference_best`` likewise.
+  The compiled book's best is O(1) and always current, so it pays nothing extra.
+
+Plus ``parse_decimal`` ns per parse when ``fastfeed._parse.bench_parse_decimal`` exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from fastfeed._book import ASK, BID, L2Book, bench_apply_deltas
+from fastfeed.reference.book import ReferenceBook
+
+SLOTS = 7_500
+FILL = 2 / 3
+MID = 1_000_000
+REGIONS = {"near_top": (0, 75), "deep": (SLOTS // 2, SLOTS), "uniform": (0, SLOTS)}
+
+
+def slot_price(side: np.ndarray | int, slot: np.ndarray | int) -> np.ndarray | int:
+    """Bids below MID, asks above; slot 0 is each side's best price."""
+    return np.where(np.asarray(side) == BID, MID - 1 - np.asarray(slot), MID + np.asarray(slot))
+
+
+def make_snapshot(seed: int = 1) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """About 5000 levels a side, best first like a venue's REST snapshot."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for side in (BID, ASK):
+        slots = np.flatnonzero(rng.random(SLOTS) < FILL)
+        prices = slot_price(side, slots)
+        sizes = rng.integers(1, 1_000_000, size=len(slots))
+        out.append(list(zip(prices.tolist(), sizes.tolist(), strict=True)))
+    return out[0], out[1]
+
+
+def make_changes(region: str, n: int, seed: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``n`` changes in ``region``: (sides, prices, sizes) int64 arrays."""
+    rng = np.random.default_rng(seed)
+    lo, hi = REGIONS[region]
+    sides = rng.integers(0, 2, size=n).astype(np.int64)
+    prices = slot_price(sides, rng.integers(lo, hi, size=n)).astype(np.int64)
+    sizes = np.where(rng.random(n) < 1 - FILL, 0, rng.integers(1, 1_000_000, size=n))
+    return sides, prices, sizes.astype(np.int64)
+
+
+def _median_ns_per_change(samples: list[float]) -> float:
+    return round(statistics.median(samples), 2)
+
+
+def bench_compiled(snapshot: Any, changes: Any, repeat: int) -> dict[str, float]:
+    n = len(changes[0])
+    many, deltas = [], []
+    for _ in range(repeat):
+        book = L2Book(2, 8)
+        book.load(*snapshot)
+        t0 = time.perf_counter_ns()
+        book.apply_many(*changes)
+        many.append((time.perf_counter_ns() - t0) / n)
+        book = L2Book(2, 8)
+        book.load(*snapshot)
+        deltas.append(bench_apply_deltas(book, *changes) / n)
+    return {
+        "compiled": _median_ns_per_change(many),
+        "compiled_apply_deltas": _median_ns_per_change(deltas),
+    }
+
+
+def _dict_run(snapshot: Any, rows: list[tuple[int, int, int]], every: int) -> float:
+    books: tuple[dict[int, int], dict[int, int]] = (dict(snapshot[0]), dict(snapshot[1]))
+    bids, asks = books
+    sink = 0
+    t0 = time.perf_counter_ns()
+    if every <= 0:
+        for s, p, q in rows:
+            d = books[s]
+            if q:
+                d[p] = q
+            else:
+                d.pop(p, None)
+    else:
+        for i, (s, p, q) in enumerate(rows, 1):
+            d = books[s]
+            if q:
+                d[p] = q
+            else:
+                d.pop(p, None)
+            if i % every == 0:  # a message ends: the service reads top of book
+                sink += max(bids) - min(asks)
+    dt = time.perf_counter_ns() - t0
+    return dt / len(rows) + (0 * sink)
+
+
+def _reference_run(snapshot: Any, rows: list[tuple[int, int, int]], every: int) -> float:
+    book = ReferenceBook(2, 8)
+    book.load(*snapshot)
+    apply = book.apply
+    t0 = time.perf_counter_ns()
+    for i, (s, p, q) in enumerate(rows, 1):
+        apply(s, p, q)
+        if every > 0 and i % every == 0:
+            book.best_bid_int()
+            book.best_ask_int()
+    return (time.perf_counter_ns() - t0) / len(rows)
+
+
+def bench_python(snapshot: Any, changes: Any, repeat: int, n: int, every: int) -> dict[str, float]:
+    rows = list(zip(*(c[:n].tolist() for c in changes), strict=True))
+    out: dict[str, list[float]] = {
+        "reference": [],
+        "reference_best": [],
+        "dict": [],
+        "dict_best": [],
+    }
+    for _ in range(repeat):
+        out["dict"].append(_dict_run(snapshot, rows, 0))
+        out["dict_best"].append(_dict_run(snapshot, rows, every))
+        out["reference"].append(_reference_run(snapshot, rows, 0))
+        out["reference_best"].append(_reference_run(snapshot, rows, every))
+    return {k: _median_ns_per_change(v) for k, v in out.items()}
+
+
+def bench_parse(repeat: int, iterations: int = 2_000_000) -> dict[str, float] | None:
+    """ns per decimal parse via ``fastfeed._parse.bench_parse_decimal``, if it exists."""
+    try:
+        from fastfeed._parse import bench_parse_decimal  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    out = {}
+    for text, decimals in ((b"27123.45", 2), (b"0.00012345", 8)):
+        samples = [
+            bench_parse_decimal(text, decimals, iterations) / iterations for _ in range(repeat)
+        ]
+        out[text.decode()] = _median_ns_per_change(samples)
+    return out
+
+
+def run(n: int = 400_000, py_n: int = 40_000, repeat: int = 7, every: int = 10) -> dict[str, Any]:
+    """All rows for all workloads, in one process: the ratios compare like with like."""
+    snapshot = make_snapshot()
+    result: dict[str, Any] = {
+        "unit": "ns per level change (median)",
+        "levels_per_side": [len(snapshot[0]), len(snapshot[1])],
+        "changes": {"compiled": n, "python": py_n},
+        "changes_per_best_read": every,
+        "repeat": repeat,
+        "python": sys.version.split()[0],
+        "machine": platform.machine(),
+        "workloads": {},
+    }
+    for region in REGIONS:
+        changes = make_changes(region, n)
+        row = bench_compiled(snapshot, changes, repeat)
+        row.update(bench_python(snapshot, changes, repeat, py_n, every))
+        row["speedup_vs_dict"] = round(row["dict"] / row["compiled"], 1)
+        row["speedup_vs_dict_best"] = round(row["dict_best"] / row["compiled"], 1)
+        row["speedup_vs_reference"] = round(row["reference"] / row["compiled"], 1)
+        result["workloads"][region] = row
+    parse = bench_parse(repeat)
+    if parse is not None:
+        result["parse_decimal_ns"] = parse
+    top = result["workloads"]["near_top"]
+    result["targets"] = {
+        "near_top_compiled_le_40ns": top["compiled"] <= 40.0,
+        "near_top_20x_vs_dict": top["speedup_vs_dict"] >= 20.0,
+        "near_top_20x_vs_dict_best": top["speedup_vs_dict_best"] >= 20.0,
+    }
+    return result
+
+
+def _table(result: dict[str, Any]) -> str:
+    cols = [
+        "compiled",
+        "compiled_apply_deltas",
+        "reference",
+        "reference_best",
+        "dict",
+        "dict_best",
+        "speedup_vs_dict",
+        "speedup_vs_dict_best",
+    ]
+    lines = [f"{'workload':<10}" + "".join(f"{c:>23}" for c in cols)]
+    for name, row in result["workloads"].items():
+        lines.append(f"{name:<10}" + "".join(f"{row[c]:>23}" for c in cols))
+    if "parse_decimal_ns" in result:
+        lines.append(f"parse_decimal ns: {result['parse_decimal_ns']}")
+    lines.append(f"targets: {result['targets']}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benches.book", description=__doc__.split("\n")[0])
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--n", type=int, default=400_000, help="changes per compiled run")
+    ap.add_argument("--py-n", type=int, default=40_000, help="changes per Python run")
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--changes-per-read", type=int, default=10, help="dict_best/reference_best")
+    args = ap.parse_args(argv)
+    result = run(args.n, args.py_n, args.repeat, args.changes_per_read)
+    print(json.dumps(result, indent=2) if args.json else _table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
