@@ -39,7 +39,8 @@ cdef class L2Book:
     cdef Py_ssize_t bid_lo
     cdef Py_ssize_t ask_lo
 
-    # Set one level (size 0 deletes; deleting an absent level is a no-op). Returns 0.
+    # Set one level (size 0 deletes; deleting an absent level is a no-op). Returns 0;
+    # -1 with ValueError for a negative size or a side other than SIDE_BID/SIDE_ASK.
     cdef int apply_level(self, uint8_t side, int64_t price, int64_t size) except -1
     # Apply n converted deltas in order (sizes absolute, last wins).
     cdef int apply_deltas(self, const Delta* d, Py_ssize_t n) except -1
