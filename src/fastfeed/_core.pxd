@@ -66,7 +66,8 @@ cdef class BookCore:
     cdef readonly int64_t last_applied_ns
     cdef readonly int64_t gap_started_ns
     cdef int64_t conn_seq           # offline in-band venues: the connection-level sequence
-    # latency
+    # latency: the live histograms of `latency` (a fastfeed.latency.LatencySet)
+    cdef readonly object latency
     cdef readonly LatencyHistogram recv_to_apply
     cdef readonly LatencyHistogram recv_to_publish
     cdef readonly LatencyHistogram exchange_to_recv

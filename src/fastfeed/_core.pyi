@@ -7,6 +7,7 @@ from fastfeed._book import L2Book
 from fastfeed._hist import LatencyHistogram
 from fastfeed._parse import DecodeFailed
 from fastfeed._sync import Sequencer
+from fastfeed.latency import LatencySet
 
 VENUE_KINDS: dict[str, int]
 DECODE_ERROR_NAMES: tuple[str, ...]
@@ -51,6 +52,7 @@ class BookCore:
     last_recv_ns: int
     last_applied_ns: int
     gap_started_ns: int
+    latency: LatencySet
     recv_to_apply: LatencyHistogram
     recv_to_publish: LatencyHistogram
     exchange_to_recv: LatencyHistogram

@@ -62,6 +62,7 @@ from fastfeed._types cimport (
 )
 
 from fastfeed._parse import DecodeFailed
+from fastfeed.latency import LatencySet
 from fastfeed._sync import STATE_NAMES
 
 log = logging.getLogger("fastfeed.book")
@@ -187,10 +188,13 @@ cdef class BookCore:
         self.max_buffer_messages = DEFAULT_MAX_BUFFER_MESSAGES
         self.max_buffer_bytes = DEFAULT_MAX_BUFFER_BYTES
         self.conn_seq = -1
-        self.recv_to_apply = LatencyHistogram()
-        self.recv_to_publish = LatencyHistogram()
-        self.exchange_to_recv = LatencyHistogram()
-        self.resync_duration = LatencyHistogram()
+        # The hot path records into the LatencySet's live histograms; rotating it swaps
+        # their buffers in place, so these references stay valid.
+        self.latency = LatencySet()
+        self.recv_to_apply = self.latency.recv_to_apply
+        self.recv_to_publish = self.latency.recv_to_publish
+        self.exchange_to_recv = self.latency.exchange_to_recv
+        self.resync_duration = self.latency.resync_duration
         self.last_reject = None
         self.last_gap_reason = None
 

@@ -17,6 +17,7 @@ set of WebSocket connections, each carrying up to the venue's stream limit. Book
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -26,14 +27,17 @@ from typing import Any, cast
 from picows import WSError, ws_connect
 
 from fastfeed._core import BookCore, DecodeRejected, monotonic_time_ns
+from fastfeed._hist import LatencyHistogram
 from fastfeed._listener import FeedListener
 from fastfeed.feed import instrument_scales
+from fastfeed.latency import HlogWriter
 from fastfeed.rest import RestClient, RestError, RetryPolicy, WeightBudget
 from fastfeed.venues import Instrument, Venue, get_venue
 
 log = logging.getLogger("fastfeed.engine")
 
 BookCallback = Callable[["LiveBook"], Any]
+LatencyCallback = Callable[["LiveBook", dict[str, LatencyHistogram]], Any]
 
 
 class SubscribeError(RuntimeError):
@@ -56,6 +60,7 @@ class LiveBook(BookCore):
         self.snapshots_too_old = 0
         self.last_error: str | None = None
         self.connection: Connection | None = None
+        self.last_intervals: dict[str, LatencyHistogram] = {}
 
     async def wait_live(self, timeout: float | None = None) -> None:
         """Wait until the book is live; ``TimeoutError`` after ``timeout`` seconds."""
@@ -367,6 +372,14 @@ class Engine:
     limit to spread books over more connections; ``reconnect_base``/``reconnect_cap`` —
     backoff seconds; ``stale_after`` — seconds of silence before reconnecting (venue
     default); ``snapshot_concurrency`` — snapshot requests in flight per venue.
+
+    Latency: every book records receive→applied, receive→published (callback returned),
+    exchange time→receive and resync duration into HdrHistogram-layout histograms
+    (``book.latency``). With ``latency_interval`` the engine rotates them every that many
+    seconds: each interval goes to ``on_latency(book, {name: histogram})``, to the
+    ``.hlog`` file ``hlog_path`` (one tagged line per book and histogram, readable by the
+    HdrHistogram tools), and to ``book.last_intervals``; ``book.latency.cumulative(name)``
+    keeps the totals.
     """
 
     def __init__(self, *, rest_weight_share: float = 0.5, snapshot_limit: int | None = None,
@@ -374,7 +387,9 @@ class Engine:
                  reconnect_cap: float = 10.0, stale_after: float | None = None,
                  snapshot_concurrency: int = 4, connect_timeout: float = 10.0,
                  max_frame_size: int = 8 * 1024 * 1024,
-                 retry: RetryPolicy | None = None) -> None:
+                 retry: RetryPolicy | None = None,
+                 latency_interval: float | None = None, hlog_path: str | None = None,
+                 on_latency: LatencyCallback | None = None) -> None:
         if not 0 < rest_weight_share <= 1:
             raise ValueError("rest_weight_share must be in (0, 1]")
         self.rest_weight_share = rest_weight_share
@@ -393,6 +408,12 @@ class Engine:
         self._slots: dict[RestClient, asyncio.Semaphore] = {}
         self._instruments: dict[tuple[str, str, str], Instrument] = {}
         self._closed = False
+        if latency_interval is not None and latency_interval <= 0:
+            raise ValueError("latency_interval must be positive")
+        self.latency_interval = latency_interval
+        self.on_latency = on_latency
+        self._hlog = HlogWriter(hlog_path) if hlog_path else None
+        self._rotation: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Engine:
         return self
@@ -485,6 +506,9 @@ class Engine:
             self.connections.append(conn)
         self.books.append(book)
         conn.add(book)
+        if self.latency_interval is not None and self._rotation is None:
+            self._rotation = asyncio.create_task(self._rotate_latency(self.latency_interval),
+                                                 name="fastfeed:latency")
         if wait:
             try:
                 await book.wait_live(timeout)
@@ -542,10 +566,38 @@ class Engine:
                      for k, r in self._rest.items()},
         }
 
+    async def _rotate_latency(self, interval: float) -> None:
+        loop = asyncio.get_running_loop()
+        next_tick = loop.time() + interval
+        while True:
+            await asyncio.sleep(max(0.0, next_tick - loop.time()))
+            next_tick += interval
+            self.rotate_latency()
+
+    def rotate_latency(self) -> None:
+        """End the current latency interval of every book (the rotation task calls this)."""
+        for book in self.books:
+            intervals = book.latency.rotate()
+            book.last_intervals = intervals
+            if self._hlog is not None:
+                for name, hist in intervals.items():
+                    if hist.total_count:
+                        self._hlog.write_interval(hist, tag=f"{book.venue}:{book.symbol}:{name}")
+            if self.on_latency is not None:
+                self.on_latency(book, intervals)
+        if self._hlog is not None:
+            self._hlog.flush()
+
     async def close(self) -> None:
         """Close every connection and session; cancels every task. Idempotent."""
         if self._closed:
             return
         self._closed = True
+        if self._rotation is not None:
+            self._rotation.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._rotation
+        if self._hlog is not None:
+            self._hlog.close()
         await asyncio.gather(*(c.close() for c in self.connections), return_exceptions=True)
         await asyncio.gather(*(r.close() for r in self._rest.values()), return_exceptions=True)

@@ -34,7 +34,8 @@ class BookRow:
         bid = b.book.best_bid()
         ask = b.book.best_ask()
         spread = f"{ask[0] - bid[0]:.{b.price_decimals}f}" if bid and ask else "-"
-        p = b.recv_to_apply.percentiles((50, 99)) if b.recv_to_apply.total_count else {}
+        hist = b.latency.cumulative("recv_to_apply")
+        p = hist.percentiles((50, 99)) if hist.total_count else {}
         return [
             f"{b.venue}:{b.symbol}",
             f"{bid[0]:.{b.price_decimals}f}" if bid else "-",

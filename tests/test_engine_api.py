@@ -1,0 +1,111 @@
+"""Engine lifecycle and monitoring: callbacks, latency intervals and .hlog files,
+counters, clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import warnings
+
+from hdrh.log import HistogramLogReader
+
+from e2e import run, sim_config, wait_for
+from fastfeed import Engine
+from fastfeed.sim import Simulator
+
+
+def urls(sim, venue):
+    return {"ws_url": sim.ws_url(venue), "rest_url": sim.rest_url(venue)}
+
+
+def test_callback_runs_after_each_applied_message_and_is_timed():
+    seen = []
+
+    async def body():
+        async with Simulator(sim_config({"binance": ["BTCUSDT"]})) as sim, Engine() as engine:
+            book = await engine.subscribe("binance", "BTCUSDT",
+                                          callback=lambda b: seen.append(b.last_update_id),
+                                          **urls(sim, "binance"))
+            await wait_for(lambda: len(seen) > 30, what="callbacks")
+            assert seen == sorted(seen)                  # in order, after each apply
+            assert book.recv_to_publish.total_count == len(seen)
+            p = book.recv_to_apply.percentiles((50, 99))
+            assert 0 < p[50.0] <= p[99.0]
+            assert book.exchange_to_recv.total_count > 0
+    run(body)
+
+
+def test_latency_intervals_rotate_into_hlog_and_callback(tmp_path):
+    hlog = tmp_path / "lat.hlog"
+    got = []
+
+    async def body():
+        async with Simulator(sim_config({"binance": ["BTCUSDT"]})) as sim:
+            async with Engine(latency_interval=0.2, hlog_path=str(hlog),
+                              on_latency=lambda b, iv: got.append(iv)) as engine:
+                book = await engine.subscribe("binance", "BTCUSDT", **urls(sim, "binance"))
+                await wait_for(lambda: len(got) >= 3, what="intervals")
+                total = book.latency.cumulative("recv_to_apply").total_count
+                assert total == book.messages - book.old_messages - book.buffered
+                assert set(book.last_intervals) == {"recv_to_apply", "recv_to_publish",
+                                                    "exchange_to_recv", "resync_duration"}
+    run(body)
+    reader = HistogramLogReader(str(hlog), None)
+    tags = set()
+    count = 0
+    while (hist := reader.get_next_interval_histogram()) is not None:
+        tags.add(hist.get_tag())
+        count += hist.get_total_count()
+    assert "binance:BTCUSDT:recv_to_apply" in tags
+    assert count > 0
+
+
+def test_close_leaves_no_tasks_sockets_or_warnings():
+    async def body():
+        async with Simulator(sim_config({"binance": ["BTCUSDT"],
+                                         "coinbase": ["BTC-USD"]})) as sim:
+            engine = Engine(latency_interval=0.1)
+            await engine.subscribe("binance", "BTCUSDT", **urls(sim, "binance"))
+            await engine.subscribe("coinbase", "BTC-USD", **urls(sim, "coinbase"))
+            before = {t for t in asyncio.all_tasks() if "fastfeed" in t.get_name()}
+            assert before
+            await engine.close()
+            await asyncio.sleep(0.05)
+            left = [t for t in asyncio.all_tasks()
+                    if "fastfeed" in t.get_name() and not t.done()]
+            assert left == []
+            assert all(not c.connected for c in engine.connections)
+            assert all(b.state == "closed" for b in engine.books)
+            await engine.close()                          # idempotent
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run(body)
+        gc.collect()
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+def test_stats_report_connections_books_and_rest():
+    async def body():
+        async with Simulator(sim_config({"binance": ["BTCUSDT"]})) as sim, Engine() as engine:
+            await engine.subscribe("binance", "BTCUSDT", **urls(sim, "binance"))
+            stats = engine.stats()
+            assert stats["connections"][0]["connected"] is True
+            assert stats["connections"][0]["frames"] >= 1
+            assert stats["books"]["binance:BTCUSDT"]["state"] == "live"
+            rest = next(iter(stats["rest"].values()))
+            assert rest["requests"] >= 2                  # exchangeInfo + depth
+    run(body)
+
+
+def test_silent_connection_is_detected_and_reopened():
+    async def body():
+        async with Simulator(sim_config({"binance": ["BTCUSDT"]})) as sim:
+            async with Engine(stale_after=0.5) as engine:
+                book = await engine.subscribe("binance", "BTCUSDT", **urls(sim, "binance"))
+                conn = book.connection
+                sim.inject("binance", "BTCUSDT", "stall", seconds=2.0)
+                await wait_for(lambda: conn.stale_disconnects >= 1, what="stale detection")
+                await wait_for(lambda: conn.connects >= 2 and book.is_live, timeout=15,
+                               what="reconnect")
+    run(body)
