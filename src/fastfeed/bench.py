@@ -24,7 +24,8 @@ applied as ``float(price) -> float(size)``, a zero size deletes, and the venue's
 rule is checked exactly as fastfeed checks it. Everything runs on uvloop.
 
 Measured per contender and run: messages/s and MB/s from the first to the last frame
-received (payload bytes), CPU µs per message (this process's CPU time from the moment
+of the burst (payload bytes; Coinbase's ``subscriptions`` ack, sent before the simulator
+renders the burst, is left out), CPU µs per message (this process's CPU time from the moment
 the first connection is open to the last frame, divided by the frames; the simulator's
 CPU is not included), the ratio of its rate to the ceiling, fastfeed's speedup over each baseline
 (per run, then the median), and receive→applied latency percentiles (p50, p90, p99,
@@ -50,9 +51,13 @@ via ``latency.HlogWriter``), ``--plot PATH.png`` (latency by percentile; needs
 matplotlib from the ``bench`` extra). Exit status: 0 ok, 1 a contender failed (timeout,
 gap, simulator error), 2 usage, 3 a book disagreed with the truth.
 
-Simulator note: on Coinbase Advanced Trade the simulator writes each product's burst on
-its own task, so two products on one connection interleave and their ``sequence_num``
-order breaks; the benchmark therefore opens one connection per product for that venue.
+Simulator notes: on Coinbase the simulator renders a product's burst when it is
+subscribed, on that product's own task, so on one connection the render of a second
+product lands between two bursts (and on Advanced Trade two products' bursts interleave
+and break the ``sequence_num`` order). The benchmark therefore gives each Coinbase
+product its own connection, runs the connections one after another and adds up their
+timed windows (first burst frame → last frame; the ``subscriptions`` ack, sent before the
+render, is left out). Binance bursts are pre-framed: one connection carries every stream.
 """
 
 from __future__ import annotations
@@ -265,9 +270,10 @@ class SimProcess:
 
 
 def connection_plan(venue: str, symbols: list[str]) -> list[list[str]]:
-    """Symbols per connection: one connection, except one per product on Coinbase AT
-    (the simulator interleaves per-product bursts, which breaks ``sequence_num``)."""
-    if venue == "coinbase":
+    """Symbols per connection. Binance: one connection with every stream (bursts are
+    pre-framed). Coinbase: one connection per product, run one after another (see the
+    module docstring); the timed windows of the connections are added up."""
+    if venue.startswith("coinbase"):
         return [[s] for s in symbols]
     return [list(symbols)]
 
@@ -278,6 +284,12 @@ def expected_frames(venue: str, symbols: list[str], per_symbol: int) -> int:
         return per_symbol * len(symbols)
     # subscriptions ack + per product: in-band snapshot + the burst
     return 1 + len(symbols) * (1 + per_symbol)
+
+
+def ack_frames(venue: str) -> int:
+    """Leading frames per connection left out of the timed window: Coinbase's
+    ``subscriptions`` ack arrives at once, the burst only after the simulator rendered it."""
+    return 0 if venue.startswith("binance") else 1
 
 
 def ws_url(venue: str, ws_base: str, symbols: list[str]) -> str:
@@ -314,8 +326,9 @@ class _FeedOwner:
         self.first_ns = 0
         self.last_ns = 0
         self.problems: list[str] = []
+        self.skip = ack_frames(venue)
         self.listener = FeedListener(venue, self, cores)
-        self.listener.frame_target = 1     # first frame: note the start time
+        self.listener.frame_target = self.skip + 1     # first timed frame: note the time
 
     def on_listener_connected(self, transport: Any) -> None:
         from picows import WSMsgType
@@ -339,9 +352,9 @@ class _FeedOwner:
 
     def on_listener_target(self) -> None:
         listener = self.listener
-        if listener.frames == 1:
+        if listener.frames == self.skip + 1:
             self.first_ns = listener.last_frame_ns
-            if self.expected > 1:
+            if self.expected > self.skip + 1:
                 listener.frame_target = self.expected
                 return
         self.last_ns = listener.last_frame_ns
@@ -355,6 +368,7 @@ def _make_orjson_listener(venue: str, router: Any, expected: int, done: asyncio.
     from picows import WSListener, WSMsgType
 
     subs = subscribe_messages(venue, list(router.books))
+    skip = ack_frames(venue)
     loads = orjson.loads
     on_message = router.on_message
     record = hist.record_value
@@ -389,7 +403,7 @@ def _make_orjson_listener(venue: str, router: Any, expected: int, done: asyncio.
                 return
             self.frames += 1
             self.nbytes += frame.payload_size
-            if self.frames == 1:
+            if self.frames == skip + 1:
                 self.first_ns = t
             on_message(loads(frame.get_payload_as_memoryview()))
             record(clock() - t)
@@ -460,38 +474,49 @@ class SocketBench:
         return res
 
     async def _ceiling(self, res: RunResult) -> None:
-        from picows import ws_connect
+        from picows import WSMsgType, ws_connect
 
         from fastfeed._listener import CountingListener
 
         loop = asyncio.get_running_loop()
-        c0 = -1.0
-        conns: list[tuple[Any, Any, asyncio.Future[int]]] = []
-        for syms in self.plan:
-            done: asyncio.Future[int] = loop.create_future()
+        skip = ack_frames(self.cfg.venue)
+        for syms in self.plan:      # one connection at a time (see connection_plan)
             expected = expected_frames(self.cfg.venue, syms, self.cfg.per_symbol)
-            subs = subscribe_messages(self.cfg.venue, syms)
-            transport, listener = await ws_connect(
-                lambda e=expected, d=done: CountingListener(e, d),  # type: ignore[misc]
+            done: asyncio.Future[int] = loop.create_future()
+            lst: Any
+            transport, lst = await ws_connect(
+                lambda e=(skip or expected), d=done: CountingListener(e, d),  # type: ignore[misc]
                 ws_url(self.cfg.venue, self.ws_base, syms), use_aiofastnet=False,
                 max_frame_size=64 * 1024 * 1024)
-            from picows import WSMsgType
-
-            if c0 < 0:
-                c0 = time.process_time()
-            for m in subs:
-                transport.send(WSMsgType.TEXT, m)
-            conns.append((transport, listener, done))
-        try:
-            await asyncio.gather(*(d for _, _, d in conns))
-        finally:
-            res.cpu_s = time.process_time() - c0 if c0 >= 0 else 0.0
-            res.messages = sum(lst.frames for _, lst, _ in conns)
-            res.bytes = sum(lst.bytes_received for _, lst, _ in conns)
-            res.elapsed_s = (max(lst.last_ns for _, lst, _ in conns)
-                             - min(lst.first_ns for _, lst, _ in conns)) / 1e9
-            for t, _, _ in conns:
-                t.disconnect()
+            c0 = time.process_time()
+            base_frames = base_bytes = 0
+            t_start = 0
+            try:
+                for m in subscribe_messages(self.cfg.venue, syms):
+                    transport.send(WSMsgType.TEXT, m)
+                if skip:
+                    # CountingListener has no per-frame hook: wait for the ack, then poll
+                    # the counter until the burst starts (the poll's CPU is not counted).
+                    await done
+                    done = loop.create_future()
+                    lst.target = expected
+                    lst.done = done
+                    if lst.frames >= expected:
+                        done.set_result(lst.frames)
+                    while lst.frames <= skip:
+                        await asyncio.sleep(0)
+                    t_start = time.monotonic_ns()
+                    c0 = time.process_time()
+                    base_frames = lst.frames - 1
+                    base_bytes = lst.bytes_received
+                await done
+            finally:
+                res.cpu_s += time.process_time() - c0
+                res.messages += lst.frames - base_frames
+                res.bytes += lst.bytes_received - base_bytes
+                if lst.last_ns:
+                    res.elapsed_s += (lst.last_ns - (t_start or lst.first_ns)) / 1e9
+                transport.disconnect()
 
     def _cores(self, syms: list[str]) -> list[Any]:
         from fastfeed._core import BookCore
@@ -513,40 +538,33 @@ class SocketBench:
 
         loop = asyncio.get_running_loop()
         all_cores: list[Any] = []
-        owners: list[_FeedOwner] = []
-        transports = []
-        c0 = -1.0
-        try:
-            for syms in self.plan:
-                cores = self._cores(syms)
-                all_cores.extend(cores)
-                owner = _FeedOwner(self.cfg.venue, cores,
-                                   expected_frames(self.cfg.venue, syms, self.cfg.per_symbol),
-                                   loop.create_future())
-                owners.append(owner)
-                transport, _ = await ws_connect(
-                    lambda o=owner: o.listener,  # type: ignore[misc]
-                    ws_url(self.cfg.venue, self.ws_base, syms), use_aiofastnet=False,
-                    max_frame_size=64 * 1024 * 1024)
-                if c0 < 0:
-                    c0 = time.process_time()
-                transports.append(transport)
-            await asyncio.gather(*(o.done for o in owners))
-        finally:
-            res.cpu_s = time.process_time() - c0 if c0 >= 0 else 0.0
-            res.messages = sum(o.listener.frames for o in owners)
-            res.bytes = sum(o.listener.bytes_received for o in owners)
-            if owners and all(o.first_ns and o.last_ns for o in owners):
-                res.elapsed_s = (max(o.last_ns for o in owners)
-                                 - min(o.first_ns for o in owners)) / 1e9
-            for t in transports:
-                t.disconnect()
+        problems: list[str] = []
+        for syms in self.plan:      # one connection at a time (see connection_plan)
+            cores = self._cores(syms)
+            all_cores.extend(cores)
+            owner = _FeedOwner(self.cfg.venue, cores,
+                               expected_frames(self.cfg.venue, syms, self.cfg.per_symbol),
+                               loop.create_future())
+            transport, _ = await ws_connect(
+                lambda o=owner: o.listener,  # type: ignore[misc]
+                ws_url(self.cfg.venue, self.ws_base, syms), use_aiofastnet=False,
+                max_frame_size=64 * 1024 * 1024)
+            c0 = time.process_time()
+            try:
+                await owner.done
+            finally:
+                res.cpu_s += time.process_time() - c0
+                res.messages += owner.listener.frames - owner.skip
+                res.bytes += owner.listener.bytes_received
+                if owner.first_ns and owner.last_ns:
+                    res.elapsed_s += (owner.last_ns - owner.first_ns) / 1e9
+                problems.extend(owner.problems)
+                transport.disconnect()
         hist = LatencyHistogram()
         for core in all_cores:
             hist.add(core.recv_to_apply)
             res.level_changes += core.level_changes
         res.hist = hist
-        problems = [p for o in owners for p in o.problems]
         if self.cfg.corrupt == "fastfeed":
             _corrupt_core(all_cores[0])
         res.exact, res.mismatch = self._check_cores(all_cores, problems)
@@ -597,36 +615,29 @@ class SocketBench:
 
         loop = asyncio.get_running_loop()
         hist = LatencyHistogram()
-        listeners = []
-        transports = []
         all_books: dict[str, DictBook] = {}
-        c0 = -1.0
-        try:
-            for syms in self.plan:
-                router, books = self._routers(syms, orjson.loads)
-                all_books.update(books)
-                done: asyncio.Future[None] = loop.create_future()
-                listener = _make_orjson_listener(
-                    self.cfg.venue, router,
-                    expected_frames(self.cfg.venue, syms, self.cfg.per_symbol), done, hist)
-                transport, _ = await ws_connect(
-                    lambda lst=listener: lst,  # type: ignore[misc]
-                    ws_url(self.cfg.venue, self.ws_base, syms), use_aiofastnet=False,
-                    max_frame_size=64 * 1024 * 1024)
-                if c0 < 0:
-                    c0 = time.process_time()
-                listeners.append((listener, done))
-                transports.append(transport)
-            await asyncio.gather(*(d for _, d in listeners))
-        finally:
-            res.cpu_s = time.process_time() - c0 if c0 >= 0 else 0.0
-            res.messages = sum(lst.frames for lst, _ in listeners)
-            res.bytes = sum(lst.nbytes for lst, _ in listeners)
-            if listeners and all(lst.last_ns for lst, _ in listeners):
-                res.elapsed_s = (max(lst.last_ns for lst, _ in listeners)
-                                 - min(lst.first_ns for lst, _ in listeners)) / 1e9
-            for t in transports:
-                t.disconnect()
+        skip = ack_frames(self.cfg.venue)
+        for syms in self.plan:      # one connection at a time (see connection_plan)
+            router, books = self._routers(syms, orjson.loads)
+            all_books.update(books)
+            done: asyncio.Future[None] = loop.create_future()
+            listener = _make_orjson_listener(
+                self.cfg.venue, router,
+                expected_frames(self.cfg.venue, syms, self.cfg.per_symbol), done, hist)
+            transport, _ = await ws_connect(
+                lambda lst=listener: lst,  # type: ignore[misc]
+                ws_url(self.cfg.venue, self.ws_base, syms), use_aiofastnet=False,
+                max_frame_size=64 * 1024 * 1024)
+            c0 = time.process_time()
+            try:
+                await done
+            finally:
+                res.cpu_s += time.process_time() - c0
+                res.messages += listener.frames - skip
+                res.bytes += listener.nbytes
+                if listener.last_ns:
+                    res.elapsed_s += (listener.last_ns - listener.first_ns) / 1e9
+                transport.disconnect()
         res.hist = hist
         res.exact, res.mismatch = self._check_dicts("picows-orjson", all_books)
 
@@ -634,44 +645,37 @@ class SocketBench:
         from websockets.asyncio.client import connect
 
         all_books: dict[str, DictBook] = {}
-        stats: list[list[int]] = []
         loads = json.loads
-
-        async def one(syms: list[str]) -> None:
+        skip = ack_frames(self.cfg.venue)
+        for syms in self.plan:      # one connection at a time (see connection_plan)
             router, books = self._routers(syms, loads)
             all_books.update(books)
             expected = expected_frames(self.cfg.venue, syms, self.cfg.per_symbol)
-            st = [0, 0, 0, 0]       # frames, bytes, first_ns, last_ns
-            stats.append(st)
             on_message = router.on_message
+            frames = nbytes = first = last = 0
             async with connect(ws_url(self.cfg.venue, self.ws_base, syms), compression=None,
                                max_size=64 * 1024 * 1024, ping_interval=None,
                                open_timeout=30) as ws:
-                opened.append(time.process_time())
-                for m in subscribe_messages(self.cfg.venue, syms):
-                    await ws.send(m.decode())
-                frames = nbytes = 0
-                async for raw in ws:
-                    t = time.monotonic_ns()
-                    if frames == 0:
-                        st[2] = t
-                    frames += 1
-                    nbytes += len(raw)      # ASCII payloads: characters == bytes
-                    on_message(loads(raw))
-                    if frames == expected:
-                        st[3] = t
-                        break
-                st[0], st[1] = frames, nbytes
-
-        opened: list[float] = []
-        try:
-            await asyncio.gather(*(one(s) for s in self.plan))
-        finally:
-            res.cpu_s = time.process_time() - min(opened, default=time.process_time())
-            res.messages = sum(s[0] for s in stats)
-            res.bytes = sum(s[1] for s in stats)
-            if stats and all(s[3] for s in stats):
-                res.elapsed_s = (max(s[3] for s in stats) - min(s[2] for s in stats)) / 1e9
+                c0 = time.process_time()
+                try:
+                    for m in subscribe_messages(self.cfg.venue, syms):
+                        await ws.send(m.decode())
+                    async for raw in ws:
+                        t = time.monotonic_ns()
+                        if frames == skip:
+                            first = t
+                        frames += 1
+                        nbytes += len(raw)      # ASCII payloads: characters == bytes
+                        on_message(loads(raw))
+                        if frames == expected:
+                            last = t
+                            break
+                finally:
+                    res.cpu_s += time.process_time() - c0
+                    res.messages += frames - skip
+                    res.bytes += nbytes
+                    if last:
+                        res.elapsed_s += (last - first) / 1e9
         res.exact, res.mismatch = self._check_dicts("websockets-json", all_books)
 
 
