@@ -18,7 +18,7 @@ fit int64 at the scale is DECIMAL_OVERFLOW. Priority: syntax, then precision, th
 """
 
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t, INT32_MAX, INT64_MAX
-from libc.string cimport memcmp, memcpy
+from libc.string cimport memcmp, memcpy, memset
 
 from fastfeed._types cimport (
     MAX_BATCH_LEVELS, SIDE_BID, SIDE_ASK, SEG_UPDATE, SEG_SNAPSHOT,
@@ -145,6 +145,59 @@ cdef extern from *:
         while (i < n && p[i] == '0') i++;
         return i;
     }
+    /* INT64_MAX / 10**e: a mantissa m scales by 10**e without overflow iff m <= this. */
+    static const uint64_t FF_I64_LIM[19] = {
+        9223372036854775807ULL, 922337203685477580ULL, 92233720368547758ULL,
+        9223372036854775ULL, 922337203685477ULL, 92233720368547ULL, 9223372036854ULL,
+        922337203685ULL, 92233720368ULL, 9223372036ULL, 922337203ULL, 92233720ULL,
+        9223372ULL, 922337ULL, 92233ULL, 9223ULL, 922ULL, 92ULL, 9ULL
+    };
+    #if defined(_MSC_VER)
+    static inline int ff_clz64(uint64_t v) {
+        unsigned long i; _BitScanReverse64(&i, v); return 63 - (int)i;
+    }
+    #else
+    #define ff_clz64(v) __builtin_clzll(v)
+    #endif
+    /* Phase-1 pre-parse of the usual level string (s just past the opening quote, at least
+       24 readable bytes): 1..8 integer digits, optionally '.' and 1..8 fraction digits, then
+       the closing '"'. On success returns the string length and sets
+       *pre = (mantissa << 5) | f, where f is the number of fraction digits up to the last
+       non-zero one and mantissa = int * 10**f + those digits (< 10**16): the value is
+       mantissa * 10**-f exactly, whatever the scale. Anything else returns -1 (the caller
+       scans the string the general way and phase 2 parses it with parse_decimal). */
+    static inline Py_ssize_t ff_pre_decimal(const char* s, uint64_t* pre) {
+    #if FF_SWAR
+        uint64_t w = ff_load8(s), m = ff_nondigit8(w), iv, w2, m2, nz;
+        int j = m ? (ff_ctz64(m) >> 3) : 8, k, f;
+        if (j == 0) return -1;
+        iv = ff_value8(w << (64 - 8 * j));
+        if (s[j] == '"') { *pre = iv << 5; return j; }
+        if (s[j] != '.') return -1;
+        w2 = ff_load8(s + j + 1);
+        m2 = ff_nondigit8(w2);
+        k = m2 ? (ff_ctz64(m2) >> 3) : 8;
+        if (k == 0 || s[j + 1 + k] != '"') return -1;
+        nz = (w2 ^ 0x3030303030303030ULL) & (k == 8 ? ~0ULL : ((1ULL << (8 * k)) - 1));
+        if (!nz) { *pre = iv << 5; return j + 1 + k; }
+        f = ((63 - ff_clz64(nz)) >> 3) + 1;
+        *pre = ((iv * FF_POW10[f] + ff_value8(w2 << (64 - 8 * f))) << 5) | (uint64_t)f;
+        return j + 1 + k;
+    #else
+        (void)s; (void)pre;
+        return -1;
+    #endif
+    }
+    /* A JSON integer of 1..18 digits, no sign, no leading zero (or "0"), at p[i..n);
+       returns the index after it or -1 (the general decoder then decides). */
+    static inline Py_ssize_t ff_fast_uint(const char* p, Py_ssize_t i, Py_ssize_t n,
+                                          int64_t* out) {
+        uint64_t acc = 0;
+        Py_ssize_t nd = ff_take_digits(p + i, n - i, 19, &acc);
+        if (nd == 0 || nd > 18 || (p[i] == '0' && nd > 1)) return -1;
+        *out = (int64_t)acc;
+        return i + nd;
+    }
     #if defined(_MSC_VER)
     #include <intrin.h>
     #define ff_barrier() _ReadWriteBarrier()
@@ -173,6 +226,10 @@ cdef extern from *:
     Py_ssize_t ff_skip_zeros(const char* p, Py_ssize_t i, Py_ssize_t n) noexcept nogil
     Py_ssize_t ff_scan_string(const char* p, Py_ssize_t i, Py_ssize_t n) noexcept nogil
     void ff_barrier() noexcept nogil
+    const uint64_t FF_I64_LIM[19]
+    Py_ssize_t ff_pre_decimal(const char* s, uint64_t* pre) noexcept nogil
+    Py_ssize_t ff_fast_uint(const char* p, Py_ssize_t i, Py_ssize_t n,
+                            int64_t* out) noexcept nogil
     long long ff_monotonic_ns() noexcept nogil
 
 
@@ -293,6 +350,23 @@ cdef inline int _convert_fail(DeltaBatch* b, int code, const char* what) noexcep
     return DEC_BAD_DECIMAL
 
 
+cdef inline int _convert_value(const char* s, int32_t slen, int decimals,
+                               int64_t* v) noexcept nogil:
+    # *v < 0: phase 1 left ~((mantissa << 5) | f), the exact value mantissa * 10**-f (see
+    # ff_pre_decimal); scaling it is one multiply. Anything else (no pre-parse, too
+    # precise, overflow, a bad scale) goes through parse_decimal on the text, so results
+    # and error codes are exactly parse_decimal's.
+    cdef uint64_t pre
+    cdef unsigned int e
+    if v[0] < 0:
+        pre = ~(<uint64_t>v[0])
+        e = <unsigned int>(decimals - <int>(pre & 31u))
+        if e <= MAX_DECIMALS and (pre >> 5) <= FF_I64_LIM[e]:
+            v[0] = <int64_t>((pre >> 5) * FF_POW10[e])
+            return DECIMAL_OK
+    return parse_decimal(s, slen, decimals, v)
+
+
 cdef int convert_segment(DeltaBatch* b, const Segment* seg, int price_decimals,
                          int size_decimals, int64_t price_tick,
                          int64_t size_step) noexcept nogil:
@@ -300,12 +374,12 @@ cdef int convert_segment(DeltaBatch* b, const Segment* seg, int price_decimals,
     cdef Delta* end = d + seg.count
     cdef int rc
     while d < end:
-        rc = parse_decimal(d.price_ptr, d.price_len, price_decimals, &d.price)
+        rc = _convert_value(d.price_ptr, d.price_len, price_decimals, &d.price)
         if rc != DECIMAL_OK:
             return _convert_fail(b, rc, "price")
         if price_tick > 1 and d.price % price_tick != 0:
             return _convert_fail(b, DECIMAL_OFF_TICK, "price")
-        rc = parse_decimal(d.size_ptr, d.size_len, size_decimals, &d.size)
+        rc = _convert_value(d.size_ptr, d.size_len, size_decimals, &d.size)
         if rc != DECIMAL_OK:
             return _convert_fail(b, rc, "size")
         if size_step > 1 and d.size % size_step != 0:
@@ -848,6 +922,82 @@ cdef inline bint _span_is(const char* s, Py_ssize_t slen, const char* lit,
     return slen == litlen and memcmp(s, lit, <size_t>litlen) == 0
 
 
+cdef inline Py_ssize_t _dec_string(const char* p, Py_ssize_t i, Py_ssize_t n,
+                                   int64_t* pre) noexcept nogil:
+    """At i, just past a '"': the index of the closing quote of an escape-free string, or
+    -1 (escape, control character or unterminated). *pre gets the phase-1 pre-parse
+    (negative, see _convert_value) when the text is a plain decimal, else 0."""
+    cdef char buf[32]
+    cdef uint64_t v
+    cdef Py_ssize_t k
+    if n - i >= 24:
+        k = ff_pre_decimal(p + i, &v)
+    else:
+        # near the end of the payload: pre-parse a zero-padded copy (a NUL is neither a
+        # digit nor a quote, so only real bytes can end the string)
+        memset(buf, 0, 32)
+        memcpy(buf, p + i, <size_t>(n - i))
+        k = ff_pre_decimal(buf, &v)
+    if k >= 0:
+        pre[0] = ~(<int64_t>v)
+        return i + k
+    pre[0] = 0
+    k = ff_scan_string(p, i, n)
+    if k < n and p[k] == b'"':
+        return k
+    return -1
+
+
+cdef int _levels_tight(Cursor* c, DeltaBatch* b, uint8_t side) noexcept nogil:
+    """At '[': ``[["price","size"],...]`` with no whitespace and no escapes, the shape
+    venues send. 0: parsed (spans recorded, decimals pre-parsed in the same pass);
+    -1: any deviation (nothing reported: the caller restores the batch and cursor and
+    runs the general loop, which gives the exact result or error)."""
+    cdef const char* p = c.p
+    cdef Py_ssize_t n = c.n
+    cdef Py_ssize_t i = c.i + 1
+    cdef Py_ssize_t q
+    cdef int64_t pre
+    cdef Delta* d
+    cdef char ch
+    if i < n and p[i] == b']':
+        c.i = i + 1
+        return 0
+    while True:
+        if n - i < 2 or p[i] != b'[' or p[i + 1] != b'"':
+            return -1
+        i += 2
+        q = _dec_string(p, i, n, &pre)
+        if q < 0 or q - i > INT32_MAX:
+            return -1
+        d = batch_next_level(b)
+        if d == NULL:
+            return -1
+        d.side = side
+        d.price_ptr = p + i
+        d.price_len = <int32_t>(q - i)
+        d.price = pre
+        if n - q < 3 or p[q + 1] != b',' or p[q + 2] != b'"':
+            return -1
+        i = q + 3
+        q = _dec_string(p, i, n, &pre)
+        if q < 0 or q - i > INT32_MAX:
+            return -1
+        d.size_ptr = p + i
+        d.size_len = <int32_t>(q - i)
+        d.size = pre
+        if n - q < 3 or p[q + 1] != b']':
+            return -1
+        ch = p[q + 2]
+        i = q + 3
+        if ch == b',':
+            continue
+        if ch == b']':
+            c.i = i
+            return 0
+        return -1
+
+
 cdef int _levels_fast(Cursor* c, DeltaBatch* b, uint8_t side, bint with_side,
                       Pending* pd) noexcept nogil:
     """0: parsed; 2: the value is not exactly the expected shape; -1: too many levels."""
@@ -869,6 +1019,7 @@ cdef int _levels_fast(Cursor* c, DeltaBatch* b, uint8_t side, bint with_side,
         if d == NULL:
             return cur_fail(c, DEC_TOO_MANY_LEVELS, NULL)
         d.side = side
+        d.price = d.size = 0        # no pre-parse: phase 2 reads the text
         if with_side:
             if cur_peek(c) != b'"' or cur_string(c, &s, &slen) < 0:
                 return 2
@@ -924,6 +1075,11 @@ cdef int _levels(Cursor* c, DeltaBatch* b, uint8_t side, bint with_side, Pending
     cdef int rc
     cur_peek(c)
     start = c.i
+    if not with_side and start < c.n and c.p[start] == b'[':
+        if _levels_tight(c, b, side) == 0:
+            return 0
+        b.n_levels = saved
+        c.i = start
     inner.code = DEC_OK
     inner.at = -1
     inner.detail = NULL
@@ -1322,6 +1478,7 @@ cdef int _cb_update(Cursor* c, DeltaBatch* b, Segment* seg, bint* got_time,
         return cur_fail(c, DEC_TOO_MANY_LEVELS, NULL)
     d.price_ptr = d.size_ptr = NULL
     d.price_len = d.size_len = 0
+    d.price = d.size = 0            # no pre-parse: phase 2 reads the text
     d.side = SIDE_BID
     c.i += 1
     if cur_peek(c) == b'}':
