@@ -20,7 +20,6 @@ from libc.string cimport memcmp
 from posix.time cimport CLOCK_MONOTONIC, CLOCK_REALTIME, clock_gettime, timespec
 
 from fastfeed._book cimport L2Book
-from fastfeed._hist cimport LatencyHistogram
 from fastfeed._parse cimport (
     convert_error_message,
     convert_segment,
@@ -33,24 +32,19 @@ from fastfeed._sync cimport (
     RULE_IN_BAND,
     SEQ_APPLY,
     SEQ_BUFFER,
-    SEQ_GAP,
     SEQ_OLD,
     SNAP_OK,
     SYNC_CLOSED,
     SYNC_GAP,
     SYNC_LIVE,
     SYNC_STALE,
-    SYNC_SYNCING,
     Sequencer,
     SeqVerdict,
 )
 from fastfeed._types cimport (
     DEC_BAD_DECIMAL,
     DEC_OK,
-    MSG_CONTROL,
     MSG_DEPTH,
-    MSG_HEARTBEAT,
-    MSG_IGNORED,
     MSG_SNAPSHOT,
     MSG_VENUE_ERROR,
     SEG_SNAPSHOT,

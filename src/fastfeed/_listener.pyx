@@ -16,7 +16,6 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.ref cimport PyObject
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport calloc, free
-from libc.string cimport memcmp
 from picows.picows cimport WSFrame, WSListener, WSMsgType, WSTransport
 
 from fastfeed._core cimport (

@@ -27,7 +27,7 @@ cdef enum MsgKind:
     MSG_HEARTBEAT = 3       # keep-alive carrying a sequence number (Coinbase)
     MSG_CONTROL = 4         # subscribe acks, results, errors: not book data
     MSG_IGNORED = 5         # a known message type fastfeed does not consume
-    MSG_VENUE_ERROR = 6     # the venue reports an error (Coinbase {"type":"error"}, Binance {"code":..})
+    MSG_VENUE_ERROR = 6     # the venue reports an error (Coinbase type error, Binance code)
 
 
 cdef enum SegKind:
