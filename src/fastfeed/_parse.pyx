@@ -171,17 +171,24 @@ cdef extern from *:
         uint64_t w = ff_load8(s), m = ff_nondigit8(w), iv, w2, m2, nz;
         int j = m ? (ff_ctz64(m) >> 3) : 8, k, f;
         if (j == 0) return -1;
-        iv = ff_value8(w << (64 - 8 * j));
-        if (s[j] == '"') { *pre = iv << 5; return j; }
+        if (s[j] == '"') { *pre = ff_value8(w << (64 - 8 * j)) << 5; return j; }
         if (s[j] != '.') return -1;
         w2 = ff_load8(s + j + 1);
         m2 = ff_nondigit8(w2);
         k = m2 ? (ff_ctz64(m2) >> 3) : 8;
         if (k == 0 || s[j + 1 + k] != '"') return -1;
         nz = (w2 ^ 0x3030303030303030ULL) & (k == 8 ? ~0ULL : ((1ULL << (8 * k)) - 1));
-        if (!nz) { *pre = iv << 5; return j + 1 + k; }
+        if (!nz) { *pre = ff_value8(w << (64 - 8 * j)) << 5; return j + 1 + k; }
         f = ((63 - ff_clz64(nz)) >> 3) + 1;
-        *pre = ((iv * FF_POW10[f] + ff_value8(w2 << (64 - 8 * f))) << 5) | (uint64_t)f;
+        if (j + f <= 8) {
+            /* one conversion: integer digits then the f fraction digits, in one word
+               (leading NUL bytes count as 0 digits) */
+            *pre = (ff_value8(((w << (64 - 8 * j)) >> (8 * f)) | (w2 << (64 - 8 * f))) << 5)
+                   | (uint64_t)f;
+        } else {
+            iv = ff_value8(w << (64 - 8 * j));
+            *pre = ((iv * FF_POW10[f] + ff_value8(w2 << (64 - 8 * f))) << 5) | (uint64_t)f;
+        }
         return j + 1 + k;
     #else
         (void)s; (void)pre;
@@ -1297,6 +1304,98 @@ cdef inline int _missing(DeltaBatch* b, const char* detail) noexcept nogil:
     return _fail_batch(b, DEC_MISSING_FIELD, -1, detail)
 
 
+cdef inline bint _lit(const char* p, Py_ssize_t i, Py_ssize_t n, const char* lit,
+                      Py_ssize_t length) noexcept nogil:
+    return n - i >= length and memcmp(p + i, lit, <size_t>length) == 0
+
+
+cdef Py_ssize_t _bn_fast_event(const char* p, Py_ssize_t i, Py_ssize_t n,
+                               DeltaBatch* b) noexcept nogil:
+    """The event in Binance's own field order and spacing, at ``p[i] == '{'``:
+    ``{"e":"depthUpdate","E":..[,"T":..],"s":"..","U":..,"u":..[,"pu":..],"b":[..],"a":[..]}``.
+    Returns the index after its '}' with the batch filled exactly as the general decoder
+    would, or -1 on any deviation (the caller then runs the general decoder)."""
+    cdef Cursor c
+    cdef int64_t E, T = 0, U, u, pu = -1
+    cdef const char* sym
+    cdef Py_ssize_t j
+    cdef Segment* seg
+    if not _lit(p, i, n, '{"e":"depthUpdate","E":', 23):
+        return -1
+    i = ff_fast_uint(p, i + 23, n, &E)
+    if i < 0:
+        return -1
+    if _lit(p, i, n, ',"T":', 5):
+        i = ff_fast_uint(p, i + 5, n, &T)
+        if i < 0:
+            return -1
+    if not _lit(p, i, n, ',"s":"', 6):
+        return -1
+    i += 6
+    j = ff_scan_string(p, i, n)
+    if j >= n or p[j] != b'"' or j - i > INT32_MAX:
+        return -1
+    sym = p + i
+    if not _lit(p, j, n, '","U":', 6):
+        return -1
+    i = ff_fast_uint(p, j + 6, n, &U)
+    if i < 0 or not _lit(p, i, n, ',"u":', 5):
+        return -1
+    i = ff_fast_uint(p, i + 5, n, &u)
+    if i < 0:
+        return -1
+    if _lit(p, i, n, ',"pu":', 6):
+        i = ff_fast_uint(p, i + 6, n, &pu)
+        if i < 0:
+            return -1
+    if not _lit(p, i, n, ',"b":[', 6):
+        return -1
+    cur_init(&c, p, n)
+    c.i = i + 5
+    if _levels_tight(&c, b, SIDE_BID) < 0 or not _lit(p, c.i, n, ',"a":[', 6):
+        return -1
+    c.i += 5
+    if _levels_tight(&c, b, SIDE_ASK) < 0 or not _lit(p, c.i, n, '}', 1):
+        return -1
+    if not _ns_from_ms_ok(E) or not _ns_from_ms_ok(T):
+        return -1
+    seg = batch_next_seg(b)
+    if seg == NULL:
+        return -1
+    seg.symbol_ptr = sym
+    seg.symbol_len = <int32_t>(j - (sym - p))
+    seg.kind = SEG_UPDATE
+    seg.start = 0
+    seg.count = b.n_levels
+    seg.event_time_ns = E * 1000000
+    b.msg_kind = MSG_DEPTH
+    b.first_id = U
+    b.last_id = u
+    b.prev_id = pu
+    b.event_time_ns = E * 1000000
+    b.txn_time_ns = T * 1000000
+    return c.i + 1
+
+
+cdef int _bn_fast(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil:
+    """A raw or combined-stream depth event exactly as Binance formats it: DEC_OK, or -1
+    to run the general decoder (the batch is then reset by the caller)."""
+    cdef Py_ssize_t i
+    if _lit(p, 0, n, '{"stream":"', 11):
+        i = ff_scan_string(p, 11, n)
+        if not _lit(p, i, n, '","data":', 9):
+            return -1
+        i = _bn_fast_event(p, i + 9, n, b)
+        if i < 0 or not _lit(p, i, n, '}', 1):
+            return -1
+        i += 1
+    else:
+        i = _bn_fast_event(p, 0, n, b)
+    if i != n:                      # trailing whitespace or data: the general path decides
+        return -1
+    return DEC_OK
+
+
 cdef int decode_binance_depth(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil:
     """Binance spot/USD-M ``depthUpdate`` (raw or combined-stream form), subscribe results
     (MSG_CONTROL), ``{"code":..}`` errors (MSG_VENUE_ERROR), other events (MSG_IGNORED)."""
@@ -1305,6 +1404,9 @@ cdef int decode_binance_depth(const char* p, Py_ssize_t n, DeltaBatch* b) noexce
     cdef BnObj inner
     cdef BnObj* ev = &top
     cdef Segment* seg
+    batch_reset(b)
+    if _bn_fast(p, n, b) == DEC_OK:
+        return DEC_OK
     batch_reset(b)
     cur_init(&c, p, n)
     _bn_init(&top)
@@ -1553,10 +1655,70 @@ cdef int _cb_update(Cursor* c, DeltaBatch* b, Segment* seg, bint* got_time,
     return 0
 
 
+cdef int _cb_update_tight(Cursor* c, DeltaBatch* b, Segment* seg, bint* got_time,
+                          Pending* pd) noexcept nogil:
+    """At '{': one update exactly as Coinbase sends it, ``{"side":"bid"|"offer",
+    "event_time":"..","price_level":"..","new_quantity":".."}`` without whitespace or
+    escapes, decimals pre-parsed while scanning. 0: parsed (same result as _cb_update);
+    -1: any deviation, nothing recorded except one level (the caller restores n_levels
+    and the cursor and runs _cb_update)."""
+    cdef const char* p = c.p
+    cdef Py_ssize_t n = c.n
+    cdef Py_ssize_t i = c.i
+    cdef Py_ssize_t t, te, q
+    cdef int64_t pre
+    cdef Delta* d
+    cdef uint8_t side
+    if not _lit(p, i, n, '{"side":"', 9):
+        return -1
+    i += 9
+    if _lit(p, i, n, 'bid","event_time":"', 19):
+        side = SIDE_BID
+        i += 19
+    elif _lit(p, i, n, 'offer","event_time":"', 21):
+        side = SIDE_ASK
+        i += 21
+    else:
+        return -1
+    t = i
+    te = i = ff_scan_string(p, i, n)
+    if not _lit(p, i, n, '","price_level":"', 17):
+        return -1
+    d = batch_next_level(b)
+    if d == NULL:
+        return -1
+    d.side = side
+    i += 17
+    q = _dec_string(p, i, n, &pre)
+    if q < 0 or q - i > INT32_MAX:
+        return -1
+    d.price_ptr = p + i
+    d.price_len = <int32_t>(q - i)
+    d.price = pre
+    if not _lit(p, q, n, '","new_quantity":"', 18):
+        return -1
+    i = q + 18
+    q = _dec_string(p, i, n, &pre)
+    if q < 0 or q - i > INT32_MAX or not _lit(p, q, n, '"}', 2):
+        return -1
+    d.size_ptr = p + i
+    d.size_len = <int32_t>(q - i)
+    d.size = pre
+    c.i = q + 2
+    if not got_time[0]:
+        # the event's time is its first update's (as in _cb_update)
+        got_time[0] = True
+        if parse_rfc3339_ns(p + t, te - t, &seg.event_time_ns) < 0:
+            _pend(pd, DEC_BAD_TIMESTAMP, t - 1,
+                  "field 'event_time' is not an RFC 3339 timestamp")
+    return 0
+
+
 cdef int _cb_array(Cursor* c, DeltaBatch* b, Segment* seg, Pending* pd, bint events,
                    const char* wrong) noexcept nogil:
     """``events`` (events=True) or an event's ``updates`` array of objects."""
     cdef int rc
+    cdef Py_ssize_t saved, start
     cdef bint got_time = False
     if cur_peek(c) != b'[':
         _pend(pd, DEC_WRONG_TYPE, c.i, wrong)
@@ -1572,7 +1734,13 @@ cdef int _cb_array(Cursor* c, DeltaBatch* b, Segment* seg, Pending* pd, bint eve
         elif events:
             rc = _cb_event(c, b, pd)
         else:
-            rc = _cb_update(c, b, seg, &got_time, pd)
+            saved = b.n_levels
+            start = c.i
+            rc = _cb_update_tight(c, b, seg, &got_time, pd)
+            if rc < 0:
+                b.n_levels = saved
+                c.i = start
+                rc = _cb_update(c, b, seg, &got_time, pd)
         if rc < 0:
             return -1
         rc = cur_next(c, b']')
