@@ -161,15 +161,13 @@ def test_plot_without_matplotlib_is_explained(tmp_path: Path) -> None:
     assert data is not None and any("matplotlib" in n for n in data["notes"])
 
 
-@pytest.mark.xfail(reason="cli.py: `bench` uses nargs=REMAINDER, which argparse does not "
-                          "apply when the first argument is an option (`fastfeed bench "
-                          "--json` → unrecognized arguments)", strict=False)
 def test_fastfeed_console_script_passes_options() -> None:
-    """``fastfeed bench --no-socket --json ...`` through the real entry point."""
-    from fastfeed.cli import build_parser
-
-    args = build_parser().parse_args(["bench", "--no-socket", "--json"])
-    assert args.bench_args == ["--no-socket", "--json"]
+    """``fastfeed bench --no-socket --json ...`` through the real CLI entry point."""
+    proc = subprocess.run([sys.executable, "-m", "fastfeed.cli", "bench", "--no-socket",
+                           "--json", "--messages", "200", "--repeat", "1"],
+                          capture_output=True, text=True, timeout=100)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["mode"] == "no-socket"
 
 
 def test_plot_written_with_matplotlib(tmp_path: Path) -> None:

@@ -1110,8 +1110,6 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["--"]:      # `fastfeed bench -- --json` (see the CLI note in the report)
-        argv = argv[1:]
     args = parser.parse_args(argv)
     cfg = _config(args, parser)
     err = Console(stderr=True)
