@@ -431,3 +431,106 @@ def test_random_corruption_never_crashes(data: st.DataObject) -> None:
 
 def test_bench_decode_runs() -> None:
     assert _parse.bench_decode("binance", SPOT, 10, 8, 8) >= 0
+
+
+# ---------------------------------------------------------------------------------------
+# The fast path: Binance's own field order and spacing (memcmp on key literals, level
+# decimals pre-parsed while scanning). Must give exactly the general decoder's results.
+# ---------------------------------------------------------------------------------------
+
+# Level strings of every shape the pre-parse meets: 1..10 integer digits (leading zeros
+# too), 0..18 fraction digits, trailing zeros, and texts it must leave to parse_decimal.
+odd_decimals = st.one_of(
+    st.builds(lambda i, f: f"{i}.{f}" if f else i,
+              st.text("0123456789", min_size=1, max_size=10),
+              st.text("0123456789", max_size=18)),
+    st.sampled_from(["0", "0.0", "0.00000000", "5.", ".5", "", "1e-5", "-1.0", "+1", "1.2.3",
+                     "1 ", "99999999.99999999", "100000000.00000000", "12345678.9",
+                     "0.000000001", "9223372036854775807", "92233720368.54775808",
+                     "1x", "1.5x", "00000000000000000001.5"]),
+)
+
+
+def compact_event(bids: list[list[str]], asks: list[list[str]], usdm: bool = False,
+                  combined: bool = False) -> bytes:
+    ev: dict[str, Any] = {"e": "depthUpdate", "E": 1764000000500}
+    if usdm:
+        ev["T"] = 1764000000499
+    ev.update({"s": "BTCUSDT", "U": 6855506, "u": 6855525})
+    if usdm:
+        ev["pu"] = 6855505
+    ev.update({"b": bids, "a": asks})
+    text = json.dumps(ev, separators=(",", ":"))
+    if combined:
+        text = '{"stream":"btcusdt@depth@100ms","data":' + text + "}"
+    return text.encode()
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(odd_decimals, odd_decimals).map(list), max_size=5),
+       st.lists(st.tuples(odd_decimals, odd_decimals).map(list), max_size=5),
+       st.booleans(), st.booleans(), st.integers(0, 18), st.integers(0, 18))
+def test_fast_path_decimals_match_reference(bids: list[list[str]], asks: list[list[str]],
+                                            usdm: bool, combined: bool, pd: int,
+                                            sd: int) -> None:
+    payload = compact_event(bids, asks, usdm, combined)
+    c, r = run_both("binance", payload, pd, sd)
+    assert_same(c, r)
+
+
+@pytest.mark.parametrize("usdm", [False, True])
+@pytest.mark.parametrize("combined", [False, True])
+def test_fast_path_same_as_general_path(usdm: bool, combined: bool) -> None:
+    # the same event with a space added (general path) decodes identically
+    levels = [["97250.01000000", "0.16313000"], ["97249.99", "0"], ["1", "12345678.12345678"]]
+    fast = compact_event(levels, levels[::-1], usdm, combined)
+    general = fast.replace(b'"U":', b'"U": ')
+    out = decode(fast, 2, 8)
+    assert out == decode(general, 2, 8)
+    assert out["segments"][0]["levels"][:2] == [("bid", 9725001, 16313000), ("bid", 9724999, 0)]
+    assert out["prev_id"] == (6855505 if usdm else -1)
+    assert out["txn_time_ns"] == (1764000000499_000000 if usdm else 0)
+
+
+@pytest.mark.parametrize("edit", [
+    (b'"E":1764000000500', b'"E":01764000000500'),        # leading zero: malformed
+    (b'"E":1764000000500', b'"E":-1'),                    # general path accepts
+    (b'"U":6855506', b'"U":1234567890123456789'),         # 19 digits: general path
+    (b'"E":1764000000500', b'"E":9223372036855'),          # ms -> ns overflow
+    (b'"e":"depthUpdate"', b'"e":"trade"'),
+    (b'"b":[', b'"x":1,"b":['),
+    (b'"0.16313000"]', b'"0.16313000","x"]'),
+    (b'}', b'} '),
+])
+def test_fast_path_deviations_match_reference(edit: tuple[bytes, bytes]) -> None:
+    payload = compact_event([["97250.01000000", "0.16313000"]], [["97250.02", "1"]])
+    old, new = edit
+    assert old in payload
+    payload = payload.replace(old, new, 1) if old != b"}" else payload[:-1] + new
+    c, r = run_both("binance", payload, 2, 8)
+    assert_same(c, r)
+
+
+def test_fast_path_truncated_at_every_offset() -> None:
+    payload = compact_event([["97250.01000000", "0.16313000"], ["5", "0.1"]],
+                            [["97250.02", "1"]], usdm=True, combined=True)
+    for cut in range(len(payload)):
+        c, r = run_both("binance", payload[:cut], 2, 8)
+        assert_same(c, r)
+
+
+def test_fast_path_scale_changes_between_conversions() -> None:
+    # the same bytes converted at different scales (pre-parse is scale-free)
+    payload = compact_event([["97250.01000000", "0.16313000"]], [["0.00000001", "10"]])
+    assert decode(payload, 8, 5)["segments"][0]["levels"] == [
+        ("bid", 9725001000000, 16313), ("ask", 1, 1000000)]
+    for pd, sd in ((2, 5), (8, 8), (18, 18), (0, 0)):
+        c, r = run_both("binance", payload, pd, sd)
+        assert_same(c, r)
+
+
+def test_fast_path_escaped_symbol_left_to_general_path() -> None:
+    payload = compact_event([["97250.01000000", "0.16313000"]], [])
+    escaped = payload.replace(b'"s":"BTCUSDT"', b'"s":"BTC\\u0055SDT"')
+    assert decode(escaped)["segments"][0]["symbol"] == "BTC\\u0055SDT"    # raw span
+    assert decode(escaped) == decode(escaped.replace(b'"U":', b'"U": '))

@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 
 from fastfeed import _parse
 from fastfeed.reference import decode as ref
-from test_decode_binance import Raw, assert_same, decimal_strings, json_object, run_both
+from test_decode_binance import (
+    Raw,
+    assert_same,
+    decimal_strings,
+    json_object,
+    odd_decimals,
+    run_both,
+)
 
 AT = (b'{"channel":"l2_data","client_id":"","timestamp":"2023-02-09T20:32:50.714964855Z",'
       b'"sequence_num":2,"events":[{"type":"snapshot","product_id":"BTC-USD","updates":['
@@ -308,3 +315,53 @@ def test_truncated_at_every_offset(venue: str, payload: bytes) -> None:
 def test_no_at_snapshot_decoder() -> None:
     with pytest.raises(ValueError, match="no snapshot decoder"):
         _parse.decode_message("coinbase", AT, 2, 8, snapshot=True)
+
+
+# ---------------------------------------------------------------------------------------
+# The update fast path (Coinbase's own field order, no whitespace, decimals pre-parsed while
+# scanning): must give exactly the general decoder's results.
+# ---------------------------------------------------------------------------------------
+
+TS = "2023-02-09T20:32:50.714964855Z"
+
+
+def at_compact(updates: list[tuple[str, str, str, str]], kind: str = "update") -> bytes:
+    ups = [{"side": s, "event_time": t, "price_level": p, "new_quantity": q}
+           for s, t, p, q in updates]
+    env = {"channel": "l2_data", "client_id": "", "timestamp": TS, "sequence_num": 3,
+           "events": [{"type": kind, "product_id": "BTC-USD", "updates": ups}]}
+    return json.dumps(env, separators=(",", ":")).encode()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(["bid", "offer", "ask", "bidx"]),
+                          st.sampled_from([TS, "2023-02-09T20:32:50Z", "bad", ""]),
+                          odd_decimals, odd_decimals), max_size=5),
+       st.integers(0, 18), st.integers(0, 18))
+def test_at_fast_path_matches_reference(updates: list[tuple[str, str, str, str]], pd: int,
+                                        sd: int) -> None:
+    c, r = run_both("coinbase", at_compact(updates), pd, sd)
+    assert_same(c, r)
+
+
+def test_at_fast_path_same_as_general_path() -> None:
+    ups = [("bid", "2023-02-09T20:32:50Z", "21921.73", "0.06317902"),
+           ("offer", TS, "21921.74", "0"), ("bid", "bad", "1", "12345678.12345678")]
+    fast = at_compact(ups)
+    general = fast.replace(b'"price_level":', b'"price_level": ')
+    assert at(fast) == at(general)
+    out = at(fast)
+    assert out["segments"][0]["event_time_ns"] == T0
+    assert out["segments"][0]["levels"] == [("bid", 2192173, 6317902), ("ask", 2192174, 0),
+                                            ("bid", 100, 1234567812345678)]
+    bad_first = at_compact([("bid", "bad", "1", "1"), *ups])
+    c, r = run_both("coinbase", bad_first, 2, 8)
+    assert isinstance(c, _parse.DecodeFailed) and "event_time" in str(c)
+    assert_same(c, r)
+
+
+def test_at_fast_path_truncated_at_every_offset() -> None:
+    payload = at_compact([("bid", TS, "21921.73", "0.06317902"), ("offer", TS, "5", "0.1")])
+    for cut in range(len(payload)):
+        c, r = run_both("coinbase", payload[:cut], 2, 8)
+        assert_same(c, r)
