@@ -35,13 +35,7 @@ COUNTERS = ("gaps", "resyncs", "old_messages", "rejected", "last_update_id", "bu
 
 # Scenarios whose venues.md expectation the implementation does not meet yet (the code is
 # not changed from here): scenario id -> reason. Strict xfail, so a fix shows up as XPASS.
-XFAIL: dict[str, str] = {
-    "binance/snapshot_error_body": (
-        "apply_snapshot takes a REST error body {\"code\":..,\"msg\":..} for a snapshot "
-        "with lastUpdateId -1: with nothing buffered it returns 'live' with an empty book, "
-        "with events buffered 'too_old'; venues.md sync steps 2-4 need a real snapshot, so "
-        "it should be refused (DecodeRejected) and leave the book syncing"),
-}
+XFAIL: dict[str, str] = {}
 
 
 def scenario_files() -> list[Path]:

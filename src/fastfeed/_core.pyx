@@ -407,6 +407,11 @@ cdef class BookCore:
         try:
             batch_reset(b)
             rc = decode_binance_snapshot(<const char*>view.buf, view.len, b)
+            if rc == DEC_OK and b.msg_kind != MSG_SNAPSHOT:
+                # e.g. {"code":-1121,"msg":"Invalid symbol."}: not a book, never load it
+                text = PyBytes_FromStringAndSize(<const char*>view.buf, min(view.len, 300))
+                self.last_reject = "snapshot: venue error " + text.decode("utf-8", "replace")
+                raise DecodeRejected(f"{self.venue} {self.symbol}: {self.last_reject}")
             if rc == DEC_OK and b.n_segs == 1:
                 rc = convert_segment(b, &b.segs[0], self.price_decimals, self.size_decimals,
                                      self.price_tick, self.size_step)
