@@ -40,3 +40,14 @@ def test_cli_quick(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--json", "--quick"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["payload_levels"] == 30 and res["decode_binance_ns"] > 0
+    assert res["decode_binance_shuffled_ns"] > 0 and res["decode_coinbase_ns"] > 0
+
+
+def test_layouts_decode_alike() -> None:
+    from benches.parse import coinbase_payload, depth_payload_shuffled, depth_payload_spaced
+
+    fast = _parse.decode_message("binance", PAYLOAD, 8, 8)
+    for other in (depth_payload_shuffled(), depth_payload_spaced()):
+        assert _parse.decode_message("binance", other, 8, 8) == fast
+    assert len(_parse.decode_message("coinbase", coinbase_payload(), 2, 8)
+               ["segments"][0]["levels"]) == 30
