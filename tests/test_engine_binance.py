@@ -168,3 +168,18 @@ def test_unknown_symbol_instrument_lookup_fails_clearly():
             with pytest.raises(SubscribeError, match="tick/step"):
                 await engine.subscribe("binance", "NOPEUSDT", **urls(sim, "binance"))
     run(body)
+
+
+def test_oversized_message_is_refused_counted_and_recovered():
+    async def body():
+        async with Simulator(sim_config({"binance": ["BTCUSDT"]})) as sim:
+            async with Engine(max_message_bytes=256 * 1024) as engine:
+                book = await engine.subscribe("binance", "BTCUSDT", **urls(sim, "binance"))
+                conn = book.connection
+                sim.inject("binance", "BTCUSDT", "oversized", size=1024 * 1024)
+                await wait_for(lambda: conn.listener.oversized == 1, what="refusal")
+                # the refused message carried updates: the next event reveals the gap
+                await wait_for(lambda: book.gaps == 1 and book.is_live, what="resync")
+                await settle(sim, [book])
+                assert_exact(sim, book)
+    run(body)

@@ -180,3 +180,16 @@ def test_unknown_venue_and_bad_tick_are_clear_errors():
         BookFeed("kraken-x", "BTCUSD", "0.01", "0.01")
     with pytest.raises(ValueError):
         BookFeed("binance", "BTCUSDT", "0", "0.01")
+
+
+def test_sync_buffer_is_bounded_and_overflow_restarts_the_window():
+    feed, stream = make()
+    feed.max_buffer_messages = 5
+    early_snapshot = stream.snapshot()
+    for _ in range(7):
+        feed.apply_message(stream.event()[0])
+    assert feed.rejects == {"buffer_overflow": 1}
+    assert feed.buffered == 2               # the window restarted at the 6th event
+    assert feed.apply_snapshot(early_snapshot) == "too_old"
+    assert feed.apply_snapshot(stream.snapshot()) == "live"
+    assert_exact(feed, stream)

@@ -165,6 +165,7 @@ class Connection:
                 await asyncio.sleep(delay)
                 continue
             self.listener = cast(FeedListener, listener)
+            self.listener.max_message_bytes = self.engine.max_message_bytes
             late = [b for b in self.books if b not in in_url]
             if late:    # subscribed while the handshake was in flight
                 self.listener.set_cores(self.books)
@@ -371,7 +372,9 @@ class Engine:
     levels per snapshot (venue default); ``streams_per_connection`` — cap below the venue
     limit to spread books over more connections; ``reconnect_base``/``reconnect_cap`` —
     backoff seconds; ``stale_after`` — seconds of silence before reconnecting (venue
-    default); ``snapshot_concurrency`` — snapshot requests in flight per venue.
+    default); ``snapshot_concurrency`` — snapshot requests in flight per venue;
+    ``max_message_bytes`` — larger messages are refused (counted as ``oversized``) before
+    decoding; ``max_frame_size`` — picows' per-frame limit (it closes the connection).
 
     Latency: every book records receive→applied, receive→published (callback returned),
     exchange time→receive and resync duration into HdrHistogram-layout histograms
@@ -387,6 +390,7 @@ class Engine:
                  reconnect_cap: float = 10.0, stale_after: float | None = None,
                  snapshot_concurrency: int = 4, connect_timeout: float = 10.0,
                  max_frame_size: int = 8 * 1024 * 1024,
+                 max_message_bytes: int = 4 * 1024 * 1024,
                  retry: RetryPolicy | None = None,
                  latency_interval: float | None = None, hlog_path: str | None = None,
                  on_latency: LatencyCallback | None = None) -> None:
@@ -401,6 +405,7 @@ class Engine:
         self.snapshot_concurrency = snapshot_concurrency
         self.connect_timeout = connect_timeout
         self.max_frame_size = max_frame_size
+        self.max_message_bytes = max_message_bytes
         self.retry = retry or RetryPolicy()
         self.books: list[LiveBook] = []
         self.connections: list[Connection] = []
