@@ -69,11 +69,8 @@ import json
 import math
 import os
 import platform
-import select
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -94,6 +91,7 @@ from fastfeed.bench_gen import (
     symbol_names,
 )
 from fastfeed.latency import HlogWriter, LatencyHistogram, format_ns, summary
+from fastfeed.sim.process import SimProcess
 
 __all__ = ["CONTENDERS", "LABELS", "RunResult", "build_parser", "main", "run_bench"]
 
@@ -215,58 +213,14 @@ def _loop_runner() -> Callable[[Any], Any]:
 # ---------------------------------------------------------------------------- simulator
 
 
-class SimProcess:
-    """The simulator in a child process, in burst mode."""
-
-    def __init__(self, cfg: BenchConfig, symbols: list[str]) -> None:
-        """Prepare the command line (nothing runs until :meth:`start`)."""
-        tick, step, _ = VENUE_DEFAULTS[cfg.venue]
-        spec = ",".join(f"{s}:{tick}:{step}:{mid_price(i)}" for i, s in enumerate(symbols))
-        self.cmd = [sys.executable, "-m", "fastfeed.sim", "--json-ready", "--quiet",
-                    f"--{cfg.venue}", spec, "--seed", str(cfg.seed),
-                    "--burst", str(cfg.per_symbol),
-                    "--levels", str(model_levels_for(cfg.levels_per_message)),
-                    "--depth", str(cfg.book_depth), "--ping-interval", "0"]
-        self.proc: subprocess.Popen[bytes] | None = None
-        self._stderr = tempfile.TemporaryFile()
-        self.ready: dict[str, Any] = {}
-
-    def start(self, timeout: float) -> dict[str, Any]:
-        """Start the child and wait for its ready line; returns it."""
-        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=self._stderr,
-                                     stdin=subprocess.DEVNULL)
-        assert self.proc.stdout is not None
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise RuntimeError(f"simulator not ready after {timeout:.0f}s")
-            r, _, _ = select.select([self.proc.stdout], [], [], min(left, 0.5))
-            if r:
-                line = self.proc.stdout.readline()
-                if not line:
-                    raise RuntimeError(f"simulator exited: {self.stderr_tail()}")
-                self.ready = json.loads(line)
-                return self.ready
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"simulator exited ({self.proc.returncode}): "
-                                   f"{self.stderr_tail()}")
-
-    def stderr_tail(self) -> str:
-        """The end of the child's stderr."""
-        self._stderr.seek(0)
-        return self._stderr.read()[-2000:].decode("utf-8", "replace").strip()
-
-    def stop(self) -> None:
-        """Terminate the child (then kill it if it lingers)."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._stderr.close()
+def sim_process(cfg: BenchConfig, symbols: list[str]) -> SimProcess:
+    """The simulator child for a run: burst mode, no pings, the benchmark's book shape."""
+    tick, step, _ = VENUE_DEFAULTS[cfg.venue]
+    spec = ",".join(f"{s}:{tick}:{step}:{mid_price(i)}" for i, s in enumerate(symbols))
+    return SimProcess([f"--{cfg.venue}", spec, "--seed", str(cfg.seed),
+                       "--burst", str(cfg.per_symbol),
+                       "--levels", str(model_levels_for(cfg.levels_per_message)),
+                       "--depth", str(cfg.book_depth), "--ping-interval", "0"])
 
 
 def connection_plan(venue: str, symbols: list[str]) -> list[list[str]]:
@@ -1072,7 +1026,7 @@ def run_bench(cfg: BenchConfig, progress: Any = None) -> tuple[dict[str, Any],
         result["elapsed_s"] = round(time.monotonic() - t_start, 2)
         return result, runs
 
-    sim = SimProcess(cfg, symbols)
+    sim = sim_process(cfg, symbols)
     try:
         step("starting the simulator (generating the burst)")
         ready = sim.start(timeout=120 + cfg.messages * 1e-3)
