@@ -27,6 +27,10 @@ cdef Py_ssize_t format_decimal(int64_t v, int decimals, char* out, Py_ssize_t ca
 
 # Phase 2 of decoding: parse each Delta's price/size strings of one segment at the
 # instrument's scale and check they are multiples of price_tick / size_step units.
+# Between the phases, Delta.price/size hold this module's scratch: a negative value is a
+# scale-free pre-parse made while scanning (exact; see ff_pre_decimal), anything >= 0
+# means "parse the text". Decoders here always set them; nothing else may read them
+# before convert_segment (a second call re-parses the text, so it is still exact).
 # Returns DEC_OK or DEC_BAD_DECIMAL (b.error, b.decimal_error set; b.error_detail is
 # "price" or "size"; b.error_offset is -1 because the batch does not know the payload
 # base: use convert_error_message() on the cold path for a full message with the offset).
