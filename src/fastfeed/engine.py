@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any, cast
 
-from picows import WSError, ws_connect
+from picows import WSError, WSMsgType, ws_connect
 
 from fastfeed._core import BookCore, DecodeRejected, monotonic_time_ns
 from fastfeed._hist import LatencyHistogram
@@ -274,8 +274,6 @@ class Connection:
             self._send(self.venue.subscribe_messages(symbols))
 
     def _send(self, messages: list[bytes]) -> None:
-        from picows import WSMsgType
-
         if self.transport is None:
             return
         for message in messages:
