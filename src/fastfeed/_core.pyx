@@ -106,6 +106,20 @@ cdef int64_t wall_ns() noexcept nogil:
     return <int64_t>ts.tv_sec * 1000000000 + ts.tv_nsec
 
 
+# wall - monotonic, refreshed at most once a second: one clock read per message instead of
+# two (NTP slews the wall clock slowly; a second-old offset is good to well under 1 µs).
+cdef int64_t _offset_ns = 0
+cdef int64_t _offset_taken_ns = -2000000000
+
+
+cdef inline int64_t _wall_offset(int64_t mono_now) noexcept nogil:
+    global _offset_ns, _offset_taken_ns
+    if mono_now - _offset_taken_ns > 1000000000:
+        _offset_ns = wall_ns() - monotonic_ns()
+        _offset_taken_ns = mono_now
+    return _offset_ns
+
+
 cdef int decode_payload(int venue_kind, const char* p, Py_ssize_t n,
                         DeltaBatch* b) noexcept nogil:
     """Phase-1 decode of one WebSocket payload for a venue; returns a DecodeError."""
@@ -237,8 +251,8 @@ cdef class BookCore:
             self.recv_to_apply.record(t_done - t_recv)
             if b.event_time_ns > 0:
                 self.last_event_time_ns = b.event_time_ns
-                # wall time at receive, reconstructed from the monotonic stamp
-                self.exchange_to_recv.record(wall_ns() - (t_done - t_recv) - b.event_time_ns)
+                # wall time at receive = monotonic stamp + (wall - monotonic) offset
+                self.exchange_to_recv.record(t_recv + _wall_offset(t_done) - b.event_time_ns)
             elif seg.event_time_ns > 0:
                 self.last_event_time_ns = seg.event_time_ns
             if self.callback is not None:
