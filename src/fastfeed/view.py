@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Sequence
@@ -67,11 +68,17 @@ class BookView:
         self.plain = force_plain or not self.stream.isatty()
         self.events: list[str] = []
         self._live: Any = None
+        self._log_handlers: list[logging.Handler] = []
         if not self.plain:
             from rich.live import Live
+            from rich.logging import RichHandler
 
             self._live = Live(self._table(), refresh_per_second=4, transient=False)
             self._live.start()
+            # log records print above the live table instead of tearing through it
+            root = logging.getLogger()
+            self._log_handlers = root.handlers[:]
+            root.handlers = [RichHandler(console=self._live.console, show_path=False)]
 
     def add_event(self, text: str) -> None:
         """A line shown under the table (plain mode: printed at once)."""
@@ -88,7 +95,8 @@ class BookView:
 
         table = Table(title=self.title, expand=False)
         for col in COLUMNS:
-            table.add_column(col, justify="left" if col in ("book", "state") else "right")
+            table.add_column(col, justify="left" if col in ("book", "state") else "right",
+                             no_wrap=True)
         for row in self.rows:
             cells = row.cells()
             cells[4] = f"[{STATE_STYLE.get(cells[4], 'white')}]{cells[4]}[/]"
@@ -114,3 +122,4 @@ class BookView:
             self._live.update(self._table())
             self._live.stop()
             self._live = None
+            logging.getLogger().handlers = self._log_handlers
