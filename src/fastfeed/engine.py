@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any, cast
 
+import aiohttp
 from picows import WSError, WSMsgType, ws_connect
 
 from fastfeed._core import BookCore, DecodeRejected, monotonic_time_ns
@@ -154,8 +155,10 @@ class Connection:
                     use_aiofastnet=False,
                     logger_name=f"fastfeed.{self.venue.name}",
                 )
-            except (OSError, WSError, asyncio.TimeoutError) as exc:
+            except Exception as exc:     # OSError, WSError, TimeoutError, anything: retry
                 self.connect_failures += 1
+                if not isinstance(exc, (OSError, WSError, asyncio.TimeoutError)):
+                    log.exception("%s: unexpected error connecting", self)
                 self.last_error = f"cannot connect to {url}: {type(exc).__name__}: {exc}"
                 for book in self.books:
                     book.last_error = self.last_error
@@ -297,7 +300,7 @@ class Connection:
                     async with self.engine.snapshot_slots(self.venue, self.rest):
                         body = await self.venue.snapshot(self.rest, book.symbol,
                                                          self.engine.snapshot_limit)
-                except RestError as exc:
+                except (RestError, aiohttp.ClientError, ValueError) as exc:
                     book.last_error = f"snapshot failed: {exc}"
                     log.warning("%s:%s %s", book.venue, book.symbol, book.last_error)
                     await asyncio.sleep(self.engine.backoff(attempt))
@@ -308,7 +311,7 @@ class Connection:
                     return
                 try:
                     result = book.apply_snapshot(body)
-                except DecodeRejected as exc:
+                except DecodeRejected as exc:   # an error body or garbage: fetch again
                     book.last_error = str(exc)
                     log.error("%s", exc)
                     await asyncio.sleep(self.engine.backoff(attempt))
