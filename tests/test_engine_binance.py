@@ -183,3 +183,31 @@ def test_oversized_message_is_refused_counted_and_recovered():
                 await settle(sim, [book])
                 assert_exact(sim, book)
     run(body)
+
+
+def test_symbols_added_to_a_live_connection_share_one_paced_subscribe():
+    symbols = [f"A{i:02d}USDT" for i in range(30)]
+
+    async def body():
+        async with Simulator(sim_config({"binance": symbols}, rate=20, levels=4,
+                                        depth=30)) as sim:
+            async with Engine() as engine:
+                first = await engine.subscribe("binance", symbols[0], tick_size="0.01",
+                                               step_size="0.00001", **urls(sim, "binance"))
+                conn = first.connection
+                assert conn.control_sent == 0            # the first streams are in the URL
+                books = await engine.subscribe_many([("binance", s) for s in symbols[1:]],
+                                                    tick_size="0.01", step_size="0.00001",
+                                                    **urls(sim, "binance"))
+                assert conn.control_sent == 1            # one SUBSCRIBE for all 29
+                # Binance disconnects above 5 control messages/s: the outbox paces them
+                loop = asyncio.get_running_loop()
+                start = loop.time()
+                conn._send(conn.venue.unsubscribe_messages(["NOPEUSDT"]) * 9)
+                assert conn.control_sent - 1 <= 4        # at most 4 now, the rest wait
+                await wait_for(lambda: conn.control_sent == 10, what="paced sends")
+                assert loop.time() - start >= 1.0
+                await settle(sim, [first, *books], timeout=20)
+                for b in [first, *books]:
+                    assert_exact(sim, b)
+    run(body, timeout=90)

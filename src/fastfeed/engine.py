@@ -17,6 +17,7 @@ set of WebSocket connections, each carrying up to the venue's stream limit. Book
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import random
@@ -95,10 +96,15 @@ class Connection:
         self.connect_failures = 0
         self.server_closes = 0
         self.stale_disconnects = 0
+        self.control_sent = 0
         self.last_error: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._syncing: dict[LiveBook, asyncio.Task[None]] = {}
         self._resubscribe: set[LiveBook] = set()
+        self._pending_subscribe: list[LiveBook] = []
+        self._outbox: collections.deque[bytes] = collections.deque()
+        self._sent_at: collections.deque[float] = collections.deque()
+        self._drain_handle: asyncio.TimerHandle | None = None
         self._closing = False
 
     def __repr__(self) -> str:
@@ -122,8 +128,10 @@ class Connection:
         if self.listener is not None and self.transport is not None:
             self.listener.set_cores(self.books)
             book.start_sync("syncing")
-            self._send(self.venue.subscribe_messages([book.symbol]))
-            self._start_sync(book)
+            # books added in one loop iteration share one subscribe message
+            self._pending_subscribe.append(book)
+            if len(self._pending_subscribe) == 1:
+                asyncio.get_running_loop().call_soon(self._flush_subscribe)
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=f"fastfeed:{self.venue.name}")
 
@@ -276,11 +284,36 @@ class Connection:
             self._send(self.venue.unsubscribe_messages(symbols))
             self._send(self.venue.subscribe_messages(symbols))
 
+    def _flush_subscribe(self) -> None:
+        books = [b for b in self._pending_subscribe if b in self.books]
+        self._pending_subscribe.clear()
+        if books and self.transport is not None:
+            self._send(self.venue.subscribe_messages([b.symbol for b in books]))
+            for book in books:
+                self._start_sync(book)
+
     def _send(self, messages: list[bytes]) -> None:
+        """Queue control messages; they leave at most ``max_control_per_second`` a second
+        (Binance drops connections that send more than 5 a second)."""
+        self._outbox.extend(messages)
+        self._drain_outbox()
+
+    def _drain_outbox(self) -> None:
+        self._drain_handle = None
         if self.transport is None:
+            self._outbox.clear()    # a reconnect resubscribes everything anyway
             return
-        for message in messages:
-            self.transport.send(WSMsgType.TEXT, message)
+        now = time.monotonic()
+        while self._sent_at and now - self._sent_at[0] >= 1.0:
+            self._sent_at.popleft()
+        while self._outbox and len(self._sent_at) < self.venue.max_control_per_second:
+            self.transport.send(WSMsgType.TEXT, self._outbox.popleft())
+            self._sent_at.append(now)
+            self.control_sent += 1
+        if self._outbox:
+            delay = 1.0 - (now - self._sent_at[0])
+            self._drain_handle = asyncio.get_running_loop().call_later(delay,
+                                                                       self._drain_outbox)
 
     def _start_sync(self, book: LiveBook) -> None:
         if not self.venue.uses_rest_snapshots or book in self._syncing:
@@ -331,6 +364,8 @@ class Connection:
     async def close(self) -> None:
         """Close the socket and cancel every task of this connection."""
         self._closing = True
+        if self._drain_handle is not None:
+            self._drain_handle.cancel()
         for task in list(self._syncing.values()):
             task.cancel()
         if self.transport is not None:
@@ -357,7 +392,8 @@ class Connection:
             "venue": self.venue.name, "url": self.ws_base, "books": len(self.books),
             "connected": self.connected, "connects": self.connects,
             "connect_failures": self.connect_failures, "server_closes": self.server_closes,
-            "stale_disconnects": self.stale_disconnects, "last_error": self.last_error,
+            "stale_disconnects": self.stale_disconnects, "control_sent": self.control_sent,
+            "last_error": self.last_error,
         }
         if self.listener is not None:
             out.update(self.listener.counters())

@@ -33,6 +33,8 @@ class Venue:
     uses_rest_snapshots: bool = False
     #: seconds of silence after which a connection is considered dead
     stale_after: float = 30.0
+    #: control messages (subscribe, unsubscribe) a connection may send per second
+    max_control_per_second: int = 10
 
     def normalize_symbol(self, symbol: str) -> str:
         """The symbol as the venue's messages spell it."""

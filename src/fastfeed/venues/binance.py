@@ -26,6 +26,7 @@ class BinanceSpot(Venue):
     weight_per_minute = 6000.0
     uses_rest_snapshots = True
     stale_after = 30.0
+    max_control_per_second = 4     # the venue allows 5 incoming messages/s, then disconnects
     stream_suffix = "@depth@100ms"
     route = ""
     depth_path = "/api/v3/depth"
