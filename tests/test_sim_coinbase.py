@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from typing import Any
 
 import pytest
@@ -210,5 +211,106 @@ def test_coinbase_burst(venue: str) -> None:
                         for side, p, q in msg["changes"]:
                             book.set(side, p, q)
             assert_truth(sim, venue, "BTC-USD", book)
+
+    run(body)
+
+
+def _burst_products(delay: float = 0.0) -> list[SymbolConfig]:
+    return [SymbolConfig(pid, "0.01", "0.00000001", mid, depth=30, levels_per_message=12, burst=n, burst_delay=delay,
+                         size_scale=10_000_000)
+            # Each burst is larger than the simulator's 1 MiB write chunk (so the old per-product
+            # writes interleaved).
+            for pid, mid, n in (("BTC-USD", "97250", 3000), ("ETH-USD", "3500", 2500), ("SOL-USD", "150", 2000))]
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_advanced_trade_burst_several_products_one_connection(split: bool) -> None:
+    """Bursts of 3 products on one AT connection: one numbered stream, books equal truth.
+
+    Heartbeats are subscribed first and tick during ``burst_delay``: nothing may get a
+    sequence number out of order. ``split``: the products come in two subscribe requests
+    (two blobs, written in order).
+    """
+    async def body() -> None:
+        products = _burst_products(delay=0.3)
+        cfg = SimConfig(venues={"coinbase": products}, heartbeat_interval=0.05, subscribe_timeout=5)
+        async with Simulator(cfg) as sim:
+            # Backpressure: a small receive buffer and a bounded queue (the client stops
+            # reading the socket when it lags), so the server's writes have to wait.
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
+            sock.connect((cfg.host, sim.ws_port))
+            sock.setblocking(False)
+            async with await connect(sim.ws_url("coinbase"), sock=sock, max_queue=16) as ws:
+                await ws.send(json.dumps({"type": "subscribe", "product_ids": [], "channel": "heartbeats"}))
+                pids = [p.symbol for p in products]
+                requests = [pids[:2], pids[2:]] if split else [pids]
+                for r in requests:
+                    await ws.send(json.dumps({"type": "subscribe", "product_ids": r, "channel": "level2"}))
+                # Read nothing for a while: the server's socket fills and its writes must wait
+                # (where separate per-product writes used to interleave).
+                await asyncio.sleep(1.0)
+                c = ATClient()
+                want = sum(1 + p.burst for p in products)
+                updates: dict[str, int] = dict.fromkeys(pids, 0)
+                firsts: list[str] = []
+                seen = 0
+                while seen < want:
+                    msg = await recv_json(ws)
+                    c.on(msg)
+                    if msg["channel"] == "l2_data":
+                        seen += 1
+                        (ev,) = msg["events"]  # one product per burst envelope
+                        pid = ev["product_id"]
+                        if ev["type"] == "snapshot":
+                            assert updates[pid] == 0
+                            firsts.append(pid)
+                        else:
+                            assert pid in firsts
+                            updates[pid] += 1
+                # Heartbeats resume after the burst, still in sequence.
+                await drain_until_heartbeats(ws, c, 2)
+            assert not c.jumps, c.jumps[:5]
+            assert firsts == pids
+            assert updates == {p.symbol: p.burst for p in products}
+            for pid in pids:
+                assert_truth(sim, "coinbase", pid, c.books[pid])
+            assert sim.stats()["bursts_written"] == len(requests)
+
+    run(body)
+
+
+def test_exchange_burst_several_products_one_connection() -> None:
+    async def body() -> None:
+        products = _burst_products()
+        async with Simulator(SimConfig(venues={"coinbase-exchange": products}, heartbeat_interval=0.05)) as sim:
+            async with await connect(sim.ws_url("coinbase-exchange")) as ws:
+                pids = [p.symbol for p in products]
+                await ws.send(json.dumps({"type": "subscribe", "product_ids": pids,
+                                          "channels": ["level2_batch", "heartbeat"]}))
+                assert (await recv_json(ws))["type"] == "subscriptions"
+                books: dict[str, DictBook] = {}
+                counts = dict.fromkeys(pids, 0)
+                want = sum(1 + p.burst for p in products)
+                seen = 0
+                while seen < want:
+                    msg = await recv_json(ws)  # every frame whole and valid JSON
+                    if msg["type"] == "heartbeat":
+                        continue
+                    seen += 1
+                    pid = msg["product_id"]
+                    if msg["type"] == "snapshot":
+                        assert pid not in books
+                        books[pid] = DictBook("0.01", "0.00000001")
+                        books[pid].load(msg["bids"], msg["asks"])
+                    else:
+                        assert msg["type"] == "l2update" and pid in books
+                        counts[pid] += 1
+                        for side, p, q in msg["changes"]:
+                            books[pid].set(side, p, q)
+            assert counts == {p.symbol: p.burst for p in products}
+            for pid in pids:
+                assert_truth(sim, "coinbase-exchange", pid, books[pid])
+            assert sim.stats()["bursts_written"] == 1
 
     run(body)

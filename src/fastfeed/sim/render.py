@@ -130,6 +130,36 @@ def at_envelope(channel: str, seq: int, events: str, ts: str | None = None) -> b
     return f'{{"channel":"{channel}","timestamp":"{ts}","sequence_num":{seq},"events":{events}}}'.encode()
 
 
+def at_envelope_head(channel: str, ts: str) -> bytes:
+    """An envelope up to its ``sequence_num`` value: ``head + str(seq) + tail`` is
+    :func:`at_envelope` (pre-rendered bursts number their envelopes per connection)."""
+    return f'{{"channel":"{channel}","timestamp":"{ts}","sequence_num":'.encode()
+
+
+def at_envelope_tail(events: str) -> bytes:
+    """An envelope after its ``sequence_num`` value (see :func:`at_envelope_head`)."""
+    return f',"events":{events}}}'.encode()
+
+
+def at_frames(envelopes: Iterable[tuple[bytes, bytes]], seq: int) -> tuple[bytes, list[int]]:
+    """Frame pre-rendered ``(head, tail)`` envelopes numbered ``seq``, ``seq + 1``, ...
+
+    Returns the frames joined and each frame's end offset (see :func:`frames_blob`).
+    """
+    parts: list[bytes] = []
+    ends: list[int] = []
+    pos = 0
+    for head, tail in envelopes:
+        num = str(seq).encode()
+        seq += 1
+        n = len(head) + len(num) + len(tail)
+        hdr = ws_frame_header(n)
+        parts += (hdr, head, num, tail)
+        pos += len(hdr) + n
+        ends.append(pos)
+    return b"".join(parts), ends
+
+
 # -- Coinbase Exchange ----------------------------------------------------------------------
 
 
@@ -156,13 +186,28 @@ def ex_l2update(product: str, msg_bids: Iterable[tuple[int, int]], msg_asks: Ite
 # -- WebSocket framing (server to client: never masked) ---------------------------------------
 
 
+def ws_frame_header(n: int, opcode: int = 0x1) -> bytes:
+    """The header of an unmasked WebSocket frame (FIN set) with an ``n``-byte payload."""
+    if n < 126:
+        return struct.pack("!BB", 0x80 | opcode, n)
+    if n < 65536:
+        return struct.pack("!BBH", 0x80 | opcode, 126, n)
+    return struct.pack("!BBQ", 0x80 | opcode, 127, n)
+
+
 def ws_frame(payload: bytes, opcode: int = 0x1) -> bytes:
     """One complete unmasked WebSocket frame (FIN set) carrying ``payload``."""
-    n = len(payload)
-    if n < 126:
-        head = struct.pack("!BB", 0x80 | opcode, n)
-    elif n < 65536:
-        head = struct.pack("!BBH", 0x80 | opcode, 126, n)
-    else:
-        head = struct.pack("!BBQ", 0x80 | opcode, 127, n)
-    return head + payload
+    return ws_frame_header(len(payload), opcode) + payload
+
+
+def frames_blob(frames: Iterable[bytes]) -> tuple[bytes, list[int]]:
+    """Complete frames joined into one blob, plus each frame's end offset in it (burst
+    writes cut the blob only at these offsets)."""
+    ends: list[int] = []
+    pos = 0
+    chunks = []
+    for f in frames:
+        chunks.append(f)
+        pos += len(f)
+        ends.append(pos)
+    return b"".join(chunks), ends

@@ -28,9 +28,9 @@ import json
 import logging
 import re
 import time
-from collections import Counter
+from collections import Counter, OrderedDict, deque
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from aiohttp import web
@@ -62,6 +62,7 @@ from fastfeed.sim.model import BookModel, BookState, Message
 from fastfeed.sim.truth import BookTruth
 
 log = logging.getLogger("fastfeed.sim")
+T = TypeVar("T")
 
 # Delivery modes of one outgoing item (see Market.emit).
 _NORMAL = 0  # payload, wrapped for combined streams
@@ -72,6 +73,7 @@ _DROP = 4  # not sent (Coinbase AT: consumes a sequence_num)
 
 _MALFORMED = b'{"e":"depthUpdate","E":1,"s":"\x7f{{[[not json'
 _CHUNK = 1 << 20  # burst write granularity (bytes), always cut at frame boundaries
+_BURST_CACHE = 8  # combined Coinbase burst blobs kept per simulator
 
 _SPOT_STREAM = re.compile(r"^([a-z0-9]+)@depth(@(100ms|1000ms))?$")
 _USDM_STREAM = re.compile(r"^([a-z0-9]+)@depth(@(100ms|250ms|500ms))?$")
@@ -79,6 +81,14 @@ _USDM_STREAM = re.compile(r"^([a-z0-9]+)@depth(@(100ms|250ms|500ms))?$")
 
 def _json(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def _round_robin(seqs: list[list[T]]) -> list[T]:
+    """The first item of each list, then the second of each, ... (lists may differ in length)."""
+    out: list[T] = []
+    for i in range(max(map(len, seqs), default=0)):
+        out.extend(s[i] for s in seqs if i < len(s))
+    return out
 
 
 class Market:
@@ -132,6 +142,10 @@ class Market:
         self.burst_start: BookState | None = None
         self.burst_snapshot: BookState | None = None
         self._burst_blobs: dict[bytes | None, tuple[bytes, list[int]]] = {}
+        # Coinbase bursts, pre-rendered: Advanced Trade (head, tail) envelopes around a
+        # sequence_num each connection fills in; Exchange complete frames. Snapshot first.
+        self.at_burst: list[tuple[bytes, bytes]] = []
+        self.ex_burst: list[bytes] = []
         if cfg.burst > 0:
             self.burst_start = self.model.snapshot()
             k = min(max(0, cfg.burst_snapshot_index), cfg.burst - 1)
@@ -143,6 +157,26 @@ class Market:
                 # Pre-frame the raw-stream form now so the write starts at subscribe time
                 # (combined-stream forms are framed on first use and cached).
                 self.burst_blob(None)
+            else:
+                self._render_coinbase_burst()
+
+    def _render_coinbase_burst(self) -> None:
+        assert self.burst_start is not None
+        state = self.burst_start
+        sym, fmt = self.symbol, self.fmt
+        if self.venue == COINBASE:
+            ts = render.rfc3339_ns()
+            head = render.at_envelope_head("l2_data", ts)
+            snap = render.at_event("snapshot", sym, render.at_updates(state.sorted_bids(), state.sorted_asks(), fmt, ts))
+            self.at_burst.append((head, render.at_envelope_tail("[" + snap + "]")))
+            for msg in self.burst:
+                ev = render.at_event("update", sym, render.at_updates(msg.bids, msg.asks, fmt, ts))
+                self.at_burst.append((head, render.at_envelope_tail("[" + ev + "]")))
+        else:
+            ts = render.rfc3339_us()
+            self.ex_burst.append(render.ws_frame(render.ex_snapshot(sym, state, fmt)))
+            self.ex_burst.extend(render.ws_frame(render.ex_l2update(sym, msg.bids, msg.asks, fmt, 8, ts))
+                                 for msg in self.burst)
 
     @property
     def live(self) -> bool:
@@ -292,18 +326,13 @@ class Market:
             return cached
         usdm = self.venue == BINANCE_USDM
         frames = []
-        ends = []
-        pos = 0
         e = render.now_ms()
         for msg in self.burst:
             payload = render.binance_event(self.symbol, msg, self.fmt, usdm, e)
             if stream is not None:
                 payload = render.combined(stream, payload)
-            f = render.ws_frame(payload)
-            frames.append(f)
-            pos += len(f)
-            ends.append(pos)
-        out = (b"".join(frames), ends)
+            frames.append(render.ws_frame(payload))
+        out = render.frames_blob(frames)
         self._burst_blobs[stream] = out
         return out
 
@@ -333,7 +362,6 @@ class _Conn(WSListener):
         self._writable = asyncio.Event()
         self._writable.set()
         self._tasks: set[asyncio.Task[None]] = set()
-        self.bursting = 0
 
     # -- picows callbacks ---------------------------------------------------------------
 
@@ -389,10 +417,11 @@ class _Conn(WSListener):
         if len(self._timers) > 64:
             self._timers = [t for t in self._timers if not t.cancelled()]
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Any) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     def _ping(self) -> None:
         if self.closed or self.transport is None:
@@ -493,28 +522,24 @@ class _Conn(WSListener):
         """Write pre-framed bytes as fast as the socket takes them, honouring flow control.
 
         Chunks end on frame boundaries so pings and other frames picows sends between two
-        chunks never land inside a frame.
+        chunks never land inside a frame. ``delay`` is waited first (the blob is ready).
         """
-        self.bursting += 1
-        try:
-            if delay > 0:
-                await asyncio.sleep(delay)
-            view = memoryview(blob)
-            pos = 0
-            total = len(blob)
-            while pos < total and not self.closed and self.transport is not None:
-                i = bisect.bisect_left(ends, pos + _CHUNK)
-                end = ends[i] if i < len(ends) else total
-                self.transport.underlying_transport.write(bytes(view[pos:end]))
-                pos = end
-                await self._writable.wait()
-                if self.transport.underlying_transport.get_write_buffer_size() > 4 * _CHUNK:
-                    await asyncio.sleep(0)
-            self.sim._counters["messages_sent"] += len(ends)
-            self.sent += len(ends)
-            self.sim._counters["bursts_written"] += 1
-        finally:
-            self.bursting -= 1
+        if delay > 0:
+            await asyncio.sleep(delay)
+        view = memoryview(blob)
+        pos = 0
+        total = len(blob)
+        while pos < total and not self.closed and self.transport is not None:
+            i = bisect.bisect_left(ends, pos + _CHUNK)
+            end = ends[i] if i < len(ends) else total
+            self.transport.underlying_transport.write(bytes(view[pos:end]))
+            pos = end
+            await self._writable.wait()
+            if self.transport.underlying_transport.get_write_buffer_size() > 4 * _CHUNK:
+                await asyncio.sleep(0)
+        self.sim._counters["messages_sent"] += len(ends)
+        self.sent += len(ends)
+        self.sim._counters["bursts_written"] += 1
 
 
 class _BinanceConn(_Conn):
@@ -619,20 +644,29 @@ class _BinanceConn(_Conn):
             self.send_item(payload, mode)
 
 
-class _ATConn(_Conn):
-    """A Coinbase Advanced Trade connection: envelopes with a per-connection sequence_num."""
+class _CoinbaseConn(_Conn):
+    """What Advanced Trade and Exchange connections share: the subscribe deadline, opening
+    newly subscribed products, and the ordered write queue of bursts.
 
-    venue = COINBASE
+    Live products get their in-band snapshot at once and join the market's stream. Burst
+    products subscribed by one request go out as ONE pre-framed blob (the products' messages
+    interleaved whole, each product in order, snapshots first), rendered from the messages
+    pre-rendered at start before anything is written, then ``burst_delay`` (the largest of
+    the products'), then written as fast as the socket takes it. Blobs, and (AT) envelopes
+    numbered while a blob waits, leave in the order they were queued.
+    """
 
     def __init__(self, sim: Simulator) -> None:
         super().__init__(sim)
-        self.seq = 0
-        self.products: list[str] = []
-        self.heartbeats = False
-        self.hb_counter = 0
         self.subscribed = False
-        self.pending: list[tuple[bytes, int]] = []
-        self.held_env: list[tuple[bytes, int]] | None = None
+        # Ordered output while bursting: ("blob", blob, frame ends, delay) or ("raw", payload, data).
+        self._outq: deque[tuple[Any, ...]] = deque()
+        self._writer: asyncio.Task[None] | None = None
+
+    @property
+    def bursting(self) -> bool:
+        """True while a burst (or anything queued behind one) is waiting to be written."""
+        return bool(self._outq)
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         """Start the subscribe deadline."""
@@ -645,11 +679,83 @@ class _ATConn(_Conn):
             self.transport.disconnect()
             self.closed = True
 
+    def _open(self, products: list[str]) -> None:
+        """Start newly subscribed products (live: snapshot now; burst: one combined blob)."""
+        bursts = []
+        for p in products:
+            m = self.sim._markets[(self.venue, p)]
+            if m.live:
+                self._send_snapshot(m, m.model.snapshot())
+            else:
+                bursts.append(m)
+            m.subscribe(self, b"")
+            self.markets.add(m)
+        if bursts:
+            blob, ends = self._burst_blob(bursts)
+            self._enqueue(("blob", blob, ends, max(m.cfg.burst_delay for m in bursts)))
+
+    def _close(self, product: str) -> None:
+        """Stop a product's stream on this connection (a burst already queued still goes out)."""
+        m = self.sim._markets[(self.venue, product)]
+        m.unsubscribe(self)
+        self.markets.discard(m)
+
+    def _send_snapshot(self, m: Market, state: BookState) -> None:
+        raise NotImplementedError
+
+    def heartbeat(self) -> None:
+        """The venue's heartbeat message(s), once per ``heartbeat_interval``."""
+        raise NotImplementedError
+
+    def _burst_blob(self, markets: list[Market]) -> tuple[bytes, list[int]]:
+        raise NotImplementedError
+
+    def _enqueue(self, item: tuple[Any, ...]) -> None:
+        self._outq.append(item)
+        if self._writer is None:
+            self._writer = self._spawn(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            while self._outq and not self.closed:
+                item = self._outq[0]
+                if item[0] == "blob":
+                    await self.write_blob(item[1], item[2], item[3])
+                else:
+                    self.send_raw(item[1], data=item[2])
+                self._outq.popleft()
+        finally:
+            self._writer = None
+            if self.closed:
+                self._outq.clear()
+
+
+class _ATConn(_CoinbaseConn):
+    """A Coinbase Advanced Trade connection: envelopes with a per-connection sequence_num."""
+
+    venue = COINBASE
+
+    def __init__(self, sim: Simulator) -> None:
+        super().__init__(sim)
+        self.seq = 0
+        self.products: list[str] = []
+        self.heartbeats = False
+        self.hb_counter = 0
+        self.pending: list[tuple[bytes, int]] = []
+        self.held_env: list[tuple[bytes, int]] | None = None
+
     def envelope(self, channel: str, events: str) -> bytes:
         """Build an envelope and consume one sequence number."""
         env = render.at_envelope(channel, self.seq, events)
         self.seq += 1
         return env
+
+    def send_env(self, env: bytes, data: bool = True) -> None:
+        """Send a numbered envelope now, or behind a queued burst (numbers stay in order)."""
+        if self.bursting:
+            self._enqueue(("raw", env, data))
+        else:
+            self.send_raw(env, data=data)
 
     def _subscriptions(self) -> None:
         subs: dict[str, list[str]] = {}
@@ -657,7 +763,7 @@ class _ATConn(_Conn):
             subs["level2"] = list(self.products)
         if self.heartbeats:
             subs["heartbeats"] = ["heartbeats"]
-        self.send_raw(self.envelope("subscriptions", "[" + json.dumps({"subscriptions": subs},
+        self.send_env(self.envelope("subscriptions", "[" + json.dumps({"subscriptions": subs},
                                                                        separators=(",", ":")) + "]"), data=False)
 
     def on_text(self, data: bytes) -> None:
@@ -689,54 +795,24 @@ class _ATConn(_Conn):
             for p in products:
                 if p in self.products:
                     self.products.remove(p)
-                    m = self.sim._markets[(COINBASE, p)]
-                    m.unsubscribe(self)
-                    self.markets.discard(m)
+                    self._close(p)
             self._subscriptions()
             return
         new = [p for p in products if p not in self.products]
         self.products.extend(new)
         self._subscriptions()
-        for p in new:
-            m = self.sim._markets[(COINBASE, p)]
-            if not m.live:
-                self._spawn(self._burst(m))
-                continue
-            self._send_snapshot(m, m.model.snapshot())
-            m.subscribe(self, b"")
-            self.markets.add(m)
+        self._open(new)
 
     def _send_snapshot(self, m: Market, state: BookState) -> None:
         ts = render.rfc3339_ns()
         updates = render.at_updates(state.sorted_bids(), state.sorted_asks(), m.fmt, ts)
-        self.send_raw(self.envelope("l2_data", "[" + render.at_event("snapshot", m.symbol, updates) + "]"))
+        self.send_env(self.envelope("l2_data", "[" + render.at_event("snapshot", m.symbol, updates) + "]"))
 
-    async def _burst(self, m: Market) -> None:
-        # Render per connection: sequence numbers belong to the connection. Heartbeats are
-        # held back while the burst is being written so sequence_num stays in order.
-        self.bursting += 1
-        try:
-            assert m.burst_start is not None
-            ts = render.rfc3339_ns()
-            state = m.burst_start
-            frames = [render.ws_frame(render.at_envelope(
-                "l2_data", self.seq,
-                "[" + render.at_event("snapshot", m.symbol,
-                                      render.at_updates(state.sorted_bids(), state.sorted_asks(), m.fmt, ts)) + "]",
-                ts))]
-            self.seq += 1
-            for msg in m.burst:
-                ev = render.at_event("update", m.symbol, render.at_updates(msg.bids, msg.asks, m.fmt, ts))
-                frames.append(render.ws_frame(render.at_envelope("l2_data", self.seq, "[" + ev + "]", ts)))
-                self.seq += 1
-            ends = []
-            pos = 0
-            for f in frames:
-                pos += len(f)
-                ends.append(pos)
-            await self.write_blob(b"".join(frames), ends, m.cfg.burst_delay)
-        finally:
-            self.bursting -= 1
+    def _burst_blob(self, markets: list[Market]) -> tuple[bytes, list[int]]:
+        # Numbered here, for this connection: the blob takes the next len(ends) numbers.
+        blob, ends = self.sim._coinbase_burst(COINBASE, markets, self.seq)
+        self.seq += len(ends)
+        return blob, ends
 
     def deliver(self, market: Market, stream: bytes, items: list[tuple[bytes, int]], msg: Message) -> None:
         """Queue events; the simulator flushes one envelope per connection per clock tick."""
@@ -747,7 +823,7 @@ class _ATConn(_Conn):
     def flush(self) -> None:
         """Send the pending events of this tick as one ``l2_data`` envelope."""
         if self.bursting:
-            # The burst reserved its sequence numbers up front: hold live events until it
+            # A queued burst holds its sequence numbers already: hold live events until it
             # is written so sequence_num stays in order on the wire.
             if self.pending:
                 self.sim._dirty.add(self)
@@ -786,7 +862,7 @@ class _ATConn(_Conn):
                 self.send_item(payload, mode)
 
     def heartbeat(self) -> None:
-        """One ``heartbeats`` envelope (skipped while a burst is being written)."""
+        """One ``heartbeats`` envelope (skipped while a burst is queued or being written)."""
         if not self.heartbeats or self.bursting:
             return
         self.hb_counter += 1
@@ -797,7 +873,7 @@ class _ATConn(_Conn):
         self.send_raw(self.envelope("heartbeats", ev))
 
 
-class _ExConn(_Conn):
+class _ExConn(_CoinbaseConn):
     """A Coinbase Exchange connection (``level2_batch``/``level2`` + ``heartbeat``)."""
 
     venue = COINBASE_EXCHANGE
@@ -806,19 +882,7 @@ class _ExConn(_Conn):
         super().__init__(sim)
         self.l2: list[str] = []
         self.hb: list[str] = []
-        self.subscribed = False
         self.trade_ids: dict[str, int] = {}
-
-    def on_ws_connected(self, transport: WSTransport) -> None:
-        """Start the subscribe deadline."""
-        super().on_ws_connected(transport)
-        self._later(self.sim.config.subscribe_timeout, self._check_subscribed)
-
-    def _check_subscribed(self) -> None:
-        if not self.subscribed and not self.closed and self.transport is not None:
-            self.transport.send_close(WSCloseCode.POLICY_VIOLATION, b"no subscribe received")
-            self.transport.disconnect()
-            self.closed = True
 
     def on_text(self, data: bytes) -> None:
         """``subscribe``/``unsubscribe`` with ``channels`` as names or ``{name, product_ids}``."""
@@ -853,9 +917,7 @@ class _ExConn(_Conn):
                         new_l2.append(p)
                     elif kind == "unsubscribe" and p in self.l2:
                         self.l2.remove(p)
-                        m = self.sim._markets[(COINBASE_EXCHANGE, p)]
-                        m.unsubscribe(self)
-                        self.markets.discard(m)
+                        self._close(p)
             elif name == "heartbeat":
                 for p in prods:
                     if kind == "subscribe" and p not in self.hb:
@@ -868,35 +930,23 @@ class _ExConn(_Conn):
         if self.hb:
             channels.append({"name": "heartbeat", "product_ids": list(self.hb)})
         self.send_raw(_json({"type": "subscriptions", "channels": channels}), data=False)
-        for p in new_l2:
-            m = self.sim._markets[(COINBASE_EXCHANGE, p)]
-            if not m.live:
-                self._spawn(self._burst(m))
-                continue
-            self.send_raw(render.ex_snapshot(p, m.model.snapshot(), m.fmt))
-            m.subscribe(self, b"")
-            self.markets.add(m)
+        self._open(new_l2)
 
-    async def _burst(self, m: Market) -> None:
-        assert m.burst_start is not None
-        ts = render.rfc3339_us()
-        frames = [render.ws_frame(render.ex_snapshot(m.symbol, m.burst_start, m.fmt))]
-        frames.extend(render.ws_frame(render.ex_l2update(m.symbol, msg.bids, msg.asks, m.fmt, 8, ts))
-                      for msg in m.burst)
-        ends = []
-        pos = 0
-        for f in frames:
-            pos += len(f)
-            ends.append(pos)
-        await self.write_blob(b"".join(frames), ends, m.cfg.burst_delay)
+    def _send_snapshot(self, m: Market, state: BookState) -> None:
+        # Sent at once even behind a burst: no sequence, and a live product's updates are
+        # not queued either, so its snapshot still comes first.
+        self.send_raw(render.ex_snapshot(m.symbol, state, m.fmt))
+
+    def _burst_blob(self, markets: list[Market]) -> tuple[bytes, list[int]]:
+        return self.sim._coinbase_burst(COINBASE_EXCHANGE, markets, 0)
 
     def deliver(self, market: Market, stream: bytes, items: list[tuple[bytes, int]], msg: Message) -> None:
-        """One ``l2update`` frame per item (may interleave with a burst: no sequence)."""
+        """One ``l2update`` frame per item (between whole burst frames: no sequence)."""
         for payload, mode in items:
             self.send_item(payload, mode)
 
     def heartbeat(self) -> None:
-        """One ``heartbeat`` message per subscribed product."""
+        """One ``heartbeat`` message per subscribed product (none while bursting)."""
         if self.bursting:
             return
         ts = render.rfc3339_us()
@@ -930,6 +980,7 @@ class Simulator:
                 self._markets[(venue, cfg.symbol)] = Market(self, venue, cfg)
         self._conns: set[_Conn] = set()
         self._dirty: set[_ATConn] = set()
+        self._burst_cache: OrderedDict[tuple[Any, ...], tuple[bytes, list[int]]] = OrderedDict()
         self._counters: Counter[str] = Counter()
         self._faults_fired: Counter[str] = Counter()
         self._rest_faults: dict[str, list[tuple[str, str, dict[str, Any]]]] = {v: [] for v in VENUES}
@@ -1206,6 +1257,25 @@ class Simulator:
         for c in dirty:
             c.flush()
 
+    def _coinbase_burst(self, venue: str, markets: list[Market], seq: int) -> tuple[bytes, list[int]]:
+        """One pre-framed blob of the bursts of ``markets``: messages interleaved whole,
+        round robin (snapshots first, each product in order); Advanced Trade envelopes
+        numbered from ``seq``. Built from the messages pre-rendered at start; the last few
+        blobs are cached (connections subscribing alike get the same bytes)."""
+        key = (venue, tuple(m.symbol for m in markets), seq if venue == COINBASE else 0)
+        cached = self._burst_cache.get(key)
+        if cached is not None:
+            self._burst_cache.move_to_end(key)
+            return cached
+        if venue == COINBASE:
+            out = render.at_frames(_round_robin([m.at_burst for m in markets]), seq)
+        else:
+            out = render.frames_blob(_round_robin([m.ex_burst for m in markets]))
+        self._burst_cache[key] = out
+        while len(self._burst_cache) > _BURST_CACHE:
+            self._burst_cache.popitem(last=False)
+        return out
+
     def _at_reorder_pending(self, conn: _ATConn) -> bool:
         # AT reorder: the first market with a pending reorder claims this envelope.
         if conn.held_env is not None:
@@ -1221,7 +1291,7 @@ class Simulator:
         while True:
             await asyncio.sleep(self.config.heartbeat_interval)
             for c in list(self._conns):
-                if isinstance(c, (_ATConn, _ExConn)) and not c.closed:
+                if isinstance(c, _CoinbaseConn) and not c.closed:
                     c.heartbeat()
 
     # -- WebSocket routing ---------------------------------------------------------------
