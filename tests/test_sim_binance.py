@@ -440,6 +440,46 @@ def test_fault_snapshots_and_http_errors() -> None:
     run(body)
 
 
+@pytest.mark.parametrize("venue", ["binance", "binance-usdm"])
+def test_stale_snapshot_right_after_start(venue: str) -> None:
+    """No sleep before subscribing: the stale snapshot is still older than the stream by at
+    least lag + 1 update ids, so neither sync rule accepts it (spot: U <= lastUpdateId + 1
+    is a valid overlap; USD-M: U <= lastUpdateId <= u)."""
+    async def body() -> None:
+        usdm = venue == "binance-usdm"
+        sym = USDM if usdm else SymbolConfig("BTCUSDT", "0.01", "0.00001", "97250.01", depth=40, rate=200,
+                                              start_id=5000)
+        # A start-up fault with a lag beyond the default pre-history, then two injected live.
+        cfg = SimConfig(venues={venue: [sym]}, seed=5,
+                        faults=[FaultSpec(venue, "BTCUSDT", "stale_snapshot", {"lag": 40})])
+        async with Simulator(cfg) as sim, aiohttp.ClientSession() as s:
+            rest, path = sim.rest_url(venue), "/fapi/v1/depth" if usdm else "/api/v3/depth"
+            url = sim.ws_url(venue) + ("/public/ws/btcusdt@depth" if usdm else "/ws/btcusdt@depth")
+            async with await connect(url) as ws:
+                first = await recv_json(ws)
+                if not usdm:
+                    # start_id kept: the book at start had id 5000 (the pre-history lies below).
+                    assert sim.truth(venue, "BTCUSDT", 5000).last_id == 5000 and first["U"] >= 5001
+                sim.inject(venue, "BTCUSDT", "stale_snapshot", count=2, lag=0)
+                sim.inject(venue, "BTCUSDT", "stale_snapshot", lag=3)
+                for lag in (40, 0, 0, 3):
+                    st, _, snap = await get_json(s, f"{rest}{path}?symbol=BTCUSDT&limit=1000")
+                    assert st == 200
+                    last = snap["lastUpdateId"]
+                    assert first["U"] - 1 - last >= lag + 1, (lag, first["U"], last)
+                    assert not first["U"] <= last + 1  # spot: a gap, not an overlap
+                    assert not first["U"] <= last <= first["u"]  # USD-M: no bridging event
+                    t = sim.truth(venue, "BTCUSDT", last)  # a real past state
+                    assert t.last_id == last
+                    tick = "0.10" if usdm else "0.01"
+                    assert [to_int(p, tick) for p, _ in snap["bids"]] == [p for p, _ in t.bids]
+                st, _, snap = await get_json(s, f"{rest}{path}?symbol=BTCUSDT&limit=1000")
+                assert snap["lastUpdateId"] >= first["U"] - 1  # faults used up: current again
+            assert sim.faults_fired["stale_snapshot"] == 4
+
+    run(body)
+
+
 def test_startup_faults_and_debug_endpoints() -> None:
     async def body() -> None:
         cfg = make_config(faults=[FaultSpec("binance", "ETHUSDT", "http_500", {"count": 1})])
@@ -501,6 +541,10 @@ def test_burst_matches_truth(venue: str) -> None:
             assert_truth(sim, venue, "BTCUSDT", book, book_id)
             assert book_id == sim.truth(venue, "BTCUSDT").last_id
             assert sim.stats()["bursts_written"] == 1
+            # A stale snapshot in burst mode is older than the burst's first event.
+            sim.inject(venue, "BTCUSDT", "stale_snapshot")
+            _, _, stale = await get_json(s, f"{rest}{path}?symbol=BTCUSDT&limit=1000")
+            assert stale["lastUpdateId"] <= evs[0]["U"] - 2
 
     run(body)
 

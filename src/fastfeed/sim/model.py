@@ -341,6 +341,15 @@ class BookModel:
             p = (self.ask_px[-1] if self.ask_px else self.bid_px[-1]) + 1 + self._gap()
             self._set(ASK, p, self._size(), changes, undo)
 
+    def shift_ids(self, delta: int) -> None:
+        """Add ``delta`` to every update id (current and in the history); the book and the
+        random stream are untouched. Used to place the ids of a pre-history."""
+        self.last_id += delta
+        self.history = deque(
+            (_Undo(e.first_id + delta, e.last_id + delta, e.prev_id + delta, e.data) for e in self.history),
+            maxlen=self.history.maxlen,
+        )
+
     # -- reading -------------------------------------------------------------------------
 
     @property

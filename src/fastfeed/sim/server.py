@@ -73,6 +73,10 @@ _DROP = 4  # not sent (Coinbase AT: consumes a sequence_num)
 
 _MALFORMED = b'{"e":"depthUpdate","E":1,"s":"\x7f{{[[not json'
 _CHUNK = 1 << 20  # burst write granularity (bytes), always cut at frame boundaries
+#: Messages each model advances, unsent, before the simulator serves anything: the past a
+#: ``stale_snapshot`` right after start serves (``lag`` up to PREHISTORY - 1; a start-up
+#: fault with a larger lag grows it, see Market.ensure_history).
+PREHISTORY = 32
 _BURST_CACHE = 8  # combined Coinbase burst blobs kept per simulator
 
 _SPOT_STREAM = re.compile(r"^([a-z0-9]+)@depth(@(100ms|1000ms))?$")
@@ -146,6 +150,7 @@ class Market:
         # sequence_num each connection fills in; Exchange complete frames. Snapshot first.
         self.at_burst: list[tuple[bytes, bytes]] = []
         self.ex_burst: list[bytes] = []
+        self._prehistory()
         if cfg.burst > 0:
             self.burst_start = self.model.snapshot()
             k = min(max(0, cfg.burst_snapshot_index), cfg.burst - 1)
@@ -159,6 +164,29 @@ class Market:
                 self.burst_blob(None)
             else:
                 self._render_coinbase_burst()
+
+    def _prehistory(self, count: int = PREHISTORY) -> None:
+        """Advance the model ``count`` messages that are never sent, before anyone connects.
+
+        Gives ``stale_snapshot`` real past states to serve right after start (a snapshot
+        strictly older than the first message a subscriber sees). With ``start_id`` set,
+        the ids are shifted back so the book served at start still has ``start_id``.
+        """
+        before = self.model.last_id
+        for _ in range(count):
+            self.model.step()
+        used = self.model.last_id - before
+        if self.cfg.start_id is not None and self.model.oldest_id - used >= 0:
+            self.model.shift_ids(-used)
+
+    def ensure_history(self, messages: int) -> None:
+        """Grow the pre-history to ``messages`` while nothing of this market was sent yet
+        (a start-up ``stale_snapshot`` with a large ``lag``); no-op afterwards."""
+        if self.sent or self.subs or not self.live:
+            return
+        missing = messages - len(self.model.history)
+        if missing > 0:
+            self._prehistory(missing)
 
     def _render_coinbase_burst(self) -> None:
         assert self.burst_start is not None
@@ -300,20 +328,35 @@ class Market:
     def rest_state(self) -> BookState:
         """The state a REST snapshot serves now (frozen in burst mode; stale if injected)."""
         if self.f_stale:
-            lag = self.f_stale.pop(0)
-            self.sim._fired("stale_snapshot")
-            firsts = [c.first_ids[self] for c in self.subs if self in c.first_ids]
-            target = (min(firsts) if firsts else self.model.last_id) - 1
-            try:
-                state = self.model.book_at(target)
-                for _ in range(lag):
-                    state = self.model.book_at(state.last_id - 1)
-            except LookupError:
-                state = self.model.book_at(self.model.oldest_id)
-            return state
+            return self.stale_state(self.f_stale.pop(0))
         if self.burst_snapshot is not None:
             return self.burst_snapshot
         return self.model.snapshot()
+
+    def stale_state(self, lag: int) -> BookState:
+        """A past state older than the stream: ``lag + 1`` messages before the one that
+        precedes the first message any subscriber saw (burst: the burst's first message;
+        no subscriber yet: the next message).
+
+        So ``lastUpdateId <= first U - 2 - lag``: at least ``lag + 1`` update ids are
+        missing between the snapshot and the stream, which no client may bridge (Binance
+        spot accepts ``U <= lastUpdateId + 1``; USD-M wants ``U <= lastUpdateId <= u``).
+        Beyond the retained history, the oldest state (still older than the stream as
+        long as the pre-history is: see :meth:`_prehistory`).
+        """
+        self.sim._fired("stale_snapshot")
+        if self.burst:
+            first = self.burst[0].first_id
+        else:
+            firsts = [c.first_ids[self] for c in self.subs if self in c.first_ids]
+            first = min(firsts) if firsts else self.model.last_id + 1
+        try:
+            state = self.model.book_at(first - 1)  # just before the stream
+            for _ in range(lag + 1):
+                state = self.model.book_at(state.last_id - 1)
+        except LookupError:
+            state = self.model.book_at(self.model.oldest_id)
+        return state
 
     def burst_blob(self, stream: bytes | None) -> tuple[bytes, list[int]]:
         """Binance: all burst messages as pre-framed WS frames, plus frame end offsets.
@@ -1173,6 +1216,7 @@ class Simulator:
                 m.f_slow.extend([float(p["delay"])] * int(p["count"]))
         elif fault == "stale_snapshot":
             for m in markets:
+                m.ensure_history(int(p["lag"]) + 2)
                 m.f_stale.extend([int(p["lag"])] * int(p["count"]))
         else:
             self._rest_faults[venue].append((fault, symbol, dict(p)))
