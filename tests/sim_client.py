@@ -78,6 +78,17 @@ async def recv_json(ws: Any, timeout: float = TIMEOUT) -> Any:
     return json.loads(await asyncio.wait_for(ws.recv(), timeout))
 
 
+async def count_invalid(ws: Any, frames: int) -> int:
+    """Read ``frames`` frames; how many were not valid JSON."""
+    bad = 0
+    for _ in range(frames):
+        try:
+            json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+        except ValueError:
+            bad += 1
+    return bad
+
+
 def unwrap(msg: dict[str, Any]) -> dict[str, Any]:
     """Combined-stream payload -> event."""
     return msg["data"] if "stream" in msg else msg

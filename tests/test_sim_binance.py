@@ -23,6 +23,7 @@ from sim_client import (
     apply_live_binance,
     binance_sync,
     connect,
+    count_invalid,
     get_json,
     recv_json,
     run,
@@ -296,13 +297,7 @@ def test_fault_malformed_truncated_oversized() -> None:
             async with await connect(sim.ws_url("binance") + "/stream?streams=btcusdt@depth") as ws:
                 await recv_json(ws)
                 sim.inject("binance", "BTCUSDT", "malformed")
-                bad = 0
-                for _ in range(15):
-                    try:
-                        json.loads(await ws.recv())
-                    except ValueError:
-                        bad += 1
-                assert bad == 1
+                assert await count_invalid(ws, 15) == 1
                 sim.inject("binance", "BTCUSDT", "truncated")
                 bad = 0
                 for _ in range(15):

@@ -11,7 +11,7 @@ import pytest
 import websockets
 
 from fastfeed.sim import SimConfig, Simulator, SymbolConfig
-from sim_client import DictBook, connect, recv_json, run
+from sim_client import DictBook, connect, count_invalid, recv_json, run
 
 BTC = SymbolConfig("BTC-USD", "0.01", "0.00000001", "97250.01", depth=30, levels_per_message=5, rate=100,
                    size_scale=10_000_000)
@@ -127,13 +127,7 @@ def test_advanced_trade_subscribe_deadline_and_faults() -> None:
                 await ws.send(json.dumps({"type": "subscribe", "product_ids": ["BTC-USD"], "channel": "level2"}))
                 await recv_json(ws)
                 sim.inject("coinbase", "BTC-USD", "malformed")
-                bad = 0
-                for _ in range(15):
-                    try:
-                        json.loads(await ws.recv())
-                    except ValueError:
-                        bad += 1
-                assert bad == 1
+                assert await count_invalid(ws, 15) == 1
                 sim.inject("coinbase", "BTC-USD", "disconnect", after_messages=2)
                 with pytest.raises(websockets.exceptions.ConnectionClosedError) as cexc:
                     for _ in range(100):

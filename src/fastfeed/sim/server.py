@@ -263,14 +263,19 @@ class Market:
             asks = list(msg.asks) + [(p, 0) for p in self.model.far_ask_prices(pad_bytes // per + 1)]
         return render.ex_l2update(self.symbol, msg.bids, asks, self.fmt, 8, render.rfc3339_us())
 
+    def _take(self, pending: list[dict[str, Any]], name: str) -> dict[str, Any]:
+        """Use one count of the oldest pending fault of a kind; it leaves when used up."""
+        p = pending[0]
+        p["count"] -= 1
+        if p["count"] <= 0:
+            pending.pop(0)
+        self.sim._fired(name)
+        return p
+
     def _apply_stream_faults(self, payload: bytes) -> list[tuple[bytes, int]]:
         items: list[tuple[bytes, int]] = []
         if self.f_malformed:
-            p = self.f_malformed[0]
-            p["count"] -= 1
-            if p["count"] <= 0:
-                self.f_malformed.pop(0)
-            self.sim._fired("malformed")
+            p = self._take(self.f_malformed, "malformed")
             items.append((_MALFORMED, _LITERAL))
             if p.get("replace"):
                 payload = b""
@@ -281,11 +286,7 @@ class Market:
             self.sim._fired("drop")
             items.append((payload, _DROP))
         elif self.f_trunc:
-            p = self.f_trunc[0]
-            p["count"] -= 1
-            if p["count"] <= 0:
-                self.f_trunc.pop(0)
-            self.sim._fired("truncated")
+            p = self._take(self.f_trunc, "truncated")
             items.append((payload, _SOCKET_TRUNC if p.get("mode") == "socket" else _TRUNC))
         else:
             items.append((payload, _NORMAL))
