@@ -51,13 +51,10 @@ via ``latency.HlogWriter``), ``--plot PATH.png`` (latency by percentile; needs
 matplotlib from the ``bench`` extra). Exit status: 0 ok, 1 a contender failed (timeout,
 gap, simulator error), 2 usage, 3 a book disagreed with the truth.
 
-Simulator notes: on Coinbase the simulator renders a product's burst when it is
-subscribed, on that product's own task, so on one connection the render of a second
-product lands between two bursts (and on Advanced Trade two products' bursts interleave
-and break the ``sequence_num`` order). The benchmark therefore gives each Coinbase
-product its own connection, runs the connections one after another and adds up their
-timed windows (first burst frame → last frame; the ``subscriptions`` ack, sent before the
-render, is left out). Binance bursts are pre-framed: one connection carries every stream.
+Simulator notes: bursts are pre-rendered and pre-framed for every venue, so one connection
+carries every stream; on Coinbase Advanced Trade the simulator numbers the combined burst
+for that connection (consecutive ``sequence_num``). The timed window runs from the first
+burst frame to the last (the ``subscriptions`` ack is left out).
 """
 
 from __future__ import annotations
@@ -224,11 +221,7 @@ def sim_process(cfg: BenchConfig, symbols: list[str]) -> SimProcess:
 
 
 def connection_plan(venue: str, symbols: list[str]) -> list[list[str]]:
-    """Symbols per connection. Binance: one connection with every stream (bursts are
-    pre-framed). Coinbase: one connection per product, run one after another (see the
-    module docstring); the timed windows of the connections are added up."""
-    if venue.startswith("coinbase"):
-        return [[s] for s in symbols]
+    """Symbols per connection: one connection carrying every stream, on every venue."""
     return [list(symbols)]
 
 

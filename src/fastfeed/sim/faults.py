@@ -46,8 +46,8 @@ FAULTS: dict[str, tuple[str, dict[str, Any], str]] = {
                       "`delay` seconds later"),
     "stale_snapshot": ("rest", {"count": 1, "lag": 0},
                        "the next `count` depth snapshots are older than the stream: lastUpdateId "
-                       "< the first U sent to any connection carrying the symbol (`lag` more "
-                       "messages older)"),
+                       "<= first U - 2 - lag, i.e. lag + 1 or more update ids are missing "
+                       "before the first event any connection carrying the symbol saw"),
     "http_429": ("rest", {"count": 1, "retry_after": 1},
                  "the next `count` REST requests get 429 with Retry-After"),
     "http_418": ("rest", {"count": 1, "retry_after": 5},
