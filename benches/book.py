@@ -11,6 +11,12 @@ Workloads (slot 0 is the best price of a side):
 - ``near_top``: slots 0..74, i.e. within the top ~50 levels;
 - ``deep``: slots 3750..7499, the bottom half (~levels 2500..5000);
 - ``uniform``: any slot.
+- ``binance_realistic``: not the grid above: the converted level changes of
+  :func:`fastfeed.bench_gen.make_workload` ``("binance", ...)`` BTCUSDT ``@depth@100ms``
+  messages (the simulator's market model, ~30 changes a message, 1000-level book),
+  replayed in order into a book loaded from that workload's REST snapshot. Most changes
+  hit the top few levels; about a fifth insert or delete at the bottom of the 1000-level
+  book (the model keeps its depth). ``dict_best`` reads the top once per message.
 
 Rows, in ns per change (median over ``--repeat`` runs, all in one process):
 
@@ -48,6 +54,9 @@ SLOTS = 7_500
 FILL = 2 / 3
 MID = 1_000_000
 REGIONS = {"near_top": (0, 75), "deep": (SLOTS // 2, SLOTS), "uniform": (0, SLOTS)}
+REALISTIC = "binance_realistic"
+#: Messages of the realistic workload (~30 changes each).
+REALISTIC_MESSAGES = 4_000
 
 
 def slot_price(side: np.ndarray | int, slot: np.ndarray | int) -> np.ndarray | int:
@@ -77,20 +86,60 @@ def make_changes(region: str, n: int, seed: int = 2) -> tuple[np.ndarray, np.nda
     return sides, prices, sizes.astype(np.int64)
 
 
+def make_realistic(
+    messages: int = REALISTIC_MESSAGES, seed: int = 1
+) -> tuple[Any, tuple[np.ndarray, np.ndarray, np.ndarray], float, tuple[int, int]]:
+    """Realistic Binance traffic: (snapshot, changes, changes per message, decimals).
+
+    The snapshot and messages come from ``make_workload("binance")``; prices and sizes
+    are converted exactly (``Decimal``) at the workload's tick / step scale. Messages
+    the venue rule drops as old (``u <= lastUpdateId``) are skipped, as the feed does.
+    """
+    from decimal import Decimal
+
+    from fastfeed.bench_gen import make_workload
+
+    w = make_workload("binance", messages=messages, seed=seed)
+    assert w.snapshot is not None
+    pd = -Decimal(w.tick_size).normalize().as_tuple().exponent
+    sd = -Decimal(w.step_size).normalize().as_tuple().exponent
+    pd, sd = max(int(pd), 0), max(int(sd), 0)
+
+    def conv(levels: list[list[str]]) -> list[tuple[int, int]]:
+        return [(int(Decimal(p).scaleb(pd)), int(Decimal(q).scaleb(sd))) for p, q in levels]
+
+    snap = json.loads(w.snapshot)
+    last = snap["lastUpdateId"]
+    rows: list[tuple[int, int, int]] = []
+    used = 0
+    for m in w.messages:
+        ev = json.loads(m)
+        if ev["u"] <= last:
+            continue
+        used += 1
+        for side, key in ((BID, "b"), (ASK, "a")):
+            rows.extend((side, p, q) for p, q in conv(ev[key]))
+    cols = tuple(np.array(c, dtype=np.int64) for c in zip(*rows, strict=True))
+    changes = (cols[0], cols[1], cols[2])
+    return (conv(snap["bids"]), conv(snap["asks"])), changes, len(rows) / max(used, 1), (pd, sd)
+
+
 def _median_ns_per_change(samples: list[float]) -> float:
     return round(statistics.median(samples), 2)
 
 
-def bench_compiled(snapshot: Any, changes: Any, repeat: int) -> dict[str, float]:
+def bench_compiled(
+    snapshot: Any, changes: Any, repeat: int, decimals: tuple[int, int] = (2, 8)
+) -> dict[str, float]:
     n = len(changes[0])
     many, deltas = [], []
     for _ in range(repeat):
-        book = L2Book(2, 8)
+        book = L2Book(*decimals)
         book.load(*snapshot)
         t0 = time.perf_counter_ns()
         book.apply_many(*changes)
         many.append((time.perf_counter_ns() - t0) / n)
-        book = L2Book(2, 8)
+        book = L2Book(*decimals)
         book.load(*snapshot)
         deltas.append(bench_apply_deltas(book, *changes) / n)
     return {
@@ -181,10 +230,17 @@ def run(n: int = 400_000, py_n: int = 40_000, repeat: int = 7, every: int = 10) 
         "machine": platform.machine(),
         "workloads": {},
     }
-    for region in REGIONS:
-        changes = make_changes(region, n)
-        row = bench_compiled(snapshot, changes, repeat)
-        row.update(bench_python(snapshot, changes, repeat, py_n, every))
+    for region in (*REGIONS, REALISTIC):
+        if region == REALISTIC:
+            snap, changes, per_msg, decimals = make_realistic()
+            row = bench_compiled(snap, changes, repeat, decimals)
+            row.update(bench_python(snap, changes, repeat, py_n, round(per_msg)))
+            row["changes"] = len(changes[0])
+            row["changes_per_message"] = round(per_msg, 1)
+        else:
+            changes = make_changes(region, n)
+            row = bench_compiled(snapshot, changes, repeat)
+            row.update(bench_python(snapshot, changes, repeat, py_n, every))
         row["speedup_vs_dict"] = round(row["dict"] / row["compiled"], 1)
         row["speedup_vs_dict_best"] = round(row["dict_best"] / row["compiled"], 1)
         row["speedup_vs_reference"] = round(row["reference"] / row["compiled"], 1)
@@ -212,9 +268,9 @@ def _table(result: dict[str, Any]) -> str:
         "speedup_vs_dict",
         "speedup_vs_dict_best",
     ]
-    lines = [f"{'workload':<10}" + "".join(f"{c:>23}" for c in cols)]
+    lines = [f"{'workload':<18}" + "".join(f"{c:>22}" for c in cols)]
     for name, row in result["workloads"].items():
-        lines.append(f"{name:<10}" + "".join(f"{row[c]:>23}" for c in cols))
+        lines.append(f"{name:<18}" + "".join(f"{row[c]:>22}" for c in cols))
     if "parse_decimal_ns" in result:
         lines.append(f"parse_decimal ns: {result['parse_decimal_ns']}")
     lines.append(f"targets: {result['targets']}")

@@ -487,3 +487,111 @@ def test_public_names_and_repr():
     book.clear()
     assert (book.bid_depth, book.ask_depth) == (0, 0)
     book._check_invariants()
+
+
+# ---------------------------------------------------------------- the hot path's windows
+#
+# apply_deltas counts the best 8 levels branch-free, then searches the 64 below them,
+# then counts the worst 8, then binary-searches the rest; inserts / deletes shifting at
+# most 8 levels copy a fixed 8-element block when the array has room around it. These
+# tests put every kind of change at every position near both ends, at and around those
+# boundaries, with capacities small enough that the "room" conditions flip.
+
+WINDOW_POSITIONS = [*range(0, 20), 70, 71, 72, 73, 74, 80, 81]
+
+
+def _dense(n: int, side: int) -> list[tuple[int, int]]:
+    """n levels at even prices, best first (bids 1000, 998, ...; asks 2000, 2002, ...)."""
+    if side == BID:
+        return [(1000 - 2 * i, 1 + i) for i in range(n)]
+    return [(2000 + 2 * i, 1 + i) for i in range(n)]
+
+
+def _price_at(side: int, pos: int, odd: bool) -> int:
+    """The price of level ``pos`` from the best of a _dense side; odd: the gap below it."""
+    step = -2 if side == BID else 2
+    base = 1000 if side == BID else 2000
+    return base + step * pos + (step // 2 if odd else 0)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 8, 9, 10, 15, 16, 17, 24, 72, 73, 80, 81, 90, 150])
+@pytest.mark.parametrize("capacity", [16, 100, 1024])
+def test_every_change_at_every_position_near_both_ends(n, capacity):
+    positions = sorted(
+        {p for p in WINDOW_POSITIONS if p <= n}
+        | {n - 1 - p for p in range(20) if n - 1 - p >= 0}
+        | {n, n + 1}
+    )
+    for side in (BID, ASK):
+        for pos in positions:
+            for odd, size in ((False, 7), (False, 0), (True, 5), (True, 0)):
+                # odd=False: update / delete the level at pos (absent past the end);
+                # odd=True: insert / absent-delete just worse than pos (-1: new best).
+                for p in (pos, -1) if odd and pos == 0 else (pos,):
+                    book = L2Book(0, 0, capacity)
+                    ref = ReferenceBook(0, 0)
+                    snap = (_dense(n, BID), _dense(n, ASK))
+                    book.load(*snap)
+                    ref.load(*snap)
+                    price = _price_at(side, p, odd)
+                    book.apply(side, price, size)
+                    ref.apply(side, price, size)
+                    assert_same(book, ref, ns=(None,))
+
+
+@MAIN
+@given(
+    n=st.integers(0, 100),
+    capacity=st.sampled_from([16, 24, 64, 1024]),
+    ops=st.lists(
+        st.tuples(
+            st.sampled_from([BID, ASK]),
+            st.booleans(),  # from the best (True) or from the worst
+            st.integers(-2, 24),  # position from that end (-2, -1: beyond it)
+            st.booleans(),  # odd: between levels (absent) or on one
+            st.sampled_from([0, 0, 1, 9, INT64_MAX]),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+)
+def test_runs_of_changes_at_both_ends(n, capacity, ops):
+    """Runs at the very top and bottom: updates, deletes of the best / worst, new bests."""
+    book = L2Book(0, 0, capacity)
+    ref = ReferenceBook(0, 0)
+    snap = (_dense(n, BID), _dense(n, ASK))
+    book.load(*snap)
+    ref.load(*snap)
+    for side, from_top, pos, odd, size in ops:
+        p = pos if from_top else n - 1 - pos
+        price = _price_at(side, p, odd)
+        if price < 0:
+            continue
+        book.apply(side, price, size)
+        ref.apply(side, price, size)
+        assert book.bid_depth == ref.bid_depth and book.ask_depth == ref.ask_depth
+    assert_same(book, ref, ns=(None,))
+    # The same changes as one apply_many (one apply_deltas call) give the same book.
+    again = L2Book(0, 0, capacity)
+    again.load(*snap)
+    rows = [
+        (s, _price_at(s, q if t else n - 1 - q, o), z)
+        for s, t, q, o, z in ops
+        if _price_at(s, q if t else n - 1 - q, o) >= 0
+    ]
+    if rows:
+        again.apply_many(*_columns(rows))
+    assert_same(again, ref, ns=(None,))
+
+
+def test_apply_deltas_rejects_negative_price_after_applying_the_prefix():
+    from fastfeed._book import bench_apply_deltas
+
+    book = L2Book(0, 0)
+    book.load([(7, 1)], [(9, 1)])
+    with pytest.raises(ValueError, match="negative price"):
+        bench_apply_deltas(book, [BID, BID, ASK], [8, -3, 10], [2, 1, 1])
+    # Deltas before the bad one stay applied (as before), the rest are not.
+    assert book.bids_int().tolist() == [[8, 2], [7, 1]]
+    assert book.asks_int().tolist() == [[9, 1]]
+    book._check_invariants()

@@ -40,11 +40,14 @@ cdef class L2Book:
     cdef Py_ssize_t ask_lo
 
     # Set one level (size 0 deletes; deleting an absent level is a no-op). Returns 0;
-    # -1 with ValueError for a negative size or a side other than SIDE_BID/SIDE_ASK.
+    # -1 with ValueError for a negative price or size or a side other than
+    # SIDE_BID/SIDE_ASK.
     cdef int apply_level(self, uint8_t side, int64_t price, int64_t size) except -1
-    # Apply n converted deltas in order (sizes absolute, last wins).
+    # Apply n converted deltas in order (sizes absolute, last wins). On a bad delta
+    # (as for apply_level) the ones before it stay applied and ValueError is raised.
     cdef int apply_deltas(self, const Delta* d, Py_ssize_t n) except -1
-    # Replace the whole book with n converted deltas (snapshot; zero sizes skipped).
+    # Replace the whole book with n converted deltas (snapshot; zero sizes skipped);
+    # ValueError (book unchanged) on a bad delta.
     cdef int load_deltas(self, const Delta* d, Py_ssize_t n) except -1
     # Keep at most `depth` best levels per side.
     cdef void truncate_levels(self, Py_ssize_t depth) noexcept nogil
