@@ -111,3 +111,17 @@ def test_silent_connection_is_detected_and_reopened():
                 await wait_for(lambda: conn.connects >= 2 and book.is_live, timeout=15,
                                what="reconnect")
     run(body)
+
+
+def test_failing_callback_is_counted_not_fatal():
+    def boom(book):
+        raise RuntimeError("user bug")
+
+    async def body():
+        async with Simulator(sim_config({"binance": ["BTCUSDT"]})) as sim, Engine() as engine:
+            book = await engine.subscribe("binance", "BTCUSDT", callback=boom,
+                                          **urls(sim, "binance"))
+            await wait_for(lambda: book.callback_errors > 20, what="callbacks")
+            assert book.connection.connects == 1         # the connection survived
+            assert book.is_live
+    run(body)

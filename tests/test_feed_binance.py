@@ -193,3 +193,12 @@ def test_sync_buffer_is_bounded_and_overflow_restarts_the_window():
     assert feed.apply_snapshot(early_snapshot) == "too_old"
     assert feed.apply_snapshot(stream.snapshot()) == "live"
     assert_exact(feed, stream)
+
+
+def test_offline_callback_errors_propagate():
+    feed, stream = make()
+    feed.apply_snapshot(stream.snapshot())
+    feed.callback = lambda f: 1 / 0
+    with pytest.raises(ZeroDivisionError):
+        feed.apply_message(stream.event()[0])
+    assert feed.state == "live"             # the update was applied before the callback

@@ -60,6 +60,7 @@ cdef class BookCore:
     cdef readonly int64_t old_messages
     cdef readonly int64_t buffered_messages
     cdef readonly int64_t crossed_events
+    cdef readonly int64_t callback_errors
     cdef int64_t reject_counts[N_REJECT_REASONS]
     cdef readonly int64_t last_event_time_ns
     cdef readonly int64_t last_recv_ns
@@ -85,6 +86,7 @@ cdef class BookCore:
     cdef int _load_in_band(self, DeltaBatch* b, const Segment* seg, int64_t t_recv,
                            const char* payload, Py_ssize_t n) except -1
     cdef _went_live(self, int64_t now)
+    cdef int _run_callback(self) except -1
     cdef int process_payload(self, const char* p, Py_ssize_t n, int64_t t_recv) except -1
     cdef _reject_convert(self, DeltaBatch* b, const Segment* seg, const char* payload,
                          str what)

@@ -48,6 +48,7 @@ class BookCore:
     old_messages: int
     buffered_messages: int
     crossed_events: int
+    callback_errors: int
     last_event_time_ns: int
     last_recv_ns: int
     last_applied_ns: int

@@ -256,7 +256,7 @@ cdef class BookCore:
             elif seg.event_time_ns > 0:
                 self.last_event_time_ns = seg.event_time_ns
             if self.callback is not None:
-                self.callback(self)
+                self._run_callback()
                 self.recv_to_publish.record(monotonic_ns() - t_recv)
             return seg.count
         if verdict == SEQ_BUFFER:
@@ -284,7 +284,7 @@ cdef class BookCore:
         self.level_changes += seg.count
         self.last_applied_ns = monotonic_ns()
         if self.callback is not None:
-            self.callback(self)
+            self._run_callback()
         return seg.count
 
     cdef int process_payload(self, const char* p, Py_ssize_t n, int64_t t_recv) except -1:
@@ -318,6 +318,20 @@ cdef class BookCore:
         return applied
 
     # ------------------------------------------------------------------ cold path
+
+    cdef int _run_callback(self) except -1:
+        """The user's callback. Live (not strict), an exception is counted and logged
+        instead of escaping into the listener, where it would drop the connection."""
+        try:
+            self.callback(self)
+        except Exception:
+            if self.strict:
+                raise
+            self.callback_errors += 1
+            if self.callback_errors <= 10 or self.callback_errors % 1000 == 0:
+                log.exception("%s %s: callback failed (%d so far)", self.venue, self.symbol,
+                              self.callback_errors)
+        return 0
 
     cdef _reject_convert(self, DeltaBatch* b, const Segment* seg, const char* payload,
                          str what):
@@ -536,6 +550,7 @@ cdef class BookCore:
             "old_messages": self.old_messages,
             "buffered_messages": self.buffered_messages,
             "crossed_events": self.crossed_events,
+            "callback_errors": self.callback_errors,
             "rejects": self.rejects,
             "last_update_id": self.last_update_id,
             "last_event_time_ns": self.last_event_time_ns,
