@@ -56,7 +56,7 @@ cdef class FeedListener(WSListener):
     """picows listener for one venue connection carrying one or more books.
 
     ``owner`` is the Python connection object; it receives cold-path events through
-    ``on_listener_connected(transport)``, ``on_listener_disconnected()``,
+    ``on_listener_connected(transport)``, ``on_listener_disconnected(transport)``,
     ``on_listener_close_frame(code, reason)``, ``on_listener_control(bytes)`` and
     ``on_listener_connection_gap(reason)``.
     """
@@ -141,7 +141,7 @@ cdef class FeedListener(WSListener):
         self.owner.on_listener_connected(transport)
 
     cpdef on_ws_disconnected(self, WSTransport transport):
-        self.owner.on_listener_disconnected()
+        self.owner.on_listener_disconnected(transport)
 
     cpdef on_ws_frame(self, WSTransport transport, WSFrame frame):
         cdef int64_t t_recv = monotonic_ns()

@@ -283,7 +283,7 @@ class _FeedOwner:
         for m in self.subs:
             transport.send(WSMsgType.TEXT, m)
 
-    def on_listener_disconnected(self) -> None:
+    def on_listener_disconnected(self, transport: Any) -> None:
         if not self.done.done():
             self.done.set_exception(ConnectionError("disconnected before the burst ended"))
 

@@ -97,6 +97,7 @@ class Connection:
         self.server_closes = 0
         self.stale_disconnects = 0
         self.control_sent = 0
+        self.late_events = 0
         self.last_error: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._syncing: dict[LiveBook, asyncio.Task[None]] = {}
@@ -230,8 +231,11 @@ class Connection:
             return []       # Binance: the streams are in the URL
         return self.venue.subscribe_messages([b.symbol for b in self.books])
 
-    def on_listener_disconnected(self) -> None:
+    def on_listener_disconnected(self, transport: Any) -> None:
         """Lost the socket: nothing on it can be trusted until resynced."""
+        if self.transport is not None and transport is not self.transport:
+            self.late_events += 1
+            return      # a late event from an earlier connection: the current one is fine
         self.transport = None
         for task in self._syncing.values():
             task.cancel()
@@ -393,6 +397,7 @@ class Connection:
             "connected": self.connected, "connects": self.connects,
             "connect_failures": self.connect_failures, "server_closes": self.server_closes,
             "stale_disconnects": self.stale_disconnects, "control_sent": self.control_sent,
+            "late_events": self.late_events,
             "last_error": self.last_error,
         }
         if self.listener is not None:
