@@ -7,6 +7,7 @@ import asyncio
 import gc
 import warnings
 
+import pytest
 from hdrh.log import HistogramLogReader
 
 from e2e import run, sim_config, wait_for
@@ -124,4 +125,25 @@ def test_failing_callback_is_counted_not_fatal():
             await wait_for(lambda: book.callback_errors > 20, what="callbacks")
             assert book.connection.connects == 1         # the connection survived
             assert book.is_live
+    run(body)
+
+
+def test_unsubscribe_closes_one_book_and_keeps_the_other():
+    async def body():
+        async with Simulator(sim_config({"binance": ["BTCUSDT", "ETHUSDT"]})) as sim:
+            async with Engine() as engine:
+                btc, eth = await engine.subscribe_many(
+                    [("binance", "BTCUSDT"), ("binance", "ETHUSDT")], **urls(sim, "binance"))
+                conn = btc.connection
+                sent = conn.control_sent
+                await engine.unsubscribe(btc)
+                assert btc.state == "closed" and btc not in engine.books
+                frozen = btc.messages
+                await wait_for(lambda: conn.control_sent == sent + 1, what="UNSUBSCRIBE sent")
+                before = eth.messages
+                await wait_for(lambda: eth.messages > before + 10, what="traffic")
+                assert btc.messages == frozen and eth.is_live
+                with pytest.raises(KeyError):
+                    engine.book("binance", "BTCUSDT")
+                assert engine.book("binance", "ethusdt") is eth
     run(body)
