@@ -491,9 +491,9 @@ def test_public_names_and_repr():
 
 # ---------------------------------------------------------------- the hot path's windows
 #
-# apply_deltas counts the best 8 levels branch-free, then searches the 64 below them,
-# then counts the worst 8, then binary-searches the rest; inserts / deletes shifting at
-# most 8 levels copy a fixed 8-element block when the array has room around it. These
+# apply_deltas counts the best 8 levels branch-free, then the 64 below them (8 block
+# heads, then the 8 levels of one block), then counts the worst 8, then binary-searches
+# the rest; inserts / deletes shifting at most 8 levels copy a fixed 8-element block when the array has room around it. These
 # tests put every kind of change at every position near both ends, at and around those
 # boundaries, with capacities small enough that the "room" conditions flip.
 
@@ -537,6 +537,31 @@ def test_every_change_at_every_position_near_both_ends(n, capacity):
                     book.apply(side, price, size)
                     ref.apply(side, price, size)
                     assert_same(book, ref, ns=(None,))
+
+
+@pytest.mark.parametrize("n", [72, 73, 79, 80, 81, 88, 150, 10_000])
+def test_every_change_at_every_position_of_the_near_window(n):
+    """Levels 8..72 are found by an 8-wide count of block heads then one of a block:
+    every position there (every block, every slot in a block, both block edges), each
+    kind of change, on deep books too (10k levels), checked against the reference."""
+    lift = 2 * n  # _dense's prices shifted up so that 10k bid levels stay >= 0
+    snap = tuple([(p + lift, q) for p, q in _dense(n, s)] for s in (BID, ASK))
+    book = L2Book(0, 0, 64)
+    ref = ReferenceBook(0, 0)
+    book.load(*snap)
+    ref.load(*snap)
+    for side in (BID, ASK):
+        for pos in range(min(n, 92)):
+            orig = 1 + pos
+            at, gap = (_price_at(side, pos, odd) + lift for odd in (False, True))
+            # update, delete, re-insert the level at pos; insert then delete in the gap.
+            for price, size in ((at, 7), (at, orig), (at, 0), (at, orig), (gap, 5), (gap, 0)):
+                book.apply(side, price, size)
+                ref.apply(side, price, size)
+                assert book.bid_depth == ref.bid_depth and book.ask_depth == ref.ask_depth
+                assert book.bids_int(100).tolist() == ref.bids_int(100).tolist()
+                assert book.asks_int(100).tolist() == ref.asks_int(100).tolist()
+    assert_same(book, ref, ns=(None,))
 
 
 @MAIN
