@@ -18,10 +18,35 @@ class Instrument:
 
 
 class Venue:
-    """Base class: one exchange API family. Subclasses fill in the protocol details."""
+    """One exchange API family: the single description every layer reads.
+
+    The compiled core reads the hot-path rules (``decoder``, ``snapshot_decoder``,
+    ``sequencing``, ``connection_sequence``, ``unreadable_is_gap``) when a book or a
+    listener is created; the engine reads the URLs, limits and control messages; the
+    reference twins, the simulator and the benchmarks read the same attributes instead of
+    restating them. Adding a venue means one module here (a subclass), its compiled
+    decoder and its simulator dialect. The rules themselves are written down in
+    ``docs/venues.md``.
+    """
 
     #: venue id used in the API and the CLI
     name: str = ""
+    #: how the venue spells a symbol in its messages (the simulator and docs show it)
+    symbol_example: str = ""
+
+    # ---- hot-path rules (compiled core) ----
+    #: compiled decoder for WebSocket payloads (a name in ``fastfeed._parse.DECODERS``)
+    decoder: str = ""
+    #: compiled decoder for REST snapshot bodies; None when snapshots arrive in-band
+    snapshot_decoder: str | None = None
+    #: per-book sequencing rule (a name in ``fastfeed._sync.RULES``)
+    sequencing: str = "in-band"
+    #: True when every message carries a per-connection counter that must step by one
+    #: (Coinbase Advanced Trade ``sequence_num``): any jump invalidates every book on it
+    connection_sequence: bool = False
+    #: True when an unreadable message may have carried any book's update and nothing
+    #: later would tell (no per-book ids): every live book on the connection turns ``gap``
+    unreadable_is_gap: bool = False
     #: default WebSocket base (or full) URL and REST base URL
     ws_url: str = ""
     rest_url: str = ""
@@ -29,12 +54,15 @@ class Venue:
     max_streams_per_connection: int = 100
     #: REST request weight per minute allowed by the venue
     weight_per_minute: float = 600.0
-    #: True when books are synced from REST snapshots (else snapshots arrive in-band)
-    uses_rest_snapshots: bool = False
     #: seconds of silence after which a connection is considered dead
     stale_after: float = 30.0
     #: control messages (subscribe, unsubscribe) a connection may send per second
     max_control_per_second: int = 10
+
+    @property
+    def uses_rest_snapshots(self) -> bool:
+        """True when books are synced from REST snapshots (else snapshots arrive in-band)."""
+        return self.snapshot_decoder is not None
 
     def normalize_symbol(self, symbol: str) -> str:
         """The symbol as the venue's messages spell it."""

@@ -1,6 +1,6 @@
 """Binance spot and USD-M futures: combined depth streams + REST snapshots.
 
-Rules (``shared/venues.md``): stream names are lower case; spot allows 1024 streams per
+Rules (``docs/venues.md``): stream names are lower case; spot allows 1024 streams per
 connection, USD-M 200 and only on the ``/public`` route (a depth stream requested on the
 wrong route fails silently). Snapshot weights: spot 5/25/50/250 for limit ≤100/≤500/
 ≤1000/≤5000; USD-M 2/5/10/20 for ≤50/100/500/1000. Spot budget 6000 weight per minute.
@@ -20,11 +20,14 @@ class BinanceSpot(Venue):
     """Binance spot: ``<symbol>@depth@100ms``, ``GET /api/v3/depth``."""
 
     name = "binance"
+    symbol_example = "BTCUSDT"
+    decoder = "binance-depth"
+    snapshot_decoder = "binance-snapshot"
+    sequencing = "binance-spot"
     ws_url = "wss://data-stream.binance.vision"
     rest_url = "https://api.binance.com"
     max_streams_per_connection = 1024
     weight_per_minute = 6000.0
-    uses_rest_snapshots = True
     stale_after = 30.0
     max_control_per_second = 4     # the venue allows 5 incoming messages/s, then disconnects
     stream_suffix = "@depth@100ms"
@@ -81,6 +84,7 @@ class BinanceUsdm(BinanceSpot):
     """Binance USD-M futures: depth on the ``/public`` route, ``pu`` chaining."""
 
     name = "binance-usdm"
+    sequencing = "binance-usdm"
     ws_url = "wss://fstream.binance.com"
     rest_url = "https://fapi.binance.com"
     max_streams_per_connection = 200

@@ -19,6 +19,10 @@ class CoinbaseAdvancedTrade(Venue):
     """Coinbase Advanced Trade WebSocket: ``level2`` + ``heartbeats`` channels."""
 
     name = "coinbase"
+    symbol_example = "BTC-USD"
+    decoder = "coinbase-at"
+    connection_sequence = True
+    unreadable_is_gap = True
     ws_url = "wss://advanced-trade-ws.coinbase.com"
     rest_url = "https://api.coinbase.com"
     max_streams_per_connection = 100
@@ -46,6 +50,9 @@ class CoinbaseExchange(Venue):
     """Coinbase Exchange WebSocket: ``level2_batch`` + ``heartbeat`` channels."""
 
     name = "coinbase-exchange"
+    symbol_example = "BTC-USD"
+    decoder = "coinbase-exchange"
+    unreadable_is_gap = True
     ws_url = "wss://ws-feed.exchange.coinbase.com"
     rest_url = "https://api.exchange.coinbase.com"
     max_streams_per_connection = 100
