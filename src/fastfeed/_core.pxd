@@ -1,46 +1,43 @@
 # cython: language_level=3
-"""BookCore: one book's compiled state (book, sequencer, counters, latency, buffer)."""
+"""BookCore: one book's compiled state (book, sequencer, counters, latency, buffer).
+
+``VenueRules`` is the compiled form of a venue description (``fastfeed.venues.Venue``):
+the decoders and the connection-level rules, read once when a book or a router is made.
+"""
 
 from libc.stdint cimport int64_t
 
 from fastfeed._book cimport L2Book
 from fastfeed._hist cimport LatencyHistogram
+from fastfeed._parse cimport DecodeFn
 from fastfeed._sync cimport Sequencer
-from fastfeed._types cimport DeltaBatch, Segment
+from fastfeed._types cimport N_REJECT_REASONS, DeltaBatch, Segment
 
 
-cdef enum VenueKind:
-    VENUE_BINANCE_SPOT = 0
-    VENUE_BINANCE_USDM = 1
-    VENUE_COINBASE_AT = 2
-    VENUE_COINBASE_EXCHANGE = 3
+ctypedef struct VenueRules:
+    DecodeFn decode             # WebSocket payloads (Venue.decoder)
+    DecodeFn decode_snapshot    # REST snapshot bodies; NULL: snapshots arrive in-band
+    bint connection_sequence    # messages carry a per-connection counter stepping by one
+    bint unreadable_is_gap      # an unreadable message may have held any book's update
 
 
-cdef enum:
-    # Reject counters: indexes 0..15 are DecodeError codes; the rest are ours.
-    N_DECODE_CODES = 16
-    REJ_BUFFER_OVERFLOW = 16    # live events buffered during a sync exceeded the bound
-    REJ_VENUE_ERROR = 17        # the venue sent an error message
-    REJ_BEFORE_SNAPSHOT = 18    # an in-band update arrived before the book's snapshot
-    N_REJECT_REASONS = 19
-
+# Fill `rules` from a venue id through fastfeed.venues (cold path; ValueError if unknown).
+cdef int load_rules(VenueRules* rules, str venue) except -1
 
 cdef int64_t monotonic_ns() noexcept nogil
 cdef int64_t wall_ns() noexcept nogil
-cdef int decode_payload(int venue_kind, const char* p, Py_ssize_t n,
-                        DeltaBatch* b) noexcept nogil
 
 
 cdef class BookCore:
     cdef readonly str venue
     cdef readonly str symbol
-    cdef readonly int venue_kind
+    cdef VenueRules rules
     cdef readonly L2Book book
     cdef readonly Sequencer seq
     cdef bytes _symbol_key          # what the venue's messages call this book
     cdef const char* symbol_ptr
     cdef Py_ssize_t symbol_len
-    cdef DeltaBatch batch           # scratch for offline messages, snapshots and replay
+    cdef DeltaBatch batch           # scratch for snapshots and replay
     cdef readonly int price_decimals
     cdef readonly int size_decimals
     cdef readonly int64_t price_tick
@@ -66,17 +63,15 @@ cdef class BookCore:
     cdef readonly int64_t last_recv_ns
     cdef readonly int64_t last_applied_ns
     cdef readonly int64_t gap_started_ns
-    cdef int64_t conn_seq           # offline in-band venues: the connection-level sequence
     # latency: the live histograms of `latency` (a fastfeed.latency.LatencySet)
     cdef readonly object latency
     cdef readonly LatencyHistogram recv_to_apply
     cdef readonly LatencyHistogram recv_to_publish
     cdef readonly LatencyHistogram exchange_to_recv
     cdef readonly LatencyHistogram resync_duration
-    # Python hooks (cold path or opt-in)
-    cdef public object callback     # callable(core) after each applied message
-    cdef public object on_gap       # callable(core, reason: str) when the book turns invalid
-    cdef public object on_reject    # callable(core, reason: str) for logging
+    cdef public object callback     # user: callable(core) after each applied message
+    # engine wiring (cold path): on_book_gap(core, reason), on_book_reject(core, text)
+    cdef object _owner
     cdef readonly str last_reject
     cdef readonly str last_gap_reason
 
@@ -85,11 +80,11 @@ cdef class BookCore:
                              const char* payload, Py_ssize_t n) except -1
     cdef int _load_in_band(self, DeltaBatch* b, const Segment* seg, int64_t t_recv,
                            const char* payload, Py_ssize_t n) except -1
-    cdef _went_live(self, int64_t now)
+    cdef int _went_live(self, int64_t now) except -1
     cdef int _run_callback(self) except -1
-    cdef int process_payload(self, const char* p, Py_ssize_t n, int64_t t_recv) except -1
+    cdef int _replay_one(self, const char* p, Py_ssize_t n, int64_t t_recv) except -1
     cdef _reject_convert(self, DeltaBatch* b, const Segment* seg, const char* payload,
                          str what)
-    cdef int reject(self, DeltaBatch* b, int reason, const char* p, Py_ssize_t n) except -1
+    cdef int note_reject(self, str text) except -1
     cdef int mark_gap(self, str reason, int state) except -1
     cdef int buffer_payload(self, const char* p, Py_ssize_t n, int64_t first_id) except -1

@@ -9,10 +9,6 @@ from fastfeed._parse import DecodeFailed
 from fastfeed._sync import Sequencer
 from fastfeed.latency import LatencySet
 
-VENUE_KINDS: dict[str, int]
-DECODE_ERROR_NAMES: tuple[str, ...]
-DECIMAL_ERROR_NAMES: tuple[str, ...]
-REJECT_NAMES: tuple[str, ...]
 DEFAULT_MAX_BUFFER_MESSAGES: int
 DEFAULT_MAX_BUFFER_BYTES: int
 
@@ -22,15 +18,11 @@ class DecodeRejected(DecodeFailed):
 def monotonic_time_ns() -> int:
     """The clock the hot path stamps frames with (CLOCK_MONOTONIC, ns)."""
 
-def describe_batch_error(code: int, decimal_code: int, offset: int, detail: str | None) -> str:
-    """Human-readable reason for a decode/convert failure."""
-
 class BookCore:
     """One book: int64 L2 book, sequencer, counters, latency histograms, sync buffer."""
 
     venue: str
     symbol: str
-    venue_kind: int
     book: L2Book
     seq: Sequencer
     price_decimals: int
@@ -59,15 +51,13 @@ class BookCore:
     exchange_to_recv: LatencyHistogram
     resync_duration: LatencyHistogram
     callback: Callable[[Any], Any] | None
-    on_gap: Callable[[Any, str], Any] | None
-    on_reject: Callable[[Any, str], Any] | None
     last_reject: str | None
     last_gap_reason: str | None
 
     def __init__(self, venue: str, symbol: str, price_decimals: int, size_decimals: int,
                  price_tick: int = 1, size_step: int = 1, strict: bool = True) -> None: ...
-    def apply_message(self, payload: bytes | bytearray | memoryview) -> int:
-        """Push one WebSocket payload through the compiled path; level changes applied."""
+    def _attach(self, owner: Any) -> None:
+        """Engine wiring: owner.on_book_gap(core, reason), owner.on_book_reject(core, text)."""
     def apply_snapshot(self, body: bytes | bytearray | memoryview) -> str:
         """Load a REST snapshot and replay buffered events: live, too_old or gap."""
     def gaps_on_connection(self, reason: str) -> None:
@@ -87,9 +77,6 @@ class BookCore:
     @property
     def last_update_id(self) -> int:
         """The venue update id the book reflects."""
-    @property
-    def connection_sequence(self) -> int:
-        """Last connection-level sequence seen by an offline feed (Coinbase AT)."""
     @property
     def buffered(self) -> int:
         """Messages held for replay after the next snapshot."""

@@ -1,10 +1,11 @@
 # cython: language_level=3
-"""BookCore: the per-book hot path shared by the live listener and the offline BookFeed.
+"""BookCore: one book's share of the hot path, behind the router (``_router.pyx``).
 
-One message for one book goes: sequence check → convert the level strings at the book's
-scale → apply to the int64 book → record latency → optional Python callback. Only the
-callback (opt-in) and the cold branches (buffering during a sync, gaps, rejects) touch
-Python objects.
+The router decodes a payload and hands each segment to its book; here one segment goes:
+sequence check → convert the level strings at the book's scale → apply to the int64 book
+→ record latency → optional Python callback. Only the callback (opt-in) and the cold
+branches (buffering during a sync, gaps, rejects) touch Python objects. State changes go
+through the sequencer's single transition function (``docs/states.md``).
 
 A rejected message is never half-applied: the whole segment is converted before the
 book is touched. For sequenced venues a rejected update means the book has missed
@@ -21,12 +22,10 @@ from posix.time cimport CLOCK_MONOTONIC, CLOCK_REALTIME, clock_gettime, timespec
 
 from fastfeed._book cimport L2Book
 from fastfeed._parse cimport (
+    batch_error_message,
     convert_error_message,
     convert_segment,
-    decode_binance_depth,
-    decode_binance_snapshot,
-    decode_coinbase_at,
-    decode_coinbase_exchange,
+    decoder_named,
 )
 from fastfeed._sync cimport (
     RULE_IN_BAND,
@@ -42,11 +41,12 @@ from fastfeed._sync cimport (
     SeqVerdict,
 )
 from fastfeed._types cimport (
-    DEC_BAD_DECIMAL,
     DEC_OK,
     MSG_DEPTH,
     MSG_SNAPSHOT,
-    MSG_VENUE_ERROR,
+    N_REJECT_REASONS,
+    REJ_BEFORE_SNAPSHOT,
+    REJ_BUFFER_OVERFLOW,
     SEG_SNAPSHOT,
     DeltaBatch,
     Segment,
@@ -55,35 +55,12 @@ from fastfeed._types cimport (
     batch_reset,
 )
 
-from fastfeed._parse import DecodeFailed
-from fastfeed.latency import LatencySet
+from fastfeed._parse import DecodeFailed, reason_name
 from fastfeed._sync import STATE_NAMES
+from fastfeed.latency import LatencySet
+from fastfeed.venues import get_venue
 
 log = logging.getLogger("fastfeed.book")
-
-VENUE_KINDS = {
-    "binance": VENUE_BINANCE_SPOT,
-    "binance-usdm": VENUE_BINANCE_USDM,
-    "coinbase": VENUE_COINBASE_AT,
-    "coinbase-exchange": VENUE_COINBASE_EXCHANGE,
-}
-_RULES = {
-    VENUE_BINANCE_SPOT: "binance-spot",
-    VENUE_BINANCE_USDM: "binance-usdm",
-    VENUE_COINBASE_AT: "in-band",
-    VENUE_COINBASE_EXCHANGE: "in-band",
-}
-DECODE_ERROR_NAMES = (
-    "ok", "malformed_json", "missing_field", "wrong_type", "bad_decimal", "too_many_levels",
-    "unknown_message", "bad_side", "truncated", "bad_timestamp", "overflow",
-)
-DECIMAL_ERROR_NAMES = (
-    "ok", "empty", "sign", "non_digit", "too_precise", "overflow", "exponent", "off_tick",
-)
-REJECT_NAMES = tuple(
-    DECODE_ERROR_NAMES[i] if i < len(DECODE_ERROR_NAMES) else f"decode_{i}"
-    for i in range(N_DECODE_CODES)
-) + ("buffer_overflow", "venue_error", "before_snapshot")
 
 # Decoding a message that exceeds these is refused before it reaches the book.
 DEFAULT_MAX_BUFFER_MESSAGES = 50_000
@@ -120,15 +97,15 @@ cdef inline int64_t _wall_offset(int64_t mono_now) noexcept nogil:
     return _offset_ns
 
 
-cdef int decode_payload(int venue_kind, const char* p, Py_ssize_t n,
-                        DeltaBatch* b) noexcept nogil:
-    """Phase-1 decode of one WebSocket payload for a venue; returns a DecodeError."""
-    batch_reset(b)
-    if venue_kind == VENUE_BINANCE_SPOT or venue_kind == VENUE_BINANCE_USDM:
-        return decode_binance_depth(p, n, b)
-    if venue_kind == VENUE_COINBASE_AT:
-        return decode_coinbase_at(p, n, b)
-    return decode_coinbase_exchange(p, n, b)
+cdef int load_rules(VenueRules* rules, str venue) except -1:
+    spec = get_venue(venue)
+    rules.decode = decoder_named(spec.decoder)
+    rules.decode_snapshot = NULL
+    if spec.snapshot_decoder is not None:
+        rules.decode_snapshot = decoder_named(spec.snapshot_decoder)
+    rules.connection_sequence = spec.connection_sequence
+    rules.unreadable_is_gap = spec.unreadable_is_gap
+    return 0
 
 
 def monotonic_time_ns() -> int:
@@ -136,34 +113,17 @@ def monotonic_time_ns() -> int:
     return monotonic_ns()
 
 
-def describe_batch_error(int code, int decimal_code, Py_ssize_t offset, detail) -> str:
-    """Human-readable reason for a decode/convert failure."""
-    name = DECODE_ERROR_NAMES[code] if 0 <= code < len(DECODE_ERROR_NAMES) else f"error {code}"
-    text = name.replace("_", " ")
-    if code == DEC_BAD_DECIMAL and 0 < decimal_code < len(DECIMAL_ERROR_NAMES):
-        text += f" ({DECIMAL_ERROR_NAMES[decimal_code].replace('_', ' ')})"
-    if detail:
-        text += f": {detail}"
-    if offset >= 0:
-        text += f" at byte {offset}"
-    return text
-
-
-cdef inline str _batch_error_text(DeltaBatch* b):
-    detail = None
-    if b.error_detail != NULL:
-        detail = (<bytes>b.error_detail).decode("utf-8", "replace")
-    return describe_batch_error(b.error, b.decimal_error, b.error_offset, detail)
-
-
 cdef class BookCore:
     """One book: int64 L2 book, sequencer, counters, latency histograms, sync buffer.
 
     ``venue`` is a venue id (``binance``, ``binance-usdm``, ``coinbase``,
-    ``coinbase-exchange``); ``symbol`` is what the venue's messages call the instrument
+    ``coinbase-exchange``); its rules come from the venue description
+    (``fastfeed.venues``). ``symbol`` is what the venue's messages call the instrument
     (``BTCUSDT``, ``BTC-USD``). Scales come from :func:`fastfeed._parse.scale_from_increment`.
     With ``strict`` (the offline default) a rejected payload raises ``DecodeRejected`` after
-    being counted; the live engine counts and logs instead.
+    being counted; the live engine counts and logs instead. Payloads reach a book through
+    a router (``fastfeed._router``): the offline ``BookFeed`` owns one, a live connection's
+    listener another.
     """
 
     def __cinit__(self):
@@ -175,12 +135,10 @@ cdef class BookCore:
 
     def __init__(self, str venue, str symbol, int price_decimals, int size_decimals,
                  int64_t price_tick=1, int64_t size_step=1, bint strict=True):
-        if venue not in VENUE_KINDS:
-            raise ValueError(f"unknown venue {venue!r}; expected one of {sorted(VENUE_KINDS)}")
+        load_rules(&self.rules, venue)
         if price_tick < 1 or size_step < 1:
             raise ValueError("price_tick and size_step must be positive integers")
         self.venue = venue
-        self.venue_kind = VENUE_KINDS[venue]
         self.symbol = symbol.upper()
         self._symbol_key = self.symbol.encode("ascii")
         self.symbol_ptr = PyBytes_AS_STRING(self._symbol_key)
@@ -191,11 +149,10 @@ cdef class BookCore:
         self.size_step = size_step
         self.strict = strict
         self.book = L2Book(price_decimals, size_decimals)
-        self.seq = Sequencer(_RULES[self.venue_kind])
+        self.seq = Sequencer(get_venue(venue).sequencing)
         self._buffer = []
         self.max_buffer_messages = DEFAULT_MAX_BUFFER_MESSAGES
         self.max_buffer_bytes = DEFAULT_MAX_BUFFER_BYTES
-        self.conn_seq = -1
         # The hot path records into the LatencySet's live histograms; rotating it swaps
         # their buffers in place, so these references stay valid.
         self.latency = LatencySet()
@@ -229,7 +186,7 @@ cdef class BookCore:
             if seg.kind == SEG_SNAPSHOT:
                 return self._load_in_band(b, seg, t_recv, payload, n)
             if self.seq.state != SYNC_LIVE:
-                self.reject_counts[REJ_BEFORE_SNAPSHOT] += 1
+                self.reject_counts[<int>REJ_BEFORE_SNAPSHOT] += 1
                 return 0
             verdict = SEQ_APPLY
         else:
@@ -280,6 +237,7 @@ cdef class BookCore:
             self._reject_convert(b, seg, payload, "snapshot")
             return 0
         self.book.load_deltas(b.levels + seg.start, seg.count)
+        self.seq.go_live(-1)        # in-band venues have no per-book update id
         self._went_live(t_recv)
         self.level_changes += seg.count
         self.last_applied_ns = monotonic_ns()
@@ -287,35 +245,22 @@ cdef class BookCore:
             self._run_callback()
         return seg.count
 
-    cdef int process_payload(self, const char* p, Py_ssize_t n, int64_t t_recv) except -1:
-        """Decode a whole payload with this book's venue and apply what concerns it."""
+    cdef int _replay_one(self, const char* p, Py_ssize_t n, int64_t t_recv) except -1:
+        """Re-decode one buffered payload and apply this book's segments of it.
+
+        Connection-level checks ran when the payload arrived (in the router); a buffered
+        payload decoded then, so it decodes now.
+        """
         cdef DeltaBatch* b = &self.batch
         cdef Py_ssize_t i
-        cdef int applied = 0
-        cdef int rc = decode_payload(self.venue_kind, p, n, b)
-        if rc != DEC_OK:
-            if self.seq.rule == RULE_IN_BAND and self.seq.state == SYNC_LIVE:
-                # Coinbase: the message may have carried this book's update. Exchange has
-                # no sequence to tell later; AT would only tell at the next message.
-                # (Binance: the next event's ids tell exactly, so no guess is made.)
-                self.mark_gap("unreadable message on the connection", SYNC_GAP)
-            self.reject(b, rc, p, n)
+        batch_reset(b)
+        if self.rules.decode(p, n, b) != DEC_OK:
             return 0
-        if b.last_id >= 0 and self.venue_kind == VENUE_COINBASE_AT:
-            if self.conn_seq >= 0 and b.last_id != self.conn_seq + 1 \
-                    and self.seq.state == SYNC_LIVE:
-                self.gaps_on_connection(f"sequence_num jumped from {self.conn_seq} "
-                                        f"to {b.last_id}")
-            self.conn_seq = b.last_id
         if b.msg_kind == MSG_DEPTH or b.msg_kind == MSG_SNAPSHOT:
             for i in range(b.n_segs):
                 if self.matches(&b.segs[i]):
-                    applied += self.process_segment(b, &b.segs[i], t_recv, p, n)
-        elif b.msg_kind == MSG_VENUE_ERROR:
-            self.reject_counts[REJ_VENUE_ERROR] += 1
-            self._note_reject("venue error: " + PyBytes_FromStringAndSize(
-                p, min(n, 300)).decode("utf-8", "replace"))
-        return applied
+                    self.process_segment(b, &b.segs[i], t_recv, p, n)
+        return 0
 
     # ------------------------------------------------------------------ cold path
 
@@ -343,27 +288,24 @@ cdef class BookCore:
         if self.seq.state == SYNC_LIVE:
             # mark first, raise (strict) after: the state must be honest either way
             self.mark_gap(f"rejected {what}: {text}", SYNC_GAP)
-        self._note_reject(text)
+        self.note_reject(text)
 
     def gaps_on_connection(self, str reason):
-        """The connection lost messages: this book can no longer be trusted."""
-        self.mark_gap(reason, SYNC_GAP)
+        """The connection lost messages: a live book can no longer be trusted."""
+        if self.seq.state == SYNC_LIVE:
+            self.mark_gap(reason, SYNC_GAP)
 
-    cdef int reject(self, DeltaBatch* b, int reason, const char* p, Py_ssize_t n) except -1:
-        """Count a payload that could not be decoded at all."""
-        if 0 <= reason < N_REJECT_REASONS:
-            self.reject_counts[reason] += 1
-        self._note_reject(_batch_error_text(b))
-        return 0
-
-    def _note_reject(self, str text):
+    cdef int note_reject(self, str text) except -1:
+        """Remember and report a rejected input; offline (strict) it raises."""
         self.last_reject = text
-        if self.on_reject is not None:
-            self.on_reject(self, text)
+        if self._owner is not None:
+            self._owner.on_book_reject(self, text)
         if self.strict:
             raise DecodeRejected(f"{self.venue} {self.symbol}: {text}")
+        return 0
 
     cdef int mark_gap(self, str reason, int state) except -1:
+        """The book is no longer exact (``gap``) or frozen (``stale``)."""
         if self.seq.state == SYNC_LIVE:
             self.gaps += 1
             self.gap_started_ns = monotonic_ns()
@@ -371,52 +313,40 @@ cdef class BookCore:
         self.last_gap_reason = reason
         self._buffer = []
         self.buffer_bytes = 0
-        if self.on_gap is not None:
-            self.on_gap(self, reason)
+        if self._owner is not None:
+            self._owner.on_book_gap(self, reason)
         return 0
 
     cdef int buffer_payload(self, const char* p, Py_ssize_t n, int64_t first_id) except -1:
         if (len(self._buffer) >= self.max_buffer_messages
                 or self.buffer_bytes + n > self.max_buffer_bytes):
             # Restart the sync window: the next snapshot must cover what comes next.
-            self.reject_counts[REJ_BUFFER_OVERFLOW] += 1
+            self.reject_counts[<int>REJ_BUFFER_OVERFLOW] += 1
             log.warning("%s %s: sync buffer full (%d messages, %d bytes); restarting sync",
                         self.venue, self.symbol, len(self._buffer), self.buffer_bytes)
             self._buffer = []
             self.buffer_bytes = 0
-            self.seq.first_buffered_id = -1
-        if self.seq.first_buffered_id < 0:
-            self.seq.first_buffered_id = first_id
+            self.seq.forget_buffered()
+        self.seq.buffered(first_id)
         self._buffer.append(PyBytes_FromStringAndSize(p, n))
         self.buffer_bytes += n
         self.buffered_messages += 1
         return 0
 
-    cdef _went_live(self, int64_t now):
+    cdef int _went_live(self, int64_t now) except -1:
         """The book is exact again; a pending gap/stale period ends with a resync."""
         if self.gap_started_ns:
             self.resync_duration.record(now - self.gap_started_ns)
             self.resyncs += 1
             self.gap_started_ns = 0
-        self.seq.state = SYNC_LIVE
+        return 0
 
     # ------------------------------------------------------------------ Python API
 
-    def apply_message(self, payload) -> int:
-        """Push one WebSocket payload (bytes-like) through the compiled path.
-
-        Returns the number of level changes applied to this book. Messages for other
-        symbols are ignored; control messages update only the counters.
-        """
-        cdef Py_buffer view
-        cdef int64_t t_recv = monotonic_ns()
-        if PyBytes_CheckExact(payload):
-            return self.process_payload(PyBytes_AS_STRING(payload), len(<bytes>payload), t_recv)
-        PyObject_GetBuffer(payload, &view, PyBUF_SIMPLE)
-        try:
-            return self.process_payload(<const char*>view.buf, view.len, t_recv)
-        finally:
-            PyBuffer_Release(&view)
+    def _attach(self, owner) -> None:
+        """Engine wiring: ``owner.on_book_gap(core, reason)`` when the book turns invalid,
+        ``owner.on_book_reject(core, text)`` for each rejected input (None detaches)."""
+        self._owner = owner
 
     def apply_snapshot(self, body) -> str:
         """Load a REST snapshot body and replay the events buffered meanwhile.
@@ -429,12 +359,12 @@ cdef class BookCore:
         cdef DeltaBatch* b = &self.batch
         cdef int rc
         cdef int64_t t0 = monotonic_ns()
-        if self.seq.rule == RULE_IN_BAND:
+        if self.rules.decode_snapshot == NULL:
             raise TypeError(f"{self.venue} snapshots arrive in-band: pass them to apply_message")
         PyObject_GetBuffer(body, &view, PyBUF_SIMPLE)
         try:
             batch_reset(b)
-            rc = decode_binance_snapshot(<const char*>view.buf, view.len, b)
+            rc = self.rules.decode_snapshot(<const char*>view.buf, view.len, b)
             if rc == DEC_OK and b.msg_kind != MSG_SNAPSHOT:
                 # e.g. {"code":-1121,"msg":"Invalid symbol."}: not a book, never load it
                 text = PyBytes_FromStringAndSize(<const char*>view.buf, min(view.len, 300))
@@ -450,7 +380,7 @@ cdef class BookCore:
                     self.last_reject = "snapshot: " + text
                     raise DecodeRejected(f"{self.venue} {self.symbol} snapshot: {text}")
             if rc != DEC_OK:
-                text = _batch_error_text(b)
+                text = batch_error_message(b)
                 self.last_reject = "snapshot: " + text
                 raise DecodeRejected(f"{self.venue} {self.symbol} snapshot: {text}")
             if self.seq.snapshot_loaded(b.last_id) != SNAP_OK:
@@ -469,7 +399,7 @@ cdef class BookCore:
         for i, payload in enumerate(buffered):
             self._replaying = True
             try:
-                self.process_payload(PyBytes_AS_STRING(payload), len(payload), monotonic_ns())
+                self._replay_one(PyBytes_AS_STRING(payload), len(payload), monotonic_ns())
             finally:
                 self._replaying = False
             if self.seq.state != SYNC_LIVE:
@@ -488,7 +418,6 @@ cdef class BookCore:
         self.seq.restart(code)
         self._buffer = []
         self.buffer_bytes = 0
-        self.conn_seq = -1
 
     def mark_stale(self, str reason) -> None:
         """The connection dropped or went silent: freeze and stop trusting the book."""
@@ -516,28 +445,23 @@ cdef class BookCore:
         return self.seq.book_id
 
     @property
-    def connection_sequence(self) -> int:
-        """Last connection-level sequence seen by this offline feed (Coinbase AT)."""
-        return self.conn_seq
-
-    @property
     def buffered(self) -> int:
         """Messages currently held for replay after the next snapshot."""
         return len(self._buffer)
 
+    def _reject_counts(self) -> dict:
+        return {reason_name(i): self.reject_counts[i]
+                for i in range(<int>N_REJECT_REASONS) if self.reject_counts[i]}
+
     @property
     def rejects(self) -> dict:
         """Rejected messages by reason (only reasons seen at least once)."""
-        return {REJECT_NAMES[i]: self.reject_counts[i]
-                for i in range(N_REJECT_REASONS) if self.reject_counts[i]}
+        return self._reject_counts()
 
     @property
     def rejected(self) -> int:
         """Total rejected messages."""
-        cdef int64_t total = 0
-        for i in range(N_REJECT_REASONS):
-            total += self.reject_counts[i]
-        return total
+        return sum(self.rejects.values())
 
     def counters(self) -> dict:
         """All counters as a plain dict (for monitoring and the CLI)."""

@@ -1,4 +1,4 @@
-"""Stub for the compiled picows listener (the hot path)."""
+"""Stub for the compiled picows listener (the hot path's entry)."""
 
 from collections.abc import Iterable
 from typing import Any
@@ -6,39 +6,42 @@ from typing import Any
 from picows import WSListener
 
 from fastfeed._core import BookCore
+from fastfeed._router import Router
 
 DEFAULT_MAX_MESSAGE_BYTES: int
 
 class FeedListener(WSListener):
     """picows listener for one venue connection carrying one or more books."""
 
-    max_message_bytes: int
-    frame_target: int
+    router: Router
     frames: int
     bytes_received: int
-    decode_errors: int
-    unknown_symbol: int
-    oversized: int
-    control_messages: int
-    sequence_gaps: int
     last_frame_ns: int
-    last_error: str | None
-    def __init__(self, venue: str, owner: Any, cores: Iterable[BookCore] = ()) -> None: ...
+    max_message_bytes: int
+    def __init__(self, venue: str, owner: Any, cores: Iterable[BookCore] = (),
+                 max_message_bytes: int = ...) -> None: ...
     def set_cores(self, cores: list[Any]) -> None:
         """Route messages to these books."""
-    def counters(self) -> dict[str, int]:
-        """Connection-level counters."""
+    @property
+    def decode_errors(self) -> int:
+        """Payloads that could not be decoded (or were broken fragments)."""
+    @property
+    def unknown_symbol(self) -> int:
+        """Segments for a symbol no book on this connection has."""
+    @property
+    def oversized(self) -> int:
+        """Messages refused for exceeding max_message_bytes."""
+    @property
+    def control_messages(self) -> int:
+        """Subscribe acks, results and venue errors."""
+    @property
+    def sequence_gaps(self) -> int:
+        """Connection-level sequence jumps."""
+    @property
+    def last_error(self) -> str | None:
+        """The last reason a payload was refused."""
     @property
     def connection_sequence(self) -> int:
         """Last Coinbase AT sequence_num seen (-1 if none)."""
-
-class CountingListener(WSListener):
-    """The raw picows ceiling: counts frames and bytes, parses nothing."""
-
-    frames: int
-    bytes_received: int
-    first_ns: int
-    last_ns: int
-    target: int
-    done: Any
-    def __init__(self, target: int = 0, done: Any = None) -> None: ...
+    def counters(self) -> dict[str, int]:
+        """Connection-level counters."""

@@ -168,9 +168,9 @@ cdef int decode_binance_snapshot(const char* p, Py_ssize_t n, DeltaBatch* b) noe
 cdef int decode_coinbase_at(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil
 cdef int decode_coinbase_exchange(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil
 
-# The decoder for a venue id ("binance", "binance-usdm", "coinbase", "coinbase-exchange");
-# snapshot=True picks the REST snapshot decoder. NULL if there is none.
-cdef DecodeFn decoder_for(str venue, bint snapshot) noexcept
+# The decoder registered under `name` (the names venue descriptions use: Venue.decoder /
+# Venue.snapshot_decoder); raises ValueError naming the known decoders.
+cdef DecodeFn decoder_named(str name) except NULL
 
 # Cold path: the full human message for a failed decode (b.error != DEC_OK).
 cdef str batch_error_message(const DeltaBatch* b)

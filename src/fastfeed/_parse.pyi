@@ -5,6 +5,11 @@ from typing import Any
 class DecodeFailed(ValueError):
     """A payload could not be decoded (or its decimals converted)."""
 
+DECODERS: tuple[str, ...]
+
+def reason_name(code: int) -> str:
+    """The counter name of a reject reason."""
+
 def decimal_error_message(code: int, text: str | bytes, decimals: int, unit: int = 1) -> str:
     """Human message for a DecimalError code."""
 

@@ -30,6 +30,7 @@ from fastfeed._types cimport (
     DECIMAL_OVERFLOW, DECIMAL_EXPONENT, DECIMAL_OFF_TICK,
     DEC_MALFORMED_JSON, DEC_MISSING_FIELD, DEC_WRONG_TYPE, DEC_TOO_MANY_LEVELS,
     DEC_UNKNOWN_MESSAGE, DEC_BAD_SIDE, DEC_TRUNCATED, DEC_BAD_TIMESTAMP, DEC_OVERFLOW,
+    REJ_BUFFER_OVERFLOW, REJ_VENUE_ERROR, REJ_BEFORE_SNAPSHOT,
 )
 
 
@@ -2073,18 +2074,34 @@ cdef int decode_coinbase_exchange(const char* p, Py_ssize_t n, DeltaBatch* b) no
 # Dispatch and the Python boundary for decoders
 # ---------------------------------------------------------------------------------------
 
-cdef DecodeFn decoder_for(str venue, bint snapshot) noexcept:
-    if venue == "binance" or venue == "binance-usdm":
-        if snapshot:
-            return decode_binance_snapshot
+DECODERS = ("binance-depth", "binance-snapshot", "coinbase-at", "coinbase-exchange")
+
+
+cdef DecodeFn decoder_named(str name) except NULL:
+    if name == "binance-depth":
         return decode_binance_depth
-    if venue == "coinbase":
-        if snapshot:
-            return NULL                                     # no REST step
+    if name == "binance-snapshot":
+        return decode_binance_snapshot
+    if name == "coinbase-at":
         return decode_coinbase_at
-    if venue == "coinbase-exchange":
-        return decode_coinbase_exchange                     # snapshots come in-band
-    return NULL
+    if name == "coinbase-exchange":
+        return decode_coinbase_exchange
+    raise ValueError(f"unknown decoder {name!r}; expected one of {DECODERS}")
+
+
+_REASON_NAMES = {
+    DEC_MALFORMED_JSON: "malformed_json", DEC_MISSING_FIELD: "missing_field",
+    DEC_WRONG_TYPE: "wrong_type", DEC_BAD_DECIMAL: "bad_decimal",
+    DEC_TOO_MANY_LEVELS: "too_many_levels", DEC_UNKNOWN_MESSAGE: "unknown_message",
+    DEC_BAD_SIDE: "bad_side", DEC_TRUNCATED: "truncated", DEC_BAD_TIMESTAMP: "bad_timestamp",
+    DEC_OVERFLOW: "overflow", REJ_BUFFER_OVERFLOW: "buffer_overflow",
+    REJ_VENUE_ERROR: "venue_error", REJ_BEFORE_SNAPSHOT: "before_snapshot",
+}
+
+
+def reason_name(int code) -> str:
+    """The counter name of a reject reason (a DecodeError or RejectReason code)."""
+    return _REASON_NAMES.get(code, f"reason_{code}")
 
 
 cdef str batch_error_message(const DeltaBatch* b):
@@ -2108,14 +2125,18 @@ _KIND_NAMES = {
 
 
 cdef DecodeFn _checked_decoder(str venue, bint snapshot) except NULL:
-    cdef DecodeFn fn = decoder_for(venue, snapshot)
-    if fn == NULL:
-        if venue == "coinbase" and snapshot:
-            raise ValueError("coinbase (Advanced Trade) has no snapshot decoder: "
-                             "snapshots arrive in-band on l2_data")
+    from fastfeed.venues import VENUES
+    spec = VENUES.get(venue)
+    if spec is None:
         raise ValueError(f"unknown venue {venue!r} (expected binance, binance-usdm, "
                          f"coinbase or coinbase-exchange)")
-    return fn
+    name = spec.decoder
+    if snapshot and spec.snapshot_decoder is not None:
+        name = spec.snapshot_decoder
+    elif snapshot and venue == "coinbase":
+        raise ValueError("coinbase (Advanced Trade) has no snapshot decoder: "
+                         "snapshots arrive in-band on l2_data")
+    return decoder_named(name)
 
 
 def _check_scale(int price_decimals, int size_decimals, int64_t price_tick,

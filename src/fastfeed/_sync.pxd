@@ -30,17 +30,26 @@ cdef enum SnapshotVerdict:
     SNAP_TOO_OLD = 1        # lastUpdateId older than the first buffered event: fetch again
 
 
+# The one place a book's state changes: Sequencer.transition(). Legal moves, as a bit
+# mask of target states per source state (docs/states.md has the diagram).
+cdef int transition_allowed(int source, int target) noexcept nogil
+
+
 cdef class Sequencer:
     cdef readonly int rule
-    cdef public int state
+    cdef readonly int state
     # Last update id the book reflects (Binance lastUpdateId / u); -1 before a snapshot.
     cdef readonly int64_t book_id
     # USD-M: the first event after a snapshot follows the overlap rule, not the pu chain.
     cdef bint expect_first
     # First `U` seen while buffering (-1 if none): tells a too-old snapshot apart.
-    cdef public int64_t first_buffered_id
+    cdef readonly int64_t first_buffered_id
 
     cdef SeqVerdict check(self, int64_t first_id, int64_t last_id, int64_t prev_id) noexcept
     cdef void applied(self, int64_t last_id) noexcept
-    cdef SnapshotVerdict snapshot_loaded(self, int64_t last_update_id) noexcept
-    cdef void restart(self, int state) noexcept
+    cdef void buffered(self, int64_t first_id) noexcept
+    cdef void forget_buffered(self) noexcept
+    cdef int transition(self, int target) except -1
+    cdef int go_live(self, int64_t book_id) except -1
+    cdef SnapshotVerdict snapshot_loaded(self, int64_t last_update_id) except *
+    cdef int restart(self, int state) except -1

@@ -4,6 +4,9 @@ STATE_NAMES: tuple[str, ...]
 VERDICT_NAMES: tuple[str, ...]
 RULES: dict[str, int]
 
+class InvalidTransition(RuntimeError):
+    """A state change docs/states.md does not allow was attempted."""
+
 class Sequencer:
     """Gap detection for one book under one venue rule."""
 
@@ -25,3 +28,6 @@ class Sequencer:
         """Record that an event starting at ``first_id`` was buffered."""
     def restart_py(self, state: str = "syncing") -> None:
         """Drop the book id and enter ``state``."""
+    @staticmethod
+    def allowed_py(source: str, target: str) -> bool:
+        """Whether docs/states.md allows ``source -> target``."""

@@ -1,7 +1,9 @@
 # cython: language_level=3
-"""Per-book sequencer: the venue's gap rules as a small state machine.
+"""Per-book sequencer: the venue's gap rules and the book-state machine.
 
-The rules are those of ``shared/venues.md``:
+State changes happen in one place, :meth:`Sequencer.transition`, which refuses the moves
+``docs/states.md`` does not allow (``InvalidTransition``: a bug in the caller, never a
+venue's fault). The sequencing rules are those of ``docs/venues.md``:
 
 * Binance spot (docs as corrected Nov 2025): buffer while the snapshot is in flight;
   an event with ``u <= id`` is old; ``U > id + 1`` means updates were missed; otherwise
@@ -22,8 +24,35 @@ from libc.stdint cimport int64_t
 
 STATE_NAMES = ("syncing", "live", "gap", "stale", "closed")
 VERDICT_NAMES = ("apply", "buffer", "old", "gap")
+# Sequencing rules by the names venue descriptions use (fastfeed.venues: Venue.sequencing).
 RULES = {"binance-spot": RULE_BINANCE_SPOT, "binance-usdm": RULE_BINANCE_USDM,
          "in-band": RULE_IN_BAND}
+
+
+class InvalidTransition(RuntimeError):
+    """A state change docs/states.md does not allow was attempted (a bug, not bad input)."""
+
+
+# Targets allowed from each state (bit i = state i). closed is final.
+cdef enum:
+    _TO_SYNCING = 1 << SYNC_SYNCING
+    _TO_LIVE = 1 << SYNC_LIVE
+    _TO_GAP = 1 << SYNC_GAP
+    _TO_STALE = 1 << SYNC_STALE
+    _TO_CLOSED = 1 << SYNC_CLOSED
+
+cdef int[5] _ALLOWED
+_ALLOWED[<int>SYNC_SYNCING] = _TO_SYNCING | _TO_LIVE | _TO_STALE | _TO_CLOSED
+_ALLOWED[<int>SYNC_LIVE] = _TO_SYNCING | _TO_LIVE | _TO_GAP | _TO_STALE | _TO_CLOSED
+_ALLOWED[<int>SYNC_GAP] = _TO_SYNCING | _TO_LIVE | _TO_STALE | _TO_CLOSED
+_ALLOWED[<int>SYNC_STALE] = _TO_SYNCING | _TO_LIVE | _TO_STALE | _TO_CLOSED
+_ALLOWED[<int>SYNC_CLOSED] = _TO_CLOSED
+
+
+cdef int transition_allowed(int source, int target) noexcept nogil:
+    if source < 0 or source > SYNC_CLOSED or target < 0 or target > SYNC_CLOSED:
+        return 0
+    return (_ALLOWED[source] >> target) & 1
 
 
 cdef class Sequencer:
@@ -36,13 +65,42 @@ cdef class Sequencer:
         if rule not in RULES:
             raise ValueError(f"unknown sequencing rule {rule!r}; expected one of {sorted(RULES)}")
         self.rule = RULES[rule]
-        self.restart(SYNC_SYNCING)
-
-    cdef void restart(self, int state) noexcept:
-        """Forget the book id; the next snapshot starts from scratch."""
-        self.state = state
+        self.state = SYNC_SYNCING
         self.book_id = -1
         self.expect_first = True
+        self.first_buffered_id = -1
+
+    cdef int transition(self, int target) except -1:
+        """Enter ``target`` if docs/states.md allows it from the current state."""
+        if not transition_allowed(self.state, target):
+            name = STATE_NAMES[target] if 0 <= target < len(STATE_NAMES) else str(target)
+            raise InvalidTransition(f"book state cannot go {STATE_NAMES[self.state]} -> {name}")
+        self.state = target
+        return 0
+
+    cdef int restart(self, int state) except -1:
+        """Enter ``state`` and forget the book id; the next snapshot starts from scratch."""
+        self.transition(state)
+        self.book_id = -1
+        self.expect_first = True
+        self.first_buffered_id = -1
+        return 0
+
+    cdef int go_live(self, int64_t book_id) except -1:
+        """A snapshot (REST or in-band) made the book exact as of ``book_id``."""
+        self.transition(SYNC_LIVE)
+        self.book_id = book_id
+        self.expect_first = True
+        self.first_buffered_id = -1
+        return 0
+
+    cdef void buffered(self, int64_t first_id) noexcept:
+        """An event starting at ``first_id`` was kept for replay after the snapshot."""
+        if self.first_buffered_id < 0:
+            self.first_buffered_id = first_id
+
+    cdef void forget_buffered(self) noexcept:
+        """The sync buffer was dropped: the next snapshot must cover what comes next."""
         self.first_buffered_id = -1
 
     cdef SeqVerdict check(self, int64_t first_id, int64_t last_id, int64_t prev_id) noexcept:
@@ -74,7 +132,7 @@ cdef class Sequencer:
             self.book_id = last_id
         self.expect_first = False
 
-    cdef SnapshotVerdict snapshot_loaded(self, int64_t last_update_id) noexcept:
+    cdef SnapshotVerdict snapshot_loaded(self, int64_t last_update_id) except *:
         """A snapshot as of ``last_update_id`` was loaded into the book: go live.
 
         Returns SNAP_TOO_OLD (and stays syncing) when the first buffered event starts
@@ -85,10 +143,7 @@ cdef class Sequencer:
         cdef int64_t limit = last_update_id + 1
         if self.rule != RULE_IN_BAND and self.first_buffered_id > limit:
             return SNAP_TOO_OLD
-        self.book_id = last_update_id
-        self.expect_first = True
-        self.first_buffered_id = -1
-        self.state = SYNC_LIVE
+        self.go_live(last_update_id)
         return SNAP_OK
 
     # ---- Python access, for the reference-model tests and diagnostics ----
@@ -112,9 +167,13 @@ cdef class Sequencer:
 
     def buffered_py(self, first_id: int) -> None:
         """Record that an event starting at ``first_id`` was buffered during a sync."""
-        if self.first_buffered_id < 0:
-            self.first_buffered_id = first_id
+        self.buffered(first_id)
 
     def restart_py(self, state: str = "syncing") -> None:
         """Drop the book id and enter ``state`` (syncing, gap, stale or closed)."""
         self.restart(STATE_NAMES.index(state))
+
+    @staticmethod
+    def allowed_py(source: str, target: str) -> bool:
+        """Whether docs/states.md allows ``source -> target`` (state names)."""
+        return bool(transition_allowed(STATE_NAMES.index(source), STATE_NAMES.index(target)))

@@ -49,6 +49,15 @@ cdef enum DecodeError:
     DEC_OVERFLOW = 10
 
 
+cdef enum RejectReason:
+    # Why a message was refused, beyond the DecodeError codes (which are reasons 0..15).
+    N_DECODE_CODES = 16
+    REJ_BUFFER_OVERFLOW = 16    # live events buffered during a sync exceeded the bound
+    REJ_VENUE_ERROR = 17        # the venue sent an error message
+    REJ_BEFORE_SNAPSHOT = 18    # an in-band update arrived before the book's snapshot
+    N_REJECT_REASONS = 19
+
+
 cdef enum DecimalError:
     DECIMAL_OK = 0
     DECIMAL_EMPTY = 1

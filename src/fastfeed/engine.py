@@ -54,6 +54,10 @@ class LiveBook(BookCore):
     ``recv_to_apply``/``recv_to_publish``/``exchange_to_recv``/``resync_duration``.
     """
 
+    # a mistyped attribute (or an attempt to rewire the engine) fails loudly
+    __slots__ = ("connection", "instrument", "last_error", "last_intervals",
+                 "snapshots_fetched", "snapshots_too_old")
+
     def __init__(self, venue: str, symbol: str, instrument: Instrument) -> None:
         super().__init__(venue, symbol, *instrument_scales(instrument.tick_size,
                                                            instrument.step_size), strict=False)
@@ -124,8 +128,7 @@ class Connection:
         """Carry ``book`` on this connection (subscribing on the fly if connected)."""
         self.books.append(book)
         book.connection = self
-        book.on_gap = self._on_book_gap
-        book.on_reject = self._on_book_reject
+        book._attach(self)
         if self.listener is not None and self.transport is not None:
             self.listener.set_cores(self.books)
             book.start_sync("syncing")
@@ -158,7 +161,8 @@ class Connection:
             url = self.venue.connection_url(self.ws_base, [b.symbol for b in in_url])
             try:
                 transport, listener = await ws_connect(
-                    lambda: FeedListener(self.venue.name, self, self.books), url,
+                    lambda: FeedListener(self.venue.name, self, self.books,
+                                         self.engine.max_message_bytes), url,
                     websocket_handshake_timeout=self.engine.connect_timeout,
                     max_frame_size=self.engine.max_frame_size,
                     use_aiofastnet=False,
@@ -177,7 +181,6 @@ class Connection:
                 await asyncio.sleep(delay)
                 continue
             self.listener = cast(FeedListener, listener)
-            self.listener.max_message_bytes = self.engine.max_message_bytes
             late = [b for b in self.books if b not in in_url]
             if late:    # subscribed while the handshake was in flight
                 self.listener.set_cores(self.books)
@@ -249,7 +252,13 @@ class Connection:
         self.server_closes += 1
         log.info("%s: server closed the connection (%s %s)", self, code, reason)
 
-    def on_listener_control(self, payload: bytes, is_error: bool) -> None:
+    # ------------------------------------------------------------------ router reports
+
+    def on_router_reject(self, text: str, head: bytes) -> None:
+        """A payload on this connection could not be used at all."""
+        log.warning("%s: rejected frame (%s): %r", self, text, head)
+
+    def on_router_control(self, payload: bytes, is_error: bool) -> None:
         """Subscribe acks and venue error messages."""
         if is_error:
             self.last_error = f"venue error: {payload[:300].decode(errors='replace')}"
@@ -257,16 +266,15 @@ class Connection:
         else:
             log.debug("%s: control %r", self, payload[:200])
 
-    def on_listener_connection_gap(self, reason: str) -> None:
-        """Messages were lost on this connection: every book on it is suspect."""
+    def on_router_connection_gap(self, reason: str) -> None:
+        """Messages were lost on this connection: the router marked its live books ``gap``
+        (each then asked for its resync through ``on_book_gap``)."""
         log.warning("%s: %s; resyncing all %d books", self, reason, len(self.books))
-        for book in self.books:
-            if book.state == "live":
-                book.gaps_on_connection(reason)
 
     # ------------------------------------------------------------------ book events
 
-    def _on_book_gap(self, book: LiveBook, reason: str) -> None:
+    def on_book_gap(self, book: LiveBook, reason: str) -> None:
+        """A book turned invalid: resync it (REST snapshot, or resubscribe in-band)."""
         if book.state != "gap" or self.transport is None:
             return      # stale/closed: the reconnect path resyncs
         log.warning("%s:%s gap: %s", book.venue, book.symbol, reason)
@@ -277,7 +285,8 @@ class Connection:
             if len(self._resubscribe) == 1:
                 asyncio.get_running_loop().call_soon(self._flush_resubscribe)
 
-    def _on_book_reject(self, book: LiveBook, text: str) -> None:
+    def on_book_reject(self, book: LiveBook, text: str) -> None:
+        """A book refused an update (logged; the book's state says what it means)."""
         book.last_error = text
         log.warning("%s:%s rejected message: %s", book.venue, book.symbol, text)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fastfeed._core import BookCore
 from fastfeed._parse import scale_from_increment
+from fastfeed._router import OfflineCore
 from fastfeed.venues import get_venue
 
 
@@ -17,7 +17,7 @@ def instrument_scales(tick_size: str, step_size: str) -> tuple[int, int, int, in
     return price_decimals, size_decimals, price_tick, size_step
 
 
-class BookFeed(BookCore):
+class BookFeed(OfflineCore):
     """One book fed by hand: the same decode → sequence → apply path the engine runs.
 
     ``tick_size``/``step_size`` are the instrument's increments as decimal strings
@@ -29,6 +29,8 @@ class BookFeed(BookCore):
     combined-stream form); events applied before a snapshot are buffered and replayed.
     Coinbase: ``apply_message(envelope)`` only; an in-band snapshot event replaces the book.
     """
+
+    __slots__ = ("step_size", "tick_size")   # a mistyped attribute fails loudly
 
     def __init__(self, venue: str, symbol: str, tick_size: str, step_size: str,
                  *, strict: bool = True) -> None:

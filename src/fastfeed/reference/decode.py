@@ -14,6 +14,7 @@ from __future__ import annotations
 import calendar
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from fastfeed.reference.decimal import (
@@ -23,6 +24,7 @@ from fastfeed.reference.decimal import (
     decimal_code,
     decimal_error_message,
 )
+from fastfeed.venues import VENUES
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -452,6 +454,16 @@ def _convert(seg: dict[str, Any], pd: int, sd: int, tick: int, step: int) -> Non
     seg["levels"] = out
 
 
+#: The twins of the compiled decoders, by the names venue descriptions use
+#: (``Venue.decoder`` / ``Venue.snapshot_decoder``; ``fastfeed._parse.DECODERS``).
+DECODERS: dict[str, Callable[[bytes], dict[str, Any]]] = {
+    "binance-depth": _binance_depth,
+    "binance-snapshot": _binance_snapshot,
+    "coinbase-at": _coinbase_at,
+    "coinbase-exchange": _coinbase_exchange,
+}
+
+
 def decode_message(
     venue: str,
     payload: bytes | bytearray | memoryview,
@@ -466,17 +478,15 @@ def decode_message(
     for name, value in (("price_decimals", price_decimals), ("size_decimals", size_decimals)):
         if not 0 <= value <= MAX_DECIMALS:
             raise ValueError(f"{name} must be in 0..{MAX_DECIMALS}, got {value}")
-    data = bytes(payload)
-    if venue in ("binance", "binance-usdm"):
-        out = _binance_snapshot(data) if snapshot else _binance_depth(data)
-    elif venue == "coinbase":
-        if snapshot:
-            raise ValueError("coinbase (Advanced Trade) has no snapshot decoder")
-        out = _coinbase_at(data)
-    elif venue == "coinbase-exchange":
-        out = _coinbase_exchange(data)
-    else:
+    spec = VENUES.get(venue)
+    if spec is None:
         raise ValueError(f"unknown venue {venue!r}")
+    name = spec.decoder
+    if snapshot and spec.snapshot_decoder is not None:
+        name = spec.snapshot_decoder
+    elif snapshot and venue == "coinbase":
+        raise ValueError("coinbase (Advanced Trade) has no snapshot decoder")
+    out = DECODERS[name](bytes(payload))
     for seg in out["segments"]:
         _convert(seg, price_decimals, size_decimals, price_tick, size_step)
     return out
