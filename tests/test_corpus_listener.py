@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from picows import WSListener, WSMsgType, ws_connect, ws_create_server
@@ -63,7 +63,7 @@ class _Owner:
 
 
 class _Server(WSListener):  # type: ignore[misc]
-    transports: list[Any] = []
+    transports: ClassVar[list[Any]] = []
 
     def on_ws_connected(self, transport: Any) -> None:
         _Server.transports.append(transport)

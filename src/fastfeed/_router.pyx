@@ -66,7 +66,8 @@ cdef class Router:
         batch_free(&self.batch)
         free(self._table)
 
-    def __init__(self, str venue, owner=None, cores=(), Py_ssize_t max_message_bytes=PY_SSIZE_T_MAX):
+    def __init__(self, str venue, owner=None, cores=(),
+                 Py_ssize_t max_message_bytes=PY_SSIZE_T_MAX):
         load_rules(&self.rules, venue)
         self.venue = venue
         self.owner = owner
