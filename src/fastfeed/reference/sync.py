@@ -1,4 +1,8 @@
-"""Pure-Python reference for the sequencer: the venues.md rules written as plainly as possible."""
+"""Pure-Python reference for the sequencer: the docs/venues.md rules, written plainly.
+
+Binance spot: docs/venues.md#binance-spot-sync-rule; Binance USD-M, with fastfeed's
+extension and deviation: docs/venues.md#binance-usd-m-sync-rule.
+"""
 
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ class ReferenceSequencer:
         if self.rule == "in-band":
             return "apply"
         if self.rule == "binance-spot":
-            # venues.md: u <= id → old; U > id + 1 → gap; else apply (U <= id+1 <= u)
+            # docs/venues.md#binance-spot-sync-rule: u <= id old; U > id + 1 gap; else apply
             if last <= self.book_id:
                 return "old"
             return "apply" if first <= self.book_id + 1 <= last else "gap"
