@@ -102,7 +102,7 @@ async def get_json(session: aiohttp.ClientSession, url: str) -> tuple[int, dict[
 
 async def binance_sync(ws: Any, session: aiohttp.ClientSession, rest: str, symbol: str, *,
                        usdm: bool, tick: str, step: str, limit: int = 1000) -> tuple[DictBook, int, int]:
-    """The documented sync procedure (venues.md); returns (book, book id, events applied)."""
+    """The documented sync procedure (docs/venues.md); returns (book, book id, events applied)."""
     buffered = [unwrap(await recv_json(ws))]
     first_u = buffered[0]["U"]
     path = "/fapi/v1/depth" if usdm else "/api/v3/depth"

@@ -40,7 +40,7 @@ def test_books_stay_honest_under_repeated_faults():
                     stream_faults = STREAM_FAULTS
                     if venue == "coinbase-exchange":
                         # no sequence on that feed: a silently lost or swapped update is
-                        # undetectable by design (venues.md), so only inject what shows
+                        # undetectable by design (docs/venues.md), so only inject what shows
                         stream_faults = STREAM_FAULTS[3:]
                     fault, params = rng.choice(stream_faults if kind < 0.6 else
                                                CONN_FAULTS if kind < 0.85 else REST_FAULTS)

@@ -2,7 +2,7 @@
 
 Each scenario is a sequence of real-format venue payloads with the expected state, book
 and counters after every step (format: ``tests/corpus/README.md``). The expectations are
-written by hand from ``shared/venues.md``, never computed with fastfeed code: expected
+written by hand from ``docs/venues.md``, never computed with fastfeed code: expected
 decimal strings are converted here with :mod:`decimal`, independently of the compiled
 parser.
 """
@@ -33,7 +33,7 @@ EXPECT_KEYS = {
 }
 COUNTERS = ("gaps", "resyncs", "old_messages", "rejected", "last_update_id", "buffered")
 
-# Scenarios whose venues.md expectation the implementation does not meet yet (the code is
+# Scenarios whose docs/venues.md expectation the implementation does not meet yet (the code is
 # not changed from here): scenario id -> reason. Strict xfail, so a fix shows up as XPASS.
 XFAIL: dict[str, str] = {}
 

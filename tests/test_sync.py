@@ -1,4 +1,4 @@
-"""The compiled sequencer against the plain reference of the venues.md rules."""
+"""The compiled sequencer against the plain reference of the docs/venues.md rules."""
 
 from __future__ import annotations
 
