@@ -1,6 +1,6 @@
 """Wire formats: turn model messages and book states into venue bytes.
 
-Compact JSON (no spaces) with the key order the venues use (see /work/shared/venues.md).
+Compact JSON (no spaces) with the key order the venues use (see ``docs/venues.md``).
 Strings are built by hand rather than through ``json.dumps`` because every field is a
 known-safe ASCII token and this runs for every message.
 """
@@ -174,7 +174,7 @@ def ex_l2update(product: str, msg_bids: Iterable[tuple[int, int]], msg_asks: Ite
     """``l2update`` with ``changes`` ``[["buy"|"sell", price, size]]``.
 
     The Exchange feed prints update prices with 8 decimals but snapshot prices at the
-    product's increment (venues.md example); ``pfmt_decimals`` selects the update width.
+    product's increment (``docs/venues.md`` example); ``pfmt_decimals`` selects the update width.
     """
     ps = fmt.ps
     parts = [f'["buy","{ps.fmt(p, pfmt_decimals)}","{fmt.size(q)}"]' for p, q in msg_bids]
