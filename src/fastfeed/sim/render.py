@@ -7,9 +7,11 @@ known-safe ASCII token and this runs for every message.
 
 from __future__ import annotations
 
+import json
 import struct
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from fastfeed.sim.model import BookState, Message, Scale
 
@@ -44,6 +46,11 @@ class Fmt:
     def levels(self, levels: Iterable[tuple[int, int]]) -> str:
         """``[["p","q"],...]``."""
         return "[" + ",".join(f'["{self.price(p)}","{self.size(q)}"]' for p, q in levels) + "]"
+
+
+def json_bytes(obj: Any) -> bytes:
+    """Compact JSON bytes (control replies and REST bodies, off the per-message path)."""
+    return json.dumps(obj, separators=(",", ":")).encode()
 
 
 def now_ms() -> int:
