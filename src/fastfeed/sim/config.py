@@ -5,12 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Venue ids, as in the rest of fastfeed.
-BINANCE = "binance"
-BINANCE_USDM = "binance-usdm"
-COINBASE = "coinbase"
-COINBASE_EXCHANGE = "coinbase-exchange"
-VENUES = (BINANCE, BINANCE_USDM, COINBASE, COINBASE_EXCHANGE)
+from fastfeed import venues as _venues
+from fastfeed.venues import BinanceSpot, BinanceUsdm, CoinbaseAdvancedTrade, CoinbaseExchange
+
+#: Venue ids, as in the rest of fastfeed (read from :data:`fastfeed.venues.VENUES`).
+BINANCE = BinanceSpot.name
+BINANCE_USDM = BinanceUsdm.name
+COINBASE = CoinbaseAdvancedTrade.name
+COINBASE_EXCHANGE = CoinbaseExchange.name
+VENUES = tuple(_venues.VENUES)
+
+
+def _weight_limits() -> dict[str, int]:
+    return {name: int(v.weight_per_minute) for name, v in _venues.VENUES.items()}
+
+
+def _max_streams() -> dict[str, int]:
+    return {name: v.max_streams_per_connection for name, v in _venues.VENUES.items()}
 
 
 @dataclass
@@ -106,10 +117,12 @@ class SimConfig:
     history: int = 10_000
     """Messages of undo history kept per symbol for ``truth(last_id=...)`` (burst symbols
     keep at least their burst length)."""
-    weight_limit: dict[str, int] = field(default_factory=lambda: {"binance": 6000, "binance-usdm": 2400})
-    """Binance REST request-weight budget per minute, per venue."""
-    max_streams: dict[str, int] = field(default_factory=lambda: {"binance": 1024, "binance-usdm": 200})
-    """Streams allowed per connection, per Binance venue."""
+    weight_limit: dict[str, int] = field(default_factory=_weight_limits)
+    """REST request-weight budget per minute, per venue (default and fallback: the venue's
+    ``weight_per_minute``; only Binance requests are charged)."""
+    max_streams: dict[str, int] = field(default_factory=_max_streams)
+    """Streams allowed per connection, per venue (default and fallback: the venue's
+    ``max_streams_per_connection``; enforced on Binance connections)."""
     faults: list[FaultSpec] = field(default_factory=list)
     """Faults injected at start."""
     use_aiofastnet: bool = False

@@ -1,15 +1,17 @@
 """Wire formats: turn model messages and book states into venue bytes.
 
-Compact JSON (no spaces) with the key order the venues use (see /work/shared/venues.md).
+Compact JSON (no spaces) with the key order the venues use (see ``docs/venues.md``).
 Strings are built by hand rather than through ``json.dumps`` because every field is a
 known-safe ASCII token and this runs for every message.
 """
 
 from __future__ import annotations
 
+import json
 import struct
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from fastfeed.sim.model import BookState, Message, Scale
 
@@ -44,6 +46,11 @@ class Fmt:
     def levels(self, levels: Iterable[tuple[int, int]]) -> str:
         """``[["p","q"],...]``."""
         return "[" + ",".join(f'["{self.price(p)}","{self.size(q)}"]' for p, q in levels) + "]"
+
+
+def json_bytes(obj: Any) -> bytes:
+    """Compact JSON bytes (control replies and REST bodies, off the per-message path)."""
+    return json.dumps(obj, separators=(",", ":")).encode()
 
 
 def now_ms() -> int:
@@ -174,7 +181,7 @@ def ex_l2update(product: str, msg_bids: Iterable[tuple[int, int]], msg_asks: Ite
     """``l2update`` with ``changes`` ``[["buy"|"sell", price, size]]``.
 
     The Exchange feed prints update prices with 8 decimals but snapshot prices at the
-    product's increment (venues.md example); ``pfmt_decimals`` selects the update width.
+    product's increment (``docs/venues.md`` example); ``pfmt_decimals`` selects the update width.
     """
     ps = fmt.ps
     parts = [f'["buy","{ps.fmt(p, pfmt_decimals)}","{fmt.size(q)}"]' for p, q in msg_bids]

@@ -37,6 +37,17 @@ class BinanceSpot(Venue):
     # 1000 levels cost 50 weight (5000 cost 250): 60 resyncs a minute fit in half the
     # budget. Deeper levels appear as they change; pass Engine(snapshot_limit=5000) for more.
     snapshot_limit = 1000
+    #: update speeds a depth stream name may carry (``<symbol>@depth@<speed>``); without
+    #: one the stream runs at the venue's default pace (spot: 1000 ms)
+    depth_speeds: tuple[str, ...] = ("100ms", "1000ms")
+    #: levels a depth snapshot returns when the request has no ``limit``
+    depth_default_limit = 100
+    #: largest snapshot ``limit``; spot truncates a larger one to this
+    depth_max_limit = 5000
+    #: the only snapshot limits accepted, or None for any of 1..``depth_max_limit``
+    depth_limits: tuple[int, ...] | None = None
+    #: request weight of an ``exchangeInfo`` request
+    info_weight = 20
     _ids = itertools.count(1)
 
     def stream(self, symbol: str) -> str:
@@ -93,6 +104,11 @@ class BinanceUsdm(BinanceSpot):
     depth_path = "/fapi/v1/depth"
     info_path = "/fapi/v1/exchangeInfo"
     snapshot_limit = 1000
+    depth_speeds = ("100ms", "250ms", "500ms")      # default pace 250 ms
+    depth_default_limit = 500
+    depth_max_limit = 1000
+    depth_limits = (5, 10, 20, 50, 100, 500, 1000)  # any other limit is rejected
+    info_weight = 1
 
     def snapshot_weight(self, limit: int) -> int:
         """USD-M weights: 2/5/10/20 for limit ≤50/100/500/1000."""

@@ -1,0 +1,88 @@
+"""What a venue dialect provides the simulator.
+
+A :class:`Dialect` is one venue's protocol: which WebSocket paths it answers and with
+which :class:`~fastfeed.sim.transport.Connection` subclass, how its markets print numbers
+and render messages (a :class:`Wire` per market), and its REST endpoints. The venue's
+facts (limits, paths, stream names) come from its description in :mod:`fastfeed.venues`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from fastfeed.sim import render
+from fastfeed.sim.config import SymbolConfig
+from fastfeed.sim.host import SimHost
+from fastfeed.sim.model import Message, Scale
+from fastfeed.sim.rest import Route
+from fastfeed.venues import Venue
+
+if TYPE_CHECKING:
+    from fastfeed.sim.market import Market
+
+
+class Wire:
+    """One market's messages in its venue's bytes (each dialect subclasses it).
+
+    :meth:`update` runs once per live message, whatever the number of subscribers;
+    :meth:`prerender_burst` runs once at start, so burst writes only copy bytes.
+    """
+
+    def __init__(self, market: Market) -> None:
+        """The wire form of ``market`` (its model, format and burst are read as needed)."""
+        self.market = market
+
+    def update(self, msg: Message, pad_bytes: int | None) -> bytes:
+        """The payload for one live message (``pad_bytes``: an ``oversized`` fault's size)."""
+        raise NotImplementedError
+
+    def prerender_burst(self) -> None:
+        """Render (and frame, where the bytes do not depend on the connection) the burst."""
+        raise NotImplementedError
+
+
+class Dialect:
+    """One venue's protocol in the simulator (register an instance in
+    :mod:`fastfeed.sim.dialects`)."""
+
+    venue: Venue
+    """The venue description (:data:`fastfeed.venues.VENUES`) this dialect speaks."""
+    id_skip = False
+    """True when update ids skip values between messages (USD-M chains with ``pu``)."""
+    reorder_per_connection = False
+    """True when a ``reorder`` fault swaps per-connection envelopes (the connection calls
+    :meth:`~fastfeed.sim.market.Market.claim_reorder`) instead of market messages."""
+
+    @property
+    def name(self) -> str:
+        """The venue id."""
+        return self.venue.name
+
+    def number_format(self, cfg: SymbolConfig, price: Scale, size: Scale) -> render.Fmt:
+        """How this venue prints prices and sizes: the scales' decimals, deletes as ``"0"``
+        (``cfg.print_decimals`` overrides the width)."""
+        pd = price.text_decimals if cfg.print_decimals is None else cfg.print_decimals
+        sd = size.text_decimals if cfg.print_decimals is None else cfg.print_decimals
+        return render.Fmt(price, size, pd, sd, "0")
+
+    def wire(self, market: Market) -> Wire:
+        """The :class:`Wire` rendering ``market``'s messages."""
+        raise NotImplementedError
+
+    def ws_url(self, base: str) -> str:
+        """The WebSocket URL a client uses for this venue, given ``ws://H:PORT``."""
+        raise NotImplementedError
+
+    def claims(self, path: str) -> bool:
+        """True when the WebSocket upgrade path ``path`` belongs to this venue."""
+        raise NotImplementedError
+
+    def accept(self, host: SimHost, path: str, query: Mapping[str, list[str]]) -> Any:
+        """Answer an upgrade on a claimed ``path``: a new connection listener, a picows
+        error response, or None for 404."""
+        raise NotImplementedError
+
+    def rest_routes(self) -> list[Route]:
+        """This venue's REST endpoints (every dialect's are served, configured or not)."""
+        return []

@@ -1,0 +1,411 @@
+"""Binance spot and USD-M futures: depth streams, SUBSCRIBE control, REST snapshots.
+
+WebSocket (one port for both; see :mod:`fastfeed.sim.server` for the URL scheme): raw
+streams ``/ws/<stream>[/<stream>...]`` (or ``/ws`` + SUBSCRIBE) and combined streams
+``/stream?streams=a/b``, whose events arrive wrapped with their stream name. USD-M serves
+depth only on its ``route`` (``/public``); other USD-M routes accept the connection and
+stay silent, like the real venue. REST: ``depth_path`` and ``info_path`` of the venue,
+weighted by the venue's ``snapshot_weight`` and ``info_weight``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+from picows import WSTransport, WSUpgradeResponse, WSUpgradeResponseWithListener
+
+from fastfeed.sim import render
+from fastfeed.sim.config import SymbolConfig
+from fastfeed.sim.dialects.base import Dialect, Wire
+from fastfeed.sim.host import Blob, SimHost
+from fastfeed.sim.market import Market
+from fastfeed.sim.model import Message, Scale
+from fastfeed.sim.rest import RestApi, Route, error
+from fastfeed.sim.transport import LITERAL, Connection, Item
+from fastfeed.venues import BinanceSpot, BinanceUsdm, get_venue
+
+
+def _description(name: str) -> BinanceSpot:
+    venue = get_venue(name)
+    assert isinstance(venue, BinanceSpot)
+    return venue
+
+
+def _has_prefix(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
+
+
+def _strip(path: str, prefix: str) -> str:
+    return path[len(prefix):] or "/"
+
+
+class BinanceWire(Wire):
+    """``depthUpdate`` events; bursts pre-framed once per stream form (raw or combined)."""
+
+    def __init__(self, market: Market, usdm: bool) -> None:
+        """``usdm``: events carry ``T`` and ``pu``."""
+        super().__init__(market)
+        self.usdm = usdm
+        self._blobs: dict[bytes | None, Blob] = {}
+
+    def update(self, msg: Message, pad_bytes: int | None) -> bytes:
+        """The raw-stream event (combined streams wrap it per connection)."""
+        m = self.market
+        e = render.now_ms()
+        payload = render.binance_event(m.symbol, msg, m.fmt, self.usdm, e)
+        if pad_bytes:
+            per = len(m.fmt.price(m.model.far_ask_prices(1)[0])) + len(m.fmt.size(0)) + 8
+            count = max(1, (pad_bytes - len(payload)) // per + 1)
+            payload = render.binance_event(m.symbol, msg, m.fmt, self.usdm, e,
+                                           m.model.far_ask_prices(count))
+        return payload
+
+    def prerender_burst(self) -> None:
+        """Frame the raw-stream form now (combined forms are framed on first use)."""
+        self.burst_blob(None)
+
+    def burst_blob(self, stream: bytes | None) -> Blob:
+        """All burst messages as pre-framed WS frames, plus frame end offsets.
+
+        ``stream`` None = raw form; otherwise wrapped for that combined stream name. Built
+        once per form and cached.
+        """
+        cached = self._blobs.get(stream)
+        if cached is not None:
+            return cached
+        m = self.market
+        frames = []
+        e = render.now_ms()
+        for msg in m.burst:
+            payload = render.binance_event(m.symbol, msg, m.fmt, self.usdm, e)
+            if stream is not None:
+                payload = render.combined(stream, payload)
+            frames.append(render.ws_frame(payload))
+        out = render.frames_blob(frames)
+        self._blobs[stream] = out
+        return out
+
+
+class BinanceConn(Connection):
+    """A Binance spot or USD-M connection (raw ``/ws`` or combined ``/stream``)."""
+
+    def __init__(self, host: SimHost, dialect: BinanceSpotDialect, combined: bool, deaf: bool,
+                 streams: list[str]) -> None:
+        """``deaf``: accept subscriptions but deliver nothing (USD-M depth off ``/public``)."""
+        super().__init__(host)
+        self.dialect = dialect
+        self.venue = dialect.name
+        self.combined = combined
+        self.deaf = deaf
+        self.streams: list[str] = []
+        self.initial = streams
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        """Subscribe the streams named in the URL."""
+        super().on_ws_connected(transport)
+        for s in self.initial:
+            self._add(s)
+
+    def _market(self, name: str) -> Market | None:
+        m = self.dialect.stream_pattern.match(name)
+        return None if m is None else self.host.find_market(self.venue, m.group(1).upper())
+
+    def _add(self, name: str) -> None:
+        if name in self.streams:
+            return
+        self.streams.append(name)
+        if self.deaf:
+            return
+        market = self._market(name)
+        if market is None:
+            return  # unknown/unsupported streams are accepted and stay silent, like Binance
+        stream = name.encode()
+        market.subscribe(self, stream)
+        self.markets.add(market)
+        if not market.live:
+            wire = market.wire
+            assert isinstance(wire, BinanceWire)
+            blob, ends = wire.burst_blob(stream if self.combined else None)
+            self.spawn(self.write_blob(blob, ends, market.cfg.burst_delay))
+
+    def _remove(self, name: str) -> None:
+        if name not in self.streams:
+            return
+        self.streams.remove(name)
+        market = self._market(name)
+        if market is not None:
+            market.unsubscribe(self, name.encode())
+            if self not in market.subs:
+                self.markets.discard(market)
+
+    def _reply(self, obj: Any) -> None:
+        self.send_raw(render.json_bytes(obj), data=False)
+
+    def on_text(self, data: bytes) -> None:
+        """SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS (``{"method":..,"params":..,"id":..}``)."""
+        try:
+            req = json.loads(data)
+        except ValueError as exc:
+            self._reply({"error": {"code": 3, "msg": f"Invalid JSON: {exc}"}})
+            return
+        if not isinstance(req, dict):
+            self._reply({"error": {"code": 3, "msg": "Invalid JSON: expected an object"}})
+            return
+        rid = req.get("id")
+        method = req.get("method")
+        params = req.get("params", [])
+        if method in ("SUBSCRIBE", "UNSUBSCRIBE") and (
+                not isinstance(params, list) or not all(isinstance(p, str) for p in params)):
+            self._reply({"error": {"code": 2, "msg": "Invalid request: invalid params"}, "id": rid})
+            return
+        if method == "SUBSCRIBE":
+            limit = self.dialect.stream_limit(self.host)
+            new = [p for p in params if p not in self.streams]
+            if len(self.streams) + len(new) > limit:
+                # Exact wording of the real venue's reply is not documented; code 2 is its
+                # "Invalid request" family.
+                self._reply({"error": {"code": 2, "msg": f"Invalid request: too many streams (max {limit})"},
+                             "id": rid})
+                return
+            for p in params:
+                self._add(p)
+            self._reply({"result": None, "id": rid})
+        elif method == "UNSUBSCRIBE":
+            for p in params:
+                self._remove(p)
+            self._reply({"result": None, "id": rid})
+        elif method == "LIST_SUBSCRIPTIONS":
+            self._reply({"result": list(self.streams), "id": rid})
+        else:
+            self._reply({"error": {"code": 2, "msg": f"Invalid request: unknown variant {method}"}, "id": rid})
+
+    def deliver(self, market: Market, stream: bytes, items: list[Item], msg: Message) -> None:
+        """Binance: one frame per item, wrapped for combined streams.
+
+        Live frames of other symbols may interleave with a burst: burst chunks end on frame
+        boundaries, and Binance ids are per symbol.
+        """
+        if market not in self.first_ids:
+            self.first_ids[market] = msg.first_id
+        for payload, mode in items:
+            if mode != LITERAL and self.combined:
+                payload = render.combined(stream, payload)
+            self.send_item(payload, mode)
+
+
+class BinanceSpotDialect(Dialect):
+    """Binance spot: under ``/binance``, and every path no other venue claims."""
+
+    venue: BinanceSpot
+    venue_name = BinanceSpot.name
+    """The id of the venue description this dialect reads."""
+    usdm = False
+    """USD-M wire format: events carry ``T`` and ``pu``, snapshots ``E`` and ``T``."""
+
+    def __init__(self) -> None:
+        """Read the venue's description and compile its depth-stream name pattern."""
+        self.venue = _description(self.venue_name)
+        speeds = "|".join(re.escape(s) for s in self.venue.depth_speeds)
+        self.stream_pattern = re.compile(rf"^([a-z0-9]+)@depth(@({speeds}))?$")
+        self.prefix = "/" + self.venue.name
+
+    def number_format(self, cfg: SymbolConfig, price: Scale, size: Scale) -> render.Fmt:
+        """Spot prints 8 decimals for both (zero-padded deletes)."""
+        d = 8 if cfg.print_decimals is None else cfg.print_decimals
+        return render.Fmt(price, size, d, d, None)
+
+    def wire(self, market: Market) -> Wire:
+        """Binance events for ``market``."""
+        return BinanceWire(market, self.usdm)
+
+    def ws_url(self, base: str) -> str:
+        """The base itself: the client appends ``/ws/...`` or ``/stream?...``."""
+        return base
+
+    def claims(self, path: str) -> bool:
+        """Paths under ``/binance`` (unclaimed paths come here too: see the registry)."""
+        return _has_prefix(path, self.prefix)
+
+    def route_of(self, path: str) -> tuple[str, bool]:
+        """(the path below the venue prefix, whether the connection is deaf)."""
+        return (_strip(path, self.prefix) if _has_prefix(path, self.prefix) else path), False
+
+    def stream_limit(self, host: SimHost) -> int:
+        """Streams one connection may carry (``SimConfig.max_streams``, else the venue's)."""
+        return host.config.max_streams.get(self.name, self.venue.max_streams_per_connection)
+
+    def accept(self, host: SimHost, path: str, query: Mapping[str, list[str]]) -> Any:
+        """``/ws[/<stream>...]`` or ``/stream?streams=...`` below the prefix/route; 404 else."""
+        rest, deaf = self.route_of(path)
+        if rest == "/ws" or rest.startswith("/ws/"):
+            streams = [s for s in rest[4:].split("/") if s]
+            combined = False
+        elif rest == "/stream":
+            streams = [s for part in query.get("streams", []) for s in part.split("/") if s]
+            combined = True
+        else:
+            return None  # 404
+        limit = self.stream_limit(host)
+        if len(streams) > limit:
+            body = render.json_bytes({"code": -1, "msg": f"Too many streams: {len(streams)} > {limit} per connection"})
+            resp = WSUpgradeResponse.create_error_response(400, body, {"Content-Type": "application/json"})
+            return WSUpgradeResponseWithListener(resp, None)
+        return BinanceConn(host, self, combined, deaf, streams)
+
+    # -- REST -----------------------------------------------------------------------------
+
+    def rest_routes(self) -> list[Route]:
+        """The venue's ``depth_path`` and ``info_path``."""
+        return [("GET", self.venue.depth_path, self.depth), ("GET", self.venue.info_path, self.info)]
+
+    async def depth(self, api: RestApi, request: web.Request) -> web.Response:
+        """A depth snapshot: the venue's limit rules and weights, stale/slow if injected."""
+        venue = self.venue
+        symbol = request.query.get("symbol")
+        injected = api.begin(self.name, symbol)
+        if injected is not None:
+            return injected
+        if not symbol:
+            return error(400, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.")
+        m = api.host.find_market(self.name, symbol)
+        if m is None:
+            return error(400, -1121, "Invalid symbol.")
+        raw = request.query.get("limit")
+        if raw is None:
+            limit = venue.depth_default_limit
+        elif not raw.isdigit():
+            return error(400, -1100, "Illegal characters found in parameter 'limit'; legal range is '^[0-9]{1,20}$'.")
+        else:
+            limit = int(raw)
+        if venue.depth_limits is not None:
+            if limit not in venue.depth_limits:
+                return error(400, -1130, "Data sent for parameter 'limit' is not valid.")
+        else:
+            if limit < 1:
+                return error(400, -1130, "Data sent for parameter 'limit' is not valid.")
+            limit = min(limit, venue.depth_max_limit)  # the real venue truncates
+        ok, used, reset = api.charge(self.name, venue.snapshot_weight(limit))
+        if not ok:
+            return error(429, -1003, "Too many requests; current limit of IP(127.0.0.1) request weight per "
+                         f"1 MINUTE is {api.weight_limit(self.name)}.",
+                         {"Retry-After": str(reset), "X-MBX-USED-WEIGHT-1M": str(used)})
+        # Captured on arrival: a slow snapshot is delivered late, and so is older than the stream.
+        state = m.rest_state()
+        delay = m.snapshot_delay()
+        if delay is not None:
+            await asyncio.sleep(delay)
+        body = render.binance_snapshot(state, limit, m.fmt, self.usdm)
+        return web.Response(body=body, content_type="application/json",
+                            headers={"X-MBX-USED-WEIGHT-1M": str(used)})
+
+    def symbol_info(self, m: Market) -> dict[str, Any]:
+        """One ``symbols`` entry of ``exchangeInfo`` (the filters a client reads)."""
+        cfg = m.cfg
+        ps, ss = m.model.price_scale, m.model.size_scale
+        tick, step = ps.fmt(1, 8), ss.fmt(1, 8)
+        base = _base_asset(cfg.symbol)
+        return {
+            "symbol": cfg.symbol, "status": "TRADING", "baseAsset": base,
+            "baseAssetPrecision": 8, "quoteAsset": cfg.symbol[len(base):], "quotePrecision": 8,
+            "quoteAssetPrecision": 8,
+            "filters": [
+                {"filterType": "PRICE_FILTER", "minPrice": tick, "maxPrice": "1000000.00000000", "tickSize": tick},
+                {"filterType": "LOT_SIZE", "minQty": step, "maxQty": "9000.00000000", "stepSize": step},
+            ],
+        }
+
+    async def info(self, api: RestApi, request: web.Request) -> web.Response:
+        """``exchangeInfo`` for ``symbol``, ``symbols=[...]`` or every configured symbol."""
+        injected = api.begin(self.name, request.query.get("symbol"))
+        if injected is not None:
+            return injected
+        names: list[str] | None = None
+        if "symbol" in request.query:
+            names = [request.query["symbol"]]
+        elif "symbols" in request.query:
+            try:
+                parsed = json.loads(request.query["symbols"])
+                if not isinstance(parsed, list) or not all(isinstance(x, str) for x in parsed):
+                    raise ValueError
+                names = parsed
+            except ValueError:
+                return error(400, -1100, "Illegal characters found in parameter 'symbols'.")
+        if names is None:
+            markets = api.host.markets_of(self.name)
+        else:
+            markets = []
+            for n in names:
+                found = api.host.find_market(self.name, n)
+                if found is None:
+                    return error(400, -1121, "Invalid symbol.")
+                markets.append(found)
+        ok, used, reset = api.charge(self.name, self.venue.info_weight)
+        if not ok:
+            return error(429, -1003, "Too many requests.", {"Retry-After": str(reset), "X-MBX-USED-WEIGHT-1M": str(used)})
+        body = {
+            "timezone": "UTC",
+            "serverTime": render.now_ms(),
+            "rateLimits": [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
+                            "limit": api.weight_limit(self.name)}],
+            "exchangeFilters": [],
+            "symbols": [self.symbol_info(m) for m in markets],
+        }
+        return web.Response(body=render.json_bytes(body), content_type="application/json",
+                            headers={"X-MBX-USED-WEIGHT-1M": str(used)})
+
+
+class BinanceUsdmDialect(BinanceSpotDialect):
+    """Binance USD-M: under ``/binance-usdm``, and the unprefixed ``/public``, ``/market``
+    and ``/private`` routes (depth is served on ``/public`` only)."""
+
+    venue_name = BinanceUsdm.name
+    usdm = True
+    id_skip = True
+    #: the venue's other routes: connections there are accepted and deliver no depth
+    silent_routes = ("/market", "/private")
+
+    def number_format(self, cfg: SymbolConfig, price: Scale, size: Scale) -> render.Fmt:
+        """USD-M prints the scales' decimals (zero-padded deletes)."""
+        pd = price.text_decimals if cfg.print_decimals is None else cfg.print_decimals
+        sd = size.text_decimals if cfg.print_decimals is None else cfg.print_decimals
+        return render.Fmt(price, size, pd, sd, None)
+
+    def claims(self, path: str) -> bool:
+        """Paths under ``/binance-usdm`` or on one of the venue's routes."""
+        return _has_prefix(path, self.prefix) or any(
+            _has_prefix(path, r) for r in (self.venue.route, *self.silent_routes))
+
+    def route_of(self, path: str) -> tuple[str, bool]:
+        """Below the prefix, then below ``/public`` (or deaf below another route)."""
+        rest, _ = super().route_of(path)
+        if _has_prefix(rest, self.venue.route):
+            return _strip(rest, self.venue.route), False
+        # Depth on a non-/public route: accepted, silent (the real fstream).
+        for route in self.silent_routes:
+            if _has_prefix(rest, route):
+                rest = _strip(rest, route)
+        return rest, True
+
+    def symbol_info(self, m: Market) -> dict[str, Any]:
+        """One USD-M ``symbols`` entry (perpetual contract, scale-wide filters)."""
+        cfg = m.cfg
+        ps, ss = m.model.price_scale, m.model.size_scale
+        base = _base_asset(cfg.symbol)
+        return {
+            "symbol": cfg.symbol, "pair": cfg.symbol, "contractType": "PERPETUAL", "status": "TRADING",
+            "baseAsset": base, "quoteAsset": cfg.symbol[len(base):],
+            "pricePrecision": ps.text_decimals, "quantityPrecision": ss.text_decimals,
+            "filters": [
+                {"filterType": "PRICE_FILTER", "minPrice": ps.text, "maxPrice": "4529764", "tickSize": ps.text},
+                {"filterType": "LOT_SIZE", "minQty": ss.text, "maxQty": "1000", "stepSize": ss.text},
+            ],
+        }
+
+
+def _base_asset(symbol: str) -> str:
+    return symbol[:-4] if symbol.endswith(("USDT", "USDC")) else symbol[:-3]

@@ -1,0 +1,297 @@
+"""One simulated instrument: its model, its subscribers, its pending faults, its burst.
+
+A :class:`Market` steps its :class:`~fastfeed.sim.model.BookModel` on the simulator's
+clock, renders each message once through its venue's :class:`~fastfeed.sim.dialects.base.Wire`,
+runs it through the stream faults and hands the resulting items to every subscribed
+connection. It also keeps what REST snapshots serve (current, frozen for bursts, or stale
+when injected) and, in burst mode, the pre-generated messages.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fastfeed.sim.config import SymbolConfig
+from fastfeed.sim.faults import STREAM_FAULTS
+from fastfeed.sim.host import SimHost
+from fastfeed.sim.model import BookModel, BookState, Message
+from fastfeed.sim.transport import DROP, LITERAL, NORMAL, SOCKET_TRUNC, TRUNC, Connection, Item
+
+if TYPE_CHECKING:
+    from fastfeed.sim.dialects.base import Dialect
+
+#: Messages each model advances, unsent, before the simulator serves anything: the past a
+#: ``stale_snapshot`` right after start serves (``lag`` up to PREHISTORY - 1; a start-up
+#: fault with a larger lag grows it, see Market.ensure_history).
+PREHISTORY = 32
+
+MARKET_FAULTS = STREAM_FAULTS | {"slow_snapshot", "stale_snapshot"}
+"""Faults a market queues itself (:meth:`Market.inject`): stream faults and the snapshot
+faults; the other REST faults act in :class:`~fastfeed.sim.rest.RestApi`."""
+
+MALFORMED = b'{"e":"depthUpdate","E":1,"s":"\x7f{{[[not json'
+"""The frame a ``malformed`` fault sends (invalid JSON, whatever the venue)."""
+
+
+class Market:
+    """One (venue, symbol): the model, its subscribers, its pending faults, its burst."""
+
+    def __init__(self, host: SimHost, dialect: Dialect, cfg: SymbolConfig) -> None:
+        """Build the model (and pre-generate and pre-render the burst, if configured)."""
+        self.host = host
+        self.dialect = dialect
+        self.venue = dialect.name
+        self.cfg = cfg
+        self.symbol = cfg.symbol
+        history = host.config.history + (cfg.burst + 1 if cfg.burst else 0)
+        self.model = BookModel(
+            symbol=cfg.symbol, seed=host.config.seed, tick_size=cfg.tick_size,
+            step_size=cfg.step_size, mid_price=cfg.mid_price, depth=cfg.depth,
+            levels_per_message=cfg.levels_per_message, move_prob=cfg.move_prob,
+            size_scale=cfg.size_scale, history=history, start_id=cfg.start_id,
+            id_skip=dialect.id_skip,
+        )
+        self.fmt = dialect.number_format(cfg, self.model.price_scale, self.model.size_scale)
+        # conn -> stream names it subscribed with (combined streams wrap with the name).
+        self.subs: dict[Connection, list[bytes]] = {}
+        self.rate = cfg.rate
+        self.t0 = 0.0
+        self.generated = 0
+        self.sent = 0
+        # Stream fault state.
+        self._drop = 0
+        self._dup = 0
+        self.reorders_pending = 0
+        """``reorder`` faults queued (read by dialects that reorder per connection)."""
+        self._held: list[Item] | None = None
+        self._malformed: list[dict[str, Any]] = []
+        self._trunc: list[dict[str, Any]] = []
+        self._oversized: list[int] = []
+        # REST fault state.
+        self._slow: list[float] = []
+        self._stale: list[int] = []
+        # Connection faults waiting for the next subscriber.
+        self._pending_conn_faults: list[tuple[str, dict[str, Any]]] = []
+        # Burst mode.
+        self.burst: list[Message] = []
+        self.burst_start: BookState | None = None
+        self.burst_snapshot: BookState | None = None
+        self.wire = dialect.wire(self)
+        self._prehistory()
+        if cfg.burst > 0:
+            self.burst_start = self.model.snapshot()
+            k = min(max(0, cfg.burst_snapshot_index), cfg.burst - 1)
+            for i in range(cfg.burst):
+                self.burst.append(self.model.step())
+                if i == k:
+                    self.burst_snapshot = self.model.snapshot()
+            # Rendered (and framed) now, so writing starts at subscribe time.
+            self.wire.prerender_burst()
+
+    def _prehistory(self, count: int = PREHISTORY) -> None:
+        """Advance the model ``count`` messages that are never sent, before anyone connects.
+
+        Gives ``stale_snapshot`` real past states to serve right after start (a snapshot
+        strictly older than the first message a subscriber sees). With ``start_id`` set,
+        the ids are shifted back so the book served at start still has ``start_id``.
+        """
+        before = self.model.last_id
+        for _ in range(count):
+            self.model.step()
+        used = self.model.last_id - before
+        if self.cfg.start_id is not None and self.model.oldest_id - used >= 0:
+            self.model.shift_ids(-used)
+
+    def ensure_history(self, messages: int) -> None:
+        """Grow the pre-history to ``messages`` while nothing of this market was sent yet
+        (a start-up ``stale_snapshot`` with a large ``lag``); no-op afterwards."""
+        if self.sent or self.subs or not self.live:
+            return
+        missing = messages - len(self.model.history)
+        if missing > 0:
+            self._prehistory(missing)
+
+    @property
+    def live(self) -> bool:
+        """True for a live (clock-driven) market, False in burst mode."""
+        return not self.burst
+
+    # -- clock --------------------------------------------------------------------------
+
+    def advance(self, count: int = 1) -> None:
+        """Generate ``count`` messages now and send each to the subscribers."""
+        for _ in range(count):
+            self.emit(self.model.step())
+            self.generated += 1
+
+    def tick(self, now: float) -> None:
+        """Send the messages due by clock time ``now`` at this market's ``rate``."""
+        due = int((now - self.t0) * self.rate) - self.generated
+        cap = max(1, int(self.rate * 0.25))
+        if due > cap:
+            # Fell behind (GC, debugger): skip ahead rather than flood the clients.
+            self.t0 = now - (self.generated + cap) / self.rate
+            due = cap
+        self.advance(due)
+
+    def restart_clock(self, now: float) -> None:
+        """Continue from clock time ``now`` as if no time had passed (after a pause)."""
+        if self.rate > 0:
+            self.t0 = now - self.generated / self.rate
+
+    # -- live stream --------------------------------------------------------------------
+
+    def emit(self, msg: Message) -> None:
+        """Render ``msg``, run it through the stream faults, hand it to every subscriber."""
+        self.sent += 1
+        pad = None
+        if self._oversized:
+            pad = self._oversized.pop(0)
+            self.host.fired("oversized")
+        items = self._apply_stream_faults(self.wire.update(msg, pad))
+        if not items:
+            return
+        for conn, streams in list(self.subs.items()):
+            for stream in streams:
+                conn.deliver(self, stream, items, msg)
+
+    def _take(self, pending: list[dict[str, Any]], name: str) -> dict[str, Any]:
+        """Use one count of the oldest pending fault of a kind; it leaves when used up."""
+        p = pending[0]
+        p["count"] -= 1
+        if p["count"] <= 0:
+            pending.pop(0)
+        self.host.fired(name)
+        return p
+
+    def _apply_stream_faults(self, payload: bytes) -> list[Item]:
+        items: list[Item] = []
+        if self._malformed:
+            p = self._take(self._malformed, "malformed")
+            items.append((MALFORMED, LITERAL))
+            if p.get("replace"):
+                payload = b""
+        if not payload:
+            pass
+        elif self._drop > 0:
+            self._drop -= 1
+            self.host.fired("drop")
+            items.append((payload, DROP))
+        elif self._trunc:
+            p = self._take(self._trunc, "truncated")
+            items.append((payload, SOCKET_TRUNC if p.get("mode") == "socket" else TRUNC))
+        else:
+            items.append((payload, NORMAL))
+            if self._dup > 0:
+                self._dup -= 1
+                self.host.fired("duplicate")
+                items.append((payload, NORMAL))
+        if self._held is not None:
+            items.extend(self._held)
+            self._held = None
+        elif self.reorders_pending > 0 and items and not self.dialect.reorder_per_connection:
+            # (Dialects that reorder per connection call claim_reorder instead.)
+            self.reorders_pending -= 1
+            self.host.fired("reorder")
+            self._held = items
+            return []
+        return items
+
+    def claim_reorder(self) -> bool:
+        """Use one pending ``reorder`` fault, if any (for dialects that reorder whole
+        per-connection envelopes rather than market messages)."""
+        if self.reorders_pending > 0:
+            self.reorders_pending -= 1
+            self.host.fired("reorder")
+            return True
+        return False
+
+    # -- faults -------------------------------------------------------------------------
+
+    def inject(self, fault: str, params: dict[str, Any]) -> None:
+        """Queue a stream fault or a snapshot fault (``slow_snapshot``, ``stale_snapshot``);
+        ``params`` are complete (see :func:`fastfeed.sim.faults.fault_params`)."""
+        if fault == "drop":
+            self._drop += int(params["count"])
+        elif fault == "duplicate":
+            self._dup += int(params["count"])
+        elif fault == "reorder":
+            self.reorders_pending += int(params["count"])
+        elif fault == "malformed":
+            self._malformed.append(dict(params))
+        elif fault == "truncated":
+            self._trunc.append(dict(params))
+        elif fault == "oversized":
+            self._oversized.append(int(params["size"]))
+        elif fault == "slow_snapshot":
+            self._slow.extend([float(params["delay"])] * int(params["count"]))
+        elif fault == "stale_snapshot":
+            self.ensure_history(int(params["lag"]) + 2)
+            self._stale.extend([int(params["lag"])] * int(params["count"]))
+        else:
+            raise ValueError(f"{fault!r} is not a market fault")
+
+    def arm_next_subscriber(self, fault: str, params: dict[str, Any]) -> None:
+        """Keep a connection fault for the next connection that subscribes."""
+        self._pending_conn_faults.append((fault, dict(params)))
+
+    # -- subscriptions ------------------------------------------------------------------
+
+    def subscribe(self, conn: Connection, stream: bytes) -> None:
+        """Add a subscriber (a connection may subscribe with several stream names)."""
+        self.subs.setdefault(conn, []).append(stream)
+        while self._pending_conn_faults:
+            name, params = self._pending_conn_faults.pop(0)
+            conn.arm(name, params)
+
+    def unsubscribe(self, conn: Connection, stream: bytes | None = None) -> None:
+        """Remove one stream name of ``conn`` (or all of them)."""
+        streams = self.subs.get(conn)
+        if streams is None:
+            return
+        if stream is not None and stream in streams:
+            streams.remove(stream)
+        if stream is None or not streams:
+            del self.subs[conn]
+
+    # -- snapshots ------------------------------------------------------------------------
+
+    def rest_state(self) -> BookState:
+        """The state a REST snapshot serves now (frozen in burst mode; stale if injected)."""
+        if self._stale:
+            return self.stale_state(self._stale.pop(0))
+        if self.burst_snapshot is not None:
+            return self.burst_snapshot
+        return self.model.snapshot()
+
+    def snapshot_delay(self) -> float | None:
+        """Seconds to hold the next REST snapshot back (a ``slow_snapshot`` fault), or None."""
+        if not self._slow:
+            return None
+        self.host.fired("slow_snapshot")
+        return self._slow.pop(0)
+
+    def stale_state(self, lag: int) -> BookState:
+        """A past state older than the stream: ``lag + 1`` messages before the one that
+        precedes the first message any subscriber saw (burst: the burst's first message;
+        no subscriber yet: the next message).
+
+        So ``lastUpdateId <= first U - 2 - lag``: at least ``lag + 1`` update ids are
+        missing between the snapshot and the stream, which no client may bridge (Binance
+        spot accepts ``U <= lastUpdateId + 1``; USD-M wants ``U <= lastUpdateId <= u``).
+        Beyond the retained history, the oldest state (still older than the stream as
+        long as the pre-history is: see :meth:`_prehistory`).
+        """
+        self.host.fired("stale_snapshot")
+        if self.burst:
+            first = self.burst[0].first_id
+        else:
+            firsts = [c.first_ids[self] for c in self.subs if self in c.first_ids]
+            first = min(firsts) if firsts else self.model.last_id + 1
+        try:
+            state = self.model.book_at(first - 1)  # just before the stream
+            for _ in range(lag + 1):
+                state = self.model.book_at(state.last_id - 1)
+        except LookupError:
+            state = self.model.book_at(self.model.oldest_id)
+        return state
