@@ -1,0 +1,51 @@
+"""Every venue description is complete: each layer finds what it needs for every venue.
+
+Adding a venue means one module in ``fastfeed/venues/``, its compiled decoder and its
+simulator dialect (docs/architecture.md). These checks fail when one of the pieces is
+missing, instead of a KeyError deep in some layer later.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fastfeed import BookFeed
+from fastfeed._parse import DECODERS
+from fastfeed._sync import RULES
+from fastfeed.reference.decode import DECODERS as REFERENCE_DECODERS
+from fastfeed.sim.dialects import DIALECTS
+from fastfeed.venues import VENUES, Venue, get_venue
+
+CORPUS = Path(__file__).parent / "corpus"
+
+
+@pytest.mark.parametrize("name", sorted(VENUES))
+def test_venue_description_is_complete(name):
+    venue = VENUES[name]
+    assert isinstance(venue, Venue) and venue.name == name
+    assert venue.symbol_example and venue.ws_url.startswith("wss://")
+    assert venue.decoder in DECODERS, "compiled stream decoder not registered"
+    assert venue.decoder in REFERENCE_DECODERS, "no pure-Python twin of the decoder"
+    if venue.snapshot_decoder is not None:
+        assert venue.snapshot_decoder in DECODERS
+        assert venue.snapshot_decoder in REFERENCE_DECODERS
+        assert venue.uses_rest_snapshots
+    assert venue.sequencing in RULES
+    assert name in DIALECTS, "no simulator dialect"
+    assert (CORPUS / name).is_dir(), "no conformance corpus"
+    # the compiled core accepts the description as is
+    feed = BookFeed(name, venue.symbol_example, "0.01", "0.001")
+    assert feed.state == "syncing" and feed.venue == name
+
+
+def test_compiled_and_reference_decoders_are_the_same_set():
+    assert set(DECODERS) == set(REFERENCE_DECODERS)
+
+
+def test_unknown_venue_and_decoder_are_clear_errors():
+    with pytest.raises(ValueError, match="unknown venue 'kraken'"):
+        get_venue("kraken")
+    with pytest.raises(ValueError, match="unknown venue"):
+        BookFeed("kraken", "BTC/USD", "0.1", "0.001")
