@@ -168,9 +168,15 @@ cdef int decode_binance_snapshot(const char* p, Py_ssize_t n, DeltaBatch* b) noe
 cdef int decode_coinbase_at(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil
 cdef int decode_coinbase_exchange(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil
 
-# The decoder for a venue id ("binance", "binance-usdm", "coinbase", "coinbase-exchange");
-# snapshot=True picks the REST snapshot decoder. NULL if there is none.
-cdef DecodeFn decoder_for(str venue, bint snapshot) noexcept
+# A decoder by its registered name: "binance-depth", "binance-snapshot", "coinbase-at",
+# "coinbase-exchange" (the Python-level tuple DECODERS lists them; Venue.decoder and
+# Venue.snapshot_decoder in fastfeed.venues name them). ValueError naming the known ones.
+cdef DecodeFn decoder_named(str name) except NULL
+
+# A venue id's stream decoder, or with snapshot=True its REST snapshot decoder, as
+# fastfeed.venues.get_venue(venue) describes it. ValueError for an unknown venue or a venue
+# whose snapshots arrive in-band (snapshot_decoder None).
+cdef DecodeFn venue_decoder(str venue, bint snapshot) except NULL
 
 # Cold path: the full human message for a failed decode (b.error != DEC_OK).
 cdef str batch_error_message(const DeltaBatch* b)

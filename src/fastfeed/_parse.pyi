@@ -2,6 +2,9 @@
 
 from typing import Any
 
+#: names of the compiled decoders (what ``Venue.decoder`` / ``Venue.snapshot_decoder`` name)
+DECODERS: tuple[str, ...]
+
 class DecodeFailed(ValueError):
     """A payload could not be decoded (or its decimals converted)."""
 
@@ -20,9 +23,6 @@ def format_decimal_py(value: int, decimals: int) -> str:
 def scale_from_increment(increment: str | bytes) -> tuple[int, int]:
     """(decimals, units) of a tick/step size string."""
 
-def bench_parse_decimal(text: bytes, decimals: int, iterations: int) -> int:
-    """Total ns for `iterations` parses (loop in C)."""
-
 def decode_message(
     venue: str,
     payload: bytes | bytearray | memoryview,
@@ -34,14 +34,3 @@ def decode_message(
     snapshot: bool = False,
 ) -> dict[str, Any]:
     """Decode one payload through the compiled path into a plain structure."""
-
-def bench_decode(
-    venue: str,
-    payload: bytes,
-    iterations: int,
-    price_decimals: int,
-    size_decimals: int,
-    *,
-    snapshot: bool = False,
-) -> int:
-    """Total ns for `iterations` decode+convert runs (loop in C)."""

@@ -24,15 +24,16 @@ them stay direct C calls); ``_parse.pxd`` is the cimport surface for other modul
     parse/cursor.pxi             JSON cursor (the inline part lives in _parse.pxd)
     parse/time.pxi               RFC 3339 timestamps
     parse/levels.pxi             helpers shared by the venue decoders, level arrays
+    parse/registry.pxi           decoders by name, decode_message
     parse/binance.pxi            Binance depth events and REST snapshots
     parse/coinbase_at.pxi        Coinbase Advanced Trade
     parse/coinbase_exchange.pxi  Coinbase Exchange
-    parse/registry.pxi           decoders by name, decode_message
 
 The C helpers (SWAR scanners, bit scans, clocks) are headers in ``include/``, declared in
 ``_cdefs.pxd``.
 """
 
+cimport cython
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t, INT32_MAX, INT64_MAX
 from libc.string cimport memcmp, memcpy, memset
 
@@ -50,8 +51,8 @@ from fastfeed._types cimport (
 
 
 from fastfeed._cdefs cimport (
-    FF_I64_LIM, FF_POW10, ff_barrier, ff_fast_uint, ff_monotonic_ns, ff_pre_decimal,
-    ff_scan_string, ff_skip_zeros, ff_take_digits,
+    FF_I64_LIM, FF_POW10, ff_fast_uint, ff_pre_decimal, ff_scan_string, ff_skip_zeros,
+    ff_take_digits,
 )
 
 
@@ -60,8 +61,9 @@ include "parse/decimal.pxi"
 include "parse/cursor.pxi"
 include "parse/time.pxi"
 include "parse/levels.pxi"
+include "parse/registry.pxi"            # before the venues: each registers its decoders
 include "parse/binance.pxi"
 include "parse/coinbase_at.pxi"
 include "parse/coinbase_exchange.pxi"
-include "parse/registry.pxi"
-include "benchkit/parse.pxi"
+
+DECODERS = tuple(_REGISTRY)             # every decoder name registered above

@@ -1,4 +1,16 @@
-# bench (temporary)
+# Included by _benchkit.pyx. Timed loops over the compiled decimal parser and decoders:
+# the loop and the clock are in C, so the result is the per-call cost without Python
+# overhead. The functions are reached through _parse's cimport surface, as the book core
+# and the listener reach them.
+
+from libc.stdint cimport int64_t
+
+from fastfeed._cdefs cimport ff_barrier, ff_monotonic_ns
+from fastfeed._parse cimport DecodeFn, convert_segment, parse_decimal, venue_decoder
+from fastfeed._types cimport DEC_OK, DECIMAL_OK, DeltaBatch, batch_free, batch_init
+
+from fastfeed._parse import DecodeFailed, decimal_error_message, decode_message
+
 
 def bench_parse_decimal(bytes text, int decimals, long long iterations) -> int:
     """Total nanoseconds (monotonic clock, measured in C) for ``iterations`` parses."""
@@ -26,14 +38,14 @@ def bench_decode(str venue, bytes payload, long long iterations, int price_decim
                  int size_decimals, *, bint snapshot=False) -> int:
     """Total nanoseconds (monotonic clock, measured in C) for ``iterations`` rounds of
     decode + convert of every segment of ``payload``; the payload must decode cleanly."""
-    cdef DecodeFn fn = _checked_decoder(venue, snapshot)
+    cdef DecodeFn fn = venue_decoder(venue, snapshot)
     cdef const char* p = payload
     cdef Py_ssize_t n = len(payload)
     cdef DeltaBatch b
     cdef long long _k, t0, t1
     cdef Py_ssize_t si
     cdef int rc = 0
-    _check_scale(price_decimals, size_decimals, 1, 1)
+    # checks the scale and that the payload decodes cleanly (raises like decode_message)
     decode_message(venue, payload, price_decimals, size_decimals, snapshot=snapshot)
     if batch_init(&b, 64) < 0:
         raise MemoryError()

@@ -383,3 +383,7 @@ cdef int decode_binance_snapshot(const char* p, Py_ssize_t n, DeltaBatch* b) noe
     b.event_time_ns = o.E * 1000000
     b.txn_time_ns = o.T * 1000000
     return DEC_OK
+
+
+_register("binance-depth", decode_binance_depth)
+_register("binance-snapshot", decode_binance_snapshot)

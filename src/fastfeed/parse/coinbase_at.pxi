@@ -410,3 +410,6 @@ cdef int decode_coinbase_at(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept
     else:
         b.msg_kind = MSG_IGNORED
     return DEC_OK
+
+
+_register("coinbase-at", decode_coinbase_at)

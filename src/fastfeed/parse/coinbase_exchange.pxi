@@ -137,3 +137,6 @@ cdef int decode_coinbase_exchange(const char* p, Py_ssize_t n, DeltaBatch* b) no
     else:
         b.msg_kind = MSG_IGNORED
     return DEC_OK
+
+
+_register("coinbase-exchange", decode_coinbase_exchange)

@@ -1,18 +1,37 @@
-# Included by _parse.pyx. Dispatch and the Python boundary for decoders.
+# Included by _parse.pyx, before the venue files: decoders are registered by name next to
+# their code (``_register`` at the end of each venue file), and the venue description
+# (``fastfeed.venues``: ``Venue.decoder`` / ``Venue.snapshot_decoder``) picks them by name.
+# Also the Python boundary for decoders, ``decode_message``.
 
-cdef DecodeFn decoder_for(str venue, bint snapshot) noexcept:
-    if venue == "binance" or venue == "binance-usdm":
-        if snapshot:
-            return decode_binance_snapshot
-        return decode_binance_depth
-    if venue == "coinbase":
-        if snapshot:
-            return NULL                                     # no REST step
-        return decode_coinbase_at
-    if venue == "coinbase-exchange":
-        return decode_coinbase_exchange                     # snapshots come in-band
-    return NULL
 
+@cython.final
+cdef class _Decoder:
+    """One registered decoder: its name and its C entry point."""
+    cdef DecodeFn fn
+    cdef readonly str name
+
+
+cdef dict _REGISTRY = {}            # name -> _Decoder, in registration order
+cdef object _get_venue = None       # fastfeed.venues.get_venue, imported on first use
+cdef str _venue_names = ""
+
+
+cdef int _register(str name, DecodeFn fn) except -1:
+    cdef _Decoder d
+    if name in _REGISTRY:
+        raise RuntimeError(f"decoder {name!r} registered twice")
+    d = _Decoder.__new__(_Decoder)
+    d.fn = fn
+    d.name = name
+    _REGISTRY[name] = d
+    return 0
+
+
+cdef DecodeFn decoder_named(str name) except NULL:
+    cdef _Decoder d = _REGISTRY.get(name)
+    if d is None:
+        raise ValueError(f"unknown decoder {name!r} (known: {', '.join(_REGISTRY)})")
+    return d.fn
 
 _KIND_NAMES = {
     MSG_NONE: "none",
@@ -25,15 +44,24 @@ _KIND_NAMES = {
 }
 
 
-cdef DecodeFn _checked_decoder(str venue, bint snapshot) except NULL:
-    cdef DecodeFn fn = decoder_for(venue, snapshot)
-    if fn == NULL:
-        if venue == "coinbase" and snapshot:
-            raise ValueError("coinbase (Advanced Trade) has no snapshot decoder: "
-                             "snapshots arrive in-band on l2_data")
-        raise ValueError(f"unknown venue {venue!r} (expected binance, binance-usdm, "
-                         f"coinbase or coinbase-exchange)")
-    return fn
+cdef DecodeFn venue_decoder(str venue, bint snapshot) except NULL:
+    # The venue description (fastfeed.venues) names the decoders; this module owns them.
+    global _get_venue, _venue_names
+    if _get_venue is None:
+        # imported on first use: it pulls in the REST client, which decoding never needs
+        from fastfeed.venues import VENUES, get_venue
+        _get_venue = get_venue
+        names = sorted(VENUES)
+        last = len(names) - 1           # no negative indexes: wraparound is off
+        _venue_names = ", ".join(names[:last]) + " or " + names[last]
+    try:
+        v = _get_venue(venue)
+    except ValueError:
+        raise ValueError(f"unknown venue {venue!r} (expected {_venue_names})") from None
+    name = v.snapshot_decoder if snapshot else v.decoder
+    if name is None:
+        raise ValueError(f"{venue} has no snapshot decoder: snapshots arrive in-band")
+    return decoder_named(name)
 
 
 def _check_scale(int price_decimals, int size_decimals, int64_t price_tick,
@@ -54,7 +82,7 @@ def decode_message(str venue, payload, int price_decimals, int size_decimals,
     with ``side`` ``"bid"``/``"ask"`` and integer ticks/lots. Raises ``DecodeFailed``
     with a specific message when the payload or one of its decimals is bad.
     """
-    cdef DecodeFn fn = _checked_decoder(venue, snapshot)
+    cdef DecodeFn fn = venue_decoder(venue, snapshot)
     cdef bytes data = bytes(payload)
     cdef const char* p = data
     cdef DeltaBatch b
