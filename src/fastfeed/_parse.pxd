@@ -178,5 +178,7 @@ cdef DecodeFn decoder_named(str name) except NULL
 # whose snapshots arrive in-band (snapshot_decoder None).
 cdef DecodeFn venue_decoder(str venue, bint snapshot) except NULL
 
-# Cold path: the full human message for a failed decode (b.error != DEC_OK).
+# Cold path: the full human message for a failed decode (b.error != DEC_OK), e.g.
+# "malformed JSON at byte 17". With convert_error_message, the one formatter of decode
+# errors (the texts come from the tables in parse/errors.pxi).
 cdef str batch_error_message(const DeltaBatch* b)

@@ -8,6 +8,22 @@ DECODERS: tuple[str, ...]
 class DecodeFailed(ValueError):
     """A payload could not be decoded (or its decimals converted)."""
 
+#: every reject reason (DecodeError and RejectReason codes): {code: snake_case name}
+REJECT_REASONS: dict[int, str]
+#: every DecimalError code: {code: snake_case name}
+DECIMAL_ERRORS: dict[int, str]
+#: bounds of the reject-reason space: REJECT_N_DECODE_CODES, REJECT_N_REASONS
+REJECT_LIMITS: dict[str, int]
+
+def reason_name(code: int) -> str:
+    """snake_case name of a reject reason (e.g. "malformed_json")."""
+
+def reason_message(code: int) -> str:
+    """Human message of a reject reason (e.g. "malformed JSON")."""
+
+def decimal_error_name(code: int) -> str:
+    """snake_case name of a DecimalError code (e.g. "too_precise")."""
+
 def decimal_error_message(code: int, text: str | bytes, decimals: int, unit: int = 1) -> str:
     """Human message for a DecimalError code."""
 

@@ -47,6 +47,8 @@ from fastfeed._types cimport (
     DECIMAL_OVERFLOW, DECIMAL_EXPONENT, DECIMAL_OFF_TICK,
     DEC_MALFORMED_JSON, DEC_MISSING_FIELD, DEC_WRONG_TYPE, DEC_TOO_MANY_LEVELS,
     DEC_UNKNOWN_MESSAGE, DEC_BAD_SIDE, DEC_TRUNCATED, DEC_BAD_TIMESTAMP, DEC_OVERFLOW,
+    REJECT_N_DECODE_CODES, REJECT_BUFFER_OVERFLOW, REJECT_VENUE_ERROR, REJECT_BEFORE_SNAPSHOT,
+    REJECT_N_REASONS,
 )
 
 
@@ -61,7 +63,8 @@ include "parse/decimal.pxi"
 include "parse/cursor.pxi"
 include "parse/time.pxi"
 include "parse/levels.pxi"
-include "parse/registry.pxi"            # before the venues: each registers its decoders
+# the registry comes before the venues: each venue file registers its decoders
+include "parse/registry.pxi"
 include "parse/binance.pxi"
 include "parse/coinbase_at.pxi"
 include "parse/coinbase_exchange.pxi"
