@@ -42,7 +42,7 @@ extensions = [
     Extension(
         f"fastfeed.{pyx.stem}",
         [str(pyx.relative_to(HERE))],
-        include_dirs=[numpy.get_include(), str(SRC)],
+        include_dirs=[numpy.get_include(), str(SRC), str(SRC / "include")],
         extra_compile_args=compile_args,
         define_macros=macros,
     )

@@ -32,7 +32,7 @@ Rows, in ns per change (median over ``--repeat`` runs, all in one process):
   changes, i.e. once per message of that many changes. ``reference_best`` likewise.
   The compiled book's best is O(1) and always current, so it pays nothing extra.
 
-Plus ``parse_decimal`` ns per parse when ``fastfeed._parse.bench_parse_decimal`` exists.
+Plus ``parse_decimal`` ns per parse when ``fastfeed._benchkit.bench_parse_decimal`` exists.
 """
 
 from __future__ import annotations
@@ -203,9 +203,9 @@ def bench_python(snapshot: Any, changes: Any, repeat: int, n: int, every: int) -
 
 
 def bench_parse(repeat: int, iterations: int = 2_000_000) -> dict[str, float] | None:
-    """ns per decimal parse via ``fastfeed._parse.bench_parse_decimal``, if it exists."""
+    """ns per decimal parse via ``fastfeed._benchkit.bench_parse_decimal``, if it exists."""
     try:
-        from fastfeed._parse import bench_parse_decimal  # type: ignore[attr-defined]
+        from fastfeed._benchkit import bench_parse_decimal  # type: ignore[attr-defined]
     except ImportError:
         return None
     out = {}

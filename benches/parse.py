@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Any
 
-from fastfeed import _parse
+from fastfeed import _benchkit
 
 DECIMAL_TEXT = b"104250.33000000"
 
@@ -81,22 +81,22 @@ def run(quick: bool = False) -> dict[str, Any]:
         "payload_levels": 30,
     }
     out["parse_decimal_ns"] = _best_ns_per_call(
-        lambda n: _parse.bench_parse_decimal(DECIMAL_TEXT, 8, n), 2_000_000 // scale, 7)
+        lambda n: _benchkit.bench_parse_decimal(DECIMAL_TEXT, 8, n), 2_000_000 // scale, 7)
     out["parse_decimal_2dp_ns"] = _best_ns_per_call(
-        lambda n: _parse.bench_parse_decimal(b"104250.33000000", 2, n), 2_000_000 // scale, 7)
+        lambda n: _benchkit.bench_parse_decimal(b"104250.33000000", 2, n), 2_000_000 // scale, 7)
     out["decode_binance_ns"] = _best_ns_per_call(
-        lambda n: _parse.bench_decode("binance", payload, n, 8, 8), 50_000 // scale, 7)
+        lambda n: _benchkit.bench_decode("binance", payload, n, 8, 8), 50_000 // scale, 7)
     # Same levels, other layouts: shuffled field order (general object decoder, levels
     # still whitespace-free) and ", "/": " separators (general decoder throughout).
     for name, other in (("shuffled", depth_payload_shuffled()), ("spaced", depth_payload_spaced())):
         out[f"decode_binance_{name}_ns"] = _best_ns_per_call(
-            lambda n, o=other: _parse.bench_decode("binance", o, n, 8, 8), 50_000 // scale, 7)
+            lambda n, o=other: _benchkit.bench_decode("binance", o, n, 8, 8), 50_000 // scale, 7)
     out["fast_path_speedup_vs_shuffled"] = (out["decode_binance_shuffled_ns"]
                                             / out["decode_binance_ns"])
     cb = coinbase_payload()
     out["coinbase_payload_bytes"] = len(cb)
     out["decode_coinbase_ns"] = _best_ns_per_call(
-        lambda n: _parse.bench_decode("coinbase", cb, n, 2, 8), 20_000 // scale, 7)
+        lambda n: _benchkit.bench_decode("coinbase", cb, n, 2, 8), 20_000 // scale, 7)
     out["coinbase_json_loads_ns"] = _py_ns_per_call(json.loads, cb, 5_000 // scale, 5)
     out["json_loads_ns"] = _py_ns_per_call(json.loads, payload, 10_000 // scale, 5)
     try:

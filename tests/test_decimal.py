@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from fastfeed import _parse
+from fastfeed import _benchkit, _parse
 from fastfeed.reference import decimal as ref
 
 INT64_MAX = 2**63 - 1
@@ -217,6 +217,6 @@ def test_off_tick_message() -> None:
 
 
 def test_bench_helper_runs() -> None:
-    assert _parse.bench_parse_decimal(b"104250.33000000", 8, 1000) >= 0
+    assert _benchkit.bench_parse_decimal(b"104250.33000000", 8, 1000) >= 0
     with pytest.raises(ValueError):
-        _parse.bench_parse_decimal(b"1.234", 2, 10)
+        _benchkit.bench_parse_decimal(b"1.234", 2, 10)

@@ -11,7 +11,7 @@ from fastfeed._book cimport L2Book
 from fastfeed._hist cimport LatencyHistogram
 from fastfeed._parse cimport DecodeFn
 from fastfeed._sync cimport Sequencer
-from fastfeed._types cimport N_REJECT_REASONS, DeltaBatch, Segment
+from fastfeed._types cimport REJECT_N_REASONS, DeltaBatch, Segment
 
 
 ctypedef struct VenueRules:
@@ -23,9 +23,6 @@ ctypedef struct VenueRules:
 
 # Fill `rules` from a venue id through fastfeed.venues (cold path; ValueError if unknown).
 cdef int load_rules(VenueRules* rules, str venue) except -1
-
-cdef int64_t monotonic_ns() noexcept nogil
-cdef int64_t wall_ns() noexcept nogil
 
 
 cdef class BookCore:
@@ -58,7 +55,7 @@ cdef class BookCore:
     cdef readonly int64_t buffered_messages
     cdef readonly int64_t crossed_events
     cdef readonly int64_t callback_errors
-    cdef int64_t reject_counts[N_REJECT_REASONS]
+    cdef int64_t reject_counts[REJECT_N_REASONS]
     cdef readonly int64_t last_event_time_ns
     cdef readonly int64_t last_recv_ns
     cdef readonly int64_t last_applied_ns

@@ -18,9 +18,9 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from libc.stdint cimport int64_t
 from libc.string cimport memcmp
-from posix.time cimport CLOCK_MONOTONIC, CLOCK_REALTIME, clock_gettime, timespec
 
 from fastfeed._book cimport L2Book
+from fastfeed._cdefs cimport ff_monotonic_ns as monotonic_ns, ff_wall_ns as wall_ns
 from fastfeed._parse cimport (
     batch_error_message,
     convert_error_message,
@@ -44,9 +44,9 @@ from fastfeed._types cimport (
     DEC_OK,
     MSG_DEPTH,
     MSG_SNAPSHOT,
-    N_REJECT_REASONS,
-    REJ_BEFORE_SNAPSHOT,
-    REJ_BUFFER_OVERFLOW,
+    REJECT_N_REASONS,
+    REJECT_BEFORE_SNAPSHOT,
+    REJECT_BUFFER_OVERFLOW,
     SEG_SNAPSHOT,
     DeltaBatch,
     Segment,
@@ -69,18 +69,6 @@ DEFAULT_MAX_BUFFER_BYTES = 64 * 1024 * 1024
 
 class DecodeRejected(DecodeFailed):
     """A payload was refused: malformed, mistyped, off-scale or otherwise unusable."""
-
-
-cdef int64_t monotonic_ns() noexcept nogil:
-    cdef timespec ts
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return <int64_t>ts.tv_sec * 1000000000 + ts.tv_nsec
-
-
-cdef int64_t wall_ns() noexcept nogil:
-    cdef timespec ts
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return <int64_t>ts.tv_sec * 1000000000 + ts.tv_nsec
 
 
 # wall - monotonic, refreshed at most once a second: one clock read per message instead of
@@ -186,7 +174,7 @@ cdef class BookCore:
             if seg.kind == SEG_SNAPSHOT:
                 return self._load_in_band(b, seg, t_recv, payload, n)
             if self.seq.state != SYNC_LIVE:
-                self.reject_counts[<int>REJ_BEFORE_SNAPSHOT] += 1
+                self.reject_counts[<int>REJECT_BEFORE_SNAPSHOT] += 1
                 return 0
             verdict = SEQ_APPLY
         else:
@@ -321,7 +309,7 @@ cdef class BookCore:
         if (len(self._buffer) >= self.max_buffer_messages
                 or self.buffer_bytes + n > self.max_buffer_bytes):
             # Restart the sync window: the next snapshot must cover what comes next.
-            self.reject_counts[<int>REJ_BUFFER_OVERFLOW] += 1
+            self.reject_counts[<int>REJECT_BUFFER_OVERFLOW] += 1
             log.warning("%s %s: sync buffer full (%d messages, %d bytes); restarting sync",
                         self.venue, self.symbol, len(self._buffer), self.buffer_bytes)
             self._buffer = []
@@ -451,7 +439,7 @@ cdef class BookCore:
 
     def _reject_counts(self) -> dict:
         return {reason_name(i): self.reject_counts[i]
-                for i in range(<int>N_REJECT_REASONS) if self.reject_counts[i]}
+                for i in range(<int>REJECT_N_REASONS) if self.reject_counts[i]}
 
     @property
     def rejects(self) -> dict:

@@ -12,26 +12,13 @@ Threading: a histogram is not synchronised. Record from one thread (the event-lo
 thread) and swap/read it from the same thread.
 """
 
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 
 cimport cython
 
 
-cdef extern from *:
-    """
-    #if defined(_MSC_VER)
-    #include <intrin.h>
-    static __inline int ff_hist_clz64(unsigned long long v) {
-        unsigned long i;
-        _BitScanReverse64(&i, v);
-        return 63 - (int)i;
-    }
-    #else
-    #define ff_hist_clz64(v) __builtin_clzll(v)
-    #endif
-    """
-    # Count of leading zero bits; v must be non-zero (callers OR in sub_bucket_mask).
-    int ff_hist_clz64(unsigned long long v) noexcept nogil
+# ff_clz64: count of leading zero bits; v must be non-zero (callers OR in sub_bucket_mask).
+from fastfeed._cdefs cimport ff_clz64
 
 
 @cython.final
@@ -60,7 +47,7 @@ cdef class LatencyHistogram:
 
     cdef inline Py_ssize_t index_for(self, int64_t value) noexcept nogil:
         """Counts index of a value in [0, highest] (HdrHistogram's counts_index)."""
-        cdef int bucket = (64 - ff_hist_clz64(<unsigned long long>(value | self.sub_bucket_mask))
+        cdef int bucket = (64 - ff_clz64(<uint64_t>(value | self.sub_bucket_mask))
                            - self.unit_magnitude - (self.sub_bucket_half_count_magnitude + 1))
         cdef int64_t sub = value >> (bucket + self.unit_magnitude)
         return <Py_ssize_t>((<int64_t>(bucket + 1) << self.sub_bucket_half_count_magnitude)

@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 cimport cython
-from libc.stdint cimport INT64_MAX, INT64_MIN, int64_t
+from libc.stdint cimport INT64_MAX, INT64_MIN, int64_t, uint64_t
 from libc.string cimport memcpy
 
 # A volatile sink for the benchmark's baseline loop (keeps the compiler from removing it).
@@ -135,14 +135,14 @@ cdef class LatencyHistogram:
 
     cdef int64_t lowest_equivalent(self, int64_t value) noexcept nogil:
         """Smallest value in the same bucket as value."""
-        cdef int bucket = (64 - ff_hist_clz64(<unsigned long long>(value | self.sub_bucket_mask))
+        cdef int bucket = (64 - ff_clz64(<uint64_t>(value | self.sub_bucket_mask))
                            - self.unit_magnitude - (self.sub_bucket_half_count_magnitude + 1))
         cdef int64_t sub = value >> (bucket + self.unit_magnitude)
         return sub << (bucket + self.unit_magnitude)
 
     cdef int64_t highest_equivalent(self, int64_t value) noexcept nogil:
         """Largest value in the same bucket as value."""
-        cdef int bucket = (64 - ff_hist_clz64(<unsigned long long>(value | self.sub_bucket_mask))
+        cdef int bucket = (64 - ff_clz64(<uint64_t>(value | self.sub_bucket_mask))
                            - self.unit_magnitude - (self.sub_bucket_half_count_magnitude + 1))
         cdef int64_t sub = value >> (bucket + self.unit_magnitude)
         cdef int64_t lowest = sub << (bucket + self.unit_magnitude)
@@ -152,7 +152,7 @@ cdef class LatencyHistogram:
 
     cdef int64_t median_equivalent(self, int64_t value) noexcept nogil:
         """Middle of value's bucket (what HdrHistogram's mean/stddev use)."""
-        cdef int bucket = (64 - ff_hist_clz64(<unsigned long long>(value | self.sub_bucket_mask))
+        cdef int bucket = (64 - ff_clz64(<uint64_t>(value | self.sub_bucket_mask))
                            - self.unit_magnitude - (self.sub_bucket_half_count_magnitude + 1))
         cdef int64_t sub = value >> (bucket + self.unit_magnitude)
         cdef int64_t lowest = sub << (bucket + self.unit_magnitude)

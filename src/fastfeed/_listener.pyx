@@ -15,7 +15,7 @@ from cpython.bytes cimport PyBytes_AS_STRING
 from libc.stdint cimport int64_t
 from picows.picows cimport WSFrame, WSListener, WSMsgType, WSTransport
 
-from fastfeed._core cimport monotonic_ns
+from fastfeed._cdefs cimport ff_monotonic_ns as monotonic_ns
 from fastfeed._router cimport Router
 
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024

@@ -168,9 +168,17 @@ cdef int decode_binance_snapshot(const char* p, Py_ssize_t n, DeltaBatch* b) noe
 cdef int decode_coinbase_at(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil
 cdef int decode_coinbase_exchange(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil
 
-# The decoder registered under `name` (the names venue descriptions use: Venue.decoder /
-# Venue.snapshot_decoder); raises ValueError naming the known decoders.
+# A decoder by its registered name: "binance-depth", "binance-snapshot", "coinbase-at",
+# "coinbase-exchange" (the Python-level tuple DECODERS lists them; Venue.decoder and
+# Venue.snapshot_decoder in fastfeed.venues name them). ValueError naming the known ones.
 cdef DecodeFn decoder_named(str name) except NULL
 
-# Cold path: the full human message for a failed decode (b.error != DEC_OK).
+# A venue id's stream decoder, or with snapshot=True its REST snapshot decoder, as
+# fastfeed.venues.get_venue(venue) describes it. ValueError for an unknown venue or a venue
+# whose snapshots arrive in-band (snapshot_decoder None).
+cdef DecodeFn venue_decoder(str venue, bint snapshot) except NULL
+
+# Cold path: the full human message for a failed decode (b.error != DEC_OK), e.g.
+# "malformed JSON at byte 17". With convert_error_message, the one formatter of decode
+# errors (the texts come from the tables in parse/errors.pxi).
 cdef str batch_error_message(const DeltaBatch* b)

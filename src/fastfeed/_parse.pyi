@@ -2,13 +2,27 @@
 
 from typing import Any
 
+#: names of the compiled decoders (what ``Venue.decoder`` / ``Venue.snapshot_decoder`` name)
+DECODERS: tuple[str, ...]
+
 class DecodeFailed(ValueError):
     """A payload could not be decoded (or its decimals converted)."""
 
-DECODERS: tuple[str, ...]
+#: every reject reason (DecodeError and RejectReason codes): {code: snake_case name}
+REJECT_REASONS: dict[int, str]
+#: every DecimalError code: {code: snake_case name}
+DECIMAL_ERRORS: dict[int, str]
+#: bounds of the reject-reason space: REJECT_N_DECODE_CODES, REJECT_N_REASONS
+REJECT_LIMITS: dict[str, int]
 
 def reason_name(code: int) -> str:
-    """The counter name of a reject reason."""
+    """snake_case name of a reject reason (e.g. "malformed_json")."""
+
+def reason_message(code: int) -> str:
+    """Human message of a reject reason (e.g. "malformed JSON")."""
+
+def decimal_error_name(code: int) -> str:
+    """snake_case name of a DecimalError code (e.g. "too_precise")."""
 
 def decimal_error_message(code: int, text: str | bytes, decimals: int, unit: int = 1) -> str:
     """Human message for a DecimalError code."""
@@ -25,9 +39,6 @@ def format_decimal_py(value: int, decimals: int) -> str:
 def scale_from_increment(increment: str | bytes) -> tuple[int, int]:
     """(decimals, units) of a tick/step size string."""
 
-def bench_parse_decimal(text: bytes, decimals: int, iterations: int) -> int:
-    """Total ns for `iterations` parses (loop in C)."""
-
 def decode_message(
     venue: str,
     payload: bytes | bytearray | memoryview,
@@ -39,14 +50,3 @@ def decode_message(
     snapshot: bool = False,
 ) -> dict[str, Any]:
     """Decode one payload through the compiled path into a plain structure."""
-
-def bench_decode(
-    venue: str,
-    payload: bytes,
-    iterations: int,
-    price_decimals: int,
-    size_decimals: int,
-    *,
-    snapshot: bool = False,
-) -> int:
-    """Total ns for `iterations` decode+convert runs (loop in C)."""

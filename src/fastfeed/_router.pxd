@@ -9,7 +9,7 @@ from cpython.ref cimport PyObject
 from libc.stdint cimport int64_t
 
 from fastfeed._core cimport BookCore, VenueRules
-from fastfeed._types cimport N_REJECT_REASONS, DeltaBatch, Segment
+from fastfeed._types cimport REJECT_N_REASONS, DeltaBatch, Segment
 
 
 cdef class Router:
@@ -31,7 +31,7 @@ cdef class Router:
     cdef readonly int64_t oversized
     cdef readonly int64_t control_messages
     cdef readonly int64_t sequence_gaps
-    cdef int64_t reject_counts[N_REJECT_REASONS]
+    cdef int64_t reject_counts[REJECT_N_REASONS]
     cdef readonly str last_error
 
     cdef int route(self, const char* p, Py_ssize_t n, int64_t t_recv) except -1

@@ -15,7 +15,8 @@ from cpython.ref cimport PyObject
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport calloc, free
 
-from fastfeed._core cimport BookCore, load_rules, monotonic_ns
+from fastfeed._cdefs cimport ff_monotonic_ns as monotonic_ns
+from fastfeed._core cimport BookCore, load_rules
 from fastfeed._parse cimport batch_error_message
 from fastfeed._sync cimport SYNC_GAP, SYNC_LIVE
 from fastfeed._types cimport (
@@ -24,8 +25,8 @@ from fastfeed._types cimport (
     MSG_DEPTH,
     MSG_SNAPSHOT,
     MSG_VENUE_ERROR,
-    N_REJECT_REASONS,
-    REJ_VENUE_ERROR,
+    REJECT_N_REASONS,
+    REJECT_VENUE_ERROR,
     DeltaBatch,
     Segment,
     batch_free,
@@ -132,7 +133,7 @@ cdef class Router:
         batch_reset(b)
         if self.rules.decode(p, n, b) != DEC_OK:
             self.decode_errors += 1
-            if 0 <= b.error < <int>N_REJECT_REASONS:
+            if 0 <= b.error < <int>REJECT_N_REASONS:
                 self.reject_counts[b.error] += 1
             self._unreadable(batch_error_message(b), p, n)
             return 0
@@ -151,7 +152,7 @@ cdef class Router:
         elif b.msg_kind == MSG_CONTROL or b.msg_kind == MSG_VENUE_ERROR:
             self.control_messages += 1
             if b.msg_kind == MSG_VENUE_ERROR:
-                self.reject_counts[<int>REJ_VENUE_ERROR] += 1
+                self.reject_counts[<int>REJECT_VENUE_ERROR] += 1
             if self.owner is not None:
                 self.owner.on_router_control(PyBytes_FromStringAndSize(p, n),
                                              b.msg_kind == MSG_VENUE_ERROR)
@@ -207,7 +208,7 @@ cdef class Router:
     def rejects(self) -> dict:
         """Payloads refused at the connection level, by reason (decode errors, venue errors)."""
         return {reason_name(i): self.reject_counts[i]
-                for i in range(<int>N_REJECT_REASONS) if self.reject_counts[i]}
+                for i in range(<int>REJECT_N_REASONS) if self.reject_counts[i]}
 
     def counters(self) -> dict:
         """Connection-level counters."""

@@ -49,15 +49,6 @@ cdef enum DecodeError:
     DEC_OVERFLOW = 10
 
 
-cdef enum RejectReason:
-    # Why a message was refused, beyond the DecodeError codes (which are reasons 0..15).
-    N_DECODE_CODES = 16
-    REJ_BUFFER_OVERFLOW = 16    # live events buffered during a sync exceeded the bound
-    REJ_VENUE_ERROR = 17        # the venue sent an error message
-    REJ_BEFORE_SNAPSHOT = 18    # an in-band update arrived before the book's snapshot
-    N_REJECT_REASONS = 19
-
-
 cdef enum DecimalError:
     DECIMAL_OK = 0
     DECIMAL_EMPTY = 1
@@ -67,6 +58,18 @@ cdef enum DecimalError:
     DECIMAL_OVERFLOW = 5        # does not fit int64 at the scale
     DECIMAL_EXPONENT = 6        # 1e-5 style: not supported
     DECIMAL_OFF_TICK = 7        # not a multiple of the tick / step
+
+
+cdef enum RejectReason:
+    # Why the book core refused a message: a DecodeError code (1..REJECT_N_DECODE_CODES-1;
+    # DEC_OK is never a reason) or one of the book core's own reasons below. Reject counters
+    # are arrays of REJECT_N_REASONS indexed by reason; names and messages for every reason
+    # are in one table, _parse's parse/errors.pxi (reason_name, REJECT_REASONS).
+    REJECT_N_DECODE_CODES = 16      # DecodeError codes are below this (room to grow)
+    REJECT_BUFFER_OVERFLOW = 16     # live events buffered during a sync exceeded the bound
+    REJECT_VENUE_ERROR = 17         # the venue sent an error message
+    REJECT_BEFORE_SNAPSHOT = 18     # an in-band update arrived before the book's snapshot
+    REJECT_N_REASONS = 19           # counter array size
 
 
 ctypedef struct Delta:

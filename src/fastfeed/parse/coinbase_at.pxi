@@ -1,0 +1,415 @@
+# Included by _parse.pyx. Coinbase Advanced Trade:
+# {"channel":..,"timestamp":..,"sequence_num":..,"events":[..]}. The CB_* field bits,
+# CbObj and _cb_init are shared with coinbase_exchange.pxi (included after this file).
+
+cdef enum:
+    CB_channel = 1 << 0
+    CB_timestamp = 1 << 1
+    CB_sequence = 1 << 2
+    CB_events = 1 << 3
+    CB_type = 1 << 4
+    CB_product = 1 << 5
+    CB_updates = 1 << 6
+    CB_side = 1 << 7
+    CB_price = 1 << 8
+    CB_qty = 1 << 9
+    CB_time = 1 << 10
+    CB_bids = 1 << 11
+    CB_asks = 1 << 12
+    CB_changes = 1 << 13
+
+
+ctypedef struct CbObj:
+    uint32_t seen
+    Pending pd                  # envelope / message fields
+    Pending ev_pd               # Advanced Trade: inside "events"
+    const char* channel
+    Py_ssize_t channel_len
+    const char* ts
+    Py_ssize_t ts_len
+    Py_ssize_t ts_at
+    const char* type
+    Py_ssize_t type_len         # -1: present but not a string
+    Py_ssize_t type_at
+    const char* product
+    Py_ssize_t product_len
+    int64_t seq
+
+
+cdef inline void _cb_init(CbObj* o) noexcept nogil:
+    o.seen = 0
+    o.pd.code = DEC_OK
+    o.pd.at = -1
+    o.pd.detail = NULL
+    o.ev_pd.code = DEC_OK
+    o.ev_pd.at = -1
+    o.ev_pd.detail = NULL
+    o.channel = o.ts = o.type = o.product = NULL
+    o.channel_len = o.ts_len = o.type_len = o.product_len = 0
+    o.ts_at = o.type_at = -1
+    o.seq = 0
+
+
+cdef int _cb_update(Cursor* c, DeltaBatch* b, Segment* seg, bint* got_time,
+                    Pending* pd) noexcept nogil:
+    """One ``{"side":..,"event_time":..,"price_level":..,"new_quantity":..}`` (at '{')."""
+    cdef const char* k
+    cdef Py_ssize_t kl
+    cdef const char* s
+    cdef Py_ssize_t slen
+    cdef uint32_t seen = 0
+    cdef int rc
+    cdef Py_ssize_t at
+    cdef Delta* d = batch_next_level(b)
+    if d == NULL:
+        return cur_fail(c, DEC_TOO_MANY_LEVELS, NULL)
+    d.price_ptr = d.size_ptr = NULL
+    d.price_len = d.size_len = 0
+    d.price = d.size = 0            # no pre-parse: phase 2 reads the text
+    d.side = SIDE_BID
+    c.i += 1
+    if cur_peek(c) == b'}':
+        c.i += 1
+    else:
+        while True:
+            if cur_key(c, &k, &kl) < 0:
+                return -1
+            if key_is(k, kl, "side", 4):
+                if seen & CB_side:
+                    return _dup(c)
+                seen |= CB_side
+                cur_peek(c)
+                at = c.i
+                rc = _str_field(c, &s, &slen, pd,
+                                "field 'side' has the wrong type (expected string)")
+                if rc == 0:
+                    if _span_is(s, slen, "bid", 3):
+                        d.side = SIDE_BID
+                    elif _span_is(s, slen, "offer", 5):
+                        d.side = SIDE_ASK
+                    else:
+                        _pend(pd, DEC_BAD_SIDE, at, "update side is not 'bid' or 'offer'")
+            elif key_is(k, kl, "price_level", 11):
+                if seen & CB_price:
+                    return _dup(c)
+                seen |= CB_price
+                rc = _str_field(c, &s, &slen, pd,
+                                "field 'price_level' has the wrong type (expected string)")
+                if rc == 0:
+                    d.price_ptr = s
+                    d.price_len = <int32_t>slen
+            elif key_is(k, kl, "new_quantity", 12):
+                if seen & CB_qty:
+                    return _dup(c)
+                seen |= CB_qty
+                rc = _str_field(c, &s, &slen, pd,
+                                "field 'new_quantity' has the wrong type (expected string)")
+                if rc == 0:
+                    d.size_ptr = s
+                    d.size_len = <int32_t>slen
+            elif key_is(k, kl, "event_time", 10):
+                if seen & CB_time:
+                    return _dup(c)
+                seen |= CB_time
+                cur_peek(c)
+                at = c.i
+                rc = _str_field(c, &s, &slen, pd,
+                                "field 'event_time' has the wrong type (expected string)")
+                if not got_time[0]:
+                    # The event's time: that of its first update (parsing every one
+                    # would cost ~20 ns a level for nothing).
+                    got_time[0] = True
+                    if rc == 0 and parse_rfc3339_ns(s, slen, &seg.event_time_ns) < 0:
+                        _pend(pd, DEC_BAD_TIMESTAMP, at,
+                              "field 'event_time' is not an RFC 3339 timestamp")
+            else:
+                rc = cur_skip_value(c, 0)
+            if rc < 0:
+                return -1
+            rc = cur_next(c, b'}')
+            if rc < 0:
+                return -1
+            if rc == 0:
+                break
+    if not seen & CB_side:
+        _pend(pd, DEC_MISSING_FIELD, -1, "update field 'side' missing")
+    if not seen & CB_price:
+        _pend(pd, DEC_MISSING_FIELD, -1, "update field 'price_level' missing")
+    if not seen & CB_qty:
+        _pend(pd, DEC_MISSING_FIELD, -1, "update field 'new_quantity' missing")
+    return 0
+
+
+cdef int _cb_update_tight(Cursor* c, DeltaBatch* b, Segment* seg, bint* got_time,
+                          Pending* pd) noexcept nogil:
+    """At '{': one update exactly as Coinbase sends it, ``{"side":"bid"|"offer",
+    "event_time":"..","price_level":"..","new_quantity":".."}`` without whitespace or
+    escapes, decimals pre-parsed while scanning. 0: parsed (same result as _cb_update);
+    -1: any deviation, nothing recorded except one level (the caller restores n_levels
+    and the cursor and runs _cb_update)."""
+    cdef const char* p = c.p
+    cdef Py_ssize_t n = c.n
+    cdef Py_ssize_t i = c.i
+    cdef Py_ssize_t t, te, q
+    cdef int64_t pre
+    cdef Delta* d
+    cdef uint8_t side
+    if not _lit(p, i, n, '{"side":"', 9):
+        return -1
+    i += 9
+    if _lit(p, i, n, 'bid","event_time":"', 19):
+        side = SIDE_BID
+        i += 19
+    elif _lit(p, i, n, 'offer","event_time":"', 21):
+        side = SIDE_ASK
+        i += 21
+    else:
+        return -1
+    t = i
+    te = i = ff_scan_string(p, i, n)
+    if not _lit(p, i, n, '","price_level":"', 17):
+        return -1
+    d = batch_next_level(b)
+    if d == NULL:
+        return -1
+    d.side = side
+    i += 17
+    q = _dec_string(p, i, n, &pre)
+    if q < 0 or q - i > INT32_MAX:
+        return -1
+    d.price_ptr = p + i
+    d.price_len = <int32_t>(q - i)
+    d.price = pre
+    if not _lit(p, q, n, '","new_quantity":"', 18):
+        return -1
+    i = q + 18
+    q = _dec_string(p, i, n, &pre)
+    if q < 0 or q - i > INT32_MAX or not _lit(p, q, n, '"}', 2):
+        return -1
+    d.size_ptr = p + i
+    d.size_len = <int32_t>(q - i)
+    d.size = pre
+    c.i = q + 2
+    if not got_time[0]:
+        # the event's time is its first update's (as in _cb_update)
+        got_time[0] = True
+        if parse_rfc3339_ns(p + t, te - t, &seg.event_time_ns) < 0:
+            _pend(pd, DEC_BAD_TIMESTAMP, t - 1,
+                  "field 'event_time' is not an RFC 3339 timestamp")
+    return 0
+
+
+cdef int _cb_array(Cursor* c, DeltaBatch* b, Segment* seg, Pending* pd, bint events,
+                   const char* wrong) noexcept nogil:
+    """``events`` (events=True) or an event's ``updates`` array of objects."""
+    cdef int rc
+    cdef Py_ssize_t saved, start
+    cdef bint got_time = False
+    if cur_peek(c) != b'[':
+        _pend(pd, DEC_WRONG_TYPE, c.i, wrong)
+        return cur_skip_value(c, 0)
+    c.i += 1
+    if cur_peek(c) == b']':
+        c.i += 1
+        return 0
+    while True:
+        if cur_peek(c) != b'{':
+            _pend(pd, DEC_WRONG_TYPE, c.i, wrong)
+            rc = cur_skip_value(c, 0)
+        elif events:
+            rc = _cb_event(c, b, pd)
+        else:
+            saved = b.n_levels
+            start = c.i
+            rc = _cb_update_tight(c, b, seg, &got_time, pd)
+            if rc < 0:
+                b.n_levels = saved
+                c.i = start
+                rc = _cb_update(c, b, seg, &got_time, pd)
+        if rc < 0:
+            return -1
+        rc = cur_next(c, b']')
+        if rc <= 0:
+            return rc
+
+
+cdef int _cb_event(Cursor* c, DeltaBatch* b, Pending* pd) noexcept nogil:
+    """One ``{"type":..,"product_id":..,"updates":[..]}`` (at '{') → one Segment."""
+    cdef const char* k
+    cdef Py_ssize_t kl
+    cdef const char* s
+    cdef Py_ssize_t slen
+    cdef uint32_t seen = 0
+    cdef int rc
+    cdef Py_ssize_t at
+    cdef Py_ssize_t seg_index = b.n_segs
+    cdef Segment* seg = batch_next_seg(b)
+    if seg == NULL:
+        return cur_fail(c, DEC_TOO_MANY_LEVELS, "too many segments")
+    seg.symbol_ptr = NULL
+    seg.symbol_len = 0
+    seg.kind = SEG_UPDATE
+    seg.start = b.n_levels
+    seg.count = 0
+    seg.event_time_ns = 0
+    c.i += 1
+    if cur_peek(c) == b'}':
+        c.i += 1
+    else:
+        while True:
+            if cur_key(c, &k, &kl) < 0:
+                return -1
+            if key_is(k, kl, "type", 4):
+                if seen & CB_type:
+                    return _dup(c)
+                seen |= CB_type
+                cur_peek(c)
+                at = c.i
+                rc = _str_field(c, &s, &slen, pd,
+                                "event field 'type' has the wrong type (expected string)")
+                if rc == 0:
+                    if _span_is(s, slen, "update", 6):
+                        b.segs[seg_index].kind = SEG_UPDATE
+                    elif _span_is(s, slen, "snapshot", 8):
+                        b.segs[seg_index].kind = SEG_SNAPSHOT
+                    else:
+                        _pend(pd, DEC_UNKNOWN_MESSAGE, at,
+                              "event type is not 'snapshot' or 'update'")
+            elif key_is(k, kl, "product_id", 10):
+                if seen & CB_product:
+                    return _dup(c)
+                seen |= CB_product
+                rc = _str_field(c, &s, &slen, pd,
+                                "event field 'product_id' has the wrong type (expected string)")
+                if rc == 0:
+                    b.segs[seg_index].symbol_ptr = s
+                    b.segs[seg_index].symbol_len = <int32_t>slen
+            elif key_is(k, kl, "updates", 7):
+                if seen & CB_updates:
+                    return _dup(c)
+                seen |= CB_updates
+                # the segment array does not move while levels are appended
+                rc = _cb_array(c, b, &b.segs[seg_index], pd, False,
+                               "field 'updates' has the wrong type (expected array of objects)")
+            else:
+                rc = cur_skip_value(c, 0)
+            if rc < 0:
+                return -1
+            rc = cur_next(c, b'}')
+            if rc < 0:
+                return -1
+            if rc == 0:
+                break
+    seg = &b.segs[seg_index]
+    seg.count = b.n_levels - seg.start
+    if not seen & CB_type:
+        _pend(pd, DEC_MISSING_FIELD, -1, "event field 'type' missing")
+    if not seen & CB_product:
+        _pend(pd, DEC_MISSING_FIELD, -1, "event field 'product_id' missing")
+    if not seen & CB_updates:
+        _pend(pd, DEC_MISSING_FIELD, -1, "event field 'updates' missing")
+    return 0
+
+
+cdef int decode_coinbase_at(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil:
+    """Coinbase Advanced Trade: ``l2_data`` → MSG_DEPTH (one Segment per event, kind from
+    the event type), ``heartbeats`` → MSG_HEARTBEAT, ``subscriptions`` → MSG_CONTROL,
+    ``{"type":"error"}`` → MSG_VENUE_ERROR, other channels → MSG_IGNORED. ``last_id`` is
+    ``sequence_num`` whenever present (it counts every message on the connection)."""
+    cdef Cursor c
+    cdef CbObj o
+    cdef const char* k
+    cdef Py_ssize_t kl
+    cdef int rc
+    cdef bint seq_ok = False
+    cdef Pending ignored
+    ignored.code = DEC_OK
+    batch_reset(b)
+    cur_init(&c, p, n)
+    _cb_init(&o)
+    if cur_expect(&c, b'{') < 0:
+        return _fail_cursor(b, &c)
+    if cur_peek(&c) == b'}':
+        c.i += 1
+    else:
+        while True:
+            if cur_key(&c, &k, &kl) < 0:
+                return _fail_cursor(b, &c)
+            if key_is(k, kl, "channel", 7):
+                if o.seen & CB_channel:
+                    return _fail_batch(b, DEC_MALFORMED_JSON, c.i, "duplicate field")
+                o.seen |= CB_channel
+                rc = _str_field(&c, &o.channel, &o.channel_len, &o.pd,
+                                "field 'channel' has the wrong type (expected string)")
+            elif key_is(k, kl, "timestamp", 9):
+                if o.seen & CB_timestamp:
+                    return _fail_batch(b, DEC_MALFORMED_JSON, c.i, "duplicate field")
+                o.seen |= CB_timestamp
+                cur_peek(&c)
+                o.ts_at = c.i
+                rc = _str_field(&c, &o.ts, &o.ts_len, &o.pd,
+                                "field 'timestamp' has the wrong type (expected string)")
+            elif key_is(k, kl, "sequence_num", 12):
+                if o.seen & CB_sequence:
+                    return _fail_batch(b, DEC_MALFORMED_JSON, c.i, "duplicate field")
+                o.seen |= CB_sequence
+                rc = _int_field(&c, &o.seq, &o.pd,
+                                "field 'sequence_num' has the wrong type (expected integer)",
+                                "field 'sequence_num' out of range")
+                seq_ok = rc == 0
+            elif key_is(k, kl, "events", 6):
+                if o.seen & CB_events:
+                    return _fail_batch(b, DEC_MALFORMED_JSON, c.i, "duplicate field")
+                o.seen |= CB_events
+                rc = _cb_array(&c, b, NULL, &o.ev_pd, True,
+                               "field 'events' has the wrong type (expected array of objects)")
+            elif key_is(k, kl, "type", 4):
+                # only {"type":"error"} matters here; any other type or value is ignored
+                rc = _str_field(&c, &o.type, &o.type_len, &ignored, NULL)
+            else:
+                rc = cur_skip_value(&c, 0)
+            if rc < 0:
+                return _fail_cursor(b, &c)
+            rc = cur_next(&c, b'}')
+            if rc < 0:
+                return _fail_cursor(b, &c)
+            if rc == 0:
+                break
+    if _end_of_payload(&c) < 0:
+        return _fail_cursor(b, &c)
+    if seq_ok:
+        b.last_id = o.seq
+    if o.type != NULL and _span_is(o.type, o.type_len, "error", 5):
+        b.n_levels = b.n_segs = 0
+        b.msg_kind = MSG_VENUE_ERROR
+        return DEC_OK
+    if o.pd.code != DEC_OK:
+        return _fail_batch(b, o.pd.code, o.pd.at, o.pd.detail)
+    if not o.seen & CB_channel:
+        return _missing(b, "field 'channel' missing")
+    if o.seen & CB_timestamp:
+        if parse_rfc3339_ns(o.ts, o.ts_len, &b.event_time_ns) < 0:
+            return _fail_batch(b, DEC_BAD_TIMESTAMP, o.ts_at,
+                               "field 'timestamp' is not an RFC 3339 timestamp")
+    if _span_is(o.channel, o.channel_len, "l2_data", 7):
+        if not o.seen & CB_sequence:
+            return _missing(b, "field 'sequence_num' missing")
+        if not o.seen & CB_timestamp:
+            return _missing(b, "field 'timestamp' missing")
+        if not o.seen & CB_events:
+            return _missing(b, "field 'events' missing")
+        if o.ev_pd.code != DEC_OK:
+            return _fail_batch(b, o.ev_pd.code, o.ev_pd.at, o.ev_pd.detail)
+        b.msg_kind = MSG_DEPTH
+        return DEC_OK
+    b.n_levels = b.n_segs = 0
+    if _span_is(o.channel, o.channel_len, "heartbeats", 10):
+        b.msg_kind = MSG_HEARTBEAT
+    elif _span_is(o.channel, o.channel_len, "subscriptions", 13):
+        b.msg_kind = MSG_CONTROL
+    else:
+        b.msg_kind = MSG_IGNORED
+    return DEC_OK
+
+
+_register("coinbase-at", decode_coinbase_at)

@@ -1,0 +1,130 @@
+# Included by _parse.pyx, before the venue files: decoders are registered by name next to
+# their code (``_register`` at the end of each venue file), and the venue description
+# (``fastfeed.venues``: ``Venue.decoder`` / ``Venue.snapshot_decoder``) picks them by name.
+# Also the Python boundary for decoders, ``decode_message``.
+
+
+@cython.final
+cdef class _Decoder:
+    """One registered decoder: its name and its C entry point."""
+    cdef DecodeFn fn
+    cdef readonly str name
+
+
+cdef dict _REGISTRY = {}            # name -> _Decoder, in registration order
+cdef object _get_venue = None       # fastfeed.venues.get_venue, imported on first use
+cdef str _venue_names = ""
+
+
+cdef int _register(str name, DecodeFn fn) except -1:
+    cdef _Decoder d
+    if name in _REGISTRY:
+        raise RuntimeError(f"decoder {name!r} registered twice")
+    d = _Decoder.__new__(_Decoder)
+    d.fn = fn
+    d.name = name
+    _REGISTRY[name] = d
+    return 0
+
+
+cdef DecodeFn decoder_named(str name) except NULL:
+    cdef _Decoder d = _REGISTRY.get(name)
+    if d is None:
+        raise ValueError(f"unknown decoder {name!r} (known: {', '.join(_REGISTRY)})")
+    return d.fn
+
+_KIND_NAMES = {
+    MSG_NONE: "none",
+    MSG_DEPTH: "depth",
+    MSG_SNAPSHOT: "snapshot",
+    MSG_HEARTBEAT: "heartbeat",
+    MSG_CONTROL: "control",
+    MSG_IGNORED: "ignored",
+    MSG_VENUE_ERROR: "venue_error",
+}
+
+
+cdef DecodeFn venue_decoder(str venue, bint snapshot) except NULL:
+    # The venue description (fastfeed.venues) names the decoders; this module owns them.
+    global _get_venue, _venue_names
+    if _get_venue is None:
+        # imported on first use: it pulls in the REST client, which decoding never needs
+        from fastfeed.venues import VENUES, get_venue
+        _get_venue = get_venue
+        names = sorted(VENUES)
+        last = len(names) - 1           # no negative indexes: wraparound is off
+        _venue_names = ", ".join(names[:last]) + " or " + names[last]
+    try:
+        v = _get_venue(venue)
+    except ValueError:
+        raise ValueError(f"unknown venue {venue!r} (expected {_venue_names})") from None
+    name = v.snapshot_decoder if snapshot else v.decoder
+    if name is None:
+        raise ValueError(f"{venue} has no snapshot decoder: snapshots arrive in-band")
+    return decoder_named(name)
+
+
+def _check_scale(int price_decimals, int size_decimals, int64_t price_tick,
+                 int64_t size_step):
+    for name, value in (("price_decimals", price_decimals), ("size_decimals", size_decimals)):
+        if not 0 <= value <= MAX_DECIMALS:
+            raise ValueError(f"{name} must be in 0..{MAX_DECIMALS}, got {value}")
+    if price_tick < 1 or size_step < 1:
+        raise ValueError("price_tick and size_step are counts of units and must be >= 1")
+
+
+def decode_message(str venue, payload, int price_decimals, int size_decimals,
+                   int64_t price_tick=1, int64_t size_step=1, *, bint snapshot=False) -> dict:
+    """Decode one payload through the compiled decoder and convert its levels.
+
+    Returns ``{"kind", "first_id", "last_id", "prev_id", "event_time_ns", "txn_time_ns",
+    "segments": [{"symbol", "kind", "event_time_ns", "levels": [(side, price, size)]}]}``
+    with ``side`` ``"bid"``/``"ask"`` and integer ticks/lots. Raises ``DecodeFailed``
+    with a specific message when the payload or one of its decimals is bad.
+    """
+    cdef DecodeFn fn = venue_decoder(venue, snapshot)
+    cdef bytes data = bytes(payload)
+    cdef const char* p = data
+    cdef DeltaBatch b
+    cdef Segment* seg
+    cdef Delta* d
+    cdef Py_ssize_t si, li
+    cdef int rc
+    _check_scale(price_decimals, size_decimals, price_tick, size_step)
+    if batch_init(&b, 64) < 0:
+        raise MemoryError()
+    try:
+        rc = fn(p, len(data), &b)
+        if rc != DEC_OK:
+            raise DecodeFailed(batch_error_message(&b))
+        segments = []
+        for si in range(b.n_segs):
+            seg = &b.segs[si]
+            if convert_segment(&b, seg, price_decimals, size_decimals, price_tick,
+                               size_step) != DEC_OK:
+                raise DecodeFailed(convert_error_message(&b, seg, p, price_decimals,
+                                                         size_decimals, price_tick, size_step))
+            levels = []
+            for li in range(seg.start, seg.start + seg.count):
+                d = &b.levels[li]
+                levels.append(("bid" if d.side == SIDE_BID else "ask", d.price, d.size))
+            symbol = None
+            if seg.symbol_ptr != NULL:
+                symbol = seg.symbol_ptr[:seg.symbol_len].decode("utf-8", "replace")
+            segments.append({
+                "symbol": symbol,
+                "kind": "snapshot" if seg.kind == SEG_SNAPSHOT else "update",
+                "event_time_ns": seg.event_time_ns,
+                "levels": levels,
+            })
+        return {
+            "kind": _KIND_NAMES.get(b.msg_kind, str(b.msg_kind)),
+            "first_id": b.first_id,
+            "last_id": b.last_id,
+            "prev_id": b.prev_id,
+            "event_time_ns": b.event_time_ns,
+            "txn_time_ns": b.txn_time_ns,
+            "segments": segments,
+        }
+    finally:
+        batch_free(&b)
