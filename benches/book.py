@@ -23,7 +23,7 @@ Rows, in ns per change (median over ``--repeat`` runs, all in one process):
 - ``compiled``: ``L2Book.apply_many`` over the whole stream: one Python call, the loop
   runs in Cython (validation pass + chunked ``apply_deltas``);
 - ``compiled_apply_deltas``: the bare cdef ``apply_deltas`` over a C ``Delta`` array
-  (``bench_apply_deltas``), which is how the listener drives the book;
+  (``fastfeed._benchkit.bench_apply_deltas``), which is how the listener drives the book;
 - ``reference``: the pure-Python ``ReferenceBook.apply`` per change;
 - ``dict``: the plain dict book: ``d[price] = size`` or ``d.pop(price, None)`` per change
   and nothing else (no best price ever computed: a floor for any dict-based book);
@@ -32,7 +32,7 @@ Rows, in ns per change (median over ``--repeat`` runs, all in one process):
   changes, i.e. once per message of that many changes. ``reference_best`` likewise.
   The compiled book's best is O(1) and always current, so it pays nothing extra.
 
-Plus ``parse_decimal`` ns per parse when ``fastfeed._parse.bench_parse_decimal`` exists.
+Plus ``parse_decimal`` ns per parse when ``bench_parse_decimal`` exists.
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ from typing import Any
 
 import numpy as np
 
-from fastfeed._book import ASK, BID, L2Book, bench_apply_deltas
+from fastfeed._benchkit import bench_apply_deltas
+from fastfeed._book import ASK, BID, L2Book
 from fastfeed.reference.book import ReferenceBook
 
 SLOTS = 7_500
@@ -203,10 +204,15 @@ def bench_python(snapshot: Any, changes: Any, repeat: int, n: int, every: int) -
 
 
 def bench_parse(repeat: int, iterations: int = 2_000_000) -> dict[str, float] | None:
-    """ns per decimal parse via ``fastfeed._parse.bench_parse_decimal``, if it exists."""
-    try:
-        from fastfeed._parse import bench_parse_decimal  # type: ignore[attr-defined]
-    except ImportError:
+    """ns per decimal parse via ``bench_parse_decimal``, if it exists (the benchmark kit
+    ``fastfeed._benchkit``, or ``fastfeed._parse`` until the parser's loops move there)."""
+    import importlib
+
+    for name in ("fastfeed._benchkit", "fastfeed._parse"):
+        bench_parse_decimal = getattr(importlib.import_module(name), "bench_parse_decimal", None)
+        if bench_parse_decimal is not None:
+            break
+    else:
         return None
     out = {}
     for text, decimals in ((b"27123.45", 2), (b"0.00012345", 8)):
