@@ -12,7 +12,7 @@ Workloads (slot 0 is the best price of a side):
 - ``deep``: slots 3750..7499, the bottom half (~levels 2500..5000);
 - ``uniform``: any slot.
 - ``binance_realistic``: not the grid above: the converted level changes of
-  :func:`fastfeed.bench_gen.make_workload` ``("binance", ...)`` BTCUSDT ``@depth@100ms``
+  :func:`fastfeed.bench.workload.make_workload` ``("binance", ...)`` BTCUSDT ``@depth@100ms``
   messages (the simulator's market model, ~30 changes a message, 1000-level book),
   replayed in order into a book loaded from that workload's REST snapshot. Most changes
   hit the top few levels; about a fifth insert or delete at the bottom of the 1000-level
@@ -98,7 +98,7 @@ def make_realistic(
     """
     from decimal import Decimal
 
-    from fastfeed.bench_gen import make_workload
+    from fastfeed.bench.workload import make_workload
 
     w = make_workload("binance", messages=messages, seed=seed)
     assert w.snapshot is not None
