@@ -3,10 +3,13 @@
 Written the way a careful Python user would: the message is decoded by ``json.loads`` or
 ``orjson.loads`` into Python objects; each side is a ``dict`` keyed by ``float(price)``
 holding ``float(size)``; a size equal to ``0.0`` deletes the level (``dict.pop``); and the
-venue's sequence rule is checked exactly as fastfeed checks it (Binance spot:
-``u <= id`` old, ``U > id + 1`` gap; USD-M: first event ``U <= id <= u`` (or
-``pu == id``), then ``pu == previous u``; Coinbase Advanced Trade: ``sequence_num`` must
-grow by one per message on the connection; Coinbase Exchange: no sequence on L2). A
+venue's sequence rules are checked exactly as fastfeed checks them.
+
+Nothing here restates a venue: the router is picked by the venue's ``decoder``, each
+book's id rule is the venue's ``sequencing`` as judged by
+:class:`fastfeed.reference.sync.ReferenceSequencer`, and the per-connection counter
+(Coinbase Advanced Trade ``sequence_num``) is checked when ``connection_sequence`` is
+set (:mod:`fastfeed.venues`; the rules are written down in ``docs/venues.md``). A
 detected gap marks the book ``gap`` and stops applying to it (no resync: the benchmark
 stream has none). No sorting is done per message (a dict book is unordered; sorting
 happens only when compared with the truth).
@@ -17,7 +20,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from fastfeed.reference.sync import ReferenceSequencer
+from fastfeed.venues import Venue, get_venue
+
 __all__ = [
+    "ROUTERS",
     "BinanceRouter",
     "CoinbaseATRouter",
     "CoinbaseExchangeRouter",
@@ -32,62 +39,51 @@ __all__ = [
 class DictBook:
     """Baseline book: ``{float(price): float(size)}`` per side plus the venue's id rule.
 
-    ``rule`` is ``"binance-spot"``, ``"binance-usdm"`` or ``"in-band"`` (Coinbase: ids
-    are checked per connection by the router). ``state`` is ``syncing``, ``live`` or
-    ``gap``; nothing is applied unless live.
+    ``rule`` is the venue's ``sequencing`` (``"binance-spot"``, ``"binance-usdm"`` or
+    ``"in-band"``); the verdict on each event's update ids comes from
+    :class:`fastfeed.reference.sync.ReferenceSequencer` (the one plain-Python copy of the
+    rules in ``docs/venues.md``). Coinbase ids are checked per connection by the router.
+    ``state`` is ``syncing``, ``live`` or ``gap``; nothing is applied unless live.
     """
 
-    __slots__ = ("applied", "asks", "bids", "expect_first", "gaps", "last_id", "old",
-                 "rule", "state")
+    __slots__ = ("applied", "asks", "bids", "gaps", "old", "rule", "seq", "state")
 
     def __init__(self, rule: str) -> None:
         """An empty book waiting for its snapshot."""
         self.rule = rule
+        self.seq = ReferenceSequencer(rule)
         self.bids: dict[float, float] = {}
         self.asks: dict[float, float] = {}
-        self.last_id = -1
         self.state = "syncing"
-        self.expect_first = True
         self.applied = 0
         self.old = 0
         self.gaps = 0
+
+    @property
+    def last_id(self) -> int:
+        """Update id the book is at (the snapshot's ``lastUpdateId``, then each event's ``u``)."""
+        return self.seq.book_id
 
     def load_rest(self, snap: dict[str, Any]) -> None:
         """Load a decoded Binance REST snapshot and go live."""
         self.bids = {float(p): float(q) for p, q in snap["bids"]}
         self.asks = {float(p): float(q) for p, q in snap["asks"]}
-        self.last_id = snap["lastUpdateId"]
-        self.expect_first = True
+        self.seq.load_snapshot(snap["lastUpdateId"], None)    # nothing buffered
         self.state = "live"
 
     def binance_event(self, ev: dict[str, Any]) -> None:
-        """Apply one decoded ``depthUpdate`` under the spot or USD-M rule."""
+        """Apply one decoded ``depthUpdate`` if the sequencing rule says so."""
         if self.state != "live":
             return
         u = ev["u"]
-        if self.rule == "binance-usdm":
-            if self.expect_first:
-                if u < self.last_id:
-                    self.old += 1
-                    return
-                # fastfeed also accepts an event continuing the snapshot exactly
-                # (pu == lastUpdateId, commit 1736c26): same rule here.
-                if ev["U"] > self.last_id and ev["pu"] != self.last_id:
-                    self._gap()
-                    return
-            elif u <= self.last_id:
+        # ``pu`` (previous event's u) exists only on USD-M; the spot rule does not read it.
+        verdict = self.seq.verdict(ev["U"], u, ev.get("pu", -1))
+        if verdict != "apply":
+            if verdict == "old":
                 self.old += 1
-                return
-            elif ev["pu"] != self.last_id:
+            else:       # "gap" ("buffer" cannot happen: the book is live)
                 self._gap()
-                return
-        else:
-            if u <= self.last_id:
-                self.old += 1
-                return
-            if ev["U"] > self.last_id + 1:
-                self._gap()
-                return
+            return
         bids = self.bids
         for p, q in ev["b"]:
             size = float(q)
@@ -102,26 +98,29 @@ class DictBook:
                 asks.pop(float(p), None)
             else:
                 asks[float(p)] = size
-        self.last_id = u
-        self.expect_first = False
+        self.seq.apply(u)
         self.applied += 1
 
     def _gap(self) -> None:
         self.gaps += 1
         self.state = "gap"
 
+    def _in_band_snapshot(self) -> None:
+        self.seq.load_snapshot(-1, None)
+        self.state = "live"
+
     def load_pairs(self, bids: list[list[str]], asks: list[list[str]]) -> None:
         """Replace the book from ``[[price, size], ...]`` lists (Coinbase Exchange snapshot)."""
         self.bids = {float(p): float(q) for p, q in bids}
         self.asks = {float(p): float(q) for p, q in asks}
-        self.state = "live"
+        self._in_band_snapshot()
 
     def at_event(self, ev: dict[str, Any]) -> None:
         """Apply one Coinbase Advanced Trade ``l2_data`` event (snapshot or update)."""
         if ev["type"] == "snapshot":
             self.bids = {}
             self.asks = {}
-            self.state = "live"
+            self._in_band_snapshot()
         elif self.state != "live":
             return
         bids = self.bids
@@ -154,7 +153,7 @@ class DictBook:
 class BinanceRouter:
     """Routes decoded Binance events (raw or combined-stream form) to their ``DictBook``."""
 
-    def __init__(self, books: dict[str, DictBook]) -> None:
+    def __init__(self, books: dict[str, DictBook], venue: Venue) -> None:
         """``books`` by symbol (upper case)."""
         self.books = books
         self.unknown = 0
@@ -170,23 +169,26 @@ class BinanceRouter:
 
 
 class CoinbaseATRouter:
-    """Checks the per-connection ``sequence_num`` and routes ``l2_data`` events."""
+    """Routes ``l2_data`` events; checks the per-connection ``sequence_num`` when the venue
+    has one (``Venue.connection_sequence``): any jump turns every book ``gap``."""
 
-    def __init__(self, books: dict[str, DictBook]) -> None:
+    def __init__(self, books: dict[str, DictBook], venue: Venue) -> None:
         """``books`` by product id."""
         self.books = books
+        self.check_sequence = venue.connection_sequence
         self.seq = -1
         self.gaps = 0
 
     def on_message(self, msg: dict[str, Any]) -> None:
         """One decoded envelope."""
-        seq = msg.get("sequence_num")
-        if seq is not None:
-            if self.seq >= 0 and seq != self.seq + 1:
-                self.gaps += 1
-                for b in self.books.values():
-                    b.state = "gap"
-            self.seq = seq
+        if self.check_sequence:
+            seq = msg.get("sequence_num")
+            if seq is not None:
+                if self.seq >= 0 and seq != self.seq + 1:
+                    self.gaps += 1
+                    for b in self.books.values():
+                        b.state = "gap"
+                self.seq = seq
         if msg.get("channel") != "l2_data":
             return
         for ev in msg["events"]:
@@ -198,7 +200,7 @@ class CoinbaseATRouter:
 class CoinbaseExchangeRouter:
     """Routes Coinbase Exchange ``snapshot``/``l2update`` messages by product."""
 
-    def __init__(self, books: dict[str, DictBook]) -> None:
+    def __init__(self, books: dict[str, DictBook], venue: Venue) -> None:
         """``books`` by product id."""
         self.books = books
 
@@ -217,16 +219,21 @@ class CoinbaseExchangeRouter:
 
 Router = BinanceRouter | CoinbaseATRouter | CoinbaseExchangeRouter
 
+#: The baseline router for each message dialect, keyed by ``Venue.decoder`` (the compiled
+#: decoder the production path uses for the same messages).
+ROUTERS: dict[str, type[Router]] = {
+    "binance-depth": BinanceRouter,
+    "coinbase-at": CoinbaseATRouter,
+    "coinbase-exchange": CoinbaseExchangeRouter,
+}
+
 
 def make_router(venue: str, symbols: Sequence[str]) -> tuple[Router, dict[str, DictBook]]:
-    """A baseline router and its books for ``venue``."""
-    rule = {"binance": "binance-spot", "binance-usdm": "binance-usdm"}.get(venue, "in-band")
-    books = {s: DictBook(rule) for s in symbols}
-    if venue.startswith("binance"):
-        return BinanceRouter(books), books
-    if venue == "coinbase":
-        return CoinbaseATRouter(books), books
-    return CoinbaseExchangeRouter(books), books
+    """A baseline router and its books for ``venue`` (dispatched on its description:
+    ``decoder`` picks the router, ``sequencing`` the books' id rule)."""
+    v = get_venue(venue)
+    books = {s: DictBook(v.sequencing) for s in symbols}
+    return ROUTERS[v.decoder](books, v), books
 
 
 def dict_levels(side: dict[float, float], bids: bool) -> list[tuple[float, float]]:

@@ -21,6 +21,7 @@ from fastfeed.bench.config import (
     have,
 )
 from fastfeed.bench.runner import run_bench
+from fastfeed.bench.workload import SNAPSHOT_MAX_LEVELS
 from fastfeed.latency import HlogWriter, LatencyHistogram, format_ns
 
 
@@ -168,10 +169,10 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         parser.error("--symbols, --repeat must be >= 1; --messages, --book-depth >= 2")
     if not 1 <= cfg.levels_per_message <= 200:
         parser.error("--levels-per-message must be in 1..200")
-    if cfg.venue == "binance-usdm" and cfg.book_depth > 1000:
-        parser.error("binance-usdm REST snapshots hold at most 1000 levels: --book-depth <= 1000")
-    if cfg.venue == "binance" and cfg.book_depth > 5000:
-        parser.error("binance REST snapshots hold at most 5000 levels: --book-depth <= 5000")
+    most = SNAPSHOT_MAX_LEVELS.get(cfg.venue)
+    if most is not None and cfg.book_depth > most:
+        parser.error(f"{cfg.venue} REST snapshots hold at most {most} levels: "
+                     f"--book-depth <= {most}")
     names = INPROC_CONTENDERS if cfg.no_socket else CONTENDERS
     wanted = names if args.contenders is None else tuple(
         x.strip() for x in args.contenders.split(",") if x.strip())

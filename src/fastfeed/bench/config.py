@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastfeed.latency import LatencyHistogram
+from fastfeed.venues import VENUES as _VENUES
 
-VENUES = ("binance", "binance-usdm", "coinbase", "coinbase-exchange")
+#: ``--venue`` choices: every venue fastfeed describes.
+VENUES = tuple(_VENUES)
 #: Socket-mode contenders, in report order.
 CONTENDERS = ("ceiling", "fastfeed", "picows-orjson", "websockets-json")
 #: In-process (``--no-socket``) contenders.

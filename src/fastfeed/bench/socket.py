@@ -12,6 +12,7 @@ from typing import Any
 from fastfeed.bench.baselines import DictBook, corrupt_dict, dict_levels, make_router
 from fastfeed.bench.config import BenchConfig, RunResult
 from fastfeed.bench.workload import (
+    SNAPSHOT_MAX_LEVELS,
     VENUE_DEFAULTS,
     book_levels_decimal,
     compare_levels,
@@ -21,6 +22,7 @@ from fastfeed.bench.workload import (
 )
 from fastfeed.latency import LatencyHistogram
 from fastfeed.sim.process import SimProcess
+from fastfeed.venues import get_venue
 
 # ---------------------------------------------------------------------------- simulator
 
@@ -41,8 +43,12 @@ def connection_plan(venue: str, symbols: list[str]) -> list[list[str]]:
 
 
 def expected_frames(venue: str, symbols: list[str], per_symbol: int) -> int:
-    """Frames one connection carrying ``symbols`` receives during the burst."""
-    if venue.startswith("binance"):
+    """Frames one connection carrying ``symbols`` receives during the burst.
+
+    Venues with REST snapshots (Binance) name their streams in the URL: only the burst.
+    In-band venues (Coinbase) are subscribed: an ack, then per product its snapshot.
+    """
+    if get_venue(venue).uses_rest_snapshots:
         return per_symbol * len(symbols)
     # subscriptions ack + per product: in-band snapshot + the burst
     return 1 + len(symbols) * (1 + per_symbol)
@@ -51,22 +57,25 @@ def expected_frames(venue: str, symbols: list[str], per_symbol: int) -> int:
 def ack_frames(venue: str) -> int:
     """Leading frames per connection left out of the timed window: Coinbase's
     ``subscriptions`` ack arrives at once, the burst only after the simulator rendered it."""
-    return 0 if venue.startswith("binance") else 1
+    return 0 if get_venue(venue).uses_rest_snapshots else 1
 
 
 def ws_url(venue: str, ws_base: str, symbols: list[str]) -> str:
     """The URL a connection opens (Binance combined streams; Coinbase base URL)."""
-    from fastfeed.venues import get_venue
-
     return get_venue(venue).connection_url(ws_base, symbols)
 
 
 def subscribe_messages(venue: str, symbols: list[str]) -> list[bytes]:
-    """Subscribe requests for the L2 channel only (no heartbeats: they would add frames)."""
-    if venue == "coinbase":
+    """Subscribe requests for the L2 channel only (no heartbeats: they would add frames).
+
+    ``Venue.subscribe_messages`` also subscribes heartbeats (and, on Binance, adds streams
+    to a running connection), hence these, keyed by the venue's message dialect.
+    """
+    decoder = get_venue(venue).decoder
+    if decoder == "coinbase-at":
         return [json.dumps({"type": "subscribe", "product_ids": symbols,
                             "channel": "level2"}).encode()]
-    if venue == "coinbase-exchange":
+    if decoder == "coinbase-exchange":
         return [json.dumps({"type": "subscribe", "product_ids": symbols,
                             "channels": ["level2_batch"]}).encode()]
     return []
@@ -203,6 +212,7 @@ class SocketBench:
         self.snapshots: dict[str, bytes] = {}
         self.truth: dict[str, tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]] = {}
         self.tick, self.step, _ = VENUE_DEFAULTS[cfg.venue]
+        self.venue = get_venue(cfg.venue)
 
     async def prepare(self) -> None:
         """Fetch the REST snapshots (Binance) and the final truth of every symbol."""
@@ -210,9 +220,9 @@ class SocketBench:
 
         async with aiohttp.ClientSession() as session:
             for s in self.symbols:
-                if self.cfg.venue.startswith("binance"):
-                    path = "/api/v3/depth" if self.cfg.venue == "binance" else "/fapi/v1/depth"
-                    limit = 5000 if self.cfg.venue == "binance" else 1000
+                if self.venue.uses_rest_snapshots:
+                    path = getattr(self.venue, "depth_path", None)
+                    limit = SNAPSHOT_MAX_LEVELS[self.cfg.venue]
                     self.snapshots[s] = await _fetch(
                         session, f"{self.rest_base}{path}?symbol={s}&limit={limit}")
                 body = await _fetch(session, f"{self.rest_base}/debug/truth?venue="
@@ -292,7 +302,7 @@ class SocketBench:
         for s in syms:
             core = BookCore(self.cfg.venue, s, *instrument_scales(self.tick, self.step),
                             strict=False)
-            if self.cfg.venue.startswith("binance"):
+            if self.venue.uses_rest_snapshots:
                 state = core.apply_snapshot(self.snapshots[s])
                 if state != "live":
                     raise RuntimeError(f"{s}: snapshot left the book {state}")
@@ -370,7 +380,7 @@ class SocketBench:
     def _routers(self, syms: list[str], loads: Callable[[bytes], Any]
                  ) -> tuple[Any, dict[str, DictBook]]:
         router, books = make_router(self.cfg.venue, syms)
-        if self.cfg.venue.startswith("binance"):
+        if self.venue.uses_rest_snapshots:
             for s in syms:
                 books[s].load_rest(loads(self.snapshots[s]))
         return router, books

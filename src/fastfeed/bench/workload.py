@@ -14,8 +14,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from fastfeed.venues import VENUES, get_venue
+from fastfeed.venues.binance import BinanceSpot
+
 __all__ = [
     "CALIBRATION",
+    "SNAPSHOT_MAX_LEVELS",
     "VENUE_DEFAULTS",
     "Workload",
     "book_levels_decimal",
@@ -28,12 +32,22 @@ __all__ = [
     "truth_levels",
 ]
 
-VENUE_DEFAULTS: dict[str, tuple[str, str, int]] = {
+#: Per venue: (tick_size, step_size, typical level size in lots), as the simulator
+#: defaults. A benchmark table (instrument shapes, not venue rules); its keys are
+#: :data:`fastfeed.venues.VENUES`, so a venue added there without a line here fails here.
+_INSTRUMENTS: dict[str, tuple[str, str, int]] = {
     "binance": ("0.01", "0.00001", 10_000),
     "binance-usdm": ("0.10", "0.001", 1_000),
     "coinbase": ("0.01", "0.00000001", 10_000_000),
     "coinbase-exchange": ("0.01", "0.00000001", 10_000_000),
 }
+VENUE_DEFAULTS: dict[str, tuple[str, str, int]] = {name: _INSTRUMENTS[name] for name in VENUES}
+
+#: Most levels a REST snapshot may ask for, per venue with ``uses_rest_snapshots`` (the
+#: venue's API limit: the benchmark loads the whole ``--book-depth`` from one snapshot).
+_SNAPSHOT_LIMITS: dict[str, int] = {"binance": 5000, "binance-usdm": 1000}
+SNAPSHOT_MAX_LEVELS: dict[str, int] = {
+    name: _SNAPSHOT_LIMITS[name] for name, v in VENUES.items() if v.uses_rest_snapshots}
 
 _MIDS = ("97250.01", "3500.00", "185.25", "640.10", "2.41", "0.35")
 _BASES = ("BTC", "ETH", "SOL", "BNB", "XRP", "DOGE")
@@ -63,9 +77,9 @@ def model_levels_for(distinct: float) -> int:
 def symbol_names(venue: str, n: int) -> list[str]:
     """``n`` plausible symbols for a venue (BTCUSDT, ETHUSDT, … / BTC-USD, ETH-USD, …)."""
     bases = [*_BASES, *(f"X{i}" for i in range(max(0, n - len(_BASES))))][:n]
-    if venue.startswith("binance"):
-        return [f"{b}USDT" for b in bases]
-    return [f"{b}-USD" for b in bases]
+    example = get_venue(venue).symbol_example        # "BTCUSDT" / "BTC-USD"
+    quote = example.removeprefix(_BASES[0])
+    return [f"{b}{quote}" for b in bases]
 
 
 def mid_price(i: int) -> str:
@@ -124,12 +138,16 @@ def make_workload(venue: str, symbol: str = "BTCUSDT", *, messages: int = 2000,
     from fastfeed.sim import render
     from fastfeed.sim.model import BookModel
 
+    v = get_venue(venue)
+    # USD-M chains events by ``pu`` (its sequencing rule): the model then skips ids
+    # between events and the renderer adds ``pu`` and prints at the scale, as the venue does.
+    usdm = v.sequencing == "binance-usdm"
     tick, step, size_scale = VENUE_DEFAULTS[venue]
     model = BookModel(symbol=symbol, seed=seed, tick_size=tick, step_size=step,
                       mid_price=mid_price(index), depth=depth,
                       levels_per_message=model_levels_for(levels_per_message),
                       move_prob=0.1, size_scale=size_scale, history=1,
-                      id_skip=venue == "binance-usdm")
+                      id_skip=usdm)
     ps, ss = model.price_scale, model.size_scale
     start = model.snapshot()
     msgs: list[bytes] = []
@@ -137,12 +155,12 @@ def make_workload(venue: str, symbol: str = "BTCUSDT", *, messages: int = 2000,
     snapshot: bytes | None = None
     changes = 0
     e_ms = 1_764_000_000_000
-    if venue in ("binance", "binance-usdm"):
-        usdm = venue == "binance-usdm"
+    if v.decoder == "binance-depth":
+        assert isinstance(v, BinanceSpot)
         # Binance spot prints 8 decimals; USD-M prints at the scale (as the simulator does).
         fmt = render.Fmt(ps, ss, 8 if not usdm else ps.text_decimals,
                          8 if not usdm else ss.text_decimals, None)
-        stream = f"{symbol.lower()}@depth@100ms".encode()
+        stream = v.stream(symbol).encode()
         for i in range(messages):
             m = model.step()
             if i == 0:
@@ -153,7 +171,7 @@ def make_workload(venue: str, symbol: str = "BTCUSDT", *, messages: int = 2000,
             changes += len(m.bids) + len(m.asks)
             payload = render.binance_event(symbol, m, fmt, usdm, e_ms + 100 * i)
             msgs.append(render.combined(stream, payload) if combined else payload)
-    elif venue == "coinbase":
+    elif v.decoder == "coinbase-at":
         fmt = render.Fmt(ps, ss, ps.text_decimals, ss.text_decimals, "0")
         ts = "2026-11-24T12:00:00.123456789Z"
         seq = sequence_start - 1
@@ -166,7 +184,7 @@ def make_workload(venue: str, symbol: str = "BTCUSDT", *, messages: int = 2000,
             changes += len(m.bids) + len(m.asks)
             ev = render.at_event("update", symbol, render.at_updates(m.bids, m.asks, fmt, ts))
             msgs.append(render.at_envelope("l2_data", seq, "[" + ev + "]", ts))
-    elif venue == "coinbase-exchange":
+    elif v.decoder == "coinbase-exchange":
         fmt = render.Fmt(ps, ss, ps.text_decimals, ss.text_decimals, "0")
         ts = "2026-11-24T12:00:00.123456Z"
         prelude.append(render.ex_snapshot(symbol, start, fmt))
@@ -175,7 +193,7 @@ def make_workload(venue: str, symbol: str = "BTCUSDT", *, messages: int = 2000,
             changes += len(m.bids) + len(m.asks)
             msgs.append(render.ex_l2update(symbol, m.bids, m.asks, fmt, 8, ts))
     else:
-        raise ValueError(f"unknown venue {venue!r}")
+        raise ValueError(f"no workload for {venue!r} (decoder {v.decoder!r})")
     final = model.snapshot()
     return Workload(venue, symbol, tick, step, snapshot, prelude, msgs,
                     truth_levels(final.sorted_bids(), ps, ss),
