@@ -12,7 +12,7 @@ Workloads (slot 0 is the best price of a side):
 - ``deep``: slots 3750..7499, the bottom half (~levels 2500..5000);
 - ``uniform``: any slot.
 - ``binance_realistic``: not the grid above: the converted level changes of
-  :func:`fastfeed.bench_gen.make_workload` ``("binance", ...)`` BTCUSDT ``@depth@100ms``
+  :func:`fastfeed.bench.workload.make_workload` ``("binance", ...)`` BTCUSDT ``@depth@100ms``
   messages (the simulator's market model, ~30 changes a message, 1000-level book),
   replayed in order into a book loaded from that workload's REST snapshot. Most changes
   hit the top few levels; about a fifth insert or delete at the bottom of the 1000-level
@@ -23,7 +23,7 @@ Rows, in ns per change (median over ``--repeat`` runs, all in one process):
 - ``compiled``: ``L2Book.apply_many`` over the whole stream: one Python call, the loop
   runs in Cython (validation pass + chunked ``apply_deltas``);
 - ``compiled_apply_deltas``: the bare cdef ``apply_deltas`` over a C ``Delta`` array
-  (``bench_apply_deltas``), which is how the listener drives the book;
+  (``fastfeed._benchkit.bench_apply_deltas``), which is how the listener drives the book;
 - ``reference``: the pure-Python ``ReferenceBook.apply`` per change;
 - ``dict``: the plain dict book: ``d[price] = size`` or ``d.pop(price, None)`` per change
   and nothing else (no best price ever computed: a floor for any dict-based book);
@@ -47,7 +47,8 @@ from typing import Any
 
 import numpy as np
 
-from fastfeed._book import ASK, BID, L2Book, bench_apply_deltas
+from fastfeed._benchkit import bench_apply_deltas
+from fastfeed._book import ASK, BID, L2Book
 from fastfeed.reference.book import ReferenceBook
 
 SLOTS = 7_500
@@ -97,7 +98,7 @@ def make_realistic(
     """
     from decimal import Decimal
 
-    from fastfeed.bench_gen import make_workload
+    from fastfeed.bench.workload import make_workload
 
     w = make_workload("binance", messages=messages, seed=seed)
     assert w.snapshot is not None
@@ -203,9 +204,9 @@ def bench_python(snapshot: Any, changes: Any, repeat: int, n: int, every: int) -
 
 
 def bench_parse(repeat: int, iterations: int = 2_000_000) -> dict[str, float] | None:
-    """ns per decimal parse via ``fastfeed._benchkit.bench_parse_decimal``, if it exists."""
+    """ns per decimal parse via ``fastfeed._benchkit.bench_parse_decimal``."""
     try:
-        from fastfeed._benchkit import bench_parse_decimal  # type: ignore[attr-defined]
+        from fastfeed._benchkit import bench_parse_decimal
     except ImportError:
         return None
     out = {}

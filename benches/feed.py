@@ -1,7 +1,7 @@
 """Per-message cost of ``BookFeed.apply_message``: ``python -m benches.feed [--json]``.
 
 Three workloads, pre-generated with the simulator's market model and renderers
-(:func:`fastfeed.bench_gen.make_workload`), each on a 1000-level book:
+(:func:`fastfeed.bench.workload.make_workload`), each on a 1000-level book:
 
 - ``binance``: BTCUSDT ``@depth@100ms`` events (raw-stream form, 8-decimal strings),
   ~30 distinct level changes, ~1 KB each;
@@ -10,7 +10,7 @@ Three workloads, pre-generated with the simulator's market model and renderers
 
 For each, in the same run and on the same bytes: fastfeed (``BookFeed.apply_message``:
 decode → sequence check → int64 book → latency record), ``json.loads`` + dict book and
-``orjson.loads`` + dict book (:class:`fastfeed.bench_gen.DictBook`: float keys and sizes,
+``orjson.loads`` + dict book (:class:`fastfeed.bench.baselines.DictBook`: float keys and sizes,
 zero deletes, the venue's sequence rule). Every repeat starts from a fresh book loaded
 with the snapshot (untimed) and times one pass over all messages; the figure is the
 median over repeats of ns per message (contenders interleaved within each repeat).
@@ -30,14 +30,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from fastfeed.bench_gen import (
-    Workload,
-    book_levels_decimal,
-    compare_levels,
-    dict_levels,
-    make_router,
-    make_workload,
-)
+from fastfeed.bench.baselines import dict_levels, make_router
+from fastfeed.bench.workload import Workload, book_levels_decimal, compare_levels, make_workload
 from fastfeed.feed import BookFeed
 
 #: (workload name, venue, symbol, target µs/msg, target speedup over json)

@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 from hdrh.histogram import HdrHistogram
 
-from fastfeed._hist import LatencyHistogram, bench_baseline, bench_record
+from fastfeed._benchkit import bench_baseline, bench_record
+from fastfeed._hist import LatencyHistogram
 
 HIGHEST = 60_000_000_000
 

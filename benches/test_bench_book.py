@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from benches.book import REGIONS, make_changes, make_snapshot
-from fastfeed._book import L2Book, bench_apply_deltas
+from fastfeed._benchkit import bench_apply_deltas
+from fastfeed._book import L2Book
 from fastfeed.reference.book import ReferenceBook
 
 N = 50_000

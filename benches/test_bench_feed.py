@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from benches.feed import CASES, fresh_feed, time_dict
-from fastfeed.bench_gen import Workload, book_levels_decimal, compare_levels, make_workload
+from fastfeed.bench.workload import Workload, book_levels_decimal, compare_levels, make_workload
 
 N = 300
 

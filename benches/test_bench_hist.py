@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from hdrh.histogram import HdrHistogram
 
-from fastfeed._hist import LatencyHistogram, bench_baseline, bench_record
+from fastfeed._benchkit import bench_baseline, bench_record
+from fastfeed._hist import LatencyHistogram
 
 HIGHEST = 60_000_000_000
 N = 100_000

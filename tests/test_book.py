@@ -610,7 +610,7 @@ def test_runs_of_changes_at_both_ends(n, capacity, ops):
 
 
 def test_apply_deltas_rejects_negative_price_after_applying_the_prefix():
-    from fastfeed._book import bench_apply_deltas
+    from fastfeed._benchkit import bench_apply_deltas
 
     book = L2Book(0, 0)
     book.load([(7, 1)], [(9, 1)])

@@ -19,7 +19,8 @@ from hdrh.log import HistogramLogReader
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fastfeed._hist import LatencyHistogram, bench_baseline, bench_record
+from fastfeed._benchkit import bench_baseline, bench_record
+from fastfeed._hist import LatencyHistogram
 from fastfeed.latency import HIST_NAMES, HlogWriter, LatencySet, format_ns, summary
 
 HIGHEST = 60_000_000_000

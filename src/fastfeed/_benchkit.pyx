@@ -1,7 +1,19 @@
 # cython: language_level=3
-# PLACEHOLDER (branch parse): stands in for the colleague's compiled benchmark kit so this
-# branch builds and its benchmarks run. On merge take the colleague's _benchkit.pyx, which
-# includes the same file.
-"""Compiled benchmark loops (placeholder: only the parse kit)."""
+"""Benchmark kit: compiled timing loops and listeners used by ``benches/`` and ``fastfeed bench``.
 
+Nothing in the production path imports this module. Each part lives in its own include
+(``benchkit/*.pxi``, next to this file) beside the module it measures:
+
+- ``benchkit/book.pxi``: ``bench_apply_deltas`` (``L2Book.apply_deltas`` from C);
+- ``benchkit/hist.pxi``: ``bench_record`` / ``bench_baseline`` (``LatencyHistogram.record``
+  in a nogil loop, and the same loop without it);
+- ``benchkit/listener.pxi``: ``CountingListener`` (the raw picows ceiling) and
+  ``TimedFeedListener`` (the production ``FeedListener`` plus a frame-count hook);
+- ``benchkit/parse.pxi``: the decoder timing loops (owned by the parser; cimports of
+  ``fastfeed._parse`` go in that file).
+"""
+
+include "benchkit/book.pxi"
+include "benchkit/hist.pxi"
+include "benchkit/listener.pxi"
 include "benchkit/parse.pxi"

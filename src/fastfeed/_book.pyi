@@ -53,8 +53,3 @@ class L2Book:
         """Both sides non-empty and best bid >= best ask (crossed or locked)."""
     def _check_invariants(self) -> None:
         """Debug aid for tests: raise AssertionError if the internal layout is broken."""
-
-def bench_apply_deltas(
-    book: L2Book, sides: npt.ArrayLike, prices: npt.ArrayLike, sizes: npt.ArrayLike
-) -> int:
-    """Apply rows through the cdef ``apply_deltas`` in one call; return elapsed ns."""

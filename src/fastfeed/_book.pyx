@@ -30,12 +30,9 @@ from libc.string cimport memcpy, memmove
 
 from fastfeed._types cimport SIDE_ASK, SIDE_BID, Delta
 
-import time
-
 import numpy as np
 
 cnp.import_array()
-_perf_counter_ns = time.perf_counter_ns
 
 #: Side code of a bid level (``apply(BID, price, size)``).
 BID = SIDE_BID
@@ -758,35 +755,3 @@ cdef object _levels_float(L2Book b, uint8_t side, object n):
         o[j, 0] = <double>px[top - j] / ps
         o[j, 1] = <double>sz[top - j] / ss
     return out
-
-
-# ---------------------------------------------------------------- benchmark helper
-
-
-def bench_apply_deltas(L2Book book, sides, prices, sizes):
-    """Apply rows through the cdef ``apply_deltas`` in one call; return elapsed ns.
-
-    For benchmarks: the rows are converted to a C ``Delta`` array first (not timed), so
-    the figure is the book alone, as the listener drives it. No validation is done
-    beyond what ``apply_deltas`` itself does (negative sizes, bad sides).
-    """
-    cdef const int64_t[::1] s = np.ascontiguousarray(sides, dtype=np.int64)
-    cdef const int64_t[::1] p = np.ascontiguousarray(prices, dtype=np.int64)
-    cdef const int64_t[::1] q = np.ascontiguousarray(sizes, dtype=np.int64)
-    cdef Py_ssize_t n = s.shape[0], i
-    cdef Delta* d
-    if p.shape[0] != n or q.shape[0] != n:
-        raise ValueError("sides, prices and sizes must have the same length")
-    d = <Delta*>malloc((n if n > 0 else 1) * sizeof(Delta))
-    if d == NULL:
-        raise MemoryError()
-    try:
-        for i in range(n):
-            d[i].side = <uint8_t>s[i]
-            d[i].price = p[i]
-            d[i].size = q[i]
-        t0 = _perf_counter_ns()
-        book.apply_deltas(d, n)
-        return _perf_counter_ns() - t0
-    finally:
-        free(d)

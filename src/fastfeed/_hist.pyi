@@ -72,9 +72,3 @@ class LatencyHistogram:
         """Decode a HISTFAAA... blob."""
     def encode(self) -> bytes:
         """The compressed base64 HISTFAAA... blob."""
-
-def bench_record(hist: LatencyHistogram, values: npt.NDArray[np.int64]) -> int:
-    """Total ns to record every value in a nogil C loop."""
-
-def bench_baseline(values: npt.NDArray[np.int64]) -> int:
-    """Total ns for the same loop with a volatile store instead of record."""

@@ -25,14 +25,6 @@ cimport cython
 from libc.stdint cimport INT64_MAX, INT64_MIN, int64_t, uint64_t
 from libc.string cimport memcpy
 
-# A volatile sink for the benchmark's baseline loop (keeps the compiler from removing it).
-cdef extern from *:
-    """
-    static volatile long long ff_hist_sink;
-    #define ff_hist_sink_store(v) (ff_hist_sink = (long long)(v))
-    """
-    void ff_hist_sink_store(int64_t v) noexcept nogil
-
 
 def _bucket_count(highest, sub_bucket_count, unit_magnitude):
     # Same loop as hdrh.histogram.get_bucket_count.
@@ -404,23 +396,3 @@ cdef class LatencyHistogram:
                 f"significant_figures={self.significant_figures}, "
                 f"total_count={self._total}, overflow_count={self.overflow_count}, "
                 f"negative_count={self.negative_count})")
-
-
-def bench_record(LatencyHistogram hist not None, const int64_t[::1] values not None):
-    """Total ns to ``hist.record`` every value in a nogil C loop (benchmarks)."""
-    cdef Py_ssize_t i, n = values.shape[0]
-    t0 = time.perf_counter_ns()
-    with nogil:
-        for i in range(n):
-            hist.record(values[i])
-    return time.perf_counter_ns() - t0
-
-
-def bench_baseline(const int64_t[::1] values not None):
-    """Total ns for the same loop with the record replaced by a volatile store."""
-    cdef Py_ssize_t i, n = values.shape[0]
-    t0 = time.perf_counter_ns()
-    with nogil:
-        for i in range(n):
-            ff_hist_sink_store(values[i])
-    return time.perf_counter_ns() - t0

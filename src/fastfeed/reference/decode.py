@@ -481,12 +481,10 @@ def decode_message(
     spec = VENUES.get(venue)
     if spec is None:
         raise ValueError(f"unknown venue {venue!r}")
-    name = spec.decoder
-    if snapshot and spec.snapshot_decoder is not None:
-        name = spec.snapshot_decoder
-    elif snapshot and venue == "coinbase":
-        raise ValueError("coinbase (Advanced Trade) has no snapshot decoder")
-    out = DECODERS[name](bytes(payload))
+    decoder = spec.snapshot_decoder if snapshot else spec.decoder
+    if decoder is None:
+        raise ValueError(f"{venue} has no snapshot decoder: snapshots arrive in-band")
+    out = DECODERS[decoder](bytes(payload))
     for seg in out["segments"]:
         _convert(seg, price_decimals, size_decimals, price_tick, size_step)
     return out

@@ -1,0 +1,55 @@
+"""Stub for the compiled benchmark kit (timing loops and listeners; not the production path)."""
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from picows import WSListener
+
+from fastfeed._book import L2Book
+from fastfeed._hist import LatencyHistogram
+from fastfeed._listener import FeedListener
+
+def bench_apply_deltas(
+    book: L2Book, sides: npt.ArrayLike, prices: npt.ArrayLike, sizes: npt.ArrayLike
+) -> int:
+    """Apply rows through the cdef ``apply_deltas`` in one call; return elapsed ns."""
+
+def bench_record(hist: LatencyHistogram, values: npt.NDArray[np.int64]) -> int:
+    """Total ns to record every value in a nogil C loop."""
+
+def bench_baseline(values: npt.NDArray[np.int64]) -> int:
+    """Total ns for the same loop with a volatile store instead of record."""
+
+class CountingListener(WSListener):
+    """The raw picows ceiling: counts frames and bytes, parses nothing."""
+
+    frames: int
+    bytes_received: int
+    first_ns: int
+    last_ns: int
+    target: int
+    done: Any
+    def __init__(self, target: int = 0, done: Any = None) -> None: ...
+
+class TimedFeedListener(WSListener):
+    """``FeedListener(venue, owner, *args)`` plus a frame-count hook.
+
+    ``owner.on_listener_target()`` is called (after ``target_ns`` is stamped) when
+    ``frames`` reaches ``frame_target``, before the frame is handed to the feed listener.
+    """
+
+    frames: int
+    frame_target: int
+    target_ns: int
+    def __init__(self, venue: str, owner: Any, *args: Any, frame_target: int = 0) -> None: ...
+    @property
+    def feed(self) -> FeedListener:
+        """The wrapped ``FeedListener``."""
+
+def bench_parse_decimal(text: bytes, decimals: int, iterations: int) -> int:
+    """Total ns for ``iterations`` parses (loop in C)."""
+
+def bench_decode(venue: str, payload: bytes, iterations: int, price_decimals: int,
+                 size_decimals: int, *, snapshot: bool = False) -> int:
+    """Total ns for ``iterations`` decode+convert runs (loop in C)."""
