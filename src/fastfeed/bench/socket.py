@@ -128,17 +128,6 @@ class _FeedOwner:
     def on_router_connection_gap(self, reason: str) -> None:
         self.problems.append(f"connection gap: {reason}")
 
-    # The listener split hands decoded payloads to a router, which reports under these
-    # names (same meaning); kept here so the owner serves either listener.
-    def on_router_control(self, payload: bytes, is_error: bool) -> None:
-        self.on_listener_control(payload, is_error)
-
-    def on_router_connection_gap(self, reason: str) -> None:
-        self.on_listener_connection_gap(reason)
-
-    def on_router_reject(self, text: str, head: bytes) -> None:
-        """An unreadable payload: counted by the listener; a gap, if any, comes separately."""
-
     def on_listener_target(self) -> None:
         listener = self.listener
         if listener.frames == self.skip + 1:
