@@ -61,7 +61,8 @@ FASTFEED_DEBUG=1 FASTFEED_SANITIZE=address,undefined \
 # Guard against a silently unsanitized build (e.g. the setup.py switch broken).
 site=$("$VENV/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['platlib'])")
 for so in "$site"/fastfeed/_*.so; do
-    if ! ldd "$so" | grep -q libasan; then
+    libs=$(ldd "$so")   # not piped into grep -q: its early exit fails the pipe (pipefail)
+    if [[ $libs != *libasan* ]]; then
         echo "ci/debug.sh: $so is not linked with ASan" >&2
         exit 1
     fi
