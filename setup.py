@@ -2,6 +2,13 @@
 
 ``FASTFEED_DEBUG=1`` at build time turns bounds/wraparound/initialized checks back on and
 enables line tracing (for coverage and profilers); the default is the speed build.
+
+``FASTFEED_SANITIZE=address,undefined`` (any ``-fsanitize=`` list) compiles and links every
+extension with those sanitizers, ``-fno-omit-frame-pointer`` and, for ``undefined``,
+``-fno-sanitize-recover=undefined`` (UB aborts instead of printing and going on). Use it with
+``FASTFEED_DEBUG=1`` (as ``ci/debug.sh`` does). CPython itself is not instrumented, so the
+runtime must be preloaded when running: ``LD_PRELOAD=$(gcc -print-file-name=libasan.so)``
+and ``ASAN_OPTIONS=detect_leaks=0`` (see ``ci/debug.sh``). gcc/clang only.
 """
 
 import os
@@ -31,6 +38,14 @@ if sys.platform == "win32":
     compile_args: list[str] = ["/O2"]
 else:
     compile_args = ["-O0", "-g"] if DEBUG else ["-O3"]
+link_args: list[str] = []
+SANITIZE = os.environ.get("FASTFEED_SANITIZE", "").strip()
+if SANITIZE:
+    san = [f"-fsanitize={SANITIZE}", "-fno-omit-frame-pointer"]
+    if "undefined" in SANITIZE.split(","):
+        san.append("-fno-sanitize-recover=undefined")
+    compile_args = compile_args + san
+    link_args = [f"-fsanitize={SANITIZE}"]
 macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
 if DEBUG:
     macros += [("CYTHON_TRACE", "1"), ("CYTHON_TRACE_NOGIL", "1")]
@@ -44,6 +59,7 @@ extensions = [
         [str(pyx.relative_to(HERE))],
         include_dirs=[numpy.get_include(), str(SRC), str(SRC / "include")],
         extra_compile_args=compile_args,
+        extra_link_args=link_args,
         define_macros=macros,
     )
     for pyx in sorted(SRC.glob("*.pyx"))
