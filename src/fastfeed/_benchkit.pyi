@@ -5,6 +5,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from picows import WSListener
+from typing_extensions import disjoint_base
 
 from fastfeed._book import L2Book
 from fastfeed._hist import LatencyHistogram
@@ -21,6 +22,7 @@ def bench_record(hist: LatencyHistogram, values: npt.NDArray[np.int64]) -> int:
 def bench_baseline(values: npt.NDArray[np.int64]) -> int:
     """Total ns for the same loop with a volatile store instead of record."""
 
+@disjoint_base
 class CountingListener(WSListener):
     """The raw picows ceiling: counts frames and bytes, parses nothing."""
 
@@ -32,6 +34,7 @@ class CountingListener(WSListener):
     done: Any
     def __init__(self, target: int = 0, done: Any = None) -> None: ...
 
+@disjoint_base
 class TimedFeedListener(WSListener):
     """``FeedListener(venue, owner, *args)`` plus a frame-count hook.
 

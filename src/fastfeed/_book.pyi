@@ -5,10 +5,12 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import disjoint_base
 
 BID: Final[int]
 ASK: Final[int]
 
+@disjoint_base
 class L2Book:
     """Exact L2 order book: int64 price ticks and size lots, best levels first on read."""
 

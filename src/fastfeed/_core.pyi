@@ -3,6 +3,8 @@
 from collections.abc import Callable
 from typing import Any
 
+from typing_extensions import disjoint_base
+
 from fastfeed._book import L2Book
 from fastfeed._hist import LatencyHistogram
 from fastfeed._parse import DecodeFailed
@@ -18,6 +20,7 @@ class DecodeRejected(DecodeFailed):
 def monotonic_time_ns() -> int:
     """The clock the hot path stamps frames with (CLOCK_MONOTONIC, ns)."""
 
+@disjoint_base
 class BookCore:
     """One book: int64 L2 book, sequencer, counters, latency histograms, sync buffer."""
 

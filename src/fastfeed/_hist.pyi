@@ -1,11 +1,13 @@
 """Stub for the compiled HDR-compatible latency histogram (values in ns)."""
 
 from collections.abc import Iterable
+from typing import final
 
 import numpy as np
 import numpy.typing as npt
 from hdrh.histogram import HdrHistogram
 
+@final
 class LatencyHistogram:
     """Latency histogram in nanoseconds with HdrHistogram's exact bucket layout."""
 

@@ -4,12 +4,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from picows import WSListener
+from typing_extensions import disjoint_base
 
 from fastfeed._core import BookCore
 from fastfeed._router import Router
 
 DEFAULT_MAX_MESSAGE_BYTES: int
 
+@disjoint_base
 class FeedListener(WSListener):
     """picows listener for one venue connection carrying one or more books."""
 

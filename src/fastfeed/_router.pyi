@@ -3,8 +3,11 @@
 from collections.abc import Iterable
 from typing import Any
 
+from typing_extensions import disjoint_base
+
 from fastfeed._core import BookCore
 
+@disjoint_base
 class Router:
     """Routes one venue connection's payloads to its books."""
 
@@ -34,6 +37,7 @@ class Router:
     def counters(self) -> dict[str, int]:
         """Connection-level counters."""
 
+@disjoint_base
 class OfflineCore(BookCore):
     """A book with its own one-book router: payloads pushed by hand (BookFeed)."""
 

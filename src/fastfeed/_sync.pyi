@@ -1,5 +1,7 @@
 """Stub for the compiled per-book sequencer."""
 
+from typing_extensions import disjoint_base
+
 STATE_NAMES: tuple[str, ...]
 VERDICT_NAMES: tuple[str, ...]
 RULES: dict[str, int]
@@ -7,6 +9,7 @@ RULES: dict[str, int]
 class InvalidTransition(RuntimeError):
     """A state change docs/states.md does not allow was attempted."""
 
+@disjoint_base
 class Sequencer:
     """Gap detection for one book under one venue rule."""
 
