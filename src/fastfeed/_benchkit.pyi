@@ -1,5 +1,6 @@
 """Stub for the compiled benchmark kit (timing loops and listeners; not the production path)."""
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -8,6 +9,7 @@ from picows import WSListener
 from typing_extensions import disjoint_base
 
 from fastfeed._book import L2Book
+from fastfeed._core import BookCore
 from fastfeed._hist import LatencyHistogram
 from fastfeed._listener import FeedListener
 
@@ -35,20 +37,17 @@ class CountingListener(WSListener):
     def __init__(self, target: int = 0, done: Any = None) -> None: ...
 
 @disjoint_base
-class TimedFeedListener(WSListener):
-    """``FeedListener(venue, owner, *args)`` plus a frame-count hook.
+class TimedFeedListener(FeedListener):
+    """The production ``FeedListener`` plus a frame-count hook.
 
-    ``owner.on_listener_target()`` is called (after ``target_ns`` is stamped) when
-    ``frames`` reaches ``frame_target``, before the frame is handed to the feed listener.
+    When ``frames`` reaches ``frame_target``, ``target_ns`` is stamped before the frame is
+    processed and ``owner.on_listener_target()`` is called after it.
     """
 
-    frames: int
     frame_target: int
     target_ns: int
-    def __init__(self, venue: str, owner: Any, *args: Any, frame_target: int = 0) -> None: ...
-    @property
-    def feed(self) -> FeedListener:
-        """The wrapped ``FeedListener``."""
+    def __init__(self, venue: str, owner: Any, cores: Iterable[BookCore] = (), *,
+                 frame_target: int = 0) -> None: ...
 
 def bench_parse_decimal(text: bytes, decimals: int, iterations: int) -> int:
     """Total ns for ``iterations`` parses (loop in C)."""

@@ -21,6 +21,9 @@ ctypedef struct VenueRules:
     bint unreadable_is_gap      # an unreadable message may have held any book's update
 
 
+# Reject counters (an array of REJECT_N_REASONS) as {reason name: count}, zeros left out.
+cdef dict reject_counts_by_name(const int64_t* counts)
+
 # Fill `rules` from a venue id through fastfeed.venues (cold path; ValueError if unknown).
 cdef int load_rules(VenueRules* rules, str venue) except -1
 

@@ -96,6 +96,10 @@ cdef int load_rules(VenueRules* rules, str venue) except -1:
     return 0
 
 
+cdef dict reject_counts_by_name(const int64_t* counts):
+    return {reason_name(i): counts[i] for i in range(<int>REJECT_N_REASONS) if counts[i]}
+
+
 def monotonic_time_ns() -> int:
     """The clock the hot path stamps frames with (CLOCK_MONOTONIC, ns)."""
     return monotonic_ns()
@@ -437,14 +441,10 @@ cdef class BookCore:
         """Messages currently held for replay after the next snapshot."""
         return len(self._buffer)
 
-    def _reject_counts(self) -> dict:
-        return {reason_name(i): self.reject_counts[i]
-                for i in range(<int>REJECT_N_REASONS) if self.reject_counts[i]}
-
     @property
     def rejects(self) -> dict:
         """Rejected messages by reason (only reasons seen at least once)."""
-        return self._reject_counts()
+        return reject_counts_by_name(self.reject_counts)
 
     @property
     def rejected(self) -> int:

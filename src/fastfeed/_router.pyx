@@ -16,7 +16,7 @@ from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport calloc, free
 
 from fastfeed._cdefs cimport ff_monotonic_ns as monotonic_ns
-from fastfeed._core cimport BookCore, load_rules
+from fastfeed._core cimport BookCore, load_rules, reject_counts_by_name
 from fastfeed._parse cimport batch_error_message
 from fastfeed._sync cimport SYNC_GAP, SYNC_LIVE
 from fastfeed._types cimport (
@@ -33,8 +33,6 @@ from fastfeed._types cimport (
     batch_init,
     batch_reset,
 )
-
-from fastfeed._parse import reason_name
 
 
 cdef extern from "Python.h":
@@ -207,8 +205,7 @@ cdef class Router:
     @property
     def rejects(self) -> dict:
         """Payloads refused at the connection level, by reason (decode errors, venue errors)."""
-        return {reason_name(i): self.reject_counts[i]
-                for i in range(<int>REJECT_N_REASONS) if self.reject_counts[i]}
+        return reject_counts_by_name(self.reject_counts)
 
     def counters(self) -> dict:
         """Connection-level counters."""
@@ -278,7 +275,7 @@ cdef class OfflineCore(BookCore):
     @property
     def rejects(self) -> dict:
         """Rejected inputs by reason: this book's and its router's (only reasons seen)."""
-        out = self._reject_counts()
+        out = reject_counts_by_name(self.reject_counts)
         for name, count in self.router.rejects.items():
             out[name] = out.get(name, 0) + count
         return out

@@ -334,7 +334,7 @@ class SocketBench:
             finally:
                 res.cpu_s += time.process_time() - c0
                 res.messages += owner.listener.frames - owner.skip
-                res.bytes += owner.listener.feed.bytes_received
+                res.bytes += owner.listener.bytes_received
                 if owner.first_ns and owner.last_ns:
                     res.elapsed_s += (owner.last_ns - owner.first_ns) / 1e9
                 problems.extend(owner.problems)

@@ -5,7 +5,7 @@ from picows.picows cimport WSFrame, WSListener, WSMsgType, WSTransport
 
 from fastfeed._cdefs cimport ff_monotonic_ns as monotonic_ns
 
-from fastfeed._listener import FeedListener
+from fastfeed._listener cimport FeedListener
 
 
 cdef class CountingListener(WSListener):
@@ -40,48 +40,30 @@ cdef class CountingListener(WSListener):
             self.done.set_result(self.frames)
 
 
-cdef class TimedFeedListener(WSListener):
+cdef class TimedFeedListener(FeedListener):
     """The production ``FeedListener`` with a frame-count hook, for timing a burst.
 
-    ``TimedFeedListener(venue, owner, *args, frame_target=0)`` builds
-    ``FeedListener(venue, owner, *args)`` (today ``args`` is ``(cores,)``; whatever else
-    FeedListener's constructor takes is passed through unchanged) and hands every picows
-    callback to it. Per frame it counts ``frames`` and, when ``frames`` reaches
-    ``frame_target``, stamps ``target_ns`` (monotonic ns, the clock of
-    ``FeedListener.last_frame_ns``) and calls ``owner.on_listener_target()`` (which may set
-    a new ``frame_target``), then calls the feed listener's ``on_ws_frame``.
-
-    The feed listener is held, not inherited from: ``FeedListener`` has no ``.pxd`` a
-    subclass could be compiled against. The forwarding call goes through picows'
-    ``WSListener`` vtable (a C call, as picows itself makes it; no Python dispatch), so
-    per frame the hook adds one indirect call, an increment and a compare.
+    ``TimedFeedListener(venue, owner, cores=(), frame_target=0)``: per frame, when
+    ``frames`` reaches ``frame_target``, stamps ``target_ns`` (monotonic ns, the clock of
+    ``last_frame_ns``) before ``FeedListener.on_ws_frame`` (a direct C call) processes the
+    frame, and calls ``owner.on_listener_target()`` (which may set a new ``frame_target``)
+    after it. The hook lives here, not in the production listener: per frame it adds a
+    compare.
     """
 
-    cdef WSListener _feed
-    cdef object _owner
-    cdef readonly int64_t frames
+    cdef object _timed_owner
     cdef public int64_t frame_target
     cdef readonly int64_t target_ns
 
-    def __init__(self, str venue, owner, *args, int64_t frame_target=0):
-        self._feed = FeedListener(venue, owner, *args)
-        self._owner = owner
+    def __init__(self, str venue, owner, cores=(), *, int64_t frame_target=0):
+        FeedListener.__init__(self, venue, owner, cores)
+        self._timed_owner = owner
         self.frame_target = frame_target
 
-    @property
-    def feed(self):
-        """The wrapped ``FeedListener`` (its counters: ``frames``, ``bytes_received``, …)."""
-        return self._feed
-
-    cpdef on_ws_connected(self, WSTransport transport):
-        self._feed.on_ws_connected(transport)
-
-    cpdef on_ws_disconnected(self, WSTransport transport):
-        self._feed.on_ws_disconnected(transport)
-
     cpdef on_ws_frame(self, WSTransport transport, WSFrame frame):
-        self.frames += 1
-        if self.frames == self.frame_target:
+        cdef bint hit = self.frames + 1 == self.frame_target
+        if hit:     # stamped before the frame is processed, as the timed span starts there
             self.target_ns = monotonic_ns()
-            self._owner.on_listener_target()
-        self._feed.on_ws_frame(transport, frame)
+        FeedListener.on_ws_frame(self, transport, frame)
+        if hit:
+            self._timed_owner.on_listener_target()
