@@ -15,7 +15,7 @@ fi
 echo "== ruff"
 "$VENV/bin/ruff" check src tests benches
 echo "== cython-lint"
-"$VENV/bin/cython-lint" src/fastfeed/*.pyx src/fastfeed/*.pxd
+"$VENV/bin/cython-lint" src/fastfeed/*.pyx src/fastfeed/*.pxd src/fastfeed/*/*.pxi
 echo "== mypy"
 "$VENV/bin/mypy"
 echo "== stubtest"
