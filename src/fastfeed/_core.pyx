@@ -56,7 +56,7 @@ from fastfeed._types cimport (
 )
 
 from fastfeed._parse import DecodeFailed, reason_name
-from fastfeed._sync import STATE_NAMES
+from fastfeed._sync import STATE_NAMES as _STATE_NAMES
 from fastfeed.latency import LatencySet
 from fastfeed.venues import get_venue
 
@@ -399,12 +399,12 @@ cdef class BookCore:
                 for rest in buffered[i + 1:]:
                     self._buffer.append(rest)
                     self.buffer_bytes += len(rest)
-                return STATE_NAMES[self.seq.state]
+                return _STATE_NAMES[self.seq.state]
         return "live"
 
     def start_sync(self, str state="syncing") -> None:
         """Begin (re)synchronising: buffer live events until a snapshot is loaded."""
-        cdef int code = STATE_NAMES.index(state)
+        cdef int code = _STATE_NAMES.index(state)
         if self.seq.state == SYNC_LIVE and code != SYNC_LIVE:
             self.gap_started_ns = monotonic_ns()
         self.seq.restart(code)
@@ -424,7 +424,7 @@ cdef class BookCore:
     @property
     def state(self) -> str:
         """``syncing`` | ``live`` | ``gap`` | ``stale`` | ``closed``."""
-        return STATE_NAMES[self.seq.state]
+        return _STATE_NAMES[self.seq.state]
 
     @property
     def is_live(self) -> bool:
