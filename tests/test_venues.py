@@ -32,6 +32,7 @@ def test_venue_description_is_complete(name):
         assert venue.snapshot_decoder in DECODERS
         assert venue.snapshot_decoder in REFERENCE_DECODERS
         assert venue.uses_rest_snapshots
+        assert venue.depth_max_limit, "REST snapshots need their largest depth"
     assert venue.sequencing in RULES
     assert name in DIALECTS, "no simulator dialect"
     assert (CORPUS / name).is_dir(), "no conformance corpus"

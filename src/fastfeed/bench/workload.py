@@ -44,10 +44,11 @@ _INSTRUMENTS: dict[str, tuple[str, str, int]] = {
 VENUE_DEFAULTS: dict[str, tuple[str, str, int]] = {name: _INSTRUMENTS[name] for name in VENUES}
 
 #: Most levels a REST snapshot may ask for, per venue with ``uses_rest_snapshots`` (the
-#: venue's API limit: the benchmark loads the whole ``--book-depth`` from one snapshot).
-_SNAPSHOT_LIMITS: dict[str, int] = {"binance": 5000, "binance-usdm": 1000}
+#: venue's API limit, ``Venue.depth_max_limit``: the benchmark loads the whole
+#: ``--book-depth`` from one snapshot).
 SNAPSHOT_MAX_LEVELS: dict[str, int] = {
-    name: _SNAPSHOT_LIMITS[name] for name, v in VENUES.items() if v.uses_rest_snapshots}
+    name: v.depth_max_limit for name, v in VENUES.items()
+    if v.uses_rest_snapshots and v.depth_max_limit is not None}
 
 _MIDS = ("97250.01", "3500.00", "185.25", "640.10", "2.41", "0.35")
 _BASES = ("BTC", "ETH", "SOL", "BNB", "XRP", "DOGE")

@@ -54,6 +54,8 @@ class Venue:
     max_streams_per_connection: int = 100
     #: REST request weight per minute allowed by the venue
     weight_per_minute: float = 600.0
+    #: most levels a REST snapshot may ask for (venues with ``uses_rest_snapshots``)
+    depth_max_limit: int | None = None
     #: seconds of silence after which a connection is considered dead
     stale_after: float = 30.0
     #: control messages (subscribe, unsubscribe) a connection may send per second
