@@ -26,17 +26,20 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import aiohttp
-from picows import WSError, WSMsgType, ws_connect
+from picows import WSMsgType, ws_connect
 
 from fastfeed._core import BookCore, DecodeRejected, monotonic_time_ns
 from fastfeed._hist import LatencyHistogram
 from fastfeed._listener import FeedListener
 from fastfeed.feed import instrument_scales
 from fastfeed.latency import HlogWriter
+from fastfeed.logsafe import RateLimitedLog, describe_exc, redact_url
 from fastfeed.rest import RestClient, RestError, RetryPolicy, WeightBudget
 from fastfeed.venues import Instrument, Venue, get_venue
 
 log = logging.getLogger("fastfeed.engine")
+# every repeated cold-path warning goes through this (docs/robustness.md)
+rlog = RateLimitedLog(log)
 
 BookCallback = Callable[["LiveBook"], Any]
 LatencyCallback = Callable[["LiveBook", dict[str, LatencyHistogram]], Any]
@@ -103,7 +106,10 @@ class Connection:
         self.control_sent = 0
         self.late_events = 0
         self.last_error: str | None = None
+        self.errors: collections.Counter[str] = collections.Counter()  # by exception kind
+        self.restarts = 0
         self._task: asyncio.Task[None] | None = None
+        self._connected_at: float | None = None
         self._syncing: dict[LiveBook, asyncio.Task[None]] = {}
         self._resubscribe: set[LiveBook] = set()
         self._pending_subscribe: list[LiveBook] = []
@@ -113,7 +119,7 @@ class Connection:
         self._closing = False
 
     def __repr__(self) -> str:
-        return f"<Connection {self.venue.name} {len(self.books)} books {self.ws_base}>"
+        return f"<Connection {self.venue.name} {len(self.books)} books {redact_url(self.ws_base)}>"
 
     @property
     def connected(self) -> bool:
@@ -137,7 +143,7 @@ class Connection:
             if len(self._pending_subscribe) == 1:
                 asyncio.get_running_loop().call_soon(self._flush_subscribe)
         if self._task is None:
-            self._task = asyncio.create_task(self._run(), name=f"fastfeed:{self.venue.name}")
+            self._start_task()
 
     def remove(self, book: LiveBook) -> None:
         """Stop carrying ``book``."""
@@ -154,53 +160,84 @@ class Connection:
 
     # ------------------------------------------------------------------ connection loop
 
+    def _start_task(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"fastfeed:{self.venue.name}")
+        self._task.add_done_callback(self._on_task_done)
+
+    def _on_task_done(self, task: asyncio.Task[None]) -> None:
+        """Supervisor: the run loop catches everything, but if its task still ends while
+        the connection is open (a bug, or a cancel from outside), start it again."""
+        if self._closing or task is not self._task:
+            return
+        exc = None if task.cancelled() else task.exception()
+        self._record_error("connection task ended", exc or asyncio.CancelledError())
+        self.restarts += 1
+        self._start_task()
+
+    def _record_error(self, what: str, exc: BaseException) -> None:
+        """One failure of this connection: counted by kind, kept in ``last_error`` (the
+        connection's and its books'), logged at most once per interval per kind."""
+        kind = type(exc).__name__
+        self.errors[kind] += 1
+        self.last_error = f"{what}: {describe_exc(exc)}"
+        for book in self.books:
+            book.last_error = self.last_error
+        rlog.warning((id(self), kind), "%s: %s", self, self.last_error)
+
     async def _run(self) -> None:
         attempt = 0
         while not self._closing:
-            in_url = list(self.books)
-            url = self.venue.connection_url(self.ws_base, [b.symbol for b in in_url])
+            self._connected_at = None
             try:
-                transport, listener = await ws_connect(
-                    lambda: FeedListener(self.venue.name, self, self.books,
-                                         self.engine.max_message_bytes), url,
-                    websocket_handshake_timeout=self.engine.connect_timeout,
-                    max_frame_size=self.engine.max_frame_size,
-                    use_aiofastnet=False,
-                    logger_name=f"fastfeed.{self.venue.name}",
-                )
-            except Exception as exc:     # OSError, WSError, TimeoutError, anything: retry
-                self.connect_failures += 1
-                if not isinstance(exc, (OSError, WSError, asyncio.TimeoutError)):
-                    log.exception("%s: unexpected error connecting", self)
-                self.last_error = f"cannot connect to {url}: {type(exc).__name__}: {exc}"
-                for book in self.books:
-                    book.last_error = self.last_error
-                delay = self.engine.backoff(attempt)
-                attempt += 1
-                log.warning("%s; retrying in %.2fs", self.last_error, delay)
-                await asyncio.sleep(delay)
-                continue
-            self.listener = cast(FeedListener, listener)
-            late = [b for b in self.books if b not in in_url]
-            if late:    # subscribed while the handshake was in flight
-                self.listener.set_cores(self.books)
-                if self.venue.uses_rest_snapshots:   # (in-band venues subscribed them all)
-                    self._send(self.venue.subscribe_messages([b.symbol for b in late]))
-            connected_at = time.monotonic()
-            watchdog = asyncio.create_task(self._watch_stale(transport, cast(FeedListener, listener)))
-            try:
-                await transport.wait_disconnected()
-            finally:
-                watchdog.cancel()
-                self.transport = None   # the listener stays readable for its counters
+                await self._connect_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:    # anything at all: record it, then reconnect
+                self._record_error("connection failed", exc)
             if self._closing:
                 break
-            if time.monotonic() - connected_at > 30:
+            if self._connected_at is not None and time.monotonic() - self._connected_at > 30:
                 attempt = 0     # it was a healthy connection: start backoff afresh
             delay = self.engine.backoff(attempt)
             attempt += 1
             log.info("%s: disconnected; reconnecting in %.2fs", self, delay)
             await asyncio.sleep(delay)
+
+    async def _connect_once(self) -> None:
+        """Connect, serve until the socket closes; raises whatever ended it abnormally."""
+        in_url = list(self.books)
+        url = self.venue.connection_url(self.ws_base, [b.symbol for b in in_url])
+        try:
+            transport, listener = await ws_connect(
+                lambda: FeedListener(self.venue.name, self, self.books,
+                                     self.engine.max_message_bytes), url,
+                websocket_handshake_timeout=self.engine.connect_timeout,
+                max_frame_size=self.engine.max_frame_size,
+                use_aiofastnet=False,
+                logger_name=f"fastfeed.{self.venue.name}",
+            )
+        except Exception as exc:     # OSError, WSError, TimeoutError, anything: retry
+            self.connect_failures += 1
+            self._record_error(f"cannot connect to {redact_url(url)}", exc)
+            return
+        self.listener = cast(FeedListener, listener)
+        self._connected_at = time.monotonic()
+        watchdog = asyncio.create_task(self._watch_stale(transport, self.listener))
+        try:
+            late = [b for b in self.books if b not in in_url]
+            if late:    # subscribed while the handshake was in flight
+                self.listener.set_cores(self.books)
+                if self.venue.uses_rest_snapshots:   # (in-band venues subscribed them all)
+                    self._send(self.venue.subscribe_messages([b.symbol for b in late]))
+            # raises what picows saw: a protocol violation, an exception in a callback
+            await transport.wait_disconnected()
+        finally:
+            watchdog.cancel()
+            if self.transport is transport:
+                # (a failure before picows' disconnect callback: the books go stale here)
+                self.on_listener_disconnected(transport)
+                transport.disconnect(False)
+            self.transport = None   # the listener stays readable for its counters
 
     async def _watch_stale(self, transport: Any, listener: FeedListener) -> None:
         limit_ns = int(self.engine.stale_limit(self.venue) * 1e9)
@@ -211,7 +248,7 @@ class Connection:
             if monotonic_time_ns() - last > limit_ns:
                 self.stale_disconnects += 1
                 self.last_error = f"no data for {limit_ns / 1e9:.1f}s"
-                log.warning("%s: %s; reconnecting", self, self.last_error)
+                rlog.warning((id(self), "stale"), "%s: %s; reconnecting", self, self.last_error)
                 transport.disconnect(False)
                 return
 
@@ -221,7 +258,6 @@ class Connection:
         """Connected: every book starts syncing afresh."""
         self.transport = transport
         self.connects += 1
-        self.last_error = None
         for book in self.books:
             book.start_sync("syncing")
         if self.books:
@@ -402,11 +438,12 @@ class Connection:
     def stats(self) -> dict[str, Any]:
         """Connection counters (listener counters included when connected)."""
         out: dict[str, Any] = {
-            "venue": self.venue.name, "url": self.ws_base, "books": len(self.books),
+            "venue": self.venue.name, "url": redact_url(self.ws_base), "books": len(self.books),
             "connected": self.connected, "connects": self.connects,
             "connect_failures": self.connect_failures, "server_closes": self.server_closes,
             "stale_disconnects": self.stale_disconnects, "control_sent": self.control_sent,
             "late_events": self.late_events,
+            "errors": dict(self.errors), "restarts": self.restarts,
             "last_error": self.last_error,
         }
         if self.listener is not None:

@@ -1,0 +1,43 @@
+"""Issue 17, hostile input and broken servers: the cold path survives and says why."""
+
+from __future__ import annotations
+
+import pytest
+
+from e2e import run, wait_for
+from fastfeed import Engine
+from hostile_ws import VIOLATIONS, HostileServer
+
+
+@pytest.mark.parametrize("violation", sorted(VIOLATIONS))
+def test_protocol_violation_reconnects_and_recovers(violation):
+    raw, words = VIOLATIONS[violation]
+
+    async def body():
+        async with HostileServer() as srv, Engine(reconnect_base=0.01) as engine:
+            book = await engine.subscribe("coinbase-exchange", "BTC-USD", ws_url=srv.url,
+                                          tick_size="0.01", step_size="0.1", timeout=5)
+            conn = book.connection
+            assert conn.connects == 1
+            await srv.attack(raw)
+            await wait_for(lambda: conn.connects >= 2 and book.is_live, timeout=5,
+                           what=f"reconnect after {violation}")
+            assert words in conn.last_error, conn.last_error
+            assert words in book.last_error
+            assert conn.stats()["errors"] == {"WSProtocolError": 1}
+            assert srv.connections == 2
+    run(body, timeout=20)
+
+
+def test_supervisor_restarts_a_connection_task_that_ends():
+    async def body():
+        async with HostileServer() as srv, Engine(reconnect_base=0.01) as engine:
+            book = await engine.subscribe("coinbase-exchange", "BTC-USD", ws_url=srv.url,
+                                          tick_size="0.01", step_size="0.1", timeout=5)
+            conn = book.connection
+            conn._task.cancel()     # ends the task from outside, as a bug would
+            await wait_for(lambda: conn.connects >= 2 and book.is_live, timeout=5,
+                           what="restart")
+            assert conn.restarts == 1
+            assert "connection task ended" in conn.last_error
+    run(body, timeout=20)
