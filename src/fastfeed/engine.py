@@ -34,7 +34,14 @@ from fastfeed._listener import FeedListener
 from fastfeed.feed import instrument_scales
 from fastfeed.latency import HlogWriter
 from fastfeed.logsafe import RateLimitedLog, describe_exc, redact_url
-from fastfeed.rest import RestClient, RestError, RetryPolicy, WeightBudget
+from fastfeed.rest import (
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_RETRY_AFTER,
+    RestClient,
+    RestError,
+    RetryPolicy,
+    WeightBudget,
+)
 from fastfeed.venues import Instrument, Venue, get_venue
 
 log = logging.getLogger("fastfeed.engine")
@@ -463,6 +470,9 @@ class Engine:
     default); ``snapshot_concurrency`` — snapshot requests in flight per venue;
     ``max_message_bytes`` — larger messages are refused (counted as ``oversized``) before
     decoding; ``max_frame_size`` — picows' per-frame limit (it closes the connection).
+    REST against broken servers: ``max_body_bytes`` — larger responses are refused;
+    ``max_retry_after`` — the longest pause a 429/418 ``Retry-After`` may impose;
+    ``redirect_hosts`` — other hosts a REST redirect may go to (none by default).
 
     Latency: every book records receive→applied, receive→published (callback returned),
     exchange time→receive and resync duration into HdrHistogram-layout histograms
@@ -480,6 +490,9 @@ class Engine:
                  max_frame_size: int = 8 * 1024 * 1024,
                  max_message_bytes: int = 4 * 1024 * 1024,
                  retry: RetryPolicy | None = None,
+                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+                 max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
+                 redirect_hosts: tuple[str, ...] = (),
                  latency_interval: float | None = None, hlog_path: str | None = None,
                  on_latency: LatencyCallback | None = None) -> None:
         if not 0 < rest_weight_share <= 1:
@@ -495,6 +508,9 @@ class Engine:
         self.max_frame_size = max_frame_size
         self.max_message_bytes = max_message_bytes
         self.retry = retry or RetryPolicy()
+        self.max_body_bytes = max_body_bytes
+        self.max_retry_after = max_retry_after
+        self.redirect_hosts = redirect_hosts
         self.books: list[LiveBook] = []
         self.connections: list[Connection] = []
         self._rest: dict[tuple[str, str], RestClient] = {}
@@ -536,8 +552,19 @@ class Engine:
         key = (venue.name, rest_url)
         if key not in self._rest:
             budget = WeightBudget(venue.weight_per_minute * self.rest_weight_share)
-            self._rest[key] = RestClient(rest_url, budget, self.retry)
+            rest = RestClient(rest_url, budget, self.retry, max_body_bytes=self.max_body_bytes,
+                              max_retry_after=self.max_retry_after,
+                              redirect_hosts=self.redirect_hosts)
+            rest.on_throttle = lambda text: self._on_rest_throttle(rest, text)
+            self._rest[key] = rest
         return self._rest[key]
+
+    def _on_rest_throttle(self, rest: RestClient, text: str) -> None:
+        # books waiting on this budget would otherwise sit in `syncing` saying nothing
+        for book in self.books:
+            if book.connection is not None and book.connection.rest is rest \
+                    and not book.is_live:
+                book.last_error = text
 
     def snapshot_slots(self, venue: Venue, rest: RestClient) -> asyncio.Semaphore:
         """Bounds snapshot requests in flight per venue endpoint."""
@@ -653,8 +680,10 @@ class Engine:
         return {
             "connections": [c.stats() for c in self.connections],
             "books": {f"{b.venue}:{b.symbol}": b.counters() for b in self.books},
-            "rest": {f"{k[0]} {k[1]}": {"requests": r.requests, "throttled": r.throttled,
-                                       "failures": r.failures,
+            "rest": {f"{k[0]} {redact_url(k[1])}": {"requests": r.requests,
+                                                   "throttled": r.throttled,
+                                                   "failures": r.failures,
+                                                   "last_error": r.last_error,
                                        "budget_wait_s": round(r.budget.waited_s, 3)}
                      for k, r in self._rest.items()},
         }

@@ -6,7 +6,11 @@ limit 5000 costs 250. When 200 symbols resync together after the 24 h rollover, 
 unbudgeted client would burn the minute in seconds and earn a 429 and then a 418 ban.
 ``WeightBudget`` is a token bucket refilled continuously at ``share × limit`` per minute;
 every request waits for its weight first. A 429/418 with ``Retry-After`` closes the
-bucket for every waiter until that time.
+bucket for every waiter until that time (clamped to ``max_retry_after``).
+
+Hostile or broken servers (docs/robustness.md): bodies are read incrementally and
+refused beyond ``max_body_bytes``; redirects are followed by hand, never from ``https``
+to ``http`` and never to another host unless it is in ``redirect_hosts``.
 """
 
 from __future__ import annotations
@@ -15,12 +19,24 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from yarl import URL
+
+from fastfeed.logsafe import RateLimitedLog, redact_url, venue_text
 
 log = logging.getLogger("fastfeed.rest")
+rlog = RateLimitedLog(log)
+
+#: default body limit: the largest real snapshot (Binance, 5000 levels) is ~400 KB
+DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+#: a ``Retry-After`` longer than this is clamped (``inf`` would block forever)
+DEFAULT_MAX_RETRY_AFTER = 120.0
+_REDIRECTS = (301, 302, 303, 307, 308)
+_MAX_REDIRECTS = 5
 
 
 class RestError(RuntimeError):
@@ -88,17 +104,46 @@ class RetryPolicy:
         return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
 
 
-class RestClient:
-    """An aiohttp session plus a weight budget for one venue's REST base URL."""
+def redirect_refusal(src: URL, dst: URL, allowed_hosts: Collection[str] = ()) -> str | None:
+    """Why a redirect from ``src`` to ``dst`` is refused, or None if it may be followed:
+    never ``https`` → ``http``; never to another host (or port) unless listed."""
+    if src.scheme == "https" and dst.scheme != "https":
+        return f"refused redirect from https to {dst.scheme}"
+    # same host; the port may change only with the scheme (http → https upgrade)
+    same = dst.host == src.host and (dst.port == src.port or dst.scheme != src.scheme)
+    if not same and dst.host not in allowed_hosts:
+        return f"refused redirect to another host ({dst.host})"
+    return None
 
-    def __init__(self, base_url: str, budget: WeightBudget, retry: RetryPolicy | None = None) -> None:
+
+class RestClient:
+    """An aiohttp session plus a weight budget for one venue's REST base URL.
+
+    ``max_body_bytes``: larger responses are refused (``RestError``) while being read;
+    ``max_retry_after``: the longest pause a ``Retry-After`` may impose; ``redirect_hosts``:
+    other hosts a redirect may go to. ``on_throttle(text)`` is told of every 429/418
+    pause (the engine puts it in the waiting books' ``last_error``).
+    """
+
+    def __init__(self, base_url: str, budget: WeightBudget, retry: RetryPolicy | None = None,
+                 *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+                 max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
+                 redirect_hosts: Collection[str] = (),
+                 on_throttle: Callable[[str], Any] | None = None) -> None:
+        if max_body_bytes <= 0 or max_retry_after <= 0:
+            raise ValueError("max_body_bytes and max_retry_after must be positive")
         self.base_url = base_url.rstrip("/")
         self.budget = budget
         self.retry = retry or RetryPolicy()
+        self.max_body_bytes = max_body_bytes
+        self.max_retry_after = max_retry_after
+        self.redirect_hosts = frozenset(redirect_hosts)
+        self.on_throttle = on_throttle
         self._session: aiohttp.ClientSession | None = None
         self.requests = 0
         self.throttled = 0
         self.failures = 0
+        self.last_error: str | None = None
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -111,32 +156,75 @@ class RestClient:
     async def get(self, path: str, params: dict[str, Any] | None = None, weight: float = 1) -> bytes:
         """GET ``path`` and return the body; retries transient failures within the budget."""
         url = self.base_url + path
+        shown = redact_url(url)
         last_error = "no attempt made"
         for attempt in range(self.retry.attempts):
             await self.budget.acquire(weight)
             self.requests += 1
             try:
-                async with self._get_session().get(url, params=params) as resp:
-                    body = await resp.read()
-                    if resp.status == 200:
-                        return body
-                    last_error = f"HTTP {resp.status} from {url}: {body[:200]!r}"
-                    if resp.status in (429, 418):
-                        self.throttled += 1
-                        retry_after = _retry_after(resp.headers.get("Retry-After"))
-                        wait = retry_after if retry_after is not None else self.retry.delay(attempt + 3)
-                        log.warning("%s: HTTP %d, pausing all requests for %.1fs", url, resp.status, wait)
-                        self.budget.block_for(wait)
-                        continue
-                    if 400 <= resp.status < 500:
-                        raise RestError(last_error, resp.status)
+                status, headers, body = await self._fetch(URL(url), params)
+                if status == 200:
+                    self.last_error = None
+                    return body
+                last_error = f"HTTP {status} from {shown}: {venue_text(body)}"
+                if status in (429, 418):
+                    self.throttled += 1
+                    raw = headers.get("Retry-After")
+                    wait = self._throttle_pause(raw, attempt)
+                    last_error = (f"HTTP {status} from {shown} (Retry-After "
+                                  f"{venue_text(raw, 40)}): pausing all requests for {wait:.1f}s")
+                    self.last_error = last_error
+                    rlog.warning((id(self), status), "%s", last_error)
+                    self.budget.block_for(wait)
+                    if self.on_throttle is not None:
+                        self.on_throttle(last_error)
+                    continue
+                if 400 <= status < 500:
+                    raise RestError(last_error, status)
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-                last_error = f"{type(exc).__name__} requesting {url}: {exc}"
+                last_error = f"{type(exc).__name__} requesting {shown}: {venue_text(str(exc))}"
             self.failures += 1
+            self.last_error = last_error
             delay = self.retry.delay(attempt)
-            log.info("%s; retrying in %.2fs", last_error, delay)
+            rlog.info((id(self), "retry"), "%s; retrying in %.2fs", last_error, delay)
             await asyncio.sleep(delay)
         raise RestError(f"giving up after {self.retry.attempts} attempts: {last_error}")
+
+    def _throttle_pause(self, retry_after: str | None, attempt: int) -> float:
+        """The pause a 429/418 imposes: ``Retry-After`` clamped, or a backoff."""
+        seconds = _retry_after(retry_after)
+        if seconds is None:
+            seconds = self.retry.delay(attempt + 3)
+        return min(seconds, self.max_retry_after)
+
+    async def _fetch(self, url: URL, params: dict[str, Any] | None) -> tuple[int, Any, bytes]:
+        """One request, redirects followed by hand under ``redirect_refusal``; the body is
+        read incrementally and refused beyond ``max_body_bytes``."""
+        for _ in range(_MAX_REDIRECTS + 1):
+            async with self._get_session().get(url, params=params,
+                                               allow_redirects=False) as resp:
+                if resp.status in _REDIRECTS and "Location" in resp.headers:
+                    target = url.join(URL(resp.headers["Location"]))
+                    refusal = redirect_refusal(url, target, self.redirect_hosts)
+                    if refusal is not None:
+                        raise RestError(f"{refusal}: {redact_url(url)} → "
+                                        f"{redact_url(target)}", resp.status)
+                    url, params = target, None   # the Location carries its own query
+                    continue
+                return resp.status, resp.headers, await self._read_body(resp, url)
+        raise RestError(f"more than {_MAX_REDIRECTS} redirects from {redact_url(url)}")
+
+    async def _read_body(self, resp: aiohttp.ClientResponse, url: URL) -> bytes:
+        limit = self.max_body_bytes
+        too_big = f"response from {redact_url(url)} exceeds max_body_bytes ({limit})"
+        if resp.content_length is not None and resp.content_length > limit:
+            raise RestError(f"{too_big}: Content-Length {resp.content_length}", resp.status)
+        body = bytearray()
+        async for chunk in resp.content.iter_chunked(64 * 1024):
+            body += chunk
+            if len(body) > limit:   # an endless or lying body stops here, not at the timeout
+                raise RestError(too_big, resp.status)
+        return bytes(body)
 
     async def close(self) -> None:
         """Close the HTTP session."""
