@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from e2e import run, wait_for
@@ -40,4 +42,45 @@ def test_supervisor_restarts_a_connection_task_that_ends():
                            what="restart")
             assert conn.restarts == 1
             assert "connection task ended" in conn.last_error
+    run(body, timeout=20)
+
+
+def _live_timers(loop):
+    return sum(1 for h in loop._scheduled if not h.cancelled())
+
+
+def test_control_queue_coalesces_and_keeps_one_timer():
+    async def body():
+        async with HostileServer() as srv, Engine(reconnect_base=0.01) as engine:
+            book = await engine.subscribe("coinbase-exchange", "BTC-USD", ws_url=srv.url,
+                                          tick_size="0.01", step_size="0.1", timeout=5)
+            conn = book.connection
+            loop = asyncio.get_running_loop()
+            timers = _live_timers(loop)
+            for _ in range(400):
+                other = await engine.subscribe("coinbase-exchange", "ETH-USD", ws_url=srv.url,
+                                               tick_size="0.01", step_size="0.1", wait=False)
+                await asyncio.sleep(0)       # its subscribe is queued
+                await engine.unsubscribe(other)
+            assert _live_timers(loop) - timers <= 1
+            assert len(conn._outbox) <= 2
+            stats = conn.stats()
+            assert stats["control_queued"] == len(conn._outbox)
+            assert stats["control_coalesced"] >= 390, stats
+            assert stats["control_overflows"] == 0
+    asyncio.run(asyncio.wait_for(body(), 20))
+
+
+def test_control_queue_overflow_reconnects():
+    async def body():
+        async with HostileServer() as srv, \
+                Engine(reconnect_base=0.01, max_control_queue=5) as engine:
+            book = await engine.subscribe("coinbase-exchange", "BTC-USD", ws_url=srv.url,
+                                          tick_size="0.01", step_size="0.1", timeout=5)
+            conn = book.connection
+            conn._send([b'{"type":"ping"}'] * 20)      # far more than the pace allows
+            await wait_for(lambda: conn.connects >= 2 and book.is_live, timeout=5,
+                           what="reconnect after overflow")
+            assert conn.stats()["control_overflows"] == 1
+            assert "control queue" in conn.last_error
     run(body, timeout=20)

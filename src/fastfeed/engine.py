@@ -22,7 +22,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import aiohttp
@@ -95,6 +95,20 @@ class LiveBook(BookCore):
         return out
 
 
+class _Control:
+    """A queued subscribe or unsubscribe, rendered to the venue's messages on sending."""
+
+    __slots__ = ("kind", "symbols")
+
+    def __init__(self, kind: str, symbols: list[str]) -> None:
+        self.kind = kind
+        self.symbols = symbols
+
+    def render(self, venue: Venue) -> list[bytes]:
+        make = venue.subscribe_messages if self.kind == "subscribe" else venue.unsubscribe_messages
+        return make(self.symbols)
+
+
 class Connection:
     """One WebSocket connection carrying several books of one venue."""
 
@@ -120,7 +134,11 @@ class Connection:
         self._syncing: dict[LiveBook, asyncio.Task[None]] = {}
         self._resubscribe: set[LiveBook] = set()
         self._pending_subscribe: list[LiveBook] = []
-        self._outbox: collections.deque[bytes] = collections.deque()
+        # paced control queue: raw messages, or (kind, symbols) rendered when they leave
+        # so that a subscribe still queued can cancel against a later unsubscribe
+        self._outbox: collections.deque[bytes | _Control] = collections.deque()
+        self.control_coalesced = 0
+        self.control_overflows = 0
         self._sent_at: collections.deque[float] = collections.deque()
         self._drain_handle: asyncio.TimerHandle | None = None
         self._closing = False
@@ -159,7 +177,7 @@ class Connection:
             if self.listener is not None:
                 self.listener.set_cores(self.books)
             if self.transport is not None:
-                self._send(self.venue.unsubscribe_messages([book.symbol]))
+                self._control("unsubscribe", [book.symbol])
         task = self._syncing.pop(book, None)
         if task is not None:
             task.cancel()
@@ -235,7 +253,7 @@ class Connection:
             if late:    # subscribed while the handshake was in flight
                 self.listener.set_cores(self.books)
                 if self.venue.uses_rest_snapshots:   # (in-band venues subscribed them all)
-                    self._send(self.venue.subscribe_messages([b.symbol for b in late]))
+                    self._control("subscribe", [b.symbol for b in late])
             # raises what picows saw: a protocol violation, an exception in a callback
             await transport.wait_disconnected()
         finally:
@@ -267,15 +285,10 @@ class Connection:
         self.connects += 1
         for book in self.books:
             book.start_sync("syncing")
-        if self.books:
-            self._send(self._initial_subscribe())
+        if self.books and not self.venue.uses_rest_snapshots:   # (Binance: in the URL)
+            self._control("subscribe", [b.symbol for b in self.books])
         for book in self.books:
             self._start_sync(book)
-
-    def _initial_subscribe(self) -> list[bytes]:
-        if self.venue.uses_rest_snapshots:
-            return []       # Binance: the streams are in the URL
-        return self.venue.subscribe_messages([b.symbol for b in self.books])
 
     def on_listener_disconnected(self, transport: Any) -> None:
         """Lost the socket: nothing on it can be trusted until resynced."""
@@ -337,22 +350,59 @@ class Connection:
         symbols = [b.symbol for b in self._resubscribe if b.state == "gap"]
         self._resubscribe.clear()
         if symbols and self.transport is not None:
-            self._send(self.venue.unsubscribe_messages(symbols))
-            self._send(self.venue.subscribe_messages(symbols))
+            self._control("unsubscribe", symbols)
+            self._control("subscribe", symbols)
 
     def _flush_subscribe(self) -> None:
         books = [b for b in self._pending_subscribe if b in self.books]
         self._pending_subscribe.clear()
         if books and self.transport is not None:
-            self._send(self.venue.subscribe_messages([b.symbol for b in books]))
+            self._control("subscribe", [b.symbol for b in books])
             for book in books:
                 self._start_sync(book)
+
+    def _control(self, kind: str, symbols: list[str]) -> None:
+        """Queue a ``subscribe``/``unsubscribe`` of ``symbols``. A symbol whose latest
+        queued entry is a subscribe not yet sent: an unsubscribe cancels it (neither is
+        sent), a second subscribe is dropped. (An unsubscribe followed by a subscribe is
+        a deliberate resubscribe and is kept.)"""
+        if self.transport is None:
+            return      # a reconnect resubscribes everything anyway
+        keep = []
+        for symbol in symbols:
+            latest = next((e for e in reversed(self._outbox)
+                           if isinstance(e, _Control) and symbol in e.symbols), None)
+            if latest is not None and latest.kind == "subscribe":
+                self.control_coalesced += 1
+                if kind == "unsubscribe":
+                    latest.symbols.remove(symbol)
+                    if not latest.symbols:
+                        self._outbox.remove(latest)
+                continue
+            keep.append(symbol)
+        if keep:
+            self._enqueue([_Control(kind, keep)])
 
     def _send(self, messages: list[bytes]) -> None:
         """Queue control messages; they leave at most ``max_control_per_second`` a second
         (Binance drops connections that send more than 5 a second)."""
-        self._outbox.extend(messages)
-        self._drain_outbox()
+        if self.transport is not None:
+            self._enqueue(messages)
+
+    def _enqueue(self, entries: Sequence[bytes | _Control]) -> None:
+        self._outbox.extend(entries)
+        if len(self._outbox) > self.engine.max_control_queue:
+            # the venue is far behind what we want: reconnecting subscribes exactly the
+            # current books, in the URL or one message (docs/robustness.md)
+            self.control_overflows += 1
+            self._outbox.clear()
+            self.last_error = (f"control queue over {self.engine.max_control_queue} "
+                               f"messages; reconnecting to resubscribe")
+            rlog.warning((id(self), "control_overflow"), "%s: %s", self, self.last_error)
+            self.transport.disconnect(False)
+            return
+        if self._drain_handle is None:     # exactly one drain timer per connection
+            self._drain_outbox()
 
     def _drain_outbox(self) -> None:
         self._drain_handle = None
@@ -363,7 +413,12 @@ class Connection:
         while self._sent_at and now - self._sent_at[0] >= 1.0:
             self._sent_at.popleft()
         while self._outbox and len(self._sent_at) < self.venue.max_control_per_second:
-            self.transport.send(WSMsgType.TEXT, self._outbox.popleft())
+            entry = self._outbox.popleft()
+            if isinstance(entry, _Control):     # render now; its messages go first
+                if entry.symbols:
+                    self._outbox.extendleft(reversed(entry.render(self.venue)))
+                continue
+            self.transport.send(WSMsgType.TEXT, entry)
             self._sent_at.append(now)
             self.control_sent += 1
         if self._outbox:
@@ -449,6 +504,8 @@ class Connection:
             "connected": self.connected, "connects": self.connects,
             "connect_failures": self.connect_failures, "server_closes": self.server_closes,
             "stale_disconnects": self.stale_disconnects, "control_sent": self.control_sent,
+            "control_queued": len(self._outbox), "control_coalesced": self.control_coalesced,
+            "control_overflows": self.control_overflows,
             "late_events": self.late_events,
             "errors": dict(self.errors), "restarts": self.restarts,
             "last_error": self.last_error,
@@ -472,7 +529,9 @@ class Engine:
     decoding; ``max_frame_size`` — picows' per-frame limit (it closes the connection).
     REST against broken servers: ``max_body_bytes`` — larger responses are refused;
     ``max_retry_after`` — the longest pause a 429/418 ``Retry-After`` may impose;
-    ``redirect_hosts`` — other hosts a REST redirect may go to (none by default).
+    ``redirect_hosts`` — other hosts a REST redirect may go to (none by default);
+    ``max_control_queue`` — queued subscribe/unsubscribe messages per connection beyond
+    which the queue is dropped and the connection reconnects (counted ``control_overflows``).
 
     Latency: every book records receive→applied, receive→published (callback returned),
     exchange time→receive and resync duration into HdrHistogram-layout histograms
@@ -492,7 +551,7 @@ class Engine:
                  retry: RetryPolicy | None = None,
                  max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
                  max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
-                 redirect_hosts: tuple[str, ...] = (),
+                 redirect_hosts: tuple[str, ...] = (), max_control_queue: int = 1000,
                  latency_interval: float | None = None, hlog_path: str | None = None,
                  on_latency: LatencyCallback | None = None) -> None:
         if not 0 < rest_weight_share <= 1:
@@ -511,6 +570,7 @@ class Engine:
         self.max_body_bytes = max_body_bytes
         self.max_retry_after = max_retry_after
         self.redirect_hosts = redirect_hosts
+        self.max_control_queue = max_control_queue
         self.books: list[LiveBook] = []
         self.connections: list[Connection] = []
         self._rest: dict[tuple[str, str], RestClient] = {}
