@@ -11,6 +11,7 @@ from aiohttp import web
 from yarl import URL
 
 from e2e import run
+from fastfeed import Engine, SubscribeError
 from fastfeed.rest import RestClient, RestError, RetryPolicy, WeightBudget, redirect_refusal
 
 
@@ -115,3 +116,33 @@ def test_https_to_http_redirect_is_refused():
                                                ["api.example.com"])
     assert redirect_refusal(src, URL("https://api.example.com/b")) is None
     assert redirect_refusal(URL("http://h/a"), URL("https://h/b")) is None
+
+
+@pytest.mark.parametrize("tick", ["abc", "0", 0.01, None])
+def test_bad_exchange_info_is_a_subscribe_error_naming_venue_symbol_url(tick):
+    async def info(request):
+        return web.json_response({"symbols": [{"symbol": "BTCUSDT", "filters": [
+            {"filterType": "PRICE_FILTER", "tickSize": tick},
+            {"filterType": "LOT_SIZE", "stepSize": "0.001"}]}]})
+
+    async def body():
+        runner, port = await serve({"/api/v3/exchangeInfo": info})
+        try:
+            async with Engine() as engine:
+                rest_url = f"http://user:secret@127.0.0.1:{port}"
+                with pytest.raises(SubscribeError) as err:
+                    await engine.subscribe("binance", "BTCUSDT", rest_url=rest_url,
+                                           ws_url="ws://127.0.0.1:9", timeout=5)
+                text = str(err.value)
+                assert "binance:BTCUSDT" in text and f"127.0.0.1:{port}" in text, text
+                assert "tick/step" in text and "secret" not in text, text
+                with pytest.raises(SubscribeError, match="unusable"):  # not cached
+                    await engine.subscribe("binance", "BTCUSDT", rest_url=rest_url,
+                                           ws_url="ws://127.0.0.1:9", timeout=5)
+                with pytest.raises(SubscribeError, match="binance:ETHUSDT"):   # given
+                    await engine.subscribe("binance", "ETHUSDT", tick_size="x",
+                                           step_size="0.1", ws_url="ws://127.0.0.1:9")
+                assert engine.books == []
+        finally:
+            await runner.cleanup()
+    run(body, timeout=20)

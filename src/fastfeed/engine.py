@@ -33,7 +33,7 @@ from fastfeed._hist import LatencyHistogram
 from fastfeed._listener import FeedListener
 from fastfeed.feed import instrument_scales
 from fastfeed.latency import HlogWriter
-from fastfeed.logsafe import RateLimitedLog, describe_exc, redact_url
+from fastfeed.logsafe import RateLimitedLog, describe_exc, redact_url, venue_text
 from fastfeed.rest import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_RETRY_AFTER,
@@ -54,6 +54,16 @@ LatencyCallback = Callable[["LiveBook", dict[str, LatencyHistogram]], Any]
 
 class SubscribeError(RuntimeError):
     """A subscription could not be set up (unreachable venue, unknown symbol, timeout)."""
+
+
+def _unusable(instrument: Instrument) -> str | None:
+    """Why ``instrument``'s tick/step sizes cannot scale a book, or None if they can."""
+    try:
+        instrument_scales(instrument.tick_size, instrument.step_size)
+    except (ValueError, TypeError, OverflowError) as exc:
+        return (f"unusable tick/step sizes {venue_text(instrument.tick_size, 40)}/"
+                f"{venue_text(instrument.step_size, 40)}: {exc}")
+    return None
 
 
 class LiveBook(BookCore):
@@ -640,7 +650,11 @@ class Engine:
         rest_url = rest_url or spec.rest_url
         key = (venue, rest_url, symbol)
         if key not in self._instruments:
-            self._instruments[key] = await spec.instrument(self.rest_client(spec, rest_url), symbol)
+            info = await spec.instrument(self.rest_client(spec, rest_url), symbol)
+            problem = _unusable(info)
+            if problem is not None:     # never cached: a later call asks the venue again
+                raise RestError(f"unusable instrument from {redact_url(rest_url)}: {problem}")
+            self._instruments[key] = info
         return self._instruments[key]
 
     async def subscribe(self, venue: str, symbol: str, *, ws_url: str | None = None,
@@ -671,11 +685,15 @@ class Engine:
                 info = await self.instrument(venue, symbol, rest_url)
             except RestError as exc:
                 raise SubscribeError(f"{venue}:{symbol}: cannot get tick/step sizes from "
-                                     f"{rest_url}: {exc}") from exc
+                                     f"{redact_url(rest_url)}: {exc}") from exc
             instrument = Instrument(symbol, tick_size or info.tick_size,
                                     step_size or info.step_size)
         else:
             instrument = Instrument(symbol, tick_size, step_size)
+        problem = _unusable(instrument)
+        if problem is not None:
+            raise SubscribeError(f"{venue}:{symbol}: {problem} (given, or from "
+                                 f"{redact_url(rest_url)})")
         book = LiveBook(venue, symbol, instrument)
         book.callback = callback
         rest = self.rest_client(spec, rest_url)
