@@ -8,7 +8,7 @@ import pytest
 
 from e2e import run, wait_for
 from fastfeed import Engine
-from hostile_ws import VIOLATIONS, HostileServer
+from hostile_ws import VIOLATIONS, HostileServer, frame
 
 
 @pytest.mark.parametrize("violation", sorted(VIOLATIONS))
@@ -84,3 +84,42 @@ def test_control_queue_overflow_reconnects():
             assert conn.stats()["control_overflows"] == 1
             assert "control queue" in conn.last_error
     run(body, timeout=20)
+
+
+def test_bad_frame_flood_is_rate_limited_and_venue_text_escaped(caplog):
+    forged = b'{"type":"error","message":"boom\nCRITICAL fastfeed.engine: forged"}'
+
+    async def body():
+        async with HostileServer() as srv, Engine() as engine:
+            book = await engine.subscribe("coinbase-exchange", "BTC-USD", ws_url=srv.url,
+                                          tick_size="0.01", step_size="0.1", timeout=5)
+            conn = book.connection
+            for _ in range(200):
+                await srv.attack(frame(0x1, b"garbage\nCRITICAL forged line"))
+            await srv.attack(frame(0x1, forged))
+            await wait_for(lambda: conn.listener.counters()["frames"] >= 202, what="frames")
+            return conn.last_error, book.last_error
+    with caplog.at_level("WARNING", logger="fastfeed"):
+        errors = run(body, timeout=20)
+    engine_records = [r for r in caplog.records if r.name == "fastfeed.engine"]
+    assert 1 <= len(engine_records) <= 5, [r.getMessage() for r in engine_records]
+    for text in [r.getMessage() for r in engine_records] + [e for e in errors if e]:
+        assert "\n" not in text, text
+
+
+def test_credentials_never_printed(caplog):
+    async def body():
+        async with HostileServer() as srv, Engine(reconnect_base=0.01) as engine:
+            url = srv.url.replace("ws://", "ws://user:secret@")
+            book = await engine.subscribe("coinbase-exchange", "BTC-USD", ws_url=url,
+                                          tick_size="0.01", step_size="0.1", timeout=5)
+            conn = book.connection
+            assert conn.stats()["url"].startswith("ws://***@127.0.0.1")
+            assert "secret" not in repr(conn)
+            await srv.attack(VIOLATIONS["masked"][0])
+            await wait_for(lambda: conn.connects >= 2, timeout=5, what="reconnect")
+            return [repr(conn), str(engine.stats()), conn.last_error]
+    with caplog.at_level("INFO", logger="fastfeed"):
+        shown = run(body, timeout=20)
+    for text in shown + [r.getMessage() for r in caplog.records]:
+        assert "secret" not in text, text

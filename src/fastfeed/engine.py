@@ -235,7 +235,8 @@ class Connection:
                 attempt = 0     # it was a healthy connection: start backoff afresh
             delay = self.engine.backoff(attempt)
             attempt += 1
-            log.info("%s: disconnected; reconnecting in %.2fs", self, delay)
+            rlog.info((id(self), "reconnect"), "%s: disconnected; reconnecting in %.2fs",
+                      self, delay)
             await asyncio.sleep(delay)
 
     async def _connect_once(self) -> None:
@@ -316,26 +317,29 @@ class Connection:
     def on_listener_close_frame(self, code: Any, reason: str) -> None:
         """The server closed the connection (Binance does every 24 h): routine."""
         self.server_closes += 1
-        log.info("%s: server closed the connection (%s %s)", self, code, reason)
+        rlog.info((id(self), "close"), "%s: server closed the connection (%s %s)", self, code,
+                  venue_text(reason))
 
     # ------------------------------------------------------------------ router reports
 
     def on_router_reject(self, text: str, head: bytes) -> None:
         """A payload on this connection could not be used at all."""
-        log.warning("%s: rejected frame (%s): %r", self, text, head)
+        rlog.warning((id(self), "reject"), "%s: rejected frame (%s): %s", self,
+                     venue_text(text), venue_text(head, 64))
 
     def on_router_control(self, payload: bytes, is_error: bool) -> None:
         """Subscribe acks and venue error messages."""
         if is_error:
-            self.last_error = f"venue error: {payload[:300].decode(errors='replace')}"
-            log.warning("%s: %s", self, self.last_error)
+            self.last_error = f"venue error: {venue_text(payload)}"
+            rlog.warning((id(self), "venue_error"), "%s: %s", self, self.last_error)
         else:
-            log.debug("%s: control %r", self, payload[:200])
+            log.debug("%s: control %s", self, venue_text(payload))
 
     def on_router_connection_gap(self, reason: str) -> None:
         """Messages were lost on this connection: the router marked its live books ``gap``
         (each then asked for its resync through ``on_book_gap``)."""
-        log.warning("%s: %s; resyncing all %d books", self, reason, len(self.books))
+        rlog.warning((id(self), "connection_gap"), "%s: %s; resyncing all %d books", self,
+                     venue_text(reason), len(self.books))
 
     # ------------------------------------------------------------------ book events
 
@@ -343,7 +347,8 @@ class Connection:
         """A book turned invalid: resync it (REST snapshot, or resubscribe in-band)."""
         if book.state != "gap" or self.transport is None:
             return      # stale/closed: the reconnect path resyncs
-        log.warning("%s:%s gap: %s", book.venue, book.symbol, reason)
+        rlog.warning((id(book), "gap"), "%s:%s gap: %s", book.venue, book.symbol,
+                     venue_text(reason))
         if self.venue.uses_rest_snapshots:
             self._start_sync(book)
         else:
@@ -353,8 +358,9 @@ class Connection:
 
     def on_book_reject(self, book: LiveBook, text: str) -> None:
         """A book refused an update (logged; the book's state says what it means)."""
-        book.last_error = text
-        log.warning("%s:%s rejected message: %s", book.venue, book.symbol, text)
+        book.last_error = venue_text(text)
+        rlog.warning((id(book), "reject"), "%s:%s rejected message: %s", book.venue,
+                     book.symbol, book.last_error)
 
     def _flush_resubscribe(self) -> None:
         symbols = [b.symbol for b in self._resubscribe if b.state == "gap"]
@@ -455,8 +461,11 @@ class Connection:
                         body = await self.venue.snapshot(self.rest, book.symbol,
                                                          self.engine.snapshot_limit)
                 except (RestError, aiohttp.ClientError, ValueError) as exc:
-                    book.last_error = f"snapshot failed: {exc}"
-                    log.warning("%s:%s %s", book.venue, book.symbol, book.last_error)
+                    # a RestError's text is already escaped and redacted (rest.py)
+                    why = str(exc) if isinstance(exc, RestError) else describe_exc(exc)
+                    book.last_error = f"snapshot failed: {why}"
+                    rlog.warning((id(book), "snapshot"), "%s:%s %s", book.venue, book.symbol,
+                                 book.last_error)
                     await asyncio.sleep(self.engine.backoff(attempt))
                     attempt += 1
                     continue
@@ -466,15 +475,17 @@ class Connection:
                 try:
                     result = book.apply_snapshot(body)
                 except DecodeRejected as exc:   # an error body or garbage: fetch again
-                    book.last_error = str(exc)
-                    log.error("%s", exc)
+                    book.last_error = venue_text(str(exc))
+                    rlog.log(logging.ERROR, (id(book), "snapshot_body"), "%s",
+                             book.last_error)
                     await asyncio.sleep(self.engine.backoff(attempt))
                     attempt += 1
                     continue
                 if result == "too_old":
                     book.snapshots_too_old += 1
-                    log.info("%s:%s snapshot older than the stream; fetching again",
-                             book.venue, book.symbol)
+                    rlog.info((id(book), "too_old"),
+                              "%s:%s snapshot older than the stream; fetching again",
+                              book.venue, book.symbol)
                     await asyncio.sleep(random.uniform(0.02, 0.1))
         finally:
             if self._syncing.get(book) is asyncio.current_task():

@@ -5,24 +5,19 @@ that cannot forge log lines. One helper per fact; every cold-path module uses th
 from __future__ import annotations
 
 import logging
+import re
 import time
-from urllib.parse import urlsplit, urlunsplit
 
 #: venue-supplied text longer than this is cut (logs, ``last_error``)
 VENUE_TEXT_LIMIT = 200
+# scheme://userinfo@ — userinfo may hold anything but '/', '@' and whitespace
+_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
 
 
 def redact_url(url: object) -> str:
-    """``url`` with any ``user:password@`` removed (``ws://***@host/…``), safe to print."""
-    text = str(url)
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return venue_text(text)
-    if "@" not in parts.netloc:
-        return text
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
+    """``url`` (or any text quoting URLs) with every ``user:password@`` replaced by
+    ``***@``: safe to print, log or put in ``stats()``."""
+    return _CREDENTIALS.sub(r"\1***@", str(url))
 
 
 def venue_text(text: str | bytes | object, limit: int = VENUE_TEXT_LIMIT) -> str:
@@ -41,7 +36,7 @@ def describe_exc(exc: BaseException) -> str:
     args = exc.args
     # picows' WSProtocolError carries (close code, reason): the reason is the readable part
     message = args[1] if len(args) == 2 and isinstance(args[1], str) else str(exc)
-    return f"{type(exc).__name__}: {venue_text(message)}"
+    return f"{type(exc).__name__}: {venue_text(redact_url(message))}"
 
 
 class RateLimitedLog:
