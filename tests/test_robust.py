@@ -123,3 +123,22 @@ def test_credentials_never_printed(caplog):
         shown = run(body, timeout=20)
     for text in shown + [r.getMessage() for r in caplog.records]:
         assert "secret" not in text, text
+
+
+def test_exception_in_a_listener_callback_reconnects():
+    async def body():
+        async with HostileServer() as srv, Engine(reconnect_base=0.01) as engine:
+            book = await engine.subscribe("coinbase-exchange", "BTC-USD", ws_url=srv.url,
+                                          tick_size="0.01", step_size="0.1", timeout=5)
+            conn = book.connection
+
+            def broken(text, head):
+                conn.on_router_reject = type(conn).on_router_reject.__get__(conn)   # once
+                raise RuntimeError("bug in a callback")
+            conn.on_router_reject = broken
+            await srv.attack(frame(0x1, b"garbage"))
+            await wait_for(lambda: conn.connects >= 2 and book.is_live, timeout=5,
+                           what="reconnect after a callback raised")
+            assert conn.stats()["errors"] == {"RuntimeError": 1}
+            assert "bug in a callback" in conn.last_error
+    run(body, timeout=20)

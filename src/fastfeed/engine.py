@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import aiohttp
-from picows import WSMsgType, ws_connect
+from picows import WSError, WSMsgType, ws_connect
 
 from fastfeed._core import BookCore, DecodeRejected, monotonic_time_ns
 from fastfeed._hist import LatencyHistogram
@@ -120,7 +120,12 @@ class _Control:
 
 
 class Connection:
-    """One WebSocket connection carrying several books of one venue."""
+    """One WebSocket connection carrying several books of one venue.
+
+    ``last_error`` is the last problem seen on it (kept after a reconnect; ``connected``
+    says whether the socket is open now); ``stats()`` has the counters
+    (docs/robustness.md).
+    """
 
     def __init__(self, engine: Engine, venue: Venue, ws_base: str, rest: RestClient) -> None:
         self.engine = engine
@@ -217,7 +222,10 @@ class Connection:
         self.last_error = f"{what}: {describe_exc(exc)}"
         for book in self.books:
             book.last_error = self.last_error
-        rlog.warning((id(self), kind), "%s: %s", self, self.last_error)
+        # a network or protocol failure is routine; anything else is a bug: show where
+        routine = isinstance(exc, (OSError, WSError, asyncio.TimeoutError))
+        rlog.log(logging.WARNING, (id(self), kind), "%s: %s", self, self.last_error,
+                 exc_info=None if routine else exc)
 
     async def _run(self) -> None:
         attempt = 0

@@ -51,7 +51,8 @@ class RateLimitedLog:
         self._last: dict[object, float] = {}
         self._suppressed: dict[object, int] = {}
 
-    def log(self, level: int, key: object, msg: str, *args: object) -> bool:
+    def log(self, level: int, key: object, msg: str, *args: object,
+            exc_info: BaseException | None = None) -> bool:
         """Log ``msg % args`` under ``key`` unless one was logged recently; True if logged."""
         now = time.monotonic()
         last = self._last.get(key)
@@ -66,7 +67,7 @@ class RateLimitedLog:
         if skipped:
             msg += " (%d similar suppressed in the last %.0fs)"
             args = (*args, skipped, self.interval)
-        self.logger.log(level, msg, *args)
+        self.logger.log(level, msg, *args, exc_info=exc_info)
         return True
 
     def warning(self, key: object, msg: str, *args: object) -> bool:
