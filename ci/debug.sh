@@ -78,9 +78,25 @@ echo "== pytest (ASan + UBSan)"
 # lowers the example counts of tests/test_book.py; the per-test timeout is raised because
 # the -O0 sanitized code is several times slower. Two xdist workers (the job has the machine
 # to itself in CI; `bash ci/debug.sh -n 0` runs in one process): ~200 s instead of ~300 s.
+# The reports go to files: pytest captures fd 2 and a worker killed by a sanitizer takes the
+# captured text with it. Any report fails the job, and the reports are printed.
+LOGS="$(cd "$VENV" && pwd)/sanitizer-logs"
+rm -rf "$LOGS"
+mkdir -p "$LOGS"
+rc=0
 LD_PRELOAD="$ASAN_LIB" \
-ASAN_OPTIONS=detect_leaks=0 \
-UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+ASAN_OPTIONS="detect_leaks=0:log_path=$LOGS/asan" \
+UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$LOGS/ubsan" \
 PYTHONMALLOC=malloc \
 HYPOTHESIS_PROFILE=ci \
-    "$VENV/bin/python" -m pytest -m "not slow" --timeout=600 -n 2 "${TESTS[@]}" "$@"
+    "$VENV/bin/python" -m pytest -m "not slow" --timeout=600 -n 2 "${TESTS[@]}" "$@" || rc=$?
+reports=("$LOGS"/*)
+if [ -e "${reports[0]}" ]; then
+    echo "== sanitizer reports (${#reports[@]}, in $LOGS)"
+    for r in "${reports[@]}"; do
+        echo "---- $r"
+        head -n 80 "$r"
+    done
+    [ "$rc" -ne 0 ] || rc=1
+fi
+exit "$rc"
