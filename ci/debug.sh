@@ -93,9 +93,10 @@ HYPOTHESIS_PROFILE=ci \
 reports=("$LOGS"/*)
 if [ -e "${reports[0]}" ]; then
     echo "== sanitizer reports (${#reports[@]}, in $LOGS)"
-    for r in "${reports[@]}"; do
+    cat "${reports[0]}"   # the first in full; of the rest, what and where
+    for r in "${reports[@]:1}"; do
         echo "---- $r"
-        head -n 80 "$r"
+        grep -m 3 -E "ERROR: |runtime error|#0 |SUMMARY" "$r" || true
     done
     [ "$rc" -ne 0 ] || rc=1
 fi
