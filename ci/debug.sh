@@ -75,13 +75,33 @@ echo "== pytest (ASan + UBSan)"
 # dependency of the extensions). Leak detection off: CPython's own never-freed allocations
 # would bury any report. PYTHONMALLOC=malloc sends Python objects (e.g. the bytes payloads
 # the parser reads) through malloc, so ASan sees overruns of them too. UBSan aborts on the
-# first error (the build also has -fno-sanitize-recover=undefined). HYPOTHESIS_PROFILE=ci
+# first error (the build also has -fno-sanitize-recover=undefined); CPython's CFLAGS carry
+# -fwrapv, so signed overflow is defined here and UBSan does not flag it. HYPOTHESIS_PROFILE=ci
 # lowers the example counts of tests/test_book.py; the per-test timeout is raised because
 # the -O0 sanitized code is several times slower. Two xdist workers (the job has the machine
 # to itself in CI; `bash ci/debug.sh -n 0` runs in one process): ~200 s instead of ~300 s.
+# pytest's fd-level capture would swallow the report of a worker killed by a sanitizer, so:
+# ASan writes its reports to files (printed below; any report fails the job), and
+# --capture=sys leaves fd 2 alone for UBSan, which ignores log_path when running under ASan.
+LOGS="$(cd "$VENV" && pwd)/sanitizer-logs"
+rm -rf "$LOGS"
+mkdir -p "$LOGS"
+rc=0
 LD_PRELOAD="$ASAN_LIB" \
-ASAN_OPTIONS=detect_leaks=0 \
+ASAN_OPTIONS="detect_leaks=0:log_path=$LOGS/asan" \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 PYTHONMALLOC=malloc \
 HYPOTHESIS_PROFILE=ci \
-    "$VENV/bin/python" -m pytest -m "not slow" --timeout=600 -n 2 "${TESTS[@]}" "$@"
+    "$VENV/bin/python" -m pytest -m "not slow" --timeout=600 -n 2 --capture=sys \
+    "${TESTS[@]}" "$@" || rc=$?
+reports=("$LOGS"/*)
+if [ -e "${reports[0]}" ]; then
+    echo "== sanitizer reports (${#reports[@]}, in $LOGS)"
+    cat "${reports[0]}"   # the first in full; of the rest, what and where
+    for r in "${reports[@]:1}"; do
+        echo "---- $r"
+        grep -m 3 -E "ERROR: |runtime error|#0 |SUMMARY" "$r" || true
+    done
+    [ "$rc" -ne 0 ] || rc=1
+fi
+exit "$rc"
