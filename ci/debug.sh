@@ -77,7 +77,7 @@ echo "== pytest (ASan + UBSan)"
 # the parser reads) through malloc, so ASan sees overruns of them too. UBSan aborts on the
 # first error (the build also has -fno-sanitize-recover=undefined); CPython's CFLAGS carry
 # -fwrapv, so signed overflow is defined here and UBSan does not flag it. HYPOTHESIS_PROFILE=ci
-# lowers the example counts of tests/test_book.py; the per-test timeout is raised because
+# runs every property test at a tenth of its examples (tests/conftest.py); the timeout is raised because
 # the -O0 sanitized code is several times slower. Two xdist workers (the job has the machine
 # to itself in CI; `bash ci/debug.sh -n 0` runs in one process): ~200 s instead of ~300 s.
 # pytest's fd-level capture would swallow the report of a worker killed by a sanitizer, so:
