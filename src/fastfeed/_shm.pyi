@@ -18,7 +18,7 @@ class SegmentFull(RuntimeError):
     """Every directory entry of the segment is taken (its capacity is fixed at creation)."""
 
 class SlotBusy(RuntimeError):
-    """A slot stayed mid-write for 20 ms: its publisher died while writing it."""
+    """A slot stayed mid-write (same odd seq) for 1 s: its publisher died writing it."""
 
 class NotASegment(ValueError):
     """The mapped file is not a fastfeed segment of a layout version this code reads."""

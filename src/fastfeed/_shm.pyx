@@ -63,8 +63,12 @@ VENUE_LEN = FF_SHM_VENUE_LEN
 SYMBOL_LEN = FF_SHM_SYMBOL_LEN
 FLAG_CLOSED = FF_SHM_FLAG_CLOSED
 
-# A read gives up on a slot that stays mid-write this long (its writer died mid-write).
-cdef int64_t BUSY_LIMIT_NS = 20000000
+cdef extern from "<sched.h>" nogil:
+    int sched_yield()
+
+# A read gives up on a slot that stays mid-write this long (its writer died mid-write; a
+# preempted writer can hold a write open for a scheduler slice, so not much shorter).
+cdef int64_t BUSY_LIMIT_NS = 1000000000
 
 
 class SegmentFull(RuntimeError):
@@ -72,7 +76,7 @@ class SegmentFull(RuntimeError):
 
 
 class SlotBusy(RuntimeError):
-    """A slot stayed mid-write for 20 ms: its publisher died while writing it."""
+    """A slot stayed mid-write (same odd seq) for 1 s: its publisher died writing it."""
 
 
 class NotASegment(ValueError):
@@ -484,19 +488,27 @@ cdef class SegmentView:
     def read(self, uint32_t slot, object venue=None, object symbol=None) -> Snapshot:
         """A consistent copy of ``slot`` (retries while a write is in progress).
 
-        ``SlotBusy`` if the slot stays mid-write for 20 ms (its writer died mid-write).
+        ``SlotBusy`` if the slot stays mid-write for 1 s (its writer died mid-write).
         """
         cdef const ff_shm_slot* s = self._slot(slot)
         cdef ff_shm_view v
-        cdef int64_t t0 = 0
+        cdef int64_t t0 = 0, now
         cdef int tries = 0
+        cdef uint64_t q, stuck = 0
         cdef uint32_t d = self.depth
         while not ff_shm_try_read(s, d, &v, self.scratch, self._recheck):
             tries += 1
-            if tries == 64:
-                t0 = ff_monotonic_ns()
-            elif tries > 64 and ff_monotonic_ns() - t0 > BUSY_LIMIT_NS:
-                raise SlotBusy(f"slot {slot} stayed mid-write for 20 ms "
+            if tries & 63:
+                continue
+            sched_yield()           # let a preempted writer finish (shared cores)
+            # a busy writer moves seq on (keep trying); a dead one leaves it odd for good
+            q = <uint64_t>FF_LOAD_RLX(&s.seq)
+            now = ff_monotonic_ns()
+            if q != stuck or not (q & 1):
+                stuck = q
+                t0 = now
+            elif now - t0 > BUSY_LIMIT_NS:
+                raise SlotBusy(f"slot {slot} stayed mid-write for 1 s "
                                f"(publisher pid {self.pid} died while writing?)")
         cdef Snapshot snap = Snapshot.__new__(Snapshot)
         snap.venue = venue
