@@ -276,3 +276,72 @@ def test_engine_shm_full_is_a_subscribe_error(name):
                 with pytest.raises(SubscribeError, match="full"):
                     await engine.subscribe("binance", "ETHUSDT", **urls)
     run(body)
+
+
+# ------------------------------------------------------------------ fastfeed top
+
+def _cli(*args, timeout=30):
+    return subprocess.run([sys.executable, "-m", "fastfeed", *args], capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, "PYTHONPATH": str(SRC)})
+
+
+def test_top_once_json_and_plain_from_another_process(name):
+    pub = Publisher(name, capacity=4, depth=20)
+    feed = live_feed(levels=25)
+    pub.attach(feed)
+    try:
+        out = _cli("top", name, "--once", "--json")
+        assert out.returncode == 0, out.stderr
+        snap = json.loads(out.stdout)
+        assert snap["publisher"]["status"] == "ok" and snap["publisher"]["pid"] == os.getpid()
+        (b,) = snap["books"]
+        assert (b["venue"], b["symbol"], b["state"]) == ("binance", "BTCUSDT", "live")
+        assert (b["bid"], b["ask"], b["spread"], b["update_id"]) == (100.0, 101.0, 1.0, 100)
+        out = _cli("top", name, "--plain", "--interval", "0.1", "--duration", "0.3")
+        assert out.returncode == 0, out.stderr
+        assert "publisher pid" in out.stdout and "binance:BTCUSDT" in out.stdout
+        assert "100.00" in out.stdout and "live" in out.stdout
+    finally:
+        pub.close()
+
+
+def test_top_without_a_segment_is_a_clear_error(name):
+    out = _cli("top", name, "--once")
+    assert out.returncode == 1 and "is the publisher running" in out.stderr
+    out = _cli("top", "../etc", "--once")
+    assert out.returncode == 1 and "bad shared-memory name" in out.stderr
+
+
+def test_run_shm_publishes_for_top_in_another_process(name):
+    from fastfeed.sim.process import SimProcess
+
+    sim = SimProcess(["--binance", "BTCUSDT", "--rate", "50"])
+    sim.start()
+    try:
+        run_cmd = subprocess.Popen(
+            [sys.executable, "-m", "fastfeed", "run", "binance:BTCUSDT", "--ws-url",
+             sim.ws_url("binance"), "--rest-url", sim.rest_url("binance"), "--duration", "20",
+             "--plain", "--shm", name], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(SRC)})
+        try:
+            deadline = time.monotonic() + 15
+            snap = None
+            while time.monotonic() < deadline:
+                if os.path.exists(f"/dev/shm/{name}"):
+                    out = _cli("top", name, "--once", "--json")
+                    if out.returncode == 0:
+                        snap = json.loads(out.stdout)
+                        if snap["books"] and snap["books"][0]["state"] == "live" \
+                                and snap["books"][0]["updates"] > 5:
+                            break
+                time.sleep(0.1)
+            assert snap is not None and snap["books"][0]["state"] == "live", snap
+            assert snap["publisher"]["pid"] == run_cmd.pid
+            b = snap["books"][0]
+            assert b["bid"] < b["ask"] and b["age_s"] is not None and b["age_s"] < 5
+        finally:
+            run_cmd.send_signal(signal.SIGINT)
+            run_cmd.wait(10)
+        assert not os.path.exists(f"/dev/shm/{name}")      # clean shutdown unlinks
+    finally:
+        sim.stop()

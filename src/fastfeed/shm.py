@@ -349,3 +349,30 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def summary(reader: Reader, now_ns: int | None = None) -> dict[str, Any]:
+    """One JSON-ready picture of a segment (what ``fastfeed top --once --json`` prints):
+    ``publisher`` (:meth:`Reader.health`) and per book its state, best bid/ask, spread,
+    update id, publish counter and ``age_s`` since the last received message (None if
+    nothing was received yet)."""
+    now = time.time_ns() if now_ns is None else now_ns
+    books = []
+    for venue, symbol in reader.books():
+        try:
+            s = reader.book(venue, symbol)
+        except SlotBusy as exc:
+            books.append({"venue": venue, "symbol": symbol, "state": "busy",
+                          "error": str(exc)})
+            continue
+        bid, ask = s.best_bid(), s.best_ask()
+        books.append({
+            "venue": venue, "symbol": symbol, "state": s.state,
+            "bid": bid[0] if bid else None, "bid_size": bid[1] if bid else None,
+            "ask": ask[0] if ask else None, "ask_size": ask[1] if ask else None,
+            "spread": round(ask[0] - bid[0], s.price_decimals) if bid and ask else None,
+            "price_decimals": s.price_decimals, "update_id": s.update_id,
+            "updates": s.updates,
+            "age_s": (now - s.recv_ts_ns) / 1e9 if s.recv_ts_ns else None,
+        })
+    return {"segment": reader.name, "publisher": reader.health(), "books": books}
