@@ -92,5 +92,5 @@ cdef class BookCore:
                          str what)
     cdef int note_reject(self, str text) except -1
     cdef int mark_gap(self, str reason, int state) except -1
-    cdef void shm_publish(self) noexcept
+    cdef void shm_publish(self) noexcept nogil
     cdef int buffer_payload(self, const char* p, Py_ssize_t n, int64_t first_id) except -1

@@ -340,15 +340,15 @@ cdef class BookCore:
             self.shm_publish()
         return 0
 
-    cdef void shm_publish(self) noexcept:
+    cdef void shm_publish(self) noexcept nogil:
         """Copy the top ``shm_depth`` levels and the state into the shared-memory slot."""
-        cdef L2Book bk = self.book
         cdef int64_t recv_wall = 0
         if self.last_recv_ns:
             recv_wall = self.last_recv_ns + _wall_offset(self.last_recv_ns)
-        ff_shm_publish(self.shm_slot, self.shm_depth, bk.bid_px, bk.bid_sz, bk.n_bids,
-                       bk.ask_px, bk.ask_sz, bk.n_asks, self.seq.state, self.seq.book_id,
-                       self.last_event_time_ns, recv_wall)
+        ff_shm_publish(self.shm_slot, self.shm_depth,
+                       self.book.bid_px, self.book.bid_sz, self.book.n_bids,
+                       self.book.ask_px, self.book.ask_sz, self.book.n_asks,
+                       self.seq.state, self.seq.book_id, self.last_event_time_ns, recv_wall)
 
     # ------------------------------------------------------------------ Python API
 

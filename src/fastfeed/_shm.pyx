@@ -599,7 +599,7 @@ cdef class SegmentView:
 
     def _bench_read(self, uint32_t slot, int64_t n) -> float:
         """ns per ``read`` of ``slot`` from Python (Snapshot with its arrays included)."""
-        cdef int64_t i, t0 = ff_monotonic_ns()
-        for i in range(n):
+        cdef int64_t _i, t0 = ff_monotonic_ns()
+        for _i in range(n):
             self.read(slot)
         return (ff_monotonic_ns() - t0) / <double>n

@@ -357,7 +357,7 @@ def summary(reader: Reader, now_ns: int | None = None) -> dict[str, Any]:
     update id, publish counter and ``age_s`` since the last received message (None if
     nothing was received yet)."""
     now = time.time_ns() if now_ns is None else now_ns
-    books = []
+    books: list[dict[str, Any]] = []
     for venue, symbol in reader.books():
         try:
             s = reader.book(venue, symbol)
