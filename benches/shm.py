@@ -111,18 +111,24 @@ def bench_reads(pub: Publisher, name: str, n: int) -> dict[str, float]:
     reader = Reader(name)
     view = reader.view
     view._bench_read(slot, 10_000)
-    idle = statistics.median(view._bench_read(slot, n) for _ in range(5))
-    t0 = time.perf_counter_ns()
-    for _ in range(n):
-        reader.book("bench", "READ")
-    public = (time.perf_counter_ns() - t0) / n
+    idle = [view._bench_read(slot, n) for _ in range(5)]
+    public = []
+    book = reader.book
+    for _ in range(5):
+        t0 = time.perf_counter_ns()
+        for _ in range(n):
+            book("bench", "READ")
+        public.append((time.perf_counter_ns() - t0) / n)
     writer = FORK.Process(target=_hammer_for, args=(pub, slot, 1.5))
     writer.start()
     time.sleep(0.1)
-    busy = statistics.median(view._bench_read(slot, n // 10) for _ in range(5))
+    busy = [view._bench_read(slot, n // 10) for _ in range(5)]
     writer.join()
-    return {"read_idle": round(idle, 1), "reader_book_idle": round(public, 1),
-            "read_busy_writer": round(busy, 1)}
+    return {"read_idle": round(statistics.median(idle), 1), "read_idle_min": round(min(idle), 1),
+            "reader_book_idle": round(statistics.median(public), 1),
+            "reader_book_idle_min": round(min(public), 1),
+            "read_busy_writer": round(statistics.median(busy), 1),
+            "read_busy_writer_min": round(min(busy), 1)}
 
 
 def bench_throughput(pub: Publisher, name: str, readers: int, seconds: float) -> float:
@@ -160,7 +166,8 @@ def bench_visible(pub: Publisher, name: str, n: int) -> dict[str, float]:
     w.join()
     lat = lat[100:] if len(lat) > 200 else lat
     return {"samples": len(lat), "p50": float(np.percentile(lat, 50)),
-            "p99": float(np.percentile(lat, 99)), "max": float(lat.max())}
+            "p99": float(np.percentile(lat, 99)), "min": float(lat.min()),
+            "max": float(lat.max())}
 
 
 def run(repeat: int = 9, quick: bool = False) -> dict[str, Any]:
@@ -206,11 +213,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"BookFeed.apply_message binance: {f['without_shm']:.0f} ns without shm, "
           f"{f['with_shm']:.0f} ns with ({f['difference']:+.0f} ns; minima "
           f"{f['without_shm_min']:.0f} / {f['with_shm_min']:.0f}, {f['difference_min']:+.0f})")
-    print(f"read: {r['read_idle']:.0f} ns idle, {r['read_busy_writer']:.0f} ns under a busy "
-          f"writer; Reader.book {r['reader_book_idle']:.0f} ns")
+    print(f"read: {r['read_idle']:.0f} ns idle (min {r['read_idle_min']:.0f}), "
+          f"{r['read_busy_writer']:.0f} ns under a busy writer; Reader.book "
+          f"{r['reader_book_idle']:.0f} ns (min {r['reader_book_idle_min']:.0f})")
     for k, rate in res["writer_publishes_per_s"].items():
         print(f"writer: {rate / 1e6:.1f} M publishes/s with {k} readers")
-    print(f"publish -> visible: p50 {v['p50']:.0f} ns, p99 {v['p99']:.0f} ns "
+    print(f"publish -> visible: p50 {v['p50']:.0f} ns, p99 {v['p99']:.0f} ns, "
+          f"min {v['min']:.0f} ns "
           f"({v['samples']} samples, {res['cpus']} CPUs)")
     return 0
 

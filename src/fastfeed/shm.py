@@ -272,7 +272,11 @@ class Reader:
 
     def book(self, venue: str, symbol: str) -> Snapshot:
         """A consistent copy of one book (``SlotBusy`` if its writer died mid-write)."""
-        return self.view.read(self.slot(venue, symbol), venue, symbol)
+        slot = self._slots.get((venue, symbol))
+        view = self._view
+        if slot is None or view is None:
+            slot, view = self.slot(venue, symbol), self.view
+        return view.read(slot, venue, symbol)
 
     def updates(self, venue: str, symbol: str) -> int:
         """The book's publish counter, without copying it."""
