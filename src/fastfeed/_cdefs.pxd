@@ -6,7 +6,7 @@ makes the generated C ``#include`` the header; setup.py puts ``src/fastfeed/incl
 every extension's include path.
 """
 
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 
 
 cdef extern from "ff_bits.h":
@@ -42,3 +42,78 @@ cdef extern from "ff_swar.h":
     # A JSON integer of 1..18 digits at p[i..n): index after it (value in *out) or -1.
     Py_ssize_t ff_fast_uint(const char* p, Py_ssize_t i, Py_ssize_t n,
                             int64_t* out) noexcept nogil
+
+
+cdef extern from "ff_shm.h":
+    # Shared-memory book segment (docs/shm.md): layout constants, seqlock writer/reader.
+    const unsigned long long FF_SHM_MAGIC
+    const unsigned int FF_SHM_VERSION
+    const unsigned int FF_SHM_HEADER_SIZE
+    const unsigned int FF_SHM_DIR_ENTRY_SIZE
+    const unsigned int FF_SHM_VENUE_LEN
+    const unsigned int FF_SHM_SYMBOL_LEN
+    const unsigned int FF_SHM_FLAG_CLOSED
+    ctypedef struct ff_shm_header:
+        uint64_t magic
+        uint32_t version
+        uint32_t header_size
+        uint32_t dir_entry_size
+        uint32_t slot_size
+        uint32_t capacity
+        uint32_t depth
+        uint64_t dir_offset
+        uint64_t slots_offset
+        uint64_t total_size
+        uint64_t generation
+        int64_t pid
+        int64_t created_ns
+        int64_t heartbeat_ns
+        uint32_t n_books
+        uint32_t flags
+    ctypedef struct ff_shm_dir_entry:
+        char venue[24]
+        char symbol[32]
+        uint32_t slot
+    ctypedef struct ff_shm_slot:
+        uint64_t seq
+        int32_t price_decimals
+        int32_t size_decimals
+        int32_t state
+        int64_t update_id
+        uint64_t updates
+        int64_t levels[1]
+    ctypedef struct ff_shm_view:
+        uint64_t seq
+        int32_t price_decimals
+        int32_t size_decimals
+        int32_t state
+        int32_t n_bids
+        int32_t n_asks
+        int64_t update_id
+        int64_t exchange_ts_ns
+        int64_t recv_ts_ns
+        uint64_t updates
+        uint64_t checksum
+    uint32_t ff_shm_slot_size(uint32_t depth) noexcept nogil
+    uint64_t ff_shm_slots_offset(uint32_t capacity) noexcept nogil
+    uint64_t ff_shm_total_size(uint32_t capacity, uint32_t depth) noexcept nogil
+    ff_shm_dir_entry* ff_shm_dir(void* base, uint32_t i) noexcept nogil
+    ff_shm_slot* ff_shm_slot_at(void* base, uint32_t i) noexcept nogil
+    # Atomic accessors (the header's macros), for the few fields touched outside a slot.
+    uint64_t FF_LOAD_ACQ(...) noexcept nogil
+    uint64_t FF_LOAD_RLX(...) noexcept nogil
+    void FF_STORE_REL(...) noexcept nogil
+    void FF_STORE_RLX(...) noexcept nogil
+    void ff_shm_write_begin(ff_shm_slot* s) noexcept nogil
+    void ff_shm_write_end(ff_shm_slot* s) noexcept nogil
+    # Publish a book in L2Book order (best LAST) as the slot's best-first top `depth`.
+    void ff_shm_publish(ff_shm_slot* s, uint32_t depth,
+                        const int64_t* bid_px, const int64_t* bid_sz, int64_t nb,
+                        const int64_t* ask_px, const int64_t* ask_sz, int64_t na,
+                        int32_t state, int64_t update_id, int64_t exchange_ts_ns,
+                        int64_t recv_ts_ns) noexcept nogil
+    # One read attempt: 1 with a consistent copy, 0 to retry (recheck=0: debug only).
+    int ff_shm_try_read(const ff_shm_slot* s, uint32_t depth, ff_shm_view* v,
+                        int64_t* levels, int recheck) noexcept nogil
+    uint64_t ff_shm_view_checksum(const ff_shm_view* v, uint32_t depth,
+                                  const int64_t* levels) noexcept nogil

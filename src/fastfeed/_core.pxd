@@ -8,6 +8,7 @@ the decoders and the connection-level rules, read once when a book or a router i
 from libc.stdint cimport int64_t
 
 from fastfeed._book cimport L2Book
+from fastfeed._cdefs cimport ff_shm_slot
 from fastfeed._hist cimport LatencyHistogram
 from fastfeed._parse cimport DecodeFn
 from fastfeed._sync cimport Sequencer
@@ -74,6 +75,10 @@ cdef class BookCore:
     cdef object _owner
     cdef readonly str last_reject
     cdef readonly str last_gap_reason
+    # shared-memory publishing (fastfeed._shm sets these; NULL: not published, one branch)
+    cdef ff_shm_slot* shm_slot
+    cdef unsigned int shm_depth
+    cdef object _shm_owner          # keeps the mapping alive while shm_slot points into it
 
     cdef bint matches(self, const Segment* seg) noexcept nogil
     cdef int process_segment(self, DeltaBatch* b, const Segment* seg, int64_t t_recv,
@@ -87,4 +92,5 @@ cdef class BookCore:
                          str what)
     cdef int note_reject(self, str text) except -1
     cdef int mark_gap(self, str reason, int state) except -1
+    cdef void shm_publish(self) noexcept nogil
     cdef int buffer_payload(self, const char* p, Py_ssize_t n, int64_t first_id) except -1

@@ -21,6 +21,7 @@ from libc.string cimport memcmp
 
 from fastfeed._book cimport L2Book
 from fastfeed._cdefs cimport ff_monotonic_ns as monotonic_ns, ff_wall_ns as wall_ns
+from fastfeed._cdefs cimport ff_shm_publish
 from fastfeed._parse cimport (
     batch_error_message,
     convert_error_message,
@@ -204,6 +205,8 @@ cdef class BookCore:
                 self.exchange_to_recv.record(t_recv + _wall_offset(t_done) - b.event_time_ns)
             elif seg.event_time_ns > 0:
                 self.last_event_time_ns = seg.event_time_ns
+            if self.shm_slot != NULL:
+                self.shm_publish()
             if self.callback is not None:
                 self._run_callback()
                 self.recv_to_publish.record(monotonic_ns() - t_recv)
@@ -230,7 +233,7 @@ cdef class BookCore:
             return 0
         self.book.load_deltas(b.levels + seg.start, seg.count)
         self.seq.go_live(-1)        # in-band venues have no per-book update id
-        self._went_live(t_recv)
+        self._went_live(t_recv)     # publishes to shared memory, if on
         self.level_changes += seg.count
         self.last_applied_ns = monotonic_ns()
         if self.callback is not None:
@@ -305,6 +308,8 @@ cdef class BookCore:
         self.last_gap_reason = reason
         self._buffer = []
         self.buffer_bytes = 0
+        if self.shm_slot != NULL:
+            self.shm_publish()
         if self._owner is not None:
             self._owner.on_book_gap(self, reason)
         return 0
@@ -331,7 +336,19 @@ cdef class BookCore:
             self.resync_duration.record(now - self.gap_started_ns)
             self.resyncs += 1
             self.gap_started_ns = 0
+        if self.shm_slot != NULL:
+            self.shm_publish()
         return 0
+
+    cdef void shm_publish(self) noexcept nogil:
+        """Copy the top ``shm_depth`` levels and the state into the shared-memory slot."""
+        cdef int64_t recv_wall = 0
+        if self.last_recv_ns:
+            recv_wall = self.last_recv_ns + _wall_offset(self.last_recv_ns)
+        ff_shm_publish(self.shm_slot, self.shm_depth,
+                       self.book.bid_px, self.book.bid_sz, self.book.n_bids,
+                       self.book.ask_px, self.book.ask_sz, self.book.n_asks,
+                       self.seq.state, self.seq.book_id, self.last_event_time_ns, recv_wall)
 
     # ------------------------------------------------------------------ Python API
 
@@ -410,6 +427,8 @@ cdef class BookCore:
         self.seq.restart(code)
         self._buffer = []
         self.buffer_bytes = 0
+        if self.shm_slot != NULL:
+            self.shm_publish()
 
     def mark_stale(self, str reason) -> None:
         """The connection dropped or went silent: freeze and stop trusting the book."""
@@ -420,6 +439,8 @@ cdef class BookCore:
         self.seq.restart(SYNC_CLOSED)
         self._buffer = []
         self.buffer_bytes = 0
+        if self.shm_slot != NULL:
+            self.shm_publish()
 
     @property
     def state(self) -> str:

@@ -1,4 +1,4 @@
-"""The ``fastfeed`` command line: demo, run, simulate, bench (top/record/replay to come)."""
+"""The ``fastfeed`` command line: demo, run, top, simulate, bench (record/replay to come)."""
 
 from __future__ import annotations
 
@@ -72,6 +72,26 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=_positive_float, default=30.0,
                      help="seconds to wait for books to go live before giving up (default 30)")
     run.add_argument("--plain", action="store_true", help="plain periodic lines")
+    run.add_argument("--shm", metavar="NAME",
+                     help="also publish the books into shared memory /dev/shm/NAME "
+                     "(read them with `fastfeed top NAME` or fastfeed.shm.Reader)")
+    run.add_argument("--shm-books", type=int, default=1024, metavar="N",
+                     help="books the shared-memory segment holds (default 1024)")
+
+    top = sub.add_parser("top", help="live view of a running engine's shared-memory books",
+                         description="Read the books another process publishes with "
+                         "`fastfeed run --shm NAME` / Engine(shm=NAME), without touching it: "
+                         "best bid/ask, spread, state, update rate, age of the last update "
+                         "and the publisher's health.")
+    top.add_argument("name", metavar="NAME", help="segment name (/dev/shm/NAME)")
+    top.add_argument("--once", action="store_true", help="print one snapshot and exit")
+    top.add_argument("--json", action="store_true", help="JSON output (with --once: one "
+                     "object; otherwise one object per line)")
+    top.add_argument("--interval", type=_positive_float, default=0.5,
+                     help="seconds between refreshes (default 0.5)")
+    top.add_argument("--duration", type=_positive_float,
+                     help="stop after this many seconds (default: until Ctrl-C)")
+    top.add_argument("--plain", action="store_true", help="plain periodic lines")
 
     # Listed for --help; main() hands their arguments to their own parsers.
     sub.add_parser("simulate", help="run the local exchange simulator standalone "
@@ -118,7 +138,12 @@ async def _run_books(args: argparse.Namespace) -> int:
     from fastfeed.engine import Engine, SubscribeError
     from fastfeed.view import BookView
 
-    async with Engine() as engine:
+    try:
+        engine = Engine(shm=args.shm, shm_books=args.shm_books)
+    except (OSError, ValueError) as exc:
+        print(f"fastfeed: --shm: {exc}", file=sys.stderr)
+        return 1
+    async with engine:
         try:
             books = await engine.subscribe_many(
                 args.books, ws_url=args.ws_url, rest_url=args.rest_url,
@@ -136,6 +161,106 @@ async def _run_books(args: argparse.Namespace) -> int:
         finally:
             view.close()
     return 0
+
+
+TOP_COLUMNS = ("book", "bid", "ask", "spread", "state", "upd/s", "age", "update id")
+
+
+def _top_rows(summary: dict[str, Any], rates: dict[tuple[str, str], float]) -> list[list[str]]:
+    rows = []
+    for b in summary["books"]:
+        d = b.get("price_decimals", 2)
+        age = b.get("age_s")
+        rows.append([
+            f"{b['venue']}:{b['symbol']}",
+            "-" if b.get("bid") is None else f"{b['bid']:.{d}f}",
+            "-" if b.get("ask") is None else f"{b['ask']:.{d}f}",
+            "-" if b.get("spread") is None else f"{b['spread']:.{d}f}",
+            b["state"],
+            f"{rates.get((b['venue'], b['symbol']), 0.0):,.0f}",
+            "-" if age is None else f"{age:.1f}s" if age >= 1 else f"{age * 1e3:.0f}ms",
+            str(b.get("update_id", "-")),
+        ])
+    return rows
+
+
+def _top_header(summary: dict[str, Any]) -> str:
+    p = summary["publisher"]
+    return (f"{summary['segment']}: publisher pid {p['pid']} {p['status']} "
+            f"(heartbeat {p['heartbeat_age_s']:.1f}s ago), {p['books']}/{p['capacity']} "
+            f"books, depth {p['depth']}")
+
+
+def _top(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    from fastfeed.shm import Reader, summary
+    from fastfeed.view import STATE_STYLE
+
+    try:
+        reader = Reader(args.name)
+    except (OSError, ValueError) as exc:
+        print(f"fastfeed top: {exc}", file=sys.stderr)
+        return 1
+    if args.once:
+        snap = summary(reader)
+        if args.json:
+            print(json.dumps(snap))
+        else:
+            print(_top_header(snap))
+            for row in _top_rows(snap, {}):
+                print("  ".join(row))
+        return 0
+    live: Any = None
+    if not (args.plain or args.json) and sys.stdout.isatty():
+        from rich.live import Live
+
+        live = Live(refresh_per_second=4)
+        live.start()
+    last: dict[tuple[str, str], tuple[float, int]] = {}
+    rates: dict[tuple[str, str], float] = {}
+    end = None if args.duration is None else time.monotonic() + args.duration
+    try:
+        while True:
+            snap = summary(reader)
+            now = time.monotonic()
+            for b in snap["books"]:
+                key = (b["venue"], b["symbol"])
+                if key in last and now > last[key][0]:
+                    rates[key] = (b.get("updates", 0) - last[key][1]) / (now - last[key][0])
+                last[key] = (now, b.get("updates", 0))
+            if args.json:
+                print(json.dumps(snap), flush=True)
+            elif live is not None:
+                from rich.console import Group
+                from rich.table import Table
+                from rich.text import Text
+
+                table = Table(expand=False)
+                for col in TOP_COLUMNS:
+                    table.add_column(col, justify="left" if col in ("book", "state")
+                                     else "right", no_wrap=True)
+                for row in _top_rows(snap, rates):
+                    row[4] = f"[{STATE_STYLE.get(row[4], 'white')}]{row[4]}[/]"
+                    table.add_row(*row)
+                live.update(Group(Text(_top_header(snap)), table))
+            else:
+                print(_top_header(snap), flush=True)
+                for row in _top_rows(snap, rates):
+                    print("  " + "  ".join(row), flush=True)
+            if snap["publisher"]["status"] == "replaced":
+                reader.reopen()
+                last.clear()
+            if end is not None and now >= end:
+                return 0
+            time.sleep(args.interval)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        if live is not None:
+            live.stop()
+        reader.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_async(lambda: run_demo(args))
     if args.command == "run":
         return run_async(lambda: _run_books(args))
+    if args.command == "top":
+        return _top(args)
     parser.error(f"unknown command {args.command}")
     return 2
 

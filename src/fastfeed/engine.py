@@ -42,6 +42,7 @@ from fastfeed.rest import (
     RetryPolicy,
     WeightBudget,
 )
+from fastfeed.shm import Publisher, SegmentFull
 from fastfeed.venues import Instrument, Venue, get_venue
 
 log = logging.getLogger("fastfeed.engine")
@@ -569,6 +570,11 @@ class Engine:
     ``.hlog`` file ``hlog_path`` (one tagged line per book and histogram, readable by the
     HdrHistogram tools), and to ``book.last_intervals``; ``book.latency.cumulative(name)``
     keeps the totals.
+
+    Shared memory (``docs/shm.md``): with ``shm="NAME"`` the engine creates
+    ``/dev/shm/NAME`` and publishes every book's top ``shm_depth`` levels into it after each
+    applied message, for ``fastfeed.shm.Reader`` in other processes; ``shm_books`` books
+    fit (a subscribe beyond that raises ``SubscribeError``). ``close()`` unlinks it.
     """
 
     def __init__(self, *, rest_weight_share: float = 0.5, snapshot_limit: int | None = None,
@@ -582,7 +588,8 @@ class Engine:
                  max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
                  redirect_hosts: tuple[str, ...] = (), max_control_queue: int = 1000,
                  latency_interval: float | None = None, hlog_path: str | None = None,
-                 on_latency: LatencyCallback | None = None) -> None:
+                 on_latency: LatencyCallback | None = None, shm: str | None = None,
+                 shm_books: int = 1024, shm_depth: int = 20) -> None:
         if not 0 < rest_weight_share <= 1:
             raise ValueError("rest_weight_share must be in (0, 1]")
         self.rest_weight_share = rest_weight_share
@@ -612,6 +619,7 @@ class Engine:
         self.on_latency = on_latency
         self._hlog = HlogWriter(hlog_path) if hlog_path else None
         self._rotation: asyncio.Task[None] | None = None
+        self.shm: Publisher | None = Publisher(shm, shm_books, shm_depth) if shm else None
 
     async def __aenter__(self) -> Engine:
         return self
@@ -715,6 +723,12 @@ class Engine:
                                  f"{redact_url(rest_url)})")
         book = LiveBook(venue, symbol, instrument)
         book.callback = callback
+        if self.shm is not None:
+            try:
+                self.shm.attach(book)
+            except (SegmentFull, ValueError) as exc:
+                raise SubscribeError(f"{venue}:{symbol}: shared memory: {exc}") from None
+            self.shm.start_heartbeat()
         rest = self.rest_client(spec, rest_url)
         conn = next((c for c in self.connections if c.venue is spec and c.ws_base == ws_url
                      and c.rest is rest and c.has_room()), None)
@@ -820,3 +834,5 @@ class Engine:
             self._hlog.close()
         await asyncio.gather(*(c.close() for c in self.connections), return_exceptions=True)
         await asyncio.gather(*(r.close() for r in self._rest.values()), return_exceptions=True)
+        if self.shm is not None:
+            self.shm.close()        # after the books closed (readers see "closed")

@@ -1,0 +1,241 @@
+"""Shared-memory books, in one process: layout, publisher hooks, reader, lifecycle errors.
+
+Multi-process tests (torn reads, crash/restart, the C reader, end to end) are in
+test_shm_mp.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+import uuid
+
+import numpy as np
+import pytest
+
+from fastfeed._shm import SegmentWriter, layout, segment_size
+from fastfeed.feed import BookFeed
+from fastfeed.shm import (
+    NotASegment,
+    Publisher,
+    Reader,
+    SegmentFull,
+    SegmentInUse,
+    segment_path,
+)
+
+
+@pytest.fixture
+def name():
+    n = f"fftest-{uuid.uuid4().hex[:12]}"
+    yield n
+    try:
+        os.unlink(f"/dev/shm/{n}")
+    except FileNotFoundError:
+        pass
+
+
+def snapshot(last_id, bids, asks):
+    return json.dumps({"lastUpdateId": last_id, "bids": bids, "asks": asks}).encode()
+
+
+def depth_update(first, last, bids, asks, event_ms=1_700_000_000_000):
+    return json.dumps({"e": "depthUpdate", "E": event_ms, "s": "BTCUSDT", "U": first,
+                       "u": last, "b": bids, "a": asks}).encode()
+
+
+def live_feed(levels=30):
+    feed = BookFeed("binance", "BTCUSDT", "0.01", "0.001")
+    feed.start_sync()
+    bids = [[f"{100 - i * 0.5:.2f}", f"{1 + i}.000"] for i in range(levels)]
+    asks = [[f"{101 + i * 0.5:.2f}", f"{2 + i}.500"] for i in range(levels)]
+    assert feed.apply_snapshot(snapshot(100, bids, asks)) == "live"
+    return feed
+
+
+def top(feed, depth):
+    return (np.asarray(feed.book.bids_int())[:depth], np.asarray(feed.book.asks_int())[:depth])
+
+
+def test_layout_constants_and_sizes():
+    lay = layout()
+    assert lay["header_size"] == 128 and lay["dir_entry_size"] == 64
+    # slots start on a page; a top-20 slot is 128 + 20 * 32 = 768 bytes (12 cache lines)
+    assert segment_size(1, 20) == 4096 + 768
+    assert segment_size(1024, 20) == 128 + 64 * 1024 + (4096 - 128) + 768 * 1024
+
+
+def test_publisher_creates_0600_segment_and_unlinks_on_close(name):
+    old = os.umask(0)
+    try:
+        pub = Publisher(name, capacity=4, depth=5)
+    finally:
+        os.umask(old)
+    path = segment_path(name)
+    st = os.stat(path)
+    assert stat.S_IMODE(st.st_mode) == 0o600
+    assert st.st_size == segment_size(4, 5)
+    pub.close()
+    assert not os.path.exists(path)
+    pub.close()     # idempotent
+
+
+@pytest.mark.parametrize("bad", ["", "a/b", "../x", ".hidden", "x" * 300, "sp ace", "-x"])
+def test_bad_names_are_refused(bad):
+    with pytest.raises(ValueError, match="bad shared-memory name"):
+        Publisher(bad)
+    with pytest.raises(ValueError, match="bad shared-memory name"):
+        Reader(bad)
+
+
+def test_name_clash_with_live_publisher_and_foreign_file(name):
+    pub = Publisher(name, capacity=2, depth=3)
+    with pytest.raises(SegmentInUse, match=f"live publisher \\(pid {os.getpid()}\\)"):
+        Publisher(name)
+    pub.close()
+    with open(segment_path(name), "wb") as f:
+        f.write(b"not a segment" * 100)
+    with pytest.raises(SegmentInUse, match="not a fastfeed segment"):
+        Publisher(name)
+    with pytest.raises(NotASegment):
+        Reader(name)
+
+
+def test_missing_segment_is_a_clear_error(name):
+    with pytest.raises(FileNotFoundError, match="is the publisher running"):
+        Reader(name)
+
+
+def test_book_is_published_after_snapshot_and_each_message(name):
+    pub = Publisher(name, capacity=4, depth=20)
+    feed = live_feed(levels=30)
+    assert pub.attach(feed) == 0
+    r = Reader(name)
+    assert r.books() == [("binance", "BTCUSDT")]
+    s = r.book("binance", "BTCUSDT")
+    assert s.state == "live" and s.is_live and s.update_id == 100
+    bids, asks = top(feed, 20)
+    assert s.bids_int.dtype == np.int64 and s.bids_int.shape == (20, 2)
+    assert np.array_equal(s.bids_int, bids) and np.array_equal(s.asks_int, asks)
+    assert s.best_bid() == (100.0, 1.0) and s.best_ask() == (101.0, 2.5)
+    assert s.bids[1].tolist() == [99.5, 2.0]
+    n0 = s.updates
+    feed.apply_message(depth_update(101, 102, [["100.20", "7.000"]], [["101.00", "0"]]))
+    s = r.book("binance", "BTCUSDT")
+    assert s.updates == n0 + 1 and s.update_id == 102
+    assert s.bids_int[0].tolist() == [10020, 7000]
+    assert s.asks_int[0].tolist() == [10150, 3500]      # 101.00 deleted
+    assert s.exchange_ts_ns == 1_700_000_000_000 * 1_000_000
+    bids, asks = top(feed, 20)
+    assert np.array_equal(s.bids_int, bids) and np.array_equal(s.asks_int, asks)
+    pub.close()
+
+
+def test_state_changes_are_published(name):
+    pub = Publisher(name, capacity=4, depth=5)
+    feed = live_feed(levels=3)
+    pub.attach(feed)
+    r = Reader(name)
+    feed.apply_message(depth_update(105, 106, [], []))         # gap: 101..104 missing
+    assert r.book("binance", "BTCUSDT").state == "gap"
+    feed.start_sync()
+    assert r.book("binance", "BTCUSDT").state == "syncing"
+    feed.mark_stale("test")
+    assert r.book("binance", "BTCUSDT").state == "stale"
+    feed.close()
+    assert r.book("binance", "BTCUSDT").state == "closed"
+    pub.close()
+    assert r.health()["status"] == "closed"
+
+
+def test_depth_truncates_and_short_books(name):
+    pub = Publisher(name, capacity=4, depth=3)
+    feed = live_feed(levels=10)
+    pub.attach(feed)
+    s = Reader(name).book("binance", "BTCUSDT")
+    assert s.bids_int.tolist() == [[10000, 1000], [9950, 2000], [9900, 3000]]
+    feed2 = BookFeed("binance", "ETHUSDT", "0.01", "0.001")
+    pub.attach(feed2)
+    s2 = Reader(name).book("binance", "ETHUSDT")
+    assert s2.bids_int.shape == (0, 2) and s2.state == "syncing" and s2.best_bid() is None
+    pub.close()
+
+
+def test_directory_full_and_long_names(name):
+    pub = Publisher(name, capacity=2, depth=2)
+    pub.writer.slot_of("binance", "A")
+    pub.writer.slot_of("binance", "B")
+    assert pub.writer.slot_of("binance", "A") == 0          # existing entries still resolve
+    with pytest.raises(SegmentFull, match="full \\(2 books\\)"):
+        pub.writer.slot_of("binance", "C")
+    with pytest.raises(ValueError, match="symbol"):
+        pub.writer.slot_of("binance", "X" * 32)
+    pub.close()
+
+
+def test_second_live_book_for_a_slot_is_refused_closed_one_replaced(name):
+    pub = Publisher(name, capacity=2, depth=2)
+    a = live_feed(3)
+    b = live_feed(3)
+    pub.attach(a)
+    with pytest.raises(ValueError, match="already published"):
+        pub.attach(b)
+    a.close()
+    assert pub.attach(b) == 0
+    a.apply_message(depth_update(101, 101, [["1.00", "1"]], []))    # closed: ignored anyway
+    assert Reader(name).book("binance", "BTCUSDT").state == "live"
+    pub.close()
+
+
+def test_close_detaches_books_before_unmapping(name):
+    pub = Publisher(name, capacity=2, depth=5)
+    feed = live_feed(3)
+    pub.attach(feed)
+    pub.close()
+    # the core no longer points into the unmapped segment: this must not crash
+    feed.apply_message(depth_update(101, 101, [["100.10", "1.000"]], []))
+    assert feed.book.best_bid()[0] == 100.10
+
+
+def test_writer_rejects_bad_geometry():
+    with pytest.raises(ValueError, match="capacity"):
+        SegmentWriter(0, 0, 20, 1, 1)
+    with pytest.raises(ValueError, match="depth"):
+        SegmentWriter(0, 1, 0, 1, 1)
+
+
+def test_wait_times_out_and_wakes_on_update(name):
+    pub = Publisher(name, capacity=2, depth=5)
+    slot = pub.writer.slot_of("binance", "BTCUSDT")
+    r = Reader(name)
+    n = r.updates("binance", "BTCUSDT")
+    assert r.wait("binance", "BTCUSDT", after=n, timeout=0.05) is None
+    t = threading.Timer(0.05, pub.writer._hammer, args=(slot, 1, 7))
+    t.start()
+    s = r.wait("binance", "BTCUSDT", after=n, timeout=5)
+    t.join()
+    assert s is not None and s.updates == n + 1 and s.update_id == 7
+    pub.close()
+
+
+def test_disabled_recheck_flag_is_debug_only(name):
+    pub = Publisher(name, capacity=1, depth=5)
+    pub.writer.slot_of("binance", "BTCUSDT")
+    r = Reader(name)
+    assert r.view._recheck is True
+    r.view._recheck = False
+    assert r.view._check_reads(0, 100)["reads"] == 100      # no writer: nothing torn
+    pub.close()
+
+
+def test_reader_does_not_import_engine_or_uvloop():
+    code = ("import sys, fastfeed.shm; "
+            "bad = [m for m in ('fastfeed.engine', 'uvloop', 'picows') "
+            "if m in sys.modules]; print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**os.environ})
+    assert out.stdout.strip() == "[]"
