@@ -532,5 +532,9 @@ def test_fast_path_scale_changes_between_conversions() -> None:
 def test_fast_path_escaped_symbol_left_to_general_path() -> None:
     payload = compact_event([["97250.01000000", "0.16313000"]], [])
     escaped = payload.replace(b'"s":"BTCUSDT"', b'"s":"BTC\\u0055SDT"')
-    assert decode(escaped)["segments"][0]["symbol"] == "BTC\\u0055SDT"    # raw span
-    assert decode(escaped) == decode(escaped.replace(b'"U":', b'"U": '))
+    # issue 17: an escaped symbol is rejected (routing compares raw bytes), on both paths
+    for p in (escaped, escaped.replace(b'"U":', b'"U": ')):
+        with pytest.raises(_parse.DecodeFailed, match="'s' contains an escape"):
+            decode(p)
+        with pytest.raises(ref.DecodeFailed, match="'s' contains an escape"):
+            ref.decode_message("binance", p, 8, 8)
