@@ -373,6 +373,9 @@ cdef int decode_coinbase_at(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept
                                "field 'events' has the wrong type (expected array of objects)")
             elif key_is(k, kl, "type", 4):
                 # only {"type":"error"} matters here; any other type or value is ignored
+                if o.seen & CB_type:
+                    return _fail_batch(b, DEC_MALFORMED_JSON, c.i, "duplicate field")
+                o.seen |= CB_type
                 rc = _str_field(&c, &o.type, &o.type_len, &ignored, NULL)
             else:
                 rc = cur_skip_value(&c, 0)

@@ -398,7 +398,7 @@ def _cb_update(p: _Pending, up: _Obj, seg: dict[str, Any], got_time: bool) -> bo
 
 def _coinbase_at(payload: bytes) -> dict[str, Any]:
     o = _load(payload)
-    _check_dups(o, _CB_ENV)
+    _check_dups(o, _CB_ENV | {"type"})
     _check_unknown_depth(o, _CB_ENV | {"type"})
     p, evp = _Pending(), _Pending()
     segs: list[dict[str, Any]] = []
