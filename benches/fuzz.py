@@ -23,7 +23,6 @@ from typing import Any
 
 from fastfeed import _parse
 from fastfeed.reference import decode as ref
-from fastfeed.venues import VENUES
 
 
 class Obj(list):  # type: ignore[type-arg]
@@ -102,7 +101,7 @@ SEEDS: dict[str, tuple[str, bool, int, int, list[Json]]] = {
         _o(type="error", message="bad"),
     ]),
 }
-SEEDS["binance-usdm"] = ("binance-usdm",) + SEEDS["binance-depth"][1:]  # type: ignore[assignment]
+SEEDS["binance-usdm"] = ("binance-usdm", *SEEDS["binance-depth"][1:])
 
 
 # -- serialisation (duplicates and hand-made escapes survive) ------------------------
