@@ -532,5 +532,56 @@ def test_fast_path_scale_changes_between_conversions() -> None:
 def test_fast_path_escaped_symbol_left_to_general_path() -> None:
     payload = compact_event([["97250.01000000", "0.16313000"]], [])
     escaped = payload.replace(b'"s":"BTCUSDT"', b'"s":"BTC\\u0055SDT"')
-    assert decode(escaped)["segments"][0]["symbol"] == "BTC\\u0055SDT"    # raw span
-    assert decode(escaped) == decode(escaped.replace(b'"U":', b'"U": '))
+    # issue 17: an escaped symbol is rejected (routing compares raw bytes), on both paths
+    for p in (escaped, escaped.replace(b'"U":', b'"U": ')):
+        with pytest.raises(_parse.DecodeFailed, match="'s' contains an escape"):
+            decode(p)
+        with pytest.raises(ref.DecodeFailed, match="'s' contains an escape"):
+            ref.decode_message("binance", p, 8, 8)
+
+
+# issue 17: strict JSON. Each case: (payload, decoder kwargs, expected message or None for
+# "decodes, and equals the reference"); both decoders must agree.
+_EV = compact_event([["97250.01000000", "0.16313000"]], [])
+STRICT_CASES = [
+    # keys at their level: arrays next to "data" are not the event's
+    (b'{"stream":"btcusdt@depth@100ms","b":[["1.00000000","1.00000000"]],"data":' + _EV + b"}",
+     {}, "next to 'data'"),
+    (b'{"stream":"btcusdt@depth@100ms","data":' + _EV + b',"U":5}', {}, "next to 'data'"),
+    # escapes in keys and names are decoded
+    (_EV.replace(b'"e":"depthUpdate"', b'"e":"depth\\u0055pdate"'), {}, None),
+    (_EV.replace(b'"U":', b'"\\u0055":'), {}, None),
+    (_EV.replace(b'"b":', b'"\\u0062":'), {}, None),
+    (_EV[:-1] + b',"\\u0062":[]}', {}, "duplicate field"),
+    (_EV.replace(b'"s":"BTCUSDT"', b'"s":"BTC\\/USDT"'), {}, "'s' contains an escape"),
+    # UTF-8 where strings matter; elsewhere ignored like the value it is in
+    (_EV.replace(b'"s":"BTCUSDT"', b'"s":"BTC\xffUSDT"'), {}, "'s' is not valid UTF-8"),
+    (_EV.replace(b'"s":"BTCUSDT"', b'"s":"BTC\xed\xa0\x80"'), {}, "'s' is not valid UTF-8"),
+    (_EV.replace(b'"s":"BTCUSDT"', b'"s":"BTC\xc3\xa9"'), {}, None),
+    (_EV[:-1] + b',"x":"\xff\xfe"}', {}, None),
+    (_EV.replace(b'"e":"depthUpdate"', b'"e":"tr\xffde"'), {}, "'e' is not valid UTF-8"),
+    # absurd snapshot ids
+    (b'{"lastUpdateId":-5,"bids":[],"asks":[]}', {"snapshot": True},
+     "field 'lastUpdateId' out of range"),
+    (b'{"lastUpdateId":9223372036854775807,"bids":[],"asks":[]}', {"snapshot": True},
+     "field 'lastUpdateId' out of range"),
+    (b'{"lastUpdateId":4611686018427387904,"bids":[],"asks":[]}', {"snapshot": True}, None),
+    # a level array under a key the type does not define is ignored, never applied
+    (b'{"lastUpdateId":5,"b":[["1.00000000","1.00000000"]],"bids":[],"asks":[]}',
+     {"snapshot": True}, None),
+]
+
+
+@pytest.mark.parametrize(("payload", "kw", "message"), STRICT_CASES)
+def test_strict_json(payload: bytes, kw: dict, message: str | None) -> None:
+    if message is None:
+        out = decode(payload, **kw)
+        assert out == ref.decode_message("binance", payload, 8, 8, **kw)
+        assert out["kind"] in ("depth", "snapshot")
+        if b"\\u0062" in payload:
+            assert out["segments"][0]["levels"]     # the escaped "b" was applied as b
+        return
+    with pytest.raises(_parse.DecodeFailed, match=message):
+        decode(payload, **kw)
+    with pytest.raises(ref.DecodeFailed, match=message):
+        ref.decode_message("binance", payload, 8, 8, **kw)

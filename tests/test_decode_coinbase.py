@@ -365,3 +365,41 @@ def test_at_fast_path_truncated_at_every_offset() -> None:
     for cut in range(len(payload)):
         c, r = run_both("coinbase", payload[:cut], 2, 8)
         assert_same(c, r)
+
+
+# issue 17: strict JSON (both decoders must agree; None = decodes, equal to the reference)
+STRICT_AT = [
+    (_at(sequence_num=-1), "field 'sequence_num' out of range"),
+    (_at(sequence_num=2**63 - 1), "field 'sequence_num' out of range"),
+    (AT.replace(b'"type":"update"', b'"type":"upd\\u0061te"'), None),
+    (AT.replace(b'"side":"bid"', b'"side":"b\\u0069d"'), None),
+    (AT.replace(b'"product_id":"BTC-USD"', b'"product_id":"BTC\\u002dUSD"'),
+     "'product_id' contains an escape"),
+    (AT.replace(b'"product_id":"BTC-USD"', b'"product_id":"BTC\x80USD"'),
+     "'product_id' is not valid UTF-8"),
+    (AT.replace(b'"client_id":""', b'"client_id":"\xff"'), None),
+    (b'{"type":"error","message":"x","type":"other","sequence_num":4}', "duplicate field"),
+]
+STRICT_CX = [
+    (CX_SNAPSHOT[:-1] + b',"changes":[["buy","10200.00","1"]]}', "does not belong to a snapshot"),
+    (CX_UPDATE[:-1] + b',"bids":[["10200.00","1"]]}', "do not belong to an l2update"),
+    (CX_UPDATE.replace(b'"type":"l2update"', b'"type":"l\\u0032update"'), None),
+    (CX_UPDATE.replace(b'"product_id":"BTC-USD"', b'"product_id":"BTC\\u002dUSD"'),
+     "'product_id' contains an escape"),
+    (b'{"type":"\xc0\xafx"}', "'type' is not valid UTF-8"),
+]
+
+
+@pytest.mark.parametrize(("venue", "payload", "message"),
+                         [("coinbase", p, m) for p, m in STRICT_AT]
+                         + [("coinbase-exchange", p, m) for p, m in STRICT_CX])
+def test_strict_json(venue: str, payload: bytes, message: str | None) -> None:
+    if message is None:
+        out = _parse.decode_message(venue, payload, 2, 8)
+        assert out == ref.decode_message(venue, payload, 2, 8)
+        assert out["kind"] == "depth" and out["segments"][0]["levels"]
+        return
+    with pytest.raises(_parse.DecodeFailed, match=message):
+        _parse.decode_message(venue, payload, 2, 8)
+    with pytest.raises(ref.DecodeFailed, match=message):
+        ref.decode_message(venue, payload, 2, 8)

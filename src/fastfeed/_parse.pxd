@@ -67,6 +67,7 @@ ctypedef struct Cursor:
     int err
     Py_ssize_t err_at
     const char* err_detail
+    char kbuf[16]               # the last escaped key, decoded (cur_key)
 
 
 cdef inline void cur_init(Cursor* c, const char* p, Py_ssize_t n) noexcept nogil:
@@ -116,13 +117,32 @@ cdef inline bint _is_hex(char ch) noexcept nogil:
 # not decoded). Returns 1 if the string has escapes, 0 if not, -1 on error.
 cdef int cur_string(Cursor* c, const char** s, Py_ssize_t* length) noexcept nogil
 
+# The raw (validated) string s[0:n] with its escapes decoded into out[0:cap]: the length,
+# or -1 if it decodes to anything but ASCII or longer than cap. Only names (keys, types,
+# sides) are compared decoded; no known name is non-ASCII.
+cdef Py_ssize_t unescape_ascii(const char* s, Py_ssize_t n, char* out,
+                               Py_ssize_t cap) noexcept nogil
+
+# Strict UTF-8 (no overlongs, surrogates or code points above U+10FFFF).
+cdef bint utf8_ok(const char* s, Py_ssize_t n) noexcept nogil
+
 
 cdef inline int cur_key(Cursor* c, const char** k, Py_ssize_t* klen) noexcept nogil:
-    """An object key and its ':'."""
+    """An object key and its ':'. An escaped key is matched decoded (JSON semantics:
+    ``"\\u0062"`` is ``"b"``); one that decodes to no ASCII name stays raw (its
+    backslash matches no known key)."""
+    cdef int rc
+    cdef Py_ssize_t m
     if cur_peek(c) != b'"':
         return cur_fail(c, DEC_MALFORMED_JSON, "expected a key")
-    if cur_string(c, k, klen) < 0:
+    rc = cur_string(c, k, klen)
+    if rc < 0:
         return -1
+    if rc == 1:
+        m = unescape_ascii(k[0], klen[0], c.kbuf, 16)
+        if m >= 0:
+            k[0] = c.kbuf
+            klen[0] = m
     return cur_expect(c, b':')
 
 

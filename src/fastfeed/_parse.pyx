@@ -35,7 +35,7 @@ The C helpers (SWAR scanners, bit scans, clocks) are headers in ``include/``, de
 
 cimport cython
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t, INT32_MAX, INT64_MAX
-from libc.string cimport memcmp, memcpy, memset
+from libc.string cimport memchr, memcmp, memcpy, memset
 
 from fastfeed._types cimport (
     MAX_BATCH_LEVELS, SIDE_BID, SIDE_ASK, SEG_UPDATE, SEG_SNAPSHOT,
@@ -47,6 +47,7 @@ from fastfeed._types cimport (
     DECIMAL_OVERFLOW, DECIMAL_EXPONENT, DECIMAL_OFF_TICK,
     DEC_MALFORMED_JSON, DEC_MISSING_FIELD, DEC_WRONG_TYPE, DEC_TOO_MANY_LEVELS,
     DEC_UNKNOWN_MESSAGE, DEC_BAD_SIDE, DEC_TRUNCATED, DEC_BAD_TIMESTAMP, DEC_OVERFLOW,
+    DEC_ESCAPED_STRING, DEC_BAD_UTF8, DEC_MISPLACED_FIELD,
     REJECT_N_DECODE_CODES, REJECT_BUFFER_OVERFLOW, REJECT_VENUE_ERROR, REJECT_BEFORE_SNAPSHOT,
     REJECT_N_REASONS,
 )

@@ -47,6 +47,9 @@ cdef enum DecodeError:
     DEC_TRUNCATED = 8
     DEC_BAD_TIMESTAMP = 9
     DEC_OVERFLOW = 10
+    DEC_ESCAPED_STRING = 11     # an escape in a symbol (symbols must be plain)
+    DEC_BAD_UTF8 = 12           # a symbol or type that is not valid UTF-8
+    DEC_MISPLACED_FIELD = 13    # a level array where this message type has none
 
 
 cdef enum DecimalError:

@@ -16,6 +16,7 @@ cdef enum:
     BN_result = 1 << 11
     BN_id = 1 << 12
     BN_lastUpdateId = 1 << 13
+    _BN_EVENT_FIELDS = BN_e | BN_E | BN_T | BN_s | BN_U | BN_u | BN_pu | BN_b | BN_a
 
 
 ctypedef struct BnObj:
@@ -93,8 +94,10 @@ cdef int _bn_object(Cursor* c, DeltaBatch* b, BnObj* o, BnObj* inner,
                 if o.seen & BN_s:
                     return _dup(c)
                 o.seen |= BN_s
-                rc = _str_field(c, &o.s, &o.s_len, &o.pd,
-                                "field 's' has the wrong type (expected string)")
+                rc = _sym_field(c, &o.s, &o.s_len, &o.pd,
+                                "field 's' has the wrong type (expected string)",
+                                "field 's' contains an escape (symbols must be plain strings)",
+                                "field 's' is not valid UTF-8")
             elif ch == b'U':
                 if o.seen & BN_U:
                     return _dup(c)
@@ -208,6 +211,10 @@ cdef Py_ssize_t _bn_fast_event(const char* p, Py_ssize_t i, Py_ssize_t n,
     if j >= n or p[j] != b'"' or j - i > INT32_MAX:
         return -1
     sym = p + i
+    while i < j:                    # non-ASCII symbol: the general path validates it
+        if <unsigned char>p[i] >= 0x80:
+            return -1
+        i += 1
     if not _lit(p, j, n, '","U":', 6):
         return -1
     i = ff_fast_uint(p, j + 6, n, &U)
@@ -289,12 +296,18 @@ cdef int decode_binance_depth(const char* p, Py_ssize_t n, DeltaBatch* b) noexce
         if top.data_bad:
             return _fail_batch(b, DEC_WRONG_TYPE, top.data_at,
                                "field 'data' has the wrong type (expected object)")
+        if top.seen & _BN_EVENT_FIELDS:
+            # the event is "data"; its fields next to it (b/a above all) are not ours
+            return _fail_batch(b, DEC_MISPLACED_FIELD, -1,
+                               "event field next to 'data' in a combined-stream envelope")
         ev = &inner
     if ev.seen & BN_e:
         if ev.e_len < 0:
             return _fail_batch(b, DEC_WRONG_TYPE, ev.e_at,
                                "field 'e' has the wrong type (expected string)")
         if not _span_is(ev.e, ev.e_len, "depthUpdate", 11):
+            if not utf8_ok(ev.e, ev.e_len):
+                return _fail_batch(b, DEC_BAD_UTF8, ev.e_at, "field 'e' is not valid UTF-8")
             b.n_levels = 0
             b.msg_kind = MSG_IGNORED
             return DEC_OK
@@ -365,6 +378,9 @@ cdef int decode_binance_snapshot(const char* p, Py_ssize_t n, DeltaBatch* b) noe
         return _missing(b, "field 'bids' missing")
     if not o.seen & BN_a:
         return _missing(b, "field 'asks' missing")
+    if not 0 <= o.last_update_id <= MAX_UPDATE_ID:
+        return _fail_batch(b, DEC_OVERFLOW, -1,
+                           "field 'lastUpdateId' out of range (expected 0..2**62)")
     if not _ns_from_ms_ok(o.E):
         return _fail_batch(b, DEC_OVERFLOW, -1, "field 'E' out of range")
     if not _ns_from_ms_ok(o.T):

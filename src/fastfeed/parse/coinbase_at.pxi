@@ -279,8 +279,11 @@ cdef int _cb_event(Cursor* c, DeltaBatch* b, Pending* pd) noexcept nogil:
                 if seen & CB_product:
                     return _dup(c)
                 seen |= CB_product
-                rc = _str_field(c, &s, &slen, pd,
-                                "event field 'product_id' has the wrong type (expected string)")
+                rc = _sym_field(c, &s, &slen, pd,
+                                "event field 'product_id' has the wrong type (expected string)",
+                                "event field 'product_id' contains an escape "
+                                "(symbols must be plain strings)",
+                                "event field 'product_id' is not valid UTF-8")
                 if rc == 0:
                     b.segs[seg_index].symbol_ptr = s
                     b.segs[seg_index].symbol_len = <int32_t>slen
@@ -357,6 +360,11 @@ cdef int decode_coinbase_at(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept
                                 "field 'sequence_num' has the wrong type (expected integer)",
                                 "field 'sequence_num' out of range")
                 seq_ok = rc == 0
+                if seq_ok and not 0 <= o.seq <= MAX_UPDATE_ID:
+                    # -1 would read as "absent" and skip the connection check
+                    seq_ok = False
+                    _pend(&o.pd, DEC_OVERFLOW, c.i,
+                          "field 'sequence_num' out of range (expected 0..2**62)")
             elif key_is(k, kl, "events", 6):
                 if o.seen & CB_events:
                     return _fail_batch(b, DEC_MALFORMED_JSON, c.i, "duplicate field")
@@ -365,6 +373,9 @@ cdef int decode_coinbase_at(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept
                                "field 'events' has the wrong type (expected array of objects)")
             elif key_is(k, kl, "type", 4):
                 # only {"type":"error"} matters here; any other type or value is ignored
+                if o.seen & CB_type:
+                    return _fail_batch(b, DEC_MALFORMED_JSON, c.i, "duplicate field")
+                o.seen |= CB_type
                 rc = _str_field(&c, &o.type, &o.type_len, &ignored, NULL)
             else:
                 rc = cur_skip_value(&c, 0)
@@ -407,6 +418,8 @@ cdef int decode_coinbase_at(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept
         b.msg_kind = MSG_HEARTBEAT
     elif _span_is(o.channel, o.channel_len, "subscriptions", 13):
         b.msg_kind = MSG_CONTROL
+    elif not utf8_ok(o.channel, o.channel_len):
+        return _fail_batch(b, DEC_BAD_UTF8, -1, "field 'channel' is not valid UTF-8")
     else:
         b.msg_kind = MSG_IGNORED
     return DEC_OK

@@ -36,8 +36,11 @@ cdef int decode_coinbase_exchange(const char* p, Py_ssize_t n, DeltaBatch* b) no
                 if o.seen & CB_product:
                     return _fail_batch(b, DEC_MALFORMED_JSON, c.i, "duplicate field")
                 o.seen |= CB_product
-                rc = _str_field(&c, &o.product, &o.product_len, &o.pd,
-                                "field 'product_id' has the wrong type (expected string)")
+                rc = _sym_field(&c, &o.product, &o.product_len, &o.pd,
+                                "field 'product_id' has the wrong type (expected string)",
+                                "field 'product_id' contains an escape "
+                                "(symbols must be plain strings)",
+                                "field 'product_id' is not valid UTF-8")
             elif key_is(k, kl, "changes", 7):
                 if o.seen & CB_changes:
                     return _fail_batch(b, DEC_MALFORMED_JSON, c.i, "duplicate field")
@@ -93,6 +96,13 @@ cdef int decode_coinbase_exchange(const char* p, Py_ssize_t n, DeltaBatch* b) no
     snap = _span_is(o.type, o.type_len, "snapshot", 8)
     upd = _span_is(o.type, o.type_len, "l2update", 8)
     if snap or upd or _span_is(o.type, o.type_len, "heartbeat", 9):
+        # levels only from the message type's own field: never apply a misplaced array
+        if snap and o.seen & CB_changes:
+            return _fail_batch(b, DEC_MISPLACED_FIELD, -1,
+                               "field 'changes' does not belong to a snapshot")
+        if upd and o.seen & (CB_bids | CB_asks):
+            return _fail_batch(b, DEC_MISPLACED_FIELD, -1,
+                               "fields 'bids'/'asks' do not belong to an l2update")
         if o.pd.code != DEC_OK:
             return _fail_batch(b, o.pd.code, o.pd.at, o.pd.detail)
         if snap or upd:
@@ -134,6 +144,8 @@ cdef int decode_coinbase_exchange(const char* p, Py_ssize_t n, DeltaBatch* b) no
         b.msg_kind = MSG_CONTROL
     elif _span_is(o.type, o.type_len, "error", 5):
         b.msg_kind = MSG_VENUE_ERROR
+    elif not utf8_ok(o.type, o.type_len):
+        return _fail_batch(b, DEC_BAD_UTF8, o.type_at, "field 'type' is not valid UTF-8")
     else:
         b.msg_kind = MSG_IGNORED
     return DEC_OK

@@ -191,3 +191,87 @@ cdef inline int _end_of_payload(Cursor* c) noexcept nogil:
     if cur_peek(c) >= 0:
         return cur_fail(c, DEC_MALFORMED_JSON, "extra data after the JSON value")
     return 0
+
+
+cdef inline int _hexval(char ch) noexcept nogil:
+    if b'0' <= ch <= b'9':
+        return ch - 48
+    if b'a' <= ch <= b'f':
+        return ch - 87
+    return ch - 55
+
+
+cdef Py_ssize_t unescape_ascii(const char* s, Py_ssize_t n, char* out,
+                               Py_ssize_t cap) noexcept nogil:
+    cdef Py_ssize_t i = 0
+    cdef Py_ssize_t m = 0
+    cdef int v
+    cdef char ch
+    while i < n:
+        if m >= cap:
+            return -1
+        ch = s[i]
+        if <unsigned char>ch >= 0x80:
+            return -1
+        if ch != b'\\':
+            out[m] = ch
+            i += 1
+        else:
+            ch = s[i + 1]          # cur_string validated every escape
+            if ch == b'u':
+                v = ((_hexval(s[i + 2]) << 12) | (_hexval(s[i + 3]) << 8)
+                     | (_hexval(s[i + 4]) << 4) | _hexval(s[i + 5]))
+                if v >= 0x80:
+                    return -1
+                out[m] = <char>v
+                i += 6
+            else:
+                if ch == b'b':
+                    ch = b'\b'
+                elif ch == b'f':
+                    ch = b'\f'
+                elif ch == b'n':
+                    ch = b'\n'
+                elif ch == b'r':
+                    ch = b'\r'
+                elif ch == b't':
+                    ch = b'\t'
+                out[m] = ch            # '"', '\\' and '/' stand for themselves
+                i += 2
+        m += 1
+    return m
+
+
+cdef bint utf8_ok(const char* s, Py_ssize_t n) noexcept nogil:
+    cdef const unsigned char* p = <const unsigned char*>s
+    cdef Py_ssize_t i = 0
+    cdef unsigned int c0, c1
+    cdef int need
+    while i < n:
+        c0 = p[i]
+        if c0 < 0x80:
+            i += 1
+            continue
+        if 0xC2 <= c0 <= 0xDF:
+            need = 1
+        elif 0xE0 <= c0 <= 0xEF:
+            need = 2
+        elif 0xF0 <= c0 <= 0xF4:
+            need = 3
+        else:
+            return False
+        if i + need >= n:
+            return False
+        c1 = p[i + 1]
+        if (c1 & 0xC0) != 0x80:
+            return False
+        if (c0 == 0xE0 and c1 < 0xA0) or (c0 == 0xED and c1 > 0x9F):
+            return False            # overlong / UTF-16 surrogate
+        if (c0 == 0xF0 and c1 < 0x90) or (c0 == 0xF4 and c1 > 0x8F):
+            return False            # overlong / above U+10FFFF
+        if need >= 2 and (p[i + 2] & 0xC0) != 0x80:
+            return False
+        if need == 3 and (p[i + 3] & 0xC0) != 0x80:
+            return False
+        i += need + 1
+    return True

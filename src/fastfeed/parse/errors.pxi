@@ -32,6 +32,9 @@ _REASONS = _table((
     (DEC_TRUNCATED, "truncated", "truncated JSON"),
     (DEC_BAD_TIMESTAMP, "bad_timestamp", "bad timestamp"),
     (DEC_OVERFLOW, "overflow", "integer out of range"),
+    (DEC_ESCAPED_STRING, "escaped_string", "a symbol contains a JSON escape"),
+    (DEC_BAD_UTF8, "bad_utf8", "a symbol or type is not valid UTF-8"),
+    (DEC_MISPLACED_FIELD, "misplaced_field", "a field does not belong to this message type"),
     (REJECT_BUFFER_OVERFLOW, "buffer_overflow",
      "too many live messages buffered while the book was syncing"),
     (REJECT_VENUE_ERROR, "venue_error", "the venue sent an error message"),
@@ -114,7 +117,8 @@ def decode_error_message(int code, Py_ssize_t offset=-1, detail=None) -> str:
     if isinstance(detail, bytes):
         detail = detail.decode("utf-8", "replace")
     if detail and code in (DEC_MISSING_FIELD, DEC_WRONG_TYPE, DEC_OVERFLOW, DEC_BAD_SIDE,
-                           DEC_BAD_TIMESTAMP, DEC_UNKNOWN_MESSAGE):
+                           DEC_BAD_TIMESTAMP, DEC_UNKNOWN_MESSAGE,
+                           DEC_ESCAPED_STRING, DEC_BAD_UTF8, DEC_MISPLACED_FIELD):
         return detail               # already names the field
     msg = reason_message(code)
     if offset >= 0:

@@ -1,6 +1,11 @@
 # Included by _parse.pyx. Decoder plumbing shared by the venues: pending errors, batch
 # failures, typed fields, and the [price, size] level arrays (tight, fast, general).
 
+# Snapshot ids and sequence numbers must leave room for id + 1 (a fastfeed bound; live
+# values are ~1e11): anything outside 0..2**62 is rejected as out of range.
+cdef int64_t MAX_UPDATE_ID = 4611686018427387904
+
+
 ctypedef struct Pending:
     # The first type/range/shape problem seen, reported only if the message turns out to
     # be one we consume (a trade event with an odd field is not our business).
@@ -54,7 +59,42 @@ cdef inline int _str_field(Cursor* c, const char** s, Py_ssize_t* slen, Pending*
 
 cdef inline bint _span_is(const char* s, Py_ssize_t slen, const char* lit,
                           Py_ssize_t litlen) noexcept nogil:
-    return slen == litlen and memcmp(s, lit, <size_t>litlen) == 0
+    """A name (type, channel, side) equals ``lit`` as JSON means it: an escaped span is
+    longer than what it decodes to, so only a longer span can be an escaped match."""
+    if slen == litlen:
+        return memcmp(s, lit, <size_t>litlen) == 0
+    return slen > litlen and _span_is_escaped(s, slen, lit, litlen)
+
+
+cdef bint _span_is_escaped(const char* s, Py_ssize_t slen, const char* lit,
+                           Py_ssize_t litlen) noexcept nogil:
+    cdef char buf[32]
+    cdef Py_ssize_t m
+    if memchr(s, b'\\', <size_t>slen) == NULL:
+        return False
+    m = unescape_ascii(s, slen, buf, 32)
+    return m == litlen and memcmp(buf, lit, <size_t>litlen) == 0
+
+
+cdef inline int _sym_field(Cursor* c, const char** s, Py_ssize_t* slen, Pending* pd,
+                           const char* wrong, const char* escaped,
+                           const char* bad_utf8) noexcept nogil:
+    """A symbol (``s``, ``product_id``): like _str_field, and a symbol with an escape or
+    invalid UTF-8 is pended (routing compares raw bytes; never route a mis-read name)."""
+    cdef int rc
+    cdef Py_ssize_t at
+    if cur_peek(c) != b'"':
+        _pend(pd, DEC_WRONG_TYPE, c.i, wrong)
+        return 1 if cur_skip_value(c, 0) == 0 else -1
+    at = c.i
+    rc = cur_string(c, s, slen)
+    if rc < 0:
+        return -1
+    if rc == 1:
+        _pend(pd, DEC_ESCAPED_STRING, at, escaped)
+    elif not utf8_ok(s[0], slen[0]):
+        _pend(pd, DEC_BAD_UTF8, at, bad_utf8)
+    return 0
 
 
 cdef inline Py_ssize_t _dec_string(const char* p, Py_ssize_t i, Py_ssize_t n,

@@ -1,0 +1,344 @@
+"""Differential fuzzing of the compiled decoders against their reference twins.
+
+``python -m benches.fuzz [--decoder NAME] [--payloads N] [--seed S] [--json]``
+
+Mutates real-shaped venue messages (byte flips, inserted/deleted bytes, truncation,
+duplicated keys, escapes in keys and strings, invalid UTF-8, level arrays moved between
+nesting levels or to another message type's field, number edge cases) and checks, for
+every payload, that ``fastfeed._parse.decode_message`` and
+``fastfeed.reference.decode.decode_message`` yield the same result (kind, ids, times,
+symbols, levels) or both reject. A finding is a payload where they differ, or where
+either raises anything but its ``DecodeFailed``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fastfeed import _parse
+from fastfeed.reference import decode as ref
+
+
+class Obj(list):  # type: ignore[type-arg]
+    """A JSON object as a list of (key, value) pairs: keeps order and duplicates."""
+
+
+Json = Any
+
+# (venue, snapshot, price_decimals, size_decimals, seeds)
+_E = {"e": "depthUpdate", "E": 1700000000100, "s": "BTCUSDT", "U": 1001, "u": 1003}
+_BN_B = [["97250.01000000", "0.50000000"], ["97249.99000000", "1.25000000"]]
+_BN_A = [["97250.02000000", "0.00000000"]]
+
+
+def _o(**kw: Json) -> Obj:
+    return Obj(kw.items())
+
+
+def _bn_event(usdm: bool = False) -> Obj:
+    o = Obj(_E.items())
+    if usdm:
+        o.insert(2, ("T", 1700000000095))
+        o.append(("pu", 1000))
+    o += [("b", [list(x) for x in _BN_B]), ("a", [list(x) for x in _BN_A])]
+    return o
+
+
+def _cb_update(side: str, price: str, qty: str) -> Obj:
+    return _o(side=side, event_time="2023-02-09T20:32:50.714964855Z", price_level=price,
+              new_quantity=qty)
+
+
+def _cb_env(channel: str, seq: int, events: list[Json]) -> Obj:
+    return _o(channel=channel, client_id="", timestamp="2023-02-09T20:32:50.714964855Z",
+              sequence_num=seq, events=events)
+
+
+SEEDS: dict[str, tuple[str, bool, int, int, list[Json]]] = {
+    "binance-depth": ("binance", False, 8, 8, [
+        _bn_event(),
+        _bn_event(usdm=True),
+        _o(stream="btcusdt@depth@100ms", data=_bn_event()),
+        _o(stream="btcusdt@depth@100ms", data=_bn_event(usdm=True)),
+        _o(result=None, id=7),
+        _o(code=-1121, msg="Invalid symbol."),
+        _o(e="trade", E=1700000000100, s="BTCUSDT", t=12345, p="97250.01000000", q="0.1"),
+    ]),
+    "binance-snapshot": ("binance", True, 8, 8, [
+        _o(lastUpdateId=1027024, bids=[list(x) for x in _BN_B], asks=[list(x) for x in _BN_A]),
+        _o(lastUpdateId=8000100, E=1700000000050, T=1700000000045,
+           bids=[list(x) for x in _BN_B], asks=[]),
+        _o(code=-1121, msg="Invalid symbol."),
+    ]),
+    "coinbase-at": ("coinbase", False, 2, 8, [
+        _cb_env("l2_data", 2, [_o(type="update", product_id="BTC-USD", updates=[
+            _cb_update("bid", "21921.73", "0.06317902"),
+            _cb_update("offer", "21921.74", "0")])]),
+        _cb_env("l2_data", 0, [_o(type="snapshot", product_id="BTC-USD", updates=[
+            _cb_update("bid", "21921.73", "0.5")]),
+            _o(type="update", product_id="ETH-USD", updates=[
+                _cb_update("offer", "1650.10", "2.5")])]),
+        _cb_env("heartbeats", 3, [_o(current_time="2023-02-09 20:32:50.7 +0000 UTC",
+                                     heartbeat_counter=17)]),
+        _cb_env("subscriptions", 1, [_o(subscriptions=_o(level2=["BTC-USD"]))]),
+        _o(type="error", message="failure", sequence_num=4),
+    ]),
+    "coinbase-exchange": ("coinbase-exchange", False, 2, 8, [
+        _o(type="snapshot", product_id="BTC-USD", bids=[["10101.10", "0.45054140"]],
+           asks=[["10102.55", "0.57753524"]]),
+        _o(type="l2update", product_id="BTC-USD",
+           changes=[["buy", "10101.80000000", "0.162567"], ["sell", "10102.55", "0"]],
+           time="2019-08-14T20:42:27.265Z"),
+        _o(type="heartbeat", sequence=90, last_trade_id=20, product_id="BTC-USD",
+           time="2019-08-14T20:42:27.265Z"),
+        _o(type="subscriptions", channels=[_o(name="level2_batch", product_ids=["BTC-USD"])]),
+        _o(type="error", message="bad"),
+    ]),
+}
+SEEDS["binance-usdm"] = ("binance-usdm", *SEEDS["binance-depth"][1:])
+
+
+# -- serialisation (duplicates and hand-made escapes survive) ------------------------
+
+class Raw(str):
+    """A string emitted verbatim between quotes (it may hold escapes or odd bytes)."""
+
+
+def dump(v: Json) -> str:
+    if isinstance(v, Obj):
+        return "{" + ",".join(f"{dump(k)}:{dump(x)}" for k, x in v) + "}"
+    if isinstance(v, list):
+        return "[" + ",".join(dump(x) for x in v) + "]"
+    if isinstance(v, Raw):
+        return '"' + str(v) + '"'
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, float) and v != v:
+        return "NaN"
+    return json.dumps(v)
+
+
+def _copy(v: Json) -> Json:
+    if isinstance(v, Obj):
+        return Obj((k, _copy(x)) for k, x in v)
+    if isinstance(v, list):
+        return [_copy(x) for x in v]
+    return v
+
+
+def _nodes(v: Json, out: list[Json]) -> list[Json]:
+    if isinstance(v, (Obj, list)):
+        out.append(v)
+        for x in (x for _, x in v) if isinstance(v, Obj) else v:
+            _nodes(x, out)
+    return out
+
+
+def _objs(v: Json) -> list[Obj]:
+    return [n for n in _nodes(v, []) if isinstance(n, Obj)]
+
+
+# -- structural mutations --------------------------------------------------------------
+
+_NUMBERS = [-1, 0, 1, -5, 2**62, 2**62 + 1, 2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 2**64,
+            1.0, 1e5, -0.0, 10**19, 9223372036854, 9223372036855, 1700000000100]
+_STRINGS = ["", "0", "-1", "1e-5", "97250.015", "BTCUSDT", "BTC-USD", "ETH-USD", "bid",
+            "offer", "buy", "sell", "depthUpdate", "snapshot", "update", "l2update", "l2_data",
+            "heartbeat", "heartbeats", "subscriptions", "error"]
+_KEYS = ["e", "E", "T", "s", "U", "u", "pu", "b", "a", "data", "stream", "code", "result", "id",
+         "lastUpdateId", "bids", "asks", "type", "product_id", "changes", "time", "sequence",
+         "channel", "timestamp", "sequence_num", "events", "updates", "side", "price_level",
+         "new_quantity", "event_time", "client_id"]
+
+
+def _escape(text: str, rng: random.Random) -> Raw:
+    """JSON text of ``text`` with one or more characters written as escapes."""
+    body = json.dumps(text, ensure_ascii=False)[1:-1]
+    if not body:
+        return Raw("\\u0041" if rng.random() < 0.3 else "")
+    out = []
+    for ch in body:
+        if ch.isalnum() and rng.random() < 0.4:
+            out.append(f"\\u{ord(ch):04{'x' if rng.random() < 0.5 else 'X'}}")
+        elif ch == "/" and rng.random() < 0.5:
+            out.append("\\/")
+        else:
+            out.append(ch)
+    return Raw("".join(out))
+
+
+def _rand_value(rng: random.Random, src: Json) -> Json:
+    r = rng.random()
+    if r < 0.3:
+        return rng.choice(_NUMBERS)
+    if r < 0.55:
+        return rng.choice(_STRINGS)
+    if r < 0.7:
+        return rng.choice([None, True, False, [], Obj(), [[]], [["1.0", "2.0"]]])
+    if r < 0.85:
+        return [["buy", "1.00", "2"]] if rng.random() < 0.5 else [["97250.00", "1.0"]]
+    return _copy(src)
+
+
+def _mutate_tree(v: Json, rng: random.Random) -> Json:
+    v = _copy(v)
+    objs = _objs(v)
+    if not objs:
+        return v
+    o = rng.choice(objs)
+    op = rng.randrange(11)
+    if op == 0 and o:                          # duplicate a key, same or other value
+        k, x = rng.choice(o)
+        x2 = _copy(x) if rng.random() < 0.5 else _rand_value(rng, x)
+        key = _escape(k, rng) if rng.random() < 0.5 else k
+        o.insert(rng.randrange(len(o) + 1), (key, x2))
+    elif op == 1 and o:                        # escape a key
+        i = rng.randrange(len(o))
+        o[i] = (_escape(o[i][0], rng), o[i][1])
+    elif op == 2:                              # escape a string value somewhere
+        strs = [(n, i) for n in _nodes(v, []) for i, x in
+                (enumerate(y for _, y in n) if isinstance(n, Obj) else enumerate(n))
+                if isinstance(x, str) and not isinstance(x, Raw)]
+        if strs:
+            n, i = rng.choice(strs)
+            if isinstance(n, Obj):
+                n[i] = (n[i][0], _escape(n[i][1], rng))
+            else:
+                n[i] = _escape(n[i], rng)
+    elif op == 3 and o:                        # move a member to another object
+        k, x = o.pop(rng.randrange(len(o)))
+        tgt = rng.choice(objs)
+        tgt.insert(rng.randrange(len(tgt) + 1), (k, x))
+    elif op == 4 and o:                        # rename a key (e.g. bids -> changes)
+        i = rng.randrange(len(o))
+        o[i] = (rng.choice(_KEYS), o[i][1])
+    elif op == 5 and o:                        # drop a member
+        o.pop(rng.randrange(len(o)))
+    elif op == 6 and o:                        # replace a value
+        i = rng.randrange(len(o))
+        o[i] = (o[i][0], _rand_value(rng, o[i][1]))
+    elif op == 7:                              # add a member from the venue vocabulary
+        o.insert(rng.randrange(len(o) + 1), (rng.choice(_KEYS), _rand_value(rng, o)))
+    elif op == 8 and o:                        # shuffle member order
+        rng.shuffle(o)
+    elif op == 9:                              # invalid UTF-8 / odd bytes in a string
+        strs = [(n, i) for n in objs for i, (_, x) in enumerate(n) if isinstance(x, str)]
+        if strs:
+            n, i = rng.choice(strs)
+            s = str(n[i][1])
+            bad = rng.choice(["\udcff", "\udcc0\udc80", "\udced\udca0\udc80", "é", "\udce9"])
+            j = rng.randrange(len(s) + 1)
+            n[i] = (n[i][0], Raw(s[:j] + bad + s[j:]))
+    else:                                      # number edge case
+        nums = [(n, i) for n in objs for i, (_, x) in enumerate(n)
+                if isinstance(x, int) and not isinstance(x, bool)]
+        if nums:
+            n, i = rng.choice(nums)
+            n[i] = (n[i][0], rng.choice(_NUMBERS))
+    return v
+
+
+def _mutate_bytes(b: bytes, rng: random.Random) -> bytes:
+    if not b:
+        return b
+    op = rng.randrange(6)
+    i = rng.randrange(len(b))
+    if op == 0:
+        return b[:i] + bytes([b[i] ^ (1 << rng.randrange(8))]) + b[i + 1:]
+    if op == 1:
+        return b[:i] + bytes([rng.choice(b'"\\{}[],:0123456789-.eE \x00\x80\xff')]) + b[i:]
+    if op == 2:
+        return b[:i] + b[i + 1:]
+    if op == 3:
+        return b[:i]                           # truncation
+    if op == 4:
+        j = min(len(b), i + rng.randrange(1, 16))
+        return b[:i] + b[i:j] + b[i:]          # repeat a slice
+    return b[:i] + b" " + b[i:]                # whitespace where the fast path wants none
+
+
+def payload(seeds: list[Json], rng: random.Random) -> bytes:
+    v = rng.choice(seeds)
+    for _ in range(rng.choice((0, 1, 1, 1, 2, 2, 3))):
+        v = _mutate_tree(v, rng)
+    b = dump(v).encode("utf-8", "surrogateescape")
+    for _ in range(rng.choice((0, 0, 0, 1, 1, 2))):
+        b = _mutate_bytes(b, rng)
+    return b
+
+
+# -- the differential property ---------------------------------------------------------
+
+def _run(fn: Callable[[], Any], failed: type[Exception]) -> tuple[str, Any]:
+    try:
+        return "ok", fn()
+    except failed:
+        return "rejected", None
+    except Exception as exc:  # a crash: never allowed
+        return "crash", f"{type(exc).__name__}: {exc}"
+
+
+def check(name: str, p: bytes) -> str | None:
+    """None if both decoders agree on ``p``, else a description of the difference."""
+    venue, snap, pd, sd, _ = SEEDS[name]
+    a = _run(lambda: _parse.decode_message(venue, p, pd, sd, snapshot=snap), _parse.DecodeFailed)
+    b = _run(lambda: ref.decode_message(venue, p, pd, sd, snapshot=snap), ref.DecodeFailed)
+    if a == b:
+        return None
+    return f"compiled {a[0]} {a[1]!r} / reference {b[0]} {b[1]!r}"
+
+
+def fuzz(name: str, n: int, seed: int, keep: int = 20) -> dict[str, Any]:
+    seeds = SEEDS[name][4]
+    rng = random.Random(f"{name}:{seed}")
+    findings: list[dict[str, str]] = []
+    n_findings = rejected = 0
+    t0 = time.perf_counter()
+    for _ in range(n):
+        p = payload(seeds, rng)
+        diff = check(name, p)
+        if diff is not None:
+            n_findings += 1
+            if len(findings) < keep:
+                findings.append({"payload": p.decode("utf-8", "backslashreplace"),
+                                 "diff": diff[:500]})
+        else:
+            try:
+                _parse.decode_message(SEEDS[name][0], p, SEEDS[name][2], SEEDS[name][3],
+                                      snapshot=SEEDS[name][1])
+            except _parse.DecodeFailed:
+                rejected += 1
+    return {"decoder": name, "payloads": n, "seed": seed, "findings": n_findings,
+            "rejected": rejected, "seconds": round(time.perf_counter() - t0, 1),
+            "examples": findings}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--decoder", choices=sorted(SEEDS), action="append",
+                    help="decoder (venue dialect) to fuzz; repeatable; default all")
+    ap.add_argument("--payloads", type=int, default=10000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    args = ap.parse_args(argv)
+    names = args.decoder or sorted(SEEDS)
+    results = [fuzz(name, args.payloads, args.seed) for name in names]
+    if args.json:
+        print(json.dumps({"results": results}, indent=1))
+    else:
+        for r in results:
+            print(f"{r['decoder']:18} {r['payloads']:>9} payloads  {r['findings']:>6} findings  "
+                  f"{r['rejected']:>9} rejected by both  {r['seconds']:>7} s")
+            for ex in r["examples"][:3]:
+                print(f"    {ex['payload'][:160]}\n      {ex['diff'][:200]}")
+    return 1 if any(r["findings"] for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
