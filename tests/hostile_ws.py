@@ -22,10 +22,10 @@ SNAPSHOT = json.dumps({"type": "snapshot", "product_id": "BTC-USD",
 
 
 def frame(opcode: int, payload: bytes, *, masked: bool = False, fin: bool = True,
-          length: int | None = None) -> bytes:
+          length: int | None = None, rsv1: bool = False) -> bytes:
     """One raw frame; ``length`` lies about the payload length (header only)."""
     n = len(payload) if length is None else length
-    head = bytes([(0x80 if fin else 0) | opcode])
+    head = bytes([(0x80 if fin else 0) | (0x40 if rsv1 else 0) | opcode])
     mask_bit = 0x80 if masked else 0
     if n < 126:
         head += bytes([mask_bit | n])
@@ -53,7 +53,9 @@ class HostileServer:
     """``async with HostileServer() as srv: srv.url ...``; ``srv.connections`` counts
     handshakes; ``await srv.attack(raw)`` sends raw bytes on the live connection."""
 
-    def __init__(self) -> None:
+    def __init__(self, extension_once: str | None = None) -> None:
+        #: a Sec-WebSocket-Extensions value the first handshake answers with (never asked for)
+        self.extension_once = extension_once
         self.connections = 0
         self._writer: asyncio.StreamWriter | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -83,8 +85,12 @@ class HostileServer:
             key = next(line.split(b":", 1)[1].strip() for line in request.split(b"\r\n")
                        if line.lower().startswith(b"sec-websocket-key:"))
             accept = base64.b64encode(hashlib.sha1(key + _GUID).digest())
+            extra = b""
+            if self.extension_once and self.connections == 0:
+                extra = b"Sec-WebSocket-Extensions: " + self.extension_once.encode() + b"\r\n"
             writer.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                         b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+                         b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n"
+                         + extra + b"\r\n")
             self.connections += 1
             await self._read_frame(reader)            # the subscribe
             writer.write(frame(0x1, SNAPSHOT))

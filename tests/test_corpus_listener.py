@@ -45,6 +45,9 @@ class _Owner:
     def on_listener_close_frame(self, code: Any, reason: str) -> None:
         pass
 
+    def on_listener_protocol_error(self, reason: str) -> None:
+        raise AssertionError(f"the corpus server broke the protocol: {reason}")
+
     def on_router_reject(self, text: str, head: bytes) -> None:
         self.last_reject = text
 

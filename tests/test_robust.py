@@ -31,6 +31,41 @@ def test_protocol_violation_reconnects_and_recovers(violation):
     run(body, timeout=20)
 
 
+def test_reserved_bit_fails_the_connection_and_recovers():
+    """RSV1 with no negotiated extension (e.g. a compressed frame): the frame is never
+    applied, the connection is failed with 1002 and comes back."""
+    bad = frame(0x1, b'{"type":"l2update","product_id":"BTC-USD","changes":[["buy","100.00","9"]]}',
+                rsv1=True)
+
+    async def body():
+        async with HostileServer() as srv, Engine(reconnect_base=0.01) as engine:
+            book = await engine.subscribe("coinbase-exchange", "BTC-USD", ws_url=srv.url,
+                                          tick_size="0.01", step_size="0.1", timeout=5)
+            conn = book.connection
+            await srv.attack(bad)
+            await wait_for(lambda: conn.connects >= 2 and book.is_live, timeout=5,
+                           what="reconnect after an RSV1 frame")
+            assert "reserved bit" in conn.last_error, conn.last_error
+            assert conn.stats()["errors"] == {"ProtocolViolation": 1}
+            assert book.book.best_bid() == (100.0, 1.5)     # the frame was never applied
+    run(body, timeout=20)
+
+
+def test_unoffered_extension_in_the_handshake_is_refused():
+    """A handshake that names permessage-deflate (never offered): no data is read from that
+    connection; the next one (plain) carries the book."""
+    async def body():
+        async with HostileServer(extension_once="permessage-deflate") as srv, \
+                Engine(reconnect_base=0.01) as engine:
+            book = await engine.subscribe("coinbase-exchange", "BTC-USD", ws_url=srv.url,
+                                          tick_size="0.01", step_size="0.1", timeout=5)
+            conn = book.connection
+            assert book.is_live and srv.connections == 2
+            assert conn.errors["ProtocolViolation"] == 1
+            assert "permessage-deflate" in (conn.last_error or "")
+    run(body, timeout=20)
+
+
 def test_supervisor_restarts_a_connection_task_that_ends():
     async def body():
         async with HostileServer() as srv, Engine(reconnect_base=0.01) as engine:

@@ -19,6 +19,7 @@ class FeedListener(WSListener):
     frames: int
     bytes_received: int
     last_frame_ns: int
+    protocol_errors: int
     max_message_bytes: int
     def __init__(self, venue: str, owner: Any, cores: Iterable[BookCore] = (),
                  max_message_bytes: int = ...) -> None: ...

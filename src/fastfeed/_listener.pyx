@@ -13,7 +13,7 @@ the owning connection object, called only on cold branches.
 
 from cpython.bytes cimport PyBytes_AS_STRING
 from libc.stdint cimport int64_t
-from picows.picows cimport WSFrame, WSListener, WSMsgType, WSTransport
+from picows.picows cimport WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
 from fastfeed._cdefs cimport ff_monotonic_ns as monotonic_ns
 from fastfeed._router cimport Router
@@ -25,8 +25,10 @@ cdef class FeedListener(WSListener):
     """picows listener for one venue connection carrying one or more books.
 
     ``owner`` is the Python connection object. It receives the listener's events
-    ``on_listener_connected(transport)``, ``on_listener_disconnected(transport)`` and
-    ``on_listener_close_frame(code, reason)``, and, as the owner of the listener's
+    ``on_listener_connected(transport)``, ``on_listener_disconnected(transport)``,
+    ``on_listener_close_frame(code, reason)`` and ``on_listener_protocol_error(reason)``
+    (the connection is being failed: a reserved bit, an extension never offered), and, as
+    the owner of the listener's
     ``router``, the router's reports (``on_router_reject``, ``on_router_control``,
     ``on_router_connection_gap``; see :class:`fastfeed._router.Router`).
     """
@@ -47,6 +49,15 @@ cdef class FeedListener(WSListener):
         self.router.reset_connection()
         self._fragmented = False
         self._fragments.clear()
+        # fastfeed offers no extension: a server that claims one (permessage-deflate) would
+        # send frames this client cannot read (RFC 6455 section 9.1).
+        response = transport.response
+        extensions = None if response is None else response.headers.get(
+            "Sec-WebSocket-Extensions")
+        if extensions:
+            self._fail(transport, f"server negotiated an extension fastfeed never offered: "
+                                  f"{extensions[:80]!r}")
+            return
         self.owner.on_listener_connected(transport)
 
     cpdef on_ws_disconnected(self, WSTransport transport):
@@ -58,6 +69,12 @@ cdef class FeedListener(WSListener):
         self.last_frame_ns = t_recv
         self.frames += 1
         self.bytes_received += frame.payload_size
+        if frame.rsv1 or frame.rsv2 or frame.rsv3:
+            # no extension was negotiated, so a reserved bit makes the frame unreadable
+            # (RFC 6455 section 5.2: fail the connection)
+            self._fail(transport, "frame with a reserved bit (RSV1-3) set; no extension "
+                                  "was negotiated")
+            return
         if (kind == WSMsgType.TEXT or kind == WSMsgType.BINARY) and frame.fin:
             if self._fragmented:    # a new message while one was unfinished: drop that one
                 self._drop_fragments("interrupted fragmented message")
@@ -91,6 +108,15 @@ cdef class FeedListener(WSListener):
             self._fragments.clear()
             self._fragmented = False
             self.router.route(PyBytes_AS_STRING(data), len(data), t_recv)
+
+    cdef _fail(self, WSTransport transport, str reason):
+        """A protocol violation: nothing more on this connection can be read. Count it,
+        report it to the owner, close with 1002 (the owner reconnects)."""
+        self.protocol_errors += 1
+        self.router.refuse(reason, b"", 0)
+        self.owner.on_listener_protocol_error(reason)
+        transport.send_close(WSCloseCode.PROTOCOL_ERROR)
+        transport.disconnect()
 
     cdef _drop_fragments(self, str reason):
         self._fragments.clear()
@@ -145,6 +171,7 @@ cdef class FeedListener(WSListener):
 
     def counters(self) -> dict:
         """Connection-level counters."""
-        out = {"frames": self.frames, "bytes": self.bytes_received}
+        out = {"frames": self.frames, "bytes": self.bytes_received,
+               "protocol_errors": self.protocol_errors}
         out.update(self.router.counters())
         return out

@@ -53,6 +53,11 @@ BookCallback = Callable[["LiveBook"], Any]
 LatencyCallback = Callable[["LiveBook", dict[str, LatencyHistogram]], Any]
 
 
+class ProtocolViolation(ConnectionError):
+    """The server broke RFC 6455 in a way the listener detects itself (a reserved bit, an
+    extension fastfeed never offered): the connection is failed and reconnected."""
+
+
 class SubscribeError(RuntimeError):
     """A subscription could not be set up (unreachable venue, unknown symbol, timeout)."""
 
@@ -322,6 +327,10 @@ class Connection:
         for book in self.books:
             if book.state != "closed":
                 book.mark_stale("disconnected")
+
+    def on_listener_protocol_error(self, reason: str) -> None:
+        """The listener is failing the connection (it closes with 1002; we reconnect)."""
+        self._record_error("protocol violation", ProtocolViolation(reason))
 
     def on_listener_close_frame(self, code: Any, reason: str) -> None:
         """The server closed the connection (Binance does every 24 h): routine."""

@@ -115,6 +115,9 @@ class _FeedOwner:
         if not self.done.done():
             self.done.set_exception(ConnectionError("disconnected before the burst ended"))
 
+    def on_listener_protocol_error(self, reason: str) -> None:
+        self.problems.append(f"protocol violation: {reason}")
+
     def on_listener_close_frame(self, code: Any, reason: str) -> None:
         self.problems.append(f"server closed: {code} {reason}")
 
