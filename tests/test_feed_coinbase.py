@@ -122,3 +122,23 @@ def test_coinbase_exchange_unreadable_message_marks_gap():
     feed.apply_message(b'{"type":"l2update","product_id":"BTC-USD","changes":[["buy","1')
     assert feed.state == "gap"          # no sequence numbers: a lost update is undetectable
     assert feed.rejected == 1
+
+
+@pytest.mark.parametrize(("second", "reason"), [
+    (1, "sequence_num 1 repeated"),
+    (0, "sequence_num went back from 1 to 0"),
+    (5, "sequence_num jumped from 1 to 5"),
+])
+def test_sequence_break_reasons_say_what_happened(second, reason):
+    def env(seq, kind, qty):
+        return json.dumps({
+            "channel": "l2_data", "client_id": "", "timestamp": "2023-02-09T20:32:50.714964855Z",
+            "sequence_num": seq, "events": [{"type": kind, "product_id": "BTC-USD", "updates": [
+                {"side": "bid", "event_time": "2023-02-09T20:32:50.714964855Z",
+                 "price_level": "100.00", "new_quantity": qty}]}]}).encode()
+    feed = feed_for("BTC-USD", strict=False)
+    feed.apply_message(env(0, "snapshot", "1"))
+    feed.apply_message(env(1, "update", "2"))
+    assert feed.state == "live"
+    feed.apply_message(env(second, "update", "3"))
+    assert feed.state == "gap" and feed.last_gap_reason == reason

@@ -47,6 +47,15 @@ cdef inline uint64_t _fnv1a(const char* p, Py_ssize_t n) noexcept nogil:
     return h
 
 
+cdef str _sequence_break(int64_t last, int64_t got):
+    """Why a connection sequence is broken (cold path)."""
+    if got > last:
+        return f"sequence_num jumped from {last} to {got}"
+    if got == last:
+        return f"sequence_num {got} repeated"
+    return f"sequence_num went back from {last} to {got}"
+
+
 cdef class Router:
     """Routes one venue connection's payloads to its books.
 
@@ -138,7 +147,7 @@ cdef class Router:
         if self.rules.connection_sequence and b.last_id >= 0:
             if self.conn_seq >= 0 and b.last_id != self.conn_seq + 1:
                 self.sequence_gaps += 1
-                self.connection_gap(f"sequence_num jumped from {self.conn_seq} to {b.last_id}")
+                self.connection_gap(_sequence_break(self.conn_seq, b.last_id))
             self.conn_seq = b.last_id
         if b.msg_kind == MSG_DEPTH or b.msg_kind == MSG_SNAPSHOT:
             for i in range(b.n_segs):
