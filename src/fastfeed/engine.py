@@ -81,8 +81,8 @@ class LiveBook(BookCore):
     """
 
     # a mistyped attribute (or an attempt to rewire the engine) fails loudly
-    __slots__ = ("connection", "instrument", "last_error", "last_intervals",
-                 "snapshots_fetched", "snapshots_too_old")
+    __slots__ = ("_messages_at_sync", "connection", "instrument", "last_error",
+                 "last_intervals", "snapshots_fetched", "snapshots_too_old")
 
     def __init__(self, venue: str, symbol: str, instrument: Instrument) -> None:
         super().__init__(venue, symbol, *instrument_scales(instrument.tick_size,
@@ -93,6 +93,26 @@ class LiveBook(BookCore):
         self.last_error: str | None = None
         self.connection: Connection | None = None
         self.last_intervals: dict[str, LatencyHistogram] = {}
+        self._messages_at_sync = 0
+
+    def start_sync(self, state: str = "syncing") -> None:
+        """Begin (re)synchronising after a (re)subscribe: the stream must prove itself again."""
+        super().start_sync(state)
+        self._messages_at_sync = self.messages
+
+    @property
+    def idle(self) -> bool:
+        """Live, but its stream has carried nothing for this book since the subscription:
+        the book is the snapshot alone (a quiet symbol, or a subscription that never took
+        effect). It turns False with the first message of the book (docs/states.md)."""
+        return self.is_live and self.messages == self._messages_at_sync
+
+    @property
+    def last_message_age(self) -> float | None:
+        """Seconds since the last message for this book arrived (None: none yet)."""
+        if not self.last_recv_ns:
+            return None
+        return (monotonic_time_ns() - self.last_recv_ns) / 1e9
 
     async def wait_live(self, timeout: float | None = None) -> None:
         """Wait until the book is live; ``TimeoutError`` after ``timeout`` seconds."""
@@ -107,7 +127,8 @@ class LiveBook(BookCore):
         """Book counters plus the sync-side ones kept in Python."""
         out: dict[str, Any] = super().counters()
         out.update(snapshots_fetched=self.snapshots_fetched,
-                   snapshots_too_old=self.snapshots_too_old, last_error=self.last_error)
+                   snapshots_too_old=self.snapshots_too_old, last_error=self.last_error,
+                   idle=self.idle, last_message_age=self.last_message_age)
         return out
 
 
@@ -123,6 +144,13 @@ class _Control:
     def render(self, venue: Venue) -> list[bytes]:
         make = venue.subscribe_messages if self.kind == "subscribe" else venue.unsubscribe_messages
         return make(self.symbols)
+
+
+class _Rendered(bytes):
+    """A control message rendered from a ``_Control``, waiting in the outbox: remembers
+    which symbols it subscribes (a book whose subscribe has not left is still syncing)."""
+
+    subscribes: tuple[str, ...] = ()
 
 
 class Connection:
@@ -450,7 +478,11 @@ class Connection:
             entry = self._outbox.popleft()
             if isinstance(entry, _Control):     # render now; its messages go first
                 if entry.symbols:
-                    self._outbox.extendleft(reversed(entry.render(self.venue)))
+                    rendered = [_Rendered(m) for m in entry.render(self.venue)]
+                    if entry.kind == "subscribe":
+                        for m in rendered:
+                            m.subscribes = tuple(entry.symbols)
+                    self._outbox.extendleft(reversed(rendered))
                 continue
             self.transport.send(WSMsgType.TEXT, entry)
             self._sent_at.append(now)
@@ -459,6 +491,11 @@ class Connection:
             delay = 1.0 - (now - self._sent_at[0])
             self._drain_handle = asyncio.get_running_loop().call_later(delay,
                                                                        self._drain_outbox)
+
+    def subscribe_pending(self, symbol: str) -> bool:
+        """True while a subscribe of ``symbol`` waits in the paced control queue."""
+        return any(symbol in (e.symbols if isinstance(e, _Control) and e.kind == "subscribe"
+                              else getattr(e, "subscribes", ())) for e in self._outbox)
 
     def _start_sync(self, book: LiveBook) -> None:
         if not self.venue.uses_rest_snapshots or book in self._syncing:
@@ -470,8 +507,15 @@ class Connection:
         attempt = 0
         try:
             while book.state in ("syncing", "gap") and self.transport is not None:
-                # The snapshot must be checked against the first buffered event's U.
-                deadline = time.monotonic() + 5.0
+                # A subscribe still in the paced queue has not reached the venue: nothing
+                # can be buffered yet, and a snapshot now would only make a book "live"
+                # that its stream never confirmed.
+                while self.subscribe_pending(book.symbol) and self.transport is not None:
+                    await asyncio.sleep(0.05)
+                # The snapshot must be checked against the first buffered event's U; a
+                # quiet symbol gets its snapshot after first_event_timeout and goes live
+                # flagged idle (LiveBook.idle) until its first event.
+                deadline = time.monotonic() + self.engine.first_event_timeout
                 while book.buffered == 0 and time.monotonic() < deadline:
                     await asyncio.sleep(0.005)
                 try:
@@ -571,6 +615,9 @@ class Engine:
     ``redirect_hosts`` — other hosts a REST redirect may go to (none by default);
     ``max_control_queue`` — queued subscribe/unsubscribe messages per connection beyond
     which the queue is dropped and the connection reconnects (counted ``control_overflows``).
+    ``first_event_timeout`` — seconds a REST-synced book waits for its first stream event
+    before taking the snapshot anyway; it then goes live flagged ``idle`` (the snapshot
+    alone, not yet confirmed by its stream) until that event arrives.
 
     Latency: every book records receive→applied, receive→published (callback returned),
     exchange time→receive and resync duration into HdrHistogram-layout histograms
@@ -596,6 +643,7 @@ class Engine:
                  max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
                  max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
                  redirect_hosts: tuple[str, ...] = (), max_control_queue: int = 1000,
+                 first_event_timeout: float = 5.0,
                  latency_interval: float | None = None, hlog_path: str | None = None,
                  on_latency: LatencyCallback | None = None, shm: str | None = None,
                  shm_books: int = 1024, shm_depth: int = 20) -> None:
@@ -616,6 +664,9 @@ class Engine:
         self.max_retry_after = max_retry_after
         self.redirect_hosts = redirect_hosts
         self.max_control_queue = max_control_queue
+        if first_event_timeout < 0:
+            raise ValueError("first_event_timeout must be >= 0")
+        self.first_event_timeout = first_event_timeout
         self.books: list[LiveBook] = []
         self.connections: list[Connection] = []
         self._rest: dict[tuple[str, str], RestClient] = {}
