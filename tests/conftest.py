@@ -8,6 +8,7 @@ run many times slower, and the full counts run in the normal job anyway.
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 from hypothesis import settings
@@ -26,3 +27,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if isinstance(current, settings) and current.max_examples > 20:
             fn._hypothesis_internal_use_settings = settings(  # type: ignore[union-attr]
                 current, max_examples=max(current.max_examples // 10, 20))
+
+
+@pytest.fixture
+def name():
+    """A fresh shared-memory segment name, unlinked after the test (tests/test_shm*.py)."""
+    n = f"fftest-{uuid.uuid4().hex[:12]}"
+    yield n
+    try:
+        os.unlink(f"/dev/shm/{n}")
+    except FileNotFoundError:
+        pass

@@ -12,7 +12,6 @@ import stat
 import subprocess
 import sys
 import threading
-import uuid
 
 import numpy as np
 import pytest
@@ -27,16 +26,6 @@ from fastfeed.shm import (
     SegmentInUse,
     segment_path,
 )
-
-
-@pytest.fixture
-def name():
-    n = f"fftest-{uuid.uuid4().hex[:12]}"
-    yield n
-    try:
-        os.unlink(f"/dev/shm/{n}")
-    except FileNotFoundError:
-        pass
 
 
 def snapshot(last_id, bids, asks):

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -28,15 +27,6 @@ SRC = HERE.parent / "src"
 FORK = mp.get_context("fork")
 MASK = (1 << 64) - 1
 
-
-@pytest.fixture
-def name():
-    n = f"fftest-{uuid.uuid4().hex[:12]}"
-    yield n
-    try:
-        os.unlink(f"/dev/shm/{n}")
-    except FileNotFoundError:
-        pass
 
 
 # ------------------------------------------------------------------ torn reads
