@@ -1,4 +1,5 @@
-"""Shared pytest setup.
+"""Shared pytest setup: the example scaling of the sanitizer job, and fixtures used by
+more than one test file.
 
 ``HYPOTHESIS_PROFILE=ci`` (the sanitizer job, ``ci/debug.sh``) scales every property test
 down to a tenth of its examples (at least 20): under AddressSanitizer at -O0 the same tests
