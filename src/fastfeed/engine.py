@@ -190,6 +190,9 @@ class Connection:
         self.control_overflows = 0
         self._sent_at: collections.deque[float] = collections.deque()
         self._drain_handle: asyncio.TimerHandle | None = None
+        # set (and replaced) whenever the outbox shrinks: wakes books waiting for their
+        # subscribe to leave, without any of them polling
+        self._outbox_moved = asyncio.Event()
         self._closing = False
 
     def __repr__(self) -> str:
@@ -440,6 +443,7 @@ class Connection:
                     latest.symbols.remove(symbol)
                     if not latest.symbols:
                         self._outbox.remove(latest)
+                    self._wake_outbox_waiters()
                 continue
             keep.append(symbol)
         if keep:
@@ -458,6 +462,7 @@ class Connection:
             # current books, in the URL or one message (docs/robustness.md)
             self.control_overflows += 1
             self._outbox.clear()
+            self._wake_outbox_waiters()
             self.last_error = (f"control queue over {self.engine.max_control_queue} "
                                f"messages; reconnecting to resubscribe")
             rlog.warning((id(self), "control_overflow"), "%s: %s", self, self.last_error)
@@ -470,6 +475,7 @@ class Connection:
         self._drain_handle = None
         if self.transport is None:
             self._outbox.clear()    # a reconnect resubscribes everything anyway
+            self._wake_outbox_waiters()
             return
         now = time.monotonic()
         while self._sent_at and now - self._sent_at[0] >= 1.0:
@@ -487,10 +493,20 @@ class Connection:
             self.transport.send(WSMsgType.TEXT, entry)
             self._sent_at.append(now)
             self.control_sent += 1
+        self._wake_outbox_waiters()
         if self._outbox:
             delay = 1.0 - (now - self._sent_at[0])
             self._drain_handle = asyncio.get_running_loop().call_later(delay,
                                                                        self._drain_outbox)
+
+    def _wake_outbox_waiters(self) -> None:
+        moved, self._outbox_moved = self._outbox_moved, asyncio.Event()
+        moved.set()
+
+    async def _wait_subscribe_sent(self, symbol: str) -> None:
+        """Until no subscribe of ``symbol`` waits in the paced queue (or the socket is gone)."""
+        while self.subscribe_pending(symbol) and self.transport is not None:
+            await self._outbox_moved.wait()
 
     def subscribe_pending(self, symbol: str) -> bool:
         """True while a subscribe of ``symbol`` waits in the paced control queue."""
@@ -510,8 +526,7 @@ class Connection:
                 # A subscribe still in the paced queue has not reached the venue: nothing
                 # can be buffered yet, and a snapshot now would only make a book "live"
                 # that its stream never confirmed.
-                while self.subscribe_pending(book.symbol) and self.transport is not None:
-                    await asyncio.sleep(0.05)
+                await self._wait_subscribe_sent(book.symbol)
                 # The snapshot must be checked against the first buffered event's U; a
                 # quiet symbol gets its snapshot after first_event_timeout and goes live
                 # flagged idle (LiveBook.idle) until its first event.
