@@ -64,6 +64,12 @@ class _Owner:
     def on_book_reject(self, core: BookCore, text: str) -> None:
         self.last_reject = text
 
+    def on_book_buffered(self, core: BookCore) -> None:
+        pass
+
+    def on_book_live(self, core: BookCore) -> None:
+        pass
+
 
 class _Server(WSListener):  # type: ignore[misc]
     transports: ClassVar[list[Any]] = []

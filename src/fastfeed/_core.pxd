@@ -71,7 +71,7 @@ cdef class BookCore:
     cdef readonly LatencyHistogram exchange_to_recv
     cdef readonly LatencyHistogram resync_duration
     cdef public object callback     # user: callable(core) after each applied message
-    # engine wiring (cold path): on_book_gap(core, reason), on_book_reject(core, text)
+    # engine wiring (cold path): on_book_gap / on_book_reject / on_book_buffered / on_book_live
     cdef object _owner
     cdef readonly str last_reject
     cdef readonly str last_gap_reason

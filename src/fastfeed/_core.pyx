@@ -328,6 +328,9 @@ cdef class BookCore:
         self._buffer.append(PyBytes_FromStringAndSize(p, n))
         self.buffer_bytes += n
         self.buffered_messages += 1
+        if self._owner is not None and len(self._buffer) == 1:
+            # the stream proved it carries this book: its snapshot may be fetched now
+            self._owner.on_book_buffered(self)
         return 0
 
     cdef int _went_live(self, int64_t now) except -1:
@@ -338,6 +341,8 @@ cdef class BookCore:
             self.gap_started_ns = 0
         if self.shm_slot != NULL:
             self.shm_publish()
+        if self._owner is not None:
+            self._owner.on_book_live(self)
         return 0
 
     cdef void shm_publish(self) noexcept nogil:
@@ -354,7 +359,10 @@ cdef class BookCore:
 
     def _attach(self, owner) -> None:
         """Engine wiring: ``owner.on_book_gap(core, reason)`` when the book turns invalid,
-        ``owner.on_book_reject(core, text)`` for each rejected input (None detaches)."""
+        ``owner.on_book_reject(core, text)`` for each rejected input,
+        ``owner.on_book_buffered(core)`` when a syncing book buffers its first event and
+        ``owner.on_book_live(core)`` when a snapshot made it live (None detaches). They run
+        inside the frame callback: they must be cheap and must not raise."""
         self._owner = owner
 
     def apply_snapshot(self, body) -> str:

@@ -25,10 +25,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
-import aiohttp
 from picows import WSError, WSMsgType, ws_connect
 
-from fastfeed._core import BookCore, DecodeRejected, monotonic_time_ns
+from fastfeed._core import BookCore, monotonic_time_ns
 from fastfeed._hist import LatencyHistogram
 from fastfeed._listener import FeedListener
 from fastfeed.feed import instrument_scales
@@ -43,6 +42,7 @@ from fastfeed.rest import (
     WeightBudget,
 )
 from fastfeed.shm import Publisher, SegmentFull
+from fastfeed.snapshots import SnapshotScheduler
 from fastfeed.venues import Instrument, Venue, get_venue
 
 log = logging.getLogger("fastfeed.engine")
@@ -81,8 +81,9 @@ class LiveBook(BookCore):
     """
 
     # a mistyped attribute (or an attempt to rewire the engine) fails loudly
-    __slots__ = ("_messages_at_sync", "connection", "instrument", "last_error",
-                 "last_intervals", "snapshots_fetched", "snapshots_too_old")
+    __slots__ = ("_messages_at_sync", "_waiters", "connection", "instrument", "last_error",
+                 "last_intervals", "snapshot_failures", "snapshot_limit", "snapshots_fetched",
+                 "snapshots_too_old")
 
     def __init__(self, venue: str, symbol: str, instrument: Instrument) -> None:
         super().__init__(venue, symbol, *instrument_scales(instrument.tick_size,
@@ -90,7 +91,11 @@ class LiveBook(BookCore):
         self.instrument = instrument
         self.snapshots_fetched = 0
         self.snapshots_too_old = 0
+        self.snapshot_failures = 0
+        #: levels a side the snapshot that made the book live asked for (None: in-band)
+        self.snapshot_limit: int | None = None
         self.last_error: str | None = None
+        self._waiters: list[asyncio.Future[None]] = []
         self.connection: Connection | None = None
         self.last_intervals: dict[str, LatencyHistogram] = {}
         self._messages_at_sync = 0
@@ -115,19 +120,41 @@ class LiveBook(BookCore):
         return (monotonic_time_ns() - self.last_recv_ns) / 1e9
 
     async def wait_live(self, timeout: float | None = None) -> None:
-        """Wait until the book is live; ``TimeoutError`` after ``timeout`` seconds."""
-        async def _poll() -> None:
+        """Wait until the book is live; ``TimeoutError`` after ``timeout`` seconds.
+        (Woken by the book's own transitions, never by polling.)"""
+        async def _wait() -> None:
+            loop = asyncio.get_running_loop()
             while not self.is_live:
                 if self.state == "closed":
                     raise SubscribeError(f"{self.venue}:{self.symbol} was closed")
-                await asyncio.sleep(0.01)
-        await asyncio.wait_for(_poll(), timeout)
+                waiter = loop.create_future()
+                self._waiters.append(waiter)
+                try:
+                    await waiter
+                finally:
+                    if waiter in self._waiters:
+                        self._waiters.remove(waiter)
+        await asyncio.wait_for(_wait(), timeout)
+
+    def _wake(self) -> None:
+        """The book went live or closed: waiters look again."""
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def close(self) -> None:
+        """Stop applying anything to this book (waiters are told)."""
+        super().close()
+        self._wake()
 
     def counters(self) -> dict[str, Any]:
         """Book counters plus the sync-side ones kept in Python."""
         out: dict[str, Any] = super().counters()
         out.update(snapshots_fetched=self.snapshots_fetched,
-                   snapshots_too_old=self.snapshots_too_old, last_error=self.last_error,
+                   snapshots_too_old=self.snapshots_too_old,
+                   snapshot_failures=self.snapshot_failures,
+                   snapshot_limit=self.snapshot_limit, last_error=self.last_error,
                    idle=self.idle, last_message_age=self.last_message_age)
         return out
 
@@ -180,7 +207,11 @@ class Connection:
         self.restarts = 0
         self._task: asyncio.Task[None] | None = None
         self._connected_at: float | None = None
-        self._syncing: dict[LiveBook, asyncio.Task[None]] = {}
+        # REST-synced venues: the endpoint's snapshot queue (None: snapshots in-band)
+        self.snapshots: SnapshotScheduler | None = (
+            engine.snapshot_scheduler(venue, rest) if venue.uses_rest_snapshots else None)
+        self._in_url: set[LiveBook] = set()     # books the current URL subscribed
+        self.stale_books = 0
         self._resubscribe: set[LiveBook] = set()
         self._pending_subscribe: list[LiveBook] = []
         # paced control queue: raw messages, or (kind, symbols) rendered when they leave
@@ -190,9 +221,6 @@ class Connection:
         self.control_overflows = 0
         self._sent_at: collections.deque[float] = collections.deque()
         self._drain_handle: asyncio.TimerHandle | None = None
-        # set (and replaced) whenever the outbox shrinks: wakes books waiting for their
-        # subscribe to leave, without any of them polling
-        self._outbox_moved = asyncio.Event()
         self._closing = False
 
     def __repr__(self) -> str:
@@ -230,9 +258,8 @@ class Connection:
                 self.listener.set_cores(self.books)
             if self.transport is not None:
                 self._control("unsubscribe", [book.symbol])
-        task = self._syncing.pop(book, None)
-        if task is not None:
-            task.cancel()
+        if self.snapshots is not None:
+            self.snapshots.cancel([book])
         book.close()
 
     # ------------------------------------------------------------------ connection loop
@@ -286,7 +313,12 @@ class Connection:
 
     async def _connect_once(self) -> None:
         """Connect, serve until the socket closes; raises whatever ended it abnormally."""
+        # Binance: the first streams in the URL (a short one), the rest by SUBSCRIBE once
+        # connected (on_listener_connected), paced under the venue's control-message limit
         in_url = list(self.books)
+        if self.venue.max_url_streams is not None:
+            in_url = in_url[:self.venue.max_url_streams]
+        self._in_url = set(in_url)
         url = self.venue.connection_url(self.ws_base, [b.symbol for b in in_url])
         try:
             transport, listener = await ws_connect(
@@ -305,11 +337,9 @@ class Connection:
         self._connected_at = time.monotonic()
         watchdog = asyncio.create_task(self._watch_stale(transport, self.listener))
         try:
-            late = [b for b in self.books if b not in in_url]
-            if late:    # subscribed while the handshake was in flight
+            if any(b not in in_url for b in self.books):
+                # added during the handshake (or beyond the URL): route them too
                 self.listener.set_cores(self.books)
-                if self.venue.uses_rest_snapshots:   # (in-band venues subscribed them all)
-                    self._control("subscribe", [b.symbol for b in late])
             # raises what picows saw: a protocol violation, an exception in a callback
             await transport.wait_disconnected()
         finally:
@@ -321,17 +351,34 @@ class Connection:
             self.transport = None   # the listener stays readable for its counters
 
     async def _watch_stale(self, transport: Any, listener: FeedListener) -> None:
+        """One watchdog per connection: a silent connection is reopened; with
+        ``Engine(book_stale_after=)`` a live book silent that long is resynced."""
         limit_ns = int(self.engine.stale_limit(self.venue) * 1e9)
+        book_limit = self.engine.book_stale_after
+        book_ns = int(book_limit * 1e9) if book_limit else 0
+        period = min(limit_ns, book_ns or limit_ns) / 4e9
         start = monotonic_time_ns()
         while True:
-            await asyncio.sleep(max(0.05, limit_ns / 4e9))
+            await asyncio.sleep(max(0.05, period))
+            now = monotonic_time_ns()
             last = max(listener.last_frame_ns, start)
-            if monotonic_time_ns() - last > limit_ns:
+            if now - last > limit_ns:
                 self.stale_disconnects += 1
                 self.last_error = f"no data for {limit_ns / 1e9:.1f}s"
                 rlog.warning((id(self), "stale"), "%s: %s; reconnecting", self, self.last_error)
                 transport.disconnect(False)
                 return
+            if book_ns:
+                self._resync_silent_books(now, book_ns)
+
+    def _resync_silent_books(self, now: int, limit_ns: int) -> None:
+        """Live books whose last message is older than ``limit_ns`` (or that never had
+        one since going live) are no longer trusted: marked ``gap`` and resynced."""
+        for book in self.books:
+            if book.is_live and now - max(book.last_recv_ns, book.last_applied_ns) > limit_ns:
+                self.stale_books += 1
+                book.gaps_on_connection(f"no message for this book for "
+                                        f"{limit_ns / 1e9:.0f}s (book_stale_after)")
 
     # ------------------------------------------------------------------ listener events
 
@@ -341,8 +388,11 @@ class Connection:
         self.connects += 1
         for book in self.books:
             book.start_sync("syncing")
-        if self.books and not self.venue.uses_rest_snapshots:   # (Binance: in the URL)
-            self._control("subscribe", [b.symbol for b in self.books])
+        # in-band venues subscribe everything now; Binance what the URL did not carry
+        rest = [b.symbol for b in self.books
+                if not self.venue.uses_rest_snapshots or b not in self._in_url]
+        if rest:
+            self._control("subscribe", rest)
         for book in self.books:
             self._start_sync(book)
 
@@ -352,9 +402,8 @@ class Connection:
             self.late_events += 1
             return      # a late event from an earlier connection: the current one is fine
         self.transport = None
-        for task in self._syncing.values():
-            task.cancel()
-        self._syncing.clear()
+        if self.snapshots is not None:
+            self.snapshots.cancel(self.books)   # the reconnect syncs them afresh
         for book in self.books:
             if book.state != "closed":
                 book.mark_stale("disconnected")
@@ -410,6 +459,15 @@ class Connection:
         book.last_error = venue_text(text)
         rlog.warning((id(book), "reject"), "%s:%s rejected message: %s", book.venue,
                      book.symbol, book.last_error)
+
+    def on_book_buffered(self, book: LiveBook) -> None:
+        """A syncing book's stream delivered its first event: the snapshot may follow."""
+        if self.snapshots is not None:
+            self.snapshots.on_first_event(book)
+
+    def on_book_live(self, book: LiveBook) -> None:
+        """A snapshot made the book live: whoever waits for it looks again."""
+        book._wake()
 
     def _flush_resubscribe(self) -> None:
         symbols = [b.symbol for b in self._resubscribe if b.state == "gap"]
@@ -500,83 +558,36 @@ class Connection:
                                                                        self._drain_outbox)
 
     def _wake_outbox_waiters(self) -> None:
-        moved, self._outbox_moved = self._outbox_moved, asyncio.Event()
-        moved.set()
+        # books whose subscribe just left the queue may fetch their snapshot now
+        if self.snapshots is not None:
+            self.snapshots.on_control_moved(self)
 
-    async def _wait_subscribe_sent(self, symbol: str) -> None:
-        """Until no subscribe of ``symbol`` waits in the paced queue (or the socket is gone)."""
-        while self.subscribe_pending(symbol) and self.transport is not None:
-            await self._outbox_moved.wait()
+    def pending_subscribes(self) -> set[str]:
+        """Symbols whose subscribe still waits in the paced control queue."""
+        out: set[str] = set()
+        for e in self._outbox:
+            if isinstance(e, _Control):
+                if e.kind == "subscribe":
+                    out.update(e.symbols)
+            else:
+                out.update(getattr(e, "subscribes", ()))
+        return out
 
     def subscribe_pending(self, symbol: str) -> bool:
         """True while a subscribe of ``symbol`` waits in the paced control queue."""
-        return any(symbol in (e.symbols if isinstance(e, _Control) and e.kind == "subscribe"
-                              else getattr(e, "subscribes", ())) for e in self._outbox)
+        return symbol in self.pending_subscribes()
 
     def _start_sync(self, book: LiveBook) -> None:
-        if not self.venue.uses_rest_snapshots or book in self._syncing:
-            return
-        self._syncing[book] = asyncio.create_task(self._sync_book(book))
-
-    async def _sync_book(self, book: LiveBook) -> None:
-        """Binance procedure: buffer events, fetch a snapshot, drop/replay, go live."""
-        attempt = 0
-        try:
-            while book.state in ("syncing", "gap") and self.transport is not None:
-                # A subscribe still in the paced queue has not reached the venue: nothing
-                # can be buffered yet, and a snapshot now would only make a book "live"
-                # that its stream never confirmed.
-                await self._wait_subscribe_sent(book.symbol)
-                # The snapshot must be checked against the first buffered event's U; a
-                # quiet symbol gets its snapshot after first_event_timeout and goes live
-                # flagged idle (LiveBook.idle) until its first event.
-                deadline = time.monotonic() + self.engine.first_event_timeout
-                while book.buffered == 0 and time.monotonic() < deadline:
-                    await asyncio.sleep(0.005)
-                try:
-                    async with self.engine.snapshot_slots(self.venue, self.rest):
-                        body = await self.venue.snapshot(self.rest, book.symbol,
-                                                         self.engine.snapshot_limit)
-                except (RestError, aiohttp.ClientError, ValueError) as exc:
-                    # a RestError's text is already escaped and redacted (rest.py)
-                    why = str(exc) if isinstance(exc, RestError) else describe_exc(exc)
-                    book.last_error = f"snapshot failed: {why}"
-                    rlog.warning((id(book), "snapshot"), "%s:%s %s", book.venue, book.symbol,
-                                 book.last_error)
-                    await asyncio.sleep(self.engine.backoff(attempt))
-                    attempt += 1
-                    continue
-                book.snapshots_fetched += 1
-                if book.state not in ("syncing", "gap"):
-                    return
-                try:
-                    result = book.apply_snapshot(body)
-                except DecodeRejected as exc:   # an error body or garbage: fetch again
-                    book.last_error = venue_text(str(exc))
-                    rlog.log(logging.ERROR, (id(book), "snapshot_body"), "%s",
-                             book.last_error)
-                    await asyncio.sleep(self.engine.backoff(attempt))
-                    attempt += 1
-                    continue
-                if result == "too_old":
-                    book.snapshots_too_old += 1
-                    rlog.info((id(book), "too_old"),
-                              "%s:%s snapshot older than the stream; fetching again",
-                              book.venue, book.symbol)
-                    await asyncio.sleep(random.uniform(0.02, 0.1))
-        finally:
-            if self._syncing.get(book) is asyncio.current_task():
-                del self._syncing[book]
-        if book.state == "gap" and self.transport is not None:
-            self._start_sync(book)      # replay hit a gap while we were finishing
+        if self.snapshots is not None:
+            self.snapshots.request(book, self)
 
     async def close(self) -> None:
         """Close the socket and cancel every task of this connection."""
         self._closing = True
         if self._drain_handle is not None:
             self._drain_handle.cancel()
-        for task in list(self._syncing.values()):
-            task.cancel()
+        if self.snapshots is not None:
+            self.snapshots.cancel(self.books)
         if self.transport is not None:
             self.transport.send_close()
             self.transport.disconnect()
@@ -586,12 +597,6 @@ class Connection:
                 await self._task
             except (asyncio.CancelledError, Exception):
                 pass
-        for task in list(self._syncing.values()):
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
-        self._syncing.clear()
         for book in self.books:
             book.close()
 
@@ -604,7 +609,7 @@ class Connection:
             "stale_disconnects": self.stale_disconnects, "control_sent": self.control_sent,
             "control_queued": len(self._outbox), "control_coalesced": self.control_coalesced,
             "control_overflows": self.control_overflows,
-            "late_events": self.late_events,
+            "late_events": self.late_events, "stale_books": self.stale_books,
             "errors": dict(self.errors), "restarts": self.restarts,
             "last_error": self.last_error,
         }
@@ -633,6 +638,14 @@ class Engine:
     ``first_event_timeout`` — seconds a REST-synced book waits for its first stream event
     before taking the snapshot anyway; it then goes live flagged ``idle`` (the snapshot
     alone, not yet confirmed by its stream) until that event arrives.
+    Snapshots (``fastfeed.snapshots``): ``snapshot_horizon`` — seconds within which the
+    queue of books waiting for a snapshot should drain; when the weight budget cannot
+    fetch them all at ``snapshot_limit`` in that time, books get shallower snapshots
+    (``book.snapshot_limit`` says which; a fixed ``snapshot_limit`` turns this off);
+    ``snapshot_retry_cap`` — the longest pause between attempts for a snapshot that keeps
+    failing (the book stays ``syncing`` with ``last_error`` saying why and when).
+    ``book_stale_after`` — seconds without a message for one live book after which it is
+    resynced (off by default: a quiet Binance symbol legitimately sends nothing).
 
     Latency: every book records receive→applied, receive→published (callback returned),
     exchange time→receive and resync duration into HdrHistogram-layout histograms
@@ -658,7 +671,8 @@ class Engine:
                  max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
                  max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
                  redirect_hosts: tuple[str, ...] = (), max_control_queue: int = 1000,
-                 first_event_timeout: float = 5.0,
+                 first_event_timeout: float = 5.0, snapshot_horizon: float = 30.0,
+                 snapshot_retry_cap: float = 60.0, book_stale_after: float | None = None,
                  latency_interval: float | None = None, hlog_path: str | None = None,
                  on_latency: LatencyCallback | None = None, shm: str | None = None,
                  shm_books: int = 1024, shm_depth: int = 20) -> None:
@@ -682,11 +696,22 @@ class Engine:
         if first_event_timeout < 0:
             raise ValueError("first_event_timeout must be >= 0")
         self.first_event_timeout = first_event_timeout
+        if snapshot_horizon <= 0 or snapshot_retry_cap <= 0:
+            raise ValueError("snapshot_horizon and snapshot_retry_cap must be positive")
+        if snapshot_concurrency < 1:
+            raise ValueError("snapshot_concurrency must be >= 1")
+        self.snapshot_horizon = snapshot_horizon
+        self.snapshot_retry_cap = snapshot_retry_cap
+        if book_stale_after is not None and book_stale_after <= 0:
+            raise ValueError("book_stale_after must be positive (or None)")
+        self.book_stale_after = book_stale_after
         self.books: list[LiveBook] = []
         self.connections: list[Connection] = []
         self._rest: dict[tuple[str, str], RestClient] = {}
-        self._slots: dict[RestClient, asyncio.Semaphore] = {}
+        self._schedulers: dict[RestClient, SnapshotScheduler] = {}
         self._instruments: dict[tuple[str, str, str], Instrument] = {}
+        # instrument lookups asked for in one loop turn go out as one batched request
+        self._lookups: dict[tuple[str, str], dict[str, asyncio.Future[Instrument]]] = {}
         self._closed = False
         if latency_interval is not None and latency_interval <= 0:
             raise ValueError("latency_interval must be positive")
@@ -738,11 +763,11 @@ class Engine:
                     and not book.is_live:
                 book.last_error = text
 
-    def snapshot_slots(self, venue: Venue, rest: RestClient) -> asyncio.Semaphore:
-        """Bounds snapshot requests in flight per venue endpoint."""
-        if rest not in self._slots:
-            self._slots[rest] = asyncio.Semaphore(self.snapshot_concurrency)
-        return self._slots[rest]
+    def snapshot_scheduler(self, venue: Venue, rest: RestClient) -> SnapshotScheduler:
+        """The snapshot queue of a venue endpoint (one per REST client)."""
+        if rest not in self._schedulers:
+            self._schedulers[rest] = SnapshotScheduler(self, cast(Any, venue), rest)
+        return self._schedulers[rest]
 
     # ------------------------------------------------------------------ API
 
@@ -752,12 +777,39 @@ class Engine:
         rest_url = rest_url or spec.rest_url
         key = (venue, rest_url, symbol)
         if key not in self._instruments:
-            info = await spec.instrument(self.rest_client(spec, rest_url), symbol)
+            info = await self._lookup(spec, rest_url, symbol)
             problem = _unusable(info)
             if problem is not None:     # never cached: a later call asks the venue again
                 raise RestError(f"unusable instrument from {redact_url(rest_url)}: {problem}")
             self._instruments[key] = info
         return self._instruments[key]
+
+    def _lookup(self, spec: Venue, rest_url: str, symbol: str) -> asyncio.Future[Instrument]:
+        """A future for ``symbol``'s instrument; lookups of one loop turn share a request."""
+        batch_key = (spec.name, rest_url)
+        batch = self._lookups.get(batch_key)
+        if batch is None:
+            batch = self._lookups[batch_key] = {}
+            asyncio.get_running_loop().call_soon(
+                lambda: asyncio.ensure_future(self._run_lookups(spec, rest_url, batch_key)))
+        if symbol not in batch:
+            batch[symbol] = asyncio.get_running_loop().create_future()
+        return batch[symbol]
+
+    async def _run_lookups(self, spec: Venue, rest_url: str, batch_key: tuple[str, str]) -> None:
+        batch = self._lookups.pop(batch_key)
+        try:
+            found = await spec.instruments(self.rest_client(spec, rest_url), list(batch))
+        except Exception as exc:    # anything: every waiter hears it
+            found = {s: RestError(describe_exc(exc)) for s in batch}
+        for symbol, fut in batch.items():
+            if fut.done():
+                continue
+            result = found.get(symbol, RestError(f"no instrument data for {symbol}"))
+            if isinstance(result, BaseException):
+                fut.set_exception(result)
+            else:
+                fut.set_result(result)
 
     async def subscribe(self, venue: str, symbol: str, *, ws_url: str | None = None,
                         rest_url: str | None = None, tick_size: str | None = None,
@@ -825,10 +877,12 @@ class Engine:
         return book
 
     async def subscribe_many(self, specs: list[tuple[str, str]], **kwargs: Any) -> list[LiveBook]:
-        """Subscribe several ``(venue, symbol)`` pairs and wait for all of them."""
+        """Subscribe several ``(venue, symbol)`` pairs and wait for all of them (their
+        instrument lookups share batched requests)."""
         wait = kwargs.pop("wait", True)
         timeout = kwargs.pop("timeout", 30.0)
-        books = [await self.subscribe(v, s, wait=False, **kwargs) for v, s in specs]
+        books = list(await asyncio.gather(*(self.subscribe(v, s, wait=False, **kwargs)
+                                            for v, s in specs)))
         if wait:
             await self.wait_live(books, timeout)
         return books
@@ -872,6 +926,8 @@ class Engine:
                                                    "last_error": r.last_error,
                                        "budget_wait_s": round(r.budget.waited_s, 3)}
                      for k, r in self._rest.items()},
+            "snapshots": {f"{s.venue.name} {redact_url(s.rest.base_url)}": s.stats()
+                          for s in self._schedulers.values()},
         }
 
     async def _rotate_latency(self, interval: float) -> None:
@@ -908,6 +964,8 @@ class Engine:
         if self._hlog is not None:
             self._hlog.close()
         await asyncio.gather(*(c.close() for c in self.connections), return_exceptions=True)
+        await asyncio.gather(*(s.close() for s in self._schedulers.values()),
+                             return_exceptions=True)
         await asyncio.gather(*(r.close() for r in self._rest.values()), return_exceptions=True)
         if self.shm is not None:
             self.shm.close()        # after the books closed (readers see "closed")

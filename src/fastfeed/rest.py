@@ -67,6 +67,14 @@ class WeightBudget:
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
 
+    def available(self) -> float:
+        """Weight that could be spent right now (0 while a 429/418 pause lasts)."""
+        now = time.monotonic()
+        if now < self.blocked_until:
+            return 0.0
+        self._refill(now)
+        return self.tokens
+
     async def acquire(self, weight: float) -> None:
         """Wait until ``weight`` can be spent (FIFO: one waiter refills at a time)."""
         weight = min(weight, self.capacity)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from fastfeed.rest import RestClient
+from fastfeed.rest import RestClient, RestError
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,11 @@ class Venue:
     stale_after: float = 30.0
     #: control messages (subscribe, unsubscribe) a connection may send per second
     max_control_per_second: int = 10
+    #: streams named in the connection URL itself (None: the venue takes none there, or
+    #: every stream fits); the rest are subscribed by control messages once connected
+    max_url_streams: int | None = None
+    #: streams one subscribe/unsubscribe message may name
+    max_streams_per_message: int = 100
 
     @property
     def uses_rest_snapshots(self) -> bool:
@@ -85,6 +90,18 @@ class Venue:
     async def instrument(self, rest: RestClient, symbol: str) -> Instrument:
         """Fetch the instrument's tick/step sizes from the venue."""
         raise NotImplementedError
+
+    async def instruments(self, rest: RestClient,
+                          symbols: list[str]) -> dict[str, Instrument | RestError]:
+        """Several symbols' scales (venues override this to batch the lookups); a symbol
+        that cannot be looked up maps to its ``RestError``."""
+        out: dict[str, Instrument | RestError] = {}
+        for symbol in symbols:
+            try:
+                out[symbol] = await self.instrument(rest, symbol)
+            except RestError as exc:
+                out[symbol] = exc
+        return out
 
     async def snapshot(self, rest: RestClient, symbol: str, limit: int | None = None) -> bytes:
         """Fetch a REST depth snapshot body (venues with ``uses_rest_snapshots``)."""

@@ -48,6 +48,15 @@ class BinanceSpot(Venue):
     depth_limits: tuple[int, ...] | None = None
     #: request weight of an ``exchangeInfo`` request
     info_weight = 20
+    #: snapshot limits the engine chooses from, deepest first, when the weight budget
+    #: cannot fetch every waiting book at ``snapshot_limit`` in time (docs/states.md)
+    snapshot_depths: tuple[int, ...] = (1000, 500, 100)
+    # A 1,024-stream URL is ~25 KB, beyond what HTTP servers take in a request line: the
+    # URL names the first 100 streams (~2.5 KB), SUBSCRIBE messages the rest, paced.
+    max_url_streams = 100
+    max_streams_per_message = 200
+    #: symbols per ``exchangeInfo?symbols=[...]`` lookup (a long list is a long URL)
+    info_batch = 100
     _ids = itertools.count(1)
 
     def stream(self, symbol: str) -> str:
@@ -60,14 +69,20 @@ class BinanceSpot(Venue):
         return f"{ws_base.rstrip('/')}{self.route}/stream?streams={quote(streams, safe='@/')}"
 
     def subscribe_messages(self, symbols: list[str]) -> list[bytes]:
-        """A ``SUBSCRIBE`` request adding streams to a running connection."""
-        return [dumps({"method": "SUBSCRIBE", "params": [self.stream(s) for s in symbols],
-                       "id": next(self._ids)})]
+        """``SUBSCRIBE`` requests adding streams to a running connection (at most
+        ``max_streams_per_message`` streams each)."""
+        return self._requests("SUBSCRIBE", symbols)
 
     def unsubscribe_messages(self, symbols: list[str]) -> list[bytes]:
-        """An ``UNSUBSCRIBE`` request."""
-        return [dumps({"method": "UNSUBSCRIBE", "params": [self.stream(s) for s in symbols],
-                       "id": next(self._ids)})]
+        """``UNSUBSCRIBE`` requests."""
+        return self._requests("UNSUBSCRIBE", symbols)
+
+    def _requests(self, method: str, symbols: list[str]) -> list[bytes]:
+        step = self.max_streams_per_message
+        return [dumps({"method": method,
+                       "params": [self.stream(s) for s in symbols[i:i + step]],
+                       "id": next(self._ids)})
+                for i in range(0, len(symbols), step)]
 
     def snapshot_weight(self, limit: int) -> int:
         """Request weight of a depth snapshot with this limit."""
@@ -87,8 +102,34 @@ class BinanceSpot(Venue):
 
     async def instrument(self, rest: RestClient, symbol: str) -> Instrument:
         """``PRICE_FILTER.tickSize`` and ``LOT_SIZE.stepSize`` from ``exchangeInfo``."""
-        body = await rest.get(self.info_path, {"symbol": symbol}, weight=20)
+        body = await rest.get(self.info_path, {"symbol": symbol}, weight=self.info_weight)
         return parse_exchange_info(body, symbol)
+
+    async def instruments(self, rest: RestClient,
+                          symbols: list[str]) -> dict[str, Instrument | RestError]:
+        """Several symbols' scales: one ``exchangeInfo?symbols=[...]`` per
+        ``info_batch`` symbols (the same weight as one symbol)."""
+        out: dict[str, Instrument | RestError] = {}
+        for i in range(0, len(symbols), self.info_batch):
+            chunk = symbols[i:i + self.info_batch]
+            if len(chunk) == 1:
+                out.update(await super().instruments(rest, chunk))
+                continue
+            try:
+                body = await rest.get(self.info_path, {"symbols": dumps(chunk).decode()},
+                                      weight=self.info_weight)
+            except RestError as exc:
+                if exc.status == 400:   # one unknown symbol fails the list: ask one by one
+                    out.update(await super().instruments(rest, chunk))
+                else:
+                    out.update((s, exc) for s in chunk)
+                continue
+            for s in chunk:
+                try:
+                    out[s] = parse_exchange_info(body, s)
+                except RestError as exc:
+                    out[s] = exc
+        return out
 
 
 class BinanceUsdm(BinanceSpot):
@@ -108,7 +149,30 @@ class BinanceUsdm(BinanceSpot):
     depth_default_limit = 500
     depth_max_limit = 1000
     depth_limits = (5, 10, 20, 50, 100, 500, 1000)  # any other limit is rejected
+    snapshot_depths = (1000, 500, 100, 50)
     info_weight = 1
+    max_url_streams = 100
+
+    async def instruments(self, rest: RestClient,
+                          symbols: list[str]) -> dict[str, Instrument | RestError]:
+        """USD-M ``exchangeInfo`` takes no symbol filter: one request (weight 1) answers
+        every symbol."""
+        try:
+            body = await rest.get(self.info_path, {}, weight=self.info_weight)
+        except RestError as exc:
+            return {s: exc for s in symbols}
+        out: dict[str, Instrument | RestError] = {}
+        for s in symbols:
+            try:
+                out[s] = parse_exchange_info(body, s)
+            except RestError as exc:
+                out[s] = exc
+        return out
+
+    async def instrument(self, rest: RestClient, symbol: str) -> Instrument:
+        """``exchangeInfo`` (every symbol; USD-M has no filter) → this symbol's scales."""
+        body = await rest.get(self.info_path, {}, weight=self.info_weight)
+        return parse_exchange_info(body, symbol)
 
     def snapshot_weight(self, limit: int) -> int:
         """USD-M weights: 2/5/10/20 for limit ≤50/100/500/1000."""
