@@ -20,14 +20,14 @@ TESTS=(
     tests/test_decode_coinbase.py tests/test_feed_binance.py tests/test_feed_coinbase.py
     tests/test_hist.py tests/test_sync.py tests/test_corpus.py tests/test_corpus_listener.py
     tests/test_states.py tests/test_venues.py tests/test_parse_api.py tests/test_shm.py
-    tests/test_fuzz_smoke.py
+    tests/test_fuzz_smoke.py tests/test_snapshots.py
     benches/test_bench_book.py benches/test_bench_feed.py benches/test_bench_hist.py
     benches/test_bench_parse.py
 )
 SKIPPED=(
     tests/test_engine_*.py tests/test_chaos.py tests/test_sim_*.py tests/test_cli.py
     tests/test_bench_cli.py tests/test_robust.py tests/test_rest_hostile.py tests/test_shm_mp.py
-    tests/test_honest_live.py
+    tests/test_honest_live.py tests/test_scale.py
 )
 unlisted=()
 for f in tests/test_*.py benches/test_*.py; do

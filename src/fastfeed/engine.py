@@ -81,7 +81,7 @@ class LiveBook(BookCore):
     """
 
     # a mistyped attribute (or an attempt to rewire the engine) fails loudly
-    __slots__ = ("_messages_at_sync", "_waiters", "connection", "instrument", "last_error",
+    __slots__ = ("_live_since_ns", "_messages_at_sync", "_waiters", "connection", "instrument", "last_error",
                  "last_intervals", "snapshot_failures", "snapshot_limit", "snapshots_fetched",
                  "snapshots_too_old")
 
@@ -96,6 +96,7 @@ class LiveBook(BookCore):
         self.snapshot_limit: int | None = None
         self.last_error: str | None = None
         self._waiters: list[asyncio.Future[None]] = []
+        self._live_since_ns = 0     # when a snapshot last made it live (monotonic)
         self.connection: Connection | None = None
         self.last_intervals: dict[str, LatencyHistogram] = {}
         self._messages_at_sync = 0
@@ -135,6 +136,11 @@ class LiveBook(BookCore):
                     if waiter in self._waiters:
                         self._waiters.remove(waiter)
         await asyncio.wait_for(_wait(), timeout)
+
+    def _went_live_now(self) -> None:
+        """A snapshot made the book live (the engine's hook): note when, wake waiters."""
+        self._live_since_ns = monotonic_time_ns()
+        self._wake()
 
     def _wake(self) -> None:
         """The book went live or closed: waiters look again."""
@@ -375,7 +381,7 @@ class Connection:
         """Live books whose last message is older than ``limit_ns`` (or that never had
         one since going live) are no longer trusted: marked ``gap`` and resynced."""
         for book in self.books:
-            if book.is_live and now - max(book.last_recv_ns, book.last_applied_ns) > limit_ns:
+            if book.is_live and now - max(book.last_recv_ns, book._live_since_ns) > limit_ns:
                 self.stale_books += 1
                 book.gaps_on_connection(f"no message for this book for "
                                         f"{limit_ns / 1e9:.0f}s (book_stale_after)")
@@ -467,7 +473,7 @@ class Connection:
 
     def on_book_live(self, book: LiveBook) -> None:
         """A snapshot made the book live: whoever waits for it looks again."""
-        book._wake()
+        book._went_live_now()
 
     def _flush_resubscribe(self) -> None:
         symbols = [b.symbol for b in self._resubscribe if b.state == "gap"]
