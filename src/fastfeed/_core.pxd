@@ -47,6 +47,9 @@ cdef class BookCore:
     cdef bint _replaying            # replaying the sync buffer after a snapshot
     # live events kept while a snapshot is in flight (copies: frames die with the callback)
     cdef list _buffer
+    # audit tap (fastfeed.audit): copies of the payloads applied while an audit runs
+    cdef list _tap
+    cdef Py_ssize_t _tap_bytes
     cdef readonly Py_ssize_t buffer_bytes
     cdef public Py_ssize_t max_buffer_messages
     cdef public Py_ssize_t max_buffer_bytes
@@ -94,3 +97,4 @@ cdef class BookCore:
     cdef int mark_gap(self, str reason, int state) except -1
     cdef void shm_publish(self) noexcept nogil
     cdef int buffer_payload(self, const char* p, Py_ssize_t n, int64_t first_id) except -1
+    cdef int _tap_payload(self, const char* p, Py_ssize_t n) except -1

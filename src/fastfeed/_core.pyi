@@ -1,6 +1,6 @@
 """Stub for the compiled per-book core shared by BookFeed and the live engine."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from typing_extensions import disjoint_base
@@ -60,11 +60,20 @@ class BookCore:
     def __init__(self, venue: str, symbol: str, price_decimals: int, size_decimals: int,
                  price_tick: int = 1, size_step: int = 1, strict: bool = True) -> None: ...
     def _attach(self, owner: Any) -> None:
-        """Engine wiring: owner.on_book_gap(core, reason), owner.on_book_reject(core, text)."""
+        """Engine wiring: owner.on_book_gap/_reject/_buffered/_live(core, ...)."""
     def apply_snapshot(self, body: bytes | bytearray | memoryview) -> str:
         """Load a REST snapshot and replay buffered events: live, too_old or gap."""
     def gaps_on_connection(self, reason: str) -> None:
         """The connection lost messages: this book can no longer be trusted."""
+    def start_tap(self) -> None:
+        """Keep a copy of every payload applied from now on (for an audit)."""
+    def take_tap(self) -> list[bytes] | None:
+        """Payloads applied since the tap opened or was last taken; None if closed."""
+    def stop_tap(self) -> None:
+        """Close the tap and drop what it holds."""
+    def replace_levels(self, bids: Iterable[tuple[int, int]],
+                       asks: Iterable[tuple[int, int]]) -> None:
+        """Replace the book's levels without touching its state (audit healing)."""
     def start_sync(self, state: str = "syncing") -> None:
         """Begin (re)synchronising: buffer live events until a snapshot is loaded."""
     def mark_stale(self, reason: str) -> None:

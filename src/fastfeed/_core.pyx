@@ -194,6 +194,8 @@ cdef class BookCore:
             self.book.apply_deltas(b.levels + seg.start, seg.count)
             self.seq.applied(b.last_id)
             self.level_changes += seg.count
+            if self._tap is not None:
+                self._tap_payload(payload, n)
             if self.book.is_crossed_c():
                 self.crossed_events += 1
             t_done = monotonic_ns()
@@ -333,6 +335,16 @@ cdef class BookCore:
             self._owner.on_book_buffered(self)
         return 0
 
+    cdef int _tap_payload(self, const char* p, Py_ssize_t n) except -1:
+        # an audit's shadow replays exactly what this book applied; past the buffer
+        # bound the audit is abandoned (the tap closes) rather than holding memory
+        if self._tap_bytes + n > self.max_buffer_bytes:
+            self._tap = None
+            return 0
+        self._tap.append(PyBytes_FromStringAndSize(p, n))
+        self._tap_bytes += n
+        return 0
+
     cdef int _went_live(self, int64_t now) except -1:
         """The book is exact again; a pending gap/stale period ends with a resync."""
         if self.gap_started_ns:
@@ -426,6 +438,33 @@ cdef class BookCore:
                     self.buffer_bytes += len(rest)
                 return _STATE_NAMES[self.seq.state]
         return "live"
+
+    def start_tap(self) -> None:
+        """Keep a copy of every payload applied from now on (``take_tap``), for an audit
+        (``fastfeed.audit``); bounded by ``max_buffer_bytes``, past which it stops."""
+        self._tap = []
+        self._tap_bytes = 0
+
+    def take_tap(self):
+        """The payloads applied since ``start_tap`` or the last ``take_tap`` (the tap
+        stays open), or None if the tap is closed (never opened, stopped, or overflowed)."""
+        if self._tap is None:
+            return None
+        out = self._tap
+        self._tap = []
+        return out
+
+    def stop_tap(self) -> None:
+        """Close the tap and drop what it holds."""
+        self._tap = None
+        self._tap_bytes = 0
+
+    def replace_levels(self, bids, asks) -> None:
+        """Replace the book's levels (``(price, size)`` ints, as ``L2Book.load``) without
+        touching its state or sequence: an audit healing a diverged live book."""
+        self.book.load(bids, asks)
+        if self.shm_slot != NULL:
+            self.shm_publish()
 
     def start_sync(self, str state="syncing") -> None:
         """Begin (re)synchronising: buffer live events until a snapshot is loaded."""

@@ -30,6 +30,7 @@ from picows import WSError, WSMsgType, ws_connect
 from fastfeed._core import BookCore, monotonic_time_ns
 from fastfeed._hist import LatencyHistogram
 from fastfeed._listener import FeedListener
+from fastfeed.audit import Auditor, AuditResult
 from fastfeed.feed import instrument_scales
 from fastfeed.latency import HlogWriter
 from fastfeed.logsafe import RateLimitedLog, describe_exc, redact_url, venue_text
@@ -81,7 +82,8 @@ class LiveBook(BookCore):
     """
 
     # a mistyped attribute (or an attempt to rewire the engine) fails loudly
-    __slots__ = ("_live_since_ns", "_messages_at_sync", "_waiters", "connection", "instrument", "last_error",
+    __slots__ = ("_live_since_ns", "_messages_at_sync", "_waiters", "audit_divergences",
+                 "audits", "connection", "instrument", "last_audit", "last_error",
                  "last_intervals", "snapshot_failures", "snapshot_limit", "snapshots_fetched",
                  "snapshots_too_old")
 
@@ -97,6 +99,9 @@ class LiveBook(BookCore):
         self.last_error: str | None = None
         self._waiters: list[asyncio.Future[None]] = []
         self._live_since_ns = 0     # when a snapshot last made it live (monotonic)
+        self.audits = 0             # Engine(audit_every=): audits run, and how many
+        self.audit_divergences = 0  # found (and healed) a difference
+        self.last_audit: AuditResult | None = None
         self.connection: Connection | None = None
         self.last_intervals: dict[str, LatencyHistogram] = {}
         self._messages_at_sync = 0
@@ -160,7 +165,8 @@ class LiveBook(BookCore):
         out.update(snapshots_fetched=self.snapshots_fetched,
                    snapshots_too_old=self.snapshots_too_old,
                    snapshot_failures=self.snapshot_failures,
-                   snapshot_limit=self.snapshot_limit, last_error=self.last_error,
+                   snapshot_limit=self.snapshot_limit, audits=self.audits,
+                   audit_divergences=self.audit_divergences, last_error=self.last_error,
                    idle=self.idle, last_message_age=self.last_message_age)
         return out
 
@@ -652,6 +658,9 @@ class Engine:
     failing (the book stays ``syncing`` with ``last_error`` saying why and when).
     ``book_stale_after`` — seconds without a message for one live book after which it is
     resynced (off by default: a quiet Binance symbol legitimately sends nothing).
+    ``audit_every`` — every that many seconds, audit one live REST-synced book against a
+    fresh ``audit_limit``-level snapshot and heal it if it differs (``fastfeed.audit``;
+    off by default).
 
     Latency: every book records receive→applied, receive→published (callback returned),
     exchange time→receive and resync duration into HdrHistogram-layout histograms
@@ -679,6 +688,7 @@ class Engine:
                  redirect_hosts: tuple[str, ...] = (), max_control_queue: int = 1000,
                  first_event_timeout: float = 5.0, snapshot_horizon: float = 30.0,
                  snapshot_retry_cap: float = 60.0, book_stale_after: float | None = None,
+                 audit_every: float | None = None, audit_limit: int = 100,
                  latency_interval: float | None = None, hlog_path: str | None = None,
                  on_latency: LatencyCallback | None = None, shm: str | None = None,
                  shm_books: int = 1024, shm_depth: int = 20) -> None:
@@ -711,6 +721,9 @@ class Engine:
         if book_stale_after is not None and book_stale_after <= 0:
             raise ValueError("book_stale_after must be positive (or None)")
         self.book_stale_after = book_stale_after
+        if audit_every is not None and audit_every <= 0:
+            raise ValueError("audit_every must be positive (or None)")
+        self.auditor = Auditor(self, audit_every, audit_limit) if audit_every else None
         self.books: list[LiveBook] = []
         self.connections: list[Connection] = []
         self._rest: dict[tuple[str, str], RestClient] = {}
@@ -870,6 +883,8 @@ class Engine:
             self.connections.append(conn)
         self.books.append(book)
         conn.add(book)
+        if self.auditor is not None:
+            self.auditor.start()
         if self.latency_interval is not None and self._rotation is None:
             self._rotation = asyncio.create_task(self._rotate_latency(self.latency_interval),
                                                  name="fastfeed:latency")
@@ -934,6 +949,7 @@ class Engine:
                      for k, r in self._rest.items()},
             "snapshots": {f"{s.venue.name} {redact_url(s.rest.base_url)}": s.stats()
                           for s in self._schedulers.values()},
+            "audit": self.auditor.stats() if self.auditor is not None else None,
         }
 
     async def _rotate_latency(self, interval: float) -> None:
@@ -969,6 +985,8 @@ class Engine:
                 await self._rotation
         if self._hlog is not None:
             self._hlog.close()
+        if self.auditor is not None:
+            await self.auditor.close()
         await asyncio.gather(*(c.close() for c in self.connections), return_exceptions=True)
         await asyncio.gather(*(s.close() for s in self._schedulers.values()),
                              return_exceptions=True)
