@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from fastfeed.sim.config import SimConfig
 
 if TYPE_CHECKING:
+    from fastfeed.sim.limits import Limits
     from fastfeed.sim.market import Market
     from fastfeed.sim.transport import Connection
 
@@ -63,6 +64,8 @@ class SimHost(Protocol):
     ``rest_requests``); parts add to them directly because some count per message."""
     blob_cache: BlobCache
     """Combined burst blobs shared by the connections of every venue."""
+    limits: Limits
+    """The venue limits: budgets, windows and trip counters (:mod:`fastfeed.sim.limits`)."""
 
     def fired(self, fault: str) -> None:
         """Record that one fault took effect (``faults_fired`` in the stats)."""

@@ -13,7 +13,11 @@ URL scheme (one WS port, one REST port; ``H`` = host):
 * Coinbase Advanced Trade — ``ws://H:WS/coinbase/advanced-trade``.
 * Coinbase Exchange — ``ws://H:WS/coinbase/exchange``.
 * Debug (REST port): ``GET /debug/truth``, ``POST /debug/fault``, ``POST /debug/pause``,
-  ``POST /debug/resume``, ``GET /debug/stats``.
+  ``POST /debug/resume``, ``GET /debug/stats``, ``GET /debug/limits``.
+
+The Binance venues' limits (REST weight with 429 then 418 bans, incoming messages a
+second, streams per connection, new connections per 5 minutes) are on by default:
+:mod:`fastfeed.sim.limits` and ``docs/simulator.md``.
 
 Stream speed suffixes (``@100ms`` …) are validated but do not change the pace: every
 subscription gets every model message, at the symbol's configured ``rate``.
@@ -40,6 +44,7 @@ from fastfeed.sim import dialects
 from fastfeed.sim.config import FaultSpec, SimConfig, SymbolConfig
 from fastfeed.sim.faults import CONN_FAULTS, REST_FAULTS, fault_params
 from fastfeed.sim.host import BlobCache, Flushable
+from fastfeed.sim.limits import Limits
 from fastfeed.sim.market import MARKET_FAULTS, Market
 from fastfeed.sim.render import json_bytes
 from fastfeed.sim.rest import PlainRoute, RestApi
@@ -78,6 +83,7 @@ class Simulator:
         self._conns: set[Connection] = set()
         self._dirty: set[Flushable] = set()
         self._faults_fired: Counter[str] = Counter()
+        self.limits = Limits(self.config)
         self._rest = RestApi(self)
         self._paused = False
         self._ws_server: asyncio.Server | None = None
@@ -96,7 +102,8 @@ class Simulator:
         cfg = self.config
         self._ws_server = await ws_create_server(
             self._route, cfg.host, cfg.ws_port, use_aiofastnet=cfg.use_aiofastnet,
-            logger_name="fastfeed.sim", enable_auto_pong=True, max_frame_size=1 << 20,
+            # Pings are answered by the connections: they count against the incoming limit.
+            logger_name="fastfeed.sim", enable_auto_pong=False, max_frame_size=1 << 20,
         )
         self._ws_port = self._ws_server.sockets[0].getsockname()[1]
         routes = [r for d in dialects.DIALECTS.values() for r in d.rest_routes()]
@@ -274,6 +281,11 @@ class Simulator:
         """How many times each fault took effect."""
         return dict(self._faults_fired)
 
+    def limit_trips(self) -> dict[str, dict[str, int]]:
+        """Venue limits tripped so far, per venue and kind (empty: none); the kinds are
+        :data:`fastfeed.sim.limits.TRIPS`."""
+        return self.limits.trips()
+
     def stats(self) -> dict[str, Any]:
         """Counters (what ``GET /debug/stats`` returns)."""
         return {
@@ -283,6 +295,7 @@ class Simulator:
             "connections_opened": self.counters["connections_opened"],
             "rest_requests": self.counters["rest_requests"],
             "bursts_written": self.counters["bursts_written"],
+            "limit_trips": self.limit_trips(),
             "paused": self._paused,
             "markets": {
                 f"{v}:{s}": {"last_id": m.model.last_id, "messages": m.sent + len(m.burst),
@@ -361,6 +374,7 @@ class Simulator:
             ("POST", "/debug/pause", self._debug_pause),
             ("POST", "/debug/resume", self._debug_resume),
             ("GET", "/debug/stats", self._debug_stats),
+            ("GET", "/debug/limits", self._debug_limits),
         ]
 
     async def _debug_truth(self, request: web.Request) -> web.Response:
@@ -390,6 +404,9 @@ class Simulator:
 
     async def _debug_stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats())
+
+    async def _debug_limits(self, request: web.Request) -> web.Response:
+        return web.json_response(self.limits.view())
 
 
 __all__ = ["FaultSpec", "Market", "SimConfig", "Simulator", "SymbolConfig"]
