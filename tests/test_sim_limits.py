@@ -1,4 +1,5 @@
-"""Simulator, the Binance venue limits (docs/simulator.md#venue-limits).
+"""Simulator, the Binance venue limits (docs/simulator.md#venue-limits) and the
+``corrupt_level`` fault.
 
 Real clients (aiohttp, websockets; tests/sim_client.py) over real sockets against a real
 simulator. Every window is timed by ``sim.limits.clock``; the tests that depend on where
@@ -20,10 +21,14 @@ import websockets
 from fastfeed.sim import SimConfig, Simulator, SymbolConfig
 from fastfeed.sim.limits import TRIPS, RollingWindow
 from sim_client import (
+    DictBook,
+    apply_live_binance,
+    binance_sync,
     connect,
     get_json,
     recv_json,
     run,
+    unwrap,
 )
 
 SPOT = SymbolConfig("BTCUSDT", "0.01", "0.00001", "97250.01", depth=40, levels_per_message=6, rate=50)
@@ -336,3 +341,81 @@ def test_combined_url_of_16_kib_gets_no_http_answer() -> None:
                 assert len((await recv_json(ws))["result"]) == 600
 
     run(body)
+
+
+# -- corrupt_level --------------------------------------------------------------------------------
+
+
+def test_corrupt_level_is_silent_and_truth_keeps_the_right_size() -> None:
+    async def body() -> None:
+        async with Simulator(make_config()) as sim, aiohttp.ClientSession() as s:
+            rest = sim.rest_url("binance")
+            url = sim.ws_url("binance") + "/stream?streams=btcusdt@depth@100ms/ethusdt@depth@100ms"
+            async with await connect(url) as ws:
+                book, book_id, _ = await _sync_btc(ws, s, rest)
+                sim.pause()
+                last = sim.truth("binance", "BTCUSDT").last_id
+                while book_id < last:                          # drain what was already sent
+                    book_id = await _next_btc(ws, book, book_id)
+                assert _diff(sim, book, book_id) == {}
+                async with s.post(f"{rest}/debug/fault", json={
+                        "venue": "binance", "symbol": "BTCUSDT", "fault": "corrupt_level",
+                        "params": {"side": "ask", "index": 3, "delta": 7}}) as r:
+                    assert r.status == 200
+                sim.step("binance", "ETHUSDT")                 # another book: untouched
+                sim.step("binance", "BTCUSDT")
+                book_id = await _next_btc(ws, book, book_id)   # ids contiguous (asserted inside)
+                (rec,) = sim.corruptions
+                truth = sim.truth("binance", "BTCUSDT", book_id)
+                assert rec["last_id"] == book_id and rec["symbol"] == "BTCUSDT" and rec["side"] == "ask"
+                assert truth.asks[3] == (rec["price"], rec["true_size"])
+                assert rec["sent_size"] == rec["true_size"] + 7
+                assert _diff(sim, book, book_id) == {("a", rec["price"]): (rec["sent_size"], rec["true_size"])}
+                # a fresh snapshot has the true size: only a comparison finds the wrong one
+                st, _, snap = await get_json(s, f"{rest}/api/v3/depth?symbol=BTCUSDT&limit=100")
+                assert st == 200
+                fresh = DictBook("0.01", "0.00001")
+                fresh.load(snap["bids"], snap["asks"])
+                assert snap["lastUpdateId"] == book_id
+                assert fresh.asks[rec["price"]] == rec["true_size"] != book.asks[rec["price"]]
+                sim.step("binance", "BTCUSDT")                 # used up
+                await _next_btc(ws, book, book_id)
+                assert len(sim.corruptions) == 1 and sim.faults_fired["corrupt_level"] == 1
+            async with s.post(f"{rest}/debug/fault", json={"venue": "binance", "symbol": "BTCUSDT",
+                                                          "fault": "corrupt_level",
+                                                          "params": {"side": "middle"}}) as r:
+                assert r.status == 400
+
+    run(body)
+
+
+async def _sync_btc(ws: Any, s: aiohttp.ClientSession, rest: str) -> tuple[DictBook, int, int]:
+    """binance_sync over a combined stream that also carries ETHUSDT (skipped)."""
+
+    class OnlyBtc:
+        async def recv(self) -> str:
+            while True:
+                raw = await ws.recv()
+                if json.loads(raw)["data"]["s"] == "BTCUSDT":
+                    return str(raw)
+
+    return await binance_sync(OnlyBtc(), s, rest, "BTCUSDT", usdm=False, tick="0.01", step="0.00001",
+                              limit=100)
+
+
+async def _next_btc(ws: Any, book: DictBook, book_id: int) -> int:
+    while True:
+        ev = unwrap(await recv_json(ws))
+        if ev["s"] == "BTCUSDT":
+            return apply_live_binance(book, book_id, ev, usdm=False)
+
+
+def _diff(sim: Simulator, book: DictBook, book_id: int) -> dict[tuple[str, int], tuple[int | None, int | None]]:
+    """{(side, price): (client size, true size)} where the client's book is wrong."""
+    truth = sim.truth("binance", "BTCUSDT", book_id)
+    out: dict[tuple[str, int], tuple[int | None, int | None]] = {}
+    for side, mine, true in (("b", book.bids, dict(truth.bids)), ("a", book.asks, dict(truth.asks))):
+        for price in mine.keys() | true.keys():
+            if mine.get(price) != true.get(price):
+                out[(side, price)] = (mine.get(price), true.get(price))
+    return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fastfeed.sim.config import SimConfig
 
@@ -69,6 +69,9 @@ class SimHost(Protocol):
 
     def fired(self, fault: str) -> None:
         """Record that one fault took effect (``faults_fired`` in the stats)."""
+
+    def corrupted(self, record: dict[str, Any]) -> None:
+        """Record what a ``corrupt_level`` fault sent (``corruptions`` in the stats)."""
 
     def find_market(self, venue: str, symbol: str) -> Market | None:
         """The market for (venue, symbol), or None when it is not configured."""

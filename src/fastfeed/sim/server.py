@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import Counter
+from collections import Counter, deque
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -53,6 +53,8 @@ from fastfeed.sim.truth import BookTruth
 
 BURST_CACHE = 8
 """Combined Coinbase burst blobs kept per simulator."""
+CORRUPTIONS_KEPT = 100
+"""``corrupt_level`` records kept (``Simulator.corruptions``)."""
 
 
 class Simulator:
@@ -84,6 +86,7 @@ class Simulator:
         self._dirty: set[Flushable] = set()
         self._faults_fired: Counter[str] = Counter()
         self.limits = Limits(self.config)
+        self._corruptions: deque[dict[str, Any]] = deque(maxlen=CORRUPTIONS_KEPT)
         self._rest = RestApi(self)
         self._paused = False
         self._ws_server: asyncio.Server | None = None
@@ -281,6 +284,13 @@ class Simulator:
         """How many times each fault took effect."""
         return dict(self._faults_fired)
 
+    @property
+    def corruptions(self) -> list[dict[str, Any]]:
+        """What each ``corrupt_level`` fault sent, oldest first (the last 100): venue,
+        symbol, the message's ``first_id``/``last_id``, ``side``, ``price`` (ticks),
+        ``true_size`` and ``sent_size`` (lots), and the texts as sent."""
+        return list(self._corruptions)
+
     def limit_trips(self) -> dict[str, dict[str, int]]:
         """Venue limits tripped so far, per venue and kind (empty: none); the kinds are
         :data:`fastfeed.sim.limits.TRIPS`."""
@@ -296,6 +306,7 @@ class Simulator:
             "rest_requests": self.counters["rest_requests"],
             "bursts_written": self.counters["bursts_written"],
             "limit_trips": self.limit_trips(),
+            "corruptions": self.corruptions,
             "paused": self._paused,
             "markets": {
                 f"{v}:{s}": {"last_id": m.model.last_id, "messages": m.sent + len(m.burst),
@@ -309,6 +320,10 @@ class Simulator:
     def fired(self, fault: str) -> None:
         """Record that one fault took effect."""
         self._faults_fired[fault] += 1
+
+    def corrupted(self, record: dict[str, Any]) -> None:
+        """Keep what a ``corrupt_level`` fault sent."""
+        self._corruptions.append(record)
 
     def find_market(self, venue: str, symbol: str) -> Market | None:
         """The market for (venue, symbol), or None when it is not configured."""
