@@ -135,6 +135,10 @@ class Market:
             due = cap
         self.advance(due)
 
+    def next_due(self) -> float:
+        """Clock time at which :meth:`tick` has its next message to send."""
+        return self.t0 + (self.generated + 1) / self.rate
+
     def restart_clock(self, now: float) -> None:
         """Continue from clock time ``now`` as if no time had passed (after a pause)."""
         if self.rate > 0:
@@ -145,6 +149,8 @@ class Market:
     def emit(self, msg: Message) -> None:
         """Render ``msg``, run it through the stream faults, hand it to every subscriber."""
         self.sent += 1
+        if not self.subs and not self._faults_pending():
+            return  # nobody to render it for (the model has moved: truth is right)
         pad = None
         if self._oversized:
             pad = self._oversized.pop(0)
@@ -179,6 +185,12 @@ class Market:
         if bid:
             return msg._replace(bids=levels)
         return msg._replace(asks=levels)
+
+    def _faults_pending(self) -> bool:
+        """True while a stream fault waits for a message (it fires with or without
+        subscribers, as before)."""
+        return bool(self._drop or self._dup or self.reorders_pending or self._held is not None
+                    or self._malformed or self._trunc or self._oversized or self._corrupt)
 
     def _take(self, pending: list[dict[str, Any]], name: str) -> dict[str, Any]:
         """Use one count of the oldest pending fault of a kind; it leaves when used up."""

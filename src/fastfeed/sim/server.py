@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 from collections import Counter, deque
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -349,16 +350,30 @@ class Simulator:
     # -- clock --------------------------------------------------------------------------
 
     async def _clock(self) -> None:
+        # A heap of (when the next message is due, market): each tick touches only the
+        # markets with a message due, so a thousand quiet markets cost next to nothing.
+        # Market.tick decides what is due; the heap only says when to look again.
         tick = max(0.0005, self.config.tick_interval)
         live = [m for m in self._markets.values() if m.live and m.rate > 0]
         loop = asyncio.get_running_loop()
+        heap: list[tuple[float, int, Market]] = []
+        paused = True
         while True:
             await asyncio.sleep(tick)
             if self._paused:
+                paused = True
                 continue
             now = loop.time()
-            for m in live:
+            if paused:  # (re)start: clocks may have moved (resume, step)
+                paused = False
+                heap = [(m.next_due(), i, m) for i, m in enumerate(live)]
+                heapq.heapify(heap)
+            due = []
+            while heap and heap[0][0] <= now:
+                due.append(heapq.heappop(heap))
+            for _, i, m in due:
                 m.tick(now)
+                heapq.heappush(heap, (m.next_due(), i, m))
             self._flush()
 
     def _flush(self) -> None:
