@@ -54,3 +54,27 @@ def test_arg_parsing() -> None:
     assert (f.venue, f.symbol, f.fault, f.params) == ("binance", "*", "http_429", {"retry_after": 2, "every": 5.0})
     with pytest.raises(ValueError):
         config_from_args(build_arg_parser().parse_args(["--fault", "binance:X:nope"]))
+
+
+def test_limit_flags_and_corrupt_fault() -> None:
+    parse = build_arg_parser().parse_args
+    cfg = config_from_args(parse([]))
+    assert cfg.weight_limit["binance"] == 6000 and cfg.weight_limit["binance-usdm"] == 2400
+    assert cfg.incoming_limit["binance"] == 5 and cfg.incoming_limit["binance-usdm"] == 10
+    assert cfg.connection_limit["binance"] == 300 and cfg.max_streams["binance"] == 1024
+    assert cfg.ban_seconds == 120.0
+    cfg = config_from_args(parse(["--no-limits"]))
+    for limits in (cfg.weight_limit, cfg.max_streams, cfg.incoming_limit, cfg.connection_limit):
+        assert set(limits.values()) == {0}
+    assert cfg.ban_seconds == 0.0
+    cfg = config_from_args(parse(["--weight-limit", "100", "--incoming-limit", "binance=3,binance-usdm=0",
+                                  "--connection-limit", "binance=7", "--ban-seconds", "2"]))
+    assert set(cfg.weight_limit.values()) == {100}
+    assert (cfg.incoming_limit["binance"], cfg.incoming_limit["binance-usdm"]) == (3, 0)
+    assert (cfg.connection_limit["binance"], cfg.connection_limit["binance-usdm"]) == (7, 300)
+    assert cfg.ban_seconds == 2.0
+    for bad in (["--max-streams", "x"], ["--weight-limit", "nope=3"], ["--connection-limit", "-1"]):
+        with pytest.raises(ValueError):
+            config_from_args(parse(bad))
+    (f,) = config_from_args(parse(["--fault", "binance:BTCUSDT:corrupt_level:side=ask,index=5"])).faults
+    assert (f.fault, f.params) == ("corrupt_level", {"side": "ask", "index": 5})

@@ -15,6 +15,7 @@ from fastfeed.sim.config import (
     BINANCE_USDM,
     COINBASE,
     COINBASE_EXCHANGE,
+    VENUES,
     FaultSpec,
     SimConfig,
     SymbolConfig,
@@ -59,6 +60,18 @@ def build_arg_parser(prog: str = "fastfeed simulate") -> argparse.ArgumentParser
     p.add_argument("--ping-interval", type=float, default=20.0, help="server PING period, s (0 = off)")
     p.add_argument("--history", type=int, default=10_000, help="messages of truth history per symbol")
     p.add_argument("--fault", action="append", default=[], metavar="SPEC", help="inject a fault at start")
+    lim = p.add_argument_group(
+        "venue limits", "On by default with the venues' values (docs/simulator.md). LIMIT is N for "
+                        "every venue or VENUE=N[,VENUE=N]; 0 turns the limit off.")
+    lim.add_argument("--no-limits", action="store_true",
+                     help="turn every venue limit off (benchmarks, stress runs)")
+    lim.add_argument("--weight-limit", metavar="LIMIT", help="REST request weight per minute")
+    lim.add_argument("--max-streams", metavar="LIMIT", help="streams per connection")
+    lim.add_argument("--incoming-limit", metavar="LIMIT",
+                     help="incoming WebSocket messages per connection per second")
+    lim.add_argument("--connection-limit", metavar="LIMIT", help="new connections per 5 minutes")
+    lim.add_argument("--ban-seconds", type=float, default=None,
+                     help="first HTTP 418 ban of a client ignoring a 429 (doubles each time; 0 = no bans)")
     p.add_argument("--json-ready", action="store_true",
                    help='print one JSON line {"ws_port":..,"rest_port":..,"urls":{..}} to stdout when ready '
                         "(human text then goes to stderr)")
@@ -117,7 +130,35 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
                 s.burst = args.burst
                 s.burst_delay = args.burst_delay
     cfg.faults = [_parse_fault(f) for f in args.fault]
+    if args.no_limits:
+        cfg.disable_limits()
+    for flag, limits in (("weight_limit", cfg.weight_limit), ("max_streams", cfg.max_streams),
+                         ("incoming_limit", cfg.incoming_limit),
+                         ("connection_limit", cfg.connection_limit)):
+        text = getattr(args, flag)
+        if text is not None:
+            limits.update(_parse_limit(text, "--" + flag.replace("_", "-")))
+    if args.ban_seconds is not None:
+        cfg.ban_seconds = args.ban_seconds
     return cfg
+
+
+def _parse_limit(text: str, flag: str) -> dict[str, int]:
+    """``N`` (every venue) or ``VENUE=N[,VENUE=N]`` -> {venue: N}."""
+    out: dict[str, int] = {}
+    try:
+        items = text.split(",") if "=" in text else [f"{v}={text}" for v in VENUES]
+        for item in items:
+            venue, _, value = item.partition("=")
+            venue = venue.strip()
+            if venue not in VENUES:
+                raise ValueError(f"unknown venue {venue!r}")
+            out[venue] = int(value)
+    except ValueError as exc:
+        raise ValueError(f"{flag} {text!r}: want N or VENUE=N[,VENUE=N] ({exc})") from None
+    if any(v < 0 for v in out.values()):
+        raise ValueError(f"{flag} {text!r}: limits are >= 0")
+    return out
 
 
 def _banner(sim: Simulator) -> str:
@@ -130,7 +171,7 @@ def _banner(sim: Simulator) -> str:
     host = f"ws://{sim.config.host}:{sim.ws_port}"
     lines.append(f"  e.g. {host}/ws/btcusdt@depth@100ms   {host}/stream?streams=btcusdt@depth@100ms")
     lines.append(f"       {host}/public/ws/btcusdt@depth@100ms   (USD-M)")
-    lines.append(f"  debug: {sim.rest_url(BINANCE)}/debug/stats  /debug/truth?venue=&symbol=  "
+    lines.append(f"  debug: {sim.rest_url(BINANCE)}/debug/stats  /debug/limits  /debug/truth?venue=&symbol=  "
                  "POST /debug/fault /debug/pause /debug/resume")
     lines.append("  Ctrl-C to stop")
     return "\n".join(lines)

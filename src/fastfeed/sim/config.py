@@ -24,6 +24,17 @@ def _max_streams() -> dict[str, int]:
     return {name: v.max_streams_per_connection for name, v in _venues.VENUES.items()}
 
 
+def _incoming_limits() -> dict[str, int]:
+    return {name: v.incoming_per_second or 0 for name, v in _venues.VENUES.items()}
+
+
+def _connection_limits() -> dict[str, int]:
+    return {name: v.connections_per_window or 0 for name, v in _venues.VENUES.items()}
+
+
+_BANS = BinanceSpot.rest_ban_seconds or (0.0, 0.0)
+
+
 @dataclass
 class SymbolConfig:
     """How one simulated instrument looks and moves."""
@@ -117,13 +128,42 @@ class SimConfig:
     history: int = 10_000
     """Messages of undo history kept per symbol for ``truth(last_id=...)`` (burst symbols
     keep at least their burst length)."""
+    # -- venue limits (docs/simulator.md#venue-limits); a limit of 0 is off ---------------
     weight_limit: dict[str, int] = field(default_factory=_weight_limits)
-    """REST request-weight budget per minute, per venue (default and fallback: the venue's
-    ``weight_per_minute``; only Binance requests are charged)."""
+    """REST request weight per ``weight_window``, per venue (default and fallback: the
+    venue's ``weight_per_minute``; only Binance requests are charged)."""
+    weight_window: float = 60.0
+    """Seconds of the rolling window the weight is counted over (the venue's minute)."""
+    ban_seconds: float = _BANS[0]
+    """First HTTP 418 ban of a client that keeps sending during a 429's ``Retry-After``;
+    each later ban doubles, up to ``ban_max_seconds`` (0: no bans, only 429s)."""
+    ban_max_seconds: float = _BANS[1]
+    """Longest ban."""
+    ban_grace: float = 1.0
+    """Requests arriving this soon after a 429 were in flight when it left: they get a 429
+    too, not a ban."""
     max_streams: dict[str, int] = field(default_factory=_max_streams)
     """Streams allowed per connection, per venue (default and fallback: the venue's
     ``max_streams_per_connection``; enforced on Binance connections)."""
+    incoming_limit: dict[str, int] = field(default_factory=_incoming_limits)
+    """Incoming WebSocket messages (pings, pongs, requests) per connection in any one
+    second, per venue; one more closes the connection with 1008 (default: the venue's
+    ``incoming_per_second``)."""
+    connection_limit: dict[str, int] = field(default_factory=_connection_limits)
+    """New WebSocket connections per ``connection_window``, per venue; further handshakes
+    get HTTP 429 (default: the venue's ``connections_per_window``)."""
+    connection_window: float = BinanceSpot.connection_window
+    """Seconds of the rolling window new connections are counted over."""
     faults: list[FaultSpec] = field(default_factory=list)
     """Faults injected at start."""
     use_aiofastnet: bool = False
     """Let picows use aiofastnet transports (plain uvloop transports measured faster)."""
+
+    def disable_limits(self) -> SimConfig:
+        """Turn every venue limit off (for benchmarks and stress runs); returns ``self``."""
+        for limits in (self.weight_limit, self.max_streams, self.incoming_limit,
+                       self.connection_limit):
+            for venue in VENUES:
+                limits[venue] = 0
+        self.ban_seconds = 0.0
+        return self

@@ -32,6 +32,12 @@ FAULTS: dict[str, tuple[str, dict[str, Any], str]] = {
     "oversized": ("stream", {"size": 2 * 1024 * 1024},
                   "the next message is padded to >= `size` bytes of valid JSON by deletes of "
                   "prices the book does not hold (semantically neutral)"),
+    "corrupt_level": ("stream", {"count": 1, "side": "bid", "index": 20, "delta": 1},
+                      "the next `count` messages each carry one wrong size, silently: the level "
+                      "`index` places from the best on `side` (bid|ask) is sent as its true size + "
+                      "`delta` lots (added to the message if it does not change that level); ids "
+                      "stay contiguous and ground truth keeps the true size, so only a comparison "
+                      "with a snapshot can tell (Simulator.corruptions says what was sent)"),
     "disconnect": ("connection", {"after_messages": 0, "after_seconds": 0.0},
                    "close the TCP connection WITHOUT a close frame after N more data messages "
                    "or S seconds (connections carrying the symbol; if none yet, the next one)"),

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fastfeed.sim.config import SimConfig
 
 if TYPE_CHECKING:
+    from fastfeed.sim.limits import Limits
     from fastfeed.sim.market import Market
     from fastfeed.sim.transport import Connection
 
@@ -63,9 +64,14 @@ class SimHost(Protocol):
     ``rest_requests``); parts add to them directly because some count per message."""
     blob_cache: BlobCache
     """Combined burst blobs shared by the connections of every venue."""
+    limits: Limits
+    """The venue limits: budgets, windows and trip counters (:mod:`fastfeed.sim.limits`)."""
 
     def fired(self, fault: str) -> None:
         """Record that one fault took effect (``faults_fired`` in the stats)."""
+
+    def corrupted(self, record: dict[str, Any]) -> None:
+        """Record what a ``corrupt_level`` fault sent (``corruptions`` in the stats)."""
 
     def find_market(self, venue: str, symbol: str) -> Market | None:
         """The market for (venue, symbol), or None when it is not configured."""

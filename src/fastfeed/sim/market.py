@@ -67,6 +67,7 @@ class Market:
         self._malformed: list[dict[str, Any]] = []
         self._trunc: list[dict[str, Any]] = []
         self._oversized: list[int] = []
+        self._corrupt: list[dict[str, Any]] = []
         # REST fault state.
         self._slow: list[float] = []
         self._stale: list[int] = []
@@ -134,6 +135,10 @@ class Market:
             due = cap
         self.advance(due)
 
+    def next_due(self) -> float:
+        """Clock time at which :meth:`tick` has its next message to send."""
+        return self.t0 + (self.generated + 1) / self.rate
+
     def restart_clock(self, now: float) -> None:
         """Continue from clock time ``now`` as if no time had passed (after a pause)."""
         if self.rate > 0:
@@ -144,16 +149,48 @@ class Market:
     def emit(self, msg: Message) -> None:
         """Render ``msg``, run it through the stream faults, hand it to every subscriber."""
         self.sent += 1
+        if not self.subs and not self._faults_pending():
+            return  # nobody to render it for (the model has moved: truth is right)
         pad = None
         if self._oversized:
             pad = self._oversized.pop(0)
             self.host.fired("oversized")
-        items = self._apply_stream_faults(self.wire.update(msg, pad))
+        sent = self._corrupt_level(msg, self._take(self._corrupt, "corrupt_level")) if self._corrupt else msg
+        items = self._apply_stream_faults(self.wire.update(sent, pad))
         if not items:
             return
         for conn, streams in list(self.subs.items()):
             for stream in streams:
                 conn.deliver(self, stream, items, msg)
+
+    def _corrupt_level(self, msg: Message, p: dict[str, Any]) -> Message:
+        """``msg`` with one level's size wrong (``corrupt_level``); the model, and so the
+        ground truth, keeps the true size. The fault is recorded with the host."""
+        model = self.model
+        bid = p["side"] == "bid"
+        prices = model.bid_px if bid else model.ask_px
+        i = min(int(p["index"]), len(prices) - 1)
+        price = prices[-1 - i] if bid else prices[i]
+        true = (model.bids if bid else model.asks)[price]
+        wrong = true + int(p["delta"])
+        levels = [lv for lv in (msg.bids if bid else msg.asks) if lv[0] != price]
+        levels.append((price, wrong))
+        levels.sort(reverse=bid)  # best first, as the model sends them
+        self.host.corrupted({
+            "venue": self.venue, "symbol": self.symbol, "first_id": msg.first_id,
+            "last_id": msg.last_id, "side": p["side"], "price": price, "true_size": true,
+            "sent_size": wrong, "price_text": self.fmt.price(price),
+            "true_size_text": self.fmt.size(true), "sent_size_text": self.fmt.size(wrong),
+        })
+        if bid:
+            return msg._replace(bids=levels)
+        return msg._replace(asks=levels)
+
+    def _faults_pending(self) -> bool:
+        """True while a stream fault waits for a message (it fires with or without
+        subscribers, as before)."""
+        return bool(self._drop or self._dup or self.reorders_pending or self._held is not None
+                    or self._malformed or self._trunc or self._oversized or self._corrupt)
 
     def _take(self, pending: list[dict[str, Any]], name: str) -> dict[str, Any]:
         """Use one count of the oldest pending fault of a kind; it leaves when used up."""
@@ -223,6 +260,12 @@ class Market:
             self._trunc.append(dict(params))
         elif fault == "oversized":
             self._oversized.append(int(params["size"]))
+        elif fault == "corrupt_level":
+            if params["side"] not in ("bid", "ask"):
+                raise ValueError(f"corrupt_level: side must be 'bid' or 'ask', not {params['side']!r}")
+            if int(params["index"]) < 0 or int(params["delta"]) < 1 or int(params["count"]) < 1:
+                raise ValueError("corrupt_level: index must be >= 0, delta and count >= 1")
+            self._corrupt.append(dict(params))
         elif fault == "slow_snapshot":
             self._slow.extend([float(params["delay"])] * int(params["count"]))
         elif fault == "stale_snapshot":

@@ -3,13 +3,13 @@
 :class:`RestApi` builds one aiohttp application from the routes each dialect declares
 (plus the simulator's debug routes), counts requests, answers injected HTTP faults
 (``http_429``, ``http_418``, ``http_500``) and charges request weight against the venue's
-per-minute budget. Dialect handlers receive the :class:`RestApi` as their first argument.
+per-minute budget (:mod:`fastfeed.sim.limits`: 429, then 418 bans for a client that does
+not wait). Dialect handlers receive the :class:`RestApi` as their first argument.
 """
 
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -37,10 +37,9 @@ class RestApi:
     """The REST side of one simulator: routes, injected HTTP faults, weight budgets."""
 
     def __init__(self, host: SimHost) -> None:
-        """No faults pending and every weight budget unused."""
+        """No faults pending (the weight budgets live in ``host.limits``)."""
         self.host = host
         self._faults: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
-        self._weights: dict[str, tuple[int, int]] = {}
 
     def app(self, routes: Iterable[Route], plain: Iterable[PlainRoute] = ()) -> web.Application:
         """An aiohttp application serving the dialects' ``routes`` and the ``plain`` ones."""
@@ -83,20 +82,21 @@ class RestApi:
     # -- request weight -------------------------------------------------------------------
 
     def weight_limit(self, venue: str) -> int:
-        """Weight per minute ``venue`` allows (``SimConfig.weight_limit``, else the venue's)."""
-        return self.host.config.weight_limit.get(venue, int(VENUES[venue].weight_per_minute))
+        """Weight per minute ``venue`` reports (the enforced limit, else the venue's own)."""
+        return self.host.limits.weight_limit(venue) or int(VENUES[venue].weight_per_minute)
 
-    def charge(self, venue: str, weight: int) -> tuple[bool, int, int]:
-        """Spend request weight in the per-minute window: (ok, used, seconds to reset)."""
-        now = time.time()
-        minute = int(now // 60)
-        start, used = self._weights.get(venue, (minute, 0))
-        if start != minute:
-            used = 0
-        limit = self.weight_limit(venue)
-        if used + weight > limit:
-            self._weights[venue] = (minute, used)
-            return False, used, max(1, int(60 - now % 60) + 1)
-        used += weight
-        self._weights[venue] = (minute, used)
-        return True, used, 0
+    def charge(self, venue: str, weight: int, request: web.Request) -> tuple[web.Response | None, int]:
+        """Spend request weight (:meth:`fastfeed.sim.limits.Limits.charge`): ``(None, used)``
+        to serve the request, or ``(the 429/418 answer, used)``; ``used`` is the weight spent
+        in the window, for the ``X-MBX-USED-WEIGHT-1M`` header."""
+        verdict = self.host.limits.charge(venue, weight)
+        if verdict.status == 200:
+            return None, verdict.used
+        ip = request.remote or self.host.config.host
+        headers = {"Retry-After": verdict.retry_after_header, "X-MBX-USED-WEIGHT-1M": str(verdict.used)}
+        if verdict.status == 429:
+            return error(429, -1003, f"Too many requests; current limit of IP({ip}) request weight per "
+                         f"1 MINUTE is {self.weight_limit(venue)}. Please use WebSocket Streams for live "
+                         "updates to avoid polling the API.", headers), verdict.used
+        return error(418, -1003, f"Way too many requests; IP({ip}) banned until {verdict.banned_until_ms}. "
+                     "Please use WebSocket Streams for live updates to avoid bans.", headers), verdict.used

@@ -13,7 +13,11 @@ URL scheme (one WS port, one REST port; ``H`` = host):
 * Coinbase Advanced Trade — ``ws://H:WS/coinbase/advanced-trade``.
 * Coinbase Exchange — ``ws://H:WS/coinbase/exchange``.
 * Debug (REST port): ``GET /debug/truth``, ``POST /debug/fault``, ``POST /debug/pause``,
-  ``POST /debug/resume``, ``GET /debug/stats``.
+  ``POST /debug/resume``, ``GET /debug/stats``, ``GET /debug/limits``.
+
+The Binance venues' limits (REST weight with 429 then 418 bans, incoming messages a
+second, streams per connection, new connections per 5 minutes) are on by default:
+:mod:`fastfeed.sim.limits` and ``docs/simulator.md``.
 
 Stream speed suffixes (``@100ms`` …) are validated but do not change the pace: every
 subscription gets every model message, at the symbol's configured ``rate``.
@@ -29,7 +33,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import Counter
+import heapq
+from collections import Counter, deque
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -40,6 +45,7 @@ from fastfeed.sim import dialects
 from fastfeed.sim.config import FaultSpec, SimConfig, SymbolConfig
 from fastfeed.sim.faults import CONN_FAULTS, REST_FAULTS, fault_params
 from fastfeed.sim.host import BlobCache, Flushable
+from fastfeed.sim.limits import Limits
 from fastfeed.sim.market import MARKET_FAULTS, Market
 from fastfeed.sim.render import json_bytes
 from fastfeed.sim.rest import PlainRoute, RestApi
@@ -48,6 +54,8 @@ from fastfeed.sim.truth import BookTruth
 
 BURST_CACHE = 8
 """Combined Coinbase burst blobs kept per simulator."""
+CORRUPTIONS_KEPT = 100
+"""``corrupt_level`` records kept (``Simulator.corruptions``)."""
 
 
 class Simulator:
@@ -78,6 +86,8 @@ class Simulator:
         self._conns: set[Connection] = set()
         self._dirty: set[Flushable] = set()
         self._faults_fired: Counter[str] = Counter()
+        self.limits = Limits(self.config)
+        self._corruptions: deque[dict[str, Any]] = deque(maxlen=CORRUPTIONS_KEPT)
         self._rest = RestApi(self)
         self._paused = False
         self._ws_server: asyncio.Server | None = None
@@ -96,7 +106,8 @@ class Simulator:
         cfg = self.config
         self._ws_server = await ws_create_server(
             self._route, cfg.host, cfg.ws_port, use_aiofastnet=cfg.use_aiofastnet,
-            logger_name="fastfeed.sim", enable_auto_pong=True, max_frame_size=1 << 20,
+            # Pings are answered by the connections: they count against the incoming limit.
+            logger_name="fastfeed.sim", enable_auto_pong=False, max_frame_size=1 << 20,
         )
         self._ws_port = self._ws_server.sockets[0].getsockname()[1]
         routes = [r for d in dialects.DIALECTS.values() for r in d.rest_routes()]
@@ -274,6 +285,18 @@ class Simulator:
         """How many times each fault took effect."""
         return dict(self._faults_fired)
 
+    @property
+    def corruptions(self) -> list[dict[str, Any]]:
+        """What each ``corrupt_level`` fault sent, oldest first (the last 100): venue,
+        symbol, the message's ``first_id``/``last_id``, ``side``, ``price`` (ticks),
+        ``true_size`` and ``sent_size`` (lots), and the texts as sent."""
+        return list(self._corruptions)
+
+    def limit_trips(self) -> dict[str, dict[str, int]]:
+        """Venue limits tripped so far, per venue and kind (empty: none); the kinds are
+        :data:`fastfeed.sim.limits.TRIPS`."""
+        return self.limits.trips()
+
     def stats(self) -> dict[str, Any]:
         """Counters (what ``GET /debug/stats`` returns)."""
         return {
@@ -283,6 +306,8 @@ class Simulator:
             "connections_opened": self.counters["connections_opened"],
             "rest_requests": self.counters["rest_requests"],
             "bursts_written": self.counters["bursts_written"],
+            "limit_trips": self.limit_trips(),
+            "corruptions": self.corruptions,
             "paused": self._paused,
             "markets": {
                 f"{v}:{s}": {"last_id": m.model.last_id, "messages": m.sent + len(m.burst),
@@ -296,6 +321,10 @@ class Simulator:
     def fired(self, fault: str) -> None:
         """Record that one fault took effect."""
         self._faults_fired[fault] += 1
+
+    def corrupted(self, record: dict[str, Any]) -> None:
+        """Keep what a ``corrupt_level`` fault sent."""
+        self._corruptions.append(record)
 
     def find_market(self, venue: str, symbol: str) -> Market | None:
         """The market for (venue, symbol), or None when it is not configured."""
@@ -321,16 +350,30 @@ class Simulator:
     # -- clock --------------------------------------------------------------------------
 
     async def _clock(self) -> None:
+        # A heap of (when the next message is due, market): each tick touches only the
+        # markets with a message due, so a thousand quiet markets cost next to nothing.
+        # Market.tick decides what is due; the heap only says when to look again.
         tick = max(0.0005, self.config.tick_interval)
         live = [m for m in self._markets.values() if m.live and m.rate > 0]
         loop = asyncio.get_running_loop()
+        heap: list[tuple[float, int, Market]] = []
+        paused = True
         while True:
             await asyncio.sleep(tick)
             if self._paused:
+                paused = True
                 continue
             now = loop.time()
-            for m in live:
+            if paused:  # (re)start: clocks may have moved (resume, step)
+                paused = False
+                heap = [(m.next_due(), i, m) for i, m in enumerate(live)]
+                heapq.heapify(heap)
+            due = []
+            while heap and heap[0][0] <= now:
+                due.append(heapq.heappop(heap))
+            for _, i, m in due:
                 m.tick(now)
+                heapq.heappush(heap, (m.next_due(), i, m))
             self._flush()
 
     def _flush(self) -> None:
@@ -361,6 +404,7 @@ class Simulator:
             ("POST", "/debug/pause", self._debug_pause),
             ("POST", "/debug/resume", self._debug_resume),
             ("GET", "/debug/stats", self._debug_stats),
+            ("GET", "/debug/limits", self._debug_limits),
         ]
 
     async def _debug_truth(self, request: web.Request) -> web.Response:
@@ -390,6 +434,9 @@ class Simulator:
 
     async def _debug_stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats())
+
+    async def _debug_limits(self, request: web.Request) -> web.Response:
+        return web.json_response(self.limits.view())
 
 
 __all__ = ["FaultSpec", "Market", "SimConfig", "Simulator", "SymbolConfig"]

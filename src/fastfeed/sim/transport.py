@@ -2,8 +2,9 @@
 
 :class:`Connection` answers pings, echoes closes, sends text frames (or queues them while
 a ``stall`` fault holds the connection), writes pre-framed bursts under flow control, and
-arms the connection faults (``stall``, ``disconnect``, ``close``). A dialect subclasses it
-with the venue's subscribe handling and message envelopes.
+arms the connection faults (``stall``, ``disconnect``, ``close``), and enforces the venue's
+limit of incoming messages a second. A dialect subclasses it with the venue's subscribe
+handling and message envelopes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import bisect
 import logging
 import time
+from collections import deque
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -68,12 +70,17 @@ class Connection(WSListener):
         self._writable = asyncio.Event()
         self._writable.set()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Arrival times of the messages counted against the venue's incoming limit.
+        self._incoming: deque[float] = deque()
+        self.incoming_limit = 0
+        """Incoming messages allowed in any one second (0 = no limit; read at connect)."""
 
     # -- picows callbacks ---------------------------------------------------------------
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         """Register, start the ping timer."""
         self.transport = transport
+        self.incoming_limit = self.host.limits.incoming_limit(self.venue)
         self.host.connection_opened(self)
         if self.host.config.ping_interval > 0:
             self.later(self.host.config.ping_interval, self._ping)
@@ -92,16 +99,40 @@ class Connection(WSListener):
         self._writable.set()
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        """Control traffic from the client."""
-        if frame.msg_type == WSMsgType.PONG:
+        """Control traffic from the client: pings (answered here), pongs, closes, requests.
+
+        Pings, pongs and requests count against the venue's incoming limit; one too many
+        in a second closes the connection like Binance: CLOSE 1008 "Too many requests".
+        """
+        if self.closed:
+            return
+        kind = frame.msg_type
+        if kind != WSMsgType.CLOSE and self.incoming_limit and self._over_incoming_limit():
+            self.host.limits.trip(self.venue, "incoming_rate")
+            log.info("%s: more than %d incoming messages in a second: closing", self.venue,
+                     self.incoming_limit)
+            self.close_now(WSCloseCode.POLICY_VIOLATION, b"Too many requests")
+            return
+        if kind == WSMsgType.PING:
+            transport.send_pong(frame.get_payload_as_bytes())
+        elif kind == WSMsgType.PONG:
             self.last_pong = time.monotonic()
-        elif frame.msg_type == WSMsgType.CLOSE:
+        elif kind == WSMsgType.CLOSE:
             # Echo the close (picows does not) and hang up.
             if not transport.is_close_frame_sent:
                 transport.send_close(frame.get_close_code(), frame.get_close_message())
             transport.disconnect()
-        elif frame.msg_type in (WSMsgType.TEXT, WSMsgType.BINARY):
+        elif kind in (WSMsgType.TEXT, WSMsgType.BINARY):
             self.on_text(frame.get_payload_as_bytes())
+
+    def _over_incoming_limit(self) -> bool:
+        """Count one incoming message; True when the last second now holds too many."""
+        now = self.host.limits.clock()
+        times = self._incoming
+        times.append(now)
+        while times[0] <= now - 1.0:
+            times.popleft()
+        return len(times) > self.incoming_limit
 
     def pause_writing(self) -> None:
         """Transport buffer above its high-water mark: bursts wait."""

@@ -65,6 +65,18 @@ class Venue:
     max_url_streams: int | None = None
     #: streams one subscribe/unsubscribe message may name
     max_streams_per_message: int = 100
+    # ---- the venue's own limits, which the simulator enforces (docs/venues.md) ----
+    #: incoming WebSocket messages (pings, pongs, JSON requests) the venue accepts per
+    #: connection in any one second before it closes the connection; None = none known
+    #: (fastfeed itself sends at most ``max_control_per_second``)
+    incoming_per_second: int | None = None
+    #: new WebSocket connections the venue accepts per IP within ``connection_window``
+    #: seconds; None = none known
+    connections_per_window: int | None = None
+    connection_window: float = 300.0
+    #: HTTP 418 bans of an IP that keeps sending after a 429: the first ban and the
+    #: longest, in seconds (repeat offenders get longer ones); None = the venue does not ban
+    rest_ban_seconds: tuple[float, float] | None = None
 
     @property
     def uses_rest_snapshots(self) -> bool:

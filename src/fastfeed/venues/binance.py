@@ -30,6 +30,10 @@ class BinanceSpot(Venue):
     weight_per_minute = 6000.0
     stale_after = 30.0
     max_control_per_second = 4     # the venue allows 5 incoming messages/s, then disconnects
+    incoming_per_second = 5        # pings, pongs and requests; more: close 1008
+    connections_per_window = 300   # new connections per IP per 5 minutes
+    connection_window = 300.0
+    rest_ban_seconds = (120.0, 259200.0)   # "from 2 minutes to 3 days"
     stream_suffix = "@depth@100ms"
     route = ""
     depth_path = "/api/v3/depth"
@@ -141,6 +145,8 @@ class BinanceUsdm(BinanceSpot):
     rest_url = "https://fapi.binance.com"
     max_streams_per_connection = 200
     weight_per_minute = 2400.0
+    incoming_per_second = 10
+    # connections_per_window: the spot figure (300 per 5 min); USD-M states none (UNCERTAIN)
     route = "/public"
     depth_path = "/fapi/v1/depth"
     info_path = "/fapi/v1/exchangeInfo"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -102,7 +103,7 @@ class BinanceConn(Connection):
         self.venue = dialect.name
         self.combined = combined
         self.deaf = deaf
-        self.streams: list[str] = []
+        self.streams: dict[str, None] = {}  # (ordered: LIST_SUBSCRIPTIONS keeps the order)
         self.initial = streams
 
     def on_ws_connected(self, transport: WSTransport) -> None:
@@ -118,7 +119,7 @@ class BinanceConn(Connection):
     def _add(self, name: str) -> None:
         if name in self.streams:
             return
-        self.streams.append(name)
+        self.streams[name] = None
         if self.deaf:
             return
         market = self._market(name)
@@ -136,7 +137,7 @@ class BinanceConn(Connection):
     def _remove(self, name: str) -> None:
         if name not in self.streams:
             return
-        self.streams.remove(name)
+        del self.streams[name]
         market = self._market(name)
         if market is not None:
             market.unsubscribe(self, name.encode())
@@ -164,11 +165,12 @@ class BinanceConn(Connection):
             self._reply({"error": {"code": 2, "msg": "Invalid request: invalid params"}, "id": rid})
             return
         if method == "SUBSCRIBE":
-            limit = self.dialect.stream_limit(self.host)
-            new = [p for p in params if p not in self.streams]
-            if len(self.streams) + len(new) > limit:
-                # Exact wording of the real venue's reply is not documented; code 2 is its
-                # "Invalid request" family.
+            limit = self.host.limits.stream_limit(self.venue)
+            new = {p for p in params if p not in self.streams}
+            if limit and len(self.streams) + len(new) > limit:
+                # Refused whole. The real venue's reply is not documented (UNCERTAIN); code 2
+                # is its "Invalid request" family (docs/simulator.md#venue-limits).
+                self.host.limits.trip(self.venue, "streams_subscribe")
                 self._reply({"error": {"code": 2, "msg": f"Invalid request: too many streams (max {limit})"},
                              "id": rid})
                 return
@@ -235,10 +237,6 @@ class BinanceSpotDialect(Dialect):
         """(the path below the venue prefix, whether the connection is deaf)."""
         return (_strip(path, self.prefix) if _has_prefix(path, self.prefix) else path), False
 
-    def stream_limit(self, host: SimHost) -> int:
-        """Streams one connection may carry (``SimConfig.max_streams``, else the venue's)."""
-        return host.config.max_streams.get(self.name, self.venue.max_streams_per_connection)
-
     def accept(self, host: SimHost, path: str, query: Mapping[str, list[str]]) -> Any:
         """``/ws[/<stream>...]`` or ``/stream?streams=...`` below the prefix/route; 404 else."""
         rest, deaf = self.route_of(path)
@@ -250,11 +248,16 @@ class BinanceSpotDialect(Dialect):
             combined = True
         else:
             return None  # 404
-        limit = self.stream_limit(host)
-        if len(streams) > limit:
-            body = render.json_bytes({"code": -1, "msg": f"Too many streams: {len(streams)} > {limit} per connection"})
-            resp = WSUpgradeResponse.create_error_response(400, body, {"Content-Type": "application/json"})
-            return WSUpgradeResponseWithListener(resp, None)
+        limits = host.limits
+        limit = limits.stream_limit(self.name)
+        if limit and len(streams) > limit:
+            limits.trip(self.name, "streams_url")
+            return _refuse(400, {"code": -1, "msg": f"Too many streams: {len(streams)} > {limit} per connection"})
+        wait = limits.admit_connection(self.name)
+        if wait is not None:
+            count, window = limits.connection_limit(self.name), host.config.connection_window
+            return _refuse(429, {"code": -1003, "msg": f"Too many new connections: at most {count} per "
+                                 f"{window:g} s per IP"}, {"Retry-After": str(max(1, math.ceil(wait)))})
         return BinanceConn(host, self, combined, deaf, streams)
 
     # -- REST -----------------------------------------------------------------------------
@@ -289,11 +292,9 @@ class BinanceSpotDialect(Dialect):
             if limit < 1:
                 return error(400, -1130, "Data sent for parameter 'limit' is not valid.")
             limit = min(limit, venue.depth_max_limit)  # the real venue truncates
-        ok, used, reset = api.charge(self.name, venue.snapshot_weight(limit))
-        if not ok:
-            return error(429, -1003, "Too many requests; current limit of IP(127.0.0.1) request weight per "
-                         f"1 MINUTE is {api.weight_limit(self.name)}.",
-                         {"Retry-After": str(reset), "X-MBX-USED-WEIGHT-1M": str(used)})
+        refused, used = api.charge(self.name, venue.snapshot_weight(limit), request)
+        if refused is not None:
+            return refused
         # Captured on arrival: a slow snapshot is delivered late, and so is older than the stream.
         state = m.rest_state()
         delay = m.snapshot_delay()
@@ -344,9 +345,9 @@ class BinanceSpotDialect(Dialect):
                 if found is None:
                     return error(400, -1121, "Invalid symbol.")
                 markets.append(found)
-        ok, used, reset = api.charge(self.name, self.venue.info_weight)
-        if not ok:
-            return error(429, -1003, "Too many requests.", {"Retry-After": str(reset), "X-MBX-USED-WEIGHT-1M": str(used)})
+        refused, used = api.charge(self.name, self.venue.info_weight, request)
+        if refused is not None:
+            return refused
         body = {
             "timezone": "UTC",
             "serverTime": render.now_ms(),
@@ -405,6 +406,13 @@ class BinanceUsdmDialect(BinanceSpotDialect):
                 {"filterType": "LOT_SIZE", "minQty": ss.text, "maxQty": "1000", "stepSize": ss.text},
             ],
         }
+
+
+def _refuse(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
+    """A handshake answered with an HTTP error (a JSON body like the REST errors)."""
+    resp = WSUpgradeResponse.create_error_response(
+        status, render.json_bytes(body), {"Content-Type": "application/json", **(headers or {})})
+    return WSUpgradeResponseWithListener(resp, None)
 
 
 def _base_asset(symbol: str) -> str:
