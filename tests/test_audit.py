@@ -99,3 +99,32 @@ def test_the_audit_loop_checks_books_in_turn_and_stays_out_of_a_busy_budget():
                 await asyncio.sleep(0.5)
                 assert engine.stats()["audit"]["skipped_busy"] > skipped
     run(body, timeout=60)
+
+
+def test_the_audit_loop_finds_and_heals_a_level_the_simulator_corrupted():
+    """The simulator sends one wrong size under contiguous ids (the corrupt_level fault);
+    only a comparison with a snapshot can tell. The audit loop finds it on that book,
+    heals it, and leaves the other books untouched."""
+    symbols = ["BTCUSDT", "ETHUSDT", "BNBUSDT"]
+
+    async def body():
+        async with Simulator(sim_config({"binance": symbols}, rate=20, depth=60)) as sim:
+            async with Engine(audit_every=0.1) as engine:
+                books = await engine.subscribe_many([("binance", s) for s in symbols],
+                                                    **urls(sim))
+                await wait_for(lambda: all(b.messages > 3 for b in books), what="traffic")
+                sim.pause()     # the wrong size then stays in the book until the audit
+                sim.inject("binance", "BTCUSDT", "corrupt_level", side="ask", index=5)
+                sim.step("binance", "BTCUSDT", 1)
+                await wait_for(lambda: bool(sim.corruptions), what="the corruption sent")
+                bad = books[0]
+                await wait_for(lambda: bad.audit_divergences >= 1, timeout=20,
+                               what="the audit finding it")
+                assert bad.state == "live" and bad.last_audit is not None
+                assert bad.last_audit.differences == 1, bad.last_audit
+                assert all(b.audit_divergences == 0 for b in books[1:])
+                await settle(sim, books)
+                for book in books:
+                    assert_exact(sim, book)
+                assert not any(sum(t.values()) for t in sim.limit_trips().values())
+    run(body, timeout=60)

@@ -177,3 +177,29 @@ def test_exception_in_a_listener_callback_reconnects():
             assert conn.stats()["errors"] == {"RuntimeError": 1}
             assert "bug in a callback" in conn.last_error
     run(body, timeout=20)
+
+
+def test_a_server_that_drops_the_upgrade_is_a_failed_connect_not_a_connection():
+    """picows hands back a transport when the server closes before answering the upgrade
+    (what it does itself with a request over 16 KiB): the engine must count a failed
+    connect with a reason and keep retrying, not sit on a dead socket."""
+    async def body():
+        async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read(100)
+            writer.close()
+        server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            async with Engine(reconnect_base=0.01, reconnect_cap=0.05) as engine:
+                book = await engine.subscribe("binance", "BTCUSDT", tick_size="0.01",
+                                              step_size="0.001", wait=False,
+                                              ws_url=f"ws://127.0.0.1:{port}",
+                                              rest_url=f"http://127.0.0.1:{port}")
+                conn = book.connection
+                await wait_for(lambda: conn.connect_failures >= 3, what="failed connects")
+                assert conn.connects == 0 and not conn.connected
+                assert "without answering the WebSocket upgrade" in conn.last_error
+                assert book.state == "syncing"
+        finally:
+            server.close()
+    run(body, timeout=30)

@@ -19,6 +19,12 @@ def urls(sim, venue="binance"):
     return {"ws_url": sim.ws_url(venue), "rest_url": sim.rest_url(venue)}
 
 
+def assert_no_limit_tripped(sim):
+    """The simulator enforces Binance's limits (docs/simulator.md): none may trip."""
+    trips = sim.limit_trips()
+    assert not any(sum(t.values()) for t in trips.values()), trips
+
+
 def test_300_books_share_one_connection_short_url_then_subscribe_batches():
     symbols = [f"S{i:03d}USDT" for i in range(300)]
 
@@ -44,6 +50,7 @@ def test_300_books_share_one_connection_short_url_then_subscribe_batches():
                 for book in books:
                     assert_exact(sim, book)
                     assert book.snapshot_limit in engine.connections[0].venue.snapshot_depths
+                assert_no_limit_tripped(sim)
     run(body, timeout=150)
 
 
@@ -65,6 +72,7 @@ def test_mass_resync_after_a_disconnect_brings_every_book_back_exact():
                     assert_exact(sim, book)
                 snaps = next(iter(engine.stats()["snapshots"].values()))
                 assert snaps["fetched"] >= 400 and snaps["waiting"] == {}, snaps
+                assert_no_limit_tripped(sim)
     run(body, timeout=200)
 
 

@@ -332,6 +332,7 @@ class Connection:
             in_url = in_url[:self.venue.max_url_streams]
         self._in_url = set(in_url)
         url = self.venue.connection_url(self.ws_base, [b.symbol for b in in_url])
+        errors_before = sum(self.errors.values())
         try:
             transport, listener = await ws_connect(
                 lambda: FeedListener(self.venue.name, self, self.books,
@@ -344,6 +345,18 @@ class Connection:
         except Exception as exc:     # OSError, WSError, TimeoutError, anything: retry
             self.connect_failures += 1
             self._record_error(f"cannot connect to {redact_url(url)}", exc)
+            return
+        if self.transport is not transport:
+            # picows returns a transport when the server closes without answering the
+            # upgrade (e.g. a request line too long for it), or when the listener failed
+            # the handshake itself (a reason is then recorded already): not a connection
+            self.connect_failures += 1
+            transport.disconnect(False)
+            if sum(self.errors.values()) > errors_before:
+                return
+            self._record_error(f"cannot connect to {redact_url(url)}", ConnectionError(
+                f"the server closed the connection without answering the WebSocket "
+                f"upgrade (request {len(url)} bytes of URL)"))
             return
         self.listener = cast(FeedListener, listener)
         self._connected_at = time.monotonic()
@@ -634,8 +647,8 @@ class Engine:
     """Keeps live books from venue WebSocket feeds.
 
     ``async with fastfeed.Engine() as engine: book = await engine.subscribe("binance",
-    "BTCUSDT")``. Options: ``rest_weight_share`` — fraction of a venue's per-minute REST
-    weight this engine may use (snapshots are the expensive part); ``snapshot_limit`` —
+    "BTCUSDT")``. Options: ``rest_weight_share`` — the most of a venue's per-minute REST
+    weight this engine spends in any rolling minute (snapshots are the expensive part); ``snapshot_limit`` —
     levels per snapshot (venue default); ``streams_per_connection`` — cap below the venue
     limit to spread books over more connections; ``reconnect_base``/``reconnect_cap`` —
     backoff seconds; ``stale_after`` — seconds of silence before reconnecting (venue
@@ -676,7 +689,7 @@ class Engine:
     fit (a subscribe beyond that raises ``SubscribeError``). ``close()`` unlinks it.
     """
 
-    def __init__(self, *, rest_weight_share: float = 0.5, snapshot_limit: int | None = None,
+    def __init__(self, *, rest_weight_share: float = 0.9, snapshot_limit: int | None = None,
                  streams_per_connection: int | None = None, reconnect_base: float = 0.1,
                  reconnect_cap: float = 10.0, stale_after: float | None = None,
                  snapshot_concurrency: int = 4, connect_timeout: float = 10.0,

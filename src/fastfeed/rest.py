@@ -4,8 +4,9 @@ request-weight budget per venue endpoint, shared by every book of that venue.
 Binance counts request *weight* per IP per minute (6000 for spot); a depth snapshot of
 limit 5000 costs 250. When 200 symbols resync together after the 24 h rollover, an
 unbudgeted client would burn the minute in seconds and earn a 429 and then a 418 ban.
-``WeightBudget`` is a token bucket refilled continuously at ``share × limit`` per minute;
-every request waits for its weight first. A 429/418 with ``Retry-After`` closes the
+``WeightBudget`` is a token bucket that never spends more than its ``weight_per_minute``
+in any rolling minute (the venue may count either way): a burst of half of it, refilled
+continuously at the other half per minute; every request waits for its weight first. A 429/418 with ``Retry-After`` closes the
 bucket for every waiter until that time (clamped to ``max_retry_after``).
 
 Hostile or broken servers (docs/robustness.md): bodies are read incrementally and
@@ -48,15 +49,20 @@ class RestError(RuntimeError):
 
 
 class WeightBudget:
-    """Token bucket of request weight per minute, shared by all requests to one venue."""
+    """Token bucket of request weight, shared by all requests to one venue endpoint.
+
+    Any rolling minute spends at most ``capacity + 60 × rate`` = ``weight_per_minute``:
+    the bucket holds ``burst`` (default half of it, spent at once at start-up) and refills
+    at the rest per minute.
+    """
 
     def __init__(self, weight_per_minute: float, burst: float | None = None) -> None:
         if weight_per_minute <= 0:
             raise ValueError("weight_per_minute must be positive")
-        self.rate = weight_per_minute / 60.0
-        # The venue counts weight per minute window, so a whole minute's share may be spent
-        # at once (start-up); after that, requests are paced at the refill rate.
-        self.capacity = burst if burst is not None else weight_per_minute
+        self.capacity = burst if burst is not None else weight_per_minute / 2
+        if not 0 < self.capacity < weight_per_minute:
+            raise ValueError("burst must be in (0, weight_per_minute)")
+        self.rate = (weight_per_minute - self.capacity) / 60.0
         self.tokens = self.capacity
         self.updated = time.monotonic()
         self.blocked_until = 0.0
