@@ -19,7 +19,7 @@ from hdrh.log import HistogramLogReader
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fastfeed._benchkit import bench_baseline, bench_record
+from fastfeed._benchkit import bench_baseline, bench_record, bench_record_pair
 from fastfeed._hist import LatencyHistogram
 from fastfeed.latency import HIST_NAMES, HlogWriter, LatencySet, format_ns, summary
 
@@ -614,3 +614,8 @@ def test_bench_helpers_smoke() -> None:
     h = LatencyHistogram()
     assert bench_record(h, vals) >= 0 and bench_baseline(vals) >= 0
     assert h.total_count == 100
+    # record_into skips a histogram a book or connection does not keep (None)
+    book, conn = LatencyHistogram(1, HIGHEST, 1, word_size=4), LatencyHistogram(word_size=4)
+    assert bench_record_pair(book, conn, vals) >= 0
+    assert bench_record_pair(None, conn, vals) >= 0 and bench_record_pair(book, None, vals) >= 0
+    assert (book.total_count, conn.total_count) == (200, 200)
