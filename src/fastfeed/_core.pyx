@@ -21,7 +21,6 @@ from libc.stdint cimport int64_t
 from libc.string cimport memcmp
 
 from fastfeed._book cimport L2Book
-from fastfeed._hist cimport record_into
 from fastfeed._cdefs cimport ff_monotonic_ns as monotonic_ns, ff_wall_ns as wall_ns
 from fastfeed._cdefs cimport ff_shm_publish
 from fastfeed._parse cimport (
@@ -213,15 +212,20 @@ cdef class BookCore:
             t_done = monotonic_ns()
             self.last_applied_ns = t_done
             # the book's own histogram (None when book_latency="off") and its connection's
+            # (explicit tests, not record_into(): passing an attribute costs a refcount)
             ns = t_done - t_recv
-            record_into(self.recv_to_apply, ns)
-            record_into(self._conn_recv_to_apply, ns)
+            if self.recv_to_apply is not None:
+                self.recv_to_apply.record(ns)
+            if self._conn_recv_to_apply is not None:
+                self._conn_recv_to_apply.record(ns)
             if b.event_time_ns > 0:
                 self.last_event_time_ns = b.event_time_ns
                 # wall time at receive = monotonic stamp + (wall - monotonic) offset
                 ns = t_recv + _wall_offset(t_done) - b.event_time_ns
-                record_into(self.exchange_to_recv, ns)
-                record_into(self._conn_exchange_to_recv, ns)
+                if self.exchange_to_recv is not None:
+                    self.exchange_to_recv.record(ns)
+                if self._conn_exchange_to_recv is not None:
+                    self._conn_exchange_to_recv.record(ns)
             elif seg.event_time_ns > 0:
                 self.last_event_time_ns = seg.event_time_ns
             if self.shm_slot != NULL:
@@ -229,8 +233,10 @@ cdef class BookCore:
             if self.callback is not None:
                 self._run_callback()
                 ns = monotonic_ns() - t_recv
-                record_into(self.recv_to_publish, ns)
-                record_into(self._conn_recv_to_publish, ns)
+                if self.recv_to_publish is not None:
+                    self.recv_to_publish.record(ns)
+                if self._conn_recv_to_publish is not None:
+                    self._conn_recv_to_publish.record(ns)
             return seg.count
         if verdict == SEQ_BUFFER:
             self.buffer_payload(payload, n, b.first_id)
@@ -354,8 +360,10 @@ cdef class BookCore:
     cdef int _went_live(self, int64_t now) except -1:
         """The book is exact again; a pending gap/stale period ends with a resync."""
         if self.gap_started_ns:
-            record_into(self.resync_duration, now - self.gap_started_ns)
-            record_into(self._conn_resync_duration, now - self.gap_started_ns)
+            if self.resync_duration is not None:
+                self.resync_duration.record(now - self.gap_started_ns)
+            if self._conn_resync_duration is not None:
+                self._conn_resync_duration.record(now - self.gap_started_ns)
             self.resyncs += 1
             self.gap_started_ns = 0
         if self.shm_slot != NULL:
