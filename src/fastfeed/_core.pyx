@@ -126,7 +126,9 @@ cdef class BookCore:
     With ``strict`` (the offline default) a rejected payload raises ``DecodeRejected`` after
     being counted; the live engine counts and logs instead. Payloads reach a book through
     a router (``fastfeed._router``): the offline ``BookFeed`` owns one, a live connection's
-    listener another.
+    listener another. ``book_latency`` is the precision of the book's latency histograms
+    (``coarse``, ``full`` or ``off``: ``fastfeed.latency.BOOK_LATENCY``); ``memory()``
+    reports what the book holds (docs/memory.md).
     """
 
     def __cinit__(self):
