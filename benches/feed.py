@@ -14,7 +14,9 @@ decode → sequence check → int64 book → latency record), ``json.loads`` + d
 zero deletes, the venue's sequence rule). Every repeat starts from a fresh book loaded
 with the snapshot (untimed) and times one pass over all messages; the figure is the
 median over repeats of ns per message (contenders interleaved within each repeat).
-Every contender's final book is checked against the model's truth.
+Every contender's final book is checked against the model's truth. ``fastfeed_engine``
+(on trees with per-connection latency, docs/memory.md) is the same book also recording
+into a connection's full-precision histograms, as every book of an ``Engine`` does.
 
 Targets: Binance ≤ 1.5 µs/msg and ≥ 10× the json baseline; Coinbase ≤ 2 µs and ≥ 10×.
 """
@@ -42,9 +44,14 @@ CASES: tuple[tuple[str, str, str, float, float], ...] = (
 )
 
 
-def fresh_feed(w: Workload) -> BookFeed:
-    """A BookFeed loaded with the workload's snapshot (REST or in-band)."""
+def fresh_feed(w: Workload, connection: bool = False) -> BookFeed:
+    """A BookFeed loaded with the workload's snapshot (REST or in-band); with
+    ``connection``, also recording into a connection's LatencySet (as in an Engine)."""
     feed = BookFeed(w.venue, w.symbol, w.tick_size, w.step_size)
+    if connection:
+        from fastfeed.latency import connection_latency_set
+
+        feed._attach_latency(connection_latency_set())
     if w.snapshot is not None:
         feed.apply_snapshot(w.snapshot)
     for m in w.prelude:
@@ -52,9 +59,9 @@ def fresh_feed(w: Workload) -> BookFeed:
     return feed
 
 
-def time_fastfeed(w: Workload) -> tuple[float, str | None]:
+def time_fastfeed(w: Workload, connection: bool = False) -> tuple[float, str | None]:
     """ns per message of one pass, and a mismatch description (None if exact)."""
-    feed = fresh_feed(w)
+    feed = fresh_feed(w, connection)
     apply = feed.apply_message
     msgs = w.messages
     t0 = time.perf_counter_ns()
@@ -116,6 +123,8 @@ def run(messages: int = 2000, repeat: int = 7, levels: float = 30.0, depth: int 
             "fastfeed": lambda w=w: time_fastfeed(w),
             "json": lambda w=w: time_dict(w, json.loads),
         }
+        if hasattr(BookFeed, "_attach_latency"):
+            contenders["fastfeed_engine"] = lambda w=w: time_fastfeed(w, True)
         if orjson_loads is not None:
             contenders["orjson"] = lambda w=w, lo=orjson_loads: time_dict(w, lo)
         samples: dict[str, list[float]] = {k: [] for k in contenders}
@@ -170,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"json {ns['json'] / 1e3:6.2f} µs ({r['speedup_vs_json']:.1f}×)")
             if "orjson" in ns:
                 line += f"  orjson {ns['orjson'] / 1e3:6.2f} µs ({r['speedup_vs_orjson']:.1f}×)"
+            if "fastfeed_engine" in ns:
+                line += f"  +connection latency {ns['fastfeed_engine'] / 1e3:6.2f} µs"
             line += (f"  [{r['level_changes_per_message']:.0f} changes, "
                      f"{r['avg_message_bytes']:.0f} B; target ≤{r['target_us']} µs, "
                      f"≥{r['target_speedup']:.0f}×]")

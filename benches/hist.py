@@ -9,6 +9,12 @@ Measured in one run, on the same int64 arrays:
 - ``hdrh_record_value``: the ``hdrhistogram`` package's ``record_value`` called from
   Python (what you would pay without the compiled histogram);
 - ``py_record_value``: ``LatencyHistogram.record_value`` from Python (call overhead);
+- ``record_word4``: the same C loop into int32 counts (``word_size=4``);
+  ``record_coarse``: into a book's default ``coarse`` histogram (1 significant figure,
+  int32); ``record_pair``: what a default engine book records per sample, its coarse
+  histogram and its connection's full-precision one (``bench_record_pair``,
+  ``record_into`` both, as ``BookCore`` does). Absent when measuring a tree without
+  word sizes (the "before" of docs/memory.md).
 - cold-path costs: ``percentiles`` (5 points, C walk) vs the package's
   ``get_value_at_percentile`` (one point), ``swap_interval``, ``encode``.
 
@@ -30,6 +36,7 @@ from typing import Any
 import numpy as np
 from hdrh.histogram import HdrHistogram
 
+from fastfeed import _benchkit
 from fastfeed._benchkit import bench_baseline, bench_record
 from fastfeed._hist import LatencyHistogram
 
@@ -68,16 +75,32 @@ def run(n: int = 2_000_000, repeat: int = 7, py_n: int = 100_000) -> dict[str, A
         "machine": platform.machine(),
         "unit": "ns per call",
     }
+    pair = getattr(_benchkit, "bench_record_pair", None)   # None: a tree without it
     for kind in ("lognormal", "wide"):
         values = make_values(kind, n)
         hist = LatencyHistogram()
         bench_record(hist, values[: n // 10])  # warm caches and page in the counts
         bench_baseline(values[: n // 10])
+        more: dict[str, Any] = {}
+        if pair is not None:
+            h4 = LatencyHistogram(word_size=4)
+            coarse = LatencyHistogram(1, HIGHEST, 1, word_size=4)
+            conn = LatencyHistogram(word_size=4)
+            for h in (h4, coarse, conn):
+                bench_record(h, values[: n // 10])
+            more = {"record_word4": float("inf"), "record_coarse": float("inf"),
+                    "record_pair": float("inf")}
         rec, base = float("inf"), float("inf")
         for _ in range(repeat):
-            # interleaved so both loops see the same machine state
+            # interleaved so every loop sees the same machine state
             base = min(base, bench_baseline(values) / n)
             rec = min(rec, bench_record(hist, values) / n)
+            if pair is not None:
+                more["record_word4"] = min(more["record_word4"], bench_record(h4, values) / n)
+                more["record_coarse"] = min(more["record_coarse"],
+                                            bench_record(coarse, values) / n)
+                more["record_pair"] = min(more["record_pair"],
+                                          pair(coarse, conn, values) / n)
         py_vals = values[:py_n].tolist()
         ref = HdrHistogram(1, HIGHEST, 3)
         t0 = time.perf_counter_ns()
@@ -100,6 +123,7 @@ def run(n: int = 2_000_000, repeat: int = 7, py_n: int = 100_000) -> dict[str, A
             "py_record_value": round(best_py, 1),
             "ratio_hdrh_vs_record": round(hdrh_ns / rec, 1),
             "ratio_hdrh_vs_added": round(hdrh_ns / max(rec - base, 1e-3), 1),
+            **{k: round(v, 3) for k, v in more.items()},
         }
     # cold path, on a realistic histogram
     hist = LatencyHistogram()
@@ -135,6 +159,9 @@ def main(argv: list[str] | None = None) -> None:
               f"added {r['added']:.2f} ns/msg | hdrh.record_value {r['hdrh_record_value']:.0f} ns "
               f"({r['ratio_hdrh_vs_record']}x) | record_value from Python "
               f"{r['py_record_value']:.0f} ns")
+        if "record_pair" in r:
+            print(f"[{kind}] word4 {r['record_word4']:.2f} ns  coarse {r['record_coarse']:.2f}"
+                  f" ns  book+connection pair {r['record_pair']:.2f} ns")
     c = res["cold"]
     print(f"[cold] percentiles(5 pts) {c['percentiles_5pts'] / 1e3:.1f} µs vs hdrh 1 pt "
           f"{c['hdrh_get_value_at_percentile_1pt'] / 1e3:.0f} µs; mean {c['mean'] / 1e3:.1f} µs; "

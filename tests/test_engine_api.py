@@ -12,6 +12,7 @@ from hdrh.log import HistogramLogReader
 
 from e2e import run, sim_config, wait_for
 from fastfeed import Engine
+from fastfeed._core import BOOK_MEMORY_BOUND
 from fastfeed.sim import Simulator
 
 
@@ -52,6 +53,11 @@ def test_latency_intervals_rotate_into_hlog_and_callback(tmp_path):
                 assert total == book.messages - book.old_messages - book.buffered
                 assert set(book.last_intervals) == {"recv_to_apply", "recv_to_publish",
                                                     "exchange_to_recv", "resync_duration"}
+                # the connection holds the same samples at full precision
+                conn = book.connection.latency.cumulative("recv_to_apply")
+                assert conn.total_count == total
+                assert conn.significant_figures == 3
+                assert book.recv_to_apply.significant_figures == 1    # coarse default
     run(body)
     reader = HistogramLogReader(str(hlog), None)
     tags = set()
@@ -60,7 +66,32 @@ def test_latency_intervals_rotate_into_hlog_and_callback(tmp_path):
         tags.add(hist.get_tag())
         count += hist.get_total_count()
     assert "binance:BTCUSDT:recv_to_apply" in tags
+    assert "binance:connection-0:recv_to_apply" in tags
     assert count > 0
+
+
+def test_book_latency_off_keeps_connection_latency(tmp_path):
+    hlog = tmp_path / "lat.hlog"
+    got = []
+
+    async def body():
+        async with Simulator(sim_config({"binance": ["BTCUSDT"]})) as sim:
+            async with Engine(latency_interval=0.2, hlog_path=str(hlog), book_latency="off",
+                              on_latency=lambda b, iv: got.append(iv)) as engine:
+                book = await engine.subscribe("binance", "BTCUSDT", **urls(sim, "binance"))
+                conn = book.connection
+                await wait_for(lambda: len(conn.last_intervals) == 4
+                               and conn.latency.cumulative("recv_to_apply").total_count > 5,
+                               what="connection intervals")
+                assert book.latency is None and book.recv_to_apply is None
+                assert engine.stats()["books"]["binance:BTCUSDT"]["memory"]["latency"] < 100
+    run(body)
+    assert got == []                    # no per-book intervals to report
+    reader = HistogramLogReader(str(hlog), None)
+    tags = set()
+    while (hist := reader.get_next_interval_histogram()) is not None:
+        tags.add(hist.get_tag())
+    assert tags and all(t.startswith("binance:connection-0:") for t in tags)
 
 
 def test_close_leaves_no_tasks_sockets_or_warnings():
@@ -98,6 +129,20 @@ def test_stats_report_connections_books_and_rest():
             assert stats["books"]["binance:BTCUSDT"]["state"] == "live"
             rest = next(iter(stats["rest"].values()))
             assert rest["requests"] >= 2                  # exchangeInfo + depth
+            # memory: the totals are the sums of what each book and connection reports
+            mem = stats["memory"]
+            book_mem = stats["books"]["binance:BTCUSDT"]["memory"]
+            conn_mem = stats["connections"][0]["memory"]
+            assert mem["books"]["count"] == 1 and mem["connections"]["count"] == 1
+            for part in ("levels", "latency", "scratch", "buffer", "objects", "total"):
+                assert mem["books"][part] == book_mem[part], part
+            assert mem["connections"]["total"] == conn_mem["total"] == sum(
+                conn_mem[p] for p in ("latency", "scratch", "objects"))
+            assert conn_mem["latency"] > 0 and conn_mem["scratch"] > 0
+            assert mem["shm"] == 0
+            assert mem["total"] == book_mem["total"] + conn_mem["total"]
+            assert mem["books"]["max_beyond_levels"] == book_mem["beyond_levels"]
+            assert book_mem["beyond_levels"] <= BOOK_MEMORY_BOUND
     run(body)
 
 

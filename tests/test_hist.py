@@ -19,7 +19,7 @@ from hdrh.log import HistogramLogReader
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fastfeed._benchkit import bench_baseline, bench_record
+from fastfeed._benchkit import bench_baseline, bench_record, bench_record_pair
 from fastfeed._hist import LatencyHistogram
 from fastfeed.latency import HIST_NAMES, HlogWriter, LatencySet, format_ns, summary
 
@@ -374,6 +374,94 @@ def test_reset() -> None:
     assert not h.counts_array().any()
 
 
+# ---------------------------------------------------------------- word size 4 (int32 counts)
+
+I32_MAX = 2**31 - 1
+
+
+@slow_ok(100)
+@given(
+    sig=st.integers(1, 3),
+    weighted=st.lists(st.tuples(st.one_of(st.integers(0, 10**7), st.sampled_from(EDGES),
+                                          st.integers(I64_MIN, -1)),
+                                st.sampled_from([1, 2, 1000, I32_MAX - 1, I32_MAX, 2**31])),
+                      max_size=12),
+)
+def test_word4_equals_package_and_word8(sig: int, weighted: list[tuple[int, int]]) -> None:
+    """int32 counts (widened on demand) answer exactly as int64 counts and the package."""
+    h4 = LatencyHistogram(1, HIGHEST, sig, word_size=4)
+    h8 = LatencyHistogram(1, HIGHEST, sig)
+    ref = HdrHistogram(1, HIGHEST, sig)
+    for v, n in weighted:
+        h4.record_value(v, n)
+        h8.record_value(v, n)
+        assert ref.record_value(clamp(v), n)
+    assert_same(h4, ref)
+    np.testing.assert_array_equal(h4.counts_array(), h8.counts_array())
+    assert h4.negative_count == h8.negative_count
+    # widened exactly when some bucket passed INT32_MAX
+    assert h4.word_size == (8 if h8.counts_array().max(initial=0) > I32_MAX else 4)
+    assert h4.saturated_count == 0
+    assert h4.encode() == h8.encode() == ref.encode()
+    assert h4.percentiles(ALL_PS) == h8.percentiles(ALL_PS)
+
+
+def test_word4_widens_from_the_compiled_record_at_the_boundary() -> None:
+    h = LatencyHistogram(word_size=4)
+    assert (h.word_size, h.nbytes) == (4, h.counts_len * 4)
+    h.record_value(3_000, I32_MAX - 1)
+    bench_record(h, np.array([3_000], dtype=np.int64))      # the inline record
+    assert h.word_size == 4 and h.count_at_index(h.counts_index(3_000)) == I32_MAX
+    bench_record(h, np.array([3_000, 3_000, 7], dtype=np.int64))
+    assert (h.word_size, h.nbytes) == (8, h.counts_len * 8)
+    assert h.count_at_index(h.counts_index(3_000)) == I32_MAX + 2
+    assert h.count_at_index(h.counts_index(7)) == 1
+    assert h.total_count == I32_MAX + 3 and h.saturated_count == 0
+    dec = HdrHistogram.decode(h.encode())
+    assert dec.get_count_at_value(3_000) == I32_MAX + 2
+
+
+def test_word4_add_widens_when_a_sum_would_overflow() -> None:
+    a = LatencyHistogram(word_size=4)
+    a.record_value(50, I32_MAX)
+    b = LatencyHistogram(word_size=4)
+    b.record_value(60, 5)
+    a.add(b)
+    assert a.word_size == 4                      # no bucket passed INT32_MAX
+    b.record_value(50)
+    a.add(b)
+    assert a.word_size == 8
+    assert a.count_at_index(a.counts_index(50)) == I32_MAX + 1
+    assert a.count_at_index(a.counts_index(60)) == 10
+    wide = LatencyHistogram()                    # word 8 into word 4 and back
+    wide.record_value(50, 3)
+    n = LatencyHistogram(word_size=4)
+    n.add(wide)
+    wide.add(n)
+    assert (n.word_size, n.count_at_index(n.counts_index(50))) == (4, 3)
+    assert wide.count_at_index(wide.counts_index(50)) == 6
+
+
+def test_word4_copy_swap_reset_keep_or_restore_the_word_size() -> None:
+    h = LatencyHistogram(1, HIGHEST, 1, word_size=4)
+    assert h.initial_word_size == 4 and h.counts_len == 528
+    h.record_value(10, 2**31)
+    assert h.word_size == 8
+    c = h.copy()
+    assert c.word_size == 8 and c.initial_word_size == 4
+    np.testing.assert_array_equal(c.counts_array(), h.counts_array())
+    iv = h.swap_interval()                       # the widened buffer leaves with the interval
+    assert (iv.word_size, iv.total_count) == (8, 2**31)
+    assert (h.word_size, h.total_count) == (4, 0)
+    h.record_value(10, 2**31)
+    h.reset()
+    assert (h.word_size, h.total_count) == (4, 0) and not h.counts_array().any()
+    with pytest.raises(ValueError):
+        LatencyHistogram(word_size=2)
+    with pytest.raises(ValueError):
+        h.record_value(1, -1)
+
+
 # ---------------------------------------------------------------- .hlog
 
 
@@ -526,3 +614,8 @@ def test_bench_helpers_smoke() -> None:
     h = LatencyHistogram()
     assert bench_record(h, vals) >= 0 and bench_baseline(vals) >= 0
     assert h.total_count == 100
+    # record_into skips a histogram a book or connection does not keep (None)
+    book, conn = LatencyHistogram(1, HIGHEST, 1, word_size=4), LatencyHistogram(word_size=4)
+    assert bench_record_pair(book, conn, vals) >= 0
+    assert bench_record_pair(None, conn, vals) >= 0 and bench_record_pair(book, None, vals) >= 0
+    assert (book.total_count, conn.total_count) == (200, 200)

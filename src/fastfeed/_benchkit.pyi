@@ -21,6 +21,12 @@ def bench_apply_deltas(
 def bench_record(hist: LatencyHistogram, values: npt.NDArray[np.int64]) -> int:
     """Total ns to record every value in a nogil C loop."""
 
+def bench_record_pair(
+    book: LatencyHistogram | None, connection: LatencyHistogram | None,
+    values: npt.NDArray[np.int64],
+) -> int:
+    """Total ns to record every value into a book's and a connection's histogram."""
+
 def bench_baseline(values: npt.NDArray[np.int64]) -> int:
     """Total ns for the same loop with a volatile store instead of record."""
 

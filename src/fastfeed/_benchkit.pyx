@@ -6,7 +6,8 @@ Nothing in the production path imports this module. Each part lives in its own i
 
 - ``benchkit/book.pxi``: ``bench_apply_deltas`` (``L2Book.apply_deltas`` from C);
 - ``benchkit/hist.pxi``: ``bench_record`` / ``bench_baseline`` (``LatencyHistogram.record``
-  in a nogil loop, and the same loop without it);
+  in a nogil loop, and the same loop without it), ``bench_record_pair`` (a book's and its
+  connection's histogram, as ``BookCore`` records);
 - ``benchkit/listener.pxi``: ``CountingListener`` (the raw picows ceiling) and
   ``TimedFeedListener`` (the production ``FeedListener`` plus a frame-count hook);
 - ``benchkit/parse.pxi``: the decoder timing loops (owned by the parser; cimports of

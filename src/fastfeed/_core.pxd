@@ -67,12 +67,19 @@ cdef class BookCore:
     cdef readonly int64_t last_recv_ns
     cdef readonly int64_t last_applied_ns
     cdef readonly int64_t gap_started_ns
-    # latency: the live histograms of `latency` (a fastfeed.latency.LatencySet)
+    # latency: the live histograms of `latency` (a fastfeed.latency.LatencySet, or None
+    # with book_latency "off"), and the connection's that every sample also goes to
+    # (None offline); docs/memory.md
+    cdef readonly str book_latency
     cdef readonly object latency
     cdef readonly LatencyHistogram recv_to_apply
     cdef readonly LatencyHistogram recv_to_publish
     cdef readonly LatencyHistogram exchange_to_recv
     cdef readonly LatencyHistogram resync_duration
+    cdef LatencyHistogram _conn_recv_to_apply
+    cdef LatencyHistogram _conn_recv_to_publish
+    cdef LatencyHistogram _conn_exchange_to_recv
+    cdef LatencyHistogram _conn_resync_duration
     cdef public object callback     # user: callable(core) after each applied message
     # engine wiring (cold path): on_book_gap / on_book_reject / on_book_buffered / on_book_live
     cdef object _owner
@@ -96,5 +103,6 @@ cdef class BookCore:
     cdef int note_reject(self, str text) except -1
     cdef int mark_gap(self, str reason, int state) except -1
     cdef void shm_publish(self) noexcept nogil
+    cdef int _trim_scratch(self) except -1
     cdef int buffer_payload(self, const char* p, Py_ssize_t n, int64_t first_id) except -1
     cdef int _tap_payload(self, const char* p, Py_ssize_t n) except -1

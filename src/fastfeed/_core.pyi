@@ -13,6 +13,7 @@ from fastfeed.latency import LatencySet
 
 DEFAULT_MAX_BUFFER_MESSAGES: int
 DEFAULT_MAX_BUFFER_BYTES: int
+BOOK_MEMORY_BOUND: int
 
 class DecodeRejected(DecodeFailed):
     """A payload was refused: malformed, mistyped, off-scale or otherwise unusable."""
@@ -48,19 +49,25 @@ class BookCore:
     last_recv_ns: int
     last_applied_ns: int
     gap_started_ns: int
-    latency: LatencySet
-    recv_to_apply: LatencyHistogram
-    recv_to_publish: LatencyHistogram
-    exchange_to_recv: LatencyHistogram
-    resync_duration: LatencyHistogram
+    book_latency: str
+    latency: LatencySet | None
+    recv_to_apply: LatencyHistogram | None
+    recv_to_publish: LatencyHistogram | None
+    exchange_to_recv: LatencyHistogram | None
+    resync_duration: LatencyHistogram | None
     callback: Callable[[Any], Any] | None
     last_reject: str | None
     last_gap_reason: str | None
 
     def __init__(self, venue: str, symbol: str, price_decimals: int, size_decimals: int,
-                 price_tick: int = 1, size_step: int = 1, strict: bool = True) -> None: ...
+                 price_tick: int = 1, size_step: int = 1, strict: bool = True,
+                 book_latency: str = "coarse") -> None: ...
     def _attach(self, owner: Any) -> None:
         """Engine wiring: owner.on_book_gap/_reject/_buffered/_live(core, ...)."""
+    def _attach_latency(self, latency: LatencySet | None) -> None:
+        """Engine wiring: also record every sample into ``latency`` (the connection's)."""
+    def memory(self) -> dict[str, int]:
+        """Bytes this book holds, by part, with total and beyond_levels."""
     def apply_snapshot(self, body: bytes | bytearray | memoryview) -> str:
         """Load a REST snapshot and replay buffered events: live, too_old or gap."""
     def gaps_on_connection(self, reason: str) -> None:

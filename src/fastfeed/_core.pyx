@@ -13,6 +13,7 @@ something, so it is marked ``gap`` at once (honest state) and resynced.
 """
 
 import logging
+import sys
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
@@ -49,6 +50,7 @@ from fastfeed._types cimport (
     REJECT_BEFORE_SNAPSHOT,
     REJECT_BUFFER_OVERFLOW,
     SEG_SNAPSHOT,
+    Delta,
     DeltaBatch,
     Segment,
     batch_free,
@@ -58,7 +60,7 @@ from fastfeed._types cimport (
 
 from fastfeed._parse import DecodeFailed, reason_name
 from fastfeed._sync import STATE_NAMES as _STATE_NAMES
-from fastfeed.latency import LatencySet
+from fastfeed.latency import book_latency_set
 from fastfeed.venues import get_venue
 
 log = logging.getLogger("fastfeed.book")
@@ -66,6 +68,14 @@ log = logging.getLogger("fastfeed.book")
 # Decoding a message that exceeds these is refused before it reaches the book.
 DEFAULT_MAX_BUFFER_MESSAGES = 50_000
 DEFAULT_MAX_BUFFER_BYTES = 64 * 1024 * 1024
+
+# Memory a book may hold beyond its level arrays (docs/memory.md): BookCore.memory()
+# reports it, the tests hold every default book to it.
+BOOK_MEMORY_BOUND = 64 * 1024
+
+# Levels the snapshot/replay scratch batch keeps between snapshots; it grows for a
+# snapshot (48 bytes a level) and is cut back to this afterwards (docs/memory.md).
+cdef Py_ssize_t SCRATCH_LEVELS = 64
 
 
 class DecodeRejected(DecodeFailed):
@@ -116,18 +126,21 @@ cdef class BookCore:
     With ``strict`` (the offline default) a rejected payload raises ``DecodeRejected`` after
     being counted; the live engine counts and logs instead. Payloads reach a book through
     a router (``fastfeed._router``): the offline ``BookFeed`` owns one, a live connection's
-    listener another.
+    listener another. ``book_latency`` is the precision of the book's latency histograms
+    (``coarse``, ``full`` or ``off``: ``fastfeed.latency.BOOK_LATENCY``); ``memory()``
+    reports what the book holds (docs/memory.md).
     """
 
     def __cinit__(self):
-        if batch_init(&self.batch, 256) != 0:
+        if batch_init(&self.batch, SCRATCH_LEVELS) != 0:
             raise MemoryError()
 
     def __dealloc__(self):
         batch_free(&self.batch)
 
     def __init__(self, str venue, str symbol, int price_decimals, int size_decimals,
-                 int64_t price_tick=1, int64_t size_step=1, bint strict=True):
+                 int64_t price_tick=1, int64_t size_step=1, bint strict=True,
+                 str book_latency="coarse"):
         load_rules(&self.rules, venue)
         if price_tick < 1 or size_step < 1:
             raise ValueError("price_tick and size_step must be positive integers")
@@ -147,12 +160,14 @@ cdef class BookCore:
         self.max_buffer_messages = DEFAULT_MAX_BUFFER_MESSAGES
         self.max_buffer_bytes = DEFAULT_MAX_BUFFER_BYTES
         # The hot path records into the LatencySet's live histograms; rotating it swaps
-        # their buffers in place, so these references stay valid.
-        self.latency = LatencySet()
-        self.recv_to_apply = self.latency.recv_to_apply
-        self.recv_to_publish = self.latency.recv_to_publish
-        self.exchange_to_recv = self.latency.exchange_to_recv
-        self.resync_duration = self.latency.resync_duration
+        # their buffers in place, so these references stay valid. "off": none (None).
+        self.latency = book_latency_set(book_latency)
+        self.book_latency = book_latency
+        if self.latency is not None:
+            self.recv_to_apply = self.latency.recv_to_apply
+            self.recv_to_publish = self.latency.recv_to_publish
+            self.exchange_to_recv = self.latency.exchange_to_recv
+            self.resync_duration = self.latency.resync_duration
         self.last_reject = None
         self.last_gap_reason = None
 
@@ -169,7 +184,7 @@ cdef class BookCore:
         """One book's share of a decoded message."""
         cdef SeqVerdict verdict
         cdef int rc
-        cdef int64_t t_done
+        cdef int64_t t_done, ns
         if self.seq.state == SYNC_CLOSED:
             return 0
         if not self._replaying:     # a replayed message was counted when it arrived
@@ -200,18 +215,32 @@ cdef class BookCore:
                 self.crossed_events += 1
             t_done = monotonic_ns()
             self.last_applied_ns = t_done
-            self.recv_to_apply.record(t_done - t_recv)
+            # the book's own histogram (None when book_latency="off") and its connection's
+            # (explicit tests, not record_into(): passing an attribute costs a refcount)
+            ns = t_done - t_recv
+            if self.recv_to_apply is not None:
+                self.recv_to_apply.record(ns)
+            if self._conn_recv_to_apply is not None:
+                self._conn_recv_to_apply.record(ns)
             if b.event_time_ns > 0:
                 self.last_event_time_ns = b.event_time_ns
                 # wall time at receive = monotonic stamp + (wall - monotonic) offset
-                self.exchange_to_recv.record(t_recv + _wall_offset(t_done) - b.event_time_ns)
+                ns = t_recv + _wall_offset(t_done) - b.event_time_ns
+                if self.exchange_to_recv is not None:
+                    self.exchange_to_recv.record(ns)
+                if self._conn_exchange_to_recv is not None:
+                    self._conn_exchange_to_recv.record(ns)
             elif seg.event_time_ns > 0:
                 self.last_event_time_ns = seg.event_time_ns
             if self.shm_slot != NULL:
                 self.shm_publish()
             if self.callback is not None:
                 self._run_callback()
-                self.recv_to_publish.record(monotonic_ns() - t_recv)
+                ns = monotonic_ns() - t_recv
+                if self.recv_to_publish is not None:
+                    self.recv_to_publish.record(ns)
+                if self._conn_recv_to_publish is not None:
+                    self._conn_recv_to_publish.record(ns)
             return seg.count
         if verdict == SEQ_BUFFER:
             self.buffer_payload(payload, n, b.first_id)
@@ -348,13 +377,25 @@ cdef class BookCore:
     cdef int _went_live(self, int64_t now) except -1:
         """The book is exact again; a pending gap/stale period ends with a resync."""
         if self.gap_started_ns:
-            self.resync_duration.record(now - self.gap_started_ns)
+            if self.resync_duration is not None:
+                self.resync_duration.record(now - self.gap_started_ns)
+            if self._conn_resync_duration is not None:
+                self._conn_resync_duration.record(now - self.gap_started_ns)
             self.resyncs += 1
             self.gap_started_ns = 0
         if self.shm_slot != NULL:
             self.shm_publish()
         if self._owner is not None:
             self._owner.on_book_live(self)
+        return 0
+
+    cdef int _trim_scratch(self) except -1:
+        """Cut the scratch batch back to SCRATCH_LEVELS after a snapshot grew it (a 5000-
+        level side is ~470 KiB of scratch otherwise kept for good; docs/memory.md)."""
+        if self.batch.cap_levels > SCRATCH_LEVELS or self.batch.cap_segs > 16:
+            batch_free(&self.batch)
+            if batch_init(&self.batch, SCRATCH_LEVELS) != 0:
+                batch_free(&self.batch)     # empty: it grows again from nothing
         return 0
 
     cdef void shm_publish(self) noexcept nogil:
@@ -376,6 +417,43 @@ cdef class BookCore:
         ``owner.on_book_live(core)`` when a snapshot made it live (None detaches). They run
         inside the frame callback: they must be cheap and must not raise."""
         self._owner = owner
+
+    def _attach_latency(self, latency) -> None:
+        """Engine wiring: also record every sample into ``latency`` (a
+        ``fastfeed.latency.LatencySet``: the connection's), or stop (None)."""
+        if latency is None:
+            self._conn_recv_to_apply = None
+            self._conn_recv_to_publish = None
+            self._conn_exchange_to_recv = None
+            self._conn_resync_duration = None
+            return
+        self._conn_recv_to_apply = latency.recv_to_apply
+        self._conn_recv_to_publish = latency.recv_to_publish
+        self._conn_exchange_to_recv = latency.exchange_to_recv
+        self._conn_resync_duration = latency.resync_duration
+
+    def memory(self) -> dict:
+        """Bytes this book holds, by part (docs/memory.md): ``levels`` (the level
+        arrays), ``latency`` (its histograms), ``scratch`` (the snapshot/replay batch),
+        ``buffer`` (the sync buffer), ``objects`` (the book's other objects), ``total``
+        (their sum) and ``beyond_levels`` (``total - levels``: the part
+        ``BOOK_MEMORY_BOUND`` holds a live book to)."""
+        cdef Py_ssize_t scratch = (self.batch.cap_levels * sizeof(Delta)
+                                   + self.batch.cap_segs * sizeof(Segment))
+        cdef L2Book bk = self.book
+        arrays = (bk._bid_px_arr, bk._bid_sz_arr, bk._ask_px_arr, bk._ask_sz_arr)
+        levels = sum(a.nbytes for a in arrays)
+        buffer = (sys.getsizeof(self._buffer) + self.buffer_bytes
+                  + len(self._buffer) * sys.getsizeof(b""))
+        objects = (sys.getsizeof(self) + sys.getsizeof(bk) + sys.getsizeof(self.seq)
+                   + sum(sys.getsizeof(a) - a.nbytes for a in arrays)
+                   + sys.getsizeof(self._symbol_key) + sys.getsizeof(self.symbol))
+        out = {"levels": levels,
+               "latency": self.latency.memory_bytes() if self.latency is not None else 0,
+               "scratch": scratch, "buffer": buffer, "objects": objects}
+        out["total"] = sum(out.values())
+        out["beyond_levels"] = out["total"] - out["levels"]
+        return out
 
     def apply_snapshot(self, body) -> str:
         """Load a REST snapshot body and replay the events buffered meanwhile.
@@ -417,8 +495,12 @@ cdef class BookCore:
             self.book.load_deltas(b.levels + b.segs[0].start, b.segs[0].count)
         finally:
             PyBuffer_Release(&view)
+            self._trim_scratch()
         self._went_live(t0)
-        return self._replay_buffer()
+        try:
+            return self._replay_buffer()
+        finally:
+            self._trim_scratch()
 
     def _replay_buffer(self) -> str:
         buffered = self._buffer

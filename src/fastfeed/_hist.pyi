@@ -11,6 +11,7 @@ from hdrh.histogram import HdrHistogram
 class LatencyHistogram:
     """Latency histogram in nanoseconds with HdrHistogram's exact bucket layout."""
 
+    initial_word_size: int
     lowest: int
     highest: int
     significant_figures: int
@@ -23,14 +24,17 @@ class LatencyHistogram:
     counts_len: int
     overflow_count: int
     negative_count: int
+    saturated_count: int
     start_time: float
     end_time: float
 
     def __init__(
-        self, lowest: int = 1, highest: int = 60_000_000_000, significant_figures: int = 3
+        self, lowest: int = 1, highest: int = 60_000_000_000, significant_figures: int = 3,
+        word_size: int = 8,
     ) -> None: ...
-    def record_value(self, value: int) -> None:
-        """Record one value in ns (negative -> 0, above highest -> highest; both counted)."""
+    def record_value(self, value: int, count: int = 1) -> None:
+        """Record one value in ns ``count`` times (negative -> 0, above highest -> highest;
+        both counted)."""
     def record_array(self, values: npt.NDArray[np.int64]) -> None:
         """Record every value of a contiguous int64 array."""
     @property
@@ -48,6 +52,12 @@ class LatencyHistogram:
         """Count stored at a counts-array index."""
     def counts_array(self) -> npt.NDArray[np.int64]:
         """A copy of the counts."""
+    @property
+    def word_size(self) -> int:
+        """Bytes per count now: 4 (int32) or 8 (int64)."""
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the counts buffer."""
     def reset(self) -> None:
         """Forget everything recorded."""
     def add(self, other: LatencyHistogram) -> None:

@@ -34,6 +34,8 @@ class Router:
     @property
     def rejects(self) -> dict[str, int]:
         """Payloads refused at the connection level, by reason."""
+    def memory(self) -> dict[str, int]:
+        """Bytes this router holds: scratch (decode batch) and objects."""
     def counters(self) -> dict[str, int]:
         """Connection-level counters."""
 
@@ -43,7 +45,10 @@ class OfflineCore(BookCore):
 
     router: Router
     def __init__(self, venue: str, symbol: str, price_decimals: int, size_decimals: int,
-                 price_tick: int = 1, size_step: int = 1, strict: bool = True) -> None: ...
+                 price_tick: int = 1, size_step: int = 1, strict: bool = True,
+                 book_latency: str = "coarse") -> None: ...
+    def memory(self) -> dict[str, int]:
+        """BookCore.memory() plus this book's own router."""
     def apply_message(self, payload: bytes | bytearray | memoryview) -> int:
         """Push one WebSocket payload through the compiled path; level changes applied."""
     def on_router_reject(self, text: str, head: bytes) -> None:

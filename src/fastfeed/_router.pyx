@@ -27,12 +27,15 @@ from fastfeed._types cimport (
     MSG_VENUE_ERROR,
     REJECT_N_REASONS,
     REJECT_VENUE_ERROR,
+    Delta,
     DeltaBatch,
     Segment,
     batch_free,
     batch_init,
     batch_reset,
 )
+
+import sys
 
 
 cdef extern from "Python.h":
@@ -216,6 +219,16 @@ cdef class Router:
         """Payloads refused at the connection level, by reason (decode errors, venue errors)."""
         return reject_counts_by_name(self.reject_counts)
 
+    def memory(self) -> dict:
+        """Bytes this router holds (docs/memory.md): ``scratch`` (its decode batch, which
+        keeps the size of the largest message seen) and ``objects`` (itself and its
+        symbol table)."""
+        return {"scratch": (self.batch.cap_levels * sizeof(Delta)
+                            + self.batch.cap_segs * sizeof(Segment)),
+                "objects": (sys.getsizeof(self) + sys.getsizeof(self._cores)
+                            + (self._mask + 1 if self._table != NULL else 0)
+                            * sizeof(PyObject*))}
+
     def counters(self) -> dict:
         """Connection-level counters."""
         return {
@@ -237,10 +250,21 @@ cdef class OfflineCore(BookCore):
     """
 
     def __init__(self, str venue, str symbol, int price_decimals, int size_decimals,
-                 int64_t price_tick=1, int64_t size_step=1, bint strict=True):
+                 int64_t price_tick=1, int64_t size_step=1, bint strict=True,
+                 str book_latency="coarse"):
         BookCore.__init__(self, venue, symbol, price_decimals, size_decimals, price_tick,
-                          size_step, strict)
+                          size_step, strict, book_latency)
         self.router = Router(venue, self, [self])
+
+    def memory(self) -> dict:
+        """``BookCore.memory()`` plus this book's own router (live, a router is per
+        connection)."""
+        out = BookCore.memory(self)
+        for part, n in self.router.memory().items():
+            out[part] += n
+            out["total"] += n
+            out["beyond_levels"] += n
+        return out
 
     def apply_message(self, payload) -> int:
         """Push one WebSocket payload (bytes-like) through the compiled path.

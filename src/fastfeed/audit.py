@@ -198,7 +198,7 @@ class Auditor:
                 return AuditResult("inconclusive", detail=f"snapshot failed: {exc}")
             shadow = OfflineCore(book.venue, book.symbol, book.price_decimals,
                                  book.size_decimals, book.price_tick, book.size_step,
-                                 strict=False)
+                                 strict=False, book_latency="off")
             tapped = book.take_tap()
             if tapped is None or not book.is_live:
                 return AuditResult("inconclusive", detail="the book left live (or the tap "

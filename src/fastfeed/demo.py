@@ -128,6 +128,7 @@ def _summary(books: list[Any], results: dict[Any, str | None]) -> int:
     print(f"{'book':<28} {'state':<7} {'msgs':>7} {'gaps':>4} {'resyncs':>7} "
           f"{'p50':>9} {'p99':>9} {'p99.9':>9}  exact")
     for b in books:
+        # (per-book precision: the engine's book_latency, docs/memory.md)
         p = b.latency.cumulative("recv_to_apply").percentiles((50, 99, 99.9))
         verdict = results[b]
         print(f"{b.venue + ':' + b.symbol:<28} {b.state:<7} {b.messages:>7} {b.gaps:>4} "

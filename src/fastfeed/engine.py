@@ -21,6 +21,7 @@ import collections
 import contextlib
 import logging
 import random
+import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, cast
@@ -32,7 +33,7 @@ from fastfeed._hist import LatencyHistogram
 from fastfeed._listener import FeedListener
 from fastfeed.audit import Auditor, AuditResult
 from fastfeed.feed import instrument_scales
-from fastfeed.latency import HlogWriter
+from fastfeed.latency import BOOK_LATENCY, HlogWriter, connection_latency_set
 from fastfeed.logsafe import RateLimitedLog, describe_exc, redact_url, venue_text
 from fastfeed.rest import (
     DEFAULT_MAX_BODY_BYTES,
@@ -42,7 +43,7 @@ from fastfeed.rest import (
     RetryPolicy,
     WeightBudget,
 )
-from fastfeed.shm import Publisher, SegmentFull
+from fastfeed.shm import Publisher, SegmentFull, segment_size
 from fastfeed.snapshots import SnapshotScheduler
 from fastfeed.venues import Instrument, Venue, get_venue
 
@@ -77,8 +78,9 @@ class LiveBook(BookCore):
     """A book kept live by an :class:`Engine`.
 
     Read ``state`` (``syncing`` → ``live``; ``gap``/``stale`` while not trustworthy),
-    ``book`` (the L2 book), ``counters()``, and the latency histograms
-    ``recv_to_apply``/``recv_to_publish``/``exchange_to_recv``/``resync_duration``.
+    ``book`` (the L2 book), ``counters()``, ``memory()``, and the latency histograms
+    ``recv_to_apply``/``recv_to_publish``/``exchange_to_recv``/``resync_duration``
+    (at the engine's ``book_latency`` precision; None with ``"off"``).
     """
 
     # a mistyped attribute (or an attempt to rewire the engine) fails loudly
@@ -87,9 +89,11 @@ class LiveBook(BookCore):
                  "last_intervals", "snapshot_failures", "snapshot_limit", "snapshots_fetched",
                  "snapshots_too_old")
 
-    def __init__(self, venue: str, symbol: str, instrument: Instrument) -> None:
+    def __init__(self, venue: str, symbol: str, instrument: Instrument,
+                 book_latency: str = "coarse") -> None:
         super().__init__(venue, symbol, *instrument_scales(instrument.tick_size,
-                                                           instrument.step_size), strict=False)
+                                                           instrument.step_size), strict=False,
+                         book_latency=book_latency)
         self.instrument = instrument
         self.snapshots_fetched = 0
         self.snapshots_too_old = 0
@@ -158,6 +162,17 @@ class LiveBook(BookCore):
         """Stop applying anything to this book (waiters are told)."""
         super().close()
         self._wake()
+
+    def memory(self) -> dict[str, int]:
+        """``BookCore.memory()`` plus the last latency intervals kept in
+        ``last_intervals`` (docs/memory.md)."""
+        out: dict[str, int] = super().memory()
+        kept = sum(h.nbytes + sys.getsizeof(h) for h in self.last_intervals.values())
+        kept += sys.getsizeof(self.last_intervals)
+        out["latency"] += kept
+        out["total"] += kept
+        out["beyond_levels"] += kept
+        return out
 
     def counters(self) -> dict[str, Any]:
         """Book counters plus the sync-side ones kept in Python."""
@@ -234,6 +249,10 @@ class Connection:
         self._sent_at: collections.deque[float] = collections.deque()
         self._drain_handle: asyncio.TimerHandle | None = None
         self._closing = False
+        # every book on this connection also records here, at full precision
+        # (docs/memory.md); rotated with the books' histograms
+        self.latency = connection_latency_set()
+        self.last_intervals: dict[str, LatencyHistogram] = {}
 
     def __repr__(self) -> str:
         return f"<Connection {self.venue.name} {len(self.books)} books {redact_url(self.ws_base)}>"
@@ -252,6 +271,7 @@ class Connection:
         self.books.append(book)
         book.connection = self
         book._attach(self)
+        book._attach_latency(self.latency)
         if self.listener is not None and self.transport is not None:
             self.listener.set_cores(self.books)
             book.start_sync("syncing")
@@ -272,6 +292,7 @@ class Connection:
                 self._control("unsubscribe", [book.symbol])
         if self.snapshots is not None:
             self.snapshots.cancel([book])
+        book._attach_latency(None)
         book.close()
 
     # ------------------------------------------------------------------ connection loop
@@ -640,6 +661,20 @@ class Connection:
         }
         if self.listener is not None:
             out.update(self.listener.counters())
+        out["memory"] = self.memory()
+        return out
+
+    def memory(self) -> dict[str, int]:
+        """Bytes this connection holds beside its books (docs/memory.md): ``latency``
+        (its full-precision histograms and last intervals), ``scratch`` (the listener's
+        decode batch), ``objects`` (the router and its symbol table), ``total``."""
+        latency = self.latency.memory_bytes() + sum(
+            h.nbytes + sys.getsizeof(h) for h in self.last_intervals.values())
+        out = {"latency": latency, "scratch": 0, "objects": 0}
+        if self.listener is not None:
+            for part, n in self.listener.router.memory().items():
+                out[part] += n
+        out["total"] = sum(out.values())
         return out
 
 
@@ -677,11 +712,18 @@ class Engine:
 
     Latency: every book records receive→applied, receive→published (callback returned),
     exchange time→receive and resync duration into HdrHistogram-layout histograms
-    (``book.latency``). With ``latency_interval`` the engine rotates them every that many
-    seconds: each interval goes to ``on_latency(book, {name: histogram})``, to the
-    ``.hlog`` file ``hlog_path`` (one tagged line per book and histogram, readable by the
-    HdrHistogram tools), and to ``book.last_intervals``; ``book.latency.cumulative(name)``
-    keeps the totals.
+    (``book.latency``) at the precision ``book_latency`` names: ``"coarse"`` (default:
+    within 6.25 %, ~2 KiB a histogram), ``"full"`` (within 0.1 %, ~108 KiB a histogram)
+    or ``"off"`` (none; ``book.latency`` is None). Each connection records the same
+    stages for all of its books at full precision (``connection.latency``), so the
+    engine's hot-path latency is exact to 0.1 % whatever the per-book mode
+    (docs/memory.md). With ``latency_interval`` the engine rotates them every that many
+    seconds: each book's interval goes to ``on_latency(book, {name: histogram})``, to
+    the ``.hlog`` file ``hlog_path`` (one tagged line per book and histogram,
+    ``venue:SYMBOL:name``, and per connection, ``venue:connection-N:name``; readable by
+    the HdrHistogram tools), and to ``book.last_intervals`` (``connection.last_intervals``);
+    ``.latency.cumulative(name)`` keeps the totals. ``stats()["memory"]`` reports the
+    bytes the engine holds.
 
     Shared memory (``docs/shm.md``): with ``shm="NAME"`` the engine creates
     ``/dev/shm/NAME`` and publishes every book's top ``shm_depth`` levels into it after each
@@ -704,7 +746,8 @@ class Engine:
                  audit_every: float | None = None, audit_limit: int = 100,
                  latency_interval: float | None = None, hlog_path: str | None = None,
                  on_latency: LatencyCallback | None = None, shm: str | None = None,
-                 shm_books: int = 1024, shm_depth: int = 20) -> None:
+                 shm_books: int = 1024, shm_depth: int = 20,
+                 book_latency: str = "coarse") -> None:
         if not 0 < rest_weight_share <= 1:
             raise ValueError("rest_weight_share must be in (0, 1]")
         self.rest_weight_share = rest_weight_share
@@ -749,9 +792,14 @@ class Engine:
             raise ValueError("latency_interval must be positive")
         self.latency_interval = latency_interval
         self.on_latency = on_latency
+        if book_latency not in BOOK_LATENCY:
+            raise ValueError(f"book_latency must be one of {', '.join(BOOK_LATENCY)}, "
+                             f"got {book_latency!r}")
+        self.book_latency = book_latency
         self._hlog = HlogWriter(hlog_path) if hlog_path else None
         self._rotation: asyncio.Task[None] | None = None
         self.shm: Publisher | None = Publisher(shm, shm_books, shm_depth) if shm else None
+        self._shm_bytes = segment_size(shm_books, shm_depth) if shm else 0
 
     async def __aenter__(self) -> Engine:
         return self
@@ -880,7 +928,7 @@ class Engine:
         if problem is not None:
             raise SubscribeError(f"{venue}:{symbol}: {problem} (given, or from "
                                  f"{redact_url(rest_url)})")
-        book = LiveBook(venue, symbol, instrument)
+        book = LiveBook(venue, symbol, instrument, self.book_latency)
         book.callback = callback
         if self.shm is not None:
             try:
@@ -950,10 +998,13 @@ class Engine:
         raise KeyError(f"{venue}:{symbol} is not subscribed")
 
     def stats(self) -> dict[str, Any]:
-        """Counters of every connection and book."""
+        """Counters and memory of every connection and book, and the engine's memory
+        (``memory()``)."""
         return {
             "connections": [c.stats() for c in self.connections],
-            "books": {f"{b.venue}:{b.symbol}": b.counters() for b in self.books},
+            "books": {f"{b.venue}:{b.symbol}": {**b.counters(), "memory": b.memory()}
+                      for b in self.books},
+            "memory": self.memory(),
             "rest": {f"{k[0]} {redact_url(k[1])}": {"requests": r.requests,
                                                    "throttled": r.throttled,
                                                    "failures": r.failures,
@@ -965,6 +1016,24 @@ class Engine:
             "audit": self.auditor.stats() if self.auditor is not None else None,
         }
 
+    def memory(self) -> dict[str, Any]:
+        """Bytes the engine holds (docs/memory.md): ``books`` (every book's
+        ``memory()`` parts summed, with ``count`` and ``max_beyond_levels``, the largest
+        book beyond its level arrays), ``connections`` (their ``memory()`` parts summed),
+        ``shm`` (the shared-memory segment, if any) and ``total``."""
+        books: dict[str, int] = {"count": len(self.books), "max_beyond_levels": 0}
+        for b in self.books:
+            m = b.memory()
+            books["max_beyond_levels"] = max(books["max_beyond_levels"], m["beyond_levels"])
+            for part, n in m.items():
+                books[part] = books.get(part, 0) + n
+        conns: dict[str, int] = {"count": len(self.connections)}
+        for c in self.connections:
+            for part, n in c.memory().items():
+                conns[part] = conns.get(part, 0) + n
+        return {"books": books, "connections": conns, "shm": self._shm_bytes,
+                "total": books.get("total", 0) + conns.get("total", 0) + self._shm_bytes}
+
     async def _rotate_latency(self, interval: float) -> None:
         loop = asyncio.get_running_loop()
         next_tick = loop.time() + interval
@@ -974,8 +1043,18 @@ class Engine:
             self.rotate_latency()
 
     def rotate_latency(self) -> None:
-        """End the current latency interval of every book (the rotation task calls this)."""
+        """End the current latency interval of every book and connection (the rotation
+        task calls this)."""
+        for i, conn in enumerate(self.connections):
+            conn.last_intervals = conn.latency.rotate()
+            if self._hlog is not None:
+                for name, hist in conn.last_intervals.items():
+                    if hist.total_count:
+                        self._hlog.write_interval(
+                            hist, tag=f"{conn.venue.name}:connection-{i}:{name}")
         for book in self.books:
+            if book.latency is None:
+                continue        # book_latency="off"
             intervals = book.latency.rotate()
             book.last_intervals = intervals
             if self._hlog is not None:

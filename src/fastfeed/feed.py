@@ -28,14 +28,18 @@ class BookFeed(OfflineCore):
     Binance: ``apply_snapshot(rest_body)`` then ``apply_message(ws_payload)`` (raw or
     combined-stream form); events applied before a snapshot are buffered and replayed.
     Coinbase: ``apply_message(envelope)`` only; an in-band snapshot event replaces the book.
+
+    ``book_latency`` is the precision of the book's latency histograms: ``"coarse"``
+    (default, ~2 KiB each), ``"full"`` or ``"off"`` (``fastfeed.latency.BOOK_LATENCY``;
+    docs/memory.md). ``memory()`` reports what the book holds.
     """
 
     __slots__ = ("step_size", "tick_size")   # a mistyped attribute fails loudly
 
     def __init__(self, venue: str, symbol: str, tick_size: str, step_size: str,
-                 *, strict: bool = True) -> None:
+                 *, strict: bool = True, book_latency: str = "coarse") -> None:
         get_venue(venue)    # clear error for an unknown venue id
         scales = instrument_scales(tick_size, step_size)
-        super().__init__(venue, symbol, *scales, strict=strict)
+        super().__init__(venue, symbol, *scales, strict=strict, book_latency=book_latency)
         self.tick_size = tick_size
         self.step_size = step_size

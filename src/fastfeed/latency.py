@@ -4,6 +4,9 @@
   ``recv_to_publish``, ``exchange_to_recv``, ``resync_duration``), recorded into by
   compiled code, rotated into interval histograms from an asyncio task while cumulative
   totals are kept.
+- ``BOOK_LATENCY``: the per-book precision modes (``full``, ``coarse``, ``off``) and
+  ``book_latency_set`` / ``connection_latency_set``, the one place their layouts are
+  chosen (the memory model: docs/memory.md).
 - ``HlogWriter``: ``.hlog`` interval logs readable by the HdrHistogram tools
   (HistogramLogProcessor, HdrHistogramVisualizer) and ``hdrh.log.HistogramLogReader``.
 - ``summary`` / ``format_ns``: small report helpers.
@@ -17,6 +20,7 @@ import asyncio
 import inspect
 import math
 import os
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timezone
@@ -27,10 +31,14 @@ from hdrh.histogram import HdrHistogram
 from fastfeed._hist import LatencyHistogram
 
 __all__ = [
+    "BOOK_LATENCY",
+    "CONNECTION_SIGNIFICANT_FIGURES",
     "HIST_NAMES",
     "HlogWriter",
     "LatencyHistogram",
     "LatencySet",
+    "book_latency_set",
+    "connection_latency_set",
     "format_ns",
     "summary",
 ]
@@ -44,6 +52,34 @@ HIST_NAMES: tuple[str, ...] = (
 )
 
 _SUMMARY_PS = (50.0, 90.0, 99.0, 99.9, 100.0)
+
+#: Per-book latency modes: significant figures of each book's histograms (HdrHistogram
+#: sense; None: the book keeps none). ``coarse`` (the default) is 528 int32 counts a
+#: histogram (2 KiB), values within 1/16 (6.25 %) of what was recorded; ``full`` is
+#: 27648 counts (108 KiB), within 1/1024. Every stage is also recorded at full precision
+#: once per connection (``connection_latency_set``). docs/memory.md has the budget.
+BOOK_LATENCY: dict[str, int | None] = {"full": 3, "coarse": 1, "off": None}
+
+#: Significant figures of a connection's histograms (shared by every book on it).
+CONNECTION_SIGNIFICANT_FIGURES = 3
+
+# int32 counts, widened on demand (exact): half the memory of int64 (docs/memory.md)
+_WORD_SIZE = 4
+
+
+def book_latency_set(mode: str) -> LatencySet | None:
+    """The ``LatencySet`` a book keeps in latency mode ``mode`` (None for ``off``)."""
+    if mode not in BOOK_LATENCY:
+        raise ValueError(f"book_latency must be one of {', '.join(BOOK_LATENCY)}, got {mode!r}")
+    sig = BOOK_LATENCY[mode]
+    if sig is None:
+        return None
+    return LatencySet(significant_figures=sig, word_size=_WORD_SIZE)
+
+
+def connection_latency_set() -> LatencySet:
+    """The full-precision ``LatencySet`` a connection keeps for all of its books."""
+    return LatencySet(significant_figures=CONNECTION_SIGNIFICANT_FIGURES, word_size=_WORD_SIZE)
 
 
 def format_ns(v: float) -> str:
@@ -222,6 +258,9 @@ class LatencySet:
 
     ``exchange_to_recv`` compares the venue's clock with ours, so it can be negative:
     the histogram records negatives as 0 and counts them in ``negative_count``.
+
+    The cumulative totals exist from the first ``rotate()`` on (until then the live
+    histograms are the totals), so a set that is never rotated holds four histograms.
     """
 
     def __init__(
@@ -230,16 +269,19 @@ class LatencySet:
         lowest: int = 1,
         highest: int = 60_000_000_000,
         significant_figures: int = 3,
+        word_size: int = 8,
     ) -> None:
-        """Create empty live and cumulative histograms with one layout."""
+        """Create empty live histograms with one layout (``word_size`` 4: int32 counts
+        widened on demand; see ``LatencyHistogram``)."""
         def mk() -> LatencyHistogram:
-            return LatencyHistogram(lowest, highest, significant_figures)
+            return LatencyHistogram(lowest, highest, significant_figures, word_size)
 
+        self.significant_figures = significant_figures
         self.recv_to_apply = mk()
         self.recv_to_publish = mk()
         self.exchange_to_recv = mk()
         self.resync_duration = mk()
-        self._cumulative: dict[str, LatencyHistogram] = {n: mk() for n in HIST_NAMES}
+        self._cumulative: dict[str, LatencyHistogram] = {}
 
     def live(self) -> dict[str, LatencyHistogram]:
         """The live (current-interval) histograms by name."""
@@ -255,15 +297,35 @@ class LatencySet:
         out: dict[str, LatencyHistogram] = {}
         for n in HIST_NAMES:
             iv = getattr(self, n).swap_interval()
-            self._cumulative[n].add(iv)
+            total = self._cumulative.get(n)
+            if total is None:
+                self._cumulative[n] = iv.copy()
+            else:
+                total.add(iv)
             out[n] = iv
         return out
 
     def cumulative(self, name: str) -> LatencyHistogram:
         """Everything recorded so far under ``name`` (totals + the current interval)."""
-        h = self._cumulative[name].copy()
+        if name not in HIST_NAMES:
+            raise KeyError(name)
+        total = self._cumulative.get(name)
+        if total is None:
+            return getattr(self, name).copy()
+        h = total.copy()
         h.add(getattr(self, name))
         return h
+
+    def histograms(self) -> list[LatencyHistogram]:
+        """Every histogram this set holds: the live ones, then the cumulative totals."""
+        return [getattr(self, n) for n in HIST_NAMES] + list(self._cumulative.values())
+
+    def memory_bytes(self) -> int:
+        """Bytes this set holds: the counts of every histogram plus the objects (the
+        interval histograms ``rotate`` returned are the caller's)."""
+        return (sum(h.nbytes + sys.getsizeof(h) for h in self.histograms())
+                + sys.getsizeof(self) + sys.getsizeof(self.__dict__)
+                + sys.getsizeof(self._cumulative))
 
     def summaries(self, names: Iterable[str] = HIST_NAMES) -> dict[str, dict[str, Any]]:
         """``summary()`` of each cumulative histogram."""
@@ -273,7 +335,7 @@ class LatencySet:
         """Forget live and cumulative data."""
         for n in HIST_NAMES:
             getattr(self, n).reset()
-            self._cumulative[n].reset()
+        self._cumulative.clear()
 
     async def run_rotation(
         self,

@@ -35,8 +35,8 @@ class BookRow:
         bid = b.book.best_bid()
         ask = b.book.best_ask()
         spread = f"{ask[0] - bid[0]:.{b.price_decimals}f}" if bid and ask else "-"
-        hist = b.latency.cumulative("recv_to_apply")
-        p = hist.percentiles((50, 99)) if hist.total_count else {}
+        hist = b.latency.cumulative("recv_to_apply") if b.latency is not None else None
+        p = hist.percentiles((50, 99)) if hist is not None and hist.total_count else {}
         return [
             f"{b.venue}:{b.symbol}",
             f"{bid[0]:.{b.price_decimals}f}" if bid else "-",

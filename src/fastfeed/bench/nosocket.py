@@ -22,7 +22,8 @@ def inproc_run(cfg: BenchConfig, workloads: list[Workload], name: str) -> RunRes
 
         feeds = []
         for w in workloads:
-            feed = BookFeed(w.venue, w.symbol, w.tick_size, w.step_size)
+            # full precision: the table's percentiles come from these histograms
+            feed = BookFeed(w.venue, w.symbol, w.tick_size, w.step_size, book_latency="full")
             if w.snapshot is not None:
                 feed.apply_snapshot(w.snapshot)
             for m in w.prelude:
@@ -39,6 +40,7 @@ def inproc_run(cfg: BenchConfig, workloads: list[Workload], name: str) -> RunRes
         hist = LatencyHistogram()
         msgs = []
         for w, feed in zip(workloads, feeds, strict=True):
+            assert feed.recv_to_apply is not None       # (book_latency="full")
             hist.add(feed.recv_to_apply)
             res.level_changes += feed.level_changes
             if cfg.corrupt == "fastfeed" and feed is feeds[0]:

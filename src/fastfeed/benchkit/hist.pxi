@@ -2,7 +2,7 @@
 
 from libc.stdint cimport int64_t
 
-from fastfeed._hist cimport LatencyHistogram
+from fastfeed._hist cimport LatencyHistogram, record_into
 
 import time as _time
 
@@ -24,6 +24,19 @@ def bench_record(LatencyHistogram hist not None, const int64_t[::1] values not N
     with nogil:
         for i in range(n):
             hist.record(values[i])
+    return _time.perf_counter_ns() - t0
+
+
+def bench_record_pair(LatencyHistogram book, LatencyHistogram connection,
+                      const int64_t[::1] values not None):
+    """Total ns to record every value as ``BookCore`` does: ``record_into`` the book's
+    histogram and its connection's (either may be None)."""
+    cdef Py_ssize_t i, n = values.shape[0]
+    t0 = _time.perf_counter_ns()
+    with nogil:
+        for i in range(n):
+            record_into(book, values[i])
+            record_into(connection, values[i])
     return _time.perf_counter_ns() - t0
 
 
