@@ -57,11 +57,13 @@ cdef int _bn_object(Cursor* c, DeltaBatch* b, BnObj* o, BnObj* inner,
     """Members of one Binance object into ``o``; ``inner`` (top level only) receives a
     combined-stream ``data`` object. ``snap``: a REST snapshot body (keys ``lastUpdateId``,
     ``bids``, ``asks``, ``E``, ``T``); else an event (``e E T s U u pu b a``). Unknown
-    members of any type are validated and skipped."""
+    members of any type are validated and skipped; any key given twice fails."""
     cdef const char* k
     cdef Py_ssize_t kl
     cdef int rc
     cdef char ch
+    cdef KeySet ks              # every other key, for duplicates
+    ks.n = 0
     if cur_expect(c, b'{') < 0:
         return -1
     if cur_peek(c) == b'}':
@@ -131,6 +133,8 @@ cdef int _bn_object(Cursor* c, DeltaBatch* b, BnObj* o, BnObj* inner,
                 rc = _int_field(c, &o.T, &o.pd,
                                 "field 'T' has the wrong type (expected integer)",
                                 "field 'T' out of range")
+            elif key_set_add(c, &ks, k, kl) < 0:
+                return -1
             else:
                 rc = cur_skip_value(c, 0)
         elif not snap and kl == 2 and k[0] == b'p' and k[1] == b'u':
@@ -170,6 +174,8 @@ cdef int _bn_object(Cursor* c, DeltaBatch* b, BnObj* o, BnObj* inner,
             rc = _levels(c, b, SIDE_ASK, False, &o.pd,
                          "field 'asks' has the wrong type (expected [price, size] string pairs)")
         else:
+            if key_set_add(c, &ks, k, kl) < 0:
+                return -1
             if key_is(k, kl, "code", 4):
                 o.seen |= BN_code
             elif key_is(k, kl, "result", 6):

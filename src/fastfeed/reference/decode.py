@@ -34,6 +34,7 @@ INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 MAX_DEPTH = 64
 MAX_UPDATE_ID = 2**62  # ids and sequence numbers must leave room for id + 1
+MAX_UNKNOWN_KEYS = 64  # per object; duplicates among more cannot be checked cheaply
 
 
 class DecodeFailed(ValueError):
@@ -41,18 +42,14 @@ class DecodeFailed(ValueError):
 
 
 class _Obj(dict):  # type: ignore[type-arg]
-    """A JSON object that remembers its keys in order and which ones were duplicated."""
+    """A JSON object (last value wins) that remembers its keys as written, repeats included."""
 
-    dups: set[str]
+    keys_written: list[str]
 
 
 def _obj(pairs: list[tuple[str, Any]]) -> _Obj:
-    o = _Obj()
-    o.dups = set()
-    for k, v in pairs:
-        if k in o:
-            o.dups.add(k)
-        o[k] = v
+    o = _Obj(pairs)
+    o.keys_written = [k for k, _ in pairs]
     return o
 
 
@@ -120,8 +117,20 @@ def _depth(v: Any) -> int:
 
 
 def _check_dups(o: _Obj, known: set[str]) -> None:
-    if o.dups & known:
-        raise DecodeFailed("malformed JSON (duplicate field)")
+    """Any key given twice (compared decoded, as ``json`` does) rejects the object; so
+    does a key beyond the first MAX_UNKNOWN_KEYS that are not in ``known`` (the fields the
+    decoder reads). In written order, so the first problem is the one reported."""
+    seen: set[str] = set()
+    unknown = 0
+    for k in o.keys_written:
+        if k in seen:
+            raise DecodeFailed("malformed JSON (duplicate field)")
+        seen.add(k)
+        if k not in known:
+            unknown += 1
+            if unknown > MAX_UNKNOWN_KEYS:
+                raise DecodeFailed(
+                    f"malformed JSON (more than {MAX_UNKNOWN_KEYS} unknown fields in one object)")
 
 
 def _check_unknown_depth(o: dict[str, Any], known: set[str]) -> None:
