@@ -577,6 +577,18 @@ STRICT_CASES = [
      "more than 64 unknown fields"),
     (_EV[:-1] + b"".join(b',"k%d":0' % i for i in range(64)) + b',"k0":1}', {},
      "duplicate field"),
+    # ids: 0..2**62 and U <= u (issue 17)
+    (_EV.replace(b'"U":6855506', b'"U":6855526'), {}, "'U' .first update id. is greater than"),
+    (_EV.replace(b'"U":6855506', b'"U": 6855526'), {}, "'U' .first update id. is greater than"),
+    (_EV.replace(b'"U":6855506', b'"U":-1'), {}, "field 'U' out of range .expected 0..2"),
+    (_EV.replace(b'"u":6855525', b'"u":-1'), {}, "field 'u' out of range"),
+    (_EV.replace(b'"u":6855525', b'"u":4611686018427387905'), {}, "field 'u' out of range"),
+    (_EV.replace(b'"u":6855525', b'"u":6855525,"pu":-1'), {}, "field 'pu' out of range"),
+    (_EV.replace(b'"u":6855525', b'"u":6855525,"pu":4611686018427387905'), {},
+     "field 'pu' out of range"),
+    (_EV.replace(b'"U":6855506', b'"U":6855525'), {}, None),
+    (_EV.replace(b'"U":6855506,"u":6855525',
+                 b'"U":0,"u":4611686018427387904,"pu":4611686018427387904'), {}, None),
     (_EV.replace(b'"s":"BTCUSDT"', b'"s":"BTC\\/USDT"'), {}, "'s' contains an escape"),
     # UTF-8 where strings matter; elsewhere ignored like the value it is in
     (_EV.replace(b'"s":"BTCUSDT"', b'"s":"BTC\xffUSDT"'), {}, "'s' is not valid UTF-8"),

@@ -227,7 +227,7 @@ cdef Py_ssize_t _bn_fast_event(const char* p, Py_ssize_t i, Py_ssize_t n,
     if i < 0 or not _lit(p, i, n, ',"u":', 5):
         return -1
     i = ff_fast_uint(p, i + 5, n, &u)
-    if i < 0:
+    if i < 0 or U > u:              # U > u: the general path rejects it
         return -1
     if _lit(p, i, n, ',"pu":', 6):
         i = ff_fast_uint(p, i + 6, n, &pu)
@@ -335,6 +335,19 @@ cdef int decode_binance_depth(const char* p, Py_ssize_t n, DeltaBatch* b) noexce
             return _fail_batch(b, DEC_OVERFLOW, -1, "field 'E' out of range")
         if not _ns_from_ms_ok(ev.T):
             return _fail_batch(b, DEC_OVERFLOW, -1, "field 'T' out of range")
+        # ids in 0..2**62 with U <= u (docs/venues.md#accepted-json): the sequencer
+        # relies on it, never applying nor counting as a gap an event that contradicts
+        # itself (the fast path's at most 18 digits are in range; it checks U <= u)
+        if not 0 <= ev.U <= MAX_UPDATE_ID:
+            return _fail_batch(b, DEC_OVERFLOW, -1, "field 'U' out of range (expected 0..2**62)")
+        if not 0 <= ev.u <= MAX_UPDATE_ID:
+            return _fail_batch(b, DEC_OVERFLOW, -1, "field 'u' out of range (expected 0..2**62)")
+        if ev.seen & BN_pu and not 0 <= ev.pu <= MAX_UPDATE_ID:
+            return _fail_batch(b, DEC_OVERFLOW, -1,
+                               "field 'pu' out of range (expected 0..2**62)")
+        if ev.U > ev.u:
+            return _fail_batch(b, DEC_ID_ORDER, -1,
+                               "field 'U' (first update id) is greater than field 'u' (last)")
         seg = batch_next_seg(b)
         if seg == NULL:
             return _fail_batch(b, DEC_TOO_MANY_LEVELS, -1, "too many segments")

@@ -295,6 +295,11 @@ def _binance_depth(payload: bytes) -> dict[str, Any]:
                 raise DecodeFailed(f"field '{k}' missing")
         e_ns = _ms_to_ns("E", ev["E"])
         t_ns = _ms_to_ns("T", ev.get("T", 0))
+        for k in ("U", "u", "pu"):
+            if k in ev and not 0 <= ev[k] <= MAX_UPDATE_ID:
+                raise DecodeFailed(f"field '{k}' out of range (expected 0..2**62)")
+        if ev["U"] > ev["u"]:
+            raise DecodeFailed("field 'U' (first update id) is greater than field 'u' (last)")
         return _result(
             "depth",
             first_id=ev["U"],
