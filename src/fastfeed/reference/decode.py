@@ -11,6 +11,8 @@ timestamps) are taken raw, so an escape in them is a bad decimal or timestamp; a
 with an escape is ``escaped_string``, one with invalid UTF-8 ``bad_utf8`` (as is an
 unmatched type or channel); invalid UTF-8 anywhere else is ignored like the value it is
 in. Nesting deeper than 64 inside skipped values is rejected (mirrored for unknown fields).
+Any key given twice in an object the decoder reads is a duplicate (compared decoded, so
+Python's own key equality is the rule), and at most 64 unknown keys per object are read.
 """
 
 from __future__ import annotations
