@@ -3,8 +3,10 @@
 ``python -m benches.fuzz [--decoder NAME] [--payloads N] [--seed S] [--json]``
 
 Mutates real-shaped venue messages (byte flips, inserted/deleted bytes, truncation,
-duplicated keys, escapes in keys and strings, invalid UTF-8, level arrays moved between
-nesting levels or to another message type's field, number edge cases) and checks, for
+duplicated keys, unknown keys spelled two ways (raw, escaped, non-ASCII, surrogates,
+invalid bytes), many unknown keys, escapes in keys and strings, invalid UTF-8, level
+arrays moved between nesting levels or to another message type's field, number edge
+cases) and checks, for
 every payload, that ``fastfeed._parse.decode_message`` and
 ``fastfeed.reference.decode.decode_message`` yield the same result (kind, ids, times,
 symbols, levels) or both reject. A finding is a payload where they differ, or where
@@ -173,6 +175,30 @@ def _escape(text: str, rng: random.Random) -> Raw:
     return Raw("".join(out))
 
 
+# Units of unknown keys (issue 17: keys compare as JSON means them): code points, lone
+# surrogates (only as escapes) and bytes that are not valid UTF-8 (only raw; "\udcXX"
+# here is the byte XX, written by surrogateescape).
+_KEY_UNITS = ["x", "q", "/", "\n", '"', "\\", "é", "€", "😀", "\ud83d", "\ude00", "\udcc3",
+              b"\xc3", b"\xa9", b"\xff"]
+
+
+def _spell(units: list[str | bytes], rng: random.Random) -> Raw:
+    """JSON text of a key, each unit raw or escaped at random (raw bytes stay raw)."""
+    out = []
+    for u in units:
+        if isinstance(u, bytes):
+            out.append(u.decode("utf-8", "surrogateescape"))
+            continue
+        raw_ok = not ("\ud800" <= u <= "\udfff" or u in '"\\' or u < " ")
+        if raw_ok and rng.random() < 0.5:
+            out.append(u)
+            continue
+        b = u.encode("utf-16-be", "surrogatepass")
+        hexes = [b[i:i + 2].hex() for i in range(0, len(b), 2)]
+        out.append("".join(f"\\u{h.upper() if rng.random() < 0.5 else h}" for h in hexes))
+    return Raw("".join(out))
+
+
 def _rand_value(rng: random.Random, src: Json) -> Json:
     r = rng.random()
     if r < 0.3:
@@ -192,7 +218,7 @@ def _mutate_tree(v: Json, rng: random.Random) -> Json:
     if not objs:
         return v
     o = rng.choice(objs)
-    op = rng.randrange(11)
+    op = rng.randrange(13)
     if op == 0 and o:                          # duplicate a key, same or other value
         k, x = rng.choice(o)
         x2 = _copy(x) if rng.random() < 0.5 else _rand_value(rng, x)
@@ -235,6 +261,14 @@ def _mutate_tree(v: Json, rng: random.Random) -> Json:
             bad = rng.choice(["\udcff", "\udcc0\udc80", "\udced\udca0\udc80", "é", "\udce9"])
             j = rng.randrange(len(s) + 1)
             n[i] = (n[i][0], Raw(s[:j] + bad + s[j:]))
+    elif op == 11:                             # two unknown keys, same text or not
+        a = [rng.choice(_KEY_UNITS) for _ in range(rng.randrange(1, 4))]
+        b = a if rng.random() < 0.5 else [rng.choice(_KEY_UNITS) for _ in range(len(a))]
+        for units in (a, b):
+            o.insert(rng.randrange(len(o) + 1), (_spell(["k", *units], rng), _rand_value(rng, o)))
+    elif op == 12:                             # many unknown members (the 64 bound)
+        for j in range(rng.randrange(60, 70)):
+            o.insert(rng.randrange(len(o) + 1), (f"k{j}", j))
     else:                                      # number edge case
         nums = [(n, i) for n in objs for i, (_, x) in enumerate(n)
                 if isinstance(x, int) and not isinstance(x, bool)]

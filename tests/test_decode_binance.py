@@ -62,9 +62,9 @@ def json_object(draw: st.DrawFn, fields: list[tuple[str, Any]], shuffle: bool = 
                 unknown: bool = True) -> str:
     """An object from (key, value) pairs in random order, with unknown members mixed in."""
     pairs = list(fields)
-    if unknown:
-        for _ in range(draw(st.integers(0, 3))):
-            key = draw(st.sampled_from(["x", "extra", "m", "ü\"q", "ts", "bb", "ee"]))
+    if unknown:     # distinct keys: a repeated one rejects the message (test_unknown_keys_*)
+        for key in draw(st.lists(st.sampled_from(["x", "extra", "m", "ü\"q", "ts", "bb", "ee"]),
+                                 max_size=3, unique=True)):
             pairs.append((key, draw(json_values)))
     if shuffle:
         pairs = draw(st.permutations(pairs))
@@ -553,6 +553,42 @@ STRICT_CASES = [
     (_EV.replace(b'"U":', b'"\\u0055":'), {}, None),
     (_EV.replace(b'"b":', b'"\\u0062":'), {}, None),
     (_EV[:-1] + b',"\\u0062":[]}', {}, "duplicate field"),
+    # any key repeated, known or not, compared decoded (issue 17)
+    (_EV[:-1] + b',"x":1,"x":2}', {}, "duplicate field"),
+    (_EV[:-1] + b',"x":1,"\\u0078":[]}', {}, "duplicate field"),
+    (_EV[:-1] + b',"\\u00e9":1,"\xc3\xa9":2}', {}, "duplicate field"),
+    (_EV[:-1] + b',"\\ud83d\\ude00":1,"\xf0\x9f\x98\x80":2}', {}, "duplicate field"),
+    (_EV[:-1] + b',"\\udcff":1,"\xff":2}', {}, "duplicate field"),     # as surrogateescape
+    (_EV[:-1] + b',"\\ud83d":1,"\xf0\x9f\x98\x80":2}', {}, None),   # a lone surrogate
+    (_EV[:-1] + b',"\xc3\xa9":1,"\\udcc3\\udca9":2}', {}, None),
+    (_EV[:-1] + b',"a\\nb":1,"a\\u000Ab":2,"a/":3,"a\\/":4}', {}, "duplicate field"),
+    (_EV[:-1] + b',"ab":1,"a\\u0062c":2,"abc\\u0000":3}', {}, None),
+    (b'{"result":null,"id":1,"id":2}', {}, "duplicate field"),
+    (b'{"code":-1,"msg":"a","code":-2}', {}, "duplicate field"),
+    (b'{"stream":"x","data":' + _EV + b',"stream":"y"}', {}, "duplicate field"),
+    (b'{"stream":"x","data":' + _EV[:-1] + b',"data":1,"data":2}}', {}, "duplicate field"),
+    (b'{"lastUpdateId":5,"bids":[],"asks":[],"s":1,"s":2}', {"snapshot": True},
+     "duplicate field"),
+    # inside a skipped value nothing is used: validated, not checked
+    (_EV[:-1] + b',"x":{"y":1,"y":2}}', {}, None),
+    # at most 64 unknown members in one object
+    (_EV[:-1] + b"".join(b',"k%d":0' % i for i in range(64)) + b"}", {}, None),
+    (_EV[:-1] + b"".join(b',"k%d":0' % i for i in range(65)) + b"}", {},
+     "more than 64 unknown fields"),
+    (_EV[:-1] + b"".join(b',"k%d":0' % i for i in range(64)) + b',"k0":1}', {},
+     "duplicate field"),
+    # ids: 0..2**62 and U <= u (issue 17)
+    (_EV.replace(b'"U":6855506', b'"U":6855526'), {}, "'U' .first update id. is greater than"),
+    (_EV.replace(b'"U":6855506', b'"U": 6855526'), {}, "'U' .first update id. is greater than"),
+    (_EV.replace(b'"U":6855506', b'"U":-1'), {}, "field 'U' out of range .expected 0..2"),
+    (_EV.replace(b'"u":6855525', b'"u":-1'), {}, "field 'u' out of range"),
+    (_EV.replace(b'"u":6855525', b'"u":4611686018427387905'), {}, "field 'u' out of range"),
+    (_EV.replace(b'"u":6855525', b'"u":6855525,"pu":-1'), {}, "field 'pu' out of range"),
+    (_EV.replace(b'"u":6855525', b'"u":6855525,"pu":4611686018427387905'), {},
+     "field 'pu' out of range"),
+    (_EV.replace(b'"U":6855506', b'"U":6855525'), {}, None),
+    (_EV.replace(b'"U":6855506,"u":6855525',
+                 b'"U":0,"u":4611686018427387904,"pu":4611686018427387904'), {}, None),
     (_EV.replace(b'"s":"BTCUSDT"', b'"s":"BTC\\/USDT"'), {}, "'s' contains an escape"),
     # UTF-8 where strings matter; elsewhere ignored like the value it is in
     (_EV.replace(b'"s":"BTCUSDT"', b'"s":"BTC\xffUSDT"'), {}, "'s' is not valid UTF-8"),
@@ -585,3 +621,97 @@ def test_strict_json(payload: bytes, kw: dict, message: str | None) -> None:
         decode(payload, **kw)
     with pytest.raises(ref.DecodeFailed, match=message):
         ref.decode_message("binance", payload, 8, 8, **kw)
+
+
+# issue 17: keys compare as JSON means them. A key is a list of "units" (a code point, or
+# a byte that is not valid UTF-8); each is written raw or as an escape, at random. Two keys
+# written independently must be a duplicate exactly when they mean the same text.
+_KEY_UNITS = ["a", "b", "/", "\n", '"', "\\", "\x00", "é", "ü", "€", "😀", "\ud83d", "\ude00",
+              "\udcc3", b"\xc3", b"\xa9", b"\xff", b"\xed"]
+
+
+def _unit_text(draw: st.DrawFn, u: str | bytes) -> bytes:
+    """One unit as JSON text: raw or escaped (every form json.loads reads the same way)."""
+    if isinstance(u, bytes):                       # an invalid byte: only raw
+        return u
+    forms = []
+    if not ("\ud800" <= u <= "\udfff" or u in '"\\' or u < " "):
+        forms.append(u.encode())                   # raw (lone surrogates cannot be)
+    units = u.encode("utf-16-be", "surrogatepass")
+    hexes = [units[i:i + 2].hex() for i in range(0, len(units), 2)]
+    forms.append("".join(f"\\u{h}" for h in hexes).encode())
+    forms.append("".join(f"\\u{h.upper()}" for h in hexes).encode())
+    short = {"\n": b"\\n", '"': b'\\"', "\\": b"\\\\", "/": b"\\/"}
+    if u in short:
+        forms.append(short[u])
+    return draw(st.sampled_from(forms))
+
+
+def _meaning(units: list[str | bytes]) -> str:
+    """What json.loads reads (after surrogateescape, as the reference twin does): a run of
+    raw bytes decodes together; an escaped high surrogate followed by an escaped low one is
+    one code point (lone surrogates and invalid bytes are never combined)."""
+    parts: list[tuple[bool, str]] = []     # (a code point unit, text)
+    run = b""
+    for u in units:
+        if isinstance(u, bytes):
+            run += u
+            continue
+        if run:
+            parts.append((False, run.decode("utf-8", "surrogateescape")))
+            run = b""
+        parts.append((True, u))
+    if run:
+        parts.append((False, run.decode("utf-8", "surrogateescape")))
+    out = []
+    i = 0
+    while i < len(parts):
+        unit, t = parts[i]
+        if (unit and "\ud800" <= t <= "\udbff" and i + 1 < len(parts) and parts[i + 1][0]
+                and "\udc00" <= parts[i + 1][1] <= "\udfff"):
+            out.append(chr(0x10000 + ((ord(t) - 0xD800) << 10) + (ord(parts[i + 1][1]) - 0xDC00)))
+            i += 2
+            continue
+        out.append(t)
+        i += 1
+    return "".join(out)
+
+
+@st.composite
+def key_pairs(draw: st.DrawFn) -> tuple[bytes, bytes, bool]:
+    a = draw(st.lists(st.sampled_from(_KEY_UNITS), min_size=1, max_size=5))
+    b = list(a) if draw(st.booleans()) else draw(st.lists(st.sampled_from(_KEY_UNITS),
+                                                          min_size=1, max_size=5))
+    ka = b"".join(_unit_text(draw, u) for u in a)
+    kb = b"".join(_unit_text(draw, u) for u in b)
+    return ka, kb, _meaning(a) == _meaning(b)
+
+
+@SETTINGS
+@given(key_pairs(), st.sampled_from(["event", "combined", "snapshot"]))
+def test_unknown_keys_compare_as_json(pair: tuple[bytes, bytes, bool], where: str) -> None:
+    ka, kb, same = pair
+    extra = b',"x' + ka + b'":1,"x' + kb + b'":[2]'     # "x": never a field the decoder reads
+    kw: dict[str, Any] = {}
+    if where == "snapshot":
+        payload = b'{"lastUpdateId":5,"bids":[],"asks":[]' + extra + b"}"
+        kw["snapshot"] = True
+    else:
+        payload = _EV[:-1] + extra + b"}"
+        if where == "combined":
+            payload = b'{"stream":"x","data":' + payload + b"}"
+    c, r = run_both("binance", payload, 8, 8, snapshot=bool(kw))
+    assert_same(c, r)
+    if same:
+        assert isinstance(c, _parse.DecodeFailed) and "duplicate field" in str(c)
+    else:
+        assert not isinstance(c, Exception), c
+
+
+def test_key_pairs_meet_both_outcomes() -> None:
+    # the generator above is not vacuous: raw/escaped spellings of one text, and
+    # different texts with the same bytes' look-alikes (b"\xc3\xa9" is é, "\udcc3" is not)
+    assert _meaning([b"\xc3", b"\xa9"]) == _meaning(["é"])
+    assert _meaning([b"\xc3"]) == _meaning(["\udcc3"])
+    assert _meaning(["\ud83d", "\ude00"]) == _meaning(["😀"])     # an escaped pair
+    assert _meaning(["\ud83d", b"\xed"]) != _meaning(["\ud83d", "\udced"])

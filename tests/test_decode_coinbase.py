@@ -379,6 +379,13 @@ STRICT_AT = [
      "'product_id' is not valid UTF-8"),
     (AT.replace(b'"client_id":""', b'"client_id":"\xff"'), None),
     (b'{"type":"error","message":"x","type":"other","sequence_num":4}', "duplicate field"),
+    # issue 17: any key repeated, known or not, at every level the decoder reads
+    (AT.replace(b'"client_id":""', b'"client_id":"","client_\\u0069d":""'), "duplicate field"),
+    (AT.replace(b'"type":"update"', b'"x":1,"type":"update","x":[]'), "duplicate field"),
+    (AT.replace(b'"price_level":"21921.73"',
+                b'"\\u00fc":1,"price_level":"21921.73","\xc3\xbc":2'), "duplicate field"),
+    (b'{"type":"error","message":"x","message":"y"}', "duplicate field"),
+    (AT.replace(b'"type":"update"', b'"x":1,"type":"update","y":[]'), None),
 ]
 STRICT_CX = [
     (CX_SNAPSHOT[:-1] + b',"changes":[["buy","10200.00","1"]]}', "does not belong to a snapshot"),
@@ -387,6 +394,10 @@ STRICT_CX = [
     (CX_UPDATE.replace(b'"product_id":"BTC-USD"', b'"product_id":"BTC\\u002dUSD"'),
      "'product_id' contains an escape"),
     (b'{"type":"\xc0\xafx"}', "'type' is not valid UTF-8"),
+    # issue 17: any key repeated, known or not
+    (CX_UPDATE[:-1] + b',"trade_id":1,"trade_\\u0069d":2}', "duplicate field"),
+    (b'{"type":"subscriptions","channels":[],"channels":[]}', "duplicate field"),
+    (CX_UPDATE[:-1] + b',"trade_id":1,"trade_ids":2}', None),
 ]
 
 

@@ -72,7 +72,7 @@ def test_every_reject_reason_has_a_name_and_a_message() -> None:
     assert tuple(_parse.REJECT_REASONS.values()) == (
         "malformed_json", "missing_field", "wrong_type", "bad_decimal", "too_many_levels",
         "unknown_message", "bad_side", "truncated", "bad_timestamp", "overflow",
-        "escaped_string", "bad_utf8", "misplaced_field",    # issue 17
+        "escaped_string", "bad_utf8", "misplaced_field", "id_order",    # issue 17
         "buffer_overflow", "venue_error", "before_snapshot")
 
 

@@ -68,6 +68,8 @@ ctypedef struct Cursor:
     Py_ssize_t err_at
     const char* err_detail
     char kbuf[16]               # the last escaped key, decoded (cur_key)
+    const char* kraw            # the last escaped key, raw (cur_key; duplicate-key checks)
+    Py_ssize_t kraw_len
 
 
 cdef inline void cur_init(Cursor* c, const char* p, Py_ssize_t n) noexcept nogil:
@@ -77,6 +79,8 @@ cdef inline void cur_init(Cursor* c, const char* p, Py_ssize_t n) noexcept nogil
     c.err = 0
     c.err_at = -1
     c.err_detail = NULL
+    c.kraw = NULL
+    c.kraw_len = 0
 
 
 cdef inline int cur_fail(Cursor* c, int err, const char* detail) noexcept nogil:
@@ -130,7 +134,8 @@ cdef bint utf8_ok(const char* s, Py_ssize_t n) noexcept nogil
 cdef inline int cur_key(Cursor* c, const char** k, Py_ssize_t* klen) noexcept nogil:
     """An object key and its ':'. An escaped key is matched decoded (JSON semantics:
     ``"\\u0062"`` is ``"b"``); one that decodes to no ASCII name stays raw (its
-    backslash matches no known key)."""
+    backslash matches no known key). The raw span of an escaped key stays in
+    ``c.kraw``/``c.kraw_len`` until the next escaped key (key_set_add needs it)."""
     cdef int rc
     cdef Py_ssize_t m
     if cur_peek(c) != b'"':
@@ -139,6 +144,8 @@ cdef inline int cur_key(Cursor* c, const char** k, Py_ssize_t* klen) noexcept no
     if rc < 0:
         return -1
     if rc == 1:
+        c.kraw = k[0]
+        c.kraw_len = klen[0]
         m = unescape_ascii(k[0], klen[0], c.kbuf, 16)
         if m >= 0:
             k[0] = c.kbuf

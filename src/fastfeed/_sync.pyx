@@ -104,6 +104,8 @@ cdef class Sequencer:
         self.first_buffered_id = -1
 
     cdef SeqVerdict check(self, int64_t first_id, int64_t last_id, int64_t prev_id) noexcept:
+        # Binance ids come from the decoder as 0 <= first_id <= last_id <= 2**62 (and
+        # prev_id -1 or in range): docs/venues.md#accepted-json
         if self.state != SYNC_LIVE:
             return SEQ_BUFFER
         if self.rule == RULE_BINANCE_SPOT:

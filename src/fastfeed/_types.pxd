@@ -50,6 +50,7 @@ cdef enum DecodeError:
     DEC_ESCAPED_STRING = 11     # an escape in a symbol (symbols must be plain)
     DEC_BAD_UTF8 = 12           # a symbol or type that is not valid UTF-8
     DEC_MISPLACED_FIELD = 13    # a level array where this message type has none
+    DEC_ID_ORDER = 14           # Binance: an event's first update id after its last (U > u)
 
 
 cdef enum DecimalError:

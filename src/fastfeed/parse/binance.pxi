@@ -57,11 +57,13 @@ cdef int _bn_object(Cursor* c, DeltaBatch* b, BnObj* o, BnObj* inner,
     """Members of one Binance object into ``o``; ``inner`` (top level only) receives a
     combined-stream ``data`` object. ``snap``: a REST snapshot body (keys ``lastUpdateId``,
     ``bids``, ``asks``, ``E``, ``T``); else an event (``e E T s U u pu b a``). Unknown
-    members of any type are validated and skipped."""
+    members of any type are validated and skipped; any key given twice fails."""
     cdef const char* k
     cdef Py_ssize_t kl
     cdef int rc
     cdef char ch
+    cdef KeySet ks              # every other key, for duplicates
+    ks.n = 0
     if cur_expect(c, b'{') < 0:
         return -1
     if cur_peek(c) == b'}':
@@ -131,6 +133,8 @@ cdef int _bn_object(Cursor* c, DeltaBatch* b, BnObj* o, BnObj* inner,
                 rc = _int_field(c, &o.T, &o.pd,
                                 "field 'T' has the wrong type (expected integer)",
                                 "field 'T' out of range")
+            elif key_set_add(c, &ks, k, kl) < 0:
+                return -1
             else:
                 rc = cur_skip_value(c, 0)
         elif not snap and kl == 2 and k[0] == b'p' and k[1] == b'u':
@@ -170,6 +174,8 @@ cdef int _bn_object(Cursor* c, DeltaBatch* b, BnObj* o, BnObj* inner,
             rc = _levels(c, b, SIDE_ASK, False, &o.pd,
                          "field 'asks' has the wrong type (expected [price, size] string pairs)")
         else:
+            if key_set_add(c, &ks, k, kl) < 0:
+                return -1
             if key_is(k, kl, "code", 4):
                 o.seen |= BN_code
             elif key_is(k, kl, "result", 6):
@@ -221,7 +227,7 @@ cdef Py_ssize_t _bn_fast_event(const char* p, Py_ssize_t i, Py_ssize_t n,
     if i < 0 or not _lit(p, i, n, ',"u":', 5):
         return -1
     i = ff_fast_uint(p, i + 5, n, &u)
-    if i < 0:
+    if i < 0 or U > u:              # U > u: the general path rejects it
         return -1
     if _lit(p, i, n, ',"pu":', 6):
         i = ff_fast_uint(p, i + 6, n, &pu)
@@ -329,6 +335,19 @@ cdef int decode_binance_depth(const char* p, Py_ssize_t n, DeltaBatch* b) noexce
             return _fail_batch(b, DEC_OVERFLOW, -1, "field 'E' out of range")
         if not _ns_from_ms_ok(ev.T):
             return _fail_batch(b, DEC_OVERFLOW, -1, "field 'T' out of range")
+        # ids in 0..2**62 with U <= u (docs/venues.md#accepted-json): the sequencer
+        # relies on it, never applying nor counting as a gap an event that contradicts
+        # itself (the fast path's at most 18 digits are in range; it checks U <= u)
+        if not 0 <= ev.U <= MAX_UPDATE_ID:
+            return _fail_batch(b, DEC_OVERFLOW, -1, "field 'U' out of range (expected 0..2**62)")
+        if not 0 <= ev.u <= MAX_UPDATE_ID:
+            return _fail_batch(b, DEC_OVERFLOW, -1, "field 'u' out of range (expected 0..2**62)")
+        if ev.seen & BN_pu and not 0 <= ev.pu <= MAX_UPDATE_ID:
+            return _fail_batch(b, DEC_OVERFLOW, -1,
+                               "field 'pu' out of range (expected 0..2**62)")
+        if ev.U > ev.u:
+            return _fail_batch(b, DEC_ID_ORDER, -1,
+                               "field 'U' (first update id) is greater than field 'u' (last)")
         seg = batch_next_seg(b)
         if seg == NULL:
             return _fail_batch(b, DEC_TOO_MANY_LEVELS, -1, "too many segments")

@@ -58,9 +58,11 @@ cdef int _cb_update(Cursor* c, DeltaBatch* b, Segment* seg, bint* got_time,
     cdef const char* s
     cdef Py_ssize_t slen
     cdef uint32_t seen = 0
+    cdef KeySet ks              # every other key, for duplicates
     cdef int rc
     cdef Py_ssize_t at
     cdef Delta* d = batch_next_level(b)
+    ks.n = 0
     if d == NULL:
         return cur_fail(c, DEC_TOO_MANY_LEVELS, NULL)
     d.price_ptr = d.size_ptr = NULL
@@ -122,6 +124,8 @@ cdef int _cb_update(Cursor* c, DeltaBatch* b, Segment* seg, bint* got_time,
                     if rc == 0 and parse_rfc3339_ns(s, slen, &seg.event_time_ns) < 0:
                         _pend(pd, DEC_BAD_TIMESTAMP, at,
                               "field 'event_time' is not an RFC 3339 timestamp")
+            elif key_set_add(c, &ks, k, kl) < 0:
+                return -1
             else:
                 rc = cur_skip_value(c, 0)
             if rc < 0:
@@ -240,10 +244,12 @@ cdef int _cb_event(Cursor* c, DeltaBatch* b, Pending* pd) noexcept nogil:
     cdef const char* s
     cdef Py_ssize_t slen
     cdef uint32_t seen = 0
+    cdef KeySet ks              # every other key, for duplicates
     cdef int rc
     cdef Py_ssize_t at
     cdef Py_ssize_t seg_index = b.n_segs
     cdef Segment* seg = batch_next_seg(b)
+    ks.n = 0
     if seg == NULL:
         return cur_fail(c, DEC_TOO_MANY_LEVELS, "too many segments")
     seg.symbol_ptr = NULL
@@ -294,6 +300,8 @@ cdef int _cb_event(Cursor* c, DeltaBatch* b, Pending* pd) noexcept nogil:
                 # the segment array does not move while levels are appended
                 rc = _cb_array(c, b, &b.segs[seg_index], pd, False,
                                "field 'updates' has the wrong type (expected array of objects)")
+            elif key_set_add(c, &ks, k, kl) < 0:
+                return -1
             else:
                 rc = cur_skip_value(c, 0)
             if rc < 0:
@@ -321,6 +329,7 @@ cdef int decode_coinbase_at(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept
     ``sequence_num`` whenever present (it counts every message on the connection)."""
     cdef Cursor c
     cdef CbObj o
+    cdef KeySet ks
     cdef const char* k
     cdef Py_ssize_t kl
     cdef int rc
@@ -330,6 +339,7 @@ cdef int decode_coinbase_at(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept
     batch_reset(b)
     cur_init(&c, p, n)
     _cb_init(&o)
+    ks.n = 0
     if cur_expect(&c, b'{') < 0:
         return _fail_cursor(b, &c)
     if cur_peek(&c) == b'}':
@@ -377,6 +387,8 @@ cdef int decode_coinbase_at(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept
                     return _fail_batch(b, DEC_MALFORMED_JSON, c.i, "duplicate field")
                 o.seen |= CB_type
                 rc = _str_field(&c, &o.type, &o.type_len, &ignored, NULL)
+            elif key_set_add(&c, &ks, k, kl) < 0:
+                return _fail_cursor(b, &c)
             else:
                 rc = cur_skip_value(&c, 0)
             if rc < 0:

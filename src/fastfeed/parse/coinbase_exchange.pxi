@@ -7,6 +7,7 @@ cdef int decode_coinbase_exchange(const char* p, Py_ssize_t n, DeltaBatch* b) no
     ``subscriptions`` → MSG_CONTROL, ``error`` → MSG_VENUE_ERROR, others → MSG_IGNORED."""
     cdef Cursor c
     cdef CbObj o
+    cdef KeySet ks              # every other key, for duplicates
     cdef const char* k
     cdef Py_ssize_t kl
     cdef int rc
@@ -15,6 +16,7 @@ cdef int decode_coinbase_exchange(const char* p, Py_ssize_t n, DeltaBatch* b) no
     batch_reset(b)
     cur_init(&c, p, n)
     _cb_init(&o)
+    ks.n = 0
     if cur_expect(&c, b'{') < 0:
         return _fail_cursor(b, &c)
     if cur_peek(&c) == b'}':
@@ -77,6 +79,8 @@ cdef int decode_coinbase_exchange(const char* p, Py_ssize_t n, DeltaBatch* b) no
                 rc = _int_field(&c, &o.seq, &o.pd,
                                 "field 'sequence' has the wrong type (expected integer)",
                                 "field 'sequence' out of range")
+            elif key_set_add(&c, &ks, k, kl) < 0:
+                return _fail_cursor(b, &c)
             else:
                 rc = cur_skip_value(&c, 0)
             if rc < 0:

@@ -35,6 +35,7 @@ _REASONS = _table((
     (DEC_ESCAPED_STRING, "escaped_string", "a symbol contains a JSON escape"),
     (DEC_BAD_UTF8, "bad_utf8", "a symbol or type is not valid UTF-8"),
     (DEC_MISPLACED_FIELD, "misplaced_field", "a field does not belong to this message type"),
+    (DEC_ID_ORDER, "id_order", "update ids out of order (first after last)"),
     (REJECT_BUFFER_OVERFLOW, "buffer_overflow",
      "too many live messages buffered while the book was syncing"),
     (REJECT_VENUE_ERROR, "venue_error", "the venue sent an error message"),
@@ -118,7 +119,8 @@ def decode_error_message(int code, Py_ssize_t offset=-1, detail=None) -> str:
         detail = detail.decode("utf-8", "replace")
     if detail and code in (DEC_MISSING_FIELD, DEC_WRONG_TYPE, DEC_OVERFLOW, DEC_BAD_SIDE,
                            DEC_BAD_TIMESTAMP, DEC_UNKNOWN_MESSAGE,
-                           DEC_ESCAPED_STRING, DEC_BAD_UTF8, DEC_MISPLACED_FIELD):
+                           DEC_ESCAPED_STRING, DEC_BAD_UTF8, DEC_MISPLACED_FIELD,
+                           DEC_ID_ORDER):
         return detail               # already names the field
     msg = reason_message(code)
     if offset >= 0:

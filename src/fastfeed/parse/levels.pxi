@@ -279,6 +279,119 @@ cdef inline int _dup(Cursor* c) noexcept nogil:
     return cur_fail(c, DEC_MALFORMED_JSON, "duplicate field")
 
 
+# Duplicate keys (docs/venues.md#accepted-json). A known field has a bit in its object's
+# `seen` mask; every other key of an object a decoder consumes goes into a KeySet, a
+# fixed array of raw spans compared with each new one (memcmp, or as JSON means them when
+# either has an escape). The fast paths only match layouts without unknown keys, so normal
+# traffic adds at most a few spans (Coinbase Advanced Trade's `client_id`). An object with
+# more unknown keys than the array holds is rejected: no venue message has more than ~25
+# fields, and checking an unbounded number would cost O(keys^2) on hostile input.
+cdef enum:
+    MAX_UNKNOWN_KEYS = 64
+
+ctypedef struct KeySet:
+    int n
+    const char* k[MAX_UNKNOWN_KEYS]
+    Py_ssize_t kl[MAX_UNKNOWN_KEYS]
+    bint esc[MAX_UNKNOWN_KEYS]
+
+
+cdef inline int _hex4(const char* s) noexcept nogil:
+    return ((_hexval(s[0]) << 12) | (_hexval(s[1]) << 8) | (_hexval(s[2]) << 4)
+            | _hexval(s[3]))
+
+
+cdef int _code_point(const char* s, Py_ssize_t n, Py_ssize_t* at) noexcept nogil:
+    """The next code point of the raw, validated string s[0:n] from *at (advanced past it),
+    as the reference twin reads it: escapes decoded (a \\u surrogate pair combined), UTF-8
+    decoded, and a byte that starts no valid UTF-8 sequence is U+DC00 + byte (Python's
+    ``surrogateescape``: ``"\\udcff"`` equals a raw 0xFF byte, as it does for the twin)."""
+    cdef const unsigned char* p = <const unsigned char*>s
+    cdef Py_ssize_t i = at[0]
+    cdef unsigned int c0 = p[i]
+    cdef int v, w
+    cdef int need
+    if c0 == 0x5C:                  # backslash: cur_string validated the escape
+        c0 = p[i + 1]
+        if c0 == b'u':
+            v = _hex4(s + i + 2)
+            i += 6
+            if (0xD800 <= v <= 0xDBFF and n - i >= 6 and p[i] == 0x5C and p[i + 1] == b'u'):
+                w = _hex4(s + i + 2)
+                if 0xDC00 <= w <= 0xDFFF:
+                    v = 0x10000 + ((v - 0xD800) << 10) + (w - 0xDC00)
+                    i += 6
+            at[0] = i
+            return v
+        at[0] = i + 2
+        if c0 == b'b':
+            return 8
+        if c0 == b'f':
+            return 12
+        if c0 == b'n':
+            return 10
+        if c0 == b'r':
+            return 13
+        if c0 == b't':
+            return 9
+        return <int>c0              # '"', '\\' and '/' stand for themselves
+    at[0] = i + 1
+    if c0 < 0x80:
+        return <int>c0
+    if c0 < 0xC2 or c0 > 0xF4:
+        return 0xDC00 + <int>c0
+    if c0 <= 0xDF:
+        need = 1
+        v = <int>(c0 & 0x1F)
+    elif c0 <= 0xEF:
+        need = 2
+        v = <int>(c0 & 0x0F)
+    else:
+        need = 3
+        v = <int>(c0 & 0x07)
+    if i + need >= n or not utf8_ok(s + i, need + 1):
+        return 0xDC00 + <int>c0
+    for w in range(1, need + 1):
+        v = (v << 6) | <int>(p[i + w] & 0x3F)
+    at[0] = i + need + 1
+    return v
+
+
+cdef bint _keys_equal(const char* a, Py_ssize_t an, const char* b,
+                      Py_ssize_t bn) noexcept nogil:
+    """Two raw key spans, at least one with an escape, compared as JSON means them."""
+    cdef Py_ssize_t i = 0
+    cdef Py_ssize_t j = 0
+    while i < an and j < bn:
+        if _code_point(a, an, &i) != _code_point(b, bn, &j):
+            return False
+    return i == an and j == bn
+
+
+cdef int key_set_add(Cursor* c, KeySet* ks, const char* k, Py_ssize_t kl) noexcept nogil:
+    """Record key ``k`` (as cur_key returned it) of the current object: 0, or -1 with the
+    cursor failed (a repeated key, or more than MAX_UNKNOWN_KEYS of them)."""
+    cdef bint esc = False
+    cdef int j
+    if k == c.kbuf or k == c.kraw:  # escaped (decoded into kbuf, or left raw)
+        k = c.kraw
+        kl = c.kraw_len
+        esc = True
+    for j in range(ks.n):
+        if esc or ks.esc[j]:
+            if _keys_equal(k, kl, ks.k[j], ks.kl[j]):
+                return _dup(c)
+        elif kl == ks.kl[j] and memcmp(k, ks.k[j], <size_t>kl) == 0:
+            return _dup(c)
+    if ks.n == MAX_UNKNOWN_KEYS:
+        return cur_fail(c, DEC_MALFORMED_JSON, "more than 64 unknown fields in one object")
+    ks.k[ks.n] = k
+    ks.kl[ks.n] = kl
+    ks.esc[ks.n] = esc
+    ks.n += 1
+    return 0
+
+
 cdef inline bint _ns_from_ms_ok(int64_t ms) noexcept nogil:
     # ms * 1_000_000 must fit int64
     return -9223372036854LL <= ms <= 9223372036854LL

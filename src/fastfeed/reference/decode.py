@@ -11,6 +11,8 @@ timestamps) are taken raw, so an escape in them is a bad decimal or timestamp; a
 with an escape is ``escaped_string``, one with invalid UTF-8 ``bad_utf8`` (as is an
 unmatched type or channel); invalid UTF-8 anywhere else is ignored like the value it is
 in. Nesting deeper than 64 inside skipped values is rejected (mirrored for unknown fields).
+Any key given twice in an object the decoder reads is a duplicate (compared decoded, so
+Python's own key equality is the rule), and at most 64 unknown keys per object are read.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 MAX_DEPTH = 64
 MAX_UPDATE_ID = 2**62  # ids and sequence numbers must leave room for id + 1
+MAX_UNKNOWN_KEYS = 64  # per object; duplicates among more cannot be checked cheaply
 
 
 class DecodeFailed(ValueError):
@@ -41,18 +44,14 @@ class DecodeFailed(ValueError):
 
 
 class _Obj(dict):  # type: ignore[type-arg]
-    """A JSON object that remembers its keys in order and which ones were duplicated."""
+    """A JSON object (last value wins) that remembers its keys as written, repeats included."""
 
-    dups: set[str]
+    keys_written: list[str]
 
 
 def _obj(pairs: list[tuple[str, Any]]) -> _Obj:
-    o = _Obj()
-    o.dups = set()
-    for k, v in pairs:
-        if k in o:
-            o.dups.add(k)
-        o[k] = v
+    o = _Obj(pairs)
+    o.keys_written = [k for k, _ in pairs]
     return o
 
 
@@ -120,8 +119,20 @@ def _depth(v: Any) -> int:
 
 
 def _check_dups(o: _Obj, known: set[str]) -> None:
-    if o.dups & known:
-        raise DecodeFailed("malformed JSON (duplicate field)")
+    """Any key given twice (compared decoded, as ``json`` does) rejects the object; so
+    does a key beyond the first MAX_UNKNOWN_KEYS that are not in ``known`` (the fields the
+    decoder reads). In written order, so the first problem is the one reported."""
+    seen: set[str] = set()
+    unknown = 0
+    for k in o.keys_written:
+        if k in seen:
+            raise DecodeFailed("malformed JSON (duplicate field)")
+        seen.add(k)
+        if k not in known:
+            unknown += 1
+            if unknown > MAX_UNKNOWN_KEYS:
+                raise DecodeFailed(
+                    f"malformed JSON (more than {MAX_UNKNOWN_KEYS} unknown fields in one object)")
 
 
 def _check_unknown_depth(o: dict[str, Any], known: set[str]) -> None:
@@ -286,6 +297,11 @@ def _binance_depth(payload: bytes) -> dict[str, Any]:
                 raise DecodeFailed(f"field '{k}' missing")
         e_ns = _ms_to_ns("E", ev["E"])
         t_ns = _ms_to_ns("T", ev.get("T", 0))
+        for k in ("U", "u", "pu"):
+            if k in ev and not 0 <= ev[k] <= MAX_UPDATE_ID:
+                raise DecodeFailed(f"field '{k}' out of range (expected 0..2**62)")
+        if ev["U"] > ev["u"]:
+            raise DecodeFailed("field 'U' (first update id) is greater than field 'u' (last)")
         return _result(
             "depth",
             first_id=ev["U"],

@@ -31,7 +31,8 @@ class ReferenceSequencer:
         return True
 
     def verdict(self, first: int, last: int, prev: int) -> str:
-        """What to do with an event covering update ids ``first..last``."""
+        """What to do with an event covering update ids ``first..last``. The decoder only
+        lets through ``0 <= first <= last <= 2**62`` (docs/venues.md#accepted-json)."""
         if not self.live:
             return "buffer"
         if self.rule == "in-band":
