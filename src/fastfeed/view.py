@@ -48,11 +48,35 @@ class BookRow:
             str(b.resyncs),
             format_ns(p[50.0]) if p else "-",
             format_ns(p[99.0]) if p else "-",
+            book_note(b),
         ]
 
 
 COLUMNS = ("book", "bid", "ask", "spread", "state", "msg/s", "gaps", "resyncs",
-           "p50", "p99")
+           "p50", "p99", "note")
+#: a live book silent longer than this gets its last message's age in the note
+QUIET_NOTE_S = 10.0
+NOTE_WIDTH = 60
+
+
+def book_note(book: Any) -> str:
+    """Why a book is not (yet) trustworthy, or what is unusual about it: a live book
+    made of its snapshot alone (``idle``), one silent for a while, a subscription still
+    waiting in the paced control queue, the last error of a syncing book (a snapshot that
+    keeps failing says which attempt and when the next is)."""
+    conn = getattr(book, "connection", None)
+    if book.is_live:
+        if getattr(book, "idle", False):
+            return "idle: snapshot only, no event yet"
+        age = getattr(book, "last_message_age", None)
+        if age is not None and age > QUIET_NOTE_S:
+            return f"quiet: last message {age:.0f}s ago"
+        return ""
+    if conn is not None and conn.subscribe_pending(book.symbol):
+        return f"subscribe queued ({conn.stats()['control_queued']} control messages waiting)"
+    text = getattr(book, "last_error", None) or book.last_gap_reason or ""
+    return text if len(text) <= NOTE_WIDTH else text[:NOTE_WIDTH - 1] + "…"
+
 STATE_STYLE = {"live": "green", "syncing": "yellow", "gap": "red", "stale": "red",
                "closed": "dim"}
 
@@ -95,8 +119,8 @@ class BookView:
 
         table = Table(title=self.title, expand=False)
         for col in COLUMNS:
-            table.add_column(col, justify="left" if col in ("book", "state") else "right",
-                             no_wrap=True)
+            table.add_column(col, justify="left" if col in ("book", "state", "note")
+                             else "right", no_wrap=True)
         for row in self.rows:
             cells = row.cells()
             cells[4] = f"[{STATE_STYLE.get(cells[4], 'white')}]{cells[4]}[/]"
@@ -113,7 +137,8 @@ class BookView:
         for row in self.rows:
             c = row.cells()
             print(f"{c[0]:<28} bid {c[1]:>12} ask {c[2]:>12} {c[4]:<8} {c[5]:>8} msg/s "
-                  f"gaps {c[6]} resyncs {c[7]} p50 {c[8]} p99 {c[9]}",
+                  f"gaps {c[6]} resyncs {c[7]} p50 {c[8]} p99 {c[9]}"
+                  + (f"  ({c[10]})" if c[10] else ""),
                   file=self.stream, flush=True)
 
     def close(self) -> None:
