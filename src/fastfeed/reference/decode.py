@@ -556,7 +556,7 @@ def _binance_trades(payload: bytes) -> dict[str, Any]:
     _check_depth(top, {"data": dict})
     ev = top
     if "data" in top:
-        if isinstance(top["data"], dict):
+        if isinstance(top["data"], _Obj):
             _check_dups(top["data"], _BT_EVENT)
             _check_depth(top["data"], {})
         if not isinstance(top["data"], _Obj):

@@ -27,7 +27,8 @@ class BinanceSpot(Venue):
     trade_decoder = "binance-trades"
     # aggTrade: a +1 (gap otherwise), f == previous l + 1 observed only; trade: t +1
     # observed, not promised (docs/venues.md, "Trades")
-    trade_streams = (("aggTrade", "contiguous-fills"), ("trade", "observed"))
+    trade_streams: tuple[tuple[str, str], ...] = (("aggTrade", "contiguous-fills"),
+                                                  ("trade", "observed"))
     ws_url = "wss://data-stream.binance.vision"
     rest_url = "https://api.binance.com"
     max_streams_per_connection = 1024
