@@ -795,7 +795,8 @@ def _convert_trades(seg: dict[str, Any], pd: int, sd: int, tick: int, step: int)
             if code == DECIMAL_OK and value is not None and unit > 1 and value % unit:
                 code = DECIMAL_OFF_TICK
             if code != DECIMAL_OK or value is None:
-                raise DecodeFailed(f"{what}: " + decimal_error_message(code, text, dec, unit))
+                shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                raise DecodeFailed(f"{what}: " + decimal_error_message(code, shown, dec, unit))
             trade[what] = value
 
 
