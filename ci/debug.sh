@@ -20,7 +20,8 @@ TESTS=(
     tests/test_decode_coinbase.py tests/test_feed_binance.py tests/test_feed_coinbase.py
     tests/test_hist.py tests/test_sync.py tests/test_corpus.py tests/test_corpus_listener.py
     tests/test_states.py tests/test_venues.py tests/test_parse_api.py tests/test_shm.py
-    tests/test_fuzz_smoke.py tests/test_snapshots.py
+    tests/test_fuzz_smoke.py tests/test_snapshots.py tests/test_decode_trades.py
+    tests/test_trades.py
     benches/test_bench_book.py benches/test_bench_feed.py benches/test_bench_hist.py
     benches/test_bench_parse.py
 )

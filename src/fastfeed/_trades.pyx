@@ -91,7 +91,8 @@ cdef class TradeCore:
     ``venue`` is a venue id, ``symbol`` what the venue's messages call the instrument;
     ``stream`` one of the venue's trade streams (``Venue.trade_streams``: ``trade`` or
     ``aggTrade`` on Binance spot, ``aggTrade`` on USD-M, ``market_trades``,
-    ``matches``), or None for the first the messages carry (then fixed). Scales as for
+    ``matches``), or None: the venue's only one, or (Binance spot) the first one the
+    messages carry, fixed from then on. Scales as for
     books (``fastfeed.feed.instrument_scales``). ``capacity`` bounds the ring. With
     ``strict`` a rejected payload raises ``DecodeRejected`` after being counted. Payloads
     reach a core through a router (``process_segment``) or, offline, through
@@ -121,8 +122,10 @@ cdef class TradeCore:
             self.stream_rules[<int>_STREAM_CODES[name]] = ID_RULES[rule]
         self.stream_code = 0
         self.id_rule = ID_OBSERVED
+        names = [name for name, _ in spec.trade_streams]
+        if stream is None and len(names) == 1:
+            stream = names[0]               # the venue has one trade stream: it is this one
         if stream is not None:
-            names = [name for name, _ in spec.trade_streams]
             if stream not in names:
                 raise ValueError(f"{venue} has no trade stream {stream!r} "
                                  f"(expected one of {', '.join(names)})")
