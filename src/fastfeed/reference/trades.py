@@ -90,12 +90,13 @@ class TradeStream:
         trades = seg["trades"]
         if not trades:
             return 0
-        if trades[0]["stream"] != self.stream:
-            if self.stream is not None or trades[0]["stream"] not in self.rules:
+        code: str = trades[0]["stream"]
+        if code != self.stream:
+            if self.stream is not None or code not in self.rules:
                 self.other_stream += 1
                 return 0
-            self.stream = trades[0]["stream"]
-        rule = self.rules[self.stream]
+            self.stream = code
+        rule = self.rules[code]
         self.messages += 1
         try:
             _convert_trades(seg, *self.scale)
