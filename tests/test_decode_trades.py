@@ -438,3 +438,58 @@ def test_random_corruption_matches_reference(data: st.DataObject) -> None:
         i = data.draw(st.integers(0, len(payload) - 1))
         payload[i] = data.draw(st.integers(0, 255))
     assert_same(*run_both(venue, bytes(payload), 3, 5))
+
+
+# ---------------------------------------------------------------------------------------
+# the Binance fast path (compact layout, any key order): exactly the general decoder
+# ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("payload", [BN_TRADE, BN_AGG, USDM_AGG])
+def test_binance_fast_path_same_as_general_path(payload: bytes) -> None:
+    spaced = payload.replace(b'","', b'", "')          # whitespace: the general decoder
+    assert spaced != payload
+    fast = _parse.decode_trades("binance", payload, 3, 5)
+    assert fast == _parse.decode_trades("binance", spaced, 3, 5)
+    assert fast == ref.decode_trades("binance", payload, 3, 5)
+
+
+@pytest.mark.parametrize("edit", [
+    (b'"t":12345', b'"t":012345'),                   # leading zero: malformed
+    (b'"t":12345', b'"t":1234567890123456789'),      # 19 digits
+    (b'"t":12345', b'"t":-1'),
+    (b'"t":12345', b'"t":"12345"'),
+    (b'"m":true', b'"m":null'),
+    (b'"m":true', b'"m":"true"'),
+    (b'"M":true', b'"M":false'),
+    (b'"M":true', b'"M":true,"m":false'),           # duplicate
+    (b'"M":true', b'"M":{"x":[1,{}]}'),
+    (b'"p":"0.001"', b'"p":"0.0\\u0030"'),           # an escape in a decimal
+    (b'"s":"BNBBTC"', b'"s":"BNB\\u0042TC"'),
+    (b'"s":"BNBBTC"', b'"s":"BNB\xc3\xa9"'),
+    (b'"e":"trade"', b'"e":"tr\xc3\xa9de"'),
+    (b'"e":"trade"', b'"\\u0065":"trade"'),          # an escaped key
+    (b'"e":"trade"', b'"e":"trade","data":{}'),
+    (b'"p":"0.001"', b'"p":"0.001","p2":""'),
+    (b'}', b'} '),
+    (b'{', b' {'),
+])
+def test_binance_fast_path_deviations_match_reference(edit: tuple[bytes, bytes]) -> None:
+    old, new = edit
+    for base in (BN_TRADE, b'{"stream":"bnbbtc@trade","data":' + BN_TRADE + b"}"):
+        assert old in base
+        payload = base.replace(old, new, 1) if old != b"}" else base[:-1] + new
+        assert_same(*run_both("binance", payload, 3, 0))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(odd_decimals, odd_decimals, st.booleans(), st.integers(0, 18), st.integers(0, 18),
+       st.permutations(list(json.loads(BN_AGG).items())))
+def test_binance_fast_path_decimals_and_orders(price: str, size: str, combined: bool,
+                                               pd: int, sd: int,
+                                               items: list[tuple[str, Any]]) -> None:
+    ev = dict(items)
+    ev["p"], ev["q"] = price, size
+    text = json.dumps(ev, separators=(",", ":"))
+    if combined:
+        text = '{"stream":"bnbbtc@aggTrade","data":' + text + "}"
+    assert_same(*run_both("binance", text.encode(), pd, sd))

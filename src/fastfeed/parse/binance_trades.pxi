@@ -35,6 +35,8 @@ ctypedef struct BtObj:
     Py_ssize_t p_len
     const char* q
     Py_ssize_t q_len
+    int64_t p_pre               # the fast path's decimal pre-parse (see _convert_value)
+    int64_t q_pre
     int64_t E
     int64_t T
     int64_t t
@@ -60,6 +62,7 @@ cdef inline void _bt_init(BtObj* o) noexcept nogil:
     o.e = o.s = o.p = o.q = NULL
     o.e_len = o.s_len = o.p_len = o.q_len = 0
     o.e_at = -1
+    o.p_pre = o.q_pre = 0
     o.E = o.T = o.t = o.a = o.fill_first = o.fill_last = 0
     o.m = False
     o.data_bad = False
@@ -191,6 +194,157 @@ cdef int _bt_object(Cursor* c, BtObj* o, BtObj* inner) noexcept nogil:
             return rc
 
 
+cdef inline uint32_t _bt_bit(char k) noexcept nogil:
+    """The field bit of a one-letter event key (0: not one the decoder reads)."""
+    if k == b'e':
+        return BT_e
+    if k == b'E':
+        return BT_E
+    if k == b's':
+        return BT_s
+    if k == b't':
+        return BT_t
+    if k == b'a':
+        return BT_a
+    if k == b'p':
+        return BT_p
+    if k == b'q':
+        return BT_q
+    if k == b'f':
+        return BT_f
+    if k == b'l':
+        return BT_l
+    if k == b'T':
+        return BT_T
+    if k == b'm':
+        return BT_m
+    return 0
+
+
+cdef Py_ssize_t _bt_fast_object(const char* p, Py_ssize_t i, Py_ssize_t n, BtObj* o,
+                                BtObj* inner) noexcept nogil:
+    """The fast path: an object at ``p[i] == '{'`` in Binance's compact form (no
+    whitespace, no escapes, symbols and types ASCII, values strings, 1..18-digit
+    integers or booleans; any key order, unknown keys too), filling ``o`` exactly as
+    _bt_object would, plus the decimals' pre-parse. The index after its '}', or -1 on any
+    deviation (a duplicate, another value type, a field of the wrong type...): the
+    caller then runs the general decoder, which gives the exact result or error."""
+    cdef Py_ssize_t ks, k, j
+    cdef uint32_t bit
+    cdef int64_t v
+    cdef int64_t pre
+    cdef char ch
+    if i >= n or p[i] != b'{':
+        return -1
+    i += 1
+    if i < n and p[i] == b'}':
+        return i + 1
+    while True:
+        if i >= n or p[i] != b'"':
+            return -1
+        ks = i + 1
+        k = ff_scan_string(p, ks, n)
+        if k + 1 >= n or p[k] != b'"' or p[k + 1] != b':':
+            return -1
+        i = k + 2
+        if i >= n:
+            return -1
+        bit = _bt_bit(p[ks]) if k - ks == 1 else 0
+        if bit:
+            if o.seen & bit:
+                return -1
+            o.seen |= bit
+        elif inner != NULL and _lit(p, ks, k, "data", 4) and k - ks == 4:
+            if o.seen & BT_data:
+                return -1
+            o.seen |= BT_data
+            i = _bt_fast_object(p, i, n, inner, NULL)
+            if i < 0:
+                return -1
+            bit = BT_data           # value done
+        elif k - ks == 4 and _lit(p, ks, k, "code", 4):
+            o.seen |= BT_code
+        elif k - ks == 6 and _lit(p, ks, k, "result", 6):
+            o.seen |= BT_result
+        elif k - ks == 2 and _lit(p, ks, k, "id", 2):
+            o.seen |= BT_id
+        ch = p[i]
+        if bit == BT_data:
+            pass
+        elif ch == b'"':
+            if bit == BT_p or bit == BT_q:
+                j = _dec_string(p, i + 1, n, &pre)
+                if j < 0:
+                    return -1
+                if bit == BT_p:
+                    o.p = p + i + 1
+                    o.p_len = j - i - 1
+                    o.p_pre = pre
+                else:
+                    o.q = p + i + 1
+                    o.q_len = j - i - 1
+                    o.q_pre = pre
+            else:
+                j = ff_scan_string(p, i + 1, n)
+                if j >= n or p[j] != b'"':
+                    return -1
+                if bit == BT_e or bit == BT_s:
+                    for ks in range(i + 1, j):  # non-ASCII: the general path validates it
+                        if <unsigned char>p[ks] >= 0x80:
+                            return -1
+                    if bit == BT_e:
+                        o.e = p + i + 1
+                        o.e_len = j - i - 1
+                        o.e_at = i
+                    else:
+                        o.s = p + i + 1
+                        o.s_len = j - i - 1
+                elif bit:
+                    return -1           # an integer or boolean field given as a string
+            i = j + 1
+        elif b'0' <= ch <= b'9':
+            j = ff_fast_uint(p, i, n, &v)
+            if j < 0:
+                return -1
+            if bit == BT_E:
+                o.E = v
+            elif bit == BT_T:
+                o.T = v
+            elif bit == BT_t:
+                o.t = v
+            elif bit == BT_a:
+                o.a = v
+            elif bit == BT_f:
+                o.fill_first = v
+            elif bit == BT_l:
+                o.fill_last = v
+            elif bit:
+                return -1
+            i = j
+        elif ch == b't' and _lit(p, i, n, "true", 4):
+            if bit and bit != BT_m:
+                return -1
+            if bit == BT_m:
+                o.m = True
+            i += 4
+        elif ch == b'f' and _lit(p, i, n, "false", 5):
+            if bit and bit != BT_m:
+                return -1
+            if bit == BT_m:
+                o.m = False
+            i += 5
+        else:
+            return -1                   # null, a sign, an array, an object, whitespace
+        if i >= n:
+            return -1
+        if p[i] == b',':
+            i += 1
+        elif p[i] == b'}':
+            return i + 1
+        else:
+            return -1
+
+
 cdef int decode_binance_trades(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil:
     """Binance ``trade`` / ``aggTrade`` events (spot and USD-M, raw or combined-stream
     form) → MSG_TRADES with one trade; subscribe results → MSG_CONTROL, ``{"code":..}``
@@ -207,11 +361,14 @@ cdef int decode_binance_trades(const char* p, Py_ssize_t n, DeltaBatch* b) noexc
     cdef bint agg
     cdef int64_t trade_id
     batch_reset(b)
-    cur_init(&c, p, n)
     _bt_init(&top)
     _bt_init(&inner)
-    if _bt_object(&c, &top, &inner) < 0 or _end_of_payload(&c) < 0:
-        return _fail_cursor(b, &c)
+    if _bt_fast_object(p, 0, n, &top, &inner) != n:
+        _bt_init(&top)
+        _bt_init(&inner)
+        cur_init(&c, p, n)
+        if _bt_object(&c, &top, &inner) < 0 or _end_of_payload(&c) < 0:
+            return _fail_cursor(b, &c)
     if top.seen & BT_data:
         if top.data_bad:
             return _fail_batch(b, DEC_WRONG_TYPE, top.data_at,
@@ -273,7 +430,8 @@ cdef int decode_binance_trades(const char* p, Py_ssize_t n, DeltaBatch* b) noexc
         d.price_len = <int32_t>ev.p_len
         d.size_ptr = ev.q
         d.size_len = <int32_t>ev.q_len
-        d.price = d.size = 0        # no pre-parse: phase 2 reads the text
+        d.price = ev.p_pre          # < 0: pre-parsed by the fast path; 0: read the text
+        d.size = ev.q_pre
         d.side = SIDE_BID
         _trade_set(tr, trade_id, ev.fill_first if agg else -1, ev.fill_last if agg else -1,
                    ev.T * 1000000,
