@@ -493,3 +493,89 @@ def test_binance_fast_path_decimals_and_orders(price: str, size: str, combined: 
     if combined:
         text = '{"stream":"bnbbtc@aggTrade","data":' + text + "}"
     assert_same(*run_both("binance", text.encode(), pd, sd))
+
+
+# ---------------------------------------------------------------------------------------
+# the Coinbase fast paths (AT: a trade in Coinbase's key order; Exchange: a compact
+# message in any key order): exactly the general decoder
+# ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("venue", "payload"), [("coinbase", AT_TRADES),
+                                                 ("coinbase-exchange", CX_MATCH)])
+def test_coinbase_fast_paths_same_as_general_path(venue: str, payload: bytes) -> None:
+    spaced = payload.replace(b'","', b'", "')
+    assert spaced != payload
+    fast = _parse.decode_trades(venue, payload, 2, 8)
+    assert fast == _parse.decode_trades(venue, spaced, 2, 8)
+    assert fast == ref.decode_trades(venue, payload, 2, 8)
+
+
+@pytest.mark.parametrize("edit", [
+    (b'"trade_id":"000000000"', b'"trade_id":"0\\u0030"'),
+    (b'"trade_id":"000000000"', b'"trade_id":"ba2a0a48-8f38"'),
+    (b'"trade_id":"000000000"', b'"trade_id":""'),
+    (b'"product_id":"ETH-USD"', b'"product_id":"ETH-\xc3\xa9"'),
+    (b'"product_id":"ETH-USD"', b'"product_id":"ETH\\/USD"'),
+    (b'"price":"1260.01"', b'"price":"1260.015"'),
+    (b'"price":"1260.01"', b'"price":"1e3"'),
+    (b'"side":"BUY"', b'"side":"SELL"'),
+    (b'"side":"BUY"', b'"side":"Buy"'),
+    (b'"time":"2019-08-14T20:42:27.265Z"', b'"time":"2019-08-14T20:42:27.265"'),
+    (b'"time":"2019-08-14T20:42:27.265Z"}', b'"time":"2019-08-14T20:42:27.265Z","x":1}'),
+    (b'{"trade_id"', b'{"x":null,"trade_id"'),
+    (b'"size":"0.3",', b''),
+])
+def test_at_tight_path_deviations_match_reference(edit: tuple[bytes, bytes]) -> None:
+    old, new = edit
+    assert old in AT_TRADES
+    assert_same(*run_both("coinbase", AT_TRADES.replace(old, new, 1), 2, 2))
+
+
+@pytest.mark.parametrize("edit", [
+    (b'"trade_id":10', b'"trade_id":010'),
+    (b'"trade_id":10', b'"trade_id":"10"'),
+    (b'"trade_id":10', b'"trade_id":4611686018427387905'),
+    (b'"sequence":50', b'"sequence":-50'),
+    (b'"sequence":50', b'"sequence":null'),
+    (b'"side":"sell"', b'"side":"s\\u0065ll"'),
+    (b'"side":"sell"', b'"side":"Sell"'),
+    (b'"side":"sell"', b'"side":1'),
+    (b'"type":"match"', b'"type":"m\xc3\xa4tch"'),
+    (b'"type":"match"', b'"type":"heartbeat"'),
+    (b'"type":"match"', b'"type":"match","type":"match"'),
+    (b'"product_id":"BTC-USD"', b'"product_id":"BTC-\xc3\xa9"'),
+    (b'"size":"5.23512"', b'"size":"5.235121"'),
+    (b'"price":"400.23"', b'"price":"400.23","extra":[1]'),
+    (b'"maker_order_id"', b'"\\u006daker_order_id"'),
+    (b'{"type"', b'{ "type"'),
+])
+def test_exchange_fast_path_deviations_match_reference(edit: tuple[bytes, bytes]) -> None:
+    old, new = edit
+    assert old in CX_MATCH
+    assert_same(*run_both("coinbase-exchange", CX_MATCH.replace(old, new, 1), 2, 5))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(odd_decimals, odd_decimals, st.integers(0, 18), st.integers(0, 18),
+       st.permutations(list(json.loads(CX_MATCH).items())))
+def test_exchange_fast_path_decimals_and_orders(price: str, size: str, pd: int, sd: int,
+                                                items: list[tuple[str, Any]]) -> None:
+    msg = dict(items)
+    msg["price"], msg["size"] = price, size
+    assert_same(*run_both("coinbase-exchange", _dumps_compact(msg), pd, sd))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(odd_decimals, odd_decimals), min_size=1, max_size=4),
+       st.integers(0, 18), st.integers(0, 18))
+def test_at_tight_path_decimals(levels: list[tuple[str, str]], pd: int, sd: int) -> None:
+    trades = [{"trade_id": str(100 + i), "product_id": "BTC-USD", "price": p, "size": q,
+               "side": "BUY" if i % 2 else "SELL", "time": "2023-02-09T20:19:35.1Z"}
+              for i, (p, q) in enumerate(levels)]
+    payload = _dumps_compact({"channel": "market_trades", "timestamp": "2023-02-09T20:19:35Z",
+                              "sequence_num": 1, "events": [{"type": "update", "trades": trades}]})
+    assert_same(*run_both("coinbase", payload, pd, sd))
+
+
+def _dumps_compact(o: Any) -> bytes:
+    return json.dumps(o, separators=(",", ":"), ensure_ascii=False).encode()

@@ -133,6 +133,70 @@ cdef int _at_trade(Cursor* c, DeltaBatch* b, Pending* pd) noexcept nogil:
     return 0
 
 
+cdef int _at_trade_tight(Cursor* c, DeltaBatch* b) noexcept nogil:
+    """At '{': one trade exactly as Coinbase sends it, ``{"trade_id":"..","product_id":
+    "..","price":"..","size":"..","side":"BUY"|"SELL","time":".."}`` without whitespace or
+    escapes, an ASCII product and a valid time, decimals pre-parsed while scanning.
+    0: parsed (the same trade _at_trade records, nothing to report); -1: any deviation,
+    nothing recorded (the caller restores the cursor and runs _at_trade)."""
+    cdef const char* p = c.p
+    cdef Py_ssize_t n = c.n
+    cdef Py_ssize_t i = c.i
+    cdef Py_ssize_t j, k, tid_at, tid_end, sym_at, sym_end, px_at, px_end, sz_at, sz_end
+    cdef int64_t px_pre, sz_pre, t_ns
+    cdef int8_t side
+    cdef Delta* d
+    cdef Trade* tr
+    if not _lit(p, i, n, '{"trade_id":"', 13):
+        return -1
+    tid_at = i + 13
+    tid_end = ff_scan_string(p, tid_at, n)
+    if not _lit(p, tid_end, n, '","product_id":"', 16):
+        return -1
+    sym_at = tid_end + 16
+    sym_end = ff_scan_string(p, sym_at, n)
+    for k in range(sym_at, sym_end):        # non-ASCII: the general path validates it
+        if <unsigned char>p[k] >= 0x80:
+            return -1
+    if not _lit(p, sym_end, n, '","price":"', 11):
+        return -1
+    px_at = sym_end + 11
+    px_end = _dec_string(p, px_at, n, &px_pre)
+    if px_end < 0 or not _lit(p, px_end, n, '","size":"', 10):
+        return -1
+    sz_at = px_end + 10
+    sz_end = _dec_string(p, sz_at, n, &sz_pre)
+    if sz_end < 0:
+        return -1
+    if _lit(p, sz_end, n, '","side":"BUY","time":"', 23):
+        side = -1                   # the maker's side: a resting buy order was hit
+        i = sz_end + 23
+    elif _lit(p, sz_end, n, '","side":"SELL","time":"', 24):
+        side = 1
+        i = sz_end + 24
+    else:
+        return -1
+    j = ff_scan_string(p, i, n)
+    if not _lit(p, j, n, '"}', 2) or parse_rfc3339_ns(p + i, j - i, &t_ns) < 0:
+        return -1
+    tr = batch_next_trade(b, &d)
+    if tr == NULL:
+        return -1
+    d.price_ptr = p + px_at
+    d.price_len = <int32_t>(px_end - px_at)
+    d.price = px_pre
+    d.size_ptr = p + sz_at
+    d.size_len = <int32_t>(sz_end - sz_at)
+    d.size = sz_pre
+    d.side = SIDE_BID
+    _trade_set(tr, _numeric_id(p + tid_at, tid_end - tid_at), -1, -1, t_ns, side,
+               TRADE_STREAM_MARKET_TRADES)
+    tr.symbol_ptr = p + sym_at
+    tr.symbol_len = <int32_t>(sym_end - sym_at)
+    c.i = j + 2
+    return 0
+
+
 cdef inline bint _same_symbol(const Trade* a, const Trade* b) noexcept nogil:
     return (a.symbol_len == b.symbol_len
             and (a.symbol_len == 0
@@ -236,6 +300,7 @@ cdef int _at_array(Cursor* c, DeltaBatch* b, Pending* pd, bint events,
                    const char* wrong) noexcept nogil:
     """``events`` (events=True) or an event's ``trades``: an array of objects."""
     cdef int rc
+    cdef Py_ssize_t start
     if cur_peek(c) != b'[':
         _pend(pd, DEC_WRONG_TYPE, c.i, wrong)
         return cur_skip_value(c, 0)
@@ -250,7 +315,11 @@ cdef int _at_array(Cursor* c, DeltaBatch* b, Pending* pd, bint events,
         elif events:
             rc = _at_event(c, b, pd)
         else:
-            rc = _at_trade(c, b, pd)
+            start = c.i
+            rc = _at_trade_tight(c, b)
+            if rc < 0:
+                c.i = start
+                rc = _at_trade(c, b, pd)
         if rc < 0:
             return -1
         rc = cur_next(c, b']')
