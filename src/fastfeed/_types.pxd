@@ -10,6 +10,10 @@ that tells us the instrument's scale may come after the levels. Phase 1 (the dec
 records where each price/size string lives in the payload; phase 2
 (``_parse.convert_segment``) turns them into int64 ticks/lots once the scale is known.
 Pointers in a batch point into the payload and are valid only during the callback.
+
+Trade decoders use the same batch: one Delta (price and size text, converted by the same
+phase 2) plus one ``Trade`` (id, time, taker side, stream) per trade, message kind
+``MSG_TRADES`` (docs/venues.md, "Trades").
 """
 
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
