@@ -2,11 +2,12 @@
 
 ``python -m benches.fuzz [--decoder NAME] [--payloads N] [--seed S] [--json]``
 
-Mutates real-shaped venue messages (byte flips, inserted/deleted bytes, truncation,
-duplicated keys, unknown keys spelled two ways (raw, escaped, non-ASCII, surrogates,
-invalid bytes), many unknown keys, escapes in keys and strings, invalid UTF-8, level
-arrays moved between nesting levels or to another message type's field, number edge
-cases) and checks, for
+Book decoders go through ``decode_message``, trade decoders (``*-trades``, docs/venues.md
+"Trades") through ``decode_trades``. Mutates real-shaped venue messages (byte flips,
+inserted/deleted bytes, truncation, duplicated keys, unknown keys spelled two ways (raw,
+escaped, non-ASCII, surrogates, invalid bytes), many unknown keys, escapes in keys and
+strings, invalid UTF-8, level arrays moved between nesting levels or to another message
+type's field, number edge cases) and checks, for
 every payload, that ``fastfeed._parse.decode_message`` and
 ``fastfeed.reference.decode.decode_message`` yield the same result (kind, ids, times,
 symbols, levels) or both reject. A finding is a payload where they differ, or where
@@ -106,6 +107,78 @@ SEEDS: dict[str, tuple[str, bool, int, int, list[Json]]] = {
 SEEDS["binance-usdm"] = ("binance-usdm", *SEEDS["binance-depth"][1:])
 
 
+def _bn_trade() -> Obj:
+    return _o(e="trade", E=1672515782136, s="BNBBTC", t=12345, p="0.00100000",
+              q="100.00000000", T=1672515782136, m=True, M=True)
+
+
+def _bn_agg(usdm: bool = False) -> Obj:
+    if usdm:    # the captured USD-M shape: a before s, nq and st (channels.md 2.1)
+        return _o(e="aggTrade", E=1791382992488, a=3477868433, s="BTCUSDT", p="83091.70",
+                  q="0.022", nq="0.022", f=8153634393, l=8153634394, T=1791382992338,
+                  m=False, st=1)
+    return _o(e="aggTrade", E=1672515782136, s="BNBBTC", a=12345, p="0.00100000",
+              q="100.00000000", f=100, l=105, T=1672515782136, m=True, M=True)
+
+
+def _at_trade(tid: str, product: str, price: str, size: str, side: str, time_: str) -> Obj:
+    return _o(trade_id=tid, product_id=product, price=price, size=size, side=side, time=time_)
+
+
+def _cx_match(kind: str = "match") -> Obj:
+    return _o(type=kind, trade_id=10, sequence=50,
+              maker_order_id="ac928c66-ca53-498f-9c13-a110027a60e8",
+              taker_order_id="132fb6ae-456b-4654-b4e0-d681ac05cea1",
+              time="2014-11-07T08:19:27.028459Z", product_id="BTC-USD", size="5.23512",
+              price="400.23", side="sell")
+
+
+#: Trade decoders: the same tuple shape, run through decode_trades (snapshot is unused).
+TRADE_SEEDS: dict[str, tuple[str, bool, int, int, list[Json]]] = {
+    "binance-trades": ("binance", False, 8, 8, [
+        _bn_trade(),
+        _bn_agg(),
+        _bn_agg(usdm=True),
+        _o(stream="bnbbtc@trade", data=_bn_trade()),
+        _o(stream="btcusdt@aggTrade", data=_bn_agg(usdm=True)),
+        _o(e="trade", E=1, s="BNBBTC", t=7, p="1.0", q="2", b=88, a=99, T=1, m=False, M=True),
+        _o(result=None, id=7),
+        _o(code=-1121, msg="Invalid symbol."),
+        _bn_event(),
+    ]),
+    "coinbase-at-trades": ("coinbase", False, 2, 8, [
+        _cb_env("market_trades", 0, [_o(type="snapshot", trades=[
+            _at_trade("995098702", "BTC-USD", "21921.73", "0.3", "BUY",
+                      "2023-02-09T20:19:35.396Z"),
+            _at_trade("995098701", "BTC-USD", "21921.74", "0.00100000", "SELL",
+                      "2023-02-09T20:19:35.1Z"),
+            _at_trade("000000000", "ETH-USD", "1260.01", "0.3", "BUY",
+                      "2019-08-14T20:42:27.265Z")])]),
+        _cb_env("market_trades", 5, [_o(type="update", trades=[
+            _at_trade("ba2a0a48-8f38-4c9a-8b30-1ea56c0f5a9b", "BTC-USD", "21921.75", "1",
+                      "SELL", "2023-02-09T20:19:36.001234567Z")]),
+            _o(type="update", trades=[])]),
+        _cb_env("heartbeats", 3, [_o(current_time="2023-02-09 20:32:50.7 +0000 UTC",
+                                     heartbeat_counter="17")]),
+        _cb_env("subscriptions", 1, [_o(subscriptions=_o(market_trades=["BTC-USD"]))]),
+        _cb_env("l2_data", 2, [_o(type="update", product_id="BTC-USD", updates=[
+            _cb_update("bid", "21921.73", "0.06317902")])]),
+        _o(type="error", message="failure", sequence_num=4),
+    ]),
+    "coinbase-exchange-trades": ("coinbase-exchange", False, 2, 8, [
+        _cx_match(),
+        _cx_match("last_match"),
+        _o(type="heartbeat", sequence=90, last_trade_id=20, product_id="BTC-USD",
+           time="2014-11-07T08:19:28.464459Z"),
+        _o(type="subscriptions", channels=[_o(name="matches", product_ids=["BTC-USD"])]),
+        _o(type="error", message="bad"),
+        _o(type="l2update", product_id="BTC-USD", changes=[["buy", "10101.80", "0.16"]],
+           time="2019-08-14T20:42:27.265Z"),
+    ]),
+}
+SEEDS.update(TRADE_SEEDS)
+
+
 # -- serialisation (duplicates and hand-made escapes survive) ------------------------
 
 class Raw(str):
@@ -152,11 +225,13 @@ _NUMBERS = [-1, 0, 1, -5, 2**62, 2**62 + 1, 2**63 - 1, 2**63, -(2**63), -(2**63)
             1.0, 1e5, -0.0, 10**19, 9223372036854, 9223372036855, 1700000000100]
 _STRINGS = ["", "0", "-1", "1e-5", "97250.015", "BTCUSDT", "BTC-USD", "ETH-USD", "bid",
             "offer", "buy", "sell", "depthUpdate", "snapshot", "update", "l2update", "l2_data",
-            "heartbeat", "heartbeats", "subscriptions", "error"]
+            "heartbeat", "heartbeats", "subscriptions", "error", "trade", "aggTrade", "match",
+            "last_match", "market_trades", "BUY", "SELL", "995098701", "ba2a-0a48"]
 _KEYS = ["e", "E", "T", "s", "U", "u", "pu", "b", "a", "data", "stream", "code", "result", "id",
          "lastUpdateId", "bids", "asks", "type", "product_id", "changes", "time", "sequence",
          "channel", "timestamp", "sequence_num", "events", "updates", "side", "price_level",
-         "new_quantity", "event_time", "client_id"]
+         "new_quantity", "event_time", "client_id", "t", "p", "q", "f", "l", "m", "M", "nq",
+         "st", "trade_id", "price", "size", "trades", "maker_order_id"]
 
 
 def _escape(text: str, rng: random.Random) -> Raw:
@@ -318,11 +393,24 @@ def _run(fn: Callable[[], Any], failed: type[Exception]) -> tuple[str, Any]:
         return "crash", f"{type(exc).__name__}: {exc}"
 
 
+def _compiled(name: str, p: bytes) -> Any:
+    venue, snap, pd, sd, _ = SEEDS[name]
+    if name in TRADE_SEEDS:
+        return _parse.decode_trades(venue, p, pd, sd)
+    return _parse.decode_message(venue, p, pd, sd, snapshot=snap)
+
+
+def _reference(name: str, p: bytes) -> Any:
+    venue, snap, pd, sd, _ = SEEDS[name]
+    if name in TRADE_SEEDS:
+        return ref.decode_trades(venue, p, pd, sd)
+    return ref.decode_message(venue, p, pd, sd, snapshot=snap)
+
+
 def check(name: str, p: bytes) -> str | None:
     """None if both decoders agree on ``p``, else a description of the difference."""
-    venue, snap, pd, sd, _ = SEEDS[name]
-    a = _run(lambda: _parse.decode_message(venue, p, pd, sd, snapshot=snap), _parse.DecodeFailed)
-    b = _run(lambda: ref.decode_message(venue, p, pd, sd, snapshot=snap), ref.DecodeFailed)
+    a = _run(lambda: _compiled(name, p), _parse.DecodeFailed)
+    b = _run(lambda: _reference(name, p), ref.DecodeFailed)
     if a == b:
         return None
     return f"compiled {a[0]} {a[1]!r} / reference {b[0]} {b[1]!r}"
@@ -344,8 +432,7 @@ def fuzz(name: str, n: int, seed: int, keep: int = 20) -> dict[str, Any]:
                                  "diff": diff[:500]})
         else:
             try:
-                _parse.decode_message(SEEDS[name][0], p, SEEDS[name][2], SEEDS[name][3],
-                                      snapshot=SEEDS[name][1])
+                _compiled(name, p)
             except _parse.DecodeFailed:
                 rejected += 1
     return {"decoder": name, "payloads": n, "seed": seed, "findings": n_findings,

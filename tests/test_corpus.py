@@ -1,22 +1,25 @@
-"""Conformance corpus: every scenario in ``tests/corpus/<venue>/*.json`` through BookFeed.
+"""Conformance corpus: every scenario in ``tests/corpus/<venue>/*.json`` through BookFeed,
+and every trade scenario (``trades_*.json``) through TradeFeed.
 
 Each scenario is a sequence of real-format venue payloads with the expected state, book
-and counters after every step (format: ``tests/corpus/README.md``). The expectations are
-written by hand from ``docs/venues.md``, never computed with fastfeed code: expected
-decimal strings are converted here with :mod:`decimal`, independently of the compiled
-parser.
+(or trades) and counters after every step (format: ``tests/corpus/README.md``). The
+expectations are written by hand from ``docs/venues.md``, never computed with fastfeed
+code: expected decimal strings are converted here with :mod:`decimal` and timestamps with
+:mod:`calendar`, independently of the compiled parsers.
 """
 
 from __future__ import annotations
 
+import calendar
 import json
+import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from fastfeed import BookFeed, DecodeRejected
+from fastfeed import BookFeed, DecodeRejected, TradeFeed
 
 CORPUS = Path(__file__).parent / "corpus"
 VENUES = ("binance", "binance-usdm", "coinbase", "coinbase-exchange")
@@ -39,7 +42,12 @@ XFAIL: dict[str, str] = {}
 
 
 def scenario_files() -> list[Path]:
-    return sorted(CORPUS.glob("*/*.json"))
+    """The book scenarios (``trades_*.json`` are trade scenarios)."""
+    return sorted(p for p in CORPUS.glob("*/*.json") if not p.name.startswith("trades_"))
+
+
+def trade_scenario_files() -> list[Path]:
+    return sorted(CORPUS.glob("*/trades_*.json"))
 
 
 def scenario_id(path: Path) -> str:
@@ -293,14 +301,163 @@ def run_scenario(path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------
+# trade scenarios (docs/venues.md, "Trades")
+# ---------------------------------------------------------------------------------------
+
+TRADE_TOP_KEYS = {"description", "rule", "symbol", "tick_size", "step_size", "stream",
+                  "capacity", "steps"}
+TRADE_INPUT_KEYS = {"message", "message_repeat"}
+TRADE_EXPECT_KEYS = {
+    "note", "state", "applied", "trades", "trades_tail", "stream", "missing", "reject",
+    "rejects", "gap_reason", "held", "recorded", "overwritten", "duplicates", "gaps",
+    "id_jumps", "other_stream", "unknown_symbol", "sequence_gaps", "rejected",
+}
+TRADE_COUNTERS = ("held", "recorded", "overwritten", "duplicates", "gaps", "id_jumps",
+                  "other_stream", "unknown_symbol", "sequence_gaps", "rejected", "stream")
+TRADE_ROW_KEYS = {"id", "price", "size", "side"}
+TRADE_STATES = ("live", "gap", "closed")
+_RFC3339 = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?Z")
+
+
+def rfc3339_ns(text: str) -> int:
+    """ns since the epoch of a ``YYYY-MM-DDTHH:MM:SS[.frac]Z`` time (corpus rows only)."""
+    m = _RFC3339.fullmatch(text)
+    if not m:
+        raise AssertionError(f"corpus time {text!r} is not YYYY-MM-DDTHH:MM:SS[.f]Z")
+    secs = calendar.timegm((*(int(m.group(i)) for i in range(1, 7)), 0, 0, 0))
+    return secs * 10**9 + int((m.group(7) or "").ljust(9, "0"))
+
+
+def validate_trades(path: Path) -> list[str]:
+    """Problems with a trade scenario file's shape (empty list: fine)."""
+    try:
+        sc = load(path)
+    except (OSError, ValueError) as exc:
+        return [f"not valid JSON: {exc}"]
+    problems = []
+    if path.parent.name not in VENUES:
+        problems.append(f"directory {path.parent.name!r} is not a venue id {VENUES}")
+    if unknown := set(sc) - TRADE_TOP_KEYS:
+        problems.append(f"unknown top-level keys {sorted(unknown)}")
+    for key in ("description", "rule", "symbol", "tick_size", "step_size"):
+        if not isinstance(sc.get(key), str) or not sc[key].strip():
+            problems.append(f"{key!r} missing or not a non-empty string")
+    steps = sc.get("steps")
+    if not isinstance(steps, list) or not steps:
+        return [*problems, "'steps' missing or empty"]
+    for i, step in enumerate(steps):
+        where = f"step {i}"
+        if not isinstance(step, dict):
+            problems.append(f"{where}: not an object")
+            continue
+        if unknown := set(step) - TRADE_INPUT_KEYS - TRADE_EXPECT_KEYS:
+            problems.append(f"{where}: unknown keys {sorted(unknown)}")
+        if len(set(step) & TRADE_INPUT_KEYS) != 1:
+            problems.append(f"{where}: needs exactly one of {sorted(TRADE_INPUT_KEYS)}")
+        if step.get("state") not in TRADE_STATES:
+            problems.append(f"{where}: 'state' must be one of {TRADE_STATES}")
+        for key in ("trades", "trades_tail"):
+            for row in step.get(key, []):
+                if not (isinstance(row, dict) and TRADE_ROW_KEYS <= set(row)
+                        and len(set(row) & {"time", "ms"}) == 1
+                        and set(row) <= TRADE_ROW_KEYS | {"time", "ms"}):
+                    problems.append(f"{where}: {key!r} rows need id, price, size, side and "
+                                    f"one of time (RFC 3339) / ms: {row!r}")
+    return problems
+
+
+def _expected_trade(row: dict[str, Any], feed: TradeFeed) -> tuple[int, int, int, int, int]:
+    t = row["ms"] * 10**6 if "ms" in row else rfc3339_ns(row["time"])
+    return (row["id"], to_units(row["price"], feed.price_decimals),
+            to_units(row["size"], feed.size_decimals), row["side"], t)
+
+
+def _held(feed: TradeFeed) -> list[tuple[int, int, int, int, int]]:
+    a = feed.trades()
+    return list(zip(a["trade_id"].tolist(), a["price"].tolist(), a["size"].tolist(),
+                    a["side"].tolist(), a["exchange_ns"].tolist(), strict=True))
+
+
+def check_trade_step(feed: TradeFeed, step: dict[str, Any], applied: int,
+                     reject_text: str | None) -> list[str]:
+    errors = []
+
+    def mismatch(what: str, expected: Any, actual: Any) -> None:
+        errors.append(f"{what}: expected {expected!r}, got {actual!r}")
+
+    if feed.state != step["state"]:
+        mismatch("state", step["state"], feed.state)
+    if "applied" in step and applied != step["applied"]:
+        mismatch("applied (apply_message return)", step["applied"], applied)
+    held = _held(feed)
+    if "trades" in step:
+        expected = [_expected_trade(r, feed) for r in step["trades"]]
+        if held != expected:
+            mismatch("trades (id, price, size, side, exchange_ns)", expected, held)
+    if "trades_tail" in step:
+        expected = [_expected_trade(r, feed) for r in step["trades_tail"]]
+        if held[len(held) - len(expected):] != expected:
+            mismatch("trades (tail)", expected, held[len(held) - len(expected):])
+    for name in TRADE_COUNTERS:
+        if name in step and getattr(feed, name) != step[name]:
+            mismatch(name, step[name], getattr(feed, name))
+    if "missing" in step and feed.missing != [tuple(r) for r in step["missing"]]:
+        mismatch("missing", step["missing"], feed.missing)
+    if "rejects" in step and feed.rejects != step["rejects"]:
+        mismatch("rejects", step["rejects"], feed.rejects)
+    if "reject" in step:
+        if reject_text is None:
+            errors.append(f"expected a reject containing {step['reject']!r}, "
+                          f"but the input was accepted")
+        elif step["reject"] not in reject_text:
+            mismatch("reject text (substring)", step["reject"], reject_text)
+    elif reject_text is not None and "rejects" not in step and "rejected" not in step:
+        errors.append(f"unexpected reject: {reject_text!r}")
+    if "gap_reason" in step and step["gap_reason"] not in (feed.last_gap_reason or ""):
+        mismatch("last_gap_reason (substring)", step["gap_reason"], feed.last_gap_reason)
+    return errors
+
+
+def run_trade_scenario(path: Path) -> None:
+    sc = load(path)
+    sid = scenario_id(path)
+    feed = TradeFeed(path.parent.name, sc["symbol"], sc["tick_size"], sc["step_size"],
+                     stream=sc.get("stream"), capacity=sc.get("capacity", 65536),
+                     strict=False)
+    for i, step in enumerate(sc["steps"]):
+        payload = (_payload(step["message"]) if "message" in step
+                   else _repeat(step["message_repeat"]))
+        before = feed.rejected
+        applied = feed.apply_message(payload)
+        reject_text = (feed.last_reject or "") if feed.rejected != before else None
+        errors = check_trade_step(feed, step, applied, reject_text)
+        if errors:
+            shown = payload if len(payload) <= 300 else payload[:297] + b"..."
+            note = f" ({step['note']})" if "note" in step else ""
+            pytest.fail(f"{sc['description']}\n{sid} step {i}{note}: "
+                        f"{shown.decode('utf-8', 'replace')}\n  " + "\n  ".join(errors),
+                        pytrace=False)
+
+
+# ---------------------------------------------------------------------------------------
 # tests
 # ---------------------------------------------------------------------------------------
 
 def test_corpus_has_every_venue():
     for venue in VENUES:
-        files = list((CORPUS / venue).glob("*.json"))
+        files = [p for p in (CORPUS / venue).glob("*.json") if not p.name.startswith("trades_")]
         assert len(files) >= 8, f"{venue}: only {len(files)} scenarios"
+        trades = list((CORPUS / venue).glob("trades_*.json"))
+        assert len(trades) >= 3, f"{venue}: only {len(trades)} trade scenarios"
     assert (CORPUS / "README.md").is_file()
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, id=scenario_id(p))
+                                  for p in trade_scenario_files()])
+def test_trade_scenario(path):
+    problems = validate_trades(path)
+    assert not problems, f"{scenario_id(path)}: malformed scenario:\n  " + "\n  ".join(problems)
+    run_trade_scenario(path)
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, id=scenario_id(p)) for p in scenario_files()])

@@ -16,9 +16,11 @@ SPOT = (b'{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":1,"u":2,'
 
 def test_decoders_are_the_ones_venues_name() -> None:
     assert _parse.DECODERS == ("binance-depth", "binance-snapshot", "coinbase-at",
-                               "coinbase-exchange")
+                               "coinbase-exchange", "binance-trades", "coinbase-at-trades",
+                               "coinbase-exchange-trades")
     named = {v.decoder for v in VENUES.values()}
     named |= {v.snapshot_decoder for v in VENUES.values() if v.snapshot_decoder}
+    named |= {v.trade_decoder for v in VENUES.values()}
     assert named == set(_parse.DECODERS)
 
 
@@ -26,7 +28,9 @@ def test_decode_message_follows_the_venue_description(monkeypatch: pytest.Monkey
     assert _parse.decode_message("binance", SPOT, 2, 1)["last_id"] == 2
     monkeypatch.setattr(VENUES["binance"], "decoder", "nope")
     with pytest.raises(ValueError, match=r"^unknown decoder 'nope' \(known: binance-depth, "
-                                         r"binance-snapshot, coinbase-at, coinbase-exchange\)$"):
+                                         r"binance-snapshot, coinbase-at, coinbase-exchange, "
+                                         r"binance-trades, coinbase-at-trades, "
+                                         r"coinbase-exchange-trades\)$"):
         _parse.decode_message("binance", SPOT, 2, 1)
 
 

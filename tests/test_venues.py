@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from fastfeed import BookFeed
-from fastfeed._parse import DECODERS
+from fastfeed import BookFeed, TradeFeed
+from fastfeed._parse import DECODERS, TRADE_STREAMS
 from fastfeed._sync import RULES
+from fastfeed._trades import ID_RULES
 from fastfeed.reference.decode import DECODERS as REFERENCE_DECODERS
 from fastfeed.sim.dialects import DIALECTS
 from fastfeed.venues import VENUES, Venue, get_venue
@@ -39,6 +40,14 @@ def test_venue_description_is_complete(name):
     # the compiled core accepts the description as is
     feed = BookFeed(name, venue.symbol_example, "0.01", "0.001")
     assert feed.state == "syncing" and feed.venue == name
+    # trades (docs/venues.md, "Trades"): decoder, its twin, streams and id rules
+    assert venue.trade_decoder in DECODERS and venue.trade_decoder in REFERENCE_DECODERS
+    assert venue.trade_streams, "no trade streams"
+    for stream, rule in venue.trade_streams:
+        assert stream in TRADE_STREAMS.values() and rule in ID_RULES
+        tf = TradeFeed(name, venue.symbol_example, "0.01", "0.001", stream=stream)
+        assert tf.state == "live" and tf.stream == stream
+    assert list(CORPUS.joinpath(name).glob("trades_*.json")), "no trade corpus"
 
 
 def test_compiled_and_reference_decoders_are_the_same_set():

@@ -1,7 +1,8 @@
 """fastfeed: exact L2 order books from exchange WebSocket feeds at C speed.
 
 Public names: :class:`BookFeed` (offline, same compiled path), :class:`Engine` (live),
-:class:`LiveBook`, :class:`L2Book`, :class:`DecodeRejected`, :class:`SubscribeError`.
+:class:`LiveBook`, :class:`L2Book`, :class:`DecodeRejected`, :class:`SubscribeError`,
+:class:`TradeFeed` (offline trades) and :data:`TRADE_DTYPE` (one recorded trade).
 They are imported on first use, so pure-Python parts (``fastfeed.sim``, the CLI's
 ``--help``) start without loading the compiled core.
 """
@@ -20,6 +21,8 @@ _LAZY = {
     "L2Book": "fastfeed._book",
     "LiveBook": "fastfeed.engine",
     "SubscribeError": "fastfeed.engine",
+    "TRADE_DTYPE": "fastfeed.trades",
+    "TradeFeed": "fastfeed.trades",
 }
 
 if TYPE_CHECKING:
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
     from fastfeed._core import DecodeRejected
     from fastfeed.engine import Engine, LiveBook, SubscribeError
     from fastfeed.feed import BookFeed
+    from fastfeed.trades import TRADE_DTYPE, TradeFeed
 
 
 def __getattr__(name: str) -> Any:
@@ -38,5 +42,5 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = ["BookFeed", "DecodeRejected", "Engine", "L2Book", "LiveBook", "SubscribeError",
-           "__version__"]
+__all__ = ["TRADE_DTYPE", "BookFeed", "DecodeRejected", "Engine", "L2Book", "LiveBook",
+           "SubscribeError", "TradeFeed", "__version__"]

@@ -12,6 +12,7 @@ from fastfeed._book import L2Book
 from fastfeed._core import BookCore
 from fastfeed._hist import LatencyHistogram
 from fastfeed._listener import FeedListener
+from fastfeed._trades import OfflineTradeCore
 
 def bench_apply_deltas(
     book: L2Book, sides: npt.ArrayLike, prices: npt.ArrayLike, sizes: npt.ArrayLike
@@ -61,3 +62,6 @@ def bench_parse_decimal(text: bytes, decimals: int, iterations: int) -> int:
 def bench_decode(venue: str, payload: bytes, iterations: int, price_decimals: int,
                  size_decimals: int, *, snapshot: bool = False) -> int:
     """Total ns for ``iterations`` decode+convert runs (loop in C)."""
+
+def bench_trades(core: OfflineTradeCore, payloads: list[bytes]) -> tuple[int, int]:
+    """Route every payload once through a trade stream: (total ns, trades recorded)."""

@@ -11,10 +11,12 @@ Nothing in the production path imports this module. Each part lives in its own i
 - ``benchkit/listener.pxi``: ``CountingListener`` (the raw picows ceiling) and
   ``TimedFeedListener`` (the production ``FeedListener`` plus a frame-count hook);
 - ``benchkit/parse.pxi``: the decoder timing loops (owned by the parser; cimports of
-  ``fastfeed._parse`` go in that file).
+  ``fastfeed._parse`` go in that file);
+- ``benchkit/trades.pxi``: ``bench_trades`` (a trade stream's decode + record path).
 """
 
 include "benchkit/book.pxi"
 include "benchkit/hist.pxi"
 include "benchkit/listener.pxi"
 include "benchkit/parse.pxi"
+include "benchkit/trades.pxi"

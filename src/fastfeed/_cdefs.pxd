@@ -22,6 +22,8 @@ cdef extern from "ff_clock.h":
     int64_t ff_wall_ns() noexcept nogil
     # Compiler barrier: no memory access moves across it (benchmark loops).
     void ff_barrier() noexcept nogil
+    # wall - monotonic (ns), re-read at most once a second; mono_now: a monotonic stamp.
+    int64_t ff_wall_offset_ns(int64_t mono_now) noexcept nogil
 
 
 cdef extern from "ff_swar.h":

@@ -195,15 +195,28 @@ cdef int decode_binance_snapshot(const char* p, Py_ssize_t n, DeltaBatch* b) noe
 cdef int decode_coinbase_at(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil
 cdef int decode_coinbase_exchange(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil
 
+# Trade decoders (docs/venues.md, "Trades"): MSG_TRADES batches, one Trade per Delta,
+# oldest first, one segment per run of a symbol; other messages as the book decoders say.
+cdef int decode_binance_trades(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil
+cdef int decode_coinbase_at_trades(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil
+cdef int decode_coinbase_exchange_trades(const char* p, Py_ssize_t n,
+                                         DeltaBatch* b) noexcept nogil
+
 # A decoder by its registered name: "binance-depth", "binance-snapshot", "coinbase-at",
-# "coinbase-exchange" (the Python-level tuple DECODERS lists them; Venue.decoder and
-# Venue.snapshot_decoder in fastfeed.venues name them). ValueError naming the known ones.
+# "coinbase-exchange", and the trade decoders "binance-trades", "coinbase-at-trades",
+# "coinbase-exchange-trades" (the Python-level tuple DECODERS lists them; Venue.decoder,
+# Venue.snapshot_decoder and Venue.trade_decoder in fastfeed.venues name them).
+# ValueError naming the known ones.
 cdef DecodeFn decoder_named(str name) except NULL
 
 # A venue id's stream decoder, or with snapshot=True its REST snapshot decoder, as
 # fastfeed.venues.get_venue(venue) describes it. ValueError for an unknown venue or a venue
 # whose snapshots arrive in-band (snapshot_decoder None).
 cdef DecodeFn venue_decoder(str venue, bint snapshot) except NULL
+
+# A venue id's trade decoder (Venue.trade_decoder). ValueError for an unknown venue or
+# one without trades.
+cdef DecodeFn venue_trade_decoder(str venue) except NULL
 
 # Cold path: the full human message for a failed decode (b.error != DEC_OK), e.g.
 # "malformed JSON at byte 17". With convert_error_message, the one formatter of decode

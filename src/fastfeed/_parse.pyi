@@ -14,6 +14,8 @@ REJECT_REASONS: dict[int, str]
 DECIMAL_ERRORS: dict[int, str]
 #: bounds of the reject-reason space: REJECT_N_DECODE_CODES, REJECT_N_REASONS
 REJECT_LIMITS: dict[str, int]
+#: trade stream names by TradeStream code (the keys of ``Venue.trade_streams``)
+TRADE_STREAMS: dict[int, str]
 
 def reason_name(code: int) -> str:
     """snake_case name of a reject reason (e.g. "malformed_json")."""
@@ -50,3 +52,13 @@ def decode_message(
     snapshot: bool = False,
 ) -> dict[str, Any]:
     """Decode one payload through the compiled path into a plain structure."""
+
+def decode_trades(
+    venue: str,
+    payload: bytes | bytearray | memoryview,
+    price_decimals: int,
+    size_decimals: int,
+    price_tick: int = 1,
+    size_step: int = 1,
+) -> dict[str, Any]:
+    """Decode one payload through the venue's compiled trade decoder into a plain structure."""

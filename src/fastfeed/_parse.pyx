@@ -28,20 +28,28 @@ them stay direct C calls); ``_parse.pxd`` is the cimport surface for other modul
     parse/binance.pxi            Binance depth events and REST snapshots
     parse/coinbase_at.pxi        Coinbase Advanced Trade
     parse/coinbase_exchange.pxi  Coinbase Exchange
+    parse/trades.pxi             what the trade decoders share (docs/venues.md, "Trades")
+    parse/binance_trades.pxi     Binance trade and aggTrade events
+    parse/coinbase_at_trades.pxi Coinbase Advanced Trade market_trades
+    parse/coinbase_exchange_trades.pxi  Coinbase Exchange matches
 
 The C helpers (SWAR scanners, bit scans, clocks) are headers in ``include/``, declared in
 ``_cdefs.pxd``.
 """
 
 cimport cython
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t, INT32_MAX, INT64_MAX
+from libc.stdint cimport (
+    int8_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t, INT32_MAX, INT64_MAX,
+)
 from libc.string cimport memchr, memcmp, memcpy, memset
 
 from fastfeed._types cimport (
     MAX_BATCH_LEVELS, SIDE_BID, SIDE_ASK, SEG_UPDATE, SEG_SNAPSHOT,
     MSG_NONE, MSG_DEPTH, MSG_SNAPSHOT, MSG_HEARTBEAT, MSG_CONTROL, MSG_IGNORED, MSG_VENUE_ERROR,
-    batch_reset, batch_next_level, batch_next_seg, batch_init, batch_free,
-    DeltaBatch, Delta, Segment,
+    MSG_TRADES,
+    batch_reset, batch_next_level, batch_next_seg, batch_next_trade, batch_init, batch_free,
+    DeltaBatch, Delta, Segment, Trade,
+    TRADE_STREAM_TRADE, TRADE_STREAM_AGG, TRADE_STREAM_MARKET_TRADES, TRADE_STREAM_MATCHES,
     DEC_OK, DEC_BAD_DECIMAL,
     DECIMAL_OK, DECIMAL_EMPTY, DECIMAL_SIGN, DECIMAL_NON_DIGIT, DECIMAL_TOO_PRECISE,
     DECIMAL_OVERFLOW, DECIMAL_EXPONENT, DECIMAL_OFF_TICK,
@@ -69,5 +77,9 @@ include "parse/registry.pxi"
 include "parse/binance.pxi"
 include "parse/coinbase_at.pxi"
 include "parse/coinbase_exchange.pxi"
+include "parse/trades.pxi"
+include "parse/binance_trades.pxi"
+include "parse/coinbase_at_trades.pxi"
+include "parse/coinbase_exchange_trades.pxi"
 
 DECODERS = tuple(_REGISTRY)             # every decoder name registered above

@@ -18,7 +18,12 @@ from libc.stdlib cimport calloc, free
 from fastfeed._cdefs cimport ff_monotonic_ns as monotonic_ns
 from fastfeed._core cimport BookCore, load_rules, reject_counts_by_name
 from fastfeed._parse cimport batch_error_message
-from fastfeed._sync cimport SYNC_GAP, SYNC_LIVE
+from fastfeed._sync cimport (
+    SYNC_GAP,
+    SYNC_LIVE,
+    connection_sequence_broken,
+    sequence_break_reason,
+)
 from fastfeed._types cimport (
     DEC_OK,
     MSG_CONTROL,
@@ -48,15 +53,6 @@ cdef inline uint64_t _fnv1a(const char* p, Py_ssize_t n) noexcept nogil:
     for i in range(n):
         h = (h ^ <unsigned char>p[i]) * 1099511628211ULL
     return h
-
-
-cdef str _sequence_break(int64_t last, int64_t got):
-    """Why a connection sequence is broken (cold path)."""
-    if got > last:
-        return f"sequence_num jumped from {last} to {got}"
-    if got == last:
-        return f"sequence_num {got} repeated"
-    return f"sequence_num went back from {last} to {got}"
 
 
 cdef class Router:
@@ -134,6 +130,7 @@ cdef class Router:
         cdef Py_ssize_t i
         cdef PyObject* entry
         cdef int applied = 0
+        cdef int64_t prev
         self.messages += 1
         if n > self.max_message_bytes:
             self.oversized += 1
@@ -148,10 +145,10 @@ cdef class Router:
             self._unreadable(batch_error_message(b), p, n)
             return 0
         if self.rules.connection_sequence and b.last_id >= 0:
-            if self.conn_seq >= 0 and b.last_id != self.conn_seq + 1:
+            prev = self.conn_seq
+            if connection_sequence_broken(&self.conn_seq, b.last_id):
                 self.sequence_gaps += 1
-                self.connection_gap(_sequence_break(self.conn_seq, b.last_id))
-            self.conn_seq = b.last_id
+                self.connection_gap(sequence_break_reason(prev, b.last_id))
         if b.msg_kind == MSG_DEPTH or b.msg_kind == MSG_SNAPSHOT:
             for i in range(b.n_segs):
                 entry = self._lookup(&b.segs[i])

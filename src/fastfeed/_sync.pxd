@@ -53,3 +53,17 @@ cdef class Sequencer:
     cdef int go_live(self, int64_t book_id) except -1
     cdef SnapshotVerdict snapshot_loaded(self, int64_t last_update_id) except *
     cdef int restart(self, int state) except -1
+
+
+# Connection-level sequence (Venue.connection_sequence: Coinbase Advanced Trade
+# sequence_num, docs/venues.md#coinbase-advanced-trade-sequencing), shared by the router
+# (books) and trade streams: the first value sets it (*last < 0: none yet), every later
+# one must be the previous + 1; a jump, a repeat or a decrease breaks it. Records `got`.
+cdef inline bint connection_sequence_broken(int64_t* last, int64_t got) noexcept nogil:
+    cdef bint broken = last[0] >= 0 and got != last[0] + 1
+    last[0] = got
+    return broken
+
+
+# Cold path: why a connection sequence broke, as a gap reason.
+cdef str sequence_break_reason(int64_t last, int64_t got)

@@ -49,6 +49,14 @@ _ALLOWED[<int>SYNC_STALE] = _TO_SYNCING | _TO_LIVE | _TO_STALE | _TO_CLOSED
 _ALLOWED[<int>SYNC_CLOSED] = _TO_CLOSED
 
 
+cdef str sequence_break_reason(int64_t last, int64_t got):
+    if got > last:
+        return f"sequence_num jumped from {last} to {got}"
+    if got == last:
+        return f"sequence_num {got} repeated"
+    return f"sequence_num went back from {last} to {got}"
+
+
 cdef int transition_allowed(int source, int target) noexcept nogil:
     if source < 0 or source > SYNC_CLOSED or target < 0 or target > SYNC_CLOSED:
         return 0

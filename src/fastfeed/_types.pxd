@@ -10,9 +10,13 @@ that tells us the instrument's scale may come after the levels. Phase 1 (the dec
 records where each price/size string lives in the payload; phase 2
 (``_parse.convert_segment``) turns them into int64 ticks/lots once the scale is known.
 Pointers in a batch point into the payload and are valid only during the callback.
+
+Trade decoders use the same batch: one Delta (price and size text, converted by the same
+phase 2) plus one ``Trade`` (id, time, taker side, stream) per trade, message kind
+``MSG_TRADES`` (docs/venues.md, "Trades").
 """
 
-from libc.stdint cimport int32_t, int64_t, uint8_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
 
 
 cdef enum Side:
@@ -28,6 +32,7 @@ cdef enum MsgKind:
     MSG_CONTROL = 4         # subscribe acks, results, errors: not book data
     MSG_IGNORED = 5         # a known message type fastfeed does not consume
     MSG_VENUE_ERROR = 6     # the venue reports an error (Coinbase type error, Binance code)
+    MSG_TRADES = 7          # trades (a trade decoder): one Trade per level, see below
 
 
 cdef enum SegKind:
@@ -98,6 +103,29 @@ ctypedef struct Segment:
     int64_t event_time_ns       # per-event exchange time when the venue gives one, else 0
 
 
+cdef enum TradeStream:
+    # Which trade stream a trade came from (its id space); names in _parse TRADE_STREAMS,
+    # the keys of Venue.trade_streams (docs/venues.md, "Trades").
+    TRADE_STREAM_NONE = 0
+    TRADE_STREAM_TRADE = 1          # Binance <symbol>@trade: id t
+    TRADE_STREAM_AGG = 2            # Binance <symbol>@aggTrade: id a, fills f..l
+    TRADE_STREAM_MARKET_TRADES = 3  # Coinbase Advanced Trade market_trades
+    TRADE_STREAM_MATCHES = 4        # Coinbase Exchange matches (match, last_match)
+
+
+ctypedef struct Trade:
+    # A trade decoder's extras for the Delta at the same index (that Delta holds the price
+    # and size text, converted by convert_segment like a level; its side is unused).
+    int64_t trade_id            # the venue's trade id; -1 when it has none (AT UUIDs)
+    int64_t first_id            # Binance aggTrade f (first fill id), else -1
+    int64_t last_id             # Binance aggTrade l (last fill id), else -1
+    int64_t time_ns             # execution time (Binance T, Coinbase time), ns since the epoch
+    const char* symbol_ptr      # into the payload (segments are built from runs of it)
+    int32_t symbol_len
+    int8_t side                 # +1 the taker bought, -1 the taker sold, 0 unknown
+    uint8_t stream              # TradeStream
+
+
 ctypedef struct DeltaBatch:
     Delta* levels
     Py_ssize_t n_levels
@@ -119,6 +147,9 @@ ctypedef struct DeltaBatch:
     int32_t decimal_error
     Py_ssize_t error_offset
     const char* error_detail
+    # Trade decoders (MSG_TRADES): trades[i] goes with levels[i]; NULL until first needed.
+    Trade* trades
+    Py_ssize_t cap_trades
 
 
 # Hard cap on levels in one decoded message: a REST snapshot holds at most 5000 a side
@@ -150,8 +181,10 @@ cdef inline int batch_init(DeltaBatch* b, Py_ssize_t cap_levels) noexcept nogil:
     """Allocate a batch's arrays; returns -1 if out of memory."""
     b.levels = NULL
     b.segs = NULL
+    b.trades = NULL
     b.cap_levels = 0
     b.cap_segs = 0
+    b.cap_trades = 0
     batch_reset(b)
     b.levels = <Delta*>realloc(NULL, cap_levels * sizeof(Delta))
     b.segs = <Segment*>realloc(NULL, 16 * sizeof(Segment))
@@ -165,10 +198,13 @@ cdef inline int batch_init(DeltaBatch* b, Py_ssize_t cap_levels) noexcept nogil:
 cdef inline void batch_free(DeltaBatch* b) noexcept nogil:
     free(b.levels)
     free(b.segs)
+    free(b.trades)
     b.levels = NULL
     b.segs = NULL
+    b.trades = NULL
     b.cap_levels = 0
     b.cap_segs = 0
+    b.cap_trades = 0
 
 
 cdef inline Delta* batch_next_level(DeltaBatch* b) noexcept nogil:
@@ -203,3 +239,21 @@ cdef inline Segment* batch_next_seg(DeltaBatch* b) noexcept nogil:
         b.cap_segs = cap
     b.n_segs += 1
     return &b.segs[b.n_segs - 1]
+
+
+cdef inline Trade* batch_next_trade(DeltaBatch* b, Delta** level) noexcept nogil:
+    """Room for one more trade: its Delta (*level: price and size text) and its Trade at
+    the same index; NULL past the level cap or out of memory (nothing added then)."""
+    cdef Trade* grown
+    cdef Delta* d = batch_next_level(b)
+    if d == NULL:
+        return NULL
+    if b.n_levels > b.cap_trades:
+        grown = <Trade*>realloc(b.trades, b.cap_levels * sizeof(Trade))
+        if grown == NULL:
+            b.n_levels -= 1
+            return NULL
+        b.trades = grown
+        b.cap_trades = b.cap_levels
+    level[0] = d
+    return &b.trades[b.n_levels - 1]

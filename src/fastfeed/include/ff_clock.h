@@ -3,7 +3,8 @@
  * ff_monotonic_ns: the clock the hot path stamps frames with (CLOCK_MONOTONIC; the
  * performance counter on Windows). ff_wall_ns: ns since the Unix epoch (CLOCK_REALTIME).
  * ff_barrier: the compiler may not move memory accesses across it (no CPU fence), so a
- * benchmark loop cannot hoist work that "might" see changed memory. */
+ * benchmark loop cannot hoist work that "might" see changed memory. ff_wall_offset_ns:
+ * wall - monotonic, cached for a second (below). */
 #ifndef FF_CLOCK_H
 #define FF_CLOCK_H
 
@@ -46,5 +47,19 @@ static inline int64_t ff_wall_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 #endif
+
+/* wall - monotonic, refreshed at most once a second: a monotonic receive stamp plus this
+ * is the receive time since the epoch, with one clock read per second instead of one per
+ * message (NTP slews the wall clock slowly; a second-old offset is good to well under a
+ * microsecond). The cache is per extension module (a static in a static inline). */
+static inline int64_t ff_wall_offset_ns(int64_t mono_now) {
+    static int64_t offset = 0;
+    static int64_t taken = INT64_MIN / 2;
+    if (mono_now - taken > 1000000000LL) {
+        offset = ff_wall_ns() - ff_monotonic_ns();
+        taken = mono_now;
+    }
+    return offset;
+}
 
 #endif /* FF_CLOCK_H */

@@ -41,6 +41,7 @@ _KIND_NAMES = {
     MSG_CONTROL: "control",
     MSG_IGNORED: "ignored",
     MSG_VENUE_ERROR: "venue_error",
+    MSG_TRADES: "trades",
 }
 
 
@@ -61,6 +62,15 @@ cdef DecodeFn venue_decoder(str venue, bint snapshot) except NULL:
     name = v.snapshot_decoder if snapshot else v.decoder
     if name is None:
         raise ValueError(f"{venue} has no snapshot decoder: snapshots arrive in-band")
+    return decoder_named(name)
+
+
+cdef DecodeFn venue_trade_decoder(str venue) except NULL:
+    # Venue.trade_decoder names it, as Venue.decoder names the book decoder
+    venue_decoder(venue, False)         # the venue lookup and its error
+    name = _get_venue(venue).trade_decoder
+    if not name:
+        raise ValueError(f"{venue} has no trade decoder")
     return decoder_named(name)
 
 
@@ -124,6 +134,69 @@ def decode_message(str venue, payload, int price_decimals, int size_decimals,
             "prev_id": b.prev_id,
             "event_time_ns": b.event_time_ns,
             "txn_time_ns": b.txn_time_ns,
+            "segments": segments,
+        }
+    finally:
+        batch_free(&b)
+
+
+def decode_trades(str venue, payload, int price_decimals, int size_decimals,
+                  int64_t price_tick=1, int64_t size_step=1) -> dict:
+    """Decode one payload through the venue's compiled trade decoder and convert it.
+
+    Returns ``{"kind", "last_id", "event_time_ns", "segments": [{"symbol", "kind",
+    "trades": [{"stream", "trade_id", "first_id", "last_id", "time_ns", "price", "size",
+    "side"}]}]}``: trades oldest first in the venue's order, prices and sizes in integer
+    ticks and lots, ``side`` +1 (the taker bought), -1 (the taker sold) or 0, ``stream``
+    a name of ``TRADE_STREAMS``. ``kind`` is ``"trades"`` or what else the message is
+    (``"ignored"``, ``"control"``, ...); ``last_id`` the connection sequence (Coinbase
+    Advanced Trade) or -1. Raises ``DecodeFailed`` with a specific message when the
+    payload or one of its decimals is bad.
+    """
+    cdef DecodeFn fn = venue_trade_decoder(venue)
+    cdef bytes data = bytes(payload)
+    cdef const char* p = data
+    cdef DeltaBatch b
+    cdef Segment* seg
+    cdef Trade* t
+    cdef Py_ssize_t si, li
+    cdef int rc
+    _check_scale(price_decimals, size_decimals, price_tick, size_step)
+    if batch_init(&b, 64) < 0:
+        raise MemoryError()
+    try:
+        rc = fn(p, len(data), &b)
+        if rc != DEC_OK:
+            raise DecodeFailed(batch_error_message(&b))
+        segments = []
+        for si in range(b.n_segs):
+            seg = &b.segs[si]
+            if convert_segment(&b, seg, price_decimals, size_decimals, price_tick,
+                               size_step) != DEC_OK:
+                raise DecodeFailed(convert_error_message(&b, seg, p, price_decimals,
+                                                         size_decimals, price_tick, size_step))
+            trades = []
+            for li in range(seg.start, seg.start + seg.count):
+                t = &b.trades[li]
+                trades.append({
+                    "stream": TRADE_STREAMS.get(t.stream, str(t.stream)),
+                    "trade_id": t.trade_id,
+                    "first_id": t.first_id,
+                    "last_id": t.last_id,
+                    "time_ns": t.time_ns,
+                    "price": b.levels[li].price,
+                    "size": b.levels[li].size,
+                    "side": t.side,
+                })
+            segments.append({
+                "symbol": seg.symbol_ptr[:seg.symbol_len].decode("utf-8", "replace"),
+                "kind": "snapshot" if seg.kind == SEG_SNAPSHOT else "update",
+                "trades": trades,
+            })
+        return {
+            "kind": _KIND_NAMES.get(b.msg_kind, str(b.msg_kind)),
+            "last_id": b.last_id,
+            "event_time_ns": b.event_time_ns,
             "segments": segments,
         }
     finally:

@@ -536,13 +536,297 @@ def _convert(seg: dict[str, Any], pd: int, sd: int, tick: int, step: int) -> Non
     seg["levels"] = out
 
 
+# ---------------------------------------------------------------------------------------
+# Trade decoders (docs/venues.md, "Trades"): same output as fastfeed._parse.decode_trades
+# ---------------------------------------------------------------------------------------
+
+
+def _check_depth(o: dict[str, Any], structural: dict[str, type]) -> None:
+    """Every member value the compiled decoder skips (all but the containers it walks,
+    ``structural``: key -> container type) must nest at most 64 deep."""
+    for k, v in o.items():
+        if k in structural and isinstance(v, structural[k]):
+            continue
+        if _depth(v) > MAX_DEPTH:
+            raise DecodeFailed("malformed JSON (nesting too deep)")
+
+
+def _tresult(kind: str, last_id: int = -1, t: int = 0,
+             segments: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"kind": kind, "last_id": last_id, "event_time_ns": t, "segments": segments or []}
+
+
+def _trade(stream: str, trade_id: int, first_id: int, last_id: int, time_ns: int,
+           price: str, size: str, side: int) -> dict[str, Any]:
+    return {"stream": stream, "trade_id": trade_id, "first_id": first_id, "last_id": last_id,
+            "time_ns": time_ns, "price": price, "size": size, "side": side}
+
+
+_BT_EVENT = {"e", "E", "s", "t", "a", "p", "q", "f", "l", "T", "m"}
+_BT_COMMON = {"e", "E", "s", "p", "q", "T", "m"}
+
+
+def _binance_trades(payload: bytes) -> dict[str, Any]:
+    top = _load(payload)
+    _check_dups(top, _BT_EVENT | {"data"})
+    _check_depth(top, {"data": dict})
+    ev = top
+    if "data" in top:
+        if isinstance(top["data"], _Obj):
+            _check_dups(top["data"], _BT_EVENT)
+            _check_depth(top["data"], {})
+        if not isinstance(top["data"], _Obj):
+            raise DecodeFailed("field 'data' has the wrong type (expected object)")
+        if _BT_EVENT & top.keys():
+            raise DecodeFailed("event field next to 'data' in a combined-stream envelope")
+        ev = top["data"]
+    if "e" not in ev:
+        if "code" in ev:
+            return _tresult("venue_error")
+        if "result" in ev or "id" in ev:
+            return _tresult("control")
+        raise DecodeFailed("field 'e' missing")
+    e = ev["e"]
+    if not isinstance(e, str):
+        raise DecodeFailed("field 'e' has the wrong type (expected string)")
+    if e not in ("trade", "aggTrade"):
+        if _bad_utf8(e):
+            raise DecodeFailed("field 'e' is not valid UTF-8")
+        return _tresult("ignored")
+    agg = e == "aggTrade"
+    relevant = _BT_COMMON | ({"a", "f", "l"} if agg else {"t"})
+    p = _Pending()
+    for k, v in ev.items():
+        if k not in relevant or k == "e":
+            continue
+        if k in ("E", "T", "t", "a", "f", "l"):
+            _int_field(p, k, v)
+        elif k == "s":
+            _sym_field(p, k, v)
+        elif k in ("p", "q"):
+            _str_field(p, k, v)
+        elif type(v) is not bool:
+            p.add("field 'm' has the wrong type (expected boolean)")
+    p.raise_if()
+    need = ("E", "s", "a", "p", "q", "f", "l", "T", "m") if agg else ("E", "s", "t", "p", "q", "T", "m")
+    for k in need:
+        if k not in ev:
+            raise DecodeFailed(f"field '{k}' missing")
+    id_key = "a" if agg else "t"
+    if not 0 <= ev[id_key] <= MAX_UPDATE_ID:
+        raise DecodeFailed(f"field '{id_key}' out of range (expected 0..2**62)")
+    e_ns = _ms_to_ns("E", ev["E"])
+    t_ns = _ms_to_ns("T", ev["T"])
+    trade = _trade("aggTrade" if agg else "trade", ev[id_key], ev["f"] if agg else -1,
+                   ev["l"] if agg else -1, t_ns, _raw(ev["p"]), _raw(ev["q"]),
+                   -1 if ev["m"] else 1)
+    return _tresult("trades", -1, e_ns, [{"symbol": ev["s"], "kind": "update", "trades": [trade]}])
+
+
+_CT = {"type", "product_id", "trade_id", "sequence", "time", "price", "size", "side"}
+
+
+def _coinbase_exchange_trades(payload: bytes) -> dict[str, Any]:
+    o = _load(payload)
+    _check_dups(o, _CT)
+    _check_depth(o, {})
+    if "type" not in o:
+        raise DecodeFailed("field 'type' missing")
+    typ = o["type"]
+    if not isinstance(typ, str):
+        raise DecodeFailed("field 'type' has the wrong type (expected string)")
+    if typ not in ("match", "last_match"):
+        kind = {"heartbeat": "heartbeat", "subscriptions": "control",
+                "error": "venue_error"}.get(typ, "ignored")
+        if kind == "ignored" and _bad_utf8(typ):
+            raise DecodeFailed("field 'type' is not valid UTF-8")
+        return _tresult(kind)
+    p = _Pending()
+    side = 0
+    for k, v in o.items():
+        if k == "product_id":
+            _sym_field(p, k, v)
+        elif k in ("trade_id", "sequence"):
+            _int_field(p, k, v)
+        elif k in ("time", "price", "size"):
+            _str_field(p, k, v)
+        elif k == "side" and _str_field(p, k, v):
+            # the maker's side: a resting buy order was hit, so the taker sold
+            if v in ("buy", "sell"):
+                side = -1 if v == "buy" else 1
+            else:
+                p.add("field 'side' is not 'buy' or 'sell'")
+    p.raise_if()
+    for k in ("trade_id", "product_id", "price", "size", "side", "time"):
+        if k not in o:
+            raise DecodeFailed(f"field '{k}' missing")
+    if not 0 <= o["trade_id"] <= MAX_UPDATE_ID:
+        raise DecodeFailed("field 'trade_id' out of range (expected 0..2**62)")
+    t = parse_rfc3339_ns(_raw(o["time"]))
+    if t is None:
+        raise DecodeFailed("field 'time' is not an RFC 3339 timestamp")
+    trade = _trade("matches", o["trade_id"], -1, -1, t, _raw(o["price"]), _raw(o["size"]), side)
+    return _tresult("trades", o.get("sequence", -1), t,
+                    [{"symbol": o["product_id"], "kind": "update", "trades": [trade]}])
+
+
+_DIGITS = frozenset("0123456789")
+
+
+def _numeric_id(raw: str) -> int:
+    """A string trade id that is a plain integer in 0..2**62 (raw text), else -1."""
+    if 1 <= len(raw) <= 19 and all(ch in _DIGITS for ch in raw) and int(raw) <= MAX_UPDATE_ID:
+        return int(raw)
+    return -1
+
+
+_AT_TRADE = {"trade_id", "product_id", "price", "size", "side", "time"}
+
+
+def _at_trade(p: _Pending, t: _Obj) -> tuple[str | None, dict[str, Any]]:
+    _check_dups(t, _AT_TRADE)
+    _check_depth(t, {})
+    symbol: str | None = None
+    out = _trade("market_trades", -1, -1, -1, 0, "", "", 0)
+    for k, v in t.items():
+        if k not in _AT_TRADE or not _str_field(p, k, v, "trade field"):
+            continue
+        if k == "trade_id":
+            out["trade_id"] = _numeric_id(_raw(v))
+        elif k == "product_id":
+            _sym_field(p, k, v, "trade field")
+            symbol = _raw(v)
+        elif k in ("price", "size"):
+            out[k] = _raw(v)
+        elif k == "side":
+            if v in ("BUY", "SELL"):
+                out["side"] = -1 if v == "BUY" else 1     # the maker's side
+            else:
+                p.add("trade side is not 'BUY' or 'SELL'")
+        else:
+            ns = parse_rfc3339_ns(_raw(v))
+            if ns is None:
+                p.add("trade field 'time' is not an RFC 3339 timestamp")
+            else:
+                out["time_ns"] = ns
+    for k in ("trade_id", "product_id", "price", "size", "side", "time"):
+        if k not in t:
+            p.add(f"trade field '{k}' missing")
+    return symbol, out
+
+
+def _at_trades_event(p: _Pending, ev: _Obj) -> list[dict[str, Any]]:
+    _check_dups(ev, {"type", "trades"})
+    _check_depth(ev, {"trades": list})
+    kind = "update"
+    trades: list[tuple[str | None, dict[str, Any]]] = []
+    for k, v in ev.items():
+        if k == "type":
+            if _str_field(p, "type", v, "event field"):
+                if v == "snapshot":
+                    kind = "snapshot"
+                elif v != "update":
+                    p.add("event type is not 'snapshot' or 'update'")
+        elif k == "trades":
+            if not isinstance(v, list):
+                p.add(f"field 'trades' has the wrong type {_OBJS}")
+                continue
+            for t in v:
+                if not isinstance(t, dict):
+                    if _depth(t) > MAX_DEPTH:
+                        raise DecodeFailed("malformed JSON (nesting too deep)")
+                    p.add(f"field 'trades' has the wrong type {_OBJS}")
+                    continue
+                trades.append(_at_trade(p, t))  # type: ignore[arg-type]
+    for k in ("type", "trades"):
+        if k not in ev:
+            p.add(f"event field '{k}' missing")
+    trades.reverse()                # newest first on the wire; the venue's order is oldest first
+    segs: list[dict[str, Any]] = []
+    for i, (symbol, trade) in enumerate(trades):
+        if i == 0 or symbol != trades[i - 1][0]:
+            segs.append({"symbol": symbol, "kind": kind, "trades": []})
+        segs[-1]["trades"].append(trade)
+    return segs
+
+
+_AT_ENV = {"channel", "timestamp", "sequence_num", "events", "type"}
+
+
+def _coinbase_at_trades(payload: bytes) -> dict[str, Any]:
+    o = _load(payload)
+    _check_dups(o, _AT_ENV)
+    _check_depth(o, {"events": list})
+    p, evp = _Pending(), _Pending()
+    segs: list[dict[str, Any]] = []
+    for k, v in o.items():
+        if k in ("channel", "timestamp"):
+            _str_field(p, k, v)
+        elif k == "sequence_num":
+            _int_field(p, k, v)
+            if _is_int(v) and INT64_MIN <= v <= INT64_MAX and not 0 <= v <= MAX_UPDATE_ID:
+                p.add("field 'sequence_num' out of range (expected 0..2**62)")
+        elif k == "events":
+            if not isinstance(v, list):
+                evp.add(f"field 'events' has the wrong type {_OBJS}")
+                continue
+            for ev in v:
+                if not isinstance(ev, dict):
+                    if _depth(ev) > MAX_DEPTH:
+                        raise DecodeFailed("malformed JSON (nesting too deep)")
+                    evp.add(f"field 'events' has the wrong type {_OBJS}")
+                    continue
+                segs += _at_trades_event(evp, ev)  # type: ignore[arg-type]
+    seq: Any = o.get("sequence_num")
+    last_id = seq if _is_int(seq) and 0 <= seq <= MAX_UPDATE_ID else -1
+    if o.get("type") == "error":
+        return _tresult("venue_error", last_id)
+    p.raise_if()
+    if "channel" not in o:
+        raise DecodeFailed("field 'channel' missing")
+    t = 0
+    if "timestamp" in o:
+        parsed = parse_rfc3339_ns(_raw(o["timestamp"]))
+        if parsed is None:
+            raise DecodeFailed("field 'timestamp' is not an RFC 3339 timestamp")
+        t = parsed
+    channel = o["channel"]
+    if channel == "market_trades":
+        for k in ("sequence_num", "timestamp", "events"):
+            if k not in o:
+                raise DecodeFailed(f"field '{k}' missing")
+        evp.raise_if()
+        return _tresult("trades", last_id, t, segs)
+    kind = {"heartbeats": "heartbeat", "subscriptions": "control"}.get(channel, "ignored")
+    if kind == "ignored" and _bad_utf8(channel):
+        raise DecodeFailed("field 'channel' is not valid UTF-8")
+    return _tresult(kind, last_id, t)
+
+
+def _convert_trades(seg: dict[str, Any], pd: int, sd: int, tick: int, step: int) -> None:
+    for trade in seg["trades"]:
+        for what, dec, unit in (("price", pd, tick), ("size", sd, step)):
+            text = trade[what]
+            code, value = decimal_code(text.encode("utf-8", "surrogateescape"), dec)
+            if code == DECIMAL_OK and value is not None and unit > 1 and value % unit:
+                code = DECIMAL_OFF_TICK
+            if code != DECIMAL_OK or value is None:
+                shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                raise DecodeFailed(f"{what}: " + decimal_error_message(code, shown, dec, unit))
+            trade[what] = value
+
+
 #: The twins of the compiled decoders, by the names venue descriptions use
-#: (``Venue.decoder`` / ``Venue.snapshot_decoder``; ``fastfeed._parse.DECODERS``).
+#: (``Venue.decoder`` / ``Venue.snapshot_decoder`` / ``Venue.trade_decoder``;
+#: ``fastfeed._parse.DECODERS``).
 DECODERS: dict[str, Callable[[bytes], dict[str, Any]]] = {
     "binance-depth": _binance_depth,
     "binance-snapshot": _binance_snapshot,
     "coinbase-at": _coinbase_at,
     "coinbase-exchange": _coinbase_exchange,
+    "binance-trades": _binance_trades,
+    "coinbase-at-trades": _coinbase_at_trades,
+    "coinbase-exchange-trades": _coinbase_exchange_trades,
 }
 
 
@@ -569,4 +853,27 @@ def decode_message(
     out = DECODERS[decoder](bytes(payload))
     for seg in out["segments"]:
         _convert(seg, price_decimals, size_decimals, price_tick, size_step)
+    return out
+
+
+def decode_trades(
+    venue: str,
+    payload: bytes | bytearray | memoryview,
+    price_decimals: int,
+    size_decimals: int,
+    price_tick: int = 1,
+    size_step: int = 1,
+) -> dict[str, Any]:
+    """Reference of ``fastfeed._parse.decode_trades`` (same output and messages)."""
+    for name, value in (("price_decimals", price_decimals), ("size_decimals", size_decimals)):
+        if not 0 <= value <= MAX_DECIMALS:
+            raise ValueError(f"{name} must be in 0..{MAX_DECIMALS}, got {value}")
+    spec = VENUES.get(venue)
+    if spec is None:
+        raise ValueError(f"unknown venue {venue!r}")
+    if not spec.trade_decoder:
+        raise ValueError(f"{venue} has no trade decoder")
+    out = DECODERS[spec.trade_decoder](bytes(payload))
+    for seg in out["segments"]:
+        _convert_trades(seg, price_decimals, size_decimals, price_tick, size_step)
     return out

@@ -21,8 +21,8 @@ class Venue:
     """One exchange API family: the single description every layer reads.
 
     The compiled core reads the hot-path rules (``decoder``, ``snapshot_decoder``,
-    ``sequencing``, ``connection_sequence``, ``unreadable_is_gap``) when a book or a
-    listener is created; the engine reads the URLs, limits and control messages; the
+    ``sequencing``, ``connection_sequence``, ``unreadable_is_gap``, ``trade_decoder``,
+    ``trade_streams``) when a book, a trade stream or a listener is created; the engine reads the URLs, limits and control messages; the
     reference twins, the simulator and the benchmarks read the same attributes instead of
     restating them. Adding a venue means one module here (a subclass), its compiled
     decoder and its simulator dialect. The rules themselves are written down in
@@ -47,6 +47,12 @@ class Venue:
     #: True when an unreadable message may have carried any book's update and nothing
     #: later would tell (no per-book ids): every live book on the connection turns ``gap``
     unreadable_is_gap: bool = False
+    #: compiled decoder for trade payloads (a name in ``fastfeed._parse.DECODERS``)
+    trade_decoder: str = ""
+    #: the venue's trade streams and the id rule each follows, ``((stream, rule), ...)``:
+    #: stream names from ``fastfeed._parse.TRADE_STREAMS``, rules from
+    #: ``fastfeed._trades.ID_RULES`` (docs/venues.md, "Trades")
+    trade_streams: tuple[tuple[str, str], ...] = ()
     #: default WebSocket base (or full) URL and REST base URL
     ws_url: str = ""
     rest_url: str = ""

@@ -24,6 +24,11 @@ class BinanceSpot(Venue):
     decoder = "binance-depth"
     snapshot_decoder = "binance-snapshot"
     sequencing = "binance-spot"
+    trade_decoder = "binance-trades"
+    # aggTrade: a +1 (gap otherwise), f == previous l + 1 observed only; trade: t +1
+    # observed, not promised (docs/venues.md, "Trades")
+    trade_streams: tuple[tuple[str, str], ...] = (("aggTrade", "contiguous-fills"),
+                                                  ("trade", "observed"))
     ws_url = "wss://data-stream.binance.vision"
     rest_url = "https://api.binance.com"
     max_streams_per_connection = 1024
@@ -141,6 +146,8 @@ class BinanceUsdm(BinanceSpot):
 
     name = "binance-usdm"
     sequencing = "binance-usdm"
+    # aggTrade only (on the /market route); a +1, the f..l fill ranges have holes
+    trade_streams = (("aggTrade", "contiguous"),)
     ws_url = "wss://fstream.binance.com"
     rest_url = "https://fapi.binance.com"
     max_streams_per_connection = 200

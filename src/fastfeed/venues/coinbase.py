@@ -21,6 +21,9 @@ class CoinbaseAdvancedTrade(Venue):
     name = "coinbase"
     symbol_example = "BTC-USD"
     decoder = "coinbase-at"
+    trade_decoder = "coinbase-at-trades"
+    # numeric trade ids +1 observed, not promised; losses show in sequence_num
+    trade_streams = (("market_trades", "observed"),)
     connection_sequence = True
     unreadable_is_gap = True
     ws_url = "wss://advanced-trade-ws.coinbase.com"
@@ -52,6 +55,8 @@ class CoinbaseExchange(Venue):
     name = "coinbase-exchange"
     symbol_example = "BTC-USD"
     decoder = "coinbase-exchange"
+    trade_decoder = "coinbase-exchange-trades"
+    trade_streams = (("matches", "contiguous"),)     # trade_id +1 per product
     unreadable_is_gap = True
     ws_url = "wss://ws-feed.exchange.coinbase.com"
     rest_url = "https://api.exchange.coinbase.com"
