@@ -306,8 +306,8 @@ class SocketBench:
 
         cores = []
         for s in syms:
-            core = BookCore(self.cfg.venue, s, *instrument_scales(self.tick, self.step),
-                            strict=False)
+            core = BookCore(self.cfg.venue, s,
+                            *instrument_scales(self.cfg.venue, self.tick, self.step), strict=False)
             if self.venue.uses_rest_snapshots:
                 state = core.apply_snapshot(self.snapshots[s])
                 if state != "live":

@@ -24,6 +24,9 @@ class BinanceSpot(Venue):
     decoder = "binance-depth"
     snapshot_decoder = "binance-snapshot"
     sequencing = "binance-spot"
+    # Binance keeps every price and quantity with 8 decimals (spot prints exactly 8, USD-M
+    # trims them); snapshots hold deep levels off today's tickSize/stepSize grid
+    value_decimals = 8
     ws_url = "wss://data-stream.binance.vision"
     rest_url = "https://api.binance.com"
     max_streams_per_connection = 1024
