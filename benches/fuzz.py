@@ -10,8 +10,10 @@ strings, invalid UTF-8, level arrays moved between nesting levels or to another 
 type's field, number edge cases) and checks, for
 every payload, that ``fastfeed._parse.decode_message`` and
 ``fastfeed.reference.decode.decode_message`` yield the same result (kind, ids, times,
-symbols, levels) or both reject. A finding is a payload where they differ, or where
-either raises anything but its ``DecodeFailed``.
+symbols, levels, levels off the tick/step grid) or both reject. Each decoder runs at the
+scales a real book of its venue gets (``fastfeed.feed.instrument_scales``: Binance books at
+8 decimals with the tick and step as a grid). A finding is a payload where they differ,
+or where either raises anything but its ``DecodeFailed``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastfeed import _parse
+from fastfeed.feed import instrument_scales
 from fastfeed.reference import decode as ref
 
 
@@ -34,10 +37,12 @@ class Obj(list):  # type: ignore[type-arg]
 
 Json = Any
 
-# (venue, snapshot, price_decimals, size_decimals, seeds)
+# (venue, snapshot, tick_size, step_size, seeds)
 _E = {"e": "depthUpdate", "E": 1700000000100, "s": "BTCUSDT", "U": 1001, "u": 1003}
 _BN_B = [["97250.01000000", "0.50000000"], ["97249.99000000", "1.25000000"]]
 _BN_A = [["97250.02000000", "0.00000000"]]
+# off the seeds' tick/step grid (0.01 / 0.00001): deep levels left from an older tick size
+_BN_OFF = [["97249.89300000", "12.00000000"], ["97249.80000000", "11979.30000100"]]
 
 
 def _o(**kw: Json) -> Obj:
@@ -63,8 +68,8 @@ def _cb_env(channel: str, seq: int, events: list[Json]) -> Obj:
               sequence_num=seq, events=events)
 
 
-SEEDS: dict[str, tuple[str, bool, int, int, list[Json]]] = {
-    "binance-depth": ("binance", False, 8, 8, [
+SEEDS: dict[str, tuple[str, bool, str, str, list[Json]]] = {
+    "binance-depth": ("binance", False, "0.01", "0.00001", [
         _bn_event(),
         _bn_event(usdm=True),
         _o(stream="btcusdt@depth@100ms", data=_bn_event()),
@@ -72,14 +77,17 @@ SEEDS: dict[str, tuple[str, bool, int, int, list[Json]]] = {
         _o(result=None, id=7),
         _o(code=-1121, msg="Invalid symbol."),
         _o(e="trade", E=1700000000100, s="BTCUSDT", t=12345, p="97250.01000000", q="0.1"),
+        _o(**_E, b=[list(x) for x in _BN_OFF], a=[]),
     ]),
-    "binance-snapshot": ("binance", True, 8, 8, [
+    "binance-snapshot": ("binance", True, "0.01", "0.00001", [
         _o(lastUpdateId=1027024, bids=[list(x) for x in _BN_B], asks=[list(x) for x in _BN_A]),
         _o(lastUpdateId=8000100, E=1700000000050, T=1700000000045,
            bids=[list(x) for x in _BN_B], asks=[]),
+        _o(lastUpdateId=1027025, bids=[list(x) for x in _BN_B + _BN_OFF],
+           asks=[list(x) for x in _BN_A]),
         _o(code=-1121, msg="Invalid symbol."),
     ]),
-    "coinbase-at": ("coinbase", False, 2, 8, [
+    "coinbase-at": ("coinbase", False, "0.01", "0.00000001", [
         _cb_env("l2_data", 2, [_o(type="update", product_id="BTC-USD", updates=[
             _cb_update("bid", "21921.73", "0.06317902"),
             _cb_update("offer", "21921.74", "0")])]),
@@ -92,11 +100,13 @@ SEEDS: dict[str, tuple[str, bool, int, int, list[Json]]] = {
         _cb_env("subscriptions", 1, [_o(subscriptions=_o(level2=["BTC-USD"]))]),
         _o(type="error", message="failure", sequence_num=4),
     ]),
-    "coinbase-exchange": ("coinbase-exchange", False, 2, 8, [
+    "coinbase-exchange": ("coinbase-exchange", False, "0.05", "0.00000001", [
         _o(type="snapshot", product_id="BTC-USD", bids=[["10101.10", "0.45054140"]],
            asks=[["10102.55", "0.57753524"]]),
         _o(type="l2update", product_id="BTC-USD",
            changes=[["buy", "10101.80000000", "0.162567"], ["sell", "10102.55", "0"]],
+           time="2019-08-14T20:42:27.265Z"),
+        _o(type="l2update", product_id="BTC-USD", changes=[["buy", "10101.12000000", "0.5"]],
            time="2019-08-14T20:42:27.265Z"),
         _o(type="heartbeat", sequence=90, last_trade_id=20, product_id="BTC-USD",
            time="2019-08-14T20:42:27.265Z"),
@@ -134,8 +144,8 @@ def _cx_match(kind: str = "match") -> Obj:
 
 
 #: Trade decoders: the same tuple shape, run through decode_trades (snapshot is unused).
-TRADE_SEEDS: dict[str, tuple[str, bool, int, int, list[Json]]] = {
-    "binance-trades": ("binance", False, 8, 8, [
+TRADE_SEEDS: dict[str, tuple[str, bool, str, str, list[Json]]] = {
+    "binance-trades": ("binance", False, "0.01", "0.00000001", [
         _bn_trade(),
         _bn_agg(),
         _bn_agg(usdm=True),
@@ -146,7 +156,7 @@ TRADE_SEEDS: dict[str, tuple[str, bool, int, int, list[Json]]] = {
         _o(code=-1121, msg="Invalid symbol."),
         _bn_event(),
     ]),
-    "coinbase-at-trades": ("coinbase", False, 2, 8, [
+    "coinbase-at-trades": ("coinbase", False, "0.01", "0.00000001", [
         _cb_env("market_trades", 0, [_o(type="snapshot", trades=[
             _at_trade("995098702", "BTC-USD", "21921.73", "0.3", "BUY",
                       "2023-02-09T20:19:35.396Z"),
@@ -165,7 +175,7 @@ TRADE_SEEDS: dict[str, tuple[str, bool, int, int, list[Json]]] = {
             _cb_update("bid", "21921.73", "0.06317902")])]),
         _o(type="error", message="failure", sequence_num=4),
     ]),
-    "coinbase-exchange-trades": ("coinbase-exchange", False, 2, 8, [
+    "coinbase-exchange-trades": ("coinbase-exchange", False, "0.01", "0.00000001", [
         _cx_match(),
         _cx_match("last_match"),
         _o(type="heartbeat", sequence=90, last_trade_id=20, product_id="BTC-USD",
@@ -393,51 +403,56 @@ def _run(fn: Callable[[], Any], failed: type[Exception]) -> tuple[str, Any]:
         return "crash", f"{type(exc).__name__}: {exc}"
 
 
-def _compiled(name: str, p: bytes) -> Any:
-    venue, snap, pd, sd, _ = SEEDS[name]
-    if name in TRADE_SEEDS:
-        return _parse.decode_trades(venue, p, pd, sd)
-    return _parse.decode_message(venue, p, pd, sd, snapshot=snap)
+def scales(name: str) -> tuple[int, int, int, int]:
+    """``(price_decimals, size_decimals, price_tick, size_step)`` of decoder ``name``'s
+    book: what the engine would use for the seeds' instrument."""
+    venue, _, tick, step, _ = SEEDS[name]
+    return instrument_scales(venue, tick, step)
 
 
-def _reference(name: str, p: bytes) -> Any:
-    venue, snap, pd, sd, _ = SEEDS[name]
+def _compare(name: str, p: bytes) -> tuple[str | None, tuple[str, Any]]:
+    venue, snap, *_ = SEEDS[name]
+    sc = scales(name)
     if name in TRADE_SEEDS:
-        return ref.decode_trades(venue, p, pd, sd)
-    return ref.decode_message(venue, p, pd, sd, snapshot=snap)
+        a = _run(lambda: _parse.decode_trades(venue, p, *sc), _parse.DecodeFailed)
+        b = _run(lambda: ref.decode_trades(venue, p, *sc), ref.DecodeFailed)
+    else:
+        a = _run(lambda: _parse.decode_message(venue, p, *sc, snapshot=snap),
+                 _parse.DecodeFailed)
+        b = _run(lambda: ref.decode_message(venue, p, *sc, snapshot=snap), ref.DecodeFailed)
+    if a == b:
+        return None, a
+    return f"compiled {a[0]} {a[1]!r} / reference {b[0]} {b[1]!r}", a
 
 
 def check(name: str, p: bytes) -> str | None:
     """None if both decoders agree on ``p``, else a description of the difference."""
-    a = _run(lambda: _compiled(name, p), _parse.DecodeFailed)
-    b = _run(lambda: _reference(name, p), ref.DecodeFailed)
-    if a == b:
-        return None
-    return f"compiled {a[0]} {a[1]!r} / reference {b[0]} {b[1]!r}"
+    return _compare(name, p)[0]
 
 
 def fuzz(name: str, n: int, seed: int, keep: int = 20) -> dict[str, Any]:
+    """``n`` mutated payloads for decoder ``name``; the findings (at most ``keep`` shown),
+    the payloads both rejected and the accepted ones holding levels off the grid."""
     seeds = SEEDS[name][4]
     rng = random.Random(f"{name}:{seed}")
     findings: list[dict[str, str]] = []
-    n_findings = rejected = 0
+    n_findings = rejected = off_grid = 0
     t0 = time.perf_counter()
     for _ in range(n):
         p = payload(seeds, rng)
-        diff = check(name, p)
+        diff, (status, out) = _compare(name, p)
         if diff is not None:
             n_findings += 1
             if len(findings) < keep:
                 findings.append({"payload": p.decode("utf-8", "backslashreplace"),
                                  "diff": diff[:500]})
-        else:
-            try:
-                _compiled(name, p)
-            except _parse.DecodeFailed:
-                rejected += 1
+        elif status == "rejected":
+            rejected += 1
+        elif any(seg.get("off_grid") for seg in out["segments"]):
+            off_grid += 1
     return {"decoder": name, "payloads": n, "seed": seed, "findings": n_findings,
-            "rejected": rejected, "seconds": round(time.perf_counter() - t0, 1),
-            "examples": findings}
+            "rejected": rejected, "off_grid": off_grid,
+            "seconds": round(time.perf_counter() - t0, 1), "examples": findings}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -455,7 +470,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         for r in results:
             print(f"{r['decoder']:18} {r['payloads']:>9} payloads  {r['findings']:>6} findings  "
-                  f"{r['rejected']:>9} rejected by both  {r['seconds']:>7} s")
+                  f"{r['rejected']:>9} rejected by both  {r['off_grid']:>7} off the grid  "
+                  f"{r['seconds']:>7} s")
             for ex in r["examples"][:3]:
                 print(f"    {ex['payload'][:160]}\n      {ex['diff'][:200]}")
     return 1 if any(r["findings"] for r in results) else 0

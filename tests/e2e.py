@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 import uvloop
@@ -36,10 +37,14 @@ def book_levels(book: Any) -> tuple[list[tuple[int, int]], list[tuple[int, int]]
 
 
 def truth_levels(sim: Simulator, book: Any, last_id: int | None) -> tuple[list, list]:
-    """The simulator's book in the client's units (truth counts ticks and lots)."""
+    """The simulator's book in the client's units (truth counts ticks and lots; its
+    off-grid bids are decimal texts, below every other bid)."""
     t = sim.truth(book.venue, book.symbol, last_id)
     pt, ss = book.price_tick, book.size_step
-    return ([(p * pt, q * ss) for p, q in t.bids], [(p * pt, q * ss) for p, q in t.asks])
+    off_grid = [(int(Decimal(p).scaleb(book.price_decimals)),
+                 int(Decimal(q).scaleb(book.size_decimals))) for p, q in t.off_grid_bids]
+    return ([(p * pt, q * ss) for p, q in t.bids] + off_grid,
+            [(p * pt, q * ss) for p, q in t.asks])
 
 
 def assert_exact(sim: Simulator, book: Any) -> None:

@@ -32,9 +32,10 @@ INPUT_KEYS = {"message", "snapshot", "message_repeat", "snapshot_repeat"}
 EXPECT_KEYS = {
     "note", "state", "snapshot_result", "bids", "asks", "bids_head", "asks_head", "depth",
     "reject", "applied", "gaps", "resyncs", "old_messages", "rejected", "rejects",
-    "last_update_id", "buffered", "gap_reason",
+    "last_update_id", "buffered", "gap_reason", "off_grid_levels", "off_grid_snapshot_levels",
 }
-COUNTERS = ("gaps", "resyncs", "old_messages", "rejected", "last_update_id", "buffered")
+COUNTERS = ("gaps", "resyncs", "old_messages", "rejected", "last_update_id", "buffered",
+            "off_grid_levels", "off_grid_snapshot_levels")
 
 # Scenarios whose docs/venues.md expectation the implementation does not meet yet (the code is
 # not changed from here): scenario id -> reason. Strict xfail, so a fix shows up as XPASS.

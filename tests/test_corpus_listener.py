@@ -127,8 +127,8 @@ async def _wait_frames(listener: FeedListener, count: int) -> None:
 async def _live_run(sc: dict[str, Any], venue: str, port: int,
                     fragmented: bool) -> list[dict[str, Any]]:
     owner = _Owner()
-    core = BookCore(venue, sc["symbol"], *instrument_scales(sc["tick_size"], sc["step_size"]),
-                    strict=False)
+    core = BookCore(venue, sc["symbol"],
+                    *instrument_scales(venue, sc["tick_size"], sc["step_size"]), strict=False)
     core._attach(owner)
     before = len(_Server.transports)
     client, listener = await ws_connect(

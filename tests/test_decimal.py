@@ -9,6 +9,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from fastfeed import _benchkit, _parse
+from fastfeed.feed import instrument_scales
 from fastfeed.reference import decimal as ref
 
 INT64_MAX = 2**63 - 1
@@ -211,9 +212,34 @@ def test_scale_from_increment_type() -> None:
         _parse.scale_from_increment(0.01)  # type: ignore[arg-type]
 
 
-def test_off_tick_message() -> None:
-    msg = _parse.decimal_error_message(ref.DECIMAL_OFF_TICK, "97250.05", 1, 5)
-    assert msg == "'97250.05' is not a multiple of the increment 0.5"
+@pytest.mark.parametrize(
+    ("venue", "tick", "step", "expected"),
+    [
+        # Binance: books at 8 decimals (value_decimals), tick and step counted in its units
+        ("binance", "0.01000000", "0.00001000", (8, 8, 10**6, 10**3)),
+        ("binance", "0.01", "1.00000000", (8, 8, 10**6, 10**8)),        # NKNUSDT step 1
+        ("binance-usdm", "0.00100", "1", (8, 8, 10**5, 10**8)),         # CTKUSDT tick 0.001
+        ("binance-usdm", "0.5", "0.002", (8, 8, 5 * 10**7, 2 * 10**5)),
+        ("binance", "0.0000000001", "10", (10, 8, 1, 10**9)),          # finer than 8: its own
+        # Coinbase: the increments' own decimals (no value_decimals)
+        ("coinbase", "0.01", "0.00000001", (2, 8, 1, 1)),
+        ("coinbase-exchange", "0.5", "10", (1, 0, 5, 10)),
+    ],
+)
+def test_instrument_scales(venue: str, tick: str, step: str,
+                           expected: tuple[int, int, int, int]) -> None:
+    assert instrument_scales(venue, tick, step) == expected
+
+
+def test_instrument_scales_rejects() -> None:
+    # 10**11 at 8 decimals is 10**19 units: beyond int64, a clear error, not a wrap
+    with pytest.raises(ValueError, match="does not fit a 64-bit integer at 8 decimals"):
+        instrument_scales("binance", "100000000000", "1")
+    instrument_scales("coinbase", "100000000000", "1")      # 0 decimals there: fine
+    with pytest.raises(ValueError, match="must be positive"):
+        instrument_scales("binance-usdm", "0.01", "0")
+    with pytest.raises(ValueError, match="unknown venue"):
+        instrument_scales("kraken-x", "0.01", "0.01")
 
 
 def test_bench_helper_runs() -> None:

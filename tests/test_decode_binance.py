@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fastfeed import _benchkit, _parse
+from fastfeed.feed import instrument_scales
 from fastfeed.reference import decode as ref
 
 _AT_BYTE = re.compile(r" at byte \d+")
@@ -141,6 +143,7 @@ def test_spot_example() -> None:
         "segments": [{
             "symbol": "BNBBTC", "kind": "update", "event_time_ns": 1672515782136 * 10**6,
             "levels": [("bid", 240000, 1000000000), ("ask", 260000, 10000000000)],
+            "off_grid": 0,
         }],
     }
     assert decode(COMBINED) == out
@@ -159,7 +162,7 @@ def test_snapshot_examples() -> None:
     assert out["kind"] == "snapshot" and out["last_id"] == 1027024
     assert out["segments"] == [{"symbol": None, "kind": "snapshot", "event_time_ns": 0,
                                 "levels": [("bid", 400000000, 43100000000),
-                                           ("ask", 400000200, 1200000000)]}]
+                                           ("ask", 400000200, 1200000000)], "off_grid": 0}]
     out = _parse.decode_message("binance-usdm", USDM_SNAPSHOT, 8, 8, snapshot=True)
     assert out["event_time_ns"] == 1589436922972 * 10**6
     assert out["txn_time_ns"] == 1589436922959 * 10**6
@@ -184,16 +187,40 @@ def test_snapshot_error_body() -> None:
     assert decode(body, snapshot=True)["kind"] == "venue_error"
 
 
-def test_ticks_and_steps() -> None:
+def test_off_grid_levels_are_kept_and_counted() -> None:
+    # docs/venues.md#instrument-scales: a value that is not a multiple of the tick/step is
+    # converted exactly and counted per level (price, size or both off: one level)
     msg = (b'{"e":"depthUpdate","E":1,"s":"X","U":1,"u":2,'
-           b'"b":[["100.5","2.000"]],"a":[]}')
-    assert decode(msg, 1, 3, price_tick=5, size_step=1000)["segments"][0]["levels"] == [
-        ("bid", 1005, 2000)]
-    with pytest.raises(_parse.DecodeFailed, match=r"price at byte 52: '100.5' is not a "
-                                                  r"multiple of the increment 1\.0"):
-        decode(msg, 1, 3, price_tick=10)
-    with pytest.raises(_parse.DecodeFailed, match=r"size at byte 60: '2.000' .*increment 0\.003"):
-        decode(msg, 1, 3, size_step=3)
+           b'"b":[["100.5","2.000"],["100.0","1.000"]],"a":[["101.7","0.003"]]}')
+
+    def seg(**kw: object) -> tuple[list, int]:
+        out = decode(msg, 1, 3, **kw)["segments"][0]
+        return out["levels"], out["off_grid"]
+
+    levels = [("bid", 1005, 2000), ("bid", 1000, 1000), ("ask", 1017, 3)]
+    assert seg() == (levels, 0)
+    assert seg(price_tick=5, size_step=1000) == (levels, 1)     # 101.7 and 0.003: one level
+    assert seg(price_tick=10) == (levels, 2)                     # 100.5, 101.7
+    assert seg(size_step=3) == (levels, 2)                       # 2.000, 1.000 (not 0.003)
+    assert seg(price_tick=10, size_step=1000) == (levels, 2)     # 100.5; 101.7 with 0.003
+
+
+def test_real_off_grid_values_at_the_binance_scale() -> None:
+    # values seen in real snapshots, at the books' scale (8 decimals) and real increments
+    cases = [
+        ("binance", b'"bids":[["6.89300000","12.00000000"],["6.89000000","1.00000000"]]',
+         10**6, 1, [689300000, 689000000]),                      # BUSDTRY tick 0.01
+        ("binance", b'"bids":[["0.07400000","11979.30000000"]]',
+         10**3, 10**8, [7400000]),                               # NKNUSDT step 1
+        ("binance-usdm", b'"bids":[["0.50579","100"],["0.50500","7"]]',
+         10**5, 10**8, [50579000, 50500000]),                    # CTKUSDT tick 0.001
+    ]
+    for venue, bids, tick, step, prices in cases:
+        body = b'{"lastUpdateId":5,' + bids + b',"asks":[]}'
+        c, r = run_both(venue, body, 8, 8, tick, step, snapshot=True)
+        assert_same(c, r)
+        assert [p for _, p, _ in c["segments"][0]["levels"]] == prices
+        assert c["segments"][0]["off_grid"] == 1
 
 
 @st.composite
@@ -715,3 +742,43 @@ def test_key_pairs_meet_both_outcomes() -> None:
     assert _meaning([b"\xc3"]) == _meaning(["\udcc3"])
     assert _meaning(["\ud83d", "\ude00"]) == _meaning(["😀"])     # an escaped pair
     assert _meaning(["\ud83d", b"\xed"]) != _meaning(["\ud83d", "\udced"])
+
+
+# increments in units of the scale: one unit, powers of ten (fast compare) and others
+# (modulo), including ones coarser than the whole scale
+grid_steps = st.one_of(st.just(1), st.sampled_from([10, 100, 10**3, 10**6, 10**8]),
+                       st.sampled_from([2, 5, 25, 50, 250, 10**9, 5 * 10**8, 3]))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(odd_decimals, odd_decimals).map(list), max_size=5),
+       st.lists(st.tuples(odd_decimals, odd_decimals).map(list), max_size=5),
+       st.integers(0, 18), st.integers(0, 18), grid_steps, grid_steps, st.booleans())
+def test_grid_matches_reference(bids: list[list[str]], asks: list[list[str]], pd: int,
+                                sd: int, tick: int, step: int, general: bool) -> None:
+    # the pre-parse path (compact event) and the general path (a space) count the same
+    # levels off the grid as the reference's plain modulo
+    payload = compact_event(bids, asks)
+    if general:
+        payload = payload.replace(b'"U":', b'"U": ')
+    c, r = run_both("binance", payload, pd, sd, tick, step)
+    assert_same(c, r)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.decimals(0, 10**6, places=8), st.decimals(0, 10**4, places=8)),
+                max_size=8),
+       st.sampled_from(["0.01", "0.00100", "0.5", "1", "0.25", "10", "0.00000001"]),
+       st.sampled_from(["0.00001", "1.00000000", "0.002", "5"]))
+def test_off_grid_count_matches_decimal(levels: list, tick: str, step: str) -> None:
+    # independent of both twins: a level is off the grid when Decimal says price % tick or
+    # size % step is not zero; values are exact at 8 decimals
+    rows = [[f"{p:.8f}", f"{q:.8f}"] for p, q in levels]
+    body = json.dumps({"lastUpdateId": 7, "bids": rows, "asks": []}).encode()
+    pd, sd, pt, ss = instrument_scales("binance", tick, step)
+    out = _parse.decode_message("binance", body, pd, sd, pt, ss, snapshot=True)["segments"][0]
+    want = sum(Decimal(p) % Decimal(tick) != 0 or Decimal(q) % Decimal(step) != 0
+               for p, q in rows)
+    assert out["off_grid"] == want
+    assert [(p, q) for _, p, q in out["levels"]] == [
+        (int(Decimal(p).scaleb(8)), int(Decimal(q).scaleb(8))) for p, q in rows]

@@ -49,8 +49,9 @@ def test_at_example() -> None:
         "event_time_ns": T0 + 714964855, "txn_time_ns": 0,
         "segments": [
             {"symbol": "BTC-USD", "kind": "snapshot", "event_time_ns": T0 + 714964855,
-             "levels": [("bid", 2192173, 6317902), ("ask", 2192174, 0)]},
-            {"symbol": "ETH-USD", "kind": "update", "event_time_ns": 0, "levels": []},
+             "levels": [("bid", 2192173, 6317902), ("ask", 2192174, 0)], "off_grid": 0},
+            {"symbol": "ETH-USD", "kind": "update", "event_time_ns": 0, "levels": [],
+             "off_grid": 0},
         ],
     }
     assert ref.decode_message("coinbase", AT, 2, 8) == out
@@ -78,12 +79,13 @@ def test_exchange_examples() -> None:
     assert out["kind"] == "snapshot"
     assert out["segments"] == [{"symbol": "BTC-USD", "kind": "snapshot", "event_time_ns": 0,
                                 "levels": [("bid", 1010110, 45054140),
-                                           ("ask", 1010255, 57753524)]}]
+                                           ("ask", 1010255, 57753524)], "off_grid": 0}]
     out = cx(CX_UPDATE)
     t = calendar.timegm((2019, 8, 14, 20, 42, 27)) * 10**9 + 265_000_000
     assert out["kind"] == "depth" and out["event_time_ns"] == t
     assert out["segments"] == [{"symbol": "BTC-USD", "kind": "update", "event_time_ns": t,
-                                "levels": [("bid", 1010180, 16256700), ("ask", 1010200, 0)]}]
+                                "levels": [("bid", 1010180, 16256700), ("ask", 1010200, 0)],
+                                "off_grid": 0}]
     hb = cx(b'{"type":"heartbeat","last_trade_id":20,"product_id":"BTC-USD","sequence":90,'
             b'"time":"2014-11-07T08:19:28.464459Z"}')
     assert (hb["kind"], hb["last_id"]) == ("heartbeat", 90)

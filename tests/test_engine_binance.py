@@ -35,6 +35,28 @@ def test_initial_sync_with_slow_snapshot_buffers_events(venue):
     run(body)
 
 
+@pytest.mark.parametrize("venue", ["binance", "binance-usdm"])
+def test_snapshot_with_off_grid_bids_goes_live_and_stays_exact(venue):
+    # docs/venues.md#instrument-scales: resting bids off the tick grid (left from a tick
+    # size change) are in the venue's snapshot; the book goes live and keeps them exactly
+    async def body():
+        cfg = sim_config({venue: ["BTCUSDT"]})
+        cfg.venues[venue][0].off_grid_bids = 3
+        async with Simulator(cfg) as sim:
+            async with Engine() as engine:
+                book = await engine.subscribe(venue, "BTCUSDT", **urls(sim, venue))
+                assert book.state == "live" and book.price_decimals == 8
+                await wait_for(lambda: book.messages > 20, what="traffic")
+                await settle(sim, [book])
+                assert_exact(sim, book)             # the truth holds the off-grid bids
+                deepest = book.book.bids_int()[-3:, 0].tolist()
+                assert all(p % book.price_tick != 0 for p in deepest)
+                # the stream never touches them: counted once per snapshot loaded
+                assert book.off_grid_snapshot_levels == 3 * (1 + book.resyncs)
+                assert book.counters()["off_grid_levels"] == book.off_grid_snapshot_levels
+    run(body)
+
+
 def test_stale_snapshot_is_fetched_again():
     async def body():
         async with Simulator(sim_config({"binance": ["BTCUSDT"]})) as sim:

@@ -22,9 +22,17 @@ def book_ints(feed):
     return bids, asks
 
 
+def truth(feed, stream):
+    """The generator's book at the feed's id in the feed's units (the generator counts
+    ticks and lots; a Binance book counts 10**-8 units: docs/venues.md#instrument-scales)."""
+    bids, asks = stream.history[feed.last_update_id]
+    pt, ss = feed.price_tick, feed.size_step
+    return [(p * pt, q * ss) for p, q in bids], [(p * pt, q * ss) for p, q in asks]
+
+
 def assert_exact(feed, stream):
     assert feed.state == "live"
-    assert book_ints(feed) == stream.history[feed.last_update_id]
+    assert book_ints(feed) == truth(feed, stream)
 
 
 def make(usdm=False, combined=False, seed=1):
@@ -127,7 +135,7 @@ def test_live_implies_exact_under_faults(seed, usdm, faults):
         for p in batch:
             feed.apply_message(p)
             if feed.state == "live":
-                assert book_ints(feed) == stream.history[feed.last_update_id]
+                assert book_ints(feed) == truth(feed, stream)
         if feed.state != "live":
             assert feed.apply_snapshot(stream.snapshot()) in ("live", "gap")
             if feed.state == "live":
@@ -146,18 +154,36 @@ def test_malformed_frame_is_rejected_with_a_reason_and_counted():
     assert lenient.rejected == 1 and lenient.last_reject
 
 
-def test_off_tick_price_rejects_the_whole_message_and_marks_gap():
+def test_too_precise_price_rejects_the_whole_message_and_marks_gap():
     feed, stream = make()
     feed.apply_snapshot(stream.snapshot())
     before = book_ints(feed)
     bad = json.dumps({"e": "depthUpdate", "E": 1, "s": "BTCUSDT",
                       "U": stream.m.update_id + 1, "u": stream.m.update_id + 1,
                       "b": [["100.00000000", "1.00000000"]],
-                      "a": [["100.00500000", "1.00000000"]]}).encode()
-    with pytest.raises(DecodeRejected, match="price"):
+                      "a": [["100.005000001", "1.00000000"]]}).encode()   # 9 decimals
+    with pytest.raises(DecodeRejected, match=r"price .*more decimals than the scale allows \(8\)"):
         feed.apply_message(bad)
     assert book_ints(feed) == before        # not half-applied
     assert feed.state == "gap"
+
+
+def test_off_grid_levels_are_applied_exactly_and_counted():
+    # docs/venues.md#instrument-scales: finer than tickSize 0.01 but within Binance's 8
+    # decimals is a level off the grid: kept exactly, counted, the book stays live
+    feed, stream = make()
+    feed.apply_snapshot(stream.snapshot())
+    assert (feed.price_decimals, feed.price_tick) == (8, 10**6)
+    u = stream.m.update_id + 1
+    msg = json.dumps({"e": "depthUpdate", "E": 1, "s": "BTCUSDT", "U": u, "u": u,
+                      "b": [["1.00500000", "1.00000000"], ["1.00000000", "2.00000000"]],
+                      "a": [["200000.00300000", "0.50000000"]]}).encode()
+    assert feed.apply_message(msg) == 3
+    assert feed.state == "live" and feed.gaps == 0
+    assert feed.off_grid_levels == 2 and feed.off_grid_snapshot_levels == 0
+    assert feed.counters()["off_grid_levels"] == 2
+    assert [1_00500000, 1_00000000] == [p for p, _ in book_ints(feed)[0][-2:]]
+    assert book_ints(feed)[1][-1] == (200000_00300000, 50000000)
 
 
 def test_other_symbols_and_control_messages_are_ignored():

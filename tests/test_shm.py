@@ -116,8 +116,9 @@ def test_book_is_published_after_snapshot_and_each_message(name):
     feed.apply_message(depth_update(101, 102, [["100.20", "7.000"]], [["101.00", "0"]]))
     s = r.book("binance", "BTCUSDT")
     assert s.updates == n0 + 1 and s.update_id == 102
-    assert s.bids_int[0].tolist() == [10020, 7000]
-    assert s.asks_int[0].tolist() == [10150, 3500]      # 101.00 deleted
+    # a Binance book counts 10**-8 units (docs/venues.md#instrument-scales)
+    assert s.bids_int[0].tolist() == [100_20000000, 7_00000000]
+    assert s.asks_int[0].tolist() == [101_50000000, 3_50000000]     # 101.00 deleted
     assert s.exchange_ts_ns == 1_700_000_000_000 * 1_000_000
     bids, asks = top(feed, 20)
     assert np.array_equal(s.bids_int, bids) and np.array_equal(s.asks_int, asks)
@@ -146,7 +147,8 @@ def test_depth_truncates_and_short_books(name):
     feed = live_feed(levels=10)
     pub.attach(feed)
     s = Reader(name).book("binance", "BTCUSDT")
-    assert s.bids_int.tolist() == [[10000, 1000], [9950, 2000], [9900, 3000]]
+    assert s.bids_int.tolist() == [[100_00000000, 1_00000000], [99_50000000, 2_00000000],
+                                   [99_00000000, 3_00000000]]
     feed2 = BookFeed("binance", "ETHUSDT", "0.01", "0.001")
     pub.attach(feed2)
     s2 = Reader(name).book("binance", "ETHUSDT")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
@@ -570,3 +571,30 @@ def test_server_pings_and_drops_silent_clients() -> None:
                 sim.inject("binance", "BTCUSDT", "close", code=99)
 
     run(body)
+
+
+def test_off_grid_bids_in_snapshots_and_truth() -> None:
+    # docs/venues.md#instrument-scales: resting bids off the tick grid below the model's
+    # book, served as far as the snapshot limit leaves room and part of the ground truth
+    async def body() -> None:
+        spot = SymbolConfig("BTCUSDT", "0.01", "0.00001", "97250.01", depth=4, rate=0,
+                            off_grid_bids=3)
+        async with Simulator(SimConfig(venues={"binance": [spot]}, seed=7)) as sim, \
+                aiohttp.ClientSession() as s:
+            rest = sim.rest_url("binance")
+            _, _, snap = await get_json(s, f"{rest}/api/v3/depth?symbol=BTCUSDT&limit=100")
+            truth = sim.truth("binance", "BTCUSDT")
+            assert len(snap["bids"]) == 7
+            assert [tuple(x) for x in snap["bids"][4:]] == truth.off_grid_bids
+            assert truth.to_dict()["off_grid_bids"] == snap["bids"][4:]
+            prices = [Decimal(p) for p, _ in snap["bids"]]
+            assert prices == sorted(prices, reverse=True)           # below the model's bids
+            assert all(p % Decimal("0.01") != 0 for p in prices[4:])
+            assert all(p % Decimal("0.01") == 0 for p in prices[:4])
+            _, _, snap = await get_json(s, f"{rest}/api/v3/depth?symbol=BTCUSDT&limit=5")
+            assert len(snap["bids"]) == 5 and snap["bids"][4] == list(truth.off_grid_bids[0])
+
+    run(body)
+    coinbase = SymbolConfig("BTC-USD", "0.01", "0.00000001", "97250.01", off_grid_bids=1)
+    with pytest.raises(ValueError, match="off_grid_bids needs REST snapshots"):
+        Simulator(SimConfig(venues={"coinbase": [coinbase]}))

@@ -80,7 +80,8 @@ def ids(tf: TradeFeed) -> list[int]:
 
 def test_issue_api_binance() -> None:
     tf = fastfeed.TradeFeed("binance", "BTCUSDT", tick_size="0.01", step_size="0.00001")
-    assert (tf.price_decimals, tf.size_decimals) == (2, 5)
+    # Binance values are kept at 8 decimals whatever the tick (docs/venues.md#instrument-scales)
+    assert (tf.price_decimals, tf.size_decimals) == (8, 8)
     assert (tf.state, tf.gaps, tf.stream) == ("live", 0, None)
     before = time.time_ns()
     assert tf.apply_message(bn_trade(7, "97250.01", "0.00100", m=True)) == 1
@@ -92,8 +93,8 @@ def test_issue_api_binance() -> None:
     assert [arr.dtype[n] for n in arr.dtype.names] == [np.dtype(np.int64)] * 5 + [
         np.dtype(np.int8)]
     assert arr["trade_id"].tolist() == [7, 8]
-    assert arr["price"].tolist() == [9725001, 9725002]
-    assert arr["size"].tolist() == [100, 150000]
+    assert arr["price"].tolist() == [9725001000000, 9725002000000]
+    assert arr["size"].tolist() == [100000, 150000000]
     assert arr["side"].tolist() == [-1, 1]            # m true: the taker sold
     assert arr["exchange_ns"].tolist() == [(T0 + 7) * 10**6, (T0 + 8) * 10**6]  # T, not E
     # receive time is wall time (ns since the epoch), monotonic in arrival order
@@ -113,7 +114,7 @@ def test_trades_returns_a_copy() -> None:
     tf.apply_message(bn_trade(1))
     arr = tf.trades()
     arr["price"][0] = 0
-    assert tf.trades()["price"][0] == 9725001
+    assert tf.trades()["price"][0] == 9725001000000
 
 
 def test_constructor_errors() -> None:
@@ -263,9 +264,9 @@ def test_binance_stream_is_fixed_by_the_first_trade() -> None:
 def test_strict_reject_raises_counts_and_appends_nothing() -> None:
     tf = TradeFeed("binance", "BTCUSDT", "0.01", "0.00001")
     tf.apply_message(bn_agg(1, 1, 1))
-    with pytest.raises(DecodeRejected, match=r"price at byte \d+: '97250.015' has more "
-                                             r"decimals than the scale allows \(2\)"):
-        tf.apply_message(bn_agg(2, 2, 2, p="97250.015"))
+    with pytest.raises(DecodeRejected, match=r"price at byte \d+: '97250.015000001' has more "
+                                             r"decimals than the scale allows \(8\)"):
+        tf.apply_message(bn_agg(2, 2, 2, p="97250.015000001"))
     assert (ids(tf), tf.rejects, tf.state, tf.missing) == ([1], {"bad_decimal": 1}, "gap",
                                                            [(2, 2)])
     with pytest.raises(DecodeRejected, match="truncated JSON at byte 16"):
@@ -418,7 +419,7 @@ def test_stream_matches_reference(case: tuple[str, str | None, int, list[bytes]]
     tick, step = "0.01", "0.00000001"
     tf = TradeFeed(venue, "BTC-USD" if venue.startswith("coinbase") else "BTCUSDT", tick, step,
                    stream=stream, capacity=capacity, strict=False)
-    ref = TradeStream(venue, tf.symbol, *instrument_scales(tick, step), stream=stream,
+    ref = TradeStream(venue, tf.symbol, *instrument_scales(venue, tick, step), stream=stream,
                       capacity=capacity)
     for i, payload in enumerate(steps):
         n = tf.apply_message(payload)

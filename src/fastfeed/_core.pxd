@@ -12,7 +12,7 @@ from fastfeed._cdefs cimport ff_shm_slot
 from fastfeed._hist cimport LatencyHistogram
 from fastfeed._parse cimport DecodeFn
 from fastfeed._sync cimport Sequencer
-from fastfeed._types cimport REJECT_N_REASONS, DeltaBatch, Segment
+from fastfeed._types cimport REJECT_N_REASONS, DeltaBatch, Grid, Segment
 
 
 ctypedef struct VenueRules:
@@ -39,10 +39,9 @@ cdef class BookCore:
     cdef const char* symbol_ptr
     cdef Py_ssize_t symbol_len
     cdef DeltaBatch batch           # scratch for snapshots and replay
-    cdef readonly int price_decimals
-    cdef readonly int size_decimals
-    cdef readonly int64_t price_tick
-    cdef readonly int64_t size_step
+    # the book's scales and the instrument's tick/step on them (docs/venues.md#instrument-scales)
+    cdef Grid price_grid
+    cdef Grid size_grid
     cdef readonly bint strict       # raise on rejected input (offline API) vs count and log
     cdef bint _replaying            # replaying the sync buffer after a snapshot
     # live events kept while a snapshot is in flight (copies: frames die with the callback)
@@ -62,6 +61,8 @@ cdef class BookCore:
     cdef readonly int64_t buffered_messages
     cdef readonly int64_t crossed_events
     cdef readonly int64_t callback_errors
+    cdef readonly int64_t off_grid_levels           # levels applied off the tick/step grid
+    cdef readonly int64_t off_grid_snapshot_levels  # of which in snapshots (REST, in-band)
     cdef int64_t reject_counts[REJECT_N_REASONS]
     cdef readonly int64_t last_event_time_ns
     cdef readonly int64_t last_recv_ns

@@ -29,10 +29,6 @@ class BookCore:
     symbol: str
     book: L2Book
     seq: Sequencer
-    price_decimals: int
-    size_decimals: int
-    price_tick: int
-    size_step: int
     strict: bool
     buffer_bytes: int
     max_buffer_messages: int
@@ -45,6 +41,8 @@ class BookCore:
     buffered_messages: int
     crossed_events: int
     callback_errors: int
+    off_grid_levels: int
+    off_grid_snapshot_levels: int
     last_event_time_ns: int
     last_recv_ns: int
     last_applied_ns: int
@@ -87,6 +85,18 @@ class BookCore:
         """Freeze and stop trusting the book (connection lost or silent)."""
     def close(self) -> None:
         """Stop applying anything to this book."""
+    @property
+    def price_decimals(self) -> int:
+        """The price scale: a price is ticks / 10**price_decimals."""
+    @property
+    def size_decimals(self) -> int:
+        """The size scale: a size is lots / 10**size_decimals."""
+    @property
+    def price_tick(self) -> int:
+        """The instrument's tick size in units of 10**-price_decimals."""
+    @property
+    def size_step(self) -> int:
+        """The instrument's step size in units of 10**-size_decimals."""
     @property
     def state(self) -> str:
         """syncing | live | gap | stale | closed."""

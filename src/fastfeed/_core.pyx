@@ -28,6 +28,7 @@ from fastfeed._parse cimport (
     convert_error_message,
     convert_segment,
     decoder_named,
+    grid_init,
 )
 from fastfeed._sync cimport (
     RULE_IN_BAND,
@@ -122,7 +123,11 @@ cdef class BookCore:
     ``venue`` is a venue id (``binance``, ``binance-usdm``, ``coinbase``,
     ``coinbase-exchange``); its rules come from the venue description
     (``fastfeed.venues``). ``symbol`` is what the venue's messages call the instrument
-    (``BTCUSDT``, ``BTC-USD``). Scales come from :func:`fastfeed._parse.scale_from_increment`.
+    (``BTCUSDT``, ``BTC-USD``). Prices are int64 counts of ``10**-price_decimals``, sizes of
+    ``10**-size_decimals``; ``price_tick``/``size_step`` are the instrument's increments in
+    those units (:func:`fastfeed.feed.instrument_scales` derives all four from the venue and
+    the tick/step strings). A level whose price or size is not a multiple of them is kept
+    exactly and counted (``off_grid_levels``), never rejected.
     With ``strict`` (the offline default) a rejected payload raises ``DecodeRejected`` after
     being counted; the live engine counts and logs instead. Payloads reach a book through
     a router (``fastfeed._router``): the offline ``BookFeed`` owns one, a live connection's
@@ -144,15 +149,15 @@ cdef class BookCore:
         load_rules(&self.rules, venue)
         if price_tick < 1 or size_step < 1:
             raise ValueError("price_tick and size_step must be positive integers")
+        if grid_init(&self.price_grid, price_decimals, price_tick) != 0:
+            raise ValueError(f"price_decimals must be in 0..18, got {price_decimals}")
+        if grid_init(&self.size_grid, size_decimals, size_step) != 0:
+            raise ValueError(f"size_decimals must be in 0..18, got {size_decimals}")
         self.venue = venue
         self.symbol = symbol.upper()
         self._symbol_key = self.symbol.encode("ascii")
         self.symbol_ptr = PyBytes_AS_STRING(self._symbol_key)
         self.symbol_len = len(self._symbol_key)
-        self.price_decimals = price_decimals
-        self.size_decimals = size_decimals
-        self.price_tick = price_tick
-        self.size_step = size_step
         self.strict = strict
         self.book = L2Book(price_decimals, size_decimals)
         self.seq = Sequencer(get_venue(venue).sequencing)
@@ -201,11 +206,11 @@ cdef class BookCore:
             verdict = self.seq.check(b.first_id, b.last_id, b.prev_id)
 
         if verdict == SEQ_APPLY:
-            rc = convert_segment(b, seg, self.price_decimals, self.size_decimals,
-                                 self.price_tick, self.size_step)
+            rc = convert_segment(b, seg, &self.price_grid, &self.size_grid)
             if rc != DEC_OK:
                 self._reject_convert(b, seg, payload, "update")
                 return 0
+            self.off_grid_levels += b.off_grid
             self.book.apply_deltas(b.levels + seg.start, seg.count)
             self.seq.applied(b.last_id)
             self.level_changes += seg.count
@@ -257,11 +262,12 @@ cdef class BookCore:
     cdef int _load_in_band(self, DeltaBatch* b, const Segment* seg, int64_t t_recv,
                            const char* payload, Py_ssize_t n) except -1:
         """An in-band snapshot (Coinbase) replaces the book and makes it live."""
-        cdef int rc = convert_segment(b, seg, self.price_decimals, self.size_decimals,
-                                      self.price_tick, self.size_step)
+        cdef int rc = convert_segment(b, seg, &self.price_grid, &self.size_grid)
         if rc != DEC_OK:
             self._reject_convert(b, seg, payload, "snapshot")
             return 0
+        self.off_grid_levels += b.off_grid
+        self.off_grid_snapshot_levels += b.off_grid
         self.book.load_deltas(b.levels + seg.start, seg.count)
         self.seq.go_live(-1)        # in-band venues have no per-book update id
         self._went_live(t_recv)     # publishes to shared memory, if on
@@ -307,9 +313,8 @@ cdef class BookCore:
     cdef _reject_convert(self, DeltaBatch* b, const Segment* seg, const char* payload,
                          str what):
         """A level did not convert at this book's scale: count, and stop trusting the book."""
-        cdef str text = convert_error_message(b, seg, payload, self.price_decimals,
-                                              self.size_decimals, self.price_tick,
-                                              self.size_step)
+        cdef str text = convert_error_message(b, seg, payload, self.price_grid.decimals,
+                                              self.size_grid.decimals)
         self.reject_counts[b.error] += 1
         if self.seq.state == SYNC_LIVE:
             # mark first, raise (strict) after: the state must be honest either way
@@ -478,12 +483,11 @@ cdef class BookCore:
                 self.last_reject = "snapshot: venue error " + text.decode("utf-8", "replace")
                 raise DecodeRejected(f"{self.venue} {self.symbol}: {self.last_reject}")
             if rc == DEC_OK and b.n_segs == 1:
-                rc = convert_segment(b, &b.segs[0], self.price_decimals, self.size_decimals,
-                                     self.price_tick, self.size_step)
+                rc = convert_segment(b, &b.segs[0], &self.price_grid, &self.size_grid)
                 if rc != DEC_OK:
                     text = convert_error_message(b, &b.segs[0], <const char*>view.buf,
-                                                 self.price_decimals, self.size_decimals,
-                                                 self.price_tick, self.size_step)
+                                                 self.price_grid.decimals,
+                                                 self.size_grid.decimals)
                     self.last_reject = "snapshot: " + text
                     raise DecodeRejected(f"{self.venue} {self.symbol} snapshot: {text}")
             if rc != DEC_OK:
@@ -493,6 +497,8 @@ cdef class BookCore:
             if self.seq.snapshot_loaded(b.last_id) != SNAP_OK:
                 return "too_old"
             self.book.load_deltas(b.levels + b.segs[0].start, b.segs[0].count)
+            self.off_grid_levels += b.off_grid
+            self.off_grid_snapshot_levels += b.off_grid
         finally:
             PyBuffer_Release(&view)
             self._trim_scratch()
@@ -572,6 +578,26 @@ cdef class BookCore:
             self.shm_publish()
 
     @property
+    def price_decimals(self) -> int:
+        """The price scale: a price is ``ticks / 10**price_decimals``."""
+        return self.price_grid.decimals
+
+    @property
+    def size_decimals(self) -> int:
+        """The size scale: a size is ``lots / 10**size_decimals``."""
+        return self.size_grid.decimals
+
+    @property
+    def price_tick(self) -> int:
+        """The instrument's tick size in units of ``10**-price_decimals``."""
+        return self.price_grid.step
+
+    @property
+    def size_step(self) -> int:
+        """The instrument's step size in units of ``10**-size_decimals``."""
+        return self.size_grid.step
+
+    @property
     def state(self) -> str:
         """``syncing`` | ``live`` | ``gap`` | ``stale`` | ``closed``."""
         return _STATE_NAMES[self.seq.state]
@@ -613,6 +639,8 @@ cdef class BookCore:
             "buffered_messages": self.buffered_messages,
             "crossed_events": self.crossed_events,
             "callback_errors": self.callback_errors,
+            "off_grid_levels": self.off_grid_levels,
+            "off_grid_snapshot_levels": self.off_grid_snapshot_levels,
             "rejects": self.rejects,
             "last_update_id": self.last_update_id,
             "last_event_time_ns": self.last_event_time_ns,

@@ -7,7 +7,7 @@ Everything declared here is ``noexcept nogil`` and returns a status code:
 
 from libc.stdint cimport int64_t
 
-from fastfeed._types cimport DeltaBatch, Segment
+from fastfeed._types cimport DeltaBatch, Grid, Segment
 
 
 # Largest supported scale: 10**18 is the largest power of ten that fits int64.
@@ -25,8 +25,15 @@ cdef int parse_decimal(const char* p, Py_ssize_t n, int decimals, int64_t* out) 
 # (no NUL terminator) or -1 if `cap` is too small or decimals is outside 0..18.
 cdef Py_ssize_t format_decimal(int64_t v, int decimals, char* out, Py_ssize_t cap) noexcept nogil
 
-# Phase 2 of decoding: parse each Delta's price/size strings of one segment at the
-# instrument's scale and check they are multiples of price_tick / size_step units.
+# A book's Grid (_types.pxd) for values at `decimals` on an increment of `step` units:
+# grid_decimals and modulo derived from step. Returns -1 for decimals outside 0..18 or
+# step < 1 (callers check first and raise), else 0.
+cdef int grid_init(Grid* g, int decimals, int64_t step) noexcept nogil
+
+# Phase 2 of decoding: parse each Delta's price/size strings of one segment at the book's
+# scales (`price`, `size`) and count the levels whose price or size is off the grid (not a
+# multiple of the tick/step) into b.off_grid; such values are kept exactly, never rejected
+# (docs/venues.md#instrument-scales).
 # Between the phases, Delta.price/size hold this module's scratch: a negative value is a
 # scale-free pre-parse made while scanning (exact; see ff_pre_decimal), anything >= 0
 # means "parse the text". Decoders here always set them; nothing else may read them
@@ -34,15 +41,13 @@ cdef Py_ssize_t format_decimal(int64_t v, int decimals, char* out, Py_ssize_t ca
 # Returns DEC_OK or DEC_BAD_DECIMAL (b.error, b.decimal_error set; b.error_detail is
 # "price" or "size"; b.error_offset is -1 because the batch does not know the payload
 # base: use convert_error_message() on the cold path for a full message with the offset).
-cdef int convert_segment(DeltaBatch* b, const Segment* seg, int price_decimals,
-                         int size_decimals, int64_t price_tick,
-                         int64_t size_step) noexcept nogil
+cdef int convert_segment(DeltaBatch* b, const Segment* seg, const Grid* price,
+                         const Grid* size) noexcept nogil
 
 # Cold path (GIL): human message for a failed convert_segment call (re-scans the segment to
 # find the first bad level; `payload` is the decoded payload, used for the byte offset).
 cdef str convert_error_message(const DeltaBatch* b, const Segment* seg, const char* payload,
-                               int price_decimals, int size_decimals, int64_t price_tick,
-                               int64_t size_step)
+                               int price_decimals, int size_decimals)
 
 
 # ---------------------------------------------------------------------------------------

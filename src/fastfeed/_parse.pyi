@@ -26,7 +26,7 @@ def reason_message(code: int) -> str:
 def decimal_error_name(code: int) -> str:
     """snake_case name of a DecimalError code (e.g. "too_precise")."""
 
-def decimal_error_message(code: int, text: str | bytes, decimals: int, unit: int = 1) -> str:
+def decimal_error_message(code: int, text: str | bytes, decimals: int) -> str:
     """Human message for a DecimalError code."""
 
 def decode_error_message(code: int, offset: int = -1, detail: str | None = None) -> str:

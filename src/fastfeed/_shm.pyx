@@ -215,8 +215,8 @@ cdef class SegmentWriter:
                                      f"by another book")
                 self.detach(other)      # unsubscribed earlier: the new book takes the slot
         ff_shm_write_begin(s)
-        FF_STORE_RLX(&s.price_decimals, <int32_t>core.price_decimals)
-        FF_STORE_RLX(&s.size_decimals, <int32_t>core.size_decimals)
+        FF_STORE_RLX(&s.price_decimals, core.price_grid.decimals)
+        FF_STORE_RLX(&s.size_decimals, core.size_grid.decimals)
         ff_shm_write_end(s)
         core.shm_depth = self.depth
         core._shm_owner = self

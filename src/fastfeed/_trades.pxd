@@ -11,7 +11,7 @@ from libc.stdint cimport int8_t, int64_t, uint8_t
 
 from fastfeed._parse cimport DecodeFn
 from fastfeed._sync cimport Sequencer
-from fastfeed._types cimport REJECT_N_REASONS, DeltaBatch, Segment
+from fastfeed._types cimport REJECT_N_REASONS, DeltaBatch, Grid, Segment
 
 
 ctypedef struct TradeRecord:
@@ -42,6 +42,8 @@ cdef class TradeCore:
     cdef readonly int size_decimals
     cdef readonly int64_t price_tick
     cdef readonly int64_t size_step
+    cdef Grid price_grid            # the scales and the instrument's grid on them
+    cdef Grid size_grid
     cdef readonly bint strict       # raise on rejected input (offline) vs count and log
     cdef uint8_t stream_code        # TradeStream this core records; 0: the first one seen
     cdef int stream_rules[8]        # IdRule per TradeStream code; -1: not this venue's

@@ -31,6 +31,7 @@ from fastfeed._parse cimport (
     batch_error_message,
     convert_error_message,
     convert_segment,
+    grid_init,
     venue_trade_decoder,
 )
 from fastfeed._sync cimport (
@@ -141,6 +142,9 @@ cdef class TradeCore:
         self.size_decimals = size_decimals
         self.price_tick = price_tick
         self.size_step = size_step
+        if (grid_init(&self.price_grid, price_decimals, price_tick) != 0
+                or grid_init(&self.size_grid, size_decimals, size_step) != 0):
+            raise ValueError(f"unusable scales {price_decimals}/{size_decimals}")
         self.strict = strict
         PyMem_Free(self.ring)
         self.ring = <TradeRecord*>PyMem_Malloc(capacity * sizeof(TradeRecord))
@@ -179,8 +183,7 @@ cdef class TradeCore:
             self.stream_code = code         # the first stream seen is this core's
             self.id_rule = self.stream_rules[code]
         self.messages += 1
-        if convert_segment(b, seg, self.price_decimals, self.size_decimals, self.price_tick,
-                           self.size_step) != DEC_OK:
+        if convert_segment(b, seg, &self.price_grid, &self.size_grid) != DEC_OK:
             return self._reject_convert(b, seg, payload)
         recv_wall = t_recv + ff_wall_offset_ns(t_recv)
         floor = self.last_trade_id          # ids up to here are held: duplicates
@@ -262,8 +265,7 @@ cdef class TradeCore:
         cdef int64_t lo = -1, hi = -1, tid
         cdef Py_ssize_t i
         cdef str text = convert_error_message(b, seg, payload, self.price_decimals,
-                                              self.size_decimals, self.price_tick,
-                                              self.size_step)
+                                              self.size_decimals)
         self.reject_counts[b.error] += 1
         self.last_fill_id = -1              # unknown now: no fills check on the next one
         for i in range(seg.start, seg.start + seg.count):

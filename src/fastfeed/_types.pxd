@@ -66,7 +66,6 @@ cdef enum DecimalError:
     DECIMAL_TOO_PRECISE = 4     # a non-zero digit beyond the scale
     DECIMAL_OVERFLOW = 5        # does not fit int64 at the scale
     DECIMAL_EXPONENT = 6        # 1e-5 style: not supported
-    DECIMAL_OFF_TICK = 7        # not a multiple of the tick / step
 
 
 cdef enum RejectReason:
@@ -87,7 +86,7 @@ ctypedef struct Delta:
     const char* size_ptr
     int32_t price_len
     int32_t size_len
-    # Phase 2: exact integers at the instrument's scale.
+    # Phase 2: exact integers at the book's scale.
     int64_t price
     int64_t size
     uint8_t side                # Side
@@ -126,6 +125,19 @@ ctypedef struct Trade:
     uint8_t stream              # TradeStream
 
 
+ctypedef struct Grid:
+    # One book's scale for prices (or sizes) and the instrument's grid on it
+    # (docs/venues.md#instrument-scales). A value is an int64 count of 10**-decimals units;
+    # it is on the grid when it is a multiple of `step` units (the tick or step size). A
+    # value off the grid is kept exactly and counted (convert_segment), never rejected.
+    # grid_decimals: a value with at most this many significant fraction digits is on the
+    # grid; -1 when the increment is not 1, 0.1, 0.01, ... (0.5, 25, 10): then
+    # value % step decides.
+    int32_t decimals            # the book's scale
+    int32_t grid_decimals
+    int64_t step                # the increment in units (1: every value is on the grid)
+
+
 ctypedef struct DeltaBatch:
     Delta* levels
     Py_ssize_t n_levels
@@ -142,6 +154,8 @@ ctypedef struct DeltaBatch:
     int64_t prev_id
     int64_t event_time_ns       # exchange event time (Binance E, Coinbase envelope timestamp)
     int64_t txn_time_ns         # Binance USD-M T
+    # Phase 2: levels of the last converted segment with a price or size off the grid.
+    Py_ssize_t off_grid
     # Error reporting: code, byte offset into the payload, and a static reason text.
     int32_t error
     int32_t decimal_error
@@ -171,6 +185,7 @@ cdef inline void batch_reset(DeltaBatch* b) noexcept nogil:
     b.prev_id = -1
     b.event_time_ns = 0
     b.txn_time_ns = 0
+    b.off_grid = 0
     b.error = DEC_OK
     b.decimal_error = DECIMAL_OK
     b.error_offset = -1

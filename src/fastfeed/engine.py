@@ -64,10 +64,10 @@ class SubscribeError(RuntimeError):
     """A subscription could not be set up (unreachable venue, unknown symbol, timeout)."""
 
 
-def _unusable(instrument: Instrument) -> str | None:
+def _unusable(venue: str, instrument: Instrument) -> str | None:
     """Why ``instrument``'s tick/step sizes cannot scale a book, or None if they can."""
     try:
-        instrument_scales(instrument.tick_size, instrument.step_size)
+        instrument_scales(venue, instrument.tick_size, instrument.step_size)
     except (ValueError, TypeError, OverflowError) as exc:
         return (f"unusable tick/step sizes {venue_text(instrument.tick_size, 40)}/"
                 f"{venue_text(instrument.step_size, 40)}: {exc}")
@@ -91,7 +91,7 @@ class LiveBook(BookCore):
 
     def __init__(self, venue: str, symbol: str, instrument: Instrument,
                  book_latency: str = "coarse") -> None:
-        super().__init__(venue, symbol, *instrument_scales(instrument.tick_size,
+        super().__init__(venue, symbol, *instrument_scales(venue, instrument.tick_size,
                                                            instrument.step_size), strict=False,
                          book_latency=book_latency)
         self.instrument = instrument
@@ -858,7 +858,7 @@ class Engine:
         key = (venue, rest_url, symbol)
         if key not in self._instruments:
             info = await self._lookup(spec, rest_url, symbol)
-            problem = _unusable(info)
+            problem = _unusable(venue, info)
             if problem is not None:     # never cached: a later call asks the venue again
                 raise RestError(f"unusable instrument from {redact_url(rest_url)}: {problem}")
             self._instruments[key] = info
@@ -924,7 +924,7 @@ class Engine:
                                     step_size or info.step_size)
         else:
             instrument = Instrument(symbol, tick_size, step_size)
-        problem = _unusable(instrument)
+        problem = _unusable(venue, instrument)
         if problem is not None:
             raise SubscribeError(f"{venue}:{symbol}: {problem} (given, or from "
                                  f"{redact_url(rest_url)})")

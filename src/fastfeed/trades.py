@@ -35,7 +35,7 @@ class TradeFeed(OfflineTradeCore):
                  stream: str | None = None, capacity: int = DEFAULT_CAPACITY,
                  strict: bool = True) -> None:
         get_venue(venue)    # clear error for an unknown venue id
-        scales = instrument_scales(tick_size, step_size)
+        scales = instrument_scales(venue, tick_size, step_size)
         super().__init__(venue, symbol, *scales, stream=stream, capacity=capacity,
                          strict=strict)
         self.tick_size = tick_size

@@ -307,7 +307,8 @@ class SocketBench:
         cores = []
         for s in syms:
             # full precision: the table's percentiles come from these histograms
-            core = BookCore(self.cfg.venue, s, *instrument_scales(self.tick, self.step),
+            core = BookCore(self.cfg.venue, s,
+                            *instrument_scales(self.cfg.venue, self.tick, self.step),
                             strict=False, book_latency="full")
             if self.venue.uses_rest_snapshots:
                 state = core.apply_snapshot(self.snapshots[s])

@@ -6,8 +6,8 @@
 from libc.stdint cimport int64_t
 
 from fastfeed._cdefs cimport ff_barrier, ff_monotonic_ns
-from fastfeed._parse cimport DecodeFn, convert_segment, parse_decimal, venue_decoder
-from fastfeed._types cimport DEC_OK, DECIMAL_OK, DeltaBatch, batch_free, batch_init
+from fastfeed._parse cimport DecodeFn, convert_segment, grid_init, parse_decimal, venue_decoder
+from fastfeed._types cimport DEC_OK, DECIMAL_OK, DeltaBatch, Grid, batch_free, batch_init
 
 from fastfeed._parse import DecodeFailed, decimal_error_message, decode_message
 
@@ -42,11 +42,14 @@ def bench_decode(str venue, bytes payload, long long iterations, int price_decim
     cdef const char* p = payload
     cdef Py_ssize_t n = len(payload)
     cdef DeltaBatch b
+    cdef Grid price_grid, size_grid
     cdef long long _k, t0, t1
     cdef Py_ssize_t si
     cdef int rc = 0
     # checks the scale and that the payload decodes cleanly (raises like decode_message)
     decode_message(venue, payload, price_decimals, size_decimals, snapshot=snapshot)
+    grid_init(&price_grid, price_decimals, 1)
+    grid_init(&size_grid, size_decimals, 1)
     if batch_init(&b, 64) < 0:
         raise MemoryError()
     with nogil:
@@ -55,7 +58,7 @@ def bench_decode(str venue, bytes payload, long long iterations, int price_decim
             ff_barrier()
             rc |= fn(p, n, &b)
             for si in range(b.n_segs):
-                rc |= convert_segment(&b, &b.segs[si], price_decimals, size_decimals, 1, 1)
+                rc |= convert_segment(&b, &b.segs[si], &price_grid, &size_grid)
         t1 = ff_monotonic_ns()
     batch_free(&b)
     if rc != DEC_OK:

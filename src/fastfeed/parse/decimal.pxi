@@ -111,41 +111,79 @@ cdef inline int _convert_fail(DeltaBatch* b, int code, const char* what) noexcep
     return DEC_BAD_DECIMAL
 
 
-cdef inline int _convert_value(const char* s, int32_t slen, int decimals,
-                               int64_t* v) noexcept nogil:
-    # *v < 0: phase 1 left ~((mantissa << 5) | f), the exact value mantissa * 10**-f (see
-    # ff_pre_decimal); scaling it is one multiply. Anything else (no pre-parse, too
-    # precise, overflow, a bad scale) goes through parse_decimal on the text, so results
-    # and error codes are exactly parse_decimal's.
+cdef enum:
+    _OFF_GRID = -1          # _convert_value: exact, but not a multiple of the grid's step
+
+
+cdef inline int _convert_value(const char* s, int32_t slen, int decimals, int grid_decimals,
+                               int64_t step, int64_t* v) noexcept nogil:
+    # *v < 0: phase 1 left ~((mantissa << 5) | f), the exact value mantissa * 10**-f with f
+    # its significant fraction digits (see ff_pre_decimal): scaling it is one multiply, and
+    # "on the grid" is f <= grid_decimals, one compare; only a value that fails it (off
+    # the grid, or any value when the step is not a power of ten) pays a modulo. Anything
+    # else (no pre-parse, too precise, overflow, a bad scale) goes through parse_decimal on
+    # the text, so results and error codes are exactly parse_decimal's, then a modulo (a
+    # slow path anyway). Returns a DecimalError code, or _OFF_GRID for a value converted
+    # exactly that is off the grid (docs/venues.md#instrument-scales).
     cdef uint64_t pre
     cdef unsigned int e
+    cdef int f
+    cdef int rc
     if v[0] < 0:
         pre = ~(<uint64_t>v[0])
-        e = <unsigned int>(decimals - <int>(pre & 31u))
+        f = <int>(pre & 31u)
+        e = <unsigned int>(decimals - f)
         if e <= MAX_DECIMALS and (pre >> 5) <= FF_I64_LIM[e]:
             v[0] = <int64_t>((pre >> 5) * FF_POW10[e])
-            return DECIMAL_OK
-    return parse_decimal(s, slen, decimals, v)
+            if f <= grid_decimals or v[0] % step == 0:
+                return DECIMAL_OK
+            return _OFF_GRID
+    rc = parse_decimal(s, slen, decimals, v)
+    if rc == DECIMAL_OK and step > 1 and v[0] % step != 0:
+        return _OFF_GRID
+    return rc
 
 
-cdef int convert_segment(DeltaBatch* b, const Segment* seg, int price_decimals,
-                         int size_decimals, int64_t price_tick,
-                         int64_t size_step) noexcept nogil:
+cdef int grid_init(Grid* g, int decimals, int64_t step) noexcept nogil:
+    cdef int64_t u = step
+    cdef int k = 0
+    if <unsigned int>decimals > MAX_DECIMALS or step < 1:
+        return -1
+    while k < decimals and u % 10 == 0:
+        u //= 10
+        k += 1
+    g.decimals = decimals
+    g.grid_decimals = decimals - k if u == 1 else -1
+    g.step = step
+    return 0
+
+
+cdef int convert_segment(DeltaBatch* b, const Segment* seg, const Grid* price,
+                         const Grid* size) noexcept nogil:
     cdef Delta* d = b.levels + seg.start
     cdef Delta* end = d + seg.count
+    cdef Delta* counted = NULL         # the last level counted off the grid
+    # the grids in locals: stores through the levels cannot alias them (kept in registers)
+    cdef int pd = price.decimals, pg = price.grid_decimals
+    cdef int sd = size.decimals, sg = size.grid_decimals
+    cdef int64_t pstep = price.step, sstep = size.step
     cdef int rc
+    cdef Py_ssize_t n_off = 0
     while d < end:
-        rc = _convert_value(d.price_ptr, d.price_len, price_decimals, &d.price)
+        rc = _convert_value(d.price_ptr, d.price_len, pd, pg, pstep, &d.price)
         if rc != DECIMAL_OK:
-            return _convert_fail(b, rc, "price")
-        if price_tick > 1 and d.price % price_tick != 0:
-            return _convert_fail(b, DECIMAL_OFF_TICK, "price")
-        rc = _convert_value(d.size_ptr, d.size_len, size_decimals, &d.size)
+            if rc != _OFF_GRID:
+                return _convert_fail(b, rc, "price")
+            n_off += 1
+            counted = d
+        rc = _convert_value(d.size_ptr, d.size_len, sd, sg, sstep, &d.size)
         if rc != DECIMAL_OK:
-            return _convert_fail(b, rc, "size")
-        if size_step > 1 and d.size % size_step != 0:
-            return _convert_fail(b, DECIMAL_OFF_TICK, "size")
+            if rc != _OFF_GRID:
+                return _convert_fail(b, rc, "size")
+            if counted != d:
+                n_off += 1
         d += 1
+    b.off_grid = n_off
     return DEC_OK
 
 

@@ -43,7 +43,8 @@ _REASONS = _table((
 ))
 
 # DecimalError: messages are templates over {text} (the offending text, quoted and
-# shortened), {decimals} (the scale) and {increment} (the tick/step, DECIMAL_OFF_TICK).
+# shortened) and {decimals} (the scale). A value off the tick/step grid is no error: it is
+# kept and counted (docs/venues.md#instrument-scales).
 _DECIMAL_REASONS = _table((
     (DECIMAL_EMPTY, "empty", "empty string is not a decimal"),
     (DECIMAL_SIGN, "sign", "{text} has a sign; prices and sizes are unsigned decimals"),
@@ -53,7 +54,6 @@ _DECIMAL_REASONS = _table((
      "{text} has more decimals than the scale allows ({decimals})"),
     (DECIMAL_OVERFLOW, "overflow", "{text} does not fit a 64-bit integer at {decimals} decimals"),
     (DECIMAL_EXPONENT, "exponent", "{text} uses an exponent; only plain decimals are accepted"),
-    (DECIMAL_OFF_TICK, "off_tick", "{text} is not a multiple of the increment {increment}"),
 ))
 
 #: Every reject reason: ``{code: name}`` in code order (the names BookCore.rejects uses).
@@ -93,19 +93,15 @@ def _show(text) -> str:
     return repr(text)
 
 
-def decimal_error_message(int code, text, int decimals, unit=1) -> str:
-    """Human message for a ``DecimalError`` code about ``text`` at ``decimals``.
-
-    ``unit`` is the tick/step in units (only used for DECIMAL_OFF_TICK).
-    """
+def decimal_error_message(int code, text, int decimals) -> str:
+    """Human message for a ``DecimalError`` code about ``text`` at ``decimals``."""
     t = _show(text)
     entry = _DECIMAL_REASONS.get(code)
     if entry is None:
         return f"{t}: decimal error {code}"
     if code == DECIMAL_OVERFLOW and not 0 <= decimals <= MAX_DECIMALS:
         return f"decimals must be in 0..{MAX_DECIMALS}, got {decimals}"
-    increment = format_decimal_py(unit, decimals) if code == DECIMAL_OFF_TICK else ""
-    return entry[1].format(text=t, decimals=decimals, increment=increment)
+    return entry[1].format(text=t, decimals=decimals)
 
 
 def decode_error_message(int code, Py_ssize_t offset=-1, detail=None) -> str:
@@ -131,8 +127,7 @@ def decode_error_message(int code, Py_ssize_t offset=-1, detail=None) -> str:
 
 
 cdef str convert_error_message(const DeltaBatch* b, const Segment* seg, const char* payload,
-                               int price_decimals, int size_decimals, int64_t price_tick,
-                               int64_t size_step):
+                               int price_decimals, int size_decimals):
     cdef const Delta* d = b.levels + seg.start
     cdef const Delta* end = d + seg.count
     cdef int rc
@@ -142,17 +137,14 @@ cdef str convert_error_message(const DeltaBatch* b, const Segment* seg, const ch
             ptr = d.price_ptr if is_price else d.size_ptr
             length = d.price_len if is_price else d.size_len
             decimals = price_decimals if is_price else size_decimals
-            unit = price_tick if is_price else size_step
             rc = parse_decimal(ptr, length, decimals, &v)
-            if rc == DECIMAL_OK and unit > 1 and v % unit != 0:
-                rc = DECIMAL_OFF_TICK
             if rc != DECIMAL_OK:
                 text = ptr[:length].decode("utf-8", "replace")
                 where = ""
                 if payload != NULL:
                     where = f" at byte {<Py_ssize_t>(ptr - payload)}"
                 return (f"{'price' if is_price else 'size'}{where}: "
-                        + decimal_error_message(rc, text, decimals, unit))
+                        + decimal_error_message(rc, text, decimals))
         d += 1
     return "no decimal error in this segment"
 

@@ -88,19 +88,25 @@ def decode_message(str venue, payload, int price_decimals, int size_decimals,
     """Decode one payload through the compiled decoder and convert its levels.
 
     Returns ``{"kind", "first_id", "last_id", "prev_id", "event_time_ns", "txn_time_ns",
-    "segments": [{"symbol", "kind", "event_time_ns", "levels": [(side, price, size)]}]}``
-    with ``side`` ``"bid"``/``"ask"`` and integer ticks/lots. Raises ``DecodeFailed``
-    with a specific message when the payload or one of its decimals is bad.
+    "segments": [{"symbol", "kind", "event_time_ns", "levels": [(side, price, size)],
+    "off_grid"}]}`` with ``side`` ``"bid"``/``"ask"``, integer counts of
+    ``10**-price_decimals`` / ``10**-size_decimals`` units, and ``off_grid`` the number of
+    levels whose price is not a multiple of ``price_tick`` units or whose size is not one
+    of ``size_step`` units (kept, not rejected: docs/venues.md#instrument-scales). Raises
+    ``DecodeFailed`` with a specific message when the payload or one of its decimals is bad.
     """
     cdef DecodeFn fn = venue_decoder(venue, snapshot)
     cdef bytes data = bytes(payload)
     cdef const char* p = data
     cdef DeltaBatch b
+    cdef Grid price_grid, size_grid
     cdef Segment* seg
     cdef Delta* d
     cdef Py_ssize_t si, li
     cdef int rc
     _check_scale(price_decimals, size_decimals, price_tick, size_step)
+    grid_init(&price_grid, price_decimals, price_tick)
+    grid_init(&size_grid, size_decimals, size_step)
     if batch_init(&b, 64) < 0:
         raise MemoryError()
     try:
@@ -110,10 +116,9 @@ def decode_message(str venue, payload, int price_decimals, int size_decimals,
         segments = []
         for si in range(b.n_segs):
             seg = &b.segs[si]
-            if convert_segment(&b, seg, price_decimals, size_decimals, price_tick,
-                               size_step) != DEC_OK:
+            if convert_segment(&b, seg, &price_grid, &size_grid) != DEC_OK:
                 raise DecodeFailed(convert_error_message(&b, seg, p, price_decimals,
-                                                         size_decimals, price_tick, size_step))
+                                                         size_decimals))
             levels = []
             for li in range(seg.start, seg.start + seg.count):
                 d = &b.levels[li]
@@ -126,6 +131,7 @@ def decode_message(str venue, payload, int price_decimals, int size_decimals,
                 "kind": "snapshot" if seg.kind == SEG_SNAPSHOT else "update",
                 "event_time_ns": seg.event_time_ns,
                 "levels": levels,
+                "off_grid": b.off_grid,
             })
         return {
             "kind": _KIND_NAMES.get(b.msg_kind, str(b.msg_kind)),
@@ -157,11 +163,14 @@ def decode_trades(str venue, payload, int price_decimals, int size_decimals,
     cdef bytes data = bytes(payload)
     cdef const char* p = data
     cdef DeltaBatch b
+    cdef Grid price_grid, size_grid
     cdef Segment* seg
     cdef Trade* t
     cdef Py_ssize_t si, li
     cdef int rc
     _check_scale(price_decimals, size_decimals, price_tick, size_step)
+    grid_init(&price_grid, price_decimals, price_tick)
+    grid_init(&size_grid, size_decimals, size_step)
     if batch_init(&b, 64) < 0:
         raise MemoryError()
     try:
@@ -171,10 +180,9 @@ def decode_trades(str venue, payload, int price_decimals, int size_decimals,
         segments = []
         for si in range(b.n_segs):
             seg = &b.segs[si]
-            if convert_segment(&b, seg, price_decimals, size_decimals, price_tick,
-                               size_step) != DEC_OK:
+            if convert_segment(&b, seg, &price_grid, &size_grid) != DEC_OK:
                 raise DecodeFailed(convert_error_message(&b, seg, p, price_decimals,
-                                                         size_decimals, price_tick, size_step))
+                                                         size_decimals))
             trades = []
             for li in range(seg.start, seg.start + seg.count):
                 t = &b.trades[li]

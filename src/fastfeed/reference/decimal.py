@@ -16,7 +16,6 @@ DECIMAL_NON_DIGIT = 3
 DECIMAL_TOO_PRECISE = 4
 DECIMAL_OVERFLOW = 5
 DECIMAL_EXPONENT = 6
-DECIMAL_OFF_TICK = 7
 
 MAX_DECIMALS = 18
 INT64_MAX = 2**63 - 1
@@ -93,7 +92,7 @@ def _show(text: str | bytes) -> str:
     return repr(text)
 
 
-def decimal_error_message(code: int, text: str | bytes, decimals: int, unit: int = 1) -> str:
+def decimal_error_message(code: int, text: str | bytes, decimals: int) -> str:
     """Same text as ``fastfeed._parse.decimal_error_message``."""
     t = _show(text)
     if code == DECIMAL_EMPTY:
@@ -110,6 +109,4 @@ def decimal_error_message(code: int, text: str | bytes, decimals: int, unit: int
         return f"{t} does not fit a 64-bit integer at {decimals} decimals"
     if code == DECIMAL_EXPONENT:
         return f"{t} uses an exponent; only plain decimals are accepted"
-    if code == DECIMAL_OFF_TICK:
-        return f"{t} is not a multiple of the increment {format_decimal(unit, decimals)}"
     return f"{t}: decimal error {code}"

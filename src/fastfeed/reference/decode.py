@@ -24,7 +24,6 @@ from collections.abc import Callable
 from typing import Any
 
 from fastfeed.reference.decimal import (
-    DECIMAL_OFF_TICK,
     DECIMAL_OK,
     MAX_DECIMALS,
     decimal_code,
@@ -522,18 +521,21 @@ def _coinbase_exchange(payload: bytes) -> dict[str, Any]:
 
 
 def _convert(seg: dict[str, Any], pd: int, sd: int, tick: int, step: int) -> None:
+    # A level is off the grid when its price is not a multiple of the tick or its size of
+    # the step (in units of the scale): kept and counted, never an error.
     out = []
+    off_grid = 0
     for side, price, size in seg["levels"]:
         vals = []
-        for what, text, dec, unit in (("price", price, pd, tick), ("size", size, sd, step)):
+        for what, text, dec in (("price", price, pd), ("size", size, sd)):
             code, value = decimal_code(text.encode("utf-8", "surrogateescape"), dec)
-            if code == DECIMAL_OK and value is not None and unit > 1 and value % unit:
-                code = DECIMAL_OFF_TICK
             if code != DECIMAL_OK or value is None:
-                raise DecodeFailed(f"{what}: " + decimal_error_message(code, text, dec, unit))
+                raise DecodeFailed(f"{what}: " + decimal_error_message(code, text, dec))
             vals.append(value)
+        off_grid += vals[0] % tick != 0 or vals[1] % step != 0
         out.append((side, vals[0], vals[1]))
     seg["levels"] = out
+    seg["off_grid"] = off_grid
 
 
 # ---------------------------------------------------------------------------------------
@@ -805,14 +807,13 @@ def _coinbase_at_trades(payload: bytes) -> dict[str, Any]:
 
 def _convert_trades(seg: dict[str, Any], pd: int, sd: int, tick: int, step: int) -> None:
     for trade in seg["trades"]:
-        for what, dec, unit in (("price", pd, tick), ("size", sd, step)):
+        for what, dec in (("price", pd), ("size", sd)):
             text = trade[what]
+            # a value off the instrument's grid is kept exactly (docs/venues.md#instrument-scales)
             code, value = decimal_code(text.encode("utf-8", "surrogateescape"), dec)
-            if code == DECIMAL_OK and value is not None and unit > 1 and value % unit:
-                code = DECIMAL_OFF_TICK
             if code != DECIMAL_OK or value is None:
                 shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-                raise DecodeFailed(f"{what}: " + decimal_error_message(code, shown, dec, unit))
+                raise DecodeFailed(f"{what}: " + decimal_error_message(code, shown, dec))
             trade[what] = value
 
 
@@ -844,6 +845,8 @@ def decode_message(
     for name, value in (("price_decimals", price_decimals), ("size_decimals", size_decimals)):
         if not 0 <= value <= MAX_DECIMALS:
             raise ValueError(f"{name} must be in 0..{MAX_DECIMALS}, got {value}")
+    if price_tick < 1 or size_step < 1:
+        raise ValueError("price_tick and size_step are counts of units and must be >= 1")
     spec = VENUES.get(venue)
     if spec is None:
         raise ValueError(f"unknown venue {venue!r}")

@@ -70,6 +70,11 @@ class SymbolConfig:
     burst_snapshot_index: int = 0
     """Burst mode: the REST snapshot is frozen at the state after this burst message
     (0 = after the first one), so ``lastUpdateId`` lies inside the burst's id range."""
+    off_grid_bids: int = 0
+    """Binance: this many resting bids off the tick grid (half a tick above a grid price,
+    around half the mid: orders left from before a tick size change), in every REST
+    snapshot whose limit leaves room and in the ground truth; the stream never touches
+    them (``docs/venues.md#instrument-scales``)."""
 
 
 @dataclass

@@ -16,6 +16,7 @@ from fastfeed.sim.faults import STREAM_FAULTS
 from fastfeed.sim.host import SimHost
 from fastfeed.sim.model import BookModel, BookState, Message
 from fastfeed.sim.transport import DROP, LITERAL, NORMAL, SOCKET_TRUNC, TRUNC, Connection, Item
+from fastfeed.venues import get_venue
 
 if TYPE_CHECKING:
     from fastfeed.sim.dialects.base import Dialect
@@ -52,6 +53,8 @@ class Market:
             id_skip=dialect.id_skip,
         )
         self.fmt = dialect.number_format(cfg, self.model.price_scale, self.model.size_scale)
+        self.off_grid_bids = self._off_grid_bids(cfg.off_grid_bids)
+        """``(price, size)`` texts of the resting off-grid bids, best first."""
         # conn -> stream names it subscribed with (combined streams wrap with the name).
         self.subs: dict[Connection, list[bytes]] = {}
         self.rate = cfg.rate
@@ -298,6 +301,23 @@ class Market:
             del self.subs[conn]
 
     # -- snapshots ------------------------------------------------------------------------
+
+    def _off_grid_bids(self, count: int) -> list[tuple[str, str]]:
+        # half a tick above grid prices far below the book (half its lowest initial bid):
+        # value (n * mantissa * 10 + 5) at one decimal more than the tick, which no
+        # multiple of the tick can equal
+        if count and not get_venue(self.venue).uses_rest_snapshots:
+            raise ValueError(f"{self.venue} {self.symbol}: off_grid_bids needs REST snapshots")
+        ps = self.model.price_scale
+        base = max(count, self.model.bid_px[0] // 2)
+        d = ps.decimals + 1
+        width = max(self.fmt.pd, d)
+        out = []
+        for k in range(count):
+            units = ((base - k) * ps.mantissa * 10 + 5) * 10 ** (width - d)
+            digits = str(units).rjust(width + 1, "0")
+            out.append((f"{digits[:-width]}.{digits[-width:]}", self.fmt.size(self.cfg.size_scale)))
+        return out
 
     def rest_state(self) -> BookState:
         """The state a REST snapshot serves now (frozen in burst mode; stale if injected)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import struct
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from fastfeed.sim.model import BookState, Message, Scale
@@ -99,9 +99,19 @@ def combined(stream: bytes, payload: bytes) -> bytes:
     return b'{"stream":"' + stream + b'","data":' + payload + b"}"
 
 
-def binance_snapshot(state: BookState, limit: int, fmt: Fmt, usdm: bool) -> bytes:
-    """REST ``/api/v3/depth`` (or ``/fapi/v1/depth`` with ``E``/``T``) body."""
-    bids = fmt.levels(state.sorted_bids(limit))
+def binance_snapshot(state: BookState, limit: int, fmt: Fmt, usdm: bool,
+                     extra_bids: Sequence[tuple[str, str]] = ()) -> bytes:
+    """REST ``/api/v3/depth`` (or ``/fapi/v1/depth`` with ``E``/``T``) body.
+
+    ``extra_bids`` are pre-rendered ``(price, size)`` texts below every model bid (resting
+    levels off the tick grid), served as far as ``limit`` leaves room.
+    """
+    model_bids = state.sorted_bids(limit)
+    bids = fmt.levels(model_bids)
+    room = list(extra_bids)[:max(0, limit - len(model_bids))]
+    if room:
+        extra = ",".join(f'["{p}","{q}"]' for p, q in room)
+        bids = bids[:-1] + ("," if model_bids else "") + extra + "]"
     asks = fmt.levels(state.sorted_asks(limit))
     if usdm:
         e = now_ms()

@@ -271,7 +271,7 @@ class Simulator:
         state = m.model.book_at(last_id)
         ps, ss = m.model.price_scale, m.model.size_scale
         return BookTruth(state.last_id, state.sorted_bids(), state.sorted_asks(), venue, symbol,
-                         ps.text, ss.text, ps.decimals, ss.decimals)
+                         ps.text, ss.text, ps.decimals, ss.decimals, list(m.off_grid_bids))
 
     # -- stats --------------------------------------------------------------------------
 

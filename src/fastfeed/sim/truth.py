@@ -36,6 +36,9 @@ class BookTruth:
     """Decimals of the price scale (for power-of-ten ticks: price = int / 10**this)."""
     size_decimals: int = field(default=0)
     """Decimals of the size scale."""
+    off_grid_bids: list[tuple[str, str]] = field(default_factory=list)
+    """Resting bids off the tick grid (``SymbolConfig.off_grid_bids``) as the venue prints
+    them, best first: below every bid in ``bids``, and not counts of ticks."""
 
     def _scales(self) -> tuple[Scale, Scale]:
         return Scale(self.tick_size), Scale(self.step_size)
@@ -64,4 +67,5 @@ class BookTruth:
             "asks": [list(x) for x in self.asks_str()],
             "bids_int": [list(x) for x in self.bids],
             "asks_int": [list(x) for x in self.asks],
+            "off_grid_bids": [list(x) for x in self.off_grid_bids],
         }

@@ -44,6 +44,12 @@ class Venue:
     #: True when every message carries a per-connection counter that must step by one
     #: (Coinbase Advanced Trade ``sequence_num``): any jump invalidates every book on it
     connection_sequence: bool = False
+    #: the book's scale (decimals) for prices and sizes: fine enough for any value the
+    #: venue prints, so a level off the instrument's current tick/step grid (left from
+    #: before a tick size change) is still exact; the tick/step is then metadata checked
+    #: per level and counted (``docs/venues.md#instrument-scales``). None: the increment's
+    #: own decimals (a finer value is an error). Either way at least the increment's.
+    value_decimals: int | None = None
     #: True when an unreadable message may have carried any book's update and nothing
     #: later would tell (no per-book ids): every live book on the connection turns ``gap``
     unreadable_is_gap: bool = False

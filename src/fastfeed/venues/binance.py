@@ -29,6 +29,9 @@ class BinanceSpot(Venue):
     # observed, not promised (docs/venues.md, "Trades")
     trade_streams: tuple[tuple[str, str], ...] = (("aggTrade", "contiguous-fills"),
                                                   ("trade", "observed"))
+    # Binance keeps every price and quantity with 8 decimals (spot prints exactly 8, USD-M
+    # trims them); snapshots hold deep levels off today's tickSize/stepSize grid
+    value_decimals = 8
     ws_url = "wss://data-stream.binance.vision"
     rest_url = "https://api.binance.com"
     max_streams_per_connection = 1024

@@ -300,7 +300,7 @@ class BinanceSpotDialect(Dialect):
         delay = m.snapshot_delay()
         if delay is not None:
             await asyncio.sleep(delay)
-        body = render.binance_snapshot(state, limit, m.fmt, self.usdm)
+        body = render.binance_snapshot(state, limit, m.fmt, self.usdm, m.off_grid_bids)
         return web.Response(body=body, content_type="application/json",
                             headers={"X-MBX-USED-WEIGHT-1M": str(used)})
 
