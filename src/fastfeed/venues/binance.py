@@ -136,11 +136,7 @@ class BinanceSpot(Venue):
                 else:
                     out.update((s, exc) for s in chunk)
                 continue
-            for s in chunk:
-                try:
-                    out[s] = parse_exchange_info(body, s)
-                except RestError as exc:
-                    out[s] = exc
+            out.update(instruments_from(body, chunk))
         return out
 
 
@@ -177,13 +173,7 @@ class BinanceUsdm(BinanceSpot):
             body = await rest.get(self.info_path, {}, weight=self.info_weight)
         except RestError as exc:
             return {s: exc for s in symbols}
-        out: dict[str, Instrument | RestError] = {}
-        for s in symbols:
-            try:
-                out[s] = parse_exchange_info(body, s)
-            except RestError as exc:
-                out[s] = exc
-        return out
+        return instruments_from(body, symbols)
 
     async def instrument(self, rest: RestClient, symbol: str) -> Instrument:
         """``exchangeInfo`` (every symbol; USD-M has no filter) → this symbol's scales."""
@@ -203,13 +193,31 @@ class BinanceUsdm(BinanceSpot):
 
 def parse_exchange_info(body: bytes, symbol: str) -> Instrument:
     """Pick ``symbol``'s tick and step size out of an ``exchangeInfo`` body."""
+    found = instruments_from(body, [symbol])[symbol]
+    if isinstance(found, RestError):
+        raise found
+    return found
+
+
+def instruments_from(body: bytes, symbols: list[str]) -> dict[str, Instrument | RestError]:
+    """Each symbol's scales from one ``exchangeInfo`` body, parsed once (a symbol it lacks,
+    or whose entry is unreadable, maps to its error)."""
+    out: dict[str, Instrument | RestError] = {}
     try:
         info = json.loads(body)
-        for entry in info["symbols"]:
-            if entry["symbol"] == symbol:
-                filters = {f["filterType"]: f for f in entry["filters"]}
-                return Instrument(symbol, filters["PRICE_FILTER"]["tickSize"],
-                                  filters["LOT_SIZE"]["stepSize"])
+        entries = {e["symbol"]: e for e in info["symbols"] if isinstance(e, dict) and "symbol" in e}
     except (ValueError, KeyError, TypeError) as exc:
-        raise RestError(f"unreadable exchangeInfo for {symbol}: {exc!r}") from exc
-    raise RestError(f"symbol {symbol} not in exchangeInfo")
+        err = RestError(f"unreadable exchangeInfo: {exc!r}")
+        return {s: err for s in symbols}
+    for symbol in symbols:
+        entry = entries.get(symbol)
+        if entry is None:
+            out[symbol] = RestError(f"symbol {symbol} not in exchangeInfo")
+            continue
+        try:
+            filters = {f["filterType"]: f for f in entry["filters"]}
+            out[symbol] = Instrument(symbol, filters["PRICE_FILTER"]["tickSize"],
+                                     filters["LOT_SIZE"]["stepSize"])
+        except (KeyError, TypeError) as exc:
+            out[symbol] = RestError(f"unreadable exchangeInfo for {symbol}: {exc!r}")
+    return out
