@@ -2,42 +2,57 @@
 
 Issue #10, item 3 ("cheap at low rates"). One simulator child process
 (``python -m fastfeed.sim``, Binance spot, ``--books`` symbols at ``--rate`` messages/s
-each) serves, one after the other in the same run, two client child processes doing the
-same subscriptions:
+each, ``--levels`` level changes a message, ``--depth`` levels a side) serves one client
+child process per contender, all doing the same subscriptions:
 
 ``fastfeed``
-    one default ``fastfeed.Engine``: ``subscribe_many(..., wait=False)`` for every
-    symbol, then ``wait_live``. The engine opens one connection per 1,024 streams (a
-    short URL naming the first streams, ``SUBSCRIBE`` batches for the rest, paced),
-    takes REST snapshots through its snapshot queue within the weight budget.
+    one ``fastfeed.Engine()`` with default settings: ``subscribe_many(..., wait=False)``
+    for every symbol, then ``wait_live``. One connection per 1,024 streams (a short URL
+    naming the first streams, paced ``SUBSCRIBE`` batches for the rest), REST snapshots
+    through its snapshot queue within the weight budget (docs/states.md, "Syncing at
+    scale").
 ``websockets``
     the usual Python way: ``websockets`` (asyncio client) + ``json.loads`` + a dict book
     per symbol (:class:`fastfeed.bench.baselines.DictBook`: ``float`` keys and sizes, the
     venue's id rule from the reference sequencer). The same subscriptions (one
     connection per ``max_streams_per_connection`` streams, the same short URL and
     ``SUBSCRIBE`` batches from the venue description, paced under its control-message
-    limit), REST snapshots through ``aiohttp`` with the Binance sync rule (buffer from
-    the first event, snapshot, drop what it covers, replay; resync on a gap) under the
-    same weight budget and snapshot depth as the engine's defaults, four requests in
-    flight.
+    limit) and the venue's recipe through ``aiohttp``: buffer the stream (the newest
+    :data:`BASELINE_BUFFER` events a book), fetch the snapshot, drop what it covers,
+    replay, fetch again if it is older than the buffer, resync on a gap; the engine's
+    default weight budget, snapshot depth and requests in flight.
+``fastfeed-batched`` (opt-in, an experiment)
+    ``fastfeed`` plus :class:`ReadBatcher`: each socket is read once every
+    ``--batch-ms`` instead of whenever a frame arrives (what fewer wake-ups would buy).
 
-Both run on uvloop. Per contender: books, books live, time to all-live (first subscribe
-to the last book live), RSS per book (RSS once all are live minus RSS just before
-subscribing, divided by books), and over a steady window of ``--seconds`` after all are
-live (and ``--warmup`` seconds of settling): messages/s delivered, CPU % of one core
-used by the client process (``getrusage``: user + system, every thread; the simulator
-runs in its own process and is not counted), µs CPU per message, and where that CPU
-goes: user vs kernel time, loop wake-ups (voluntary context switches: each is one
-``epoll_wait`` that blocked), read syscalls (``/proc/self/io``), messages per wake-up.
-After the window a sample of books is checked level by level against the simulator's
-ground truth (``GET /debug/truth`` at the book's update id).
+Every client runs on uvloop. The contenders sync one after the other (each from the top
+of a minute when their REST weight together could exceed the venue's per-minute limit,
+which the simulator counts like Binance), then all measure **one common window**: the
+same messages at the same time from the same simulator, so a noisy machine moves them
+together. Per contender: books live, time to all-live (first subscribe to the last book
+live), RSS per book (RSS once all are live minus RSS just before subscribing, both after
+``gc.collect`` and ``malloc_trim``, divided by books), and over ``--seconds`` (after
+``--warmup``): messages/s delivered, CPU % of one core used by the client process
+(``getrusage``: user + system, every thread; the simulator's own process is not
+counted), µs CPU per message, and where that CPU goes: loop wake-ups (voluntary context
+switches: each is one ``epoll_wait`` that blocked), read syscalls (``/proc/self/io``),
+messages and CPU per wake-up, user vs kernel time (the kernel's split is sampled at
+ticks: coarse in short windows). The run also measures what one bare event-loop wake-up
+costs on the machine (``machine.wakeup_cpu_us``), the floor under any client's CPU per
+wake-up. After the window a sample of books is checked level by level against the
+simulator's ground truth (``GET /debug/truth`` at the book's update id).
+
+``--burst N`` measures throughput instead: the simulator pre-renders N messages per book
+and writes them as fast as the socket takes them, ``--burst-delay`` seconds after each
+subscription (after all books are live); each contender's window runs from its first
+burst message to its last.
 
 ``--profile cprofile,perf,strace`` adds, after the measured window, one more window per
 tool (``--profile-seconds``): cProfile (the Python functions that ran, outside the
 compiled hot path), ``perf record`` (CPU samples by shared object and symbol; the child
-is started under ``perf record -D -1 --control`` and enables sampling only for its
-window) and ``strace -c -f`` (syscall counts; it slows syscalls, so its window's CPU is
-not used for anything else). Tools not installed are reported as such.
+runs under ``perf record -D -1 --control`` and enables sampling only for its window; in
+burst mode for the burst itself) and ``strace -c -f`` (syscall counts; it slows
+syscalls, so its window's CPU is used for nothing else). A missing tool is reported.
 
 Output: a text table and notes (default) or one JSON object (``--json``). The target
 (issue #10): at 1,000 books x 10 msg/s, fastfeed's CPU per message <= 1/5 of the
