@@ -83,6 +83,7 @@ from typing import Any
 
 from fastfeed.bench.baselines import DictBook
 from fastfeed.bench.config import loop_runner, machine_info
+from fastfeed.reference.sync import ReferenceSequencer
 from fastfeed.venues import get_venue
 
 VENUE = "binance"
@@ -320,12 +321,12 @@ def perf_report(data: str) -> dict[str, Any]:
                 rows.append((float(pct), " ".join(rest.split())))
         return rows
     by_dso = report("dso")
-    groups: collections.Counter[str] = collections.Counter()
+    groups: dict[str, float] = collections.defaultdict(float)
     for pct, dso in by_dso:
         groups[perf_group(dso)] += pct
     return {
         "by_dso": {dso: round(p, 2) for p, dso in by_dso},
-        "by_group": {g: round(p, 2) for g, p in groups.most_common()},
+        "by_group": {g: round(p, 2) for g, p in sorted(groups.items(), key=lambda kv: -kv[1])},
         "top_symbols": [{"pct": round(p, 2), "symbol": s} for p, s in report("dso,sym")[:20]],
     }
 
@@ -596,7 +597,7 @@ class SyncedDictBook(DictBook):
     def restart(self) -> None:
         """Forget the book's stream position: buffer again from the next event."""
         self.state = "syncing"
-        self.seq = type(self.seq)(self.rule)
+        self.seq = ReferenceSequencer(self.rule)
         self.buffer.clear()
         self.queued = False
 
@@ -791,8 +792,8 @@ async def run_websockets(args: argparse.Namespace) -> dict[str, Any]:
             res["rest"] = dict(rest)
             res["server_closes"] = counts["closes"]
         finally:
-            for t in tasks:
-                t.cancel()
+            for task in tasks:
+                task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
     return res
 
