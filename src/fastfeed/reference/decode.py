@@ -436,10 +436,22 @@ def _coinbase_at(payload: bytes) -> dict[str, Any]:
                     evp.add(f"field 'events' has the wrong type {_OBJS}")
                     continue
                 segs.append(_cb_event(evp, ev))  # type: ignore[arg-type]
+    kind, last_id, t = _at_envelope(o, p, evp, "l2_data")
+    if kind == "data":
+        return _result("depth", last_id=last_id, event_time_ns=t, segments=segs)
+    return _result(kind, last_id=last_id, event_time_ns=t)
+
+
+def _at_envelope(o: dict[str, Any], p: _Pending, evp: _Pending,
+                 data_channel: str) -> tuple[str, int, int]:
+    """The Advanced Trade envelope after its members were read, for the book and the trade
+    twins alike: ``(kind, sequence_num or -1, timestamp ns)`` where kind is ``data`` (the
+    ``data_channel``, complete), ``venue_error``, ``heartbeat``, ``control`` or
+    ``ignored``; raises what the compiled decoder rejects (pending problems first)."""
     seq: Any = o.get("sequence_num")
     last_id = seq if _is_int(seq) and 0 <= seq <= MAX_UPDATE_ID else -1
     if o.get("type") == "error":
-        return _result("venue_error", last_id=last_id)
+        return "venue_error", last_id, 0
     p.raise_if()
     if "channel" not in o:
         raise DecodeFailed("field 'channel' missing")
@@ -450,16 +462,16 @@ def _coinbase_at(payload: bytes) -> dict[str, Any]:
             raise DecodeFailed("field 'timestamp' is not an RFC 3339 timestamp")
         t = parsed
     channel = o["channel"]
-    if channel == "l2_data":
+    if channel == data_channel:
         for k in ("sequence_num", "timestamp", "events"):
             if k not in o:
                 raise DecodeFailed(f"field '{k}' missing")
         evp.raise_if()
-        return _result("depth", last_id=last_id, event_time_ns=t, segments=segs)
+        return "data", last_id, t
     kind = {"heartbeats": "heartbeat", "subscriptions": "control"}.get(channel, "ignored")
     if kind == "ignored" and _bad_utf8(channel):
         raise DecodeFailed("field 'channel' is not valid UTF-8")
-    return _result(kind, last_id=last_id, event_time_ns=t)
+    return kind, last_id, t
 
 
 _CX = {"type", "product_id", "changes", "bids", "asks", "time", "sequence"}
@@ -779,29 +791,9 @@ def _coinbase_at_trades(payload: bytes) -> dict[str, Any]:
                     evp.add(f"field 'events' has the wrong type {_OBJS}")
                     continue
                 segs += _at_trades_event(evp, ev)  # type: ignore[arg-type]
-    seq: Any = o.get("sequence_num")
-    last_id = seq if _is_int(seq) and 0 <= seq <= MAX_UPDATE_ID else -1
-    if o.get("type") == "error":
-        return _tresult("venue_error", last_id)
-    p.raise_if()
-    if "channel" not in o:
-        raise DecodeFailed("field 'channel' missing")
-    t = 0
-    if "timestamp" in o:
-        parsed = parse_rfc3339_ns(_raw(o["timestamp"]))
-        if parsed is None:
-            raise DecodeFailed("field 'timestamp' is not an RFC 3339 timestamp")
-        t = parsed
-    channel = o["channel"]
-    if channel == "market_trades":
-        for k in ("sequence_num", "timestamp", "events"):
-            if k not in o:
-                raise DecodeFailed(f"field '{k}' missing")
-        evp.raise_if()
+    kind, last_id, t = _at_envelope(o, p, evp, "market_trades")
+    if kind == "data":
         return _tresult("trades", last_id, t, segs)
-    kind = {"heartbeats": "heartbeat", "subscriptions": "control"}.get(channel, "ignored")
-    if kind == "ignored" and _bad_utf8(channel):
-        raise DecodeFailed("field 'channel' is not valid UTF-8")
     return _tresult(kind, last_id, t)
 
 
