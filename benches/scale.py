@@ -497,10 +497,9 @@ async def run_fastfeed(args: argparse.Namespace) -> dict[str, Any]:
 
     symbols = symbol_names(args.books)
     res = new_result(args.child, len(symbols))
-    # Default settings, except in burst mode: the market is silent until the burst, and
-    # the engine drops a connection after stale_after (30 s) without a data frame (server
-    # pings do not count), which restarts every book's sync
-    options: dict[str, Any] = {"stale_after": args.burst_delay + 60} if args.burst else {}
+    # Default settings (a market silent until the burst keeps its connection: the engine
+    # pings an idle Binance connection instead of reopening it)
+    options: dict[str, Any] = {}
     res["engine_options"] = options
     async with Engine(**options) as engine:
         rss0 = rss_settled()

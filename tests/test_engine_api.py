@@ -147,15 +147,59 @@ def test_stats_report_connections_books_and_rest():
 
 
 def test_silent_connection_is_detected_and_reopened():
+    # a hung server: no data, no pings, no pong to the engine's keep-alive PING
     async def body():
         async with Simulator(sim_config({"binance": ["BTCUSDT"]})) as sim:
             async with Engine(stale_after=0.5) as engine:
                 book = await engine.subscribe("binance", "BTCUSDT", **urls(sim, "binance"))
                 conn = book.connection
-                sim.inject("binance", "BTCUSDT", "stall", seconds=2.0)
+                sim.inject("binance", "BTCUSDT", "stall", seconds=2.0, frozen=True)
                 await wait_for(lambda: conn.stale_disconnects >= 1, what="stale detection")
+                assert conn.keepalive_pings >= 1, "the engine asked before giving up"
+                assert "not even a pong" in conn.last_error
                 await wait_for(lambda: conn.connects >= 2 and book.is_live, timeout=15,
                                what="reconnect")
+    run(body)
+
+
+def test_quiet_market_keeps_its_connection():
+    # Binance sends nothing for a symbol whose book does not change: the engine's PINGs
+    # (answered) keep such a connection open instead of reopening it every stale_after
+    async def body():
+        async with Simulator(sim_config({"binance": ["BTCUSDT"]}, rate=0)) as sim:
+            async with Engine(stale_after=0.4, first_event_timeout=0.05) as engine:
+                book = await engine.subscribe("binance", "BTCUSDT", **urls(sim, "binance"))
+                conn = book.connection
+                await wait_for(lambda: conn.keepalive_pings >= 4, timeout=15,
+                               what="keep-alive pings over several stale_after periods")
+                assert conn.stale_disconnects == 0 and conn.connects == 1
+                assert book.is_live and book.resyncs == 0
+                # pings share the control budget: never over the venue's limit
+                assert sim.limit_trips() == {}
+    run(body)
+
+
+def test_stalled_feed_behind_a_live_socket():
+    # Binance: the socket answers pings, the data stopped. The connection is kept (this
+    # is what a quiet market looks like too); book_stale_after is what resyncs the book.
+    # Coinbase promises heartbeats: the same stall there reopens the connection.
+    async def body():
+        async with Simulator(sim_config({"binance": ["BTCUSDT"],
+                                         "coinbase": ["BTC-USD"]})) as sim:
+            async with Engine(stale_after=0.5, book_stale_after=0.5) as engine:
+                bn = await engine.subscribe("binance", "BTCUSDT", **urls(sim, "binance"))
+                cb = await engine.subscribe("coinbase", "BTC-USD", **urls(sim, "coinbase"))
+                sim.inject("binance", "BTCUSDT", "stall", seconds=2.0)
+                sim.inject("coinbase", "BTC-USD", "stall", seconds=2.0)
+                await wait_for(lambda: cb.connection.stale_disconnects >= 1,
+                               what="coinbase: heartbeats stopped")
+                assert "heartbeats stopped" in cb.connection.last_error
+                await wait_for(lambda: bn.connection.stats()["stale_books"] >= 1,
+                               what="binance: the silent book resynced")
+                assert bn.connection.stale_disconnects == 0
+                assert bn.connection.connects == 1
+                await bn.wait_live(15)
+                await cb.wait_live(15)
     run(body)
 
 

@@ -228,6 +228,7 @@ class Connection:
         self.server_closes = 0
         self.stale_disconnects = 0
         self.control_sent = 0
+        self.keepalive_pings = 0    # PINGs sent to an idle connection (_watch_stale)
         self.late_events = 0
         self.last_error: str | None = None
         self.errors: collections.Counter[str] = collections.Counter()  # by exception kind
@@ -397,23 +398,33 @@ class Connection:
             self.transport = None   # the listener stays readable for its counters
 
     async def _watch_stale(self, transport: Any, listener: FeedListener) -> None:
-        """One watchdog per connection: a silent connection is reopened; with
-        ``Engine(book_stale_after=)`` a live book silent that long is resynced."""
+        """One watchdog per connection (docs/robustness.md, "Silence"). A heartbeat venue's
+        connection without a frame for ``stale_after`` is reopened. Elsewhere silence may
+        be a quiet market: a connection idle for half of ``stale_after`` gets a PING
+        (paced with the control messages) and is reopened only when nothing, not even
+        the PONG, arrived within ``stale_after``. With ``Engine(book_stale_after=)`` a
+        live book silent that long is resynced."""
         limit_ns = int(self.engine.stale_limit(self.venue) * 1e9)
         book_limit = self.engine.book_stale_after
         book_ns = int(book_limit * 1e9) if book_limit else 0
+        keepalive = not self.venue.sends_heartbeats
         period = min(limit_ns, book_ns or limit_ns) / 4e9
         start = monotonic_time_ns()
         while True:
             await asyncio.sleep(max(0.05, period))
             now = monotonic_time_ns()
-            last = max(listener.last_frame_ns, start)
-            if now - last > limit_ns:
+            silent = now - max(listener.last_frame_ns, start)
+            if silent > limit_ns:
                 self.stale_disconnects += 1
-                self.last_error = f"no data for {limit_ns / 1e9:.1f}s"
+                self.last_error = (f"nothing from the server for {limit_ns / 1e9:.1f}s, not "
+                                   f"even a pong to our ping" if keepalive else
+                                   f"no data for {limit_ns / 1e9:.1f}s (heartbeats stopped)")
                 rlog.warning((id(self), "stale"), "%s: %s; reconnecting", self, self.last_error)
                 transport.disconnect(False)
                 return
+            if keepalive and silent > limit_ns // 2 and self._take_control_slot():
+                transport.send_ping(b"fastfeed")   # any frame back counts (its PONG)
+                self.keepalive_pings += 1
             if book_ns:
                 self._resync_silent_books(now, book_ns)
 
@@ -581,9 +592,7 @@ class Connection:
             self._outbox.clear()    # a reconnect resubscribes everything anyway
             self._wake_outbox_waiters()
             return
-        now = time.monotonic()
-        while self._sent_at and now - self._sent_at[0] >= 1.0:
-            self._sent_at.popleft()
+        now = self._prune_sent_at()
         while self._outbox and len(self._sent_at) < self.venue.max_control_per_second:
             entry = self._outbox.popleft()
             if isinstance(entry, _Control):     # render now; its messages go first
@@ -602,6 +611,22 @@ class Connection:
             delay = 1.0 - (now - self._sent_at[0])
             self._drain_handle = asyncio.get_running_loop().call_later(delay,
                                                                        self._drain_outbox)
+
+    def _prune_sent_at(self) -> float:
+        """Forget control messages older than a second; returns the time now."""
+        now = time.monotonic()
+        while self._sent_at and now - self._sent_at[0] >= 1.0:
+            self._sent_at.popleft()
+        return now
+
+    def _take_control_slot(self) -> bool:
+        """Reserve one of this second's control messages (a keep-alive PING) if one is
+        free: the venue counts pings against the same per-second limit."""
+        now = self._prune_sent_at()
+        if len(self._sent_at) >= self.venue.max_control_per_second:
+            return False
+        self._sent_at.append(now)
+        return True
 
     def _wake_outbox_waiters(self) -> None:
         # books whose subscribe just left the queue may fetch their snapshot now
@@ -653,6 +678,7 @@ class Connection:
             "connected": self.connected, "connects": self.connects,
             "connect_failures": self.connect_failures, "server_closes": self.server_closes,
             "stale_disconnects": self.stale_disconnects, "control_sent": self.control_sent,
+            "keepalive_pings": self.keepalive_pings,
             "control_queued": len(self._outbox), "control_coalesced": self.control_coalesced,
             "control_overflows": self.control_overflows,
             "late_events": self.late_events, "stale_books": self.stale_books,

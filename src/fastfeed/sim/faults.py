@@ -44,9 +44,11 @@ FAULTS: dict[str, tuple[str, dict[str, Any], str]] = {
     "close": ("connection", {"after_messages": 0, "after_seconds": 0.0, "code": 1000,
                              "reason": "routine close"},
               "the routine (24 h) server close: a proper CLOSE frame, then the TCP close"),
-    "stall": ("connection", {"seconds": 5.0, "drop": False},
-              "send nothing for `seconds` (connection stays open, pings continue); queued "
-              "messages are then delivered (drop=True: discarded, i.e. a gap)"),
+    "stall": ("connection", {"seconds": 5.0, "drop": False, "frozen": False},
+              "send no data for `seconds` (connection stays open, pings and pongs continue: "
+              "a stalled feed behind a live socket); queued messages are then delivered "
+              "(drop=True: discarded, i.e. a gap); frozen=True: pings and pongs stop too "
+              "(a hung server or a black-holed network)"),
     "slow_snapshot": ("rest", {"delay": 2.0, "count": 1},
                       "the next `count` depth snapshots are captured on arrival and answered "
                       "`delay` seconds later"),

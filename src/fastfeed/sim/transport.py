@@ -60,6 +60,7 @@ class Connection(WSListener):
         self.closed = False
         self.stalled_until = 0.0
         self.stall_drop = False
+        self.frozen = False         # a frozen stall: no pings, no pongs either
         self.queue: list[bytes] = []
         self.disconnect_after: int | None = None
         self.close_code: int | None = None
@@ -114,7 +115,8 @@ class Connection(WSListener):
             self.close_now(WSCloseCode.POLICY_VIOLATION, b"Too many requests")
             return
         if kind == WSMsgType.PING:
-            transport.send_pong(frame.get_payload_as_bytes())
+            if not self.frozen:
+                transport.send_pong(frame.get_payload_as_bytes())
         elif kind == WSMsgType.PONG:
             self.last_pong = time.monotonic()
         elif kind == WSMsgType.CLOSE:
@@ -180,7 +182,8 @@ class Connection(WSListener):
             log.info("no pong within %.0fs: disconnecting", timeout)
             self.transport.disconnect()
             return
-        self.transport.send_ping(b"fastfeed-sim")
+        if not self.frozen:
+            self.transport.send_ping(b"fastfeed-sim")
         if not self.last_ping or self.last_pong >= self.last_ping:
             self.last_ping = now
         self.later(self.host.config.ping_interval, self._ping)
@@ -260,6 +263,7 @@ class Connection(WSListener):
             self.host.fired("stall")
             self.stalled_until = time.monotonic() + float(params["seconds"])
             self.stall_drop = bool(params["drop"])
+            self.frozen = bool(params.get("frozen", False))
             self.later(float(params["seconds"]), self._unstall)
             return
         code = int(params["code"]) if fault == "close" else None
@@ -281,6 +285,7 @@ class Connection(WSListener):
 
     def _unstall(self) -> None:
         self.stalled_until = 0.0
+        self.frozen = False
         queued, self.queue = self.queue, []
         for payload in queued:
             self.send_raw(payload)

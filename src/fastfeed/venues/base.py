@@ -68,8 +68,15 @@ class Venue:
     weight_per_minute: float = 600.0
     #: most levels a REST snapshot may ask for (venues with ``uses_rest_snapshots``)
     depth_max_limit: int | None = None
-    #: seconds of silence after which a connection is considered dead
+    #: seconds of silence after which a connection is considered dead (what counts as
+    #: silence: ``sends_heartbeats``)
     stale_after: float = 30.0
+    #: the venue sends data on every healthy connection at least once a second whatever
+    #: the market does (Coinbase heartbeats), so ``stale_after`` without data means a
+    #: broken feed. Otherwise (Binance: a quiet symbol sends nothing) only a silent socket
+    #: does: fastfeed pings a connection idle for half of ``stale_after`` and reopens it
+    #: when not even the pong arrived (docs/robustness.md, "Silence")
+    sends_heartbeats: bool = False
     #: control messages (subscribe, unsubscribe) a connection may send per second
     max_control_per_second: int = 10
     #: streams named in the connection URL itself (None: the venue takes none there, or

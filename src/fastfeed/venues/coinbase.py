@@ -31,6 +31,7 @@ class CoinbaseAdvancedTrade(Venue):
     max_streams_per_connection = 100
     weight_per_minute = 600.0
     stale_after = 10.0      # heartbeats arrive every second
+    sends_heartbeats = True
 
     def subscribe_messages(self, symbols: list[str]) -> list[bytes]:
         """One channel per subscribe message, as the venue requires."""
@@ -63,6 +64,7 @@ class CoinbaseExchange(Venue):
     max_streams_per_connection = 100
     weight_per_minute = 600.0
     stale_after = 10.0
+    sends_heartbeats = True     # the heartbeat channel: one a second per product
 
     def subscribe_messages(self, symbols: list[str]) -> list[bytes]:
         """Both channels in one subscribe message."""
