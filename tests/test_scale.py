@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import pytest
+
 from e2e import assert_exact, run, settle, sim_config, wait_for
 from fastfeed import Engine
 from fastfeed.rest import RetryPolicy
@@ -126,3 +128,32 @@ def test_book_stale_after_resyncs_a_live_book_whose_stream_went_silent():
                 await settle(sim, [quiet, busy])
                 assert_exact(sim, quiet)
     run(body, timeout=40)
+
+
+def test_read_interval_batches_reads_and_keeps_books_exact():
+    # Engine(read_interval=): one read per interval, whatever arrived meanwhile in one go
+    # (docs/robustness.md, "Read batching"); a pause never loses or reorders a frame
+    symbols = ["BTCUSDT", "ETHUSDT", "BNBUSDT"]
+
+    async def body():
+        async with Simulator(sim_config({"binance": symbols}, rate=150)) as sim:
+            async with Engine(read_interval=0.03) as engine:
+                books = await engine.subscribe_many([("binance", s) for s in symbols],
+                                                    **urls(sim))
+                listener = books[0].connection.listener
+                await wait_for(lambda: listener.read_pauses >= 20, what="read pauses")
+                counters = listener.counters()
+                assert counters["read_pauses"] == listener.read_pauses
+                # 450 frames a second, one read per 30 ms: reads carry several frames
+                assert listener.frames > 2 * listener.read_pauses, counters
+                await settle(sim, books)
+                for book in books:
+                    assert book.gaps == 0
+                    assert_exact(sim, book)
+    run(body, timeout=60)
+
+
+def test_read_interval_is_bounded():
+    for bad in (-0.001, 0.5):
+        with pytest.raises(ValueError, match="read_interval"):
+            Engine(read_interval=bad)

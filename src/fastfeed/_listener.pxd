@@ -16,7 +16,11 @@ cdef class FeedListener(WSListener):
     cdef readonly int64_t bytes_received
     cdef readonly int64_t last_frame_ns
     cdef readonly int64_t protocol_errors
+    cdef readonly double read_interval  # seconds between reads (0: read as frames arrive)
+    cdef readonly int64_t read_pauses   # reads followed by a read_interval pause
+    cdef object _resume_handle          # the timer that ends the current pause
 
     cdef _on_fragment(self, WSFrame frame, int64_t t_recv)
     cdef _drop_fragments(self, str reason)
     cdef _fail(self, WSTransport transport, str reason)
+    cdef _pause_reading(self, WSTransport transport)

@@ -10,6 +10,7 @@ from fastfeed._core import BookCore
 from fastfeed._router import Router
 
 DEFAULT_MAX_MESSAGE_BYTES: int
+MAX_READ_INTERVAL: float
 
 @disjoint_base
 class FeedListener(WSListener):
@@ -20,9 +21,13 @@ class FeedListener(WSListener):
     bytes_received: int
     last_frame_ns: int
     protocol_errors: int
+    read_interval: float
+    read_pauses: int
     max_message_bytes: int
     def __init__(self, venue: str, owner: Any, cores: Iterable[BookCore] = (),
-                 max_message_bytes: int = ...) -> None: ...
+                 max_message_bytes: int = ..., read_interval: float = 0.0) -> None: ...
+    def _resume_reading(self, reader: Any) -> None:
+        """The read pause is over: whatever arrived meanwhile is read in one go."""
     def set_cores(self, cores: list[Any]) -> None:
         """Route messages to these books."""
     @property

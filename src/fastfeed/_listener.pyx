@@ -9,7 +9,15 @@ router's ``max_message_bytes``. Nothing keeps the frame or its memory after the 
 
 Everything slow (connection management, resubscribes, logging) is a Python method of
 the owning connection object, called only on cold branches.
+
+With ``read_interval`` the socket is read at most once per interval: after a read that
+held frames, reading pauses and one timer resumes it, so the frames that arrive
+meanwhile wait in the kernel and are read, decoded and applied in one wake-up
+(docs/robustness.md, "Read batching"). A frame arriving after a quiet spell is read at
+once: the pause follows a read, it never precedes one.
 """
+
+import asyncio
 
 from cpython.bytes cimport PyBytes_AS_STRING
 from libc.stdint cimport int64_t
@@ -19,6 +27,9 @@ from fastfeed._cdefs cimport ff_monotonic_ns as monotonic_ns
 from fastfeed._router cimport Router
 
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+#: The longest pause between two reads ``read_interval`` may ask for, in seconds: the
+#: frames of a pause wait in the kernel's buffers, and the venue's behind them.
+MAX_READ_INTERVAL = 0.1
 
 
 cdef class FeedListener(WSListener):
@@ -34,10 +45,16 @@ cdef class FeedListener(WSListener):
     """
 
     def __init__(self, str venue, owner, cores=(),
-                 Py_ssize_t max_message_bytes=DEFAULT_MAX_MESSAGE_BYTES):
+                 Py_ssize_t max_message_bytes=DEFAULT_MAX_MESSAGE_BYTES,
+                 double read_interval=0.0):
+        if not 0.0 <= read_interval <= MAX_READ_INTERVAL:
+            raise ValueError(f"read_interval must be within 0..{MAX_READ_INTERVAL} s, "
+                             f"got {read_interval!r}")
         self.owner = owner
         self.router = Router(venue, owner, cores, max_message_bytes)
         self._fragments = bytearray()
+        self.read_interval = read_interval
+        self._resume_handle = None
 
     def set_cores(self, list cores):
         """Route messages to these books (replaces the routing table)."""
@@ -61,6 +78,9 @@ cdef class FeedListener(WSListener):
         self.owner.on_listener_connected(transport)
 
     cpdef on_ws_disconnected(self, WSTransport transport):
+        if self._resume_handle is not None:
+            self._resume_handle.cancel()
+            self._resume_handle = None
         self.owner.on_listener_disconnected(transport)
 
     cpdef on_ws_frame(self, WSTransport transport, WSFrame frame):
@@ -85,6 +105,9 @@ cdef class FeedListener(WSListener):
             self.owner.on_listener_close_frame(frame.get_close_code(), frame.get_close_reason())
             transport.send_close(frame.get_close_code())
             transport.disconnect()
+            return
+        if frame.last_in_buffer and self.read_interval > 0.0:
+            self._pause_reading(transport)
 
     # ------------------------------------------------------------------ cold path
 
@@ -117,6 +140,24 @@ cdef class FeedListener(WSListener):
         self.owner.on_listener_protocol_error(reason)
         transport.send_close(WSCloseCode.PROTOCOL_ERROR)
         transport.disconnect()
+
+    cdef _pause_reading(self, WSTransport transport):
+        """After a read: no more reads for ``read_interval`` (one timer resumes them)."""
+        if self._resume_handle is not None:
+            return
+        reader = transport.underlying_transport
+        if reader.is_closing():
+            return
+        reader.pause_reading()
+        self.read_pauses += 1
+        self._resume_handle = asyncio.get_running_loop().call_later(
+            self.read_interval, self._resume_reading, reader)
+
+    def _resume_reading(self, reader) -> None:
+        """The read pause is over: whatever arrived meanwhile is read in one go."""
+        self._resume_handle = None
+        if not reader.is_closing():
+            reader.resume_reading()
 
     cdef _drop_fragments(self, str reason):
         self._fragments.clear()
@@ -172,6 +213,6 @@ cdef class FeedListener(WSListener):
     def counters(self) -> dict:
         """Connection-level counters."""
         out = {"frames": self.frames, "bytes": self.bytes_received,
-               "protocol_errors": self.protocol_errors}
+               "protocol_errors": self.protocol_errors, "read_pauses": self.read_pauses}
         out.update(self.router.counters())
         return out

@@ -30,7 +30,7 @@ from picows import WSError, WSMsgType, ws_connect
 
 from fastfeed._core import BookCore, monotonic_time_ns
 from fastfeed._hist import LatencyHistogram
-from fastfeed._listener import FeedListener
+from fastfeed._listener import MAX_READ_INTERVAL, FeedListener
 from fastfeed.audit import Auditor, AuditResult
 from fastfeed.feed import instrument_scales
 from fastfeed.latency import BOOK_LATENCY, HlogWriter, connection_latency_set
@@ -90,7 +90,7 @@ class LiveBook(BookCore):
                  "snapshots_too_old")
 
     def __init__(self, venue: str, symbol: str, instrument: Instrument,
-                 book_latency: str = "coarse") -> None:
+                 book_latency: str = "coarse", read_interval: float = 0.0) -> None:
         super().__init__(venue, symbol, *instrument_scales(venue, instrument.tick_size,
                                                            instrument.step_size), strict=False,
                          book_latency=book_latency)
@@ -358,7 +358,8 @@ class Connection:
         try:
             transport, listener = await ws_connect(
                 lambda: FeedListener(self.venue.name, self, self.books,
-                                     self.engine.max_message_bytes), url,
+                                     self.engine.max_message_bytes,
+                                     self.engine.read_interval), url,
                 websocket_handshake_timeout=self.engine.connect_timeout,
                 max_frame_size=self.engine.max_frame_size,
                 use_aiofastnet=False,
@@ -751,6 +752,13 @@ class Engine:
     ``.latency.cumulative(name)`` keeps the totals. ``stats()["memory"]`` reports the
     bytes the engine holds.
 
+    CPU at low rates (docs/robustness.md, "Read batching"): with ``read_interval=S``
+    (at most 0.1) each connection's socket is read at most once every S seconds; frames
+    that arrive meanwhile wait in the kernel and are handled in one wake-up. It trades up
+    to S of added latency (before the receive stamp, so ``recv_to_apply`` does not show
+    it; ``exchange_to_recv`` does) for far fewer wake-ups when many quiet books share a
+    connection; a frame after a quiet spell is read at once. Off (0) by default.
+
     Shared memory (``docs/shm.md``): with ``shm="NAME"`` the engine creates
     ``/dev/shm/NAME`` and publishes every book's top ``shm_depth`` levels into it after each
     applied message, for ``fastfeed.shm.Reader`` in other processes; ``shm_books`` books
@@ -773,7 +781,7 @@ class Engine:
                  latency_interval: float | None = None, hlog_path: str | None = None,
                  on_latency: LatencyCallback | None = None, shm: str | None = None,
                  shm_books: int = 1024, shm_depth: int = 20,
-                 book_latency: str = "coarse") -> None:
+                 book_latency: str = "coarse", read_interval: float = 0.0) -> None:
         if not 0 < rest_weight_share <= 1:
             raise ValueError("rest_weight_share must be in (0, 1]")
         self.rest_weight_share = rest_weight_share
@@ -824,6 +832,9 @@ class Engine:
         self.book_latency = book_latency
         self._hlog = HlogWriter(hlog_path) if hlog_path else None
         self._rotation: asyncio.Task[None] | None = None
+        if not 0 <= read_interval <= MAX_READ_INTERVAL:
+            raise ValueError(f"read_interval must be within 0..{MAX_READ_INTERVAL} seconds")
+        self.read_interval = read_interval
         self.shm: Publisher | None = Publisher(shm, shm_books, shm_depth) if shm else None
         self._shm_bytes = segment_size(shm_books, shm_depth) if shm else 0
 
