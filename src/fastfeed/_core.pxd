@@ -16,7 +16,7 @@ from fastfeed._types cimport REJECT_N_REASONS, DeltaBatch, Grid, Segment
 
 
 ctypedef struct VenueRules:
-    DecodeFn decode             # WebSocket payloads (Venue.decoder)
+    DecodeFn decode             # WebSocket payloads, every channel (Venue.stream_decoder)
     DecodeFn decode_snapshot    # REST snapshot bodies; NULL: snapshots arrive in-band
     bint connection_sequence    # messages carry a per-connection counter stepping by one
     bint unreadable_is_gap      # an unreadable message may have held any book's update

@@ -99,7 +99,8 @@ cdef inline int64_t _wall_offset(int64_t mono_now) noexcept nogil:
 
 cdef int load_rules(VenueRules* rules, str venue) except -1:
     spec = get_venue(venue)
-    rules.decode = decoder_named(spec.decoder)
+    # every channel of a connection (parse/streams.pxi); books only without one
+    rules.decode = decoder_named(spec.stream_decoder or spec.decoder)
     rules.decode_snapshot = NULL
     if spec.snapshot_decoder is not None:
         rules.decode_snapshot = decoder_named(spec.snapshot_decoder)

@@ -32,6 +32,7 @@ them stay direct C calls); ``_parse.pxd`` is the cimport surface for other modul
     parse/binance_trades.pxi     Binance trade and aggTrade events
     parse/coinbase_at_trades.pxi Coinbase Advanced Trade market_trades
     parse/coinbase_exchange_trades.pxi  Coinbase Exchange matches
+    parse/streams.pxi            per venue, every channel of a connection: the stream decoders
 
 The C helpers (SWAR scanners, bit scans, clocks) are headers in ``include/``, declared in
 ``_cdefs.pxd``.
@@ -81,5 +82,6 @@ include "parse/trades.pxi"
 include "parse/binance_trades.pxi"
 include "parse/coinbase_at_trades.pxi"
 include "parse/coinbase_exchange_trades.pxi"
+include "parse/streams.pxi"
 
 DECODERS = tuple(_REGISTRY)             # every decoder name registered above

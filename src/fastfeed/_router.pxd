@@ -1,5 +1,6 @@
 # cython: language_level=3
-"""Router: one payload → decode → connection-level checks → each segment to its book.
+"""Router: one payload → decode → connection-level checks → each segment to its core
+(a book, a trade stream).
 
 Shared by the offline ``BookFeed`` (``OfflineCore`` owns a one-book router) and the live
 ``FeedListener`` (one router per connection), so both paths run the same code.
@@ -12,14 +13,27 @@ from fastfeed._core cimport BookCore, VenueRules
 from fastfeed._types cimport REJECT_N_REASONS, DeltaBatch, Segment
 
 
+ctypedef struct RouteSlot:
+    PyObject* core                  # borrowed: the router's lists keep it alive
+    const char* symbol_ptr          # the core's own symbol bytes
+    Py_ssize_t symbol_len
+
+
+ctypedef struct SymbolTable:
+    # One channel's cores by symbol: open addressing on the symbol's hash
+    RouteSlot* slots                # mask + 1 of them; core NULL = empty
+    Py_ssize_t mask
+    PyObject* only                  # the one core, when there is one (unnamed segments)
+
+
 cdef class Router:
     cdef VenueRules rules
     cdef readonly str venue
     cdef DeltaBatch batch
     cdef list _cores                # keeps the borrowed table pointers alive
-    cdef PyObject** _table          # open addressing by symbol hash; NULL = empty slot
-    cdef Py_ssize_t _mask
-    cdef PyObject* _only            # the book of a one-book router (takes unnamed segments)
+    cdef list _trade_cores
+    cdef SymbolTable _books         # BookCore by symbol (MSG_DEPTH, MSG_SNAPSHOT)
+    cdef SymbolTable _trades        # TradeCore by symbol (MSG_TRADES)
     # Cold-path sink: on_router_reject(text, head), on_router_control(payload, is_error),
     # on_router_connection_gap(reason). None: nothing is reported beyond the counters.
     cdef object owner
@@ -31,13 +45,14 @@ cdef class Router:
     cdef readonly int64_t oversized
     cdef readonly int64_t control_messages
     cdef readonly int64_t sequence_gaps
+    cdef readonly int64_t unrouted  # data of a channel no core on this connection takes
     cdef int64_t reject_counts[REJECT_N_REASONS]
     cdef readonly str last_error
 
     cdef int route(self, const char* p, Py_ssize_t n, int64_t t_recv) except -1
     cdef int refuse(self, str reason, const char* p, Py_ssize_t n) except -1
-    cdef PyObject* _lookup(self, const Segment* seg) noexcept
     cdef int _unreadable(self, str text, const char* p, Py_ssize_t n) except -1
+    cdef int _unreadable_channel(self, str text, const char* p, Py_ssize_t n) except -1
     cdef int connection_gap(self, str reason) except -1
 
 

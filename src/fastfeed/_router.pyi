@@ -19,11 +19,14 @@ class Router:
     oversized: int
     control_messages: int
     sequence_gaps: int
+    unrouted: int
     last_error: str | None
     def __init__(self, venue: str, owner: Any = None, cores: Iterable[BookCore] = (),
                  max_message_bytes: int = ...) -> None: ...
     def set_cores(self, cores: list[Any]) -> None:
-        """Route messages to these books (replaces the routing table)."""
+        """Route depth and snapshot messages to these books (replaces the table)."""
+    def set_trade_cores(self, cores: list[Any]) -> None:
+        """Route trade messages to these trade streams (replaces the table)."""
     def reset_connection(self) -> None:
         """A new connection: its sequence starts afresh."""
     def route_payload(self, payload: bytes | bytearray | memoryview) -> int:

@@ -1,12 +1,14 @@
 # cython: language_level=3
-"""Router: the one path from a payload to its books, offline and live alike.
+"""Router: the one path from a payload to its books and trade streams, offline and live.
 
-``route`` decodes a payload once with the venue's compiled decoder into a reusable C
-batch, applies the connection-level rules of the venue description (a per-connection
-sequence that must step by one; an unreadable message that may have held any book's
-update), then hands each segment to the book whose symbol it names, found in an
-open-addressing table. Counters and the cold-path reports (``owner``) live here; the
-per-book work is ``BookCore.process_segment``. Rules: ``docs/venues.md``.
+``route`` decodes a payload once with the venue's compiled stream decoder (every channel
+of a connection: ``parse/streams.pxi``) into a reusable C batch, applies the
+connection-level rules of the venue description (a per-connection sequence that must
+step by one; an unreadable message that may have held any book's update), then hands
+each segment to the core of its channel whose symbol it names, found in an
+open-addressing table per channel: books (``BookCore.process_segment``) for depth and
+snapshots, trade streams (``TradeCore.process_segment``) for trades. Counters and the
+cold-path reports (``owner``) live here. Rules: ``docs/venues.md``.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize
@@ -14,9 +16,11 @@ from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.ref cimport PyObject
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport calloc, free
+from libc.string cimport memcmp
 
 from fastfeed._cdefs cimport ff_monotonic_ns as monotonic_ns
 from fastfeed._core cimport BookCore, load_rules, reject_counts_by_name
+from fastfeed._trades cimport TradeCore
 from fastfeed._parse cimport batch_error_message
 from fastfeed._sync cimport (
     SYNC_GAP,
@@ -29,6 +33,7 @@ from fastfeed._types cimport (
     MSG_CONTROL,
     MSG_DEPTH,
     MSG_SNAPSHOT,
+    MSG_TRADES,
     MSG_VENUE_ERROR,
     REJECT_N_REASONS,
     REJECT_VENUE_ERROR,
@@ -55,6 +60,46 @@ cdef inline uint64_t _fnv1a(const char* p, Py_ssize_t n) noexcept nogil:
     return h
 
 
+cdef int _table_init(SymbolTable* t, Py_ssize_t count) except -1:
+    """An empty table with room for ``count`` cores (at most half full)."""
+    cdef Py_ssize_t size = 8
+    cdef RouteSlot* slots
+    while size < 2 * count + 2:
+        size *= 2
+    slots = <RouteSlot*>calloc(size, sizeof(RouteSlot))
+    if slots == NULL:
+        raise MemoryError()
+    free(t.slots)
+    t.slots = slots
+    t.mask = size - 1
+    t.only = NULL
+    return 0
+
+
+cdef inline void _table_put(SymbolTable* t, PyObject* core, const char* symbol_ptr,
+                            Py_ssize_t symbol_len) noexcept:
+    cdef uint64_t slot = _fnv1a(symbol_ptr, symbol_len) & t.mask
+    while t.slots[slot].core != NULL:
+        slot = (slot + 1) & t.mask
+    t.slots[slot].core = core
+    t.slots[slot].symbol_ptr = symbol_ptr
+    t.slots[slot].symbol_len = symbol_len
+
+
+cdef inline PyObject* _table_find(const SymbolTable* t, const Segment* seg) noexcept nogil:
+    cdef uint64_t slot
+    cdef const RouteSlot* e
+    if seg.symbol_ptr == NULL:      # the message names no symbol: a one-core stream
+        return t.only
+    slot = _fnv1a(seg.symbol_ptr, seg.symbol_len) & t.mask
+    while True:
+        e = &t.slots[slot]
+        if e.core == NULL or (e.symbol_len == seg.symbol_len and memcmp(
+                e.symbol_ptr, seg.symbol_ptr, seg.symbol_len) == 0):
+            return e.core
+        slot = (slot + 1) & t.mask
+
+
 cdef class Router:
     """Routes one venue connection's payloads to its books.
 
@@ -67,11 +112,13 @@ cdef class Router:
     def __cinit__(self):
         if batch_init(&self.batch, 256) != 0:
             raise MemoryError()
-        self._table = NULL
+        self._books.slots = NULL
+        self._trades.slots = NULL
 
     def __dealloc__(self):
         batch_free(&self.batch)
-        free(self._table)
+        free(self._books.slots)
+        free(self._trades.slots)
 
     def __init__(self, str venue, owner=None, cores=(),
                  Py_ssize_t max_message_bytes=PY_SSIZE_T_MAX):
@@ -81,46 +128,35 @@ cdef class Router:
         self.conn_seq = -1
         self.max_message_bytes = max_message_bytes
         self.set_cores(list(cores))
+        self.set_trade_cores([])
 
     def set_cores(self, list cores):
-        """Route messages to these books (replaces the routing table)."""
-        cdef Py_ssize_t size = 8
+        """Route depth and snapshot messages to these books (replaces the table)."""
         cdef BookCore core
-        cdef uint64_t slot
         for core in cores:
             if core.venue != self.venue:
                 raise ValueError(f"{core!r} is not a {self.venue} book")
-        while size < 2 * len(cores) + 2:
-            size *= 2
-        table = <PyObject**>calloc(size, sizeof(PyObject*))
-        if table == NULL:
-            raise MemoryError()
+        _table_init(&self._books, len(cores))
         for core in cores:
-            slot = _fnv1a(core.symbol_ptr, core.symbol_len) & (size - 1)
-            while table[slot] != NULL:
-                slot = (slot + 1) & (size - 1)
-            table[slot] = <PyObject*>core
-        free(self._table)
-        self._table = table
-        self._mask = size - 1
+            _table_put(&self._books, <PyObject*>core, core.symbol_ptr, core.symbol_len)
+        self._books.only = <PyObject*>cores[0] if len(cores) == 1 else NULL
         self._cores = cores
-        self._only = <PyObject*>cores[0] if len(cores) == 1 else NULL
+
+    def set_trade_cores(self, list cores):
+        """Route trade messages to these trade streams (replaces the table)."""
+        cdef TradeCore core
+        for core in cores:
+            if core.venue != self.venue:
+                raise ValueError(f"{core!r} is not a {self.venue} trade stream")
+        _table_init(&self._trades, len(cores))
+        for core in cores:
+            _table_put(&self._trades, <PyObject*>core, core.symbol_ptr, core.symbol_len)
+        self._trades.only = <PyObject*>cores[0] if len(cores) == 1 else NULL
+        self._trade_cores = cores
 
     def reset_connection(self) -> None:
         """A new connection: its sequence starts afresh."""
         self.conn_seq = -1
-
-    cdef inline PyObject* _lookup(self, const Segment* seg) noexcept:
-        cdef uint64_t slot
-        cdef PyObject* entry
-        if seg.symbol_ptr == NULL:      # the message names no symbol: a one-book stream
-            return self._only
-        slot = _fnv1a(seg.symbol_ptr, seg.symbol_len) & self._mask
-        while True:
-            entry = self._table[slot]
-            if entry == NULL or (<BookCore>entry).matches(seg):
-                return entry
-            slot = (slot + 1) & self._mask
 
     # ------------------------------------------------------------------ hot path
 
@@ -142,7 +178,10 @@ cdef class Router:
             self.decode_errors += 1
             if 0 <= b.error < <int>REJECT_N_REASONS:
                 self.reject_counts[b.error] += 1
-            self._unreadable(batch_error_message(b), p, n)
+            if b.msg_kind == MSG_TRADES:    # a well-framed message of another channel
+                self._unreadable_channel(batch_error_message(b), p, n)
+            else:
+                self._unreadable(batch_error_message(b), p, n)
             return 0
         if self.rules.connection_sequence and b.last_id >= 0:
             prev = self.conn_seq
@@ -151,11 +190,21 @@ cdef class Router:
                 self.connection_gap(sequence_break_reason(prev, b.last_id))
         if b.msg_kind == MSG_DEPTH or b.msg_kind == MSG_SNAPSHOT:
             for i in range(b.n_segs):
-                entry = self._lookup(&b.segs[i])
+                entry = _table_find(&self._books, &b.segs[i])
                 if entry == NULL:
                     self.unknown_symbol += 1
                     continue
                 applied += (<BookCore>entry).process_segment(b, &b.segs[i], t_recv, p, n)
+        elif b.msg_kind == MSG_TRADES:
+            if len(self._trade_cores) == 0:
+                self.unrouted += 1      # trades on a connection that carries none
+                return 0
+            for i in range(b.n_segs):
+                entry = _table_find(&self._trades, &b.segs[i])
+                if entry == NULL:
+                    self.unknown_symbol += 1
+                    continue
+                applied += (<TradeCore>entry).process_segment(b, &b.segs[i], t_recv, p)
         elif b.msg_kind == MSG_CONTROL or b.msg_kind == MSG_VENUE_ERROR:
             self.control_messages += 1
             if b.msg_kind == MSG_VENUE_ERROR:
@@ -182,12 +231,30 @@ cdef class Router:
             self.owner.on_router_reject(text, PyBytes_FromStringAndSize(p, min(n, 120)))
         return 0
 
+    cdef int _unreadable_channel(self, str text, const char* p, Py_ssize_t n) except -1:
+        # The stream decoder framed it as a trade message (its channel field was read):
+        # no book's update was in it. It still was one message of the connection's
+        # sequence, and its trade streams may have lost what it held.
+        cdef TradeCore core
+        self.last_error = text
+        if self.rules.connection_sequence and self.conn_seq >= 0:
+            self.conn_seq += 1
+        for core in list(self._trade_cores):
+            core.unreadable(text)
+        if self.owner is not None:
+            self.owner.on_router_reject(text, PyBytes_FromStringAndSize(p, min(n, 120)))
+        return 0
+
     cdef int connection_gap(self, str reason) except -1:
-        """The connection lost messages: every live book on it turns ``gap``."""
+        """The connection lost messages: every live book on it turns ``gap``, and every
+        trade stream records a loss of unknown range."""
         cdef BookCore core
+        cdef TradeCore trades
         for core in list(self._cores):
             if core.seq.state == SYNC_LIVE:
                 core.mark_gap(reason, SYNC_GAP)
+        for trades in list(self._trade_cores):
+            trades.connection_gap(reason)
         if self.owner is not None:
             self.owner.on_router_connection_gap(reason)
         return 0
@@ -223,8 +290,9 @@ cdef class Router:
         return {"scratch": (self.batch.cap_levels * sizeof(Delta)
                             + self.batch.cap_segs * sizeof(Segment)),
                 "objects": (sys.getsizeof(self) + sys.getsizeof(self._cores)
-                            + (self._mask + 1 if self._table != NULL else 0)
-                            * sizeof(PyObject*))}
+                            + sys.getsizeof(self._trade_cores)
+                            + (self._books.mask + self._trades.mask + 2)
+                            * sizeof(RouteSlot))}
 
     def counters(self) -> dict:
         """Connection-level counters."""
@@ -235,6 +303,7 @@ cdef class Router:
             "oversized": self.oversized,
             "control_messages": self.control_messages,
             "sequence_gaps": self.sequence_gaps,
+            "unrouted": self.unrouted,
         }
 
 

@@ -58,8 +58,10 @@ class SimProcess:
         return str(self.ready["urls"][venue]["rest"])
 
     def debug(self, path: str, body: dict[str, Any] | None = None,
-              query: dict[str, Any] | None = None) -> Any:
-        """Call a debug endpoint (POST with ``body``, else GET); returns the JSON reply."""
+              query: dict[str, Any] | None = None, timeout: float = 60.0) -> Any:
+        """Call a debug endpoint (POST with ``body``, else GET); returns the JSON reply.
+        ``timeout`` is generous: a child streaming to thousands of books on a loaded
+        machine answers its debug port late, not never."""
         from urllib.parse import urlencode
 
         url = f"http://127.0.0.1:{self.ready['rest_port']}{path}"
@@ -68,7 +70,7 @@ class SimProcess:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(url, data=data, method="POST" if body is not None else "GET",
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
             return json.loads(resp.read())
 
     def stderr_tail(self) -> str:

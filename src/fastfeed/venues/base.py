@@ -22,6 +22,7 @@ class Venue:
 
     The compiled core reads the hot-path rules (``decoder``, ``snapshot_decoder``,
     ``sequencing``, ``connection_sequence``, ``unreadable_is_gap``, ``trade_decoder``,
+    ``stream_decoder``,
     ``trade_streams``) when a book, a trade stream or a listener is created; the engine reads the URLs, limits and control messages; the
     reference twins, the simulator and the benchmarks read the same attributes instead of
     restating them. Adding a venue means one module here (a subclass), its compiled
@@ -55,6 +56,10 @@ class Venue:
     unreadable_is_gap: bool = False
     #: compiled decoder for trade payloads (a name in ``fastfeed._parse.DECODERS``)
     trade_decoder: str = ""
+    #: compiled decoder for every channel a connection carries (books, trades): it hands
+    #: each payload to the channel's decoder; routers use it (``parse/streams.pxi``,
+    #: docs/architecture.md, "Channels"). Empty: ``decoder`` (books only)
+    stream_decoder: str = ""
     #: the venue's trade streams and the id rule each follows, ``((stream, rule), ...)``:
     #: stream names from ``fastfeed._parse.TRADE_STREAMS``, rules from
     #: ``fastfeed._trades.ID_RULES`` (docs/venues.md, "Trades")

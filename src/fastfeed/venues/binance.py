@@ -25,6 +25,7 @@ class BinanceSpot(Venue):
     snapshot_decoder = "binance-snapshot"
     sequencing = "binance-spot"
     trade_decoder = "binance-trades"
+    stream_decoder = "binance-stream"
     # aggTrade: a +1 (gap otherwise), f == previous l + 1 observed only; trade: t +1
     # observed, not promised (docs/venues.md, "Trades")
     trade_streams: tuple[tuple[str, str], ...] = (("aggTrade", "contiguous-fills"),

@@ -22,6 +22,7 @@ class CoinbaseAdvancedTrade(Venue):
     symbol_example = "BTC-USD"
     decoder = "coinbase-at"
     trade_decoder = "coinbase-at-trades"
+    stream_decoder = "coinbase-at-stream"
     # numeric trade ids +1 observed, not promised; losses show in sequence_num
     trade_streams = (("market_trades", "observed"),)
     connection_sequence = True
@@ -57,6 +58,7 @@ class CoinbaseExchange(Venue):
     symbol_example = "BTC-USD"
     decoder = "coinbase-exchange"
     trade_decoder = "coinbase-exchange-trades"
+    stream_decoder = "coinbase-exchange-stream"
     trade_streams = (("matches", "contiguous"),)     # trade_id +1 per product
     unreadable_is_gap = True
     ws_url = "wss://ws-feed.exchange.coinbase.com"
