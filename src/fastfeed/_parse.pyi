@@ -62,3 +62,8 @@ def decode_trades(
     size_step: int = 1,
 ) -> dict[str, Any]:
     """Decode one payload through the venue's compiled trade decoder into a plain structure."""
+def stream_channel(
+    venue: str, payload: bytes | bytearray | memoryview
+) -> tuple[str, str | None]:
+    """Run the venue's stream decoder on one payload: ``(kind, None)``, or, when
+    rejected, ``(channel, reason)`` with channel ``"trades"`` or ``"book"``."""

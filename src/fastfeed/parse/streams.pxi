@@ -141,3 +141,25 @@ cdef int decode_coinbase_exchange_stream(const char* p, Py_ssize_t n,
 _register("binance-stream", decode_binance_stream)
 _register("coinbase-at-stream", decode_coinbase_at_stream)
 _register("coinbase-exchange-stream", decode_coinbase_exchange_stream)
+
+
+def stream_channel(str venue, payload) -> tuple:
+    """Run the venue's stream decoder on one payload (docs/architecture.md, "Channels"):
+    ``(kind, None)`` with the kind of message it decoded (``"depth"``, ``"snapshot"``,
+    ``"trades"``, ``"heartbeat"``, ``"control"``, ``"ignored"``, ...), or, when the
+    payload was rejected, ``(channel, reason)``: ``"trades"`` when it was rejected as a
+    trade message (the books are not touched), else ``"book"``."""
+    cdef DecodeFn fn
+    cdef bytes data = bytes(payload)
+    cdef DeltaBatch b
+    venue_decoder(venue, False)         # the venue lookup and its error
+    fn = decoder_named(_get_venue(venue).stream_decoder or _get_venue(venue).decoder)
+    if batch_init(&b, 64) < 0:
+        raise MemoryError()
+    try:
+        if fn(data, len(data), &b) != DEC_OK:
+            return ("trades" if b.msg_kind == MSG_TRADES else "book",
+                    batch_error_message(&b))
+        return (_KIND_NAMES.get(b.msg_kind, str(b.msg_kind)), None)
+    finally:
+        batch_free(&b)

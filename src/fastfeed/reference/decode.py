@@ -812,6 +812,101 @@ def _convert_trades(seg: dict[str, Any], pd: int, sd: int, tick: int, step: int)
 #: The twins of the compiled decoders, by the names venue descriptions use
 #: (``Venue.decoder`` / ``Venue.snapshot_decoder`` / ``Venue.trade_decoder``;
 #: ``fastfeed._parse.DECODERS``).
+# -- stream decoders: every channel of a connection (parse/streams.pxi) -----------------
+
+def _verdict(name: str, payload: bytes, channel: str) -> tuple[str, str | None]:
+    try:
+        return str(DECODERS[name](payload)["kind"]), None
+    except DecodeFailed as exc:
+        return channel, str(exc)
+
+
+def _first_taker(payload: bytes, names: tuple[str, ...]) -> tuple[str, str | None]:
+    """The channel field was not first: the first decoder that takes the payload as its
+    own decides, else the first (book) decoder's verdict."""
+    for name in names:
+        kind, error = _verdict(name, payload, "book")
+        if error is None and kind != "ignored":
+            return kind, None
+    return _verdict(names[0], payload, "book")
+
+
+def _named(name: str, payload: bytes, channel: str) -> tuple[str, str | None]:
+    """The stream name chose the channel: an event its decoder ignores is rejected."""
+    kind, error = _verdict(name, payload, channel)
+    if error is None and kind == "ignored":
+        return channel, "the event is not of the channel its stream name says"
+    return kind, error
+
+
+def _string_at(payload: bytes, at: int) -> bytes | None:
+    """The bytes from ``at`` up to the next quote (None: no quote)."""
+    end = payload.find(b'"', at)
+    return None if end < 0 else payload[at:end]
+
+
+_BINANCE_CHANNELS = ("binance-depth", "binance-trades")
+
+
+def _binance_stream_channel(payload: bytes) -> tuple[str, str | None]:
+    head = b'{"stream":"'
+    if len(payload) > len(head) and payload.startswith(head):
+        window = payload[len(head):len(head) + 64]
+        cut = min((i for i in (window.find(b"@"), window.find(b'"')) if i >= 0),
+                  default=-1)
+        if cut >= 0 and window[cut:cut + 1] == b"@":
+            at = len(head) + cut + 1
+            if payload[at:at + 5] == b"depth":
+                return _named("binance-depth", payload, "book")
+            if _string_at(payload, at) in (b"aggTrade", b"trade"):
+                return _named("binance-trades", payload, "trades")
+    elif len(payload) > 6 and payload.startswith(b'{"e":"'):
+        name = _string_at(payload, 6)
+        if name == b"depthUpdate":
+            return _verdict("binance-depth", payload, "book")
+        if name in (b"aggTrade", b"trade"):
+            return _verdict("binance-trades", payload, "trades")
+    return _first_taker(payload, _BINANCE_CHANNELS)
+
+
+def _by_head(payload: bytes, head: bytes, book: tuple[bytes, ...], trades: tuple[bytes, ...],
+             names: tuple[str, str]) -> tuple[str, str | None]:
+    if len(payload) > len(head) and payload.startswith(head):
+        value = _string_at(payload, len(head))
+        if value in trades:
+            return _verdict(names[1], payload, "trades")
+        if value in book:
+            return _verdict(names[0], payload, "book")
+    return _first_taker(payload, names)
+
+
+def _coinbase_at_stream_channel(payload: bytes) -> tuple[str, str | None]:
+    return _by_head(payload, b'{"channel":"', (b"l2_data", b"heartbeats", b"subscriptions"),
+                    (b"market_trades",), ("coinbase-at", "coinbase-at-trades"))
+
+
+def _coinbase_exchange_stream_channel(payload: bytes) -> tuple[str, str | None]:
+    return _by_head(payload, b'{"type":"', (b"l2update", b"snapshot", b"heartbeat"),
+                    (b"match", b"last_match"), ("coinbase-exchange", "coinbase-exchange-trades"))
+
+
+#: Reference of the stream decoders, by the names venue descriptions use
+#: (``Venue.stream_decoder``): each returns what ``fastfeed._parse.stream_channel`` does.
+STREAM_DECODERS: dict[str, Callable[[bytes], tuple[str, str | None]]] = {
+    "binance-stream": _binance_stream_channel,
+    "coinbase-at-stream": _coinbase_at_stream_channel,
+    "coinbase-exchange-stream": _coinbase_exchange_stream_channel,
+}
+
+
+def stream_channel(venue: str, payload: bytes | bytearray | memoryview) -> tuple[str, str | None]:
+    """Reference of ``fastfeed._parse.stream_channel``."""
+    spec = VENUES.get(venue)
+    if spec is None:
+        raise ValueError(f"unknown venue {venue!r}")
+    return STREAM_DECODERS[spec.stream_decoder](bytes(payload))
+
+
 DECODERS: dict[str, Callable[[bytes], dict[str, Any]]] = {
     "binance-depth": _binance_depth,
     "binance-snapshot": _binance_snapshot,
