@@ -56,6 +56,12 @@ class TradeCore:
         """Forget the missing id ranges and return them; the stream is live again."""
     def close(self) -> None:
         """Stop recording."""
+    def start_sync(self) -> None:
+        """Not subscribed yet (``syncing``)."""
+    def mark_stale(self) -> None:
+        """The connection carrying the stream is down (``stale``)."""
+    def resume(self) -> None:
+        """Subscribed again: ``live`` (``gap`` while losses are held)."""
     @property
     def stream(self) -> str | None:
         """The trade stream recorded; None until the first trade when not given."""

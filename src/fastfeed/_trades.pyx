@@ -38,6 +38,8 @@ from fastfeed._sync cimport (
     SYNC_CLOSED,
     SYNC_GAP,
     SYNC_LIVE,
+    SYNC_STALE,
+    SYNC_SYNCING,
     Sequencer,
     connection_sequence_broken,
     sequence_break_reason,
@@ -368,6 +370,34 @@ cdef class TradeCore:
         """Stop recording (the trades held stay readable)."""
         self.seq.restart(SYNC_CLOSED)
 
+    def mark_stale(self) -> None:
+        """The connection carrying the stream is down: trades arriving meanwhile are
+        missed until it is back (``stale``; docs/venues.md, "Live trade streams")."""
+        if self.seq.state == SYNC_LIVE or self.seq.state == SYNC_GAP:
+            self.seq.restart(SYNC_STALE)
+
+    def start_sync(self) -> None:
+        """Not subscribed yet (``syncing``): ``resume()`` once the subscription is sent."""
+        if self.seq.state != SYNC_CLOSED:
+            self.seq.restart(SYNC_SYNCING)
+
+    def resume(self) -> None:
+        """The stream is subscribed (again). Contiguous ids show on the next trade exactly
+        what an outage took (a gap then); ids that are only observed cannot, so an
+        outage is recorded as a loss of unknown range. ``gap`` while losses are held."""
+        if self.seq.state == SYNC_SYNCING:
+            self.seq.go_live(-1)
+            if self._missing:
+                self.seq.transition(SYNC_GAP)
+            return
+        if self.seq.state != SYNC_STALE:
+            return
+        self.seq.go_live(-1)
+        if self.id_rule == ID_OBSERVED and self.recorded:
+            self.lost("reconnected: the trades of the outage cannot be told", -1, -1)
+        elif self._missing:
+            self.seq.transition(SYNC_GAP)
+
     @property
     def stream(self):
         """The trade stream recorded (``trade``, ``aggTrade``, ``market_trades``,
@@ -376,7 +406,8 @@ cdef class TradeCore:
 
     @property
     def state(self) -> str:
-        """``live`` | ``gap`` (trades were lost: see ``missing``) | ``closed``."""
+        """``live`` | ``gap`` (trades were lost: see ``missing``) | ``closed``; live
+        streams also ``syncing`` (not subscribed yet) and ``stale`` (connection down)."""
         return _STATE_NAMES[self.seq.state]
 
     @property

@@ -45,7 +45,8 @@ from fastfeed.rest import (
 )
 from fastfeed.shm import Publisher, SegmentFull, segment_size
 from fastfeed.snapshots import SnapshotScheduler
-from fastfeed.venues import Instrument, Venue, get_venue
+from fastfeed.trades import DEFAULT_CAPACITY, LiveTrades, TradesCallback
+from fastfeed.venues import BOOK, Instrument, Venue, get_venue
 
 log = logging.getLogger("fastfeed.engine")
 # every repeated cold-path warning goes through this (docs/robustness.md)
@@ -187,17 +188,19 @@ class LiveBook(BookCore):
 
 
 class _Control:
-    """A queued subscribe or unsubscribe, rendered to the venue's messages on sending."""
+    """A queued subscribe or unsubscribe of one channel's symbols, rendered to the
+    venue's messages on sending."""
 
-    __slots__ = ("kind", "symbols")
+    __slots__ = ("channel", "kind", "symbols")
 
-    def __init__(self, kind: str, symbols: list[str]) -> None:
+    def __init__(self, kind: str, symbols: list[str], channel: str = BOOK) -> None:
         self.kind = kind
         self.symbols = symbols
+        self.channel = channel
 
     def render(self, venue: Venue) -> list[bytes]:
         make = venue.subscribe_messages if self.kind == "subscribe" else venue.unsubscribe_messages
-        return make(self.symbols)
+        return make(self.symbols, self.channel)
 
 
 class _Rendered(bytes):
@@ -208,19 +211,23 @@ class _Rendered(bytes):
 
 
 class Connection:
-    """One WebSocket connection carrying several books of one venue.
+    """One WebSocket connection carrying several books and trade streams of one venue
+    (one ``route`` of it: docs/architecture.md, "Channels").
 
     ``last_error`` is the last problem seen on it (kept after a reconnect; ``connected``
     says whether the socket is open now); ``stats()`` has the counters
     (docs/robustness.md).
     """
 
-    def __init__(self, engine: Engine, venue: Venue, ws_base: str, rest: RestClient) -> None:
+    def __init__(self, engine: Engine, venue: Venue, ws_base: str, rest: RestClient,
+                 route: str = "") -> None:
         self.engine = engine
         self.venue = venue
         self.ws_base = ws_base
         self.rest = rest
+        self.route = route
         self.books: list[LiveBook] = []
+        self.trades: list[LiveTrades] = []
         self.listener: FeedListener | None = None     # the latest connection's listener
         self.transport: Any = None
         self.connects = 0
@@ -238,10 +245,11 @@ class Connection:
         # REST-synced venues: the endpoint's snapshot queue (None: snapshots in-band)
         self.snapshots: SnapshotScheduler | None = (
             engine.snapshot_scheduler(venue, rest) if venue.uses_rest_snapshots else None)
-        self._in_url: set[LiveBook] = set()     # books the current URL subscribed
+        self._in_url: set[LiveBook | LiveTrades] = set()    # what the current URL named
         self.stale_books = 0
         self._resubscribe: set[LiveBook] = set()
         self._pending_subscribe: list[LiveBook] = []
+        self._pending_trades: list[LiveTrades] = []
         # paced control queue: raw messages, or (kind, symbols) rendered when they leave
         # so that a subscribe still queued can cancel against a later unsubscribe
         self._outbox: collections.deque[bytes | _Control] = collections.deque()
@@ -256,7 +264,9 @@ class Connection:
         self.last_intervals: dict[str, LatencyHistogram] = {}
 
     def __repr__(self) -> str:
-        return f"<Connection {self.venue.name} {len(self.books)} books {redact_url(self.ws_base)}>"
+        trades = f" {len(self.trades)} trade streams" if self.trades else ""
+        return (f"<Connection {self.venue.name} {len(self.books)} books{trades} "
+                f"{redact_url(self.ws_base)}>")
 
     @property
     def connected(self) -> bool:
@@ -264,8 +274,8 @@ class Connection:
         return self.transport is not None
 
     def has_room(self) -> bool:
-        """Whether one more book fits within the per-connection stream limit."""
-        return len(self.books) < self.engine.streams_limit(self.venue)
+        """Whether one more stream fits within the per-connection stream limit."""
+        return len(self.books) + len(self.trades) < self.engine.streams_limit(self.venue)
 
     def add(self, book: LiveBook) -> None:
         """Carry ``book`` on this connection (subscribing on the fly if connected)."""
@@ -282,6 +292,30 @@ class Connection:
                 asyncio.get_running_loop().call_soon(self._flush_subscribe)
         if self._task is None:
             self._start_task()
+
+    def add_trades(self, stream: LiveTrades) -> None:
+        """Carry the trade stream ``stream`` (subscribing on the fly if connected)."""
+        self.trades.append(stream)
+        stream.connection = self
+        stream._attach(self)
+        if self.listener is not None and self.transport is not None:
+            self.listener.router.set_trade_cores(self.trades)
+            self._pending_trades.append(stream)
+            if len(self._pending_trades) == 1:
+                asyncio.get_running_loop().call_soon(self._flush_subscribe)
+        if self._task is None:
+            self._start_task()
+
+    def remove_trades(self, stream: LiveTrades) -> None:
+        """Stop carrying the trade stream ``stream`` (its trades stay readable)."""
+        if stream in self.trades:
+            self.trades.remove(stream)
+            if self.listener is not None:
+                self.listener.router.set_trade_cores(self.trades)
+            if self.transport is not None:
+                self._control("unsubscribe", [stream.symbol], stream.channel)
+        stream._attach(None)
+        stream.close()
 
     def remove(self, book: LiveBook) -> None:
         """Stop carrying ``book``."""
@@ -320,6 +354,8 @@ class Connection:
         self.last_error = f"{what}: {describe_exc(exc)}"
         for book in self.books:
             book.last_error = self.last_error
+        for stream in self.trades:
+            stream.last_error = self.last_error
         # a network or protocol failure is routine; anything else is a bug: show where
         routine = isinstance(exc, (OSError, WSError, asyncio.TimeoutError))
         rlog.log(logging.WARNING, (id(self), kind), "%s: %s", self, self.last_error,
@@ -349,17 +385,19 @@ class Connection:
         """Connect, serve until the socket closes; raises whatever ended it abnormally."""
         # Binance: the first streams in the URL (a short one), the rest by SUBSCRIBE once
         # connected (on_listener_connected), paced under the venue's control-message limit
-        in_url = list(self.books)
+        # The URL names streams of one channel: the books, or (a trade-only connection)
+        # the first trade stream's channel; the others are subscribed once connected.
+        channel = BOOK if self.books or not self.trades else self.trades[0].channel
+        in_url: list[LiveBook | LiveTrades] = (
+            list(self.books) if channel == BOOK
+            else [t for t in self.trades if t.channel == channel])
         if self.venue.max_url_streams is not None:
             in_url = in_url[:self.venue.max_url_streams]
         self._in_url = set(in_url)
-        url = self.venue.connection_url(self.ws_base, [b.symbol for b in in_url])
+        url = self.venue.connection_url(self.ws_base, [b.symbol for b in in_url], channel)
         errors_before = sum(self.errors.values())
         try:
-            transport, listener = await ws_connect(
-                lambda: FeedListener(self.venue.name, self, self.books,
-                                     self.engine.max_message_bytes,
-                                     self.engine.read_interval), url,
+            transport, listener = await ws_connect(self._new_listener, url,
                 websocket_handshake_timeout=self.engine.connect_timeout,
                 max_frame_size=self.engine.max_frame_size,
                 use_aiofastnet=False,
@@ -388,6 +426,7 @@ class Connection:
             if any(b not in in_url for b in self.books):
                 # added during the handshake (or beyond the URL): route them too
                 self.listener.set_cores(self.books)
+            self.listener.router.set_trade_cores(self.trades)
             # raises what picows saw: a protocol violation, an exception in a callback
             await transport.wait_disconnected()
         finally:
@@ -397,6 +436,12 @@ class Connection:
                 self.on_listener_disconnected(transport)
                 transport.disconnect(False)
             self.transport = None   # the listener stays readable for its counters
+
+    def _new_listener(self) -> FeedListener:
+        listener = FeedListener(self.venue.name, self, self.books,
+                                self.engine.max_message_bytes, self.engine.read_interval)
+        listener.router.set_trade_cores(self.trades)
+        return listener
 
     async def _watch_stale(self, transport: Any, listener: FeedListener) -> None:
         """One watchdog per connection (docs/robustness.md, "Silence"). A heartbeat venue's
@@ -451,8 +496,21 @@ class Connection:
                 if not self.venue.uses_rest_snapshots or b not in self._in_url]
         if rest:
             self._control("subscribe", rest)
+        self._subscribe_trades([t for t in self.trades if not self.venue.uses_rest_snapshots
+                                or t not in self._in_url])
+        for stream in self.trades:
+            if self.venue.uses_rest_snapshots and stream in self._in_url:
+                stream.resume()     # subscribed by the URL itself
         for book in self.books:
             self._start_sync(book)
+
+    def _subscribe_trades(self, streams: list[LiveTrades]) -> None:
+        """One subscribe per trade channel for ``streams``."""
+        by_channel: dict[str, list[str]] = {}
+        for t in streams:
+            by_channel.setdefault(t.channel, []).append(t.symbol)
+        for channel, symbols in by_channel.items():
+            self._control("subscribe", symbols, channel)
 
     def on_listener_disconnected(self, transport: Any) -> None:
         """Lost the socket: nothing on it can be trusted until resynced."""
@@ -465,6 +523,8 @@ class Connection:
         for book in self.books:
             if book.state != "closed":
                 book.mark_stale("disconnected")
+        for stream in self.trades:
+            stream.mark_stale()
 
     def on_listener_protocol_error(self, reason: str) -> None:
         """The listener is failing the connection (it closes with 1002; we reconnect)."""
@@ -523,6 +583,20 @@ class Connection:
         if self.snapshots is not None:
             self.snapshots.on_first_event(book)
 
+    def on_trades_gap(self, stream: LiveTrades, reason: str) -> None:
+        """A trade stream lost trades (ids jumped, or the connection lost messages): the
+        stream says so (``gap``, ``missing``); backfilling is the user's (docs/venues.md,
+        "Live trade streams")."""
+        stream.last_error = venue_text(reason)
+        rlog.warning((id(stream), "gap"), "%s:%s %s trades lost: %s", stream.venue,
+                     stream.symbol, stream.channel, stream.last_error)
+
+    def on_trades_reject(self, stream: LiveTrades, text: str) -> None:
+        """A trade stream refused a message (counted; logged at a bounded rate)."""
+        stream.last_error = venue_text(text)
+        rlog.warning((id(stream), "reject"), "%s:%s %s rejected message: %s", stream.venue,
+                     stream.symbol, stream.channel, stream.last_error)
+
     def on_book_live(self, book: LiveBook) -> None:
         """A snapshot made the book live: whoever waits for it looks again."""
         book._went_live_now()
@@ -536,23 +610,29 @@ class Connection:
 
     def _flush_subscribe(self) -> None:
         books = [b for b in self._pending_subscribe if b in self.books]
+        trades = [t for t in self._pending_trades if t in self.trades]
         self._pending_subscribe.clear()
-        if books and self.transport is not None:
+        self._pending_trades.clear()
+        if self.transport is None:
+            return
+        if books:
             self._control("subscribe", [b.symbol for b in books])
             for book in books:
                 self._start_sync(book)
+        self._subscribe_trades(trades)
 
-    def _control(self, kind: str, symbols: list[str]) -> None:
-        """Queue a ``subscribe``/``unsubscribe`` of ``symbols``. A symbol whose latest
-        queued entry is a subscribe not yet sent: an unsubscribe cancels it (neither is
-        sent), a second subscribe is dropped. (An unsubscribe followed by a subscribe is
-        a deliberate resubscribe and is kept.)"""
+    def _control(self, kind: str, symbols: list[str], channel: str = BOOK) -> None:
+        """Queue a ``subscribe``/``unsubscribe`` of ``symbols`` on ``channel``. A symbol
+        whose latest queued entry (same channel) is a subscribe not yet sent: an
+        unsubscribe cancels it (neither is sent), a second subscribe is dropped. (An
+        unsubscribe followed by a subscribe is a deliberate resubscribe and is kept.)"""
         if self.transport is None:
             return      # a reconnect resubscribes everything anyway
         keep = []
         for symbol in symbols:
             latest = next((e for e in reversed(self._outbox)
-                           if isinstance(e, _Control) and symbol in e.symbols), None)
+                           if isinstance(e, _Control) and e.channel == channel
+                           and symbol in e.symbols), None)
             if latest is not None and latest.kind == "subscribe":
                 self.control_coalesced += 1
                 if kind == "unsubscribe":
@@ -563,7 +643,7 @@ class Connection:
                 continue
             keep.append(symbol)
         if keep:
-            self._enqueue([_Control(kind, keep)])
+            self._enqueue([_Control(kind, keep, channel)])
 
     def _send(self, messages: list[bytes]) -> None:
         """Queue control messages; they leave at most ``max_control_per_second`` a second
@@ -599,9 +679,11 @@ class Connection:
             if isinstance(entry, _Control):     # render now; its messages go first
                 if entry.symbols:
                     rendered = [_Rendered(m) for m in entry.render(self.venue)]
-                    if entry.kind == "subscribe":
+                    if entry.kind == "subscribe" and entry.channel == BOOK:
                         for m in rendered:
                             m.subscribes = tuple(entry.symbols)
+                    elif entry.kind == "subscribe":
+                        self._trades_subscribed(entry.channel, entry.symbols)
                     self._outbox.extendleft(reversed(rendered))
                 continue
             self.transport.send(WSMsgType.TEXT, entry)
@@ -629,17 +711,24 @@ class Connection:
         self._sent_at.append(now)
         return True
 
+    def _trades_subscribed(self, channel: str, symbols: list[str]) -> None:
+        # their subscribe is leaving now: live (the next messages carry their trades)
+        wanted = set(symbols)
+        for stream in self.trades:
+            if stream.channel == channel and stream.symbol in wanted:
+                stream.resume()
+
     def _wake_outbox_waiters(self) -> None:
         # books whose subscribe just left the queue may fetch their snapshot now
         if self.snapshots is not None:
             self.snapshots.on_control_moved(self)
 
     def pending_subscribes(self) -> set[str]:
-        """Symbols whose subscribe still waits in the paced control queue."""
+        """Symbols whose book subscribe still waits in the paced control queue."""
         out: set[str] = set()
         for e in self._outbox:
             if isinstance(e, _Control):
-                if e.kind == "subscribe":
+                if e.kind == "subscribe" and e.channel == BOOK:
                     out.update(e.symbols)
             else:
                 out.update(getattr(e, "subscribes", ()))
@@ -671,11 +760,14 @@ class Connection:
                 pass
         for book in self.books:
             book.close()
+        for stream in self.trades:
+            stream.close()
 
     def stats(self) -> dict[str, Any]:
         """Connection counters (listener counters included when connected)."""
         out: dict[str, Any] = {
             "venue": self.venue.name, "url": redact_url(self.ws_base), "books": len(self.books),
+            "trade_streams": len(self.trades), "route": self.route,
             "connected": self.connected, "connects": self.connects,
             "connect_failures": self.connect_failures, "server_closes": self.server_closes,
             "stale_disconnects": self.stale_disconnects, "control_sent": self.control_sent,
@@ -815,6 +907,7 @@ class Engine:
             raise ValueError("audit_every must be positive (or None)")
         self.auditor = Auditor(self, audit_every, audit_limit) if audit_every else None
         self.books: list[LiveBook] = []
+        self.trade_streams: list[LiveTrades] = []
         self.connections: list[Connection] = []
         self._rest: dict[tuple[str, str], RestClient] = {}
         self._schedulers: dict[RestClient, SnapshotScheduler] = {}
@@ -951,20 +1044,7 @@ class Engine:
             if existing.venue == venue and existing.symbol == symbol \
                     and existing.connection is not None and existing.connection.ws_base == ws_url:
                 raise SubscribeError(f"{venue}:{symbol} is already subscribed")
-        if tick_size is None or step_size is None:
-            try:
-                info = await self.instrument(venue, symbol, rest_url)
-            except RestError as exc:
-                raise SubscribeError(f"{venue}:{symbol}: cannot get tick/step sizes from "
-                                     f"{redact_url(rest_url)}: {exc}") from exc
-            instrument = Instrument(symbol, tick_size or info.tick_size,
-                                    step_size or info.step_size)
-        else:
-            instrument = Instrument(symbol, tick_size, step_size)
-        problem = _unusable(venue, instrument)
-        if problem is not None:
-            raise SubscribeError(f"{venue}:{symbol}: {problem} (given, or from "
-                                 f"{redact_url(rest_url)})")
+        instrument = await self._scales(venue, symbol, rest_url, tick_size, step_size)
         book = LiveBook(venue, symbol, instrument, self.book_latency)
         book.callback = callback
         if self.shm is not None:
@@ -973,12 +1053,7 @@ class Engine:
             except (SegmentFull, ValueError) as exc:
                 raise SubscribeError(f"{venue}:{symbol}: shared memory: {exc}") from None
             self.shm.start_heartbeat()
-        rest = self.rest_client(spec, rest_url)
-        conn = next((c for c in self.connections if c.venue is spec and c.ws_base == ws_url
-                     and c.rest is rest and c.has_room()), None)
-        if conn is None:
-            conn = Connection(self, spec, ws_url, rest)
-            self.connections.append(conn)
+        conn = self._connection_for(spec, ws_url, rest_url, spec.channel_route(BOOK))
         self.books.append(book)
         conn.add(book)
         if self.auditor is not None:
@@ -994,6 +1069,86 @@ class Engine:
                 raise SubscribeError(f"{venue}:{symbol} not live after {timeout:.0f}s "
                                      f"(state {book.state}): {detail}") from None
         return book
+
+    async def _scales(self, venue: str, symbol: str, rest_url: str, tick_size: str | None,
+                      step_size: str | None) -> Instrument:
+        """The instrument's tick/step: given, or looked up (batched, cached)."""
+        if tick_size is None or step_size is None:
+            try:
+                info = await self.instrument(venue, symbol, rest_url)
+            except RestError as exc:
+                raise SubscribeError(f"{venue}:{symbol}: cannot get tick/step sizes from "
+                                     f"{redact_url(rest_url)}: {exc}") from exc
+            instrument = Instrument(symbol, tick_size or info.tick_size,
+                                    step_size or info.step_size)
+        else:
+            instrument = Instrument(symbol, tick_size, step_size)
+        problem = _unusable(venue, instrument)
+        if problem is not None:
+            raise SubscribeError(f"{venue}:{symbol}: {problem} (given, or from "
+                                 f"{redact_url(rest_url)})")
+        return instrument
+
+    def _connection_for(self, spec: Venue, ws_url: str, rest_url: str,
+                        route: str) -> Connection:
+        """A connection of this endpoint and route with room for one more stream."""
+        rest = self.rest_client(spec, rest_url)
+        conn = next((c for c in self.connections if c.venue is spec and c.ws_base == ws_url
+                     and c.rest is rest and c.route == route and c.has_room()), None)
+        if conn is None:
+            conn = Connection(self, spec, ws_url, rest, route)
+            self.connections.append(conn)
+        return conn
+
+    async def subscribe_trades(self, venue: str, symbol: str, *, stream: str | None = None,
+                               capacity: int = DEFAULT_CAPACITY, ws_url: str | None = None,
+                               rest_url: str | None = None, tick_size: str | None = None,
+                               step_size: str | None = None,
+                               callback: TradesCallback | None = None) -> LiveTrades:
+        """Start recording ``symbol``'s trades on ``venue`` and return the stream's handle
+        (:class:`fastfeed.trades.LiveTrades`), live at once: a trade stream needs no
+        snapshot. It shares connections with books and other streams within the venue's
+        stream limit (USD-M serves trades on another route, so on other connections).
+
+        ``stream`` picks the venue's trade stream (``Venue.trade_streams``; default its
+        first: Binance ``aggTrade``, Coinbase ``market_trades`` / ``matches``).
+        ``capacity`` bounds the ring buffer of trades held (the oldest are overwritten,
+        counted in ``overwritten``). ``callback(stream)`` runs after each message that
+        recorded trades, inside the hot path (keep it short). The other arguments are
+        those of :meth:`subscribe`.
+        """
+        if self._closed:
+            raise SubscribeError("engine is closed")
+        spec = get_venue(venue)
+        names = [name for name, _ in spec.trade_streams]
+        if not names:
+            raise SubscribeError(f"{venue} has no trade streams")
+        stream = stream or names[0]
+        if stream not in names:
+            raise SubscribeError(f"{venue} has no trade stream {stream!r} "
+                                 f"(expected one of {', '.join(names)})")
+        symbol = spec.normalize_symbol(symbol)
+        ws_url = ws_url or spec.ws_url
+        rest_url = rest_url or spec.rest_url
+        for existing in self.trade_streams:
+            if (existing.venue, existing.symbol, existing.channel) == (venue, symbol, stream) \
+                    and existing.connection is not None \
+                    and existing.connection.ws_base == ws_url:
+                raise SubscribeError(f"{venue}:{symbol} {stream} is already subscribed")
+        instrument = await self._scales(venue, symbol, rest_url, tick_size, step_size)
+        trades = LiveTrades(venue, symbol, instrument, stream, capacity)
+        trades.callback = callback
+        conn = self._connection_for(spec, ws_url, rest_url, spec.channel_route(stream))
+        self.trade_streams.append(trades)
+        conn.add_trades(trades)
+        return trades
+
+    async def unsubscribe_trades(self, stream: LiveTrades) -> None:
+        """Stop recording ``stream`` (the trades it holds stay readable)."""
+        if stream.connection is not None:
+            stream.connection.remove_trades(stream)
+        if stream in self.trade_streams:
+            self.trade_streams.remove(stream)
 
     async def subscribe_many(self, specs: list[tuple[str, str]], **kwargs: Any) -> list[LiveBook]:
         """Subscribe several ``(venue, symbol)`` pairs and wait for all of them (their
@@ -1041,6 +1196,9 @@ class Engine:
             "connections": [c.stats() for c in self.connections],
             "books": {f"{b.venue}:{b.symbol}": {**b.counters(), "memory": b.memory()}
                       for b in self.books},
+            "trades": {f"{t.venue}:{t.symbol}:{t.channel}": {**t.counters(),
+                                                             "state": t.state}
+                       for t in self.trade_streams},
             "memory": self.memory(),
             "rest": {f"{k[0]} {redact_url(k[1])}": {"requests": r.requests,
                                                    "throttled": r.throttled,

@@ -1,16 +1,23 @@
-"""TradeFeed: the offline entry point for trades — raw payloads through the compiled path.
+"""Trade streams: ``TradeFeed`` (offline: raw payloads pushed by hand through the compiled
+path) and ``LiveTrades`` (kept by an ``Engine`` on its connections).
 
-``TRADE_DTYPE`` is the numpy layout of one recorded trade (``TradeFeed.trades()``).
-The decoding, id and state rules are in ``docs/venues.md`` ("Trades").
+``TRADE_DTYPE`` is the numpy layout of one recorded trade (``trades()``). The decoding,
+id and state rules are in ``docs/venues.md`` ("Trades").
 """
 
 from __future__ import annotations
 
-from fastfeed._trades import DEFAULT_CAPACITY, TRADE_DTYPE, OfflineTradeCore
-from fastfeed.feed import instrument_scales
-from fastfeed.venues import get_venue
+from collections.abc import Callable
+from typing import Any
 
-__all__ = ["TRADE_DTYPE", "TradeFeed"]
+from fastfeed._trades import DEFAULT_CAPACITY, TRADE_DTYPE, OfflineTradeCore, TradeCore
+from fastfeed.feed import instrument_scales
+from fastfeed.venues import Instrument, get_venue
+
+__all__ = ["DEFAULT_CAPACITY", "TRADE_DTYPE", "LiveTrades", "TradeFeed", "TradesCallback"]
+
+#: ``callback(stream)`` after each message that recorded trades
+TradesCallback = Callable[["LiveTrades"], Any]
 
 
 class TradeFeed(OfflineTradeCore):
@@ -40,3 +47,37 @@ class TradeFeed(OfflineTradeCore):
                          strict=strict)
         self.tick_size = tick_size
         self.step_size = step_size
+
+
+class LiveTrades(TradeCore):
+    """A trade stream kept by an :class:`~fastfeed.Engine` (``engine.subscribe_trades``).
+
+    The same compiled core as ``TradeFeed``, fed by the connection's router: the trades
+    are in a ring buffer in C memory (``capacity`` of them; ``trades(since=...)`` copies
+    them out as ``TRADE_DTYPE``, ``recorded`` counts them all, so ``trades(since=n)``
+    reads only what arrived after the n-th). ``state``: ``syncing`` until its
+    subscription is sent, then ``live``; ``gap`` while losses are held (``missing``: their id ranges, ``clear_gaps()`` once handled); ``stale``
+    while the connection is down; ``closed``. ``channel`` is the venue's trade stream
+    (``aggTrade``, ``trade``, ``market_trades``, ``matches``).
+    """
+
+    __slots__ = ("connection", "instrument", "last_error")
+
+    def __init__(self, venue: str, symbol: str, instrument: Instrument, stream: str,
+                 capacity: int = DEFAULT_CAPACITY) -> None:
+        super().__init__(venue, symbol, *instrument_scales(venue, instrument.tick_size,
+                                                           instrument.step_size),
+                         stream=stream, capacity=capacity, strict=False)
+        self.instrument = instrument
+        self.connection: Any = None
+        self.last_error: str | None = None
+        self.start_sync()       # live once its subscription is sent
+
+    @property
+    def channel(self) -> str:
+        """The venue's trade stream this handle records (its subscription channel)."""
+        return str(self.stream)
+
+    def __repr__(self) -> str:
+        return (f"<LiveTrades {self.venue}:{self.symbol} {self.channel} {self.state} "
+                f"{self.recorded} trades>")

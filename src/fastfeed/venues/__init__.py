@@ -6,7 +6,7 @@ sequencer implement the hot-path ones. ``get_venue(name)`` returns the singleton
 
 from __future__ import annotations
 
-from fastfeed.venues.base import Instrument, Venue
+from fastfeed.venues.base import BOOK, Instrument, Venue
 from fastfeed.venues.binance import BinanceSpot, BinanceUsdm
 from fastfeed.venues.coinbase import CoinbaseAdvancedTrade, CoinbaseExchange
 
@@ -24,4 +24,4 @@ def get_venue(name: str) -> Venue:
         raise ValueError(f"unknown venue {name!r}; expected one of {sorted(VENUES)}") from None
 
 
-__all__ = ["VENUES", "Instrument", "Venue", "get_venue"]
+__all__ = ["BOOK", "VENUES", "Instrument", "Venue", "get_venue"]

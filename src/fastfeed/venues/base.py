@@ -7,6 +7,12 @@ from dataclasses import dataclass
 
 from fastfeed.rest import RestClient, RestError
 
+#: The channel of books in the venue methods below; another channel is named by its
+#: trade stream (``Venue.trade_streams``: ``aggTrade``, ``trade``, ``market_trades``,
+#: ``matches``). One connection carries the streams of one route
+#: (``Venue.channel_route``), of any channels.
+BOOK = "book"
+
 
 @dataclass(frozen=True)
 class Instrument:
@@ -111,16 +117,21 @@ class Venue:
         """The symbol as the venue's messages spell it."""
         return symbol.upper()
 
-    def connection_url(self, ws_base: str, symbols: list[str]) -> str:
-        """The URL to open for a connection carrying ``symbols``."""
+    def channel_route(self, channel: str = BOOK) -> str:
+        """The URL route a channel's streams are served on (Binance USD-M: books on
+        ``/public``, trades on ``/market``); streams of one route share connections."""
+        return ""
+
+    def connection_url(self, ws_base: str, symbols: list[str], channel: str = BOOK) -> str:
+        """The URL to open for a connection carrying ``symbols`` of ``channel``."""
         return ws_base
 
-    def subscribe_messages(self, symbols: list[str]) -> list[bytes]:
+    def subscribe_messages(self, symbols: list[str], channel: str = BOOK) -> list[bytes]:
         """Messages to send right after connecting (or to add symbols to a connection)."""
         return []
 
-    def unsubscribe_messages(self, symbols: list[str]) -> list[bytes]:
-        """Messages that stop ``symbols`` on a running connection."""
+    def unsubscribe_messages(self, symbols: list[str], channel: str = BOOK) -> list[bytes]:
+        """Messages that stop ``symbols`` of ``channel`` on a running connection."""
         return []
 
     async def instrument(self, rest: RestClient, symbol: str) -> Instrument:

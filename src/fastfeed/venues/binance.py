@@ -13,7 +13,7 @@ import json
 from urllib.parse import quote
 
 from fastfeed.rest import RestClient, RestError
-from fastfeed.venues.base import Instrument, Venue, dumps
+from fastfeed.venues.base import BOOK, Instrument, Venue, dumps
 
 
 class BinanceSpot(Venue):
@@ -45,6 +45,8 @@ class BinanceSpot(Venue):
     rest_ban_seconds = (120.0, 259200.0)   # "from 2 minutes to 3 days"
     stream_suffix = "@depth@100ms"
     route = ""
+    #: the route of trade streams (USD-M serves them on ``/market`` only)
+    trade_route = ""
     depth_path = "/api/v3/depth"
     info_path = "/api/v3/exchangeInfo"
     # 1000 levels cost 50 weight (5000 cost 250): 60 resyncs a minute fit in half the
@@ -72,28 +74,36 @@ class BinanceSpot(Venue):
     info_batch = 100
     _ids = itertools.count(1)
 
-    def stream(self, symbol: str) -> str:
-        """The depth stream name for a symbol (lower case, as Binance requires)."""
-        return symbol.lower() + self.stream_suffix
+    def stream(self, symbol: str, channel: str = BOOK) -> str:
+        """A stream name (lower case, as Binance requires): ``<symbol>@depth@100ms`` for
+        the book, ``<symbol>@aggTrade`` / ``<symbol>@trade`` for trades."""
+        if channel == BOOK:
+            return symbol.lower() + self.stream_suffix
+        return f"{symbol.lower()}@{channel}"
 
-    def connection_url(self, ws_base: str, symbols: list[str]) -> str:
+    def channel_route(self, channel: str = BOOK) -> str:
+        """Books on ``route``, trades on ``trade_route`` (USD-M: ``/public``, ``/market``)."""
+        return self.route if channel == BOOK else self.trade_route
+
+    def connection_url(self, ws_base: str, symbols: list[str], channel: str = BOOK) -> str:
         """Combined-stream URL: every event arrives wrapped with its stream name."""
-        streams = "/".join(self.stream(s) for s in symbols)
-        return f"{ws_base.rstrip('/')}{self.route}/stream?streams={quote(streams, safe='@/')}"
+        streams = "/".join(self.stream(s, channel) for s in symbols)
+        return (f"{ws_base.rstrip('/')}{self.channel_route(channel)}/stream?streams="
+                f"{quote(streams, safe='@/')}")
 
-    def subscribe_messages(self, symbols: list[str]) -> list[bytes]:
+    def subscribe_messages(self, symbols: list[str], channel: str = BOOK) -> list[bytes]:
         """``SUBSCRIBE`` requests adding streams to a running connection (at most
         ``max_streams_per_message`` streams each)."""
-        return self._requests("SUBSCRIBE", symbols)
+        return self._requests("SUBSCRIBE", symbols, channel)
 
-    def unsubscribe_messages(self, symbols: list[str]) -> list[bytes]:
+    def unsubscribe_messages(self, symbols: list[str], channel: str = BOOK) -> list[bytes]:
         """``UNSUBSCRIBE`` requests."""
-        return self._requests("UNSUBSCRIBE", symbols)
+        return self._requests("UNSUBSCRIBE", symbols, channel)
 
-    def _requests(self, method: str, symbols: list[str]) -> list[bytes]:
+    def _requests(self, method: str, symbols: list[str], channel: str) -> list[bytes]:
         step = self.max_streams_per_message
         return [dumps({"method": method,
-                       "params": [self.stream(s) for s in symbols[i:i + step]],
+                       "params": [self.stream(s, channel) for s in symbols[i:i + step]],
                        "id": next(self._ids)})
                 for i in range(0, len(symbols), step)]
 
@@ -155,6 +165,7 @@ class BinanceUsdm(BinanceSpot):
     incoming_per_second = 10
     # connections_per_window: the spot figure (300 per 5 min); USD-M states none (UNCERTAIN)
     route = "/public"
+    trade_route = "/market"
     depth_path = "/fapi/v1/depth"
     info_path = "/fapi/v1/exchangeInfo"
     snapshot_limit = 1000

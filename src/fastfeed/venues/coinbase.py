@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 from fastfeed.rest import RestClient, RestError
-from fastfeed.venues.base import Instrument, Venue, dumps
+from fastfeed.venues.base import BOOK, Instrument, Venue, dumps
 
 
 class CoinbaseAdvancedTrade(Venue):
@@ -34,16 +34,20 @@ class CoinbaseAdvancedTrade(Venue):
     stale_after = 10.0      # heartbeats arrive every second
     sends_heartbeats = True
 
-    def subscribe_messages(self, symbols: list[str]) -> list[bytes]:
-        """One channel per subscribe message, as the venue requires."""
+    def subscribe_messages(self, symbols: list[str], channel: str = BOOK) -> list[bytes]:
+        """One channel per subscribe message, as the venue requires: ``level2`` (books)
+        or ``market_trades``, and ``heartbeats``."""
         return [
-            dumps({"type": "subscribe", "product_ids": symbols, "channel": "level2"}),
+            dumps({"type": "subscribe", "product_ids": symbols,
+                   "channel": "level2" if channel == BOOK else channel}),
             dumps({"type": "subscribe", "product_ids": symbols, "channel": "heartbeats"}),
         ]
 
-    def unsubscribe_messages(self, symbols: list[str]) -> list[bytes]:
-        """Stop ``level2`` for these products (heartbeats keep the connection open)."""
-        return [dumps({"type": "unsubscribe", "product_ids": symbols, "channel": "level2"})]
+    def unsubscribe_messages(self, symbols: list[str], channel: str = BOOK) -> list[bytes]:
+        """Stop ``level2`` (or ``market_trades``) for these products (heartbeats keep the
+        connection open)."""
+        return [dumps({"type": "unsubscribe", "product_ids": symbols,
+                       "channel": "level2" if channel == BOOK else channel})]
 
     async def instrument(self, rest: RestClient, symbol: str) -> Instrument:
         """``quote_increment``/``base_increment`` from the public products endpoint."""
@@ -68,15 +72,20 @@ class CoinbaseExchange(Venue):
     stale_after = 10.0
     sends_heartbeats = True     # the heartbeat channel: one a second per product
 
-    def subscribe_messages(self, symbols: list[str]) -> list[bytes]:
-        """Both channels in one subscribe message."""
+    def subscribe_messages(self, symbols: list[str], channel: str = BOOK) -> list[bytes]:
+        """The channel (``level2_batch`` for books, or ``matches``) and ``heartbeat`` in
+        one subscribe message."""
         return [dumps({"type": "subscribe", "product_ids": symbols,
-                       "channels": ["level2_batch", "heartbeat"]})]
+                       "channels": [self._channel(channel), "heartbeat"]})]
 
-    def unsubscribe_messages(self, symbols: list[str]) -> list[bytes]:
-        """Stop ``level2_batch`` for these products."""
+    def unsubscribe_messages(self, symbols: list[str], channel: str = BOOK) -> list[bytes]:
+        """Stop ``level2_batch`` (or ``matches``) for these products."""
         return [dumps({"type": "unsubscribe", "product_ids": symbols,
-                       "channels": ["level2_batch"]})]
+                       "channels": [self._channel(channel)]})]
+
+    @staticmethod
+    def _channel(channel: str) -> str:
+        return "level2_batch" if channel == BOOK else channel
 
     async def instrument(self, rest: RestClient, symbol: str) -> Instrument:
         """``quote_increment``/``base_increment`` from ``GET /products/{id}``."""
