@@ -11,6 +11,7 @@ import asyncio
 import json
 from collections import defaultdict
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 import aiohttp
@@ -20,7 +21,7 @@ import fastfeed
 from fastfeed.sim import SimConfig, Simulator, SymbolConfig
 from fastfeed.sim.faults import fault_params
 from fastfeed.sim.model import BookModel
-from fastfeed.sim.tape import Fill, candles
+from fastfeed.sim.tape import Fill, RollingStats, candles
 from sim_client import connect, get_json, recv_json, run, to_int, unwrap
 
 TICK, STEP = "0.01", "0.00001"
@@ -100,7 +101,7 @@ def test_trades_take_the_best_levels_and_show_in_the_same_message() -> None:
     assert [f.trade_id for f in fills] == list(range(fills[0].trade_id, fills[0].trade_id + len(fills)))
     aggs = list(m.aggs)
     assert [a.agg_id for a in aggs] == list(range(aggs[0].agg_id, aggs[0].agg_id + len(aggs)))
-    assert all(b.first_id == a.last_id + 1 for a, b in zip(aggs, aggs[1:], strict=False))
+    assert all(b.first_id == a.last_id + 1 for a, b in pairwise(aggs))
     assert {f.taker for f in fills} == {1, -1}
     assert any(a.last_id > a.first_id for a in aggs) and any(a.last_id == a.first_id for a in aggs)
 
@@ -113,7 +114,7 @@ def test_usdm_trade_ids_have_holes_between_aggregates_only() -> None:
         m.step(t_ns=i)
     aggs = list(m.aggs)
     assert [a.agg_id for a in aggs] == list(range(aggs[0].agg_id, aggs[0].agg_id + len(aggs)))
-    gaps = [b.first_id - a.last_id for a, b in zip(aggs, aggs[1:], strict=False)]
+    gaps = [b.first_id - a.last_id for a, b in pairwise(aggs)]
     assert set(gaps) == {1, 2}
 
 
@@ -144,7 +145,7 @@ def test_binance_spot_trades_bbo_and_depth_agree_with_the_truth() -> None:
             assert ts == list(range(ts[0], ts[0] + len(ts)))
             a_ids = [a["a"] for a in aggs]
             assert a_ids == list(range(a_ids[0], a_ids[0] + len(a_ids)))
-            assert all(b["f"] == a["l"] + 1 for a, b in zip(aggs, aggs[1:], strict=False))
+            assert all(b["f"] == a["l"] + 1 for a, b in pairwise(aggs))
             by_id = {t["t"]: t for t in trades}
             for a in aggs:
                 parts = [by_id[i] for i in range(a["f"], a["l"] + 1) if i in by_id]
@@ -261,7 +262,7 @@ def test_binance_drop_on_agg_trade_is_a_gap_that_rest_heals() -> None:
             assert bad == 1
             # (frames already in flight at the inject arrive first: find the hole)
             a_ids = [p["a"] for p in parsed]
-            holes = [(x, y) for x, y in zip(parsed, parsed[1:], strict=False) if y["a"] != x["a"] + 1]
+            holes = [(x, y) for x, y in pairwise(parsed) if y["a"] != x["a"] + 1]
             assert [y["a"] - x["a"] for x, y in holes] == [3], a_ids  # two aggregates never sent
             (x, y), = holes
             before = x["a"]
@@ -295,7 +296,7 @@ def test_binance_duplicate_and_reorder_on_the_trade_stream() -> None:
             await ws.close()
             # one id sent twice, one pair swapped; nothing lost
             assert len(ids) - len(set(ids)) == 1
-            assert sum(1 for a, b in zip(ids, ids[1:], strict=False) if b < a) == 1
+            assert sum(1 for a, b in pairwise(ids) if b < a) == 1
             assert sorted(set(ids)) == list(range(min(ids), max(ids) + 1))
 
     run(body, 60)
@@ -348,7 +349,7 @@ def test_coinbase_at_channels_share_one_sequence_and_trades_decode() -> None:
             msgs = [json.loads(f) for f in raw]
             seqs = [m["sequence_num"] for m in msgs]
             assert seqs[:300] == list(range(300))  # every channel, one counter
-            jumps = [b - a for a, b in zip(seqs, seqs[1:], strict=False) if b != a + 1]
+            jumps = [b - a for a, b in pairwise(seqs) if b != a + 1]
             assert jumps == [2]                    # the dropped market_trades envelope
             by_ch: dict[str, list[dict[str, Any]]] = defaultdict(list)
             for m in msgs:
@@ -367,7 +368,7 @@ def test_coinbase_at_channels_share_one_sequence_and_trades_decode() -> None:
             ids = tf.trades()["trade_id"].tolist()
             streamed = [int(t["trade_id"]) for m in mt for e in m["events"] for t in reversed(e["trades"])]
             assert ids == streamed
-            lost = [b - a for a, b in zip(ids, ids[1:], strict=False) if b != a + 1]
+            lost = [b - a for a, b in pairwise(ids) if b != a + 1]
             assert len(lost) == 1 and lost[0] > 1
             tape = {f.trade_id: f for f in sim.trades("coinbase", "BTC-USD")}
             for m in mt:
@@ -457,6 +458,31 @@ def test_candles_truth_equals_bars_from_the_tape() -> None:
         assert (b.open, b.close) == (inside[0].price, inside[-1].price)
         assert b.volume == sum(f.size for f in inside)
         assert b.quote == sum(f.size * f.price for f in inside)
+
+
+def test_rolling_window_equals_a_recount() -> None:
+    import random
+
+    rng = random.Random(3)
+    win = RollingStats(1000, cap=50)
+    fills: list[Fill] = []
+    t = now = 0
+    for i in range(3000):
+        t += rng.randint(0, 40)
+        f = Fill(i, i, rng.randint(90, 110), rng.randint(1, 9), rng.choice((1, -1)), t, 0, 0)
+        fills.append(f)
+        win.add(f)
+        if i % 7 == 0:
+            now = max(now, t + rng.randint(0, 300))  # the clock never goes back
+            st = win.stats(now)
+            inside = [x for x in fills[-50:] if x.t_ns > now - 1000]
+            assert st.n == len(inside)
+            if inside:
+                assert (st.open, st.last, st.first_id, st.last_id) == (
+                    inside[0].price, inside[-1].price, inside[0].trade_id, inside[-1].trade_id)
+                assert st.high == max(x.price for x in inside) and st.low == min(x.price for x in inside)
+                assert st.volume == sum(x.size for x in inside)
+                assert st.quote == sum(x.size * x.price for x in inside)
 
 
 @pytest.mark.parametrize("venue", ["binance", "coinbase-exchange"])

@@ -168,7 +168,11 @@ class Market:
         # names, their stream faults, the rolling ticker window and the bars being built.
         self.chan_subs: dict[str, dict[Connection, list[bytes]]] = {}
         self._chan_faults: dict[str, ChannelFaults] = {}
-        self.window = RollingStats(int(host.config.ticker_window * 1e9))
+        cap = host.config.trade_history
+        self.window = RollingStats(int(host.config.ticker_window * 1e9), cap)
+        """The 24 h statistics (``SimConfig.ticker_window``)."""
+        self.window_30d = RollingStats(30 * 86_400 * 1_000_000_000, cap)
+        """30 days (Coinbase Exchange ``volume_30d``), within the retained tape."""
         self._bars: dict[int, deque[Bar]] = {}
         # Burst mode.
         self.burst: list[Message] = []
@@ -458,6 +462,7 @@ class Market:
         """Feed new fills to the ticker window and the bars being built."""
         for f in fills:
             self.window.add(f)
+            self.window_30d.add(f)
             for interval, bars in self._bars.items():
                 start = f.t_ns - f.t_ns % interval
                 last = bars[-1] if bars else None

@@ -91,9 +91,11 @@ class RollingStats:
     High and low come from monotonic deques, so adding and expiring are O(1) amortised.
     """
 
-    def __init__(self, window_ns: int) -> None:
-        """An empty window ``window_ns`` long."""
+    def __init__(self, window_ns: int, cap: int = 100_000) -> None:
+        """An empty window ``window_ns`` long, holding at most ``cap`` fills (older ones
+        leave early: memory stays bounded whatever the trade rate)."""
         self.window_ns = window_ns
+        self.cap = max(1, cap)
         self._fills: deque[Fill] = deque()
         self._max: deque[Fill] = deque()
         self._min: deque[Fill] = deque()
@@ -112,20 +114,25 @@ class RollingStats:
         while self._min and self._min[-1].price >= f.price:
             self._min.pop()
         self._min.append(f)
+        if len(self._fills) > self.cap:
+            self._pop()
 
     def expire(self, now_ns: int) -> None:
         """Drop the fills at or before ``now_ns - window_ns``."""
         edge = now_ns - self.window_ns
         fills = self._fills
         while fills and fills[0].t_ns <= edge:
-            f = fills.popleft()
-            self._prev = f.price
-            self._volume -= f.size
-            self._quote -= f.price * f.size
-            if self._max and self._max[0] is f:
-                self._max.popleft()
-            if self._min and self._min[0] is f:
-                self._min.popleft()
+            self._pop()
+
+    def _pop(self) -> None:
+        f = self._fills.popleft()
+        self._prev = f.price
+        self._volume -= f.size
+        self._quote -= f.price * f.size
+        if self._max and self._max[0] is f:
+            self._max.popleft()
+        if self._min and self._min[0] is f:
+            self._min.popleft()
 
     def stats(self, now_ns: int) -> Stats:
         """The window ending at ``now_ns``."""

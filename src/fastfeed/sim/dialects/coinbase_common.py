@@ -38,8 +38,8 @@ class TickerFields(NamedTuple):
     best_bid_size: str
     best_ask: str
     best_ask_size: str
-    volume_all: str
-    """Volume of the whole retained tape (Exchange ``volume_30d``)."""
+    volume_30d: str
+    """Volume of the last 30 days, within the retained tape (Exchange ``volume_30d``)."""
 
 
 def ticker_fields(m: Market, now_ns: int) -> TickerFields:
@@ -52,7 +52,7 @@ def ticker_fields(m: Market, now_ns: int) -> TickerFields:
     high = st.high if st.high is not None else last
     low = st.low if st.low is not None else last
     b, bq, a, aq = m.bbo()
-    total = sum(f.size for f in m.model.fills)
+    total = m.window_30d.stats(now_ns).volume
     return TickerFields(fmt.price(last), fmt.price(o), fmt.price(high), fmt.price(low), fmt.size(st.volume),
                         render.ratio_text((last - o) * 100, o, 14), fmt.price(b), fmt.size(bq), fmt.price(a),
                         fmt.size(aq), fmt.size(total))

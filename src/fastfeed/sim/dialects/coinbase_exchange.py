@@ -75,7 +75,7 @@ class ExchangeWire(Wire):
         t = ticker_fields(m, f.t_ns)
         return (f'{{"type":"ticker","sequence":{sequence},"product_id":"{m.symbol}","price":"{t.price}",'
                 f'"open_24h":"{t.open}","volume_24h":"{t.volume}","low_24h":"{t.low}","high_24h":"{t.high}",'
-                f'"volume_30d":"{t.volume_all}","best_bid":"{t.best_bid}","best_bid_size":"{t.best_bid_size}",'
+                f'"volume_30d":"{t.volume_30d}","best_bid":"{t.best_bid}","best_bid_size":"{t.best_bid_size}",'
                 f'"best_ask":"{t.best_ask}","best_ask_size":"{t.best_ask_size}",'
                 f'"side":"{"buy" if f.taker > 0 else "sell"}","time":"{render.rfc3339_us(f.t_ns)}",'
                 f'"trade_id":{f.trade_id},"last_size":"{m.fmt.size(f.size)}"}}').encode()
