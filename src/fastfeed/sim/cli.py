@@ -176,6 +176,7 @@ def _banner(sim: Simulator) -> str:
     lines.append(f"  e.g. {host}/ws/btcusdt@depth@100ms   {host}/stream?streams=btcusdt@depth@100ms")
     lines.append(f"       {host}/public/ws/btcusdt@depth@100ms   (USD-M)")
     lines.append(f"  debug: {sim.rest_url(BINANCE)}/debug/stats  /debug/limits  /debug/truth?venue=&symbol=  "
+                 "/debug/trades?venue=&symbol=  /debug/candles?venue=&symbol=&interval=  "
                  "POST /debug/fault /debug/pause /debug/resume")
     lines.append("  Ctrl-C to stop")
     return "\n".join(lines)

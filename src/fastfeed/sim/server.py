@@ -338,6 +338,7 @@ class Simulator:
             "paused": self._paused,
             "markets": {
                 f"{v}:{s}": {"last_id": m.model.last_id, "messages": m.sent + len(m.burst),
+                             "last_trade_id": m.model.fills[-1].trade_id if m.model.fills else None,
                              "subscribers": len(m.subs), "mode": "live" if m.live else "burst"}
                 for (v, s), m in self._markets.items()
             },
