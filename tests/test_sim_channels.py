@@ -302,6 +302,31 @@ def test_binance_duplicate_and_reorder_on_the_trade_stream() -> None:
     run(body, 60)
 
 
+def test_truncated_book_ticker_and_untouched_depth() -> None:
+    async def body() -> None:
+        async with Simulator(make_config()) as sim:
+            ws = await connect(f"{sim.ws_url('binance')}/stream?streams=btcusdt@bookTicker/btcusdt@depth")
+            await frames(ws, 3)
+            sim.inject("binance", "BTCUSDT", "truncated", count=2, channel="bookTicker")
+            raw = await frames(ws, 60)
+            await ws.close()
+            bad = []
+            depth_u = []
+            for f in raw:
+                try:
+                    m = json.loads(f)
+                except ValueError:
+                    bad.append(f)
+                    continue
+                if m["stream"] == "btcusdt@depth":
+                    depth_u.append((m["data"]["U"], m["data"]["u"]))
+            assert len(bad) == 2 and all(f.startswith(b'{"stream":"btcusdt@bookTicker"') for f in bad)
+            assert all(b[0] == a[1] + 1 for a, b in pairwise(depth_u))  # the book stream is intact
+            assert sim.faults_fired["truncated"] == 2
+
+    run(body, 30)
+
+
 # -- Binance USD-M ----------------------------------------------------------------------------
 
 
@@ -401,11 +426,14 @@ def test_coinbase_exchange_matches_ticker_and_trades_pages() -> None:
             await asyncio.sleep(0.3)  # some trades before the subscribe: a last_match exists
             ws = await connect(sim.ws_url("coinbase-exchange"))
             await ws.send(json.dumps({"type": "subscribe", "product_ids": ["BTC-USD"],
-                                      "channels": ["matches", {"name": "ticker", "product_ids": ["BTC-USD"]}]}))
+                                      "channels": ["matches", "heartbeat",
+                                                   {"name": "ticker", "product_ids": ["BTC-USD"]}]}))
             ack = await recv_json(ws)
             assert ack["type"] == "subscriptions"
-            assert {c["name"] for c in ack["channels"]} == {"matches", "ticker"}
+            assert {c["name"] for c in ack["channels"]} == {"matches", "ticker", "heartbeat"}
             raw = await frames(ws, 200)
+            while b'"heartbeat"' not in raw[-1][:20]:
+                raw += await frames(ws, 1)
             await ws.close()
             sim.pause()
             msgs = [json.loads(f) for f in raw]
@@ -420,12 +448,40 @@ def test_coinbase_exchange_matches_ticker_and_trades_pages() -> None:
             tape = {f.trade_id: f for f in sim.trades("coinbase-exchange", "BTC-USD")}
             for m in matches:
                 assert m["side"] == ("sell" if tape[m["trade_id"]].taker > 0 else "buy")  # maker side
+            # the heartbeat's last_trade_id is the last match before it
+            last_id = None
+            for m in msgs:
+                if m["type"] in ("match", "last_match"):
+                    last_id = m["trade_id"]
+                elif m["type"] == "heartbeat":
+                    assert m["last_trade_id"] == last_id
             tickers = [m for m in msgs if m["type"] == "ticker"]
             assert tickers and all(t["trade_id"] in tape for t in tickers)
             assert "best_bid_size" in tickers[0] and "volume_30d" in tickers[0]
             tf = fastfeed.TradeFeed("coinbase-exchange", "BTC-USD", tick_size="0.01", step_size="0.00000001")
             assert sum(tf.apply_message(f) for f in raw if b'match"' in f[:24]) == len(matches)
             assert tf.state == "live" and tf.gaps == 0
+            # local 100 ms candles from the decoded trades = the truth's, for every bucket
+            # the stream covers whole (the first and the last may be partial)
+            rows = tf.trades()
+            local: dict[int, list[Decimal]] = {}
+            step = 100_000_000
+            for t in rows[1:]:  # (the last_match came before the subscribe)
+                start = int(t["exchange_ns"]) - int(t["exchange_ns"]) % step
+                px = Decimal(int(t["price"])).scaleb(-tf.price_decimals)
+                sz = Decimal(int(t["size"])).scaleb(-tf.size_decimals)
+                bar = local.setdefault(start, [px, px, px, px, Decimal(0), Decimal(0)])
+                bar[1], bar[2], bar[3] = max(bar[1], px), min(bar[2], px), px
+                bar[4] += sz
+                bar[5] += 1
+            truth_bars = {b.start_ns: b for b in sim.candles("coinbase-exchange", "BTC-USD", 0.1)}
+            whole = sorted(local)[1:-1]
+            assert len(whole) >= 2
+            for start in whole:
+                b = truth_bars[start]
+                expect = [Decimal(x) * Decimal("0.01") for x in (b.open, b.high, b.low, b.close)]
+                assert local[start][:4] == expect
+                assert local[start][4] == Decimal(b.volume) * Decimal("0.00000001") and local[start][5] == b.n
             # REST pages, newest first, walked back with the CB-AFTER cursor
             got: list[int] = []
             cursor = ""
