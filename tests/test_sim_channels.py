@@ -74,6 +74,11 @@ def test_no_trades_means_the_book_moves_as_before() -> None:
     assert [plain.step() for _ in range(2000)] == [off.step(t_ns=i) for i in range(2000)]
     assert not off.fills
     assert fault_params("drop", {}) == {"count": 1, "channel": ""}
+    sim = Simulator(make_config())
+    with pytest.raises(ValueError, match="no channel 'aggTrade'"):
+        sim.inject("coinbase", "BTC-USD", "drop", channel="aggTrade")
+    with pytest.raises(ValueError, match="unknown parameter"):
+        sim.inject("binance", "BTCUSDT", "oversized", channel="trade")
 
 
 def test_trades_take_the_best_levels_and_show_in_the_same_message() -> None:

@@ -360,6 +360,9 @@ class Market:
         fault with a ``channel`` other than ``""`` acts on that channel's messages."""
         channel = params.get("channel", "")
         if channel:
+            if channel not in self.dialect.channel_names:
+                raise ValueError(f"{self.venue} has no channel {channel!r} (known: "
+                                 f"{', '.join(self.dialect.channel_names)}; '' = the book stream)")
             self._chan_faults.setdefault(channel, ChannelFaults()).add(fault, params)
             return
         if fault == "drop":

@@ -62,6 +62,8 @@ class Dialect:
     """True when update ids skip values between messages (USD-M chains with ``pu``)."""
     trade_holes = False
     """True when trade ids skip values now and then (USD-M: fills the public tape omits)."""
+    channel_names: tuple[str, ...] = ()
+    """The channels besides the book that stream faults can name (``channel=``)."""
     quote_width: int | None = None
     """Decimals quote volumes print with (None: exactly the price's plus the size's)."""
     reorder_per_connection = False

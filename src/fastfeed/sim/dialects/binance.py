@@ -366,6 +366,7 @@ class BinanceSpotDialect(Dialect):
     """The id of the venue description this dialect reads."""
     usdm = False
     """USD-M wire format: events carry ``T`` and ``pu``, snapshots ``E`` and ``T``."""
+    channel_names: tuple[str, ...] = ("trade", "aggTrade", "bookTicker", "ticker", "miniTicker", "kline")
     quote_width: int | None = 8
     """Decimals of quote volumes (spot prints 8; None: the exact ones, USD-M)."""
 
@@ -595,6 +596,7 @@ class BinanceUsdmDialect(BinanceSpotDialect):
     id_skip = True
     trade_holes = True
     quote_width = None
+    channel_names = ("aggTrade", "bookTicker", "ticker", "miniTicker", "kline")
     trade_paths: ClassVar[dict[str, tuple[int, str]]] = {"/fapi/v1/aggTrades": (20, "agg")}
     #: the venue's other routes: connections there are accepted and deliver no depth
     silent_routes = ("/market", "/private")

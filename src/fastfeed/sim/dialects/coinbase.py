@@ -364,6 +364,7 @@ class AdvancedTradeDialect(CoinbaseDialect):
     """Coinbase Advanced Trade in the simulator."""
 
     reorder_per_connection = True
+    channel_names = CHANNELS
     ws_path = "/coinbase/advanced-trade"
     ws_aliases = ("/coinbase", "/coinbase/advanced-trade", "/advanced-trade")
     product_path = "/api/v3/brokerage/market/products/{product_id}"

@@ -240,6 +240,7 @@ class ExchangeConn(CoinbaseConn):
 class ExchangeDialect(CoinbaseDialect):
     """Coinbase Exchange in the simulator."""
 
+    channel_names = CHANNELS
     ws_path = "/coinbase/exchange"
     ws_aliases = ("/coinbase/exchange", "/coinbase-exchange")
     product_path = "/products/{product_id}"
