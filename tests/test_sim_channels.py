@@ -606,3 +606,13 @@ def test_binance_subscribe_unsubscribe_and_stream_limit_count_the_new_streams() 
             assert sim.limit_trips() == {"binance": {"streams_subscribe": 1}}
 
     run(body, 30)
+
+
+def test_cli_trade_rate() -> None:
+    from fastfeed.sim import build_arg_parser
+    from fastfeed.sim.cli import config_from_args
+
+    cfg = config_from_args(build_arg_parser().parse_args(["--trade-rate", "2.5"]))
+    assert {s.trade_rate for symbols in cfg.venues.values() for s in symbols} == {2.5}
+    plain = config_from_args(build_arg_parser().parse_args([]))
+    assert {s.trade_rate for symbols in plain.venues.values() for s in symbols} == {0.0}
