@@ -49,6 +49,8 @@ def build_arg_parser(prog: str = "fastfeed simulate") -> argparse.ArgumentParser
                        help=f"{venue} symbols (default: built-in set when no venue flag is given)")
     p.add_argument("--seed", type=int, default=1, help="run seed (default 1)")
     p.add_argument("--rate", type=float, default=None, help="messages per second per symbol (default 10)")
+    p.add_argument("--trade-rate", type=float, default=None,
+                   help="taker orders per second per symbol (default 0: no trades; try rate/4)")
     p.add_argument("--levels", type=int, default=None, help="mean level changes per message (default 10)")
     p.add_argument("--depth", type=int, default=None, help="levels per side (default 200)")
     p.add_argument("--burst", type=int, default=0,
@@ -122,6 +124,8 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         for s in symbols:
             if args.rate is not None:
                 s.rate = args.rate
+            if args.trade_rate is not None:
+                s.trade_rate = args.trade_rate
             if args.levels is not None:
                 s.levels_per_message = args.levels
             if args.depth is not None:
@@ -172,6 +176,7 @@ def _banner(sim: Simulator) -> str:
     lines.append(f"  e.g. {host}/ws/btcusdt@depth@100ms   {host}/stream?streams=btcusdt@depth@100ms")
     lines.append(f"       {host}/public/ws/btcusdt@depth@100ms   (USD-M)")
     lines.append(f"  debug: {sim.rest_url(BINANCE)}/debug/stats  /debug/limits  /debug/truth?venue=&symbol=  "
+                 "/debug/trades?venue=&symbol=  /debug/candles?venue=&symbol=&interval=  "
                  "POST /debug/fault /debug/pause /debug/resume")
     lines.append("  Ctrl-C to stop")
     return "\n".join(lines)

@@ -75,6 +75,12 @@ class SymbolConfig:
     around half the mid: orders left from before a tick size change), in every REST
     snapshot whose limit leaves room and in the ground truth; the stream never touches
     them (``docs/venues.md#instrument-scales``)."""
+    trade_rate: float = 0.0
+    """Taker orders per second (live mode). Each rides on a depth message and takes
+    liquidity at the best level(s) of the side it hits, so the book change is in that
+    message (docs/simulator.md#trades-bbo-tickers-and-candles). 0 (the default) = no
+    trades: book-only configurations produce exactly what they did before trades existed;
+    a lively market is about ``rate / 4``. Trades need ``rate > 0``."""
 
 
 @dataclass
@@ -161,6 +167,15 @@ class SimConfig:
     """Seconds of the rolling window new connections are counted over."""
     faults: list[FaultSpec] = field(default_factory=list)
     """Faults injected at start."""
+    trade_history: int = 100_000
+    """Fills kept per symbol for the trade tape (``GET /debug/trades``, REST backfill,
+    candles, the ticker window)."""
+    ticker_window: float = 86_400.0
+    """Seconds of the rolling window of the 24 h statistics (Binance ``@ticker``,
+    ``@miniTicker``, Coinbase ``ticker``); shorter windows let tests see trades expire."""
+    trade_snapshot: int = 50
+    """Coinbase Advanced Trade: recent trades in the ``market_trades`` snapshot sent on
+    subscribe (the venue does not document the count: UNCERTAIN)."""
     use_aiofastnet: bool = False
     """Let picows use aiofastnet transports (plain uvloop transports measured faster)."""
 

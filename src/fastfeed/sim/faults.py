@@ -6,7 +6,13 @@ Every fault is injected with ``Simulator.inject(venue, symbol, fault, **params)`
 ``every=<seconds>`` to re-inject itself periodically (start-up faults and the CLI use it).
 
 Stream faults act on the symbol's next market messages, for every connection carrying it;
-the model itself always advances, so ground truth is what the venue "really" did.
+the model itself always advances, so ground truth is what the venue "really" did. The
+five that take ``channel`` (``drop``, ``duplicate``, ``reorder``, ``malformed``,
+``truncated``) act on the book stream by default (``channel=""``) and on another channel
+when it is named as the venue names it: ``trade``, ``aggTrade``, ``bookTicker``,
+``ticker``, ``miniTicker``, ``kline`` (every interval) on Binance; ``market_trades``,
+``ticker``, ``candles`` on Coinbase Advanced Trade; ``matches``, ``ticker`` on Coinbase
+Exchange (``docs/simulator.md#faults-on-the-other-channels``).
 """
 
 from __future__ import annotations
@@ -15,17 +21,17 @@ from typing import Any
 
 #: name -> (where it acts, parameters with defaults, what it does)
 FAULTS: dict[str, tuple[str, dict[str, Any], str]] = {
-    "drop": ("stream", {"count": 1},
+    "drop": ("stream", {"count": 1, "channel": ""},
              "the next `count` messages are not sent: Binance clients see an id gap (U > last u + 1, "
              "USD-M pu != last u); Coinbase AT: the envelope is skipped but its sequence_num is "
              "consumed (a jump); Coinbase Exchange: the update is silently lost"),
-    "duplicate": ("stream", {"count": 1}, "the next `count` messages are each sent twice"),
-    "reorder": ("stream", {"count": 1},
+    "duplicate": ("stream", {"count": 1, "channel": ""}, "the next `count` messages are each sent twice"),
+    "reorder": ("stream", {"count": 1, "channel": ""},
                 "the next message is held and sent after the one that follows it (swap)"),
-    "malformed": ("stream", {"count": 1, "replace": False},
+    "malformed": ("stream", {"count": 1, "replace": False, "channel": ""},
                   "a frame of invalid JSON is sent before the next message (replace=True: "
                   "instead of it, so that message is also lost)"),
-    "truncated": ("stream", {"count": 1, "mode": "payload"},
+    "truncated": ("stream", {"count": 1, "mode": "payload", "channel": ""},
                   "mode=payload: the next message is cut in half inside a valid frame "
                   "(invalid JSON, message lost); mode=socket: the frame header promises the "
                   "full payload, half of it is written and the TCP connection is closed"),

@@ -9,12 +9,15 @@ when injected) and, in burst mode, the pre-generated messages.
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from fastfeed.sim.config import SymbolConfig
 from fastfeed.sim.faults import STREAM_FAULTS
 from fastfeed.sim.host import SimHost
 from fastfeed.sim.model import BookModel, BookState, Message
+from fastfeed.sim.tape import Bar, Fill, RollingStats, candles, empty_bar, new_bar
 from fastfeed.sim.transport import DROP, LITERAL, NORMAL, SOCKET_TRUNC, TRUNC, Connection, Item
 from fastfeed.venues import get_venue
 
@@ -34,6 +37,89 @@ MALFORMED = b'{"e":"depthUpdate","E":1,"s":"\x7f{{[[not json'
 """The frame a ``malformed`` fault sends (invalid JSON, whatever the venue)."""
 
 
+def fault_channel(key: str) -> str:
+    """The channel a stream fault names for channel key ``key`` (``kline_1m`` ->
+    ``kline``; other keys are their own)."""
+    return "kline" if key.startswith("kline_") else key
+
+
+class ChannelFaults:
+    """Pending stream faults of one non-book channel of a market (``channel=`` in
+    :data:`fastfeed.sim.faults.FAULTS`): the same kinds and meanings as the book's."""
+
+    def __init__(self) -> None:
+        """Nothing pending."""
+        self.drop = 0
+        self.dup = 0
+        self.reorder = 0
+        self.held: list[Item] | None = None
+        self.malformed: list[dict[str, Any]] = []
+        self.trunc: list[dict[str, Any]] = []
+
+    def idle(self) -> bool:
+        """True when nothing is pending (the market forgets the object)."""
+        return not (self.drop or self.dup or self.reorder or self.held is not None
+                    or self.malformed or self.trunc)
+
+    def add(self, fault: str, params: dict[str, Any]) -> None:
+        """Queue one fault (``drop``, ``duplicate``, ``reorder``, ``malformed``, ``truncated``)."""
+        if fault == "drop":
+            self.drop += int(params["count"])
+        elif fault == "duplicate":
+            self.dup += int(params["count"])
+        elif fault == "reorder":
+            self.reorder += int(params["count"])
+        elif fault == "malformed":
+            self.malformed.append(dict(params))
+        elif fault == "truncated":
+            self.trunc.append(dict(params))
+        else:
+            raise ValueError(f"{fault!r} does not apply to the channel {params.get('channel')!r}")
+
+    @staticmethod
+    def _take(pending: list[dict[str, Any]]) -> dict[str, Any]:
+        p = pending[0]
+        p["count"] -= 1
+        if p["count"] <= 0:
+            pending.pop(0)
+        return p
+
+    def apply(self, payload: bytes, host: SimHost) -> list[Item]:
+        """The items one payload of the channel becomes (as for book messages)."""
+        items: list[Item] = []
+        if self.malformed:
+            p = self._take(self.malformed)
+            host.fired("malformed")
+            items.append((MALFORMED, LITERAL))
+            if p.get("replace"):
+                payload = b""
+        if not payload:
+            pass
+        elif self.drop > 0:
+            self.drop -= 1
+            host.fired("drop")
+            items.append((payload, DROP))
+        elif self.trunc:
+            p = self._take(self.trunc)
+            host.fired("truncated")
+            items.append((payload, SOCKET_TRUNC if p.get("mode") == "socket" else TRUNC))
+        else:
+            items.append((payload, NORMAL))
+            if self.dup > 0:
+                self.dup -= 1
+                host.fired("duplicate")
+                items.append((payload, NORMAL))
+        if self.held is not None:
+            items.extend(self.held)
+            self.held = None
+        elif self.reorder > 0 and items:
+            self.reorder -= 1
+            host.fired("reorder")
+            self.held = items
+            return []
+        return items
+
+
 class Market:
     """One (venue, symbol): the model, its subscribers, its pending faults, its burst."""
 
@@ -51,6 +137,8 @@ class Market:
             levels_per_message=cfg.levels_per_message, move_prob=cfg.move_prob,
             size_scale=cfg.size_scale, history=history, start_id=cfg.start_id,
             id_skip=dialect.id_skip,
+            trades_per_message=cfg.trade_rate / cfg.rate if cfg.rate > 0 and cfg.trade_rate > 0 else 0.0,
+            trade_holes=dialect.trade_holes, trade_history=host.config.trade_history,
         )
         self.fmt = dialect.number_format(cfg, self.model.price_scale, self.model.size_scale)
         self.off_grid_bids = self._off_grid_bids(cfg.off_grid_bids)
@@ -76,6 +164,16 @@ class Market:
         self._stale: list[int] = []
         # Connection faults waiting for the next subscriber.
         self._pending_conn_faults: list[tuple[str, dict[str, Any]]] = []
+        # The other channels (trades, BBO, tickers, candles): channel key -> conn -> stream
+        # names, their stream faults, the rolling ticker window and the bars being built.
+        self.chan_subs: dict[str, dict[Connection, list[bytes]]] = {}
+        self._chan_faults: dict[str, ChannelFaults] = {}
+        cap = host.config.trade_history
+        self.window = RollingStats(int(host.config.ticker_window * 1e9), cap)
+        """The 24 h statistics (``SimConfig.ticker_window``)."""
+        self.window_30d = RollingStats(30 * 86_400 * 1_000_000_000, cap)
+        """30 days (Coinbase Exchange ``volume_30d``), within the retained tape."""
+        self._bars: dict[int, deque[Bar]] = {}
         # Burst mode.
         self.burst: list[Message] = []
         self.burst_start: BookState | None = None
@@ -101,7 +199,7 @@ class Market:
         """
         before = self.model.last_id
         for _ in range(count):
-            self.model.step()
+            self._tape(self.model.step(time.time_ns() // 1000 * 1000).trades)
         used = self.model.last_id - before
         if self.cfg.start_id is not None and self.model.oldest_id - used >= 0:
             self.model.shift_ids(-used)
@@ -125,7 +223,7 @@ class Market:
     def advance(self, count: int = 1) -> None:
         """Generate ``count`` messages now and send each to the subscribers."""
         for _ in range(count):
-            self.emit(self.model.step())
+            self.emit(self.model.step(time.time_ns() // 1000 * 1000))
             self.generated += 1
 
     def tick(self, now: float) -> None:
@@ -150,8 +248,16 @@ class Market:
     # -- live stream --------------------------------------------------------------------
 
     def emit(self, msg: Message) -> None:
-        """Render ``msg``, run it through the stream faults, hand it to every subscriber."""
+        """Render ``msg``, run it through the stream faults, hand it to every subscriber;
+        then the same for the other channels it feeds (trades, BBO, tickers)."""
         self.sent += 1
+        if msg.trades:
+            self._tape(msg.trades)
+        self._emit_book(msg)
+        if self.chan_subs:
+            self.send_channels(self.wire.channels(msg, self.chan_subs.keys()))
+
+    def _emit_book(self, msg: Message) -> None:
         if not self.subs and not self._faults_pending():
             return  # nobody to render it for (the model has moved: truth is right)
         pad = None
@@ -250,7 +356,15 @@ class Market:
 
     def inject(self, fault: str, params: dict[str, Any]) -> None:
         """Queue a stream fault or a snapshot fault (``slow_snapshot``, ``stale_snapshot``);
-        ``params`` are complete (see :func:`fastfeed.sim.faults.fault_params`)."""
+        ``params`` are complete (see :func:`fastfeed.sim.faults.fault_params`); a stream
+        fault with a ``channel`` other than ``""`` acts on that channel's messages."""
+        channel = params.get("channel", "")
+        if channel:
+            if channel not in self.dialect.channel_names:
+                raise ValueError(f"{self.venue} has no channel {channel!r} (known: "
+                                 f"{', '.join(self.dialect.channel_names)}; '' = the book stream)")
+            self._chan_faults.setdefault(channel, ChannelFaults()).add(fault, params)
+            return
         if fault == "drop":
             self._drop += int(params["count"])
         elif fault == "duplicate":
@@ -291,7 +405,10 @@ class Market:
             conn.arm(name, params)
 
     def unsubscribe(self, conn: Connection, stream: bytes | None = None) -> None:
-        """Remove one stream name of ``conn`` (or all of them)."""
+        """Remove one stream name of ``conn`` (or all of them, on every channel)."""
+        if stream is None:
+            for key in list(self.chan_subs):
+                self.unsubscribe_channel(conn, key)
         streams = self.subs.get(conn)
         if streams is None:
             return
@@ -299,6 +416,101 @@ class Market:
             streams.remove(stream)
         if stream is None or not streams:
             del self.subs[conn]
+
+    def has(self, conn: Connection) -> bool:
+        """True while ``conn`` carries any stream of this market (book or other channel)."""
+        return conn in self.subs or any(conn in subs for subs in self.chan_subs.values())
+
+    # -- the other channels: trades, BBO, tickers, candles ------------------------------
+
+    def subscribe_channel(self, conn: Connection, key: str, stream: bytes = b"") -> None:
+        """Add ``conn`` to channel ``key`` (the dialect's name: ``aggTrade``,
+        ``kline_1m``, ``market_trades``, ``matches``, ...)."""
+        self.chan_subs.setdefault(key, {}).setdefault(conn, []).append(stream)
+
+    def unsubscribe_channel(self, conn: Connection, key: str, stream: bytes | None = None) -> None:
+        """Remove one stream name of ``conn`` from channel ``key`` (or all of them)."""
+        subs = self.chan_subs.get(key)
+        if subs is None or conn not in subs:
+            return
+        streams = subs[conn]
+        if stream is not None and stream in streams:
+            streams.remove(stream)
+        if stream is None or not streams:
+            del subs[conn]
+        if not subs:
+            del self.chan_subs[key]
+
+    def send_channels(self, payloads: list[tuple[str, bytes]]) -> None:
+        """Run each ``(channel key, payload)`` through that channel's stream faults and
+        hand the items to every connection subscribed to the channel."""
+        for key, payload in payloads:
+            faults = self._chan_faults.get(fault_channel(key))
+            items = faults.apply(payload, self.host) if faults is not None else [(payload, NORMAL)]
+            if faults is not None and faults.idle():
+                del self._chan_faults[fault_channel(key)]
+            if not items:
+                continue
+            for conn, streams in list(self.chan_subs.get(key, {}).items()):
+                for stream in streams:
+                    conn.deliver_channel(self, key, stream, items)
+
+    def periodic(self, now_ns: int) -> None:
+        """Push the periodic channels that are due (tickers, klines, candles): called by
+        the simulator's channel clock (``CHANNEL_TICK``)."""
+        if self.chan_subs:
+            self.send_channels(self.wire.periodic(now_ns, self.chan_subs.keys()))
+
+    def _tape(self, fills: tuple[Fill, ...]) -> None:
+        """Feed new fills to the ticker window and the bars being built."""
+        for f in fills:
+            self.window.add(f)
+            self.window_30d.add(f)
+            for interval, bars in self._bars.items():
+                start = f.t_ns - f.t_ns % interval
+                last = bars[-1] if bars else None
+                if last is not None and last.start_ns == start and last.n:
+                    bars[-1] = last.add(f)
+                elif last is not None and last.start_ns == start:
+                    bars[-1] = new_bar(start, f)
+                else:
+                    bars.append(new_bar(start, f))
+
+    def recent_fills(self, since_ns: int) -> list[Fill]:
+        """Fills of the tape at or after ``since_ns``, oldest first."""
+        out: list[Fill] = []
+        for f in reversed(self.model.fills):
+            if f.t_ns < since_ns:
+                break
+            out.append(f)
+        out.reverse()
+        return out
+
+    def bar(self, interval_ns: int, start_ns: int) -> Bar:
+        """The bar of the bucket starting at ``start_ns`` (an empty bar at the previous
+        close when it holds no trade; tracked incrementally from the first call)."""
+        bars = self._bars.get(interval_ns)
+        if bars is None:
+            bars = deque(candles(self.recent_fills(start_ns - interval_ns), interval_ns), maxlen=4)
+            self._bars[interval_ns] = bars
+        for b in reversed(bars):
+            if b.start_ns == start_ns:
+                return b
+            if b.start_ns < start_ns:
+                return empty_bar(start_ns, b.close)
+        fills = self.model.fills
+        close = fills[-1].price if fills else self.mid()
+        return empty_bar(start_ns, close)
+
+    def mid(self) -> int:
+        """The best bid (the price an empty market's bars and tickers quote)."""
+        return self.model.bid_px[-1]
+
+    def bbo(self) -> tuple[int, int, int, int]:
+        """``(bid price, bid size, ask price, ask size)`` of the book now."""
+        model = self.model
+        b, a = model.bid_px[-1], model.ask_px[0]
+        return b, model.bids[b], a, model.asks[a]
 
     # -- snapshots ------------------------------------------------------------------------
 

@@ -21,6 +21,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from fastfeed.sim.tape import Agg, Fill, aggregate
+
 BID = 0
 ASK = 1
 
@@ -108,6 +110,8 @@ class Message(NamedTuple):
     prev_id: int
     bids: list[tuple[int, int]]
     asks: list[tuple[int, int]]
+    trades: tuple[Fill, ...] = ()
+    """The fills of this message's taker orders (their book changes are in bids/asks)."""
 
 
 @dataclass
@@ -167,8 +171,17 @@ class BookModel:
         history: int,
         start_id: int | None = None,
         id_skip: bool = False,
+        trades_per_message: float = 0.0,
+        trade_holes: bool = False,
+        trade_history: int = 100_000,
     ) -> None:
-        """Build the initial book (``depth`` levels per side around ``mid_price``)."""
+        """Build the initial book (``depth`` levels per side around ``mid_price``).
+
+        ``trades_per_message``: mean number of taker orders per message (0: no trades, and
+        the book moves exactly as without the trade model); ``trade_holes``: trade ids skip
+        a value now and then (USD-M: insurance-fund/ADL fills are not on the public tape);
+        ``trade_history``: fills kept for the tape (:attr:`fills`, :attr:`aggs`).
+        """
         if depth < 2:
             raise ValueError("depth must be >= 2")
         if levels_per_message < 1:
@@ -191,6 +204,17 @@ class BookModel:
         self.history: deque[_Undo] = deque(maxlen=max(1, history))
         self.last_id = start_id if start_id is not None else 1_000_000 + rng.randrange(9_000_000)
         self.messages = 0
+        # Trades draw from their own generator: the book's draws are the same with or
+        # without them, as long as no trade happens (trades_per_message = 0).
+        self.trades_per_message = trades_per_message
+        self.trade_holes = trade_holes
+        self.trng = random.Random(derive_seed(seed, symbol + "/trades"))
+        self.next_trade_id = 100_000_000 + self.trng.randrange(900_000_000)
+        self.next_agg_id = 10_000_000 + self.trng.randrange(90_000_000)
+        self.fills: deque[Fill] = deque(maxlen=max(1, trade_history))
+        """The trade tape, oldest first (at most ``trade_history`` fills)."""
+        self.aggs: deque[Agg] = deque(maxlen=max(1, trade_history))
+        """The aggregate trades of :attr:`fills`, oldest first."""
 
         mid = max(depth * 4 + 10, self.price_scale.units(_round_to_grid(mid_price, self.price_scale)))
         best_bid = mid - 1
@@ -243,8 +267,9 @@ class BookModel:
             del px[bisect_left(px, price)]
         changes[key] = size
 
-    def step(self) -> Message:
-        """Advance the model by one message and return it."""
+    def step(self, t_ns: int = 0) -> Message:
+        """Advance the model by one message and return it (``t_ns``: the time its trades
+        execute at, ns since the epoch)."""
         rng = self.rng
         changes: dict[tuple[int, int], int] = {}
         undo: dict[tuple[int, int], int] = {}
@@ -276,6 +301,7 @@ class BookModel:
             else:
                 self._set(side, price, self._size(), changes, undo)
 
+        raw = self._takers(changes, undo) if self.trades_per_message > 0 else None
         self._keep_depth(changes, undo)
         if not changes:
             # Binance never sends an empty depth event; guarantee one change.
@@ -294,7 +320,62 @@ class BookModel:
         self.history.append(_Undo(first, last, prev, data))
         bids = sorted(((p, s) for (sd, p), s in changes.items() if sd == BID), reverse=True)
         asks = sorted((p, s) for (sd, p), s in changes.items() if sd == ASK)
-        return Message(first, last, prev, bids, asks)
+        if not raw:
+            return Message(first, last, prev, bids, asks)
+        return Message(first, last, prev, bids, asks, self._record(raw, t_ns, last))
+
+    def _takers(self, changes: dict[tuple[int, int], int],
+                undo: dict[tuple[int, int], int]) -> list[tuple[int, int, int, int, bool]]:
+        """This message's taker orders against the best levels (applied to the book last,
+        so the message carries each traded level's size after its trades).
+
+        Returns raw fills ``(price, size, taker, maker_left, new_aggregate)``. A taker order
+        mostly takes part of the best level, sometimes sweeps it and part of the next one
+        or two; each level it hits fills against one to three maker orders.
+        """
+        trng = self.trng
+        x = self.trades_per_message
+        n = int(x) + (1 if trng.random() < x - int(x) else 0)
+        raw: list[tuple[int, int, int, int, bool]] = []
+        for _ in range(n):
+            buy = trng.random() < 0.5
+            side = ASK if buy else BID
+            book = self.asks if buy else self.bids
+            px = self.ask_px if buy else self.bid_px
+            levels = 1 if trng.random() < 0.8 else trng.randint(2, 3)
+            for j in range(levels):
+                if len(px) < 3:
+                    break  # keep a book on both sides
+                price = px[0] if buy else px[-1]
+                avail = book[price]
+                take = avail if j < levels - 1 else trng.randint(1, avail)
+                makers = min(take, trng.choice((1, 1, 1, 2, 3)))
+                cuts = sorted(trng.sample(range(1, take), makers - 1)) if makers > 1 else []
+                left = avail
+                prev_cut = 0
+                for k, cut in enumerate([*cuts, take]):
+                    part = cut - prev_cut
+                    prev_cut = cut
+                    left -= part
+                    raw.append((price, part, 1 if buy else -1, left, k == 0))
+                self._set(side, price, avail - take, changes, undo)
+        return raw
+
+    def _record(self, raw: list[tuple[int, int, int, int, bool]], t_ns: int, update_id: int) -> tuple[Fill, ...]:
+        """Number the raw fills and add them to the tape."""
+        fills = []
+        agg = self.next_agg_id
+        for price, size, taker, left, new_agg in raw:
+            if new_agg:
+                if self.trade_holes and self.trng.random() < 0.05:
+                    self.next_trade_id += 1  # a fill the public tape does not show
+                agg = self.next_agg_id
+                self.next_agg_id += 1
+            fills.append(Fill(self.next_trade_id, agg, price, size, taker, t_ns, update_id, left))
+            self.next_trade_id += 1
+        self.fills.extend(fills)
+        self.aggs.extend(aggregate(fills))
+        return tuple(fills)
 
     def _insert_price(self, side: int, near: int) -> int | None:
         """An empty price just behind ``near`` (or inside the spread), or None."""
@@ -349,6 +430,11 @@ class BookModel:
             (_Undo(e.first_id + delta, e.last_id + delta, e.prev_id + delta, e.data) for e in self.history),
             maxlen=self.history.maxlen,
         )
+        if self.fills:
+            self.fills = deque((f._replace(update_id=f.update_id + delta) for f in self.fills),
+                               maxlen=self.fills.maxlen)
+            self.aggs = deque((a._replace(update_id=a.update_id + delta) for a in self.aggs),
+                              maxlen=self.aggs.maxlen)
 
     # -- reading -------------------------------------------------------------------------
 

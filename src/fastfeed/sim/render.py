@@ -7,10 +7,12 @@ known-safe ASCII token and this runs for every message.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 import time
 from collections.abc import Iterable, Sequence
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from fastfeed.sim.model import BookState, Message, Scale
@@ -228,3 +230,96 @@ def frames_blob(frames: Iterable[bytes]) -> tuple[bytes, list[int]]:
         pos += len(f)
         ends.append(pos)
     return b"".join(chunks), ends
+
+
+# -- trades, BBO, tickers, candles (docs/simulator.md#trades-bbo-tickers-and-candles) ---------
+
+
+def fixed(units: int, decimals: int, width: int | None = None) -> str:
+    """``units * 10**-decimals`` as a decimal string with ``width`` (>= ``decimals``)
+    digits after the point; negative values keep their sign."""
+    w = decimals if width is None else max(width, decimals)
+    sign = "-" if units < 0 else ""
+    digits = str(abs(units) * 10 ** (w - decimals))
+    if w == 0:
+        return sign + digits
+    digits = digits.rjust(w + 1, "0")
+    return f"{sign}{digits[:-w]}.{digits[-w:]}"
+
+
+def quote_text(fmt: Fmt, units: int, width: int | None = None) -> str:
+    """A quote amount (sum of price * size, in tick*lot units) exactly, at ``width``
+    decimals (at least the exact ones)."""
+    ps, ss = fmt.ps, fmt.ss
+    return fixed(units * ps.mantissa * ss.mantissa, ps.decimals + ss.decimals, width)
+
+
+def price_delta(fmt: Fmt, ticks: int) -> str:
+    """A signed price difference at the printed price width."""
+    return fixed(ticks * fmt.ps.mantissa, fmt.ps.decimals, fmt.pd)
+
+
+def ratio_text(num: int, den: int, decimals: int) -> str:
+    """``num / den`` rounded half-even to ``decimals`` places (VWAP, percentages)."""
+    if den == 0:
+        return fixed(0, decimals)
+    q = (Decimal(num) / Decimal(den)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
+    return f"{q:f}"
+
+
+def binance_trade(symbol: str, trade_id: int, price: str, size: str, t_ms: int, buyer_maker: bool,
+                  e_ms: int) -> bytes:
+    """Spot ``@trade`` (no order ids since 2024-06-18)."""
+    m = "true" if buyer_maker else "false"
+    return (f'{{"e":"trade","E":{e_ms},"s":"{symbol}","t":{trade_id},"p":"{price}","q":"{size}",'
+            f'"T":{t_ms},"m":{m},"M":true}}').encode()
+
+
+def binance_agg_trade(symbol: str, agg_id: int, price: str, size: str, first: int, last: int, t_ms: int,
+                      buyer_maker: bool, e_ms: int, usdm: bool) -> bytes:
+    """``@aggTrade``: spot with ``M``; USD-M in its captured key order with ``nq``, ``st``."""
+    m = "true" if buyer_maker else "false"
+    if usdm:
+        return (f'{{"e":"aggTrade","E":{e_ms},"a":{agg_id},"s":"{symbol}","p":"{price}","q":"{size}",'
+                f'"nq":"{size}","f":{first},"l":{last},"T":{t_ms},"m":{m},"st":1}}').encode()
+    return (f'{{"e":"aggTrade","E":{e_ms},"s":"{symbol}","a":{agg_id},"p":"{price}","q":"{size}",'
+            f'"f":{first},"l":{last},"T":{t_ms},"m":{m},"M":true}}').encode()
+
+
+def binance_book_ticker(symbol: str, update_id: int, b: str, bq: str, a: str, aq: str, usdm: bool,
+                        e_ms: int) -> bytes:
+    """``@bookTicker``: spot without ``e``/``E``; USD-M with ``e``, ``ps``, ``T``, ``E``, ``st``."""
+    if usdm:
+        return (f'{{"e":"bookTicker","u":{update_id},"s":"{symbol}","ps":"{symbol}","b":"{b}","B":"{bq}",'
+                f'"a":"{a}","A":"{aq}","T":{e_ms - 1},"E":{e_ms},"st":1}}').encode()
+    return f'{{"u":{update_id},"s":"{symbol}","b":"{b}","B":"{bq}","a":"{a}","A":"{aq}"}}'.encode()
+
+
+def binance_kline(symbol: str, interval: str, start_ms: int, interval_ms: int, first: int, last: int,
+                  o: str, c: str, h: str, low: str, v: str, n: int, closed: bool, q: str, vb: str,
+                  qb: str, e_ms: int) -> bytes:
+    """``@kline_<interval>``; ``closed`` is ``k.x`` (true on the bar's final update)."""
+    x = "true" if closed else "false"
+    return (f'{{"e":"kline","E":{e_ms},"s":"{symbol}","k":{{"t":{start_ms},"T":{start_ms + interval_ms - 1},'
+            f'"s":"{symbol}","i":"{interval}","f":{first},"L":{last},"o":"{o}","c":"{c}","h":"{h}",'
+            f'"l":"{low}","v":"{v}","n":{n},"x":{x},"q":"{q}","V":"{vb}","Q":"{qb}","B":"0"}}}}').encode()
+
+
+def at_trade(trade_id: int, product: str, price: str, size: str, maker_side: str, ts: str) -> str:
+    """One ``market_trades`` trade (``side``: the maker's, ``BUY``/``SELL``)."""
+    return (f'{{"trade_id":"{trade_id}","product_id":"{product}","price":"{price}","size":"{size}",'
+            f'"side":"{maker_side}","time":"{ts}"}}')
+
+
+def ex_match(kind: str, trade_id: int, sequence: int, maker: str, taker: str, ts: str, product: str,
+             size: str, price: str, maker_side: str) -> bytes:
+    """A ``matches`` message (``kind`` ``match`` or ``last_match``; ``side``: the maker's)."""
+    return (f'{{"type":"{kind}","trade_id":{trade_id},"sequence":{sequence},"maker_order_id":"{maker}",'
+            f'"taker_order_id":"{taker}","time":"{ts}","product_id":"{product}","size":"{size}",'
+            f'"price":"{price}","side":"{maker_side}"}}').encode()
+
+
+def order_id(seed: int) -> str:
+    """A deterministic UUID-shaped order id (Coinbase ``maker_order_id``/``taker_order_id``)."""
+    h = hashlib.blake2b(seed.to_bytes(16, "little", signed=True), digest_size=16).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

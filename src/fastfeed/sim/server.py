@@ -13,7 +13,15 @@ URL scheme (one WS port, one REST port; ``H`` = host):
 * Coinbase Advanced Trade — ``ws://H:WS/coinbase/advanced-trade``.
 * Coinbase Exchange — ``ws://H:WS/coinbase/exchange``.
 * Debug (REST port): ``GET /debug/truth``, ``POST /debug/fault``, ``POST /debug/pause``,
-  ``POST /debug/resume``, ``GET /debug/stats``, ``GET /debug/limits``.
+  ``POST /debug/resume``, ``GET /debug/stats``, ``GET /debug/limits``, and the trade
+  truth: ``GET /debug/trades?venue=&symbol=[&from_id=][&limit=]`` (the tape) and
+  ``GET /debug/candles?venue=&symbol=&interval=<seconds>`` (the bars it makes).
+* Trades, BBO, tickers and candles (``SymbolConfig.trade_rate``): Binance
+  ``<s>@trade``, ``@aggTrade``, ``@bookTicker``, ``@ticker``, ``@miniTicker``,
+  ``@kline_<i>`` (USD-M: ``/market``, ``bookTicker`` on ``/public``); Coinbase AT
+  ``market_trades``, ``ticker``, ``candles``; Coinbase Exchange ``matches``, ``ticker``.
+  REST backfill: ``/api/v3/aggTrades``, ``/api/v3/trades``, ``/api/v3/historicalTrades``,
+  ``/fapi/v1/aggTrades``, ``/products/{id}/trades`` (``docs/simulator.md``).
 
 The Binance venues' limits (REST weight with 429 then 418 bans, incoming messages a
 second, streams per connection, new connections per 5 minutes) are on by default:
@@ -34,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
+import time
 from collections import Counter, deque
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -41,7 +50,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from aiohttp import web
 from picows import WSUpgradeRequest, ws_create_server
 
-from fastfeed.sim import dialects
+from fastfeed.sim import dialects, render
 from fastfeed.sim.config import FaultSpec, SimConfig, SymbolConfig
 from fastfeed.sim.faults import CONN_FAULTS, REST_FAULTS, fault_params
 from fastfeed.sim.host import BlobCache, Flushable
@@ -49,6 +58,7 @@ from fastfeed.sim.limits import Limits
 from fastfeed.sim.market import MARKET_FAULTS, Market
 from fastfeed.sim.render import json_bytes
 from fastfeed.sim.rest import PlainRoute, RestApi
+from fastfeed.sim.tape import Bar, Fill, candles, fill_dict
 from fastfeed.sim.transport import Connection
 from fastfeed.sim.truth import BookTruth
 
@@ -56,6 +66,9 @@ BURST_CACHE = 8
 """Combined Coinbase burst blobs kept per simulator."""
 CORRUPTIONS_KEPT = 100
 """``corrupt_level`` records kept (``Simulator.corruptions``)."""
+CHANNEL_TICK = 0.25
+"""Seconds between checks of the periodic channels (tickers, klines, candles): the
+finest cadence any of them has (USD-M klines, 250 ms)."""
 
 
 class Simulator:
@@ -123,6 +136,7 @@ class Simulator:
             m.t0 = now
         self._tasks.append(loop.create_task(self._clock()))
         self._tasks.append(loop.create_task(self._heartbeats()))
+        self._tasks.append(loop.create_task(self._channel_clock()))
         self._started = True
         for spec in cfg.faults:
             self.inject(spec.venue, spec.symbol, spec.fault, **spec.params)
@@ -273,6 +287,19 @@ class Simulator:
         return BookTruth(state.last_id, state.sorted_bids(), state.sorted_asks(), venue, symbol,
                          ps.text, ss.text, ps.decimals, ss.decimals, list(m.off_grid_bids))
 
+    def trades(self, venue: str, symbol: str, from_id: int | None = None) -> list[Fill]:
+        """The trade tape of (venue, symbol), oldest first, from trade id ``from_id`` (None:
+        all retained, ``SimConfig.trade_history`` fills). Prices in ticks, sizes in lots."""
+        fills = self.market(venue, symbol).model.fills
+        return [f for f in fills if from_id is None or f.trade_id >= from_id]
+
+    def candles(self, venue: str, symbol: str, interval: float) -> list[Bar]:
+        """The bars the retained tape makes at ``interval`` seconds (epoch-aligned; only
+        buckets holding a trade), oldest first: what a client's local candles must equal."""
+        if interval <= 0 or int(interval * 1e9) != interval * 1e9:
+            raise ValueError(f"interval must be a positive number of seconds, not {interval!r}")
+        return candles(self.market(venue, symbol).model.fills, int(interval * 1e9))
+
     # -- stats --------------------------------------------------------------------------
 
     @property
@@ -311,6 +338,7 @@ class Simulator:
             "paused": self._paused,
             "markets": {
                 f"{v}:{s}": {"last_id": m.model.last_id, "messages": m.sent + len(m.burst),
+                             "last_trade_id": m.model.fills[-1].trade_id if m.model.fills else None,
                              "subscribers": len(m.subs), "mode": "live" if m.live else "burst"}
                 for (v, s), m in self._markets.items()
             },
@@ -381,6 +409,18 @@ class Simulator:
         for c in dirty:
             c.flush()
 
+    async def _channel_clock(self) -> None:
+        # Periodic channels of every market someone subscribed to (none while paused).
+        while True:
+            await asyncio.sleep(CHANNEL_TICK)
+            if self._paused:
+                continue
+            now_ns = time.time_ns()
+            for m in self._markets.values():
+                if m.chan_subs:
+                    m.periodic(now_ns)
+            self._flush()
+
     async def _heartbeats(self) -> None:
         while True:
             await asyncio.sleep(self.config.heartbeat_interval)
@@ -405,6 +445,8 @@ class Simulator:
             ("POST", "/debug/resume", self._debug_resume),
             ("GET", "/debug/stats", self._debug_stats),
             ("GET", "/debug/limits", self._debug_limits),
+            ("GET", "/debug/trades", self._debug_trades),
+            ("GET", "/debug/candles", self._debug_candles),
         ]
 
     async def _debug_truth(self, request: web.Request) -> web.Response:
@@ -415,6 +457,39 @@ class Simulator:
         except (KeyError, ValueError, LookupError) as exc:
             return web.json_response({"error": str(exc)}, status=400)
         return web.Response(body=json_bytes(t.to_dict()), content_type="application/json")
+
+    async def _debug_trades(self, request: web.Request) -> web.Response:
+        q = request.query
+        try:
+            m = self.market(q.get("venue", ""), q.get("symbol", ""))
+            from_id = int(q["from_id"]) if q.get("from_id") else None
+            limit = int(q["limit"]) if q.get("limit") else None
+        except (KeyError, ValueError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        fills = self.trades(m.venue, m.symbol, from_id)
+        if limit is not None:
+            fills = fills[:max(0, limit)]
+        ps, ss = m.model.price_scale, m.model.size_scale
+        body = {"venue": m.venue, "symbol": m.symbol, "tick_size": ps.text, "step_size": ss.text,
+                "trades": [fill_dict(f, m.fmt.price(f.price), m.fmt.size(f.size)) for f in fills]}
+        return web.Response(body=json_bytes(body), content_type="application/json")
+
+    async def _debug_candles(self, request: web.Request) -> web.Response:
+        q = request.query
+        try:
+            m = self.market(q.get("venue", ""), q.get("symbol", ""))
+            bars = self.candles(m.venue, m.symbol, float(q.get("interval", "60")))
+        except (KeyError, ValueError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        fmt = m.fmt
+        body = {"venue": m.venue, "symbol": m.symbol, "interval": float(q.get("interval", "60")),
+                "candles": [{"start_ns": b.start_ns, "open": fmt.price(b.open), "high": fmt.price(b.high),
+                             "low": fmt.price(b.low), "close": fmt.price(b.close), "volume": fmt.size(b.volume),
+                             "quote_volume": render.quote_text(fmt, b.quote), "count": b.n,
+                             "first_id": b.first_id, "last_id": b.last_id,
+                             "taker_buy_volume": fmt.size(b.taker_buy_volume),
+                             "int": [b.open, b.high, b.low, b.close, b.volume, b.quote]} for b in bars]}
+        return web.Response(body=json_bytes(body), content_type="application/json")
 
     async def _debug_fault(self, request: web.Request) -> web.Response:
         try:

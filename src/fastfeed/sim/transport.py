@@ -153,6 +153,12 @@ class Connection(WSListener):
         """Hand the items of one market message to this connection (venue specific)."""
         raise NotImplementedError
 
+    def deliver_channel(self, market: Market, key: str, stream: bytes, items: list[Item]) -> None:
+        """Hand the items of one payload of another channel (trades, BBO, tickers,
+        candles) to this connection: sent as they are unless the dialect wraps them."""
+        for payload, mode in items:
+            self.send_item(payload, mode)
+
     def heartbeat(self) -> None:
         """Called every ``heartbeat_interval`` on open connections; venues without
         application heartbeats do nothing."""

@@ -8,7 +8,7 @@ facts (limits, paths, stream names) come from its description in :mod:`fastfeed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from fastfeed.sim import render
@@ -41,6 +41,16 @@ class Wire:
         """Render (and frame, where the bytes do not depend on the connection) the burst."""
         raise NotImplementedError
 
+    def channels(self, msg: Message, keys: Iterable[str]) -> list[tuple[str, bytes]]:
+        """The ``(channel key, payload)`` pairs one live message feeds, for the subscribed
+        channel ``keys`` (trades, BBO, per-trade tickers), in sending order."""
+        return []
+
+    def periodic(self, now_ns: int, keys: Iterable[str]) -> list[tuple[str, bytes]]:
+        """The ``(channel key, payload)`` pairs of the periodic channels due at ``now_ns``
+        (called every ``CHANNEL_TICK``)."""
+        return []
+
 
 class Dialect:
     """One venue's protocol in the simulator (register an instance in
@@ -50,6 +60,12 @@ class Dialect:
     """The venue description (:data:`fastfeed.venues.VENUES`) this dialect speaks."""
     id_skip = False
     """True when update ids skip values between messages (USD-M chains with ``pu``)."""
+    trade_holes = False
+    """True when trade ids skip values now and then (USD-M: fills the public tape omits)."""
+    channel_names: tuple[str, ...] = ()
+    """The channels besides the book that stream faults can name (``channel=``)."""
+    quote_width: int | None = None
+    """Decimals quote volumes print with (None: exactly the price's plus the size's)."""
     reorder_per_connection = False
     """True when a ``reorder`` fault swaps per-connection envelopes (the connection calls
     :meth:`~fastfeed.sim.market.Market.claim_reorder`) instead of market messages."""

@@ -1,9 +1,11 @@
-"""Coinbase Advanced Trade: ``level2`` + ``heartbeats`` channels, one ``sequence_num`` per
-connection across every envelope.
+"""Coinbase Advanced Trade: ``level2``, ``heartbeats``, ``market_trades``, ``ticker`` and
+``candles`` channels, one ``sequence_num`` per connection across every envelope.
 
 WebSocket ``/coinbase/advanced-trade``; each subscribe names one channel. A connection's
-events of one clock tick leave as one ``l2_data`` envelope, so stream faults act on
-envelopes (a dropped envelope still consumes its number; ``reorder`` swaps envelopes).
+events of one clock tick leave as one envelope per channel (``l2_data``,
+``market_trades``, ``ticker``), so stream faults act on envelopes (a dropped envelope
+still consumes its number; ``reorder`` swaps envelopes). ``market_trades``, ``ticker`` and
+``candles`` start with a ``snapshot`` event; ``candles`` updates every second.
 REST: ``GET /api/v3/brokerage/market/products/{id}``.
 """
 
@@ -16,12 +18,22 @@ from typing import Any
 
 from fastfeed.sim import render
 from fastfeed.sim.dialects.base import Wire
-from fastfeed.sim.dialects.coinbase_common import CoinbaseConn, CoinbaseDialect, round_robin
+from fastfeed.sim.dialects.coinbase_common import (
+    CANDLE_NS,
+    CoinbaseConn,
+    CoinbaseDialect,
+    round_robin,
+    ticker_fields,
+)
 from fastfeed.sim.host import Blob, SimHost
 from fastfeed.sim.market import Market
 from fastfeed.sim.model import BookState, Message
+from fastfeed.sim.tape import Fill
 from fastfeed.sim.transport import DROP, LITERAL, NORMAL, SOCKET_TRUNC, TRUNC, Item
 from fastfeed.venues import CoinbaseAdvancedTrade, get_venue
+
+#: The channels besides ``level2`` and ``heartbeats``.
+CHANNELS = ("market_trades", "ticker", "candles")
 
 
 class AdvancedTradeWire(Wire):
@@ -30,6 +42,7 @@ class AdvancedTradeWire(Wire):
     def __init__(self, market: Market) -> None:
         """No burst envelopes until :meth:`prerender_burst`."""
         super().__init__(market)
+        self._candles_due = 0
         self.envelopes: list[tuple[bytes, bytes]] = []
         """The burst as (head, tail) envelopes around the ``sequence_num`` each connection
         fills in (:func:`~fastfeed.sim.render.at_frames`); the snapshot first."""
@@ -46,6 +59,57 @@ class AdvancedTradeWire(Wire):
     def update(self, msg: Message, pad_bytes: int | None) -> bytes:
         """One ``update`` event of the ``l2_data`` channel."""
         return render.at_event("update", self.market.symbol, self._updates(msg, pad_bytes)).encode()
+
+    # -- market_trades, ticker, candles ---------------------------------------------------
+
+    def trades_event(self, kind: str, fills: Iterable[Fill]) -> bytes:
+        """A ``market_trades`` event, trades newest first (``side``: the maker's)."""
+        m = self.market
+        fmt = m.fmt
+        parts = [render.at_trade(f.trade_id, m.symbol, fmt.price(f.price), fmt.size(f.size),
+                                 "SELL" if f.taker > 0 else "BUY", render.rfc3339_us(f.t_ns))
+                 for f in reversed(list(fills))]
+        return f'{{"type":"{kind}","trades":[{",".join(parts)}]}}'.encode()
+
+    def ticker_event(self, kind: str, now_ns: int) -> bytes:
+        """A ``ticker`` event: last price, window statistics, best bid/ask now (52-week
+        fields: the same window, the simulator keeps no longer history)."""
+        m = self.market
+        t = ticker_fields(m, now_ns)
+        return (f'{{"type":"{kind}","tickers":[{{"type":"ticker","product_id":"{m.symbol}","price":"{t.price}",'
+                f'"volume_24_h":"{t.volume}","low_24_h":"{t.low}","high_24_h":"{t.high}","low_52_w":"{t.low}",'
+                f'"high_52_w":"{t.high}","price_percent_chg_24_h":"{t.pct}","best_bid":"{t.best_bid}",'
+                f'"best_bid_quantity":"{t.best_bid_size}","best_ask":"{t.best_ask}",'
+                f'"best_ask_quantity":"{t.best_ask_size}"}}]}}').encode()
+
+    def candles_event(self, kind: str, now_ns: int) -> bytes:
+        """A ``candles`` event: the current 5-minute bar (``start`` in seconds, a string)."""
+        m = self.market
+        fmt = m.fmt
+        start = now_ns - now_ns % CANDLE_NS
+        b = m.bar(CANDLE_NS, start)
+        return (f'{{"type":"{kind}","candles":[{{"start":"{start // 1_000_000_000}","high":"{fmt.price(b.high)}",'
+                f'"low":"{fmt.price(b.low)}","open":"{fmt.price(b.open)}","close":"{fmt.price(b.close)}",'
+                f'"volume":"{fmt.size(b.volume)}","product_id":"{m.symbol}"}}]}}').encode()
+
+    def channels(self, msg: Message, keys: Iterable[str]) -> list[tuple[str, bytes]]:
+        """``market_trades`` and ``ticker`` update events of a message with trades."""
+        if not msg.trades:
+            return []
+        out: list[tuple[str, bytes]] = []
+        keys = set(keys)
+        if "market_trades" in keys:
+            out.append(("market_trades", self.trades_event("update", msg.trades)))
+        if "ticker" in keys:
+            out.append(("ticker", self.ticker_event("update", msg.trades[-1].t_ns)))
+        return out
+
+    def periodic(self, now_ns: int, keys: Iterable[str]) -> list[tuple[str, bytes]]:
+        """``candles`` every second."""
+        if "candles" not in keys or now_ns < self._candles_due:
+            return []
+        self._candles_due = now_ns + 1_000_000_000 - 1_000_000  # (the clock ticks late, never early)
+        return [("candles", self.candles_event("update", now_ns))]
 
     def prerender_burst(self) -> None:
         """Snapshot and updates as envelope halves (numbers depend on the connection)."""
@@ -79,6 +143,9 @@ class AdvancedTradeConn(CoinbaseConn):
         self.hb_counter = 0
         self.pending: list[Item] = []
         self.held_env: list[Item] | None = None
+        self.chan_products: dict[str, list[str]] = {c: [] for c in CHANNELS}
+        # this tick's events of the other channels, per channel
+        self.chan_pending: dict[str, list[Item]] = {}
 
     def envelope(self, channel: str, events: str) -> bytes:
         """Build an envelope and consume one sequence number."""
@@ -97,6 +164,9 @@ class AdvancedTradeConn(CoinbaseConn):
         subs: dict[str, list[str]] = {}
         if self.products:
             subs["level2"] = list(self.products)
+        for c in CHANNELS:
+            if self.chan_products[c]:
+                subs[c] = list(self.chan_products[c])
         if self.heartbeats:
             subs["heartbeats"] = ["heartbeats"]
         self.send_env(self.envelope("subscriptions", "[" + json.dumps({"subscriptions": subs},
@@ -117,7 +187,7 @@ class AdvancedTradeConn(CoinbaseConn):
         except (ValueError, KeyError, TypeError):
             self._error({"type": "error", "message": "failure to subscribe"})
             return
-        if channel not in ("level2", "l2_data", "heartbeats"):
+        if channel not in ("level2", "l2_data", "heartbeats", *CHANNELS):
             self._error({"type": "error", "message": f"unknown channel {channel!r}"})
             return
         self.subscribed = True
@@ -130,6 +200,9 @@ class AdvancedTradeConn(CoinbaseConn):
             self._error({"type": "error", "message": "failure to subscribe",
                          "reason": f"invalid product_id(s): {', '.join(map(str, bad))}"})
             return
+        if channel in CHANNELS:
+            self._channel_request(kind, channel, products)
+            return
         if kind == "unsubscribe":
             for p in products:
                 if p in self.products:
@@ -141,6 +214,46 @@ class AdvancedTradeConn(CoinbaseConn):
         self.products.extend(new)
         self._subscriptions()
         self.open(new)
+
+    def _channel_request(self, kind: str, channel: str, products: list[str]) -> None:
+        """(Un)subscribe ``market_trades``/``ticker``/``candles``: the ack, then each new
+        product's ``snapshot`` event in its own envelope."""
+        mine = self.chan_products[channel]
+        if kind == "unsubscribe":
+            for p in products:
+                if p in mine:
+                    mine.remove(p)
+                    m = self.market(p)
+                    m.unsubscribe_channel(self, channel)
+                    if not m.has(self):
+                        self.markets.discard(m)
+            self._subscriptions()
+            return
+        new = [p for p in products if p not in mine]
+        mine.extend(new)
+        self._subscriptions()
+        now = time.time_ns()
+        for p in new:
+            m = self.market(p)
+            wire = m.wire
+            assert isinstance(wire, AdvancedTradeWire)
+            if channel == "market_trades":
+                fills = list(m.model.fills)[-self.host.config.trade_snapshot:]
+                event = wire.trades_event("snapshot", fills)
+            elif channel == "ticker":
+                event = wire.ticker_event("snapshot", now)
+            else:
+                event = wire.candles_event("snapshot", now)
+            self.send_env(self.envelope(channel, "[" + event.decode() + "]"))
+            if m.live:
+                m.subscribe_channel(self, channel)
+                self.markets.add(m)
+
+    def deliver_channel(self, market: Market, key: str, stream: bytes, items: list[Item]) -> None:
+        """Queue events; one envelope per channel per clock tick (see :meth:`flush`)."""
+        if not self.pending and not self.chan_pending:
+            self.host.flush_after_tick(self)
+        self.chan_pending.setdefault(key, []).extend(items)
 
     def send_snapshot(self, m: Market, state: BookState) -> None:
         """A ``snapshot`` event in its own numbered envelope."""
@@ -174,14 +287,36 @@ class AdvancedTradeConn(CoinbaseConn):
         return False
 
     def flush(self) -> None:
-        """Send the pending events of this tick as one ``l2_data`` envelope."""
+        """Send the pending events of this tick: one ``l2_data`` envelope, then one
+        envelope per other channel."""
         if self.bursting:
             # A queued burst holds its sequence numbers already: hold live events until it
             # is written so sequence_num stays in order on the wire.
-            if self.pending:
+            if self.pending or self.chan_pending:
                 self.host.flush_after_tick(self)
             return
+        if self.pending:
+            self._flush_book()
+        if self.chan_pending:
+            self._flush_channels()
+
+    def _flush_book(self) -> None:
         items, self.pending = self.pending, []
+        out = self._envelopes("l2_data", items)
+        if self._claim_reorder():
+            self.held_env = out
+            return
+        for payload, mode in out:
+            self.send_item(payload, mode)
+        if self.held_env is not None:
+            held, self.held_env = self.held_env, None
+            for payload, mode in held:
+                self.send_item(payload, mode)
+
+    def _envelopes(self, channel: str, items: list[Item]) -> list[Item]:
+        """One tick's items of ``channel`` as envelope items: the events in one numbered
+        envelope (a dropped, truncated or duplicated event makes the envelope so),
+        malformed frames before it."""
         events = [p for p, mode in items if mode != LITERAL]
         out: list[Item] = [(p, LITERAL) for p, mode in items if mode == LITERAL]
         if events:
@@ -191,7 +326,7 @@ class AdvancedTradeConn(CoinbaseConn):
             for p in events:
                 if not uniq or uniq[-1] is not p:
                     uniq.append(p)
-            env = self.envelope("l2_data", "[" + ",".join(x.decode() for x in uniq) + "]")
+            env = self.envelope(channel, "[" + ",".join(x.decode() for x in uniq) + "]")
             if DROP in modes:
                 mode = DROP
             elif SOCKET_TRUNC in modes:
@@ -203,14 +338,14 @@ class AdvancedTradeConn(CoinbaseConn):
             out.append((env, mode))
             if len(uniq) < len(events) and mode == NORMAL:
                 out.append((env, NORMAL))
-        if self._claim_reorder():
-            self.held_env = out
-            return
-        for payload, mode in out:
-            self.send_item(payload, mode)
-        if self.held_env is not None:
-            held, self.held_env = self.held_env, None
-            for payload, mode in held:
+        return out
+
+    def _flush_channels(self) -> None:
+        """This tick's envelopes of ``market_trades``, ``ticker``, ``candles`` (a reorder
+        fault of those channels swaps their events at the market)."""
+        pending, self.chan_pending = self.chan_pending, {}
+        for channel, items in pending.items():
+            for payload, mode in self._envelopes(channel, items):
                 self.send_item(payload, mode)
 
     def heartbeat(self) -> None:
@@ -229,6 +364,7 @@ class AdvancedTradeDialect(CoinbaseDialect):
     """Coinbase Advanced Trade in the simulator."""
 
     reorder_per_connection = True
+    channel_names = CHANNELS
     ws_path = "/coinbase/advanced-trade"
     ws_aliases = ("/coinbase", "/coinbase/advanced-trade", "/advanced-trade")
     product_path = "/api/v3/brokerage/market/products/{product_id}"

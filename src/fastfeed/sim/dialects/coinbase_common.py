@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from aiohttp import web
 from picows import WSCloseCode, WSTransport
@@ -20,6 +20,42 @@ from fastfeed.sim.rest import RestApi, Route
 from fastfeed.sim.transport import Connection
 
 T = TypeVar("T")
+
+#: Coinbase Advanced Trade candles: fixed 5-minute buckets.
+CANDLE_NS = 300 * 1_000_000_000
+
+
+class TickerFields(NamedTuple):
+    """What both Coinbase tickers print, as texts (24 h = ``SimConfig.ticker_window``)."""
+
+    price: str
+    open: str
+    high: str
+    low: str
+    volume: str
+    pct: str
+    best_bid: str
+    best_bid_size: str
+    best_ask: str
+    best_ask_size: str
+    volume_30d: str
+    """Volume of the last 30 days, within the retained tape (Exchange ``volume_30d``)."""
+
+
+def ticker_fields(m: Market, now_ns: int) -> TickerFields:
+    """The rolling-window statistics and the book's best bid/ask of ``m`` now."""
+    fmt = m.fmt
+    st = m.window.stats(now_ns)
+    fallback = st.prev_price if st.prev_price is not None else m.mid()
+    last = st.last if st.last is not None else fallback
+    o = st.open if st.open is not None else fallback
+    high = st.high if st.high is not None else last
+    low = st.low if st.low is not None else last
+    b, bq, a, aq = m.bbo()
+    total = m.window_30d.stats(now_ns).volume
+    return TickerFields(fmt.price(last), fmt.price(o), fmt.price(high), fmt.price(low), fmt.size(st.volume),
+                        render.ratio_text((last - o) * 100, o, 14), fmt.price(b), fmt.size(bq), fmt.price(a),
+                        fmt.size(aq), fmt.size(total))
 
 
 def round_robin(seqs: list[list[T]]) -> list[T]:
