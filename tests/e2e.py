@@ -21,10 +21,11 @@ def run(coro_fn: Callable[[], Awaitable[Any]], timeout: float = 60.0) -> Any:
 
 
 def sim_config(venues: dict[str, list[str]], *, rate: float = 100.0, levels: int = 8,
-               depth: int = 60, **kw: Any) -> SimConfig:
-    """Simulator config with every symbol at the same rate/levels/depth."""
+               depth: int = 60, trade_rate: float = 0.0, **kw: Any) -> SimConfig:
+    """Simulator config with every symbol at the same rate/levels/depth/trade rate."""
     return SimConfig(
-        venues={v: [SymbolConfig(s, rate=rate, levels_per_message=levels, depth=depth)
+        venues={v: [SymbolConfig(s, rate=rate, levels_per_message=levels, depth=depth,
+                                 trade_rate=trade_rate)
                     for s in symbols] for v, symbols in venues.items()},
         ping_interval=kw.pop("ping_interval", 5.0), **kw)
 

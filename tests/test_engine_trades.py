@@ -5,12 +5,17 @@ simulator."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from e2e import run, sim_config, wait_for
 from fastfeed import Engine
 from fastfeed.engine import SubscribeError
 from fastfeed.sim import Simulator
+from fastfeed.sim.tape import aggregate
+
+TICK, STEP = Decimal("0.01"), Decimal("0.00001")    # SymbolConfig's defaults
 
 
 def urls(sim, venue):
@@ -84,3 +89,65 @@ def test_subscribe_trades_errors_are_clear():
                 await engine.subscribe_trades("binance", "BTCUSDT", tick_size="0.01",
                                               step_size="0.001", ws_url="ws://127.0.0.1:9")
     run(body)
+
+
+def expected_tape(sim, venue: str, symbol: str, stream: str) -> dict[int, tuple]:
+    """The simulator's tape as the stream reports it: id -> (price, size, taker side),
+    exact decimals (aggTrade: the fills of one taker order at one price, summed)."""
+    fills = sim.trades(venue, symbol)
+    rows = ([(a.agg_id, a.price, a.size, a.taker) for a in aggregate(fills)]
+            if stream == "aggTrade" else
+            [(f.trade_id, f.price, f.size, f.taker) for f in fills])
+    return {i: (p * TICK, q * STEP, side) for i, p, q, side in rows}
+
+
+@pytest.mark.parametrize("venue,symbol,stream", [
+    ("binance", "BTCUSDT", "aggTrade"), ("binance", "BTCUSDT", "trade"),
+    ("binance-usdm", "BTCUSDT", "aggTrade"), ("coinbase", "BTC-USD", "market_trades"),
+    ("coinbase-exchange", "BTC-USD", "matches")])
+def test_live_trades_equal_the_simulators_tape(venue, symbol, stream):
+    # every trade recorded is on the tape with the same id, price, size and taker side,
+    # and none is missing between the first and the last recorded
+    async def body():
+        async with Simulator(sim_config({venue: [symbol]}, rate=50, trade_rate=30)) as sim:
+            async with Engine() as engine:
+                book = await engine.subscribe(venue, symbol, **urls(sim, venue))
+                trades = await engine.subscribe_trades(venue, symbol, stream=stream,
+                                                       **urls(sim, venue))
+                await wait_for(lambda: trades.recorded >= 40, timeout=30, what="40 trades")
+                got = trades.trades()
+                truth = expected_tape(sim, venue, symbol, stream)
+                pd, sd = trades.price_decimals, trades.size_decimals
+                ids = [int(i) for i in got["trade_id"]]
+                assert ids == sorted(ids) and len(set(ids)) == len(ids)
+                for row in got:
+                    tid = int(row["trade_id"])
+                    assert tid in truth, f"trade {tid} is not on the tape"
+                    price = Decimal(int(row["price"])).scaleb(-pd)
+                    size = Decimal(int(row["size"])).scaleb(-sd)
+                    assert (price, size, int(row["side"])) == truth[tid], tid
+                # nothing lost in between (USD-M skips ids on its own tape: compare to it)
+                assert ids == [i for i in sorted(truth) if ids[0] <= i <= ids[-1]]
+                assert trades.gaps == 0 and trades.state == "live"
+                assert book.is_live
+    run(body, timeout=60)
+
+
+def test_a_dropped_aggtrade_is_a_gap_with_its_id_range():
+    async def body():
+        cfg = sim_config({"binance": ["BTCUSDT"]}, rate=50, trade_rate=30)
+        async with Simulator(cfg) as sim:
+            async with Engine() as engine:
+                trades = await engine.subscribe_trades("binance", "BTCUSDT",
+                                                       **urls(sim, "binance"), tick_size="0.01",
+                                                       step_size="0.00001")
+                await wait_for(lambda: trades.recorded >= 5, timeout=30, what="trades")
+                sim.inject("binance", "BTCUSDT", "drop", channel="aggTrade")
+                await wait_for(lambda: trades.state == "gap", timeout=30, what="the gap")
+                (first, last), = trades.missing
+                truth = expected_tape(sim, "binance", "BTCUSDT", "aggTrade")
+                held = {int(i) for i in trades.trades()["trade_id"]}
+                assert first <= last and all(i in truth for i in range(first, last + 1))
+                assert not held & set(range(first, last + 1))
+                assert trades.clear_gaps() == [(first, last)] and trades.state == "live"
+    run(body, timeout=60)
