@@ -28,7 +28,7 @@ def test_demo_headless_exits_zero_with_gap_recovered():
     out = fastfeed("demo", "--duration", "4")
     assert out.returncode == 0, out.stdout + out.stderr
     summary = out.stdout.strip().splitlines()[-1]
-    assert "all books exact" in summary
+    assert "all books exact" in summary and "every trade on the tape" in summary
     gaps = int(summary.split(" gaps detected")[0].split()[-1])
     resyncs = int(summary.split(" resyncs completed")[0].split()[-1])
     assert gaps >= 1 and resyncs >= 1
@@ -45,6 +45,21 @@ def test_run_against_the_simulator_for_a_while():
         sim.stop()
     assert out.returncode == 0, out.stderr
     assert "binance:BTCUSDT" in out.stdout and "live" in out.stdout
+
+
+def test_run_with_trades_shows_the_trade_streams():
+    sim = SimProcess(["--binance", "BTCUSDT", "--rate", "50", "--trade-rate", "20"])
+    sim.start()
+    try:
+        out = fastfeed("run", "binance:BTCUSDT", "--trades", "--ws-url", sim.ws_url("binance"),
+                       "--rest-url", sim.rest_url("binance"), "--duration", "2.5", "--plain")
+    finally:
+        sim.stop()
+    assert out.returncode == 0, out.stderr
+    rows = [line for line in out.stdout.splitlines()
+            if line.startswith("binance:BTCUSDT aggTrade")]
+    assert rows and " live" in rows[-1] and "recorded" in rows[-1]
+    assert "last -" not in rows[-1], "trades arrived: the last one is shown"
 
 
 def test_run_unreachable_venue_exits_nonzero_with_message():

@@ -42,3 +42,41 @@ def test_the_plain_view_prints_the_note():
     view.refresh()
     view.close()
     assert "(idle: snapshot only" in out.getvalue()
+
+
+def live_trades():
+    from fastfeed._router import Router
+    from fastfeed.trades import LiveTrades
+    stream = LiveTrades("binance", "BTCUSDT", Instrument("BTCUSDT", "0.01", "0.00001"),
+                        "aggTrade")
+    stream.resume()
+    router = Router("binance", None, [])
+    router.set_trade_cores([stream])
+    for a, (price, qty, maker) in enumerate([("97250.01", "0.5", True),
+                                             ("97250.02", "0.25", False)], start=7):
+        router.route_payload(
+            b'{"e":"aggTrade","E":1700000000101,"s":"BTCUSDT","a":%d,"p":"%s","q":"%s",'
+            b'"f":%d,"l":%d,"T":%d,"m":%s,"M":true}'
+            % (a, price.encode(), qty.encode(), a, a, 1700000000100 + a,
+               b"true" if maker else b"false"))
+    return stream
+
+
+def test_the_trade_row_and_tape_show_exact_values_newest_first():
+    from fastfeed.view import TradeRow, tape_lines
+    stream = live_trades()
+    cells = TradeRow(stream).cells()
+    assert cells[:4] == ["binance:BTCUSDT aggTrade", "97250.02000000", "0.25000000", "buy"]
+    assert cells[5] == "2" and cells[7] == "live"
+    tape = tape_lines([stream])
+    assert len(tape) == 2
+    assert "buy" in tape[0] and tape[0].endswith("@ 97250.02000000")    # newest first
+    assert "sell" in tape[1] and tape[1].endswith("@ 97250.01000000")   # maker was the buyer
+
+
+def test_the_plain_view_prints_trade_streams():
+    out = io.StringIO()
+    view = BookView([live_book()], stream=out, force_plain=True, trades=[live_trades()])
+    view.refresh()
+    view.close()
+    assert "binance:BTCUSDT aggTrade" in out.getvalue() and "97250.02000000" in out.getvalue()

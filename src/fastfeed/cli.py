@@ -77,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
                      "(read them with `fastfeed top NAME` or fastfeed.shm.Reader)")
     run.add_argument("--shm-books", type=int, default=1024, metavar="N",
                      help="books the shared-memory segment holds (default 1024)")
+    run.add_argument("--trades", action="store_true",
+                     help="also stream each symbol's trades (the venue's default trade "
+                     "stream: Binance aggTrade, Coinbase market_trades / matches) and show "
+                     "them with a tape")
 
     top = sub.add_parser("top", help="live view of a running engine's shared-memory books",
                          description="Read the books another process publishes with "
@@ -148,10 +152,14 @@ async def _run_books(args: argparse.Namespace) -> int:
             books = await engine.subscribe_many(
                 args.books, ws_url=args.ws_url, rest_url=args.rest_url,
                 tick_size=args.tick_size, step_size=args.step_size, timeout=args.timeout)
+            trades = [await engine.subscribe_trades(
+                venue, symbol, ws_url=args.ws_url, rest_url=args.rest_url,
+                tick_size=args.tick_size, step_size=args.step_size)
+                for venue, symbol in (args.books if args.trades else [])]
         except SubscribeError as exc:
             print(f"fastfeed: {exc}", file=sys.stderr)
             return 1
-        view = BookView(books, title="fastfeed run", force_plain=args.plain)
+        view = BookView(books, title="fastfeed run", force_plain=args.plain, trades=trades)
         loop = asyncio.get_running_loop()
         end = None if args.duration is None else loop.time() + args.duration
         try:

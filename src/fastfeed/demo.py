@@ -1,9 +1,10 @@
 """``fastfeed demo``: the engine on the built-in simulator, with faults, shown live.
 
 Starts the simulator in a child process on free ports, keeps Binance spot, USD-M and
-Coinbase books from it, injects a dropped message (a sequence gap) and a disconnect
-midway, shows the books live, and finally pauses the market and checks every book
-against the simulator's ground truth, level by level.
+Coinbase books and trade streams from it, injects a dropped message (a sequence gap) and
+a disconnect midway, shows the books and a trade tape live, and finally pauses the
+market and checks every book against the simulator's ground truth, level by level, and
+every trade against its tape.
 """
 
 from __future__ import annotations
@@ -36,16 +37,47 @@ SCHEDULE: list[tuple[float, str, str, str, dict[str, Any], str]] = [
 ]
 
 
+# (venue, symbol): the demo's trade streams (each venue's default stream), shown as a tape
+DEMO_TRADES = [("binance", "BTCUSDT"), ("binance-usdm", "BTCUSDT"), ("coinbase", "BTC-USD"),
+               ("coinbase-exchange", "BTC-USD")]
+
+
 def sim_args(rate: float, seed: int) -> list[str]:
-    """Simulator command line for the demo books."""
+    """Simulator command line for the demo books (a taker order every fourth message)."""
     by_venue: dict[str, list[str]] = {}
     for venue, symbol, tick, step, mid in DEMO_BOOKS:
         by_venue.setdefault(venue, []).append(f"{symbol}:{tick}:{step}:{mid}")
     args = ["--seed", str(seed), "--rate", str(rate), "--levels", "12", "--depth", "200",
-            "--ping-interval", "5"]
+            "--ping-interval", "5", "--trade-rate", str(rate / 4)]
     for venue, specs in by_venue.items():
         args += [f"--{venue}", ",".join(specs)]
     return args
+
+
+def verify_trades(sim: Any, stream: Any) -> str | None:
+    """None if every trade the stream holds is on the simulator's tape, exactly (id,
+    price, size, taker side) and none between its first and last is missing."""
+    got = stream.trades()
+    if not len(got):
+        return "no trades"
+    tape = sim.debug("/debug/trades", query={"venue": stream.venue, "symbol": stream.symbol})
+    agg = stream.channel == "aggTrade"
+    truth: dict[int, tuple[int, int, int]] = {}
+    for f in tape["trades"]:        # aggTrade: the fills of one taker order at one price
+        key = f["agg_id"] if agg else f["trade_id"]
+        side = 1 if f["taker_side"] == "buy" else -1
+        price, size, _ = truth.get(key, (f["price_int"], 0, side))
+        truth[key] = (price, size + f["size_int"], side)
+    ids = [int(i) for i in got["trade_id"]]
+    for row in got:
+        want = truth.get(int(row["trade_id"]))
+        have = (int(row["price"]) // stream.price_tick, int(row["size"]) // stream.size_step,
+                int(row["side"]))
+        if want is None or want != have:
+            return f"trade {int(row['trade_id'])} differs from the tape"
+    if ids != [i for i in sorted(truth) if ids[0] <= i <= ids[-1]]:
+        return "trades missing between the first and the last"
+    return None
 
 
 def verify(sim: Any, book: Any) -> str | None:
@@ -86,11 +118,16 @@ async def run_demo(args: argparse.Namespace) -> int:
                                                 step_size=step, wait=False)
                          for venue, symbol, tick, step, _ in DEMO_BOOKS]
                 await engine.wait_live(books, timeout=20)
+                ticks = {(v, s): (t, q) for v, s, t, q, _ in DEMO_BOOKS}
+                trades = [await engine.subscribe_trades(
+                    venue, symbol, ws_url=sim.ws_url(venue), rest_url=sim.rest_url(venue),
+                    tick_size=ticks[venue, symbol][0], step_size=ticks[venue, symbol][1])
+                    for venue, symbol in DEMO_TRADES]
             except SubscribeError as exc:
                 print(f"fastfeed demo: {exc}", file=sys.stderr)
                 return 1
             view = BookView(books, title="fastfeed demo — built-in simulator",
-                            force_plain=args.plain)
+                            force_plain=args.plain, trades=trades)
             view.add_event(f"simulator on ws port {sim.ready['ws_port']}, rest port "
                            f"{sim.ready['rest_port']}; {len(books)} books live")
             start = loop.time()
@@ -116,12 +153,15 @@ async def run_demo(args: argparse.Namespace) -> int:
             finally:
                 view.close()
             results = {b: await loop.run_in_executor(None, verify, sim, b) for b in books}
-            return _summary(books, results)
+            trade_results = {t: await loop.run_in_executor(None, verify_trades, sim, t)
+                             for t in trades}
+            return _summary(books, results, trade_results)
     finally:
         sim.stop()
 
 
-def _summary(books: list[Any], results: dict[Any, str | None]) -> int:
+def _summary(books: list[Any], results: dict[Any, str | None],
+             trade_results: dict[Any, str | None]) -> int:
     recovered = sum(b.resyncs for b in books)
     gaps = sum(b.gaps for b in books)
     print()
@@ -134,7 +174,13 @@ def _summary(books: list[Any], results: dict[Any, str | None]) -> int:
         print(f"{b.venue + ':' + b.symbol:<28} {b.state:<7} {b.messages:>7} {b.gaps:>4} "
               f"{b.resyncs:>7} {format_ns(p[50.0]):>9} {format_ns(p[99.0]):>9} "
               f"{format_ns(p[99.9]):>9}  {'yes' if verdict is None else 'NO: ' + verdict}")
+    print(f"\n{'trade stream':<38} {'state':<7} {'trades':>7} {'gaps':>4}  exact")
+    for t, verdict in trade_results.items():
+        print(f"{t.venue + ':' + t.symbol + ' ' + t.channel:<38} {t.state:<7} "
+              f"{t.recorded:>7} {t.gaps:>4}  {'yes' if verdict is None else 'NO: ' + verdict}")
     exact = all(r is None for r in results.values())
+    trades_exact = all(r is None for r in trade_results.values())
     print(f"\n{len(books)} books, {gaps} gaps detected, {recovered} resyncs completed, "
-          f"{'all books exact' if exact else 'SOME BOOKS WRONG'}")
-    return 0 if exact and gaps >= 1 and recovered >= 1 else 1
+          f"{'all books exact' if exact else 'SOME BOOKS WRONG'}; {len(trade_results)} trade "
+          f"streams, {'every trade on the tape' if trades_exact else 'SOME TRADES WRONG'}")
+    return 0 if exact and trades_exact and gaps >= 1 and recovered >= 1 else 1

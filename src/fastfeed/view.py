@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from fastfeed._parse import format_decimal_py
 from fastfeed.latency import format_ns
 
 
@@ -80,13 +81,79 @@ def book_note(book: Any) -> str:
 STATE_STYLE = {"live": "green", "syncing": "yellow", "gap": "red", "stale": "red",
                "closed": "dim"}
 
+TRADE_COLUMNS = ("trades", "last", "size", "side", "trades/s", "recorded", "gaps", "state",
+                 "note")
+#: trades shown in the tape under the tables, newest first
+TAPE_LENGTH = 8
+SIDE_NAMES = {1: "buy", -1: "sell", 0: "?"}
+
+
+class TradeRow:
+    """One trade stream's row: its last trade, rate and health between refreshes."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.last_recorded = stream.recorded
+        self.last_time = time.monotonic()
+        self.rate = 0.0
+
+    def update(self) -> None:
+        """Recompute trades/s since the previous refresh."""
+        now = time.monotonic()
+        dt = now - self.last_time
+        if dt > 0.2:
+            self.rate = (self.stream.recorded - self.last_recorded) / dt
+            self.last_recorded = self.stream.recorded
+            self.last_time = now
+
+    def cells(self) -> list[str]:
+        """The row's cells, in the order of ``TRADE_COLUMNS``."""
+        t = self.stream
+        last = t.trades(since=t.recorded - 1) if t.recorded else None
+        row = last[-1] if last is not None and len(last) else None
+        note = t.last_gap_reason or getattr(t, "last_error", None) or ""
+        if t.state == "live" and not t.gaps:
+            note = ""
+        return [
+            f"{t.venue}:{t.symbol} {t.channel}",
+            format_decimal_py(int(row["price"]), t.price_decimals) if row is not None else "-",
+            format_decimal_py(int(row["size"]), t.size_decimals) if row is not None else "-",
+            SIDE_NAMES.get(int(row["side"]), "?") if row is not None else "-",
+            f"{self.rate:,.1f}",
+            f"{t.recorded:,}",
+            str(t.gaps),
+            t.state,
+            note if len(note) <= NOTE_WIDTH else note[:NOTE_WIDTH - 1] + "…",
+        ]
+
+
+def tape_lines(streams: Sequence[Any], n: int = TAPE_LENGTH) -> list[str]:
+    """The last ``n`` trades of all ``streams``, newest first, one line each (exchange
+    time, stream, taker side, exact price and size)."""
+    rows = []
+    for t in streams:
+        recent = t.trades(since=max(0, t.recorded - n))
+        for r in recent:
+            rows.append((int(r["exchange_ns"]), t, r))
+    rows.sort(key=lambda x: x[0], reverse=True)
+    out = []
+    for ns, t, r in rows[:n]:
+        stamp = time.strftime("%H:%M:%S", time.gmtime(ns / 1e9)) + f".{ns // 1_000_000 % 1000:03d}"
+        out.append(f"{stamp} {t.venue}:{t.symbol:<10} {SIDE_NAMES.get(int(r['side']), '?'):<4} "
+                   f"{format_decimal_py(int(r['size']), t.size_decimals):>14} @ "
+                   f"{format_decimal_py(int(r['price']), t.price_decimals)}")
+    return out
+
 
 class BookView:
-    """Renders a set of books; ``refresh()`` once per tick, ``close()`` at the end."""
+    """Renders a set of books (and trade streams, with their tape); ``refresh()`` once
+    per tick, ``close()`` at the end."""
 
     def __init__(self, books: Sequence[Any], *, title: str = "fastfeed",
-                 stream: TextIO | None = None, force_plain: bool = False) -> None:
+                 stream: TextIO | None = None, force_plain: bool = False,
+                 trades: Sequence[Any] = ()) -> None:
         self.rows = [BookRow(b) for b in books]
+        self.trade_rows = [TradeRow(t) for t in trades]
         self.title = title
         self.stream = stream or sys.stdout
         self.plain = force_plain or not self.stream.isatty()
@@ -125,15 +192,34 @@ class BookView:
             cells = row.cells()
             cells[4] = f"[{STATE_STYLE.get(cells[4], 'white')}]{cells[4]}[/]"
             table.add_row(*cells)
-        return Group(table, Text("\n".join(self.events), style="dim"))
+        parts: list[Any] = [table]
+        if self.trade_rows:
+            trades = Table(expand=False)
+            for col in TRADE_COLUMNS:
+                trades.add_column(col, justify="left" if col in ("trades", "side", "state",
+                                                                "note") else "right",
+                                  no_wrap=True)
+            for trow in self.trade_rows:
+                cells = trow.cells()
+                cells[7] = f"[{STATE_STYLE.get(cells[7], 'white')}]{cells[7]}[/]"
+                trades.add_row(*cells)
+            parts += [trades, Text("\n".join(tape_lines([r.stream for r in self.trade_rows])))]
+        return Group(*parts, Text("\n".join(self.events), style="dim"))
 
     def refresh(self) -> None:
         """Update rates and redraw (TTY) or print one line per book (plain)."""
         for row in self.rows:
             row.update()
+        for trow in self.trade_rows:
+            trow.update()
         if self._live is not None:
             self._live.update(self._table())
             return
+        for trow in self.trade_rows:
+            c = trow.cells()
+            print(f"{c[0]:<36} last {c[1]:>12} x {c[2]:<12} {c[3]:<4} {c[4]:>6} trades/s "
+                  f"{c[5]:>8} recorded gaps {c[6]} {c[7]}" + (f"  ({c[8]})" if c[8] else ""),
+                  file=self.stream, flush=True)
         for row in self.rows:
             c = row.cells()
             print(f"{c[0]:<28} bid {c[1]:>12} ask {c[2]:>12} {c[4]:<8} {c[5]:>8} msg/s "
