@@ -151,3 +151,26 @@ def test_a_dropped_aggtrade_is_a_gap_with_its_id_range():
                 assert not held & set(range(first, last + 1))
                 assert trades.clear_gaps() == [(first, last)] and trades.state == "live"
     run(body, timeout=60)
+
+
+def test_engine_publishes_trades_into_shared_memory(name):
+    from fastfeed.shm import Reader
+
+    async def body():
+        async with Simulator(sim_config({"binance": ["BTCUSDT"]}, rate=50,
+                                        trade_rate=30)) as sim:
+            async with Engine(shm=name, shm_books=4) as engine:
+                await engine.subscribe("binance", "BTCUSDT", **urls(sim, "binance"))
+                trades = await engine.subscribe_trades("binance", "BTCUSDT",
+                                                       **urls(sim, "binance"))
+                await wait_for(lambda: trades.recorded >= 10, timeout=30, what="trades")
+                with Reader(name) as r:
+                    m = r.market("binance", "BTCUSDT")
+                    assert m.trades_total == trades.recorded and m.trade_state == "live"
+                    got = m.trades
+                    held = trades.trades()[-len(got):]
+                    assert got["trade_id"].tolist() == held["trade_id"].tolist()
+                    assert got["price"].tolist() == held["price"].tolist()
+                    bbo = r.bbo("binance", "BTCUSDT")
+                    assert bbo is not None and bbo[0] < bbo[2]
+    run(body, timeout=60)

@@ -53,9 +53,14 @@ def top(feed, depth):
 def test_layout_constants_and_sizes():
     lay = layout()
     assert lay["header_size"] == 128 and lay["dir_entry_size"] == 64
-    # slots start on a page; a top-20 slot is 128 + 20 * 32 = 768 bytes (12 cache lines)
-    assert segment_size(1, 20) == 4096 + 768
-    assert segment_size(1024, 20) == 128 + 64 * 1024 + (4096 - 128) + 768 * 1024
+    assert lay["version"] == 2 and lay["trades"] == 32
+    # the market block: a seqlock line, the BBO line, the trade count line, 32 trades of 48
+    assert lay["market_size"] == 64 + 64 + 64 + 32 * 48 == 1728
+    # slots start on a page; a top-20 slot is 128 + 20 * 32 = 768 bytes of book (12 cache
+    # lines), then its market block
+    slot = 768 + 1728
+    assert segment_size(1, 20) == 4096 + slot
+    assert segment_size(1024, 20) == 128 + 64 * 1024 + (4096 - 128) + slot * 1024
 
 
 def test_publisher_creates_0600_segment_and_unlinks_on_close(name):
@@ -230,3 +235,68 @@ def test_reader_does_not_import_engine_or_uvloop():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env={**os.environ})
     assert out.stdout.strip() == "[]"
+
+
+# -- the market block: newest trades and the venue's best bid/offer -----------------------
+
+def agg_trade(a, price, qty, maker):
+    return json.dumps({"e": "aggTrade", "E": 1_700_000_000_000 + a, "s": "BTCUSDT", "a": a,
+                       "p": price, "q": qty, "f": a, "l": a, "T": 1_700_000_000_000 + a,
+                       "m": maker, "M": True}).encode()
+
+
+def test_trades_are_published_newest_32_oldest_first(name):
+    from fastfeed.shm import TRADES
+    from fastfeed.trades import TradeFeed
+    pub = Publisher(name, capacity=4, depth=5)
+    try:
+        feed = live_feed()
+        pub.attach(feed)
+        trades = TradeFeed("binance", "BTCUSDT", "0.01", "0.001")
+        pub.attach_trades(trades)
+        with Reader(name) as r:
+            assert r.market("binance", "BTCUSDT").trades_total == 0
+            for a in range(1, 41):
+                trades.apply_message(agg_trade(a, f"{100 + a}.01", "0.5", a % 2 == 0))
+            m = r.market("binance", "BTCUSDT")
+            assert m.trades_total == 40 and m.trade_state == "live"
+            got = r.trades("binance", "BTCUSDT")
+            assert len(got) == TRADES == 32
+            assert got["trade_id"].tolist() == list(range(9, 41))          # oldest first
+            held = trades.trades()[-32:]
+            for field in ("trade_id", "price", "size", "side", "exchange_ns", "recv_ns"):
+                assert got[field].tolist() == held[field].tolist(), field
+            assert (m.price_decimals, m.size_decimals) == (trades.price_decimals,
+                                                           trades.size_decimals)
+            # a lost trade: the state is published with the next write
+            trades.apply_message(agg_trade(45, "150.01", "0.5", True))
+            m = r.market("binance", "BTCUSDT")
+            assert m.trade_state == "gap" and m.trades_total == 41
+            # the book shares the slot; with no BBO stream the book's top is the BBO
+            assert r.bbo("binance", "BTCUSDT") == (10000 * 10**6, 1 * 10**8,
+                                                   10100 * 10**6, int(2.5 * 10**8))
+            assert r.market("binance", "BTCUSDT").bbo_updates == 0
+    finally:
+        pub.close()
+
+
+def test_a_trade_stream_without_a_book_gets_a_slot_with_its_scales(name):
+    from fastfeed.trades import TradeFeed
+    pub = Publisher(name, capacity=2, depth=5)
+    try:
+        trades = TradeFeed("binance", "BTCUSDT", "0.01", "0.001")
+        pub.attach_trades(trades)
+        trades.apply_message(agg_trade(1, "100.01", "0.5", False))
+        with Reader(name) as r:
+            assert r.books() == [("binance", "BTCUSDT")]
+            snap = r.book("binance", "BTCUSDT")
+            assert snap.updates == 0 and snap.price_decimals == trades.price_decimals
+            assert r.bbo("binance", "BTCUSDT") is None
+            assert r.trades("binance", "BTCUSDT")["price"].tolist() == [100_01 * 10**6]
+        other = TradeFeed("binance", "BTCUSDT", "0.01", "0.001")
+        with pytest.raises(ValueError, match="already published"):
+            pub.attach_trades(other)
+        trades.close()
+        pub.attach_trades(other)        # the closed stream's block is taken over
+    finally:
+        pub.close()

@@ -335,3 +335,72 @@ def test_run_shm_publishes_for_top_in_another_process(name):
         assert not os.path.exists(f"/dev/shm/{name}")      # clean shutdown unlinks
     finally:
         sim.stop()
+
+
+# ------------------------------------------------------------------ the market block
+
+def _trade_payload(a):
+    # price and size derived from the id, so a reader can check every copied trade
+    return (b'{"e":"aggTrade","E":1700000000000,"s":"BTCUSDT","a":%d,"p":"%d.01",'
+            b'"q":"%d.5","f":%d,"l":%d,"T":1700000000000,"m":%s,"M":true}'
+            % (a, 1000 + a % 5000, 1 + a % 7, a, a, b"true" if a % 2 else b"false"))
+
+
+_FEEDS: dict[str, object] = {}
+
+
+def _trade_writer(name, payloads):
+    feed = _FEEDS[name]
+    for p in payloads:
+        feed.apply_message(p)
+
+
+def _market_reader(name, seconds, out):
+    r = Reader(name)
+    reads = bad = back = 0
+    last = 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        m = r.market("binance", "BTCUSDT")
+        t = m.trades
+        ids = t["trade_id"].tolist()
+        k = len(ids)
+        ok = ids == list(range(m.trades_total - k + 1, m.trades_total + 1))
+        pu, su = 10**m.price_decimals, 10**m.size_decimals
+        for row in t:
+            a = int(row["trade_id"])
+            if (int(row["price"]) != (1000 + a % 5000) * pu + pu // 100
+                    or int(row["size"]) != (1 + a % 7) * su + su // 2
+                    or int(row["side"]) != (-1 if a % 2 else 1)):
+                ok = False
+        bad += not ok
+        back += m.trades_total < last
+        last = m.trades_total
+        reads += 1
+    out.put({"reads": reads, "bad": bad, "back": back, "last": last})
+
+
+def test_market_block_copies_are_never_torn_under_a_busy_trade_writer(name):
+    from fastfeed.trades import TradeFeed
+    pub = Publisher(name, capacity=1, depth=5)
+    feed = TradeFeed("binance", "BTCUSDT", "0.01", "0.001", capacity=1024)
+    pub.attach_trades(feed)
+    _FEEDS[name] = feed
+    payloads = [_trade_payload(a) for a in range(1, 300_001)]
+    try:
+        feed.apply_message(payloads[0])
+        out = FORK.Queue()
+        writer = FORK.Process(target=_trade_writer, args=(name, payloads[1:]))
+        reader = FORK.Process(target=_market_reader, args=(name, 1.0, out))
+        writer.start()
+        reader.start()
+        res = out.get(timeout=30)
+        reader.join(10)
+        writer.join(60)
+        assert writer.exitcode == 0
+    finally:
+        del _FEEDS[name]
+        pub.close()
+    print(res)
+    assert res["reads"] > 100 and res["last"] > 1, res
+    assert res["bad"] == 0 and res["back"] == 0, res

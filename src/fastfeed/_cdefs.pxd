@@ -47,7 +47,8 @@ cdef extern from "ff_swar.h":
 
 
 cdef extern from "ff_shm.h":
-    # Shared-memory book segment (docs/shm.md): layout constants, seqlock writer/reader.
+    # Shared-memory market segment (docs/shm.md): layout constants, seqlock writers and
+    # readers of a slot's book and of its market block (best bid/offer, last trades).
     const unsigned long long FF_SHM_MAGIC
     const unsigned int FF_SHM_VERSION
     const unsigned int FF_SHM_HEADER_SIZE
@@ -55,6 +56,7 @@ cdef extern from "ff_shm.h":
     const unsigned int FF_SHM_VENUE_LEN
     const unsigned int FF_SHM_SYMBOL_LEN
     const unsigned int FF_SHM_FLAG_CLOSED
+    const unsigned int FF_SHM_TRADES
     ctypedef struct ff_shm_header:
         uint64_t magic
         uint32_t version
@@ -96,11 +98,33 @@ cdef extern from "ff_shm.h":
         int64_t recv_ts_ns
         uint64_t updates
         uint64_t checksum
+    ctypedef struct ff_shm_trade:
+        int64_t exchange_ns
+        int64_t recv_ns
+        int64_t trade_id
+        int64_t price
+        int64_t size
+        int64_t side
+    ctypedef struct ff_shm_market:
+        uint64_t seq
+        int64_t bid_px
+        int64_t bid_sz
+        int64_t ask_px
+        int64_t ask_sz
+        int64_t bbo_update_id
+        int64_t bbo_exchange_ns
+        int64_t bbo_recv_ns
+        uint64_t bbo_updates
+        uint64_t trades_total
+        int32_t trade_state
+        ff_shm_trade trades[32]
+    uint32_t ff_shm_book_size(uint32_t depth) noexcept nogil
     uint32_t ff_shm_slot_size(uint32_t depth) noexcept nogil
     uint64_t ff_shm_slots_offset(uint32_t capacity) noexcept nogil
     uint64_t ff_shm_total_size(uint32_t capacity, uint32_t depth) noexcept nogil
     ff_shm_dir_entry* ff_shm_dir(void* base, uint32_t i) noexcept nogil
     ff_shm_slot* ff_shm_slot_at(void* base, uint32_t i) noexcept nogil
+    ff_shm_market* ff_shm_market_of(ff_shm_slot* s, uint32_t depth) noexcept nogil
     # Atomic accessors (the header's macros), for the few fields touched outside a slot.
     uint64_t FF_LOAD_ACQ(...) noexcept nogil
     uint64_t FF_LOAD_RLX(...) noexcept nogil
@@ -119,3 +143,13 @@ cdef extern from "ff_shm.h":
                         int64_t* levels, int recheck) noexcept nogil
     uint64_t ff_shm_view_checksum(const ff_shm_view* v, uint32_t depth,
                                   const int64_t* levels) noexcept nogil
+    # The market block: trades go in between begin/end (one seqlock write per message).
+    void ff_shm_market_begin(ff_shm_market* m) noexcept nogil
+    void ff_shm_market_end(ff_shm_market* m) noexcept nogil
+    void ff_shm_put_trade(ff_shm_market* m, uint64_t index, int64_t exchange_ns,
+                          int64_t recv_ns, int64_t trade_id, int64_t price, int64_t size,
+                          int64_t side) noexcept nogil
+    void ff_shm_publish_bbo(ff_shm_market* m, int64_t bid_px, int64_t bid_sz, int64_t ask_px,
+                            int64_t ask_sz, int64_t update_id, int64_t exchange_ns,
+                            int64_t recv_ns) noexcept nogil
+    int ff_shm_try_read_market(const ff_shm_market* m, ff_shm_market* out) noexcept nogil

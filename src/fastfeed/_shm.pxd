@@ -17,6 +17,7 @@ cdef class SegmentWriter:
     cdef readonly uint32_t depth
     cdef dict _slots                # (venue, symbol) -> slot index
     cdef list _cores                # attached BookCores (their shm_slot points in here)
+    cdef list _trade_cores          # attached TradeCores (their shm_market points in here)
 
     cdef int _check_open(self) except -1
 
@@ -37,6 +38,25 @@ cdef class Snapshot:
     cdef readonly uint64_t checksum
 
     cdef object _to_float(self, object arr)
+
+
+cdef class Market:
+    cdef readonly object venue
+    cdef readonly object symbol
+    cdef readonly int price_decimals
+    cdef readonly int size_decimals
+    cdef readonly int64_t bid_px
+    cdef readonly int64_t bid_sz
+    cdef readonly int64_t ask_px
+    cdef readonly int64_t ask_sz
+    cdef readonly int64_t bbo_update_id
+    cdef readonly int64_t bbo_exchange_ns
+    cdef readonly int64_t bbo_recv_ns
+    cdef readonly uint64_t bbo_updates
+    cdef readonly uint64_t trades_total
+    cdef readonly int trade_state_code
+    cdef readonly object trades
+    cdef readonly uint64_t seq
 
 
 cdef class SegmentView:

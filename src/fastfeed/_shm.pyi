@@ -7,12 +7,15 @@ import numpy.typing as npt
 
 from fastfeed._book import L2Book
 from fastfeed._core import BookCore
+from fastfeed._trades import TradeCore
 
 MAX_CAPACITY: int
 MAX_DEPTH: int
 VENUE_LEN: int
 SYMBOL_LEN: int
 FLAG_CLOSED: int
+TRADES: int
+SHM_TRADE_DTYPE: np.dtype[Any]
 
 class SegmentFull(RuntimeError):
     """Every directory entry of the segment is taken (its capacity is fixed at creation)."""
@@ -53,6 +56,10 @@ class SegmentWriter:
         """Publish ``core`` into its slot from now on (returns the slot index)."""
     def detach(self, core: BookCore) -> None:
         """Stop publishing ``core``."""
+    def attach_trades(self, core: TradeCore) -> int:
+        """Publish the trade stream ``core`` into its instrument's market block."""
+    def detach_trades(self, core: TradeCore) -> None:
+        """Stop publishing the trade stream ``core``."""
     def heartbeat(self) -> None:
         """Refresh the header's heartbeat."""
     def close(self) -> None:
@@ -143,7 +150,49 @@ class SegmentView:
         """The slot's publish counter."""
     def read(self, slot: int, venue: object = None, symbol: object = None) -> Snapshot:
         """A consistent copy of ``slot``."""
+    def read_market(self, slot: int, venue: object = None, symbol: object = None) -> Market:
+        """A consistent copy of ``slot``'s market block."""
     def _check_reads(self, slot: int, n: int, max_ns: int = 0) -> dict[str, int]: ...
     def _visible_latency(self, slot: int, n: int,
                          timeout_ns: int) -> npt.NDArray[np.int64]: ...
     def _bench_read(self, slot: int, n: int) -> float: ...
+
+@final
+class Market:
+    """One consistent copy of an instrument's market block (BBO and newest trades)."""
+
+    @property
+    def venue(self) -> Any: ...
+    @property
+    def symbol(self) -> Any: ...
+    @property
+    def price_decimals(self) -> int: ...
+    @property
+    def size_decimals(self) -> int: ...
+    @property
+    def bid_px(self) -> int: ...
+    @property
+    def bid_sz(self) -> int: ...
+    @property
+    def ask_px(self) -> int: ...
+    @property
+    def ask_sz(self) -> int: ...
+    @property
+    def bbo_update_id(self) -> int: ...
+    @property
+    def bbo_exchange_ns(self) -> int: ...
+    @property
+    def bbo_recv_ns(self) -> int: ...
+    @property
+    def bbo_updates(self) -> int: ...
+    @property
+    def trades_total(self) -> int: ...
+    @property
+    def trade_state_code(self) -> int: ...
+    @property
+    def trades(self) -> npt.NDArray[Any]: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def trade_state(self) -> str:
+        """The trade stream's state name."""

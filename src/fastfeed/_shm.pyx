@@ -1,10 +1,11 @@
 # cython: language_level=3
-"""Compiled side of the shared-memory book segment (layout: ``docs/shm.md``, ``ff_shm.h``).
+"""Compiled side of the shared-memory market segment (layout: ``docs/shm.md``, ``ff_shm.h``).
 
 ``SegmentWriter`` maps a segment read-write, fills its header, hands slots to
-``BookCore`` objects (which then publish from the hot path through ``ff_shm_publish``)
-and refreshes the heartbeat. ``SegmentView`` maps one read-only and takes consistent
-``Snapshot`` copies through the seqlock. File handling (names, ``O_EXCL``, locks,
+``BookCore`` objects and market blocks to ``TradeCore`` objects (which then publish from
+the hot path through ``ff_shm_publish`` / ``ff_shm_put_trade``) and refreshes the
+heartbeat. ``SegmentView`` maps one read-only and takes consistent ``Snapshot`` and
+``Market`` copies through the seqlocks. File handling (names, ``O_EXCL``, locks,
 unlinking) is ``fastfeed.shm``'s job; this module only sees file descriptors.
 """
 
@@ -25,6 +26,7 @@ from fastfeed._cdefs cimport (
     FF_SHM_HEADER_SIZE,
     FF_SHM_MAGIC,
     FF_SHM_SYMBOL_LEN,
+    FF_SHM_TRADES,
     FF_SHM_VENUE_LEN,
     FF_SHM_VERSION,
     FF_STORE_REL,
@@ -33,13 +35,17 @@ from fastfeed._cdefs cimport (
     ff_shm_dir,
     ff_shm_dir_entry,
     ff_shm_header,
+    ff_shm_market,
+    ff_shm_market_of,
     ff_shm_publish,
     ff_shm_slot,
     ff_shm_slot_at,
     ff_shm_slot_size,
     ff_shm_slots_offset,
+    ff_shm_trade,
     ff_shm_total_size,
     ff_shm_try_read,
+    ff_shm_try_read_market,
     ff_shm_view,
     ff_shm_view_checksum,
     ff_shm_write_begin,
@@ -47,6 +53,7 @@ from fastfeed._cdefs cimport (
     ff_wall_ns,
 )
 from fastfeed._core cimport BookCore
+from fastfeed._trades cimport TradeCore
 
 import os
 
@@ -62,6 +69,11 @@ MAX_DEPTH = 4096
 VENUE_LEN = FF_SHM_VENUE_LEN
 SYMBOL_LEN = FF_SHM_SYMBOL_LEN
 FLAG_CLOSED = FF_SHM_FLAG_CLOSED
+#: Trades each slot's market block keeps (the newest; a ring).
+TRADES = FF_SHM_TRADES
+#: One trade as ``Market.trades`` returns it (the block's layout, field for field).
+SHM_TRADE_DTYPE = np.dtype([("exchange_ns", "=i8"), ("recv_ns", "=i8"), ("trade_id", "=i8"),
+                            ("price", "=i8"), ("size", "=i8"), ("side", "=i8")])
 
 cdef extern from "<sched.h>" nogil:
     int sched_yield()
@@ -92,7 +104,8 @@ def layout() -> dict:
     """The layout constants of ``ff_shm.h`` (for tests and tools)."""
     return {"magic": FF_SHM_MAGIC, "version": FF_SHM_VERSION,
             "header_size": FF_SHM_HEADER_SIZE, "dir_entry_size": FF_SHM_DIR_ENTRY_SIZE,
-            "venue_len": FF_SHM_VENUE_LEN, "symbol_len": FF_SHM_SYMBOL_LEN}
+            "venue_len": FF_SHM_VENUE_LEN, "symbol_len": FF_SHM_SYMBOL_LEN,
+            "trades": FF_SHM_TRADES, "market_size": sizeof(ff_shm_market)}
 
 
 cdef void* _map(int fd, uint64_t size, int prot) except NULL:
@@ -128,6 +141,7 @@ cdef class SegmentWriter:
         self.depth = depth
         self._slots = {}
         self._cores = []
+        self._trade_cores = []
         cdef ff_shm_header* h = self.hdr
         h.version = FF_SHM_VERSION
         h.header_size = FF_SHM_HEADER_SIZE
@@ -226,6 +240,48 @@ cdef class SegmentWriter:
         core.shm_publish()
         return slot
 
+    def attach_trades(self, TradeCore core) -> int:
+        """Publish the trade stream ``core`` into its instrument's market block (the
+        slot of ``(venue, symbol)``, shared with its book if one is published): the
+        newest ``TRADES`` trades and the stream's state, after every message that
+        recorded trades. Returns the slot index."""
+        cdef uint32_t slot
+        cdef ff_shm_slot* s
+        cdef ff_shm_market* m
+        cdef TradeCore other
+        if core.shm_market != NULL and core._shm_owner is not self:
+            raise ValueError(f"{core.venue}:{core.symbol} trades already publish elsewhere")
+        slot = self.slot_of(core.venue, core.symbol)
+        s = ff_shm_slot_at(self.base, slot)
+        m = ff_shm_market_of(s, self.depth)
+        for other in list(self._trade_cores):
+            if other is not core and other.shm_market == m:
+                if other.state != "closed":
+                    raise ValueError(f"{core.venue}:{core.symbol}: trades of that "
+                                     f"instrument are already published")
+                self.detach_trades(other)
+        if FF_LOAD_RLX(&s.updates) == 0:
+            # no book published there (yet): the scales are the trades' (the same rule)
+            ff_shm_write_begin(s)
+            FF_STORE_RLX(&s.price_decimals, core.price_grid.decimals)
+            FF_STORE_RLX(&s.size_decimals, core.size_grid.decimals)
+            ff_shm_write_end(s)
+        core.shm_published = FF_LOAD_RLX(&m.trades_total)   # a resubscribed stream goes on
+        core._shm_owner = self
+        core.shm_market = m
+        if core not in self._trade_cores:
+            self._trade_cores.append(core)
+        core.shm_publish(0)
+        return slot
+
+    def detach_trades(self, TradeCore core) -> None:
+        """Stop publishing the trade stream ``core`` (the block keeps its last trades)."""
+        if core._shm_owner is self:
+            core.shm_market = NULL
+            core._shm_owner = None
+        if core in self._trade_cores:
+            self._trade_cores.remove(core)
+
     def detach(self, BookCore core) -> None:
         """Stop publishing ``core`` (its slot keeps the last published content)."""
         if core._shm_owner is self:
@@ -243,6 +299,8 @@ cdef class SegmentWriter:
         """Detach every core, mark the segment closed and unmap it. Idempotent."""
         for core in list(self._cores):
             self.detach(core)
+        for trades in list(self._trade_cores):
+            self.detach_trades(trades)
         if self.base == NULL:
             return
         FF_STORE_RLX(&self.hdr.heartbeat_ns, ff_wall_ns())
@@ -368,6 +426,30 @@ cdef class Snapshot:
     def __repr__(self):
         return (f"<Snapshot {self.venue}:{self.symbol} {self.state} id={self.update_id} "
                 f"updates={self.updates} bids={len(self.bids_int)} asks={len(self.asks_int)}>")
+
+
+cdef class Market:
+    """One consistent copy of an instrument's market block: the venue's best bid/offer
+    (``bbo_updates == 0``: no BBO stream publishes there; ``Reader.bbo`` then falls back
+    to the book's top) and its newest trades.
+
+    ``trades``: ``SHM_TRADE_DTYPE`` array of the newest ``min(trades_total, TRADES)``
+    trades, oldest first (``trade_id``, ``price`` ticks, ``size`` lots, ``side`` +1 the
+    taker bought, times in CLOCK_REALTIME ns); ``trades_total`` counts every trade
+    published, so a reader polling it knows how many it missed; ``trade_state`` is the
+    trade stream's state name.
+    """
+
+    @property
+    def trade_state(self) -> str:
+        """``syncing`` | ``live`` | ``gap`` | ``stale`` | ``closed`` (``syncing`` when no
+        trade stream publishes here)."""
+        return _STATE_NAMES[self.trade_state_code] if 0 <= self.trade_state_code < 5 \
+            else "unknown"
+
+    def __repr__(self):
+        return (f"<Market {self.venue}:{self.symbol} bbo_updates={self.bbo_updates} "
+                f"trades_total={self.trades_total} {self.trade_state}>")
 
 
 cdef object _levels_array(const int64_t* src, int32_t k):
@@ -525,6 +607,44 @@ cdef class SegmentView:
         snap.seq = v.seq
         snap.checksum = v.checksum
         return snap
+
+    def read_market(self, uint32_t slot, object venue=None, object symbol=None) -> Market:
+        """A consistent copy of ``slot``'s market block (retries while a write is in
+        progress; ``SlotBusy`` if it stays mid-write for 1 s)."""
+        cdef ff_shm_slot* s = <ff_shm_slot*>self._slot(slot)
+        cdef const ff_shm_market* m = ff_shm_market_of(s, self.depth)
+        cdef ff_shm_market copy
+        cdef int64_t t0 = ff_monotonic_ns()
+        cdef uint64_t k, i, first
+        cdef cnp.ndarray arr
+        cdef ff_shm_trade* out
+        while not ff_shm_try_read_market(m, &copy):
+            sched_yield()
+            if ff_monotonic_ns() - t0 > BUSY_LIMIT_NS:
+                raise SlotBusy(f"market block of slot {slot} stayed mid-write for 1 s "
+                               f"(publisher pid {self.pid} died while writing?)")
+        cdef Market mk = Market.__new__(Market)
+        mk.venue = venue
+        mk.symbol = symbol
+        mk.price_decimals = <int32_t>FF_LOAD_RLX(&s.price_decimals)
+        mk.size_decimals = <int32_t>FF_LOAD_RLX(&s.size_decimals)
+        mk.bid_px, mk.bid_sz, mk.ask_px, mk.ask_sz = copy.bid_px, copy.bid_sz, copy.ask_px, \
+            copy.ask_sz
+        mk.bbo_update_id = copy.bbo_update_id
+        mk.bbo_exchange_ns = copy.bbo_exchange_ns
+        mk.bbo_recv_ns = copy.bbo_recv_ns
+        mk.bbo_updates = copy.bbo_updates
+        mk.trades_total = copy.trades_total
+        mk.trade_state_code = copy.trade_state
+        k = copy.trades_total if copy.trades_total < FF_SHM_TRADES else FF_SHM_TRADES
+        arr = np.empty(k, dtype=SHM_TRADE_DTYPE)
+        out = <ff_shm_trade*>cnp.PyArray_DATA(arr)
+        first = copy.trades_total - k
+        for i in range(k):
+            out[i] = copy.trades[(first + i) % FF_SHM_TRADES]
+        mk.trades = arr
+        mk.seq = copy.seq
+        return mk
 
     # ---------------------------------------------------------- tests and benchmarks
 

@@ -7,8 +7,9 @@ of a decoded segment, ``process_segment`` records its trades, ``connection_gap``
 ``fastfeed._trades.TRADE_DTYPE`` is the same layout for numpy.
 """
 
-from libc.stdint cimport int8_t, int64_t, uint8_t
+from libc.stdint cimport int8_t, int64_t, uint8_t, uint64_t
 
+from fastfeed._cdefs cimport ff_shm_market
 from fastfeed._parse cimport DecodeFn
 from fastfeed._sync cimport Sequencer
 from fastfeed._types cimport REJECT_N_REASONS, DeltaBatch, Grid, Segment
@@ -74,6 +75,10 @@ cdef class TradeCore:
     cdef readonly str last_gap_reason
     cdef public object callback     # user: callable(core) after each message with trades
     cdef object _owner              # engine wiring: on_trades_gap / on_trades_reject
+    # shared-memory publishing (fastfeed._shm sets these; NULL: not published, one branch)
+    cdef ff_shm_market* shm_market
+    cdef uint64_t shm_published     # trades written into the block so far
+    cdef object _shm_owner          # keeps the mapping alive while shm_market points into it
 
     cdef bint matches(self, const Segment* seg) noexcept nogil
     cdef int process_segment(self, DeltaBatch* b, const Segment* seg, int64_t t_recv,
@@ -85,6 +90,8 @@ cdef class TradeCore:
     cdef int _reject_convert(self, DeltaBatch* b, const Segment* seg,
                              const char* payload) except -1
     cdef int _run_callback(self) except -1
+    cdef void shm_publish(self, Py_ssize_t n) noexcept nogil
+    cdef int _state_changed(self) except -1
 
 
 cdef class OfflineTradeCore(TradeCore):

@@ -25,7 +25,14 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int64_t, uint8_t
 from libc.string cimport memcmp, memcpy
 
-from fastfeed._cdefs cimport ff_monotonic_ns as monotonic_ns, ff_wall_offset_ns
+from fastfeed._cdefs cimport (
+    FF_STORE_RLX,
+    ff_monotonic_ns as monotonic_ns,
+    ff_shm_market_begin,
+    ff_shm_market_end,
+    ff_shm_put_trade,
+    ff_wall_offset_ns,
+)
 from fastfeed._core cimport reject_counts_by_name
 from fastfeed._parse cimport (
     batch_error_message,
@@ -104,6 +111,7 @@ cdef class TradeCore:
 
     def __cinit__(self):
         self.ring = NULL
+        self.shm_market = NULL
 
     def __dealloc__(self):
         PyMem_Free(self.ring)
@@ -234,9 +242,31 @@ cdef class TradeCore:
         if n:
             self.recorded += n
             self.last_recv_ns = t_recv
+            if self.shm_market != NULL:
+                self.shm_publish(n)
             if self.callback is not None:
                 self._run_callback()
         return n
+
+    cdef void shm_publish(self, Py_ssize_t n) noexcept nogil:
+        """Copy the newest ``n`` recorded trades and the state into the shared-memory
+        market block (one seqlock write; docs/shm.md)."""
+        cdef Py_ssize_t i, k
+        cdef const TradeRecord* r
+        if n > self.count:
+            n = self.count
+        ff_shm_market_begin(self.shm_market)
+        for i in range(n):
+            k = self.head - n + i
+            if k < 0:
+                k += self.capacity
+            r = &self.ring[k]
+            ff_shm_put_trade(self.shm_market, self.shm_published, r.exchange_ns, r.recv_ns,
+                             r.trade_id, r.price, r.size, r.side)
+            self.shm_published += 1
+        FF_STORE_RLX(&self.shm_market.trades_total, self.shm_published)
+        FF_STORE_RLX(&self.shm_market.trade_state, self.seq.state)
+        ff_shm_market_end(self.shm_market)
 
     # ------------------------------------------------------------------ cold path
 
@@ -256,6 +286,7 @@ cdef class TradeCore:
         self.last_gap_reason = reason
         if self.seq.state == SYNC_LIVE:
             self.seq.transition(SYNC_GAP)
+        self._state_changed()
         if self._owner is not None:
             self._owner.on_trades_gap(self, reason)
         return 0
@@ -364,22 +395,26 @@ cdef class TradeCore:
         self._missing = []
         if self.seq.state == SYNC_GAP:
             self.seq.go_live(-1)
+        self._state_changed()
         return out
 
     def close(self) -> None:
         """Stop recording (the trades held stay readable)."""
         self.seq.restart(SYNC_CLOSED)
+        self._state_changed()
 
     def mark_stale(self) -> None:
         """The connection carrying the stream is down: trades arriving meanwhile are
         missed until it is back (``stale``; docs/venues.md, "Live trade streams")."""
         if self.seq.state == SYNC_LIVE or self.seq.state == SYNC_GAP:
             self.seq.restart(SYNC_STALE)
+        self._state_changed()
 
     def start_sync(self) -> None:
         """Not subscribed yet (``syncing``): ``resume()`` once the subscription is sent."""
         if self.seq.state != SYNC_CLOSED:
             self.seq.restart(SYNC_SYNCING)
+        self._state_changed()
 
     def resume(self) -> None:
         """The stream is subscribed (again). Contiguous ids show on the next trade exactly
@@ -389,14 +424,18 @@ cdef class TradeCore:
             self.seq.go_live(-1)
             if self._missing:
                 self.seq.transition(SYNC_GAP)
-            return
-        if self.seq.state != SYNC_STALE:
-            return
-        self.seq.go_live(-1)
-        if self.id_rule == ID_OBSERVED and self.recorded:
-            self.lost("reconnected: the trades of the outage cannot be told", -1, -1)
-        elif self._missing:
-            self.seq.transition(SYNC_GAP)
+        elif self.seq.state == SYNC_STALE:
+            self.seq.go_live(-1)
+            if self.id_rule == ID_OBSERVED and self.recorded:
+                self.lost("reconnected: the trades of the outage cannot be told", -1, -1)
+            elif self._missing:
+                self.seq.transition(SYNC_GAP)
+        self._state_changed()
+
+    cdef int _state_changed(self) except -1:
+        if self.shm_market != NULL:
+            self.shm_publish(0)
+        return 0
 
     @property
     def stream(self):

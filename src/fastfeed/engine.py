@@ -1138,6 +1138,12 @@ class Engine:
         instrument = await self._scales(venue, symbol, rest_url, tick_size, step_size)
         trades = LiveTrades(venue, symbol, instrument, stream, capacity)
         trades.callback = callback
+        if self.shm is not None:
+            try:
+                self.shm.attach_trades(trades)
+            except (SegmentFull, ValueError) as exc:
+                raise SubscribeError(f"{venue}:{symbol} trades: shared memory: {exc}") from None
+            self.shm.start_heartbeat()
         conn = self._connection_for(spec, ws_url, rest_url, spec.channel_route(stream))
         self.trade_streams.append(trades)
         conn.add_trades(trades)

@@ -1,7 +1,8 @@
-"""Shared-memory books: one publisher process per host, any number of reader processes.
+"""Shared-memory books and trades: one publisher process per host, any number of readers.
 
 The publisher (``Engine(shm="NAME")``) creates ``/dev/shm/NAME`` and copies the top
-levels of each book into it after every applied message and state change, from the hot
+levels of each book into it after every applied message and state change, and the
+newest trades of each trade stream after every message that carried some, from the hot
 path (``fastfeed._shm``). Readers (:class:`Reader`) map it read-only and take consistent
 copies through a per-book seqlock: no socket, no lock, nothing the publisher waits on.
 Layout, protocol and lifecycle: ``docs/shm.md``.
@@ -18,10 +19,15 @@ import os
 import re
 import stat
 import time
-from typing import Any
+from typing import Any, cast
+
+import numpy.typing as npt
 
 from fastfeed._shm import (
     FLAG_CLOSED,
+    SHM_TRADE_DTYPE,
+    TRADES,
+    Market,
     NotASegment,
     SegmentFull,
     SegmentView,
@@ -32,8 +38,9 @@ from fastfeed._shm import (
 )
 
 __all__ = [
-    "DEFAULT_CAPACITY", "DEFAULT_DEPTH", "NotASegment", "Publisher", "Reader",
-    "SegmentFull", "SegmentInUse", "SlotBusy", "Snapshot", "segment_path",
+    "DEFAULT_CAPACITY", "DEFAULT_DEPTH", "SHM_TRADE_DTYPE", "TRADES", "Market", "NotASegment",
+    "Publisher", "Reader", "SegmentFull", "SegmentInUse", "SlotBusy", "Snapshot",
+    "segment_path",
 ]
 
 SHM_DIR = "/dev/shm"
@@ -146,6 +153,15 @@ class Publisher:
     def detach(self, book: Any) -> None:
         """Stop publishing ``book``."""
         self.writer.detach(book)
+
+    def attach_trades(self, stream: Any) -> int:
+        """Publish a trade stream (a ``TradeCore``: ``LiveTrades``, ``TradeFeed``) into
+        its instrument's market block: the newest ``TRADES`` trades; its slot index."""
+        return self.writer.attach_trades(stream)
+
+    def detach_trades(self, stream: Any) -> None:
+        """Stop publishing a trade stream."""
+        self.writer.detach_trades(stream)
 
     def heartbeat(self) -> None:
         """Tell readers the publisher is alive (the engine does it every 0.25 s)."""
@@ -277,6 +293,33 @@ class Reader:
         if slot is None or view is None:
             slot, view = self.slot(venue, symbol), self.view
         return view.read(slot, venue, symbol)
+
+    def market(self, venue: str, symbol: str) -> Market:
+        """A consistent copy of the instrument's market block: the venue's best
+        bid/offer and its newest trades (``Market``; docs/shm.md)."""
+        slot = self._slots.get((venue, symbol))
+        view = self._view
+        if slot is None or view is None:
+            slot, view = self.slot(venue, symbol), self.view
+        return view.read_market(slot, venue, symbol)
+
+    def trades(self, venue: str, symbol: str) -> npt.NDArray[Any]:
+        """The instrument's newest trades (at most ``TRADES``), oldest first, as
+        ``SHM_TRADE_DTYPE`` (``trade_id``, ``price`` ticks, ``size`` lots, ``side``,
+        times in ns); ``market().trades_total`` says how many were ever published."""
+        return cast("npt.NDArray[Any]", self.market(venue, symbol).trades)
+
+    def bbo(self, venue: str, symbol: str) -> tuple[int, int, int, int] | None:
+        """Best ``(bid ticks, bid lots, ask ticks, ask lots)``: the venue's BBO stream
+        when one publishes here, else the book's top; None if neither side is known."""
+        m = self.market(venue, symbol)
+        if m.bbo_updates:
+            return (m.bid_px, m.bid_sz, m.ask_px, m.ask_sz)
+        snap = self.book(venue, symbol)
+        if not len(snap.bids_int) or not len(snap.asks_int):
+            return None
+        return (int(snap.bids_int[0, 0]), int(snap.bids_int[0, 1]),
+                int(snap.asks_int[0, 0]), int(snap.asks_int[0, 1]))
 
     def updates(self, venue: str, symbol: str) -> int:
         """The book's publish counter, without copying it."""

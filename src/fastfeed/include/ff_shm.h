@@ -1,9 +1,12 @@
-/* Shared-memory book segment: layout, seqlock writer and reader (declared for Cython in
+/* Shared-memory market segment: layout, seqlock writers and readers (declared for Cython in
  * fastfeed/_cdefs.pxd; docs/shm.md is the prose spec, this header the one source of the
  * numbers). Used by the publisher and reader in _shm.pyx and by tests/shm_reader.c.
  *
  * A segment is: header (FF_SHM_HEADER_SIZE bytes) | directory (capacity entries of
- * FF_SHM_DIR_ENTRY_SIZE) | slots (capacity slots of ff_shm_slot_size(depth)). All
+ * FF_SHM_DIR_ENTRY_SIZE) | slots (capacity slots of ff_shm_slot_size(depth)). A slot is
+ * one instrument: its book (ff_shm_slot, levels after it), then its market block
+ * (ff_shm_market: the venue's best bid/offer and the last FF_SHM_TRADES trades), each
+ * under its own seqlock (a book and a trade stream are written independently). All
  * integers native-endian (little-endian on every supported host), naturally aligned.
  *
  * Seqlock (one per slot, one writer): the writer makes `seq` odd (relaxed store) and
@@ -21,13 +24,14 @@
 
 /* ---- layout constants (docs/shm.md) ---- */
 #define FF_SHM_MAGIC 0x314745534d485346ULL  /* the bytes "FSHMSEG1" */
-#define FF_SHM_VERSION 1u
+#define FF_SHM_VERSION 2u                   /* 2: the market block after the levels */
 #define FF_SHM_HEADER_SIZE 128u
 #define FF_SHM_DIR_ENTRY_SIZE 64u
 #define FF_SHM_VENUE_LEN 24u                /* NUL-padded; at most 23 bytes used */
 #define FF_SHM_SYMBOL_LEN 32u               /* NUL-padded; at most 31 bytes used */
 #define FF_SHM_SLOT_HEAD 128u               /* slot bytes before the level arrays */
 #define FF_SHM_FLAG_CLOSED 1u               /* header.flags: the publisher shut down */
+#define FF_SHM_TRADES 32u                   /* trades each market block keeps (a ring) */
 
 /* header.flags, header.n_books and header.heartbeat_ns are accessed atomically. */
 typedef struct {
@@ -76,8 +80,40 @@ typedef struct {
     int64_t levels[];           /* 128 */
 } ff_shm_slot;
 
-static inline uint32_t ff_shm_slot_size(uint32_t depth) {
+/* One trade in the market block's ring (48 bytes). */
+typedef struct {
+    int64_t exchange_ns;        /*  0: execution time, CLOCK_REALTIME ns (the venue's) */
+    int64_t recv_ns;            /*  8: receive time, CLOCK_REALTIME ns */
+    int64_t trade_id;           /* 16: the venue's id (-1: none) */
+    int64_t price;              /* 24: ticks (the slot's price_decimals) */
+    int64_t size;               /* 32: lots (the slot's size_decimals) */
+    int64_t side;               /* 40: +1 the taker bought, -1 sold, 0 unknown */
+} ff_shm_trade;
+
+/* An instrument's market block, after its book's levels (64-byte aligned). */
+typedef struct {
+    uint64_t seq;               /*   0: seqlock of this block, alone on its cache line */
+    uint8_t pad0[56];
+    int64_t bid_px;             /*  64: the venue's best bid/offer (a BBO stream) */
+    int64_t bid_sz;             /*  72 */
+    int64_t ask_px;             /*  80 */
+    int64_t ask_sz;             /*  88 */
+    int64_t bbo_update_id;      /*  96: the venue's id of that BBO (-1: none) */
+    int64_t bbo_exchange_ns;    /* 104 */
+    int64_t bbo_recv_ns;        /* 112 */
+    uint64_t bbo_updates;       /* 120: BBOs published (0: no BBO stream) */
+    uint64_t trades_total;      /* 128: trades published; the newest at (total-1) % TRADES */
+    int32_t trade_state;        /* 136: the trade stream's state (book state codes) */
+    int32_t reserved;           /* 140 */
+    uint8_t pad1[48];           /* 144 */
+    ff_shm_trade trades[FF_SHM_TRADES];     /* 192 */
+} ff_shm_market;
+
+static inline uint32_t ff_shm_book_size(uint32_t depth) {
     return (FF_SHM_SLOT_HEAD + 32u * depth + 63u) & ~63u;
+}
+static inline uint32_t ff_shm_slot_size(uint32_t depth) {
+    return ff_shm_book_size(depth) + (uint32_t)sizeof(ff_shm_market);
 }
 static inline uint64_t ff_shm_dir_offset(void) { return FF_SHM_HEADER_SIZE; }
 static inline uint64_t ff_shm_slots_offset(uint32_t capacity) {
@@ -94,6 +130,9 @@ static inline ff_shm_dir_entry* ff_shm_dir(void* base, uint32_t i) {
 static inline ff_shm_slot* ff_shm_slot_at(void* base, uint32_t i) {
     ff_shm_header* h = (ff_shm_header*)base;
     return (ff_shm_slot*)((char*)base + h->slots_offset + (size_t)h->slot_size * i);
+}
+static inline ff_shm_market* ff_shm_market_of(ff_shm_slot* s, uint32_t depth) {
+    return (ff_shm_market*)((char*)s + ff_shm_book_size(depth));
 }
 
 /* ---- atomics ---- */
@@ -163,6 +202,43 @@ static inline void ff_shm_publish(ff_shm_slot* s, uint32_t depth,
     ff_shm_write_end(s);
 }
 
+/* ---- market block writer (single writer per block) ---- */
+static inline void ff_shm_market_begin(ff_shm_market* m) {
+    uint64_t q = FF_LOAD_RLX(&m->seq);
+    FF_STORE_RLX(&m->seq, q + 1);
+    FF_FENCE_REL();
+}
+static inline void ff_shm_market_end(ff_shm_market* m) {
+    uint64_t q = FF_LOAD_RLX(&m->seq);
+    FF_STORE_REL(&m->seq, q + 1);
+}
+/* Inside begin/end: one trade into the ring as the `index`-th published (0-based). */
+static inline void ff_shm_put_trade(ff_shm_market* m, uint64_t index, int64_t exchange_ns,
+                                    int64_t recv_ns, int64_t trade_id, int64_t price,
+                                    int64_t size, int64_t side) {
+    ff_shm_trade* t = &m->trades[index % FF_SHM_TRADES];
+    FF_STORE_RLX(&t->exchange_ns, exchange_ns);
+    FF_STORE_RLX(&t->recv_ns, recv_ns);
+    FF_STORE_RLX(&t->trade_id, trade_id);
+    FF_STORE_RLX(&t->price, price);
+    FF_STORE_RLX(&t->size, size);
+    FF_STORE_RLX(&t->side, side);
+}
+static inline void ff_shm_publish_bbo(ff_shm_market* m, int64_t bid_px, int64_t bid_sz,
+                                      int64_t ask_px, int64_t ask_sz, int64_t update_id,
+                                      int64_t exchange_ns, int64_t recv_ns) {
+    ff_shm_market_begin(m);
+    FF_STORE_RLX(&m->bid_px, bid_px);
+    FF_STORE_RLX(&m->bid_sz, bid_sz);
+    FF_STORE_RLX(&m->ask_px, ask_px);
+    FF_STORE_RLX(&m->ask_sz, ask_sz);
+    FF_STORE_RLX(&m->bbo_update_id, update_id);
+    FF_STORE_RLX(&m->bbo_exchange_ns, exchange_ns);
+    FF_STORE_RLX(&m->bbo_recv_ns, recv_ns);
+    FF_STORE_RLX(&m->bbo_updates, FF_LOAD_RLX(&m->bbo_updates) + 1);
+    ff_shm_market_end(m);
+}
+
 /* ---- reader ---- */
 /* A reader's copy of one slot; `levels` has room for 4 * depth words. */
 typedef struct {
@@ -217,6 +293,38 @@ static inline uint64_t ff_shm_view_checksum(const ff_shm_view* v, uint32_t depth
     for (i = 0; i < 2 * v->n_bids; i++) sum += (uint64_t)levels[i];
     for (i = 0; i < 2 * v->n_asks; i++) sum += (uint64_t)levels[2 * (size_t)depth + i];
     return sum;
+}
+
+/* One attempt at a consistent copy of a market block (1) or 0 (retry). The copy holds
+ * every field and the whole ring; the newest min(trades_total, FF_SHM_TRADES) entries
+ * are meaningful. */
+static inline int ff_shm_try_read_market(const ff_shm_market* m, ff_shm_market* out) {
+    uint64_t s1 = FF_LOAD_ACQ(&m->seq), s2;
+    uint32_t i;
+    if (s1 & 1u) return 0;
+    out->bid_px = FF_LOAD_RLX(&m->bid_px);
+    out->bid_sz = FF_LOAD_RLX(&m->bid_sz);
+    out->ask_px = FF_LOAD_RLX(&m->ask_px);
+    out->ask_sz = FF_LOAD_RLX(&m->ask_sz);
+    out->bbo_update_id = FF_LOAD_RLX(&m->bbo_update_id);
+    out->bbo_exchange_ns = FF_LOAD_RLX(&m->bbo_exchange_ns);
+    out->bbo_recv_ns = FF_LOAD_RLX(&m->bbo_recv_ns);
+    out->bbo_updates = FF_LOAD_RLX(&m->bbo_updates);
+    out->trades_total = FF_LOAD_RLX(&m->trades_total);
+    out->trade_state = FF_LOAD_RLX(&m->trade_state);
+    for (i = 0; i < FF_SHM_TRADES; i++) {
+        out->trades[i].exchange_ns = FF_LOAD_RLX(&m->trades[i].exchange_ns);
+        out->trades[i].recv_ns = FF_LOAD_RLX(&m->trades[i].recv_ns);
+        out->trades[i].trade_id = FF_LOAD_RLX(&m->trades[i].trade_id);
+        out->trades[i].price = FF_LOAD_RLX(&m->trades[i].price);
+        out->trades[i].size = FF_LOAD_RLX(&m->trades[i].size);
+        out->trades[i].side = FF_LOAD_RLX(&m->trades[i].side);
+    }
+    FF_FENCE_ACQ();
+    s2 = FF_LOAD_RLX(&m->seq);
+    if (s2 != s1) return 0;
+    out->seq = s1;
+    return 1;
 }
 
 #endif /* FF_SHM_H */
