@@ -174,3 +174,38 @@ def test_engine_publishes_trades_into_shared_memory(name):
                     bbo = r.bbo("binance", "BTCUSDT")
                     assert bbo is not None and bbo[0] < bbo[2]
     run(body, timeout=60)
+
+
+@pytest.mark.parametrize("per_read", [True, False])
+def test_per_read_callback_runs_once_for_frames_read_together(per_read):
+    # 50 matches written in one go arrive in one or a few socket reads: a per-read
+    # callback runs once per read (picows' last_in_buffer), a per-message one 50 times
+    import json
+
+    from hostile_ws import HostileServer, frame
+    calls: list[int] = []
+
+    def match(i: int) -> bytes:
+        return frame(0x1, json.dumps({
+            "type": "match", "trade_id": 1000 + i, "sequence": 5000 + i,
+            "maker_order_id": "a", "taker_order_id": "b", "time": "2024-12-07T18:00:00.0Z",
+            "product_id": "BTC-USD", "size": "0.1", "price": "100.25", "side": "buy"}).encode())
+
+    async def body():
+        async with HostileServer() as srv, Engine() as engine:
+            book = await engine.subscribe("coinbase-exchange", "BTC-USD", ws_url=srv.url,
+                                          tick_size="0.01", step_size="0.1", timeout=5)
+            trades = await engine.subscribe_trades(
+                "coinbase-exchange", "BTC-USD", ws_url=srv.url, tick_size="0.01",
+                step_size="0.1", callback=lambda t: calls.append(t.recorded),
+                callback_per_read=per_read)
+            assert trades.connection is book.connection
+            await wait_for(lambda: trades.state == "live", what="subscribed")
+            await srv.attack(b"".join(match(i) for i in range(50)))
+            await wait_for(lambda: trades.recorded == 50, what="50 trades")
+            if per_read:
+                assert 1 <= len(calls) < 50, calls
+                assert calls[-1] == 50      # the last call saw every trade
+            else:
+                assert calls == list(range(1, 51))
+    run(body, timeout=20)

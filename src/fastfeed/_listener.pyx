@@ -78,6 +78,8 @@ cdef class FeedListener(WSListener):
         self.owner.on_listener_connected(transport)
 
     cpdef on_ws_disconnected(self, WSTransport transport):
+        if self.router.read_queue:
+            self.router.flush_reads()       # what arrived before the socket went
         if self._resume_handle is not None:
             self._resume_handle.cancel()
             self._resume_handle = None
@@ -106,8 +108,11 @@ cdef class FeedListener(WSListener):
             transport.send_close(frame.get_close_code())
             transport.disconnect()
             return
-        if frame.last_in_buffer and self.read_interval > 0.0:
-            self._pause_reading(transport)
+        if frame.last_in_buffer:
+            if self.router.read_queue:      # per-read callbacks (one list check a read)
+                self.router.flush_reads()
+            if self.read_interval > 0.0:
+                self._pause_reading(transport)
 
     # ------------------------------------------------------------------ cold path
 

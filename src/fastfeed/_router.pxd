@@ -46,6 +46,9 @@ cdef class Router:
     cdef readonly int64_t control_messages
     cdef readonly int64_t sequence_gaps
     cdef readonly int64_t unrouted  # data of a channel no core on this connection takes
+    # cores whose per-read callback is due (TradeCore.callback_per_read): run by
+    # flush_reads at the end of each socket read (FeedListener), or of route_payload
+    cdef readonly list read_queue
     cdef int64_t reject_counts[REJECT_N_REASONS]
     cdef readonly str last_error
 
@@ -54,6 +57,7 @@ cdef class Router:
     cdef int _unreadable(self, str text, const char* p, Py_ssize_t n) except -1
     cdef int _unreadable_channel(self, str text, const char* p, Py_ssize_t n) except -1
     cdef int connection_gap(self, str reason) except -1
+    cdef int flush_reads(self) except -1
 
 
 cdef class OfflineCore(BookCore):

@@ -20,6 +20,7 @@ class Router:
     control_messages: int
     sequence_gaps: int
     unrouted: int
+    read_queue: list[Any]
     last_error: str | None
     def __init__(self, venue: str, owner: Any = None, cores: Iterable[BookCore] = (),
                  max_message_bytes: int = ...) -> None: ...

@@ -127,6 +127,7 @@ cdef class Router:
         self.owner = owner
         self.conn_seq = -1
         self.max_message_bytes = max_message_bytes
+        self.read_queue = []
         self.set_cores(list(cores))
         self.set_trade_cores([])
 
@@ -151,6 +152,7 @@ cdef class Router:
         _table_init(&self._trades, len(cores))
         for core in cores:
             _table_put(&self._trades, <PyObject*>core, core.symbol_ptr, core.symbol_len)
+            core._read_queue = self.read_queue
         self._trades.only = <PyObject*>cores[0] if len(cores) == 1 else NULL
         self._trade_cores = cores
 
@@ -245,6 +247,16 @@ cdef class Router:
             self.owner.on_router_reject(text, PyBytes_FromStringAndSize(p, min(n, 120)))
         return 0
 
+    cdef int flush_reads(self) except -1:
+        """Run the per-read callbacks that came due (once per core, in the order their
+        first trades of this read arrived)."""
+        cdef TradeCore core
+        due = self.read_queue[:]
+        del self.read_queue[:]
+        for core in due:
+            core._run_callback()
+        return 0
+
     cdef int connection_gap(self, str reason) except -1:
         """The connection lost messages: every live book on it turns ``gap``, and every
         trade stream records a loss of unknown range."""
@@ -265,13 +277,18 @@ cdef class Router:
         """Route one payload (bytes-like) from Python; level changes applied."""
         cdef Py_buffer view
         cdef int64_t t_recv = monotonic_ns()
+        cdef int n
         if PyBytes_CheckExact(payload):
-            return self.route(PyBytes_AS_STRING(payload), len(<bytes>payload), t_recv)
-        PyObject_GetBuffer(payload, &view, PyBUF_SIMPLE)
-        try:
-            return self.route(<const char*>view.buf, view.len, t_recv)
-        finally:
-            PyBuffer_Release(&view)
+            n = self.route(PyBytes_AS_STRING(payload), len(<bytes>payload), t_recv)
+        else:
+            PyObject_GetBuffer(payload, &view, PyBUF_SIMPLE)
+            try:
+                n = self.route(<const char*>view.buf, view.len, t_recv)
+            finally:
+                PyBuffer_Release(&view)
+        if self.read_queue:         # one payload pushed by hand is one "read"
+            self.flush_reads()
+        return n
 
     @property
     def connection_sequence(self) -> int:

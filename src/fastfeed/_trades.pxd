@@ -74,6 +74,11 @@ cdef class TradeCore:
     cdef readonly str last_reject
     cdef readonly str last_gap_reason
     cdef public object callback     # user: callable(core) after each message with trades
+    # ... or, with callback_per_read, once per socket read that recorded trades: the core
+    # queues itself on its router's read queue, the listener runs it at last_in_buffer
+    cdef public bint callback_per_read
+    cdef list _read_queue
+    cdef bint _in_read_queue
     cdef object _owner              # engine wiring: on_trades_gap / on_trades_reject
     # shared-memory publishing (fastfeed._shm sets these; NULL: not published, one branch)
     cdef ff_shm_market* shm_market

@@ -44,6 +44,7 @@ class TradeCore:
     last_reject: str | None
     last_gap_reason: str | None
     callback: Callable[[Any], Any] | None
+    callback_per_read: bool
 
     def __init__(self, venue: str, symbol: str, price_decimals: int, size_decimals: int,
                  price_tick: int = 1, size_step: int = 1, *, stream: str | None = None,

@@ -245,7 +245,12 @@ cdef class TradeCore:
             if self.shm_market != NULL:
                 self.shm_publish(n)
             if self.callback is not None:
-                self._run_callback()
+                if self.callback_per_read and self._read_queue is not None:
+                    if not self._in_read_queue:
+                        self._in_read_queue = True
+                        self._read_queue.append(self)
+                else:
+                    self._run_callback()
         return n
 
     cdef void shm_publish(self, Py_ssize_t n) noexcept nogil:
@@ -341,6 +346,7 @@ cdef class TradeCore:
         return 0
 
     cdef int _run_callback(self) except -1:
+        self._in_read_queue = False
         try:
             self.callback(self)
         except Exception:

@@ -1104,7 +1104,8 @@ class Engine:
                                capacity: int = DEFAULT_CAPACITY, ws_url: str | None = None,
                                rest_url: str | None = None, tick_size: str | None = None,
                                step_size: str | None = None,
-                               callback: TradesCallback | None = None) -> LiveTrades:
+                               callback: TradesCallback | None = None,
+                               callback_per_read: bool = False) -> LiveTrades:
         """Start recording ``symbol``'s trades on ``venue`` and return the stream's handle
         (:class:`fastfeed.trades.LiveTrades`), live at once: a trade stream needs no
         snapshot. It shares connections with books and other streams within the venue's
@@ -1114,8 +1115,10 @@ class Engine:
         first: Binance ``aggTrade``, Coinbase ``market_trades`` / ``matches``).
         ``capacity`` bounds the ring buffer of trades held (the oldest are overwritten,
         counted in ``overwritten``). ``callback(stream)`` runs after each message that
-        recorded trades, inside the hot path (keep it short). The other arguments are
-        those of :meth:`subscribe`.
+        recorded trades, inside the hot path (keep it short); with ``callback_per_read``
+        once per socket read that recorded any (picows' ``last_in_buffer``: a burst of
+        frames read at once costs one call; read the new trades with
+        ``trades(since=...)``). The other arguments are those of :meth:`subscribe`.
         """
         if self._closed:
             raise SubscribeError("engine is closed")
@@ -1138,6 +1141,7 @@ class Engine:
         instrument = await self._scales(venue, symbol, rest_url, tick_size, step_size)
         trades = LiveTrades(venue, symbol, instrument, stream, capacity)
         trades.callback = callback
+        trades.callback_per_read = callback_per_read
         if self.shm is not None:
             try:
                 self.shm.attach_trades(trades)
