@@ -45,8 +45,10 @@ class BinanceSpot(Venue):
     rest_ban_seconds = (120.0, 259200.0)   # "from 2 minutes to 3 days"
     stream_suffix = "@depth@100ms"
     route = ""
-    #: the route of trade streams (USD-M serves them on ``/market`` only)
-    trade_route = ""
+    #: the route of every other channel (USD-M: trades, tickers and klines on ``/market``)
+    market_route = ""
+    #: channels served on ``route`` (USD-M ``/public``: depth and ``bookTicker``)
+    route_channels: tuple[str, ...] = (BOOK, "bookTicker")
     depth_path = "/api/v3/depth"
     info_path = "/api/v3/exchangeInfo"
     # 1000 levels cost 50 weight (5000 cost 250): 60 resyncs a minute fit in half the
@@ -82,8 +84,9 @@ class BinanceSpot(Venue):
         return f"{symbol.lower()}@{channel}"
 
     def channel_route(self, channel: str = BOOK) -> str:
-        """Books on ``route``, trades on ``trade_route`` (USD-M: ``/public``, ``/market``)."""
-        return self.route if channel == BOOK else self.trade_route
+        """``route`` for ``route_channels``, ``market_route`` for the rest (USD-M:
+        ``/public`` for depth and bookTicker, ``/market`` for trades, tickers, klines)."""
+        return self.route if channel in self.route_channels else self.market_route
 
     def connection_url(self, ws_base: str, symbols: list[str], channel: str = BOOK) -> str:
         """Combined-stream URL: every event arrives wrapped with its stream name."""
@@ -165,7 +168,7 @@ class BinanceUsdm(BinanceSpot):
     incoming_per_second = 10
     # connections_per_window: the spot figure (300 per 5 min); USD-M states none (UNCERTAIN)
     route = "/public"
-    trade_route = "/market"
+    market_route = "/market"
     depth_path = "/fapi/v1/depth"
     info_path = "/fapi/v1/exchangeInfo"
     snapshot_limit = 1000
