@@ -360,10 +360,15 @@ DECODERS = {
 # conversion (phase 2)
 # ---------------------------------------------------------------------------------------
 
+def _shown(text: str) -> str:
+    # the compiled message shows the text's bytes decoded with "replace"
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _dec(what: str, text: str, decimals: int) -> int:
     code, value = decimal_code(text.encode("utf-8", "surrogateescape"), decimals)
     if code != DECIMAL_OK or value is None:
-        raise DecodeFailed(f"{what}: " + decimal_error_message(code, text, decimals))
+        raise DecodeFailed(f"{what}: " + decimal_error_message(code, _shown(text), decimals))
     return value
 
 
@@ -404,7 +409,7 @@ def _convert_ticker(seg: dict[str, Any], pd: int, sd: int) -> None:
         elif i == 5 and text.startswith("-"):
             code, value = decimal_code(text[1:].encode("utf-8", "surrogateescape"), pd)
             if code != DECIMAL_OK or value is None:
-                raise DecodeFailed(f"{name}: " + decimal_error_message(code, text, pd))
+                raise DecodeFailed(f"{name}: " + decimal_error_message(code, _shown(text), pd))
             values[name] = -value
         else:
             values[name] = _dec(name, text, sd if i == 1 else pd)
