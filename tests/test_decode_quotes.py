@@ -532,3 +532,15 @@ def test_ticker_feed_matches_reference_stream(msgs: list[tuple[int, str]]) -> No
     assert got == [{n: rec[n] for n in names} for rec in r.records()]
     assert (f.recorded, f.stale, f.rejected) == (r.recorded, r.stale, r.rejected)
     assert np.all(f.tickers()["recv_ns"] > 0)
+
+
+def test_escaped_key_longer_than_the_key_buffer_is_the_same_field() -> None:
+    # found by benches/fuzz.py: "best_bid_quantity" (17 bytes) spelled with escapes is the
+    # known field, so it counts (and a repeat of it is a duplicate)
+    esc = b'"\\u0062est_bid_quantity"'
+    p = AT_TICKER.replace(b'"best_bid_quantity"', esc)
+    assert both("coinbase", p, "bbo", 2, 8)["segments"][0]["bid_size"] == 800021000000
+    dup = AT_TICKER.replace(b'"best_bid_quantity":"8000.21"',
+                            b'"best_bid_quantity":"1",' + esc + b':"2"')
+    with pytest.raises(_parse.DecodeFailed, match="duplicate field"):
+        decode_quotes("coinbase", dup, "bbo", 2, 8)

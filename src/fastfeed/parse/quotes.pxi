@@ -129,6 +129,12 @@ cdef int _q_object(Cursor* c, const QTable* t, QVal* vals) noexcept nogil:
         i = 0
         while i < t.n and not key_is(k, kl, t.name[i], t.len[i]):
             i += 1
+        if i == t.n and k == c.kraw:
+            # an escaped key too long to decode into kbuf (best_bid_quantity is 17
+            # bytes): compared as JSON means it
+            i = 0
+            while i < t.n and not _keys_equal(k, kl, t.name[i], t.len[i]):
+                i += 1
         if i < t.n:
             if vals[i].kind != QK_ABSENT:
                 return _dup(c)
