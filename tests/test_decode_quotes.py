@@ -180,7 +180,7 @@ def test_coinbase_exchange_ticker_with_and_without_sizes() -> None:
     assert (seg["last_price"], seg["open"], seg["last_size"], seg["last_trade_id"],
             seg["update_id"]) == (4055226, 4055226, 2465, 131414, 29912240)
     one_size = CX_TICKER.replace(b'"best_ask":', b'"best_bid_size":"1","best_ask":')
-    with pytest.raises(_parse.DecodeFailed, match="^field 'best_ask_size' missing$"):
+    with pytest.raises(_parse.DecodeFailed, match=r"^field 'best_ask_size' missing$"):
         decode_quotes("coinbase-exchange", one_size, "bbo", 2, 8)
 
 

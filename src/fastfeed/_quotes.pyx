@@ -25,7 +25,7 @@ import numpy as np
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.stdint cimport INT64_MIN, int8_t, int32_t, int64_t, uint8_t
+from libc.stdint cimport INT64_MIN, int8_t, int32_t, int64_t
 from libc.string cimport memchr, memcmp, memcpy, memset
 
 from fastfeed._cdefs cimport ff_monotonic_ns as monotonic_ns, ff_wall_offset_ns
@@ -148,8 +148,7 @@ cdef int _scale_free(const char* s, int32_t n, int64_t* v, int8_t* dec) noexcept
 
 
 cdef inline int _scale_free_decimals(const char* s, int32_t n) noexcept nogil:
-    cdef int8_t dec = 0
-    cdef int64_t v
+    """The decimals _scale_free reads a volume at (for its error message)."""
     cdef const char* dot = <const char*>memchr(s, b'.', <size_t>n) if n > 0 else NULL
     cdef Py_ssize_t end = n
     if dot == NULL:

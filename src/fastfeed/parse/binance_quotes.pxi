@@ -36,15 +36,15 @@ cdef enum:
     BQ_id = 24
     BQ_data = 25
 
-#: the fields of Binance quote events, in their index order (the reference reads these)
-BINANCE_QUOTE_FIELDS = ("e", "E", "T", "s", "u", "b", "B", "a", "A", "c", "Q", "o", "h",
+# the fields of Binance quote events, in their index order (reference/quotes.py: the same)
+cdef tuple _BQ_FIELDS = ("e", "E", "T", "s", "u", "b", "B", "a", "A", "c", "Q", "o", "h",
                         "l", "v", "q", "p", "O", "C", "F", "L", "n")
 
 cdef QTable _BQ_TOP                 # with "data" (the combined-stream envelope)
 cdef QTable _BQ_INNER
-_qtable(&_BQ_TOP, "field", BINANCE_QUOTE_FIELDS + ("code", "result", "id", "data"),
+_qtable(&_BQ_TOP, "field", _BQ_FIELDS + ("code", "result", "id", "data"),
         ("data",))
-_qtable(&_BQ_INNER, "field", BINANCE_QUOTE_FIELDS + ("code", "result", "id"))
+_qtable(&_BQ_INNER, "field", _BQ_FIELDS + ("code", "result", "id"))
 
 
 cdef int _bq_event(const char* p, Py_ssize_t n, DeltaBatch* b, QVal* top,

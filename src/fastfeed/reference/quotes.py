@@ -45,7 +45,7 @@ class _Fields:
     def has(self, name: str) -> bool:
         return name in self.o
 
-    def str(self, name: str, required: bool = True) -> str | None:
+    def text(self, name: str, required: bool = True) -> str | None:
         v = self.o.get(name, _ABSENT)
         if v is _ABSENT:
             if required:
@@ -55,8 +55,8 @@ class _Fields:
             raise DecodeFailed(f"{self.prefix} '{name}' has the wrong type (expected string)")
         return v
 
-    def sym(self, name: str) -> str:
-        v = self.str(name)
+    def symbol(self, name: str) -> str:
+        v = self.text(name)
         assert v is not None
         if isinstance(v, _Esc):
             raise DecodeFailed(f"{self.prefix} '{name}' contains an escape "
@@ -65,7 +65,7 @@ class _Fields:
             raise DecodeFailed(f"{self.prefix} '{name}' is not valid UTF-8")
         return v
 
-    def int(self, name: str, required: bool, lo: int, hi: int) -> int | None:
+    def integer(self, name: str, required: bool, lo: int, hi: int) -> int | None:
         v = self.o.get(name, _ABSENT)
         if v is _ABSENT:
             if required:
@@ -167,11 +167,11 @@ def _binance_bbo(payload: bytes) -> dict[str, Any]:
         if out is not None:
             return out
     f = _Fields(o)
-    u = f.int("u", True, 0, MAX_UPDATE_ID)
-    s = f.sym("s")
-    b, bq, a, aq = f.str("b"), f.str("B"), f.str("a"), f.str("A")
-    e_ms = f.int("E", usdm, MS_MIN, MS_MAX)
-    t_ms = f.int("T", False, MS_MIN, MS_MAX)
+    u = f.integer("u", True, 0, MAX_UPDATE_ID)
+    s = f.symbol("s")
+    b, bq, a, aq = f.text("b"), f.text("B"), f.text("a"), f.text("A")
+    e_ms = f.integer("E", usdm, MS_MIN, MS_MAX)
+    t_ms = f.integer("T", False, MS_MIN, MS_MAX)
     assert u is not None and b is not None and a is not None
     t = 0 if e_ms is None else e_ms * 10**6
     out = _result("bbo", last_id=u, t=t, segments=[_bbo(s, "update", u, t, b, bq, a, aq)])
@@ -193,26 +193,26 @@ def _binance_ticker(payload: bytes) -> dict[str, Any]:
     else:
         return _bn_ignored(e)
     f = _Fields(o)
-    e_ms = f.int("E", True, MS_MIN, MS_MAX)
-    s = f.sym("s")
-    texts = {0: f.str("c")}
+    e_ms = f.integer("E", True, MS_MIN, MS_MAX)
+    s = f.symbol("s")
+    texts = {0: f.text("c")}
     if full:
-        texts[1] = f.str("Q")
-    texts[2], texts[3], texts[4] = f.str("o"), f.str("h"), f.str("l")
+        texts[1] = f.text("Q")
+    texts[2], texts[3], texts[4] = f.text("o"), f.text("h"), f.text("l")
     if full:
-        texts[5] = f.str("p")
-    texts[6], texts[7] = f.str("v"), f.str("q")
+        texts[5] = f.text("p")
+    texts[6], texts[7] = f.text("v"), f.text("q")
     assert e_ms is not None
     t = e_ms * 10**6
     extra: dict[str, Any] = {}
     if full:
-        open_ms = f.int("O", True, MS_MIN, MS_MAX)
-        close_ms = f.int("C", True, MS_MIN, MS_MAX)
+        open_ms = f.integer("O", True, MS_MIN, MS_MAX)
+        close_ms = f.integer("C", True, MS_MIN, MS_MAX)
         assert open_ms is not None and close_ms is not None
         extra = {"open_ns": open_ms * 10**6, "close_ns": close_ms * 10**6,
-                 "first": f.int("F", True, -1, MAX_UPDATE_ID),
-                 "last": f.int("L", True, -1, MAX_UPDATE_ID),
-                 "count": f.int("n", True, 0, MAX_UPDATE_ID)}
+                 "first": f.integer("F", True, -1, MAX_UPDATE_ID),
+                 "last": f.integer("L", True, -1, MAX_UPDATE_ID),
+                 "count": f.integer("n", True, 0, MAX_UPDATE_ID)}
     return _result("ticker", t=t, segments=[_ticker(s, "update", t, texts,  # type: ignore[arg-type]
                                                     **extra)])
 
@@ -239,9 +239,9 @@ def _coinbase_at(payload: bytes, bbo: bool) -> dict[str, Any]:
     if isinstance(typ, str) and typ == "error":
         return _result("venue_error", last_id=last_id)
     f = _Fields(o)
-    channel = f.str("channel")
-    ts = f.str("timestamp", False)
-    f.int("sequence_num", False, 0, MAX_UPDATE_ID)
+    channel = f.text("channel")
+    ts = f.text("timestamp", False)
+    f.integer("sequence_num", False, 0, MAX_UPDATE_ID)
     t = 0
     if ts is not None:
         parsed = parse_rfc3339_ns(_raw(ts))
@@ -250,8 +250,8 @@ def _coinbase_at(payload: bytes, bbo: bool) -> dict[str, Any]:
         t = parsed
     assert channel is not None
     if channel == "ticker" or (not bbo and channel == "ticker_batch"):
-        f.int("sequence_num", True, 0, MAX_UPDATE_ID)
-        f.str("timestamp")
+        f.integer("sequence_num", True, 0, MAX_UPDATE_ID)
+        f.text("timestamp")
         if "events" not in o:
             raise DecodeFailed("field 'events' missing")
         events = o["events"]
@@ -264,7 +264,7 @@ def _coinbase_at(payload: bytes, bbo: bool) -> dict[str, Any]:
             _check_dups(ev, {"type", "tickers"})  # type: ignore[arg-type]
             _check_depth(ev, {"tickers": list})
             fe = _Fields(ev, "event field")
-            etype = fe.str("type")
+            etype = fe.text("type")
             if etype not in ("snapshot", "update"):
                 raise DecodeFailed("event type is not 'snapshot' or 'update'")
             kind = "snapshot" if etype == "snapshot" else "update"
@@ -279,15 +279,15 @@ def _coinbase_at(payload: bytes, bbo: bool) -> dict[str, Any]:
                 _check_dups(tk, _AT_TICKER)  # type: ignore[arg-type]
                 _check_depth(tk, {})
                 ft = _Fields(tk, "ticker field")
-                sym = ft.sym("product_id")
+                sym = ft.symbol("product_id")
                 if bbo:
-                    b, bq = ft.str("best_bid"), ft.str("best_bid_quantity")
-                    a, aq = ft.str("best_ask"), ft.str("best_ask_quantity")
+                    b, bq = ft.text("best_bid"), ft.text("best_bid_quantity")
+                    a, aq = ft.text("best_ask"), ft.text("best_ask_quantity")
                     assert b is not None and a is not None
                     segments.append(_bbo(sym, kind, -1, t, b, bq, a, aq))
                 else:
-                    texts = {0: ft.str("price"), 6: ft.str("volume_24_h"),
-                             4: ft.str("low_24_h"), 3: ft.str("high_24_h")}
+                    texts = {0: ft.text("price"), 6: ft.text("volume_24_h"),
+                             4: ft.text("low_24_h"), 3: ft.text("high_24_h")}
                     segments.append(_ticker(sym, kind, t, texts))  # type: ignore[arg-type]
         return _result("bbo" if bbo else "ticker", last_id=last_id, t=t, segments=segments)
     if channel == "heartbeats":
@@ -314,13 +314,13 @@ def _coinbase_exchange(payload: bytes, bbo: bool) -> dict[str, Any]:
     _check_dups(o, _CX)  # type: ignore[arg-type]
     _check_depth(o, {})
     f = _Fields(o)
-    typ = f.str("type")
+    typ = f.text("type")
     assert typ is not None
     if typ != "ticker":
         return _other_type(typ)
-    sym = f.sym("product_id")
-    seq = f.int("sequence", True, 0, MAX_UPDATE_ID)
-    ts = f.str("time", False)
+    sym = f.symbol("product_id")
+    seq = f.integer("sequence", True, 0, MAX_UPDATE_ID)
+    ts = f.text("time", False)
     assert seq is not None
     t = 0
     if ts is not None:
@@ -330,15 +330,15 @@ def _coinbase_exchange(payload: bytes, bbo: bool) -> dict[str, Any]:
         t = parsed
     if bbo:
         sizes = "best_bid_size" in o or "best_ask_size" in o
-        b, bq = f.str("best_bid"), f.str("best_bid_size", sizes)
-        a, aq = f.str("best_ask"), f.str("best_ask_size", sizes)
+        b, bq = f.text("best_bid"), f.text("best_bid_size", sizes)
+        a, aq = f.text("best_ask"), f.text("best_ask_size", sizes)
         assert b is not None and a is not None
         return _result("bbo", last_id=seq, t=t,
                        segments=[_bbo(sym, "update", seq, t, b, bq, a, aq)])
-    texts = {0: f.str("price"), 2: f.str("open_24h"), 6: f.str("volume_24h"),
-             4: f.str("low_24h"), 3: f.str("high_24h")}
-    last_size = f.str("last_size", False)
-    trade_id = f.int("trade_id", False, 0, MAX_UPDATE_ID)
+    texts = {0: f.text("price"), 2: f.text("open_24h"), 6: f.text("volume_24h"),
+             4: f.text("low_24h"), 3: f.text("high_24h")}
+    last_size = f.text("last_size", False)
+    trade_id = f.integer("trade_id", False, 0, MAX_UPDATE_ID)
     if last_size is not None:
         texts[1] = last_size
     return _result("ticker", last_id=seq, t=t, segments=[_ticker(
