@@ -68,7 +68,7 @@ from fastfeed._types cimport (
 
 
 from fastfeed._cdefs cimport (
-    FF_I64_LIM, FF_POW10, ff_fast_uint, ff_pre_decimal, ff_scan_string, ff_skip_zeros,
+    FF_I64_LIM, FF_POW10, ff_ctz64, ff_fast_uint, ff_pre_decimal, ff_scan_string, ff_skip_zeros,
     ff_take_digits,
 )
 

@@ -35,6 +35,7 @@ ctypedef struct QTable:
     const char* name[Q_MAX_FIELDS]
     Py_ssize_t len[Q_MAX_FIELDS]
     bint container[Q_MAX_FIELDS]
+    uint32_t first[256]         # by a key's first byte: the fields whose name starts so
     # the static texts of every problem a field can have (built at import, see _qtable)
     const char* missing[Q_MAX_FIELDS]
     const char* wrong_str[Q_MAX_FIELDS]
@@ -62,7 +63,10 @@ cdef int _qtable(QTable* t, str prefix, tuple names, tuple containers=()) except
     if len(names) > Q_MAX_FIELDS:
         raise RuntimeError("quote field table too large")
     t.n = len(names)
+    for i in range(256):
+        t.first[i] = 0
     for i, name in enumerate(names):
+        t.first[ord(name[0])] |= <uint32_t>1 << i
         f = f"{prefix} '{name}'"
         t.name[i] = _qtext(name)
         t.len[i] = len(name)
@@ -113,7 +117,8 @@ cdef int _q_object(Cursor* c, const QTable* t, QVal* vals) noexcept nogil:
     QK_ABSENT). A repeated key (known or not) is a duplicate. 0, or -1 (cursor failed)."""
     cdef const char* k
     cdef Py_ssize_t kl
-    cdef int i, rc
+    cdef int i, j, rc
+    cdef uint32_t m
     cdef KeySet ks
     ks.n = 0
     for i in range(t.n):
@@ -126,9 +131,14 @@ cdef int _q_object(Cursor* c, const QTable* t, QVal* vals) noexcept nogil:
     while True:
         if cur_key(c, &k, &kl) < 0:
             return -1
-        i = 0
-        while i < t.n and not key_is(k, kl, t.name[i], t.len[i]):
-            i += 1
+        i = t.n
+        m = t.first[<unsigned char>k[0]] if kl > 0 else 0
+        while m:
+            j = ff_ctz64(m)
+            if t.len[j] == kl and memcmp(k, t.name[j], <size_t>kl) == 0:
+                i = j
+                break
+            m &= m - 1
         if i == t.n and k == c.kraw:
             # an escaped key too long to decode into kbuf (best_bid_quantity is 17
             # bytes): compared as JSON means it
