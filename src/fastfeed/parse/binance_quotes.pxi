@@ -54,16 +54,13 @@ cdef int _bq_event(const char* p, Py_ssize_t n, DeltaBatch* b, QVal* top,
     cdef Cursor c
     cdef int i
     cur_init(&c, p, n)
-    if _q_object(&c, &_BQ_TOP, top) < 0 or _end_of_payload(&c) < 0:
+    if _q_object(&c, &_BQ_TOP, top, &_BQ_INNER, inner) < 0 or _end_of_payload(&c) < 0:
         return _fail_cursor(b, &c)
     ev[0] = top
     if top[BQ_data].kind == QK_ABSENT:
         return DEC_OK
     if top[BQ_data].kind != QK_OBJ:
         return _fail_batch(b, DEC_WRONG_TYPE, top[BQ_data].at, _BQ_TOP.wrong_obj[BQ_data])
-    c.i = top[BQ_data].at
-    if _q_object(&c, &_BQ_INNER, inner) < 0:
-        return _fail_cursor(b, &c)
     for i in range(_BQ_N_EVENT):
         if top[i].kind != QK_ABSENT:
             return _fail_batch(b, DEC_MISPLACED_FIELD, -1,

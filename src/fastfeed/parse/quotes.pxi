@@ -112,9 +112,12 @@ cdef int _q_value(Cursor* c, QVal* out, bint container) noexcept nogil:
     return cur_skip_value(c, -Q_CONTAINER_SLACK if container else 0)
 
 
-cdef int _q_object(Cursor* c, const QTable* t, QVal* vals) noexcept nogil:
+cdef int _q_object(Cursor* c, const QTable* t, QVal* vals, const QTable* sub=NULL,
+                   QVal* sub_vals=NULL) noexcept nogil:
     """The object at the cursor ('{' next) into ``vals`` (indexed as ``t``; absent fields
-    QK_ABSENT). A repeated key (known or not) is a duplicate. 0, or -1 (cursor failed)."""
+    QK_ABSENT). A repeated key (known or not) is a duplicate. With ``sub``, a container
+    field that is an object is read in the same pass into ``sub_vals`` (Binance ``data``:
+    one pass over a combined-stream payload). 0, or -1 (cursor failed)."""
     cdef const char* k
     cdef Py_ssize_t kl
     cdef int i, j, rc
@@ -148,7 +151,12 @@ cdef int _q_object(Cursor* c, const QTable* t, QVal* vals) noexcept nogil:
         if i < t.n:
             if vals[i].kind != QK_ABSENT:
                 return _dup(c)
-            rc = _q_value(c, &vals[i], t.container[i])
+            if sub != NULL and t.container[i] and cur_peek(c) == b'{':
+                vals[i].kind = QK_OBJ
+                vals[i].at = c.i
+                rc = _q_object(c, sub, sub_vals)
+            else:
+                rc = _q_value(c, &vals[i], t.container[i])
         else:
             if key_set_add(c, &ks, k, kl) < 0:
                 return -1
