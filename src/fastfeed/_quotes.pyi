@@ -6,8 +6,10 @@ from typing import Any, NamedTuple
 import numpy as np
 from typing_extensions import disjoint_base
 
-#: records a ring holds unless told otherwise
+#: BBO records a ring holds unless told otherwise
 DEFAULT_CAPACITY: int
+#: ticker records a ring holds unless told otherwise
+DEFAULT_TICKER_CAPACITY: int
 #: a value the venue does not give
 QUOTE_MISSING: int
 #: ticker decimal fields by TickerText code

@@ -68,8 +68,11 @@ from fastfeed.venues import get_venue
 
 log = logging.getLogger("fastfeed.quotes")
 
-#: Records a ring holds unless told otherwise (BBO: 56 bytes each, 3.5 MiB; ticker: 136).
+#: BBO records a ring holds unless told otherwise (56 bytes each: 3.5 MiB).
 DEFAULT_CAPACITY = 65_536
+#: Ticker records a ring holds unless told otherwise (136 bytes each: 544 KiB; about an
+#: hour of once-a-second tickers).
+DEFAULT_TICKER_CAPACITY = 4096
 #: A value the venue does not give (a ticker field it lacks, Coinbase Exchange BBO sizes).
 QUOTE_MISSING = INT64_MIN
 #: Ticker decimal fields by TickerText code: the record's field names.
@@ -698,7 +701,7 @@ cdef class TickerCore(QuoteCore):
 
     def __init__(self, str venue, str symbol, int price_decimals, int size_decimals,
                  int64_t price_tick=1, int64_t size_step=1, *,
-                 Py_ssize_t capacity=DEFAULT_CAPACITY, bint strict=True,
+                 Py_ssize_t capacity=DEFAULT_TICKER_CAPACITY, bint strict=True,
                  bint offline=False):
         self.itemsize = sizeof(TickerRecord)
         self._dtype = TICKER_DTYPE

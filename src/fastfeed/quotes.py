@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastfeed._quotes import (
     BBO_DTYPE,
     DEFAULT_CAPACITY,
+    DEFAULT_TICKER_CAPACITY,
     QUOTE_MISSING,
     TICKER_DTYPE,
     Bbo,
@@ -63,7 +64,7 @@ class TickerFeed(TickerCore):
     __slots__ = ("step_size", "tick_size")
 
     def __init__(self, venue: str, symbol: str, tick_size: str, step_size: str, *,
-                 capacity: int = DEFAULT_CAPACITY, strict: bool = True) -> None:
+                 capacity: int = DEFAULT_TICKER_CAPACITY, strict: bool = True) -> None:
         get_venue(venue)
         scales = instrument_scales(venue, tick_size, step_size)
         super().__init__(venue, symbol, *scales, capacity=capacity, strict=strict,
