@@ -38,7 +38,7 @@ cdef enum:
 
 # the fields of Binance quote events, in their index order (reference/quotes.py: the same)
 cdef tuple _BQ_FIELDS = ("e", "E", "T", "s", "u", "b", "B", "a", "A", "c", "Q", "o", "h",
-                        "l", "v", "q", "p", "O", "C", "F", "L", "n")
+                         "l", "v", "q", "p", "O", "C", "F", "L", "n")
 
 cdef QTable _BQ_TOP                 # with "data" (the combined-stream envelope)
 cdef QTable _BQ_INNER
