@@ -3,7 +3,8 @@
 ``python -m benches.fuzz [--decoder NAME] [--payloads N] [--seed S] [--json]``
 
 Book decoders go through ``decode_message``, trade decoders (``*-trades``, docs/venues.md
-"Trades") through ``decode_trades``. Mutates real-shaped venue messages (byte flips,
+"Trades") through ``decode_trades``, BBO and ticker decoders (``*-bbo``, ``*-ticker``,
+docs/venues.md "Best bid/offer", "Tickers") through ``fastfeed._quotes.decode_quotes``. Mutates real-shaped venue messages (byte flips,
 inserted/deleted bytes, truncation, duplicated keys, unknown keys spelled two ways (raw,
 escaped, non-ASCII, surrogates, invalid bytes), many unknown keys, escapes in keys and
 strings, invalid UTF-8, level arrays moved between nesting levels or to another message
@@ -26,9 +27,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from fastfeed import _parse
+from fastfeed import _parse, _quotes
 from fastfeed.feed import instrument_scales
 from fastfeed.reference import decode as ref
+from fastfeed.reference import quotes as ref_quotes
 
 
 class Obj(list):  # type: ignore[type-arg]
@@ -189,6 +191,77 @@ TRADE_SEEDS: dict[str, tuple[str, bool, str, str, list[Json]]] = {
 SEEDS.update(TRADE_SEEDS)
 
 
+def _bn_book(usdm: bool = False) -> Obj:
+    if usdm:    # the captured USD-M shape (channels.md 2.2)
+        return _o(e="bookTicker", u=11757092630476, s="BTCUSDT", ps="BTCUSDT", b="83091.60",
+                  B="4.215", a="83091.70", A="3.763", T=1791382994657, E=1791382994658, st=1)
+    return _o(u=400900217, s="BNBUSDT", b="25.35190000", B="31.21000000", a="25.36520000",
+              A="40.66000000")
+
+
+def _bn_ticker(mini: bool = False) -> Obj:
+    if mini:
+        return _o(e="24hrMiniTicker", E=1672515782136, s="BNBBTC", c="0.00250000",
+                  o="0.00100000", h="0.00250000", l="0.00100000", v="10000.00000000",
+                  q="18.00000000")
+    return _o(e="24hrTicker", E=1672515782136, s="BNBBTC", p="-0.00150000", P="250.00",
+              w="0.0018", x="0.0009", c="0.00250000", Q="10.00000000", b="0.0024", B="10",
+              a="0.0026", A="100", o="0.00100000", h="0.00250000", l="0.00100000",
+              v="10000.00000000", q="93000000000.10000000", O=0, C=86400000, F=0, L=18150,
+              n=18151)
+
+
+def _at_ticker(product: str = "BTC-USD") -> Obj:
+    return _o(type="ticker", product_id=product, price="21932.98",
+              volume_24_h="16038.28770938", low_24_h="21835.29", high_24_h="23011.18",
+              low_52_w="15460", high_52_w="48240", price_percent_chg_24_h="-4.15775596190603",
+              best_bid="21931.98", best_bid_quantity="8000.21", best_ask="21933.98",
+              best_ask_quantity="8038.07770938")
+
+
+def _cx_ticker(sizes: bool = True) -> Obj:
+    o = _o(type="ticker", sequence=29912240, product_id="BTC-USD", price="40552.26",
+           open_24h="40552.26", volume_24h="0.43526841", low_24h="40552.26",
+           high_24h="40662.06", volume_30d="160.65999711", best_bid="40552.26",
+           best_ask="40553.84", side="sell", time="2022-03-16T18:42:08.145773Z",
+           trade_id=131414, last_size="0.00002465")
+    if sizes:
+        o.insert(10, ("best_bid_size", "0.25"))
+        o.insert(12, ("best_ask_size", "1.5"))
+    return o
+
+
+_BN_QUOTES = [_bn_book(), _bn_book(usdm=True), _o(stream="btcusdt@bookTicker",
+                                                  data=_bn_book(usdm=True)),
+              _bn_ticker(), _bn_ticker(mini=True), _o(stream="bnbbtc@ticker", data=_bn_ticker()),
+              _o(result=None, id=7), _o(code=-1121, msg="Invalid symbol."), _bn_trade()]
+_AT_QUOTES = [
+    _cb_env("ticker", 0, [_o(type="snapshot", tickers=[_at_ticker()])]),
+    _cb_env("ticker", 4, [_o(type="update", tickers=[_at_ticker("ETH-USD"), _at_ticker()]),
+                          _o(type="update", tickers=[])]),
+    _cb_env("ticker_batch", 5, [_o(type="update", tickers=[_at_ticker()])]),
+    _cb_env("heartbeats", 3, [_o(current_time="2023-02-09 20:32:50.7 +0000 UTC",
+                                 heartbeat_counter="17")]),
+    _o(type="error", message="failure", sequence_num=4),
+]
+_CX_QUOTES = [_cx_ticker(), _cx_ticker(sizes=False), _cx_match(),
+              _o(type="heartbeat", sequence=90, last_trade_id=20, product_id="BTC-USD",
+                 time="2014-11-07T08:19:28.464459Z"),
+              _o(type="subscriptions", channels=[_o(name="ticker", product_ids=["BTC-USD"])])]
+#: BBO and ticker decoders: (venue, channel, tick_size, step_size, seeds), run through
+#: decode_quotes. The Binance seeds' prices are off the 0.01 tick (kept, counted).
+QUOTE_SEEDS: dict[str, tuple[str, str, str, str, list[Json]]] = {
+    "binance-bbo": ("binance", "bbo", "0.01", "0.01", _BN_QUOTES),
+    "binance-ticker": ("binance", "ticker", "0.01", "0.01", _BN_QUOTES),
+    "coinbase-at-bbo": ("coinbase", "bbo", "0.01", "0.00000001", _AT_QUOTES),
+    "coinbase-at-ticker": ("coinbase", "ticker", "0.01", "0.00000001", _AT_QUOTES),
+    "coinbase-exchange-bbo": ("coinbase-exchange", "bbo", "0.01", "0.00000001", _CX_QUOTES),
+    "coinbase-exchange-ticker": ("coinbase-exchange", "ticker", "0.01", "0.00000001",
+                                 _CX_QUOTES),
+}
+SEEDS.update(QUOTE_SEEDS)  # type: ignore[arg-type]
+
+
 # -- serialisation (duplicates and hand-made escapes survive) ------------------------
 
 class Raw(str):
@@ -236,12 +309,16 @@ _NUMBERS = [-1, 0, 1, -5, 2**62, 2**62 + 1, 2**63 - 1, 2**63, -(2**63), -(2**63)
 _STRINGS = ["", "0", "-1", "1e-5", "97250.015", "BTCUSDT", "BTC-USD", "ETH-USD", "bid",
             "offer", "buy", "sell", "depthUpdate", "snapshot", "update", "l2update", "l2_data",
             "heartbeat", "heartbeats", "subscriptions", "error", "trade", "aggTrade", "match",
-            "last_match", "market_trades", "BUY", "SELL", "995098701", "ba2a-0a48"]
+            "last_match", "market_trades", "BUY", "SELL", "995098701", "ba2a-0a48",
+            "bookTicker", "24hrTicker", "24hrMiniTicker", "ticker", "ticker_batch"]
 _KEYS = ["e", "E", "T", "s", "U", "u", "pu", "b", "a", "data", "stream", "code", "result", "id",
          "lastUpdateId", "bids", "asks", "type", "product_id", "changes", "time", "sequence",
          "channel", "timestamp", "sequence_num", "events", "updates", "side", "price_level",
          "new_quantity", "event_time", "client_id", "t", "p", "q", "f", "l", "m", "M", "nq",
-         "st", "trade_id", "price", "size", "trades", "maker_order_id"]
+         "st", "trade_id", "price", "size", "trades", "maker_order_id",
+         "B", "A", "c", "Q", "o", "h", "v", "n", "O", "C", "F", "L", "tickers", "best_bid",
+         "best_ask", "best_bid_size", "best_bid_quantity", "open_24h", "volume_24_h",
+         "last_size"]
 
 
 def _escape(text: str, rng: random.Random) -> Raw:
@@ -413,7 +490,11 @@ def scales(name: str) -> tuple[int, int, int, int]:
 def _compare(name: str, p: bytes) -> tuple[str | None, tuple[str, Any]]:
     venue, snap, *_ = SEEDS[name]
     sc = scales(name)
-    if name in TRADE_SEEDS:
+    if name in QUOTE_SEEDS:
+        channel = QUOTE_SEEDS[name][1]
+        a = _run(lambda: _quotes.decode_quotes(venue, p, channel, *sc), _parse.DecodeFailed)
+        b = _run(lambda: ref_quotes.decode_quotes(venue, p, channel, *sc), ref.DecodeFailed)
+    elif name in TRADE_SEEDS:
         a = _run(lambda: _parse.decode_trades(venue, p, *sc), _parse.DecodeFailed)
         b = _run(lambda: ref.decode_trades(venue, p, *sc), ref.DecodeFailed)
     else:

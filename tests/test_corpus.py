@@ -1,5 +1,6 @@
 """Conformance corpus: every scenario in ``tests/corpus/<venue>/*.json`` through BookFeed,
-and every trade scenario (``trades_*.json``) through TradeFeed.
+every trade scenario (``trades_*.json``) through TradeFeed, and every BBO and ticker
+scenario (``bbo_*.json``, ``ticker_*.json``) through BboFeed / TickerFeed.
 
 Each scenario is a sequence of real-format venue payloads with the expected state, book
 (or trades) and counters after every step (format: ``tests/corpus/README.md``). The
@@ -19,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from fastfeed import BookFeed, DecodeRejected, TradeFeed
+from fastfeed import BboFeed, BookFeed, DecodeRejected, TickerFeed, TradeFeed
 
 CORPUS = Path(__file__).parent / "corpus"
 VENUES = ("binance", "binance-usdm", "coinbase", "coinbase-exchange")
@@ -42,9 +43,12 @@ COUNTERS = ("gaps", "resyncs", "old_messages", "rejected", "last_update_id", "bu
 XFAIL: dict[str, str] = {}
 
 
+OTHER_CHANNELS = ("trades_", "bbo_", "ticker_")     # file prefixes of non-book scenarios
+
+
 def scenario_files() -> list[Path]:
-    """The book scenarios (``trades_*.json`` are trade scenarios)."""
-    return sorted(p for p in CORPUS.glob("*/*.json") if not p.name.startswith("trades_"))
+    """The book scenarios (``trades_*``, ``bbo_*``, ``ticker_*`` are other channels')."""
+    return sorted(p for p in CORPUS.glob("*/*.json") if not p.name.startswith(OTHER_CHANNELS))
 
 
 def trade_scenario_files() -> list[Path]:
@@ -441,15 +445,109 @@ def run_trade_scenario(path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------
+# BBO and ticker scenarios (docs/venues.md, "Best bid/offer" and "Tickers")
+# ---------------------------------------------------------------------------------------
+
+QUOTE_TOP_KEYS = {"description", "rule", "symbol", "tick_size", "step_size", "capacity",
+                  "steps"}
+QUOTE_EXPECT_KEYS = {"note", "applied", "bbo", "ticker", "reject", "rejects", "held",
+                     "recorded", "overwritten", "stale", "rejected", "unknown_symbol",
+                     "connection_gaps", "off_grid"}
+QUOTE_COUNTERS = ("held", "recorded", "overwritten", "stale", "rejected", "unknown_symbol",
+                  "connection_gaps", "off_grid")
+# expected values: decimal strings (null: the venue gives none) at these scales, or ints
+_PRICE_FIELDS = ("bid", "ask", "last_price", "open", "high", "low", "change")
+_SIZE_FIELDS = ("bid_size", "ask_size", "last_size")
+_BBO_NAMES = {"bid": "bid_price", "ask": "ask_price"}
+
+
+def quote_scenario_files() -> list[Path]:
+    return sorted(p for c in ("bbo_", "ticker_") for p in CORPUS.glob(f"*/{c}*.json"))
+
+
+def _quote_expected(key: str, value: Any, feed: Any) -> Any:
+    if key in ("ms", "time"):
+        return value * 10**6 if key == "ms" else rfc3339_ns(value)
+    if value is None:
+        return -(2**63)                                 # QUOTE_MISSING
+    if key in _PRICE_FIELDS:
+        neg = value.startswith("-")
+        units = to_units(value.lstrip("-"), feed.price_decimals)
+        return -units if neg else units
+    if key in _SIZE_FIELDS:
+        return to_units(value, feed.size_decimals)
+    if key in ("volume", "quote_volume"):
+        return Decimal(value)
+    return value                                        # ids and counts
+
+
+def _quote_actual(key: str, latest: Any) -> Any:
+    if key in ("ms", "time"):
+        return latest.exchange_ns
+    if key in ("volume", "quote_volume"):
+        v = getattr(latest, key)
+        return None if v == -(2**63) else Decimal(v).scaleb(-getattr(latest, key + "_decimals"))
+    return getattr(latest, _BBO_NAMES.get(key, key))
+
+
+def run_quote_scenario(path: Path) -> None:
+    sc = load(path)
+    sid = scenario_id(path)
+    assert not set(sc) - QUOTE_TOP_KEYS, f"{sid}: unknown keys {set(sc) - QUOTE_TOP_KEYS}"
+    cls = BboFeed if path.name.startswith("bbo_") else TickerFeed
+    feed = cls(path.parent.name, sc["symbol"], sc["tick_size"], sc["step_size"],
+               capacity=sc.get("capacity", 65536), strict=False)
+    for i, step in enumerate(sc["steps"]):
+        assert not set(step) - QUOTE_EXPECT_KEYS - {"message"}, f"{sid} step {i}: keys"
+        payload = _payload(step["message"])
+        before = feed.rejected
+        applied = feed.apply_message(payload)
+        reject_text = (feed.last_reject or "") if feed.rejected != before else None
+        errors = []
+        if "applied" in step and applied != step["applied"]:
+            errors.append(f"applied: expected {step['applied']}, got {applied}")
+        for name in QUOTE_COUNTERS:
+            if name in step and getattr(feed, name) != step[name]:
+                errors.append(f"{name}: expected {step[name]}, got {getattr(feed, name)}")
+        if "rejects" in step and feed.rejects != step["rejects"]:
+            errors.append(f"rejects: expected {step['rejects']}, got {feed.rejects}")
+        if "reject" in step and step["reject"] not in (reject_text or ""):
+            errors.append(f"reject text: expected {step['reject']!r} in {reject_text!r}")
+        elif "reject" not in step and reject_text is not None and "rejected" not in step:
+            errors.append(f"unexpected reject: {reject_text!r}")
+        want = step.get("bbo" if cls is BboFeed else "ticker")
+        if want is not None:
+            latest = feed.bbo() if cls is BboFeed else feed.ticker()
+            for key, value in want.items():
+                exp, got = _quote_expected(key, value, feed), _quote_actual(key, latest)
+                if exp != got and not (value is None and got is None):
+                    errors.append(f"{key}: expected {exp!r}, got {got!r}")
+        if errors:
+            note = f" ({step['note']})" if "note" in step else ""
+            pytest.fail(f"{sc['description']}\n{sid} step {i}{note}: "
+                        f"{payload[:300].decode('utf-8', 'replace')}\n  " + "\n  ".join(errors),
+                        pytrace=False)
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, id=scenario_id(p))
+                                  for p in quote_scenario_files()])
+def test_quote_scenario(path):
+    run_quote_scenario(path)
+
+
+# ---------------------------------------------------------------------------------------
 # tests
 # ---------------------------------------------------------------------------------------
 
 def test_corpus_has_every_venue():
     for venue in VENUES:
-        files = [p for p in (CORPUS / venue).glob("*.json") if not p.name.startswith("trades_")]
+        files = [p for p in (CORPUS / venue).glob("*.json")
+                 if not p.name.startswith(OTHER_CHANNELS)]
         assert len(files) >= 8, f"{venue}: only {len(files)} scenarios"
         trades = list((CORPUS / venue).glob("trades_*.json"))
         assert len(trades) >= 3, f"{venue}: only {len(trades)} trade scenarios"
+        for channel in ("bbo", "ticker"):
+            assert list((CORPUS / venue).glob(f"{channel}_*.json")), f"{venue}: no {channel}"
     assert (CORPUS / "README.md").is_file()
 
 

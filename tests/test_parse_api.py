@@ -17,10 +17,14 @@ SPOT = (b'{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":1,"u":2,'
 def test_decoders_are_the_ones_venues_name() -> None:
     assert _parse.DECODERS == ("binance-depth", "binance-snapshot", "coinbase-at",
                                "coinbase-exchange", "binance-trades", "coinbase-at-trades",
-                               "coinbase-exchange-trades", "binance-stream",
-                               "coinbase-at-stream", "coinbase-exchange-stream")
+                               "coinbase-exchange-trades", "binance-bbo", "binance-ticker",
+                               "coinbase-at-bbo", "coinbase-at-ticker",
+                               "coinbase-exchange-bbo", "coinbase-exchange-ticker",
+                               "binance-stream", "coinbase-at-stream",
+                               "coinbase-exchange-stream")
     named = {v.decoder for v in VENUES.values()}
     named |= {v.stream_decoder for v in VENUES.values()}
+    named |= {d for v in VENUES.values() for d in (v.bbo_decoder, v.ticker_decoder) if d}
     named |= {v.snapshot_decoder for v in VENUES.values() if v.snapshot_decoder}
     named |= {v.trade_decoder for v in VENUES.values()}
     assert named == set(_parse.DECODERS)
@@ -32,7 +36,10 @@ def test_decode_message_follows_the_venue_description(monkeypatch: pytest.Monkey
     with pytest.raises(ValueError, match=r"^unknown decoder 'nope' \(known: binance-depth, "
                                          r"binance-snapshot, coinbase-at, coinbase-exchange, "
                                          r"binance-trades, coinbase-at-trades, "
-                                         r"coinbase-exchange-trades, binance-stream, "
+                                         r"coinbase-exchange-trades, binance-bbo, "
+                                         r"binance-ticker, coinbase-at-bbo, "
+                                         r"coinbase-at-ticker, coinbase-exchange-bbo, "
+                                         r"coinbase-exchange-ticker, binance-stream, "
                                          r"coinbase-at-stream, coinbase-exchange-stream\)$"):
         _parse.decode_message("binance", SPOT, 2, 1)
 

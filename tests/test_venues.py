@@ -52,7 +52,9 @@ def test_venue_description_is_complete(name):
 
 def test_compiled_and_reference_decoders_are_the_same_set():
     from fastfeed.reference.decode import STREAM_DECODERS
-    assert set(DECODERS) == set(REFERENCE_DECODERS) | set(STREAM_DECODERS)
+    from fastfeed.reference.quotes import DECODERS as REFERENCE_QUOTE_DECODERS
+    assert set(DECODERS) == (set(REFERENCE_DECODERS) | set(STREAM_DECODERS)
+                             | set(REFERENCE_QUOTE_DECODERS))
     assert not set(REFERENCE_DECODERS) & set(STREAM_DECODERS)
 
 

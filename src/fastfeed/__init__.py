@@ -2,7 +2,9 @@
 
 Public names: :class:`BookFeed` (offline, same compiled path), :class:`Engine` (live),
 :class:`LiveBook`, :class:`L2Book`, :class:`DecodeRejected`, :class:`SubscribeError`,
-:class:`TradeFeed` (offline trades) and :data:`TRADE_DTYPE` (one recorded trade).
+:class:`TradeFeed` (offline trades) and :data:`TRADE_DTYPE` (one recorded trade),
+:class:`BboFeed` / :class:`TickerFeed` (offline best bid/offer and 24 h tickers) with
+:data:`BBO_DTYPE` / :data:`TICKER_DTYPE`.
 They are imported on first use, so pure-Python parts (``fastfeed.sim``, the CLI's
 ``--help``) start without loading the compiled core.
 """
@@ -23,6 +25,10 @@ _LAZY = {
     "SubscribeError": "fastfeed.engine",
     "TRADE_DTYPE": "fastfeed.trades",
     "TradeFeed": "fastfeed.trades",
+    "BBO_DTYPE": "fastfeed.quotes",
+    "BboFeed": "fastfeed.quotes",
+    "TICKER_DTYPE": "fastfeed.quotes",
+    "TickerFeed": "fastfeed.quotes",
 }
 
 if TYPE_CHECKING:
@@ -30,6 +36,7 @@ if TYPE_CHECKING:
     from fastfeed._core import DecodeRejected
     from fastfeed.engine import Engine, LiveBook, SubscribeError
     from fastfeed.feed import BookFeed
+    from fastfeed.quotes import BBO_DTYPE, TICKER_DTYPE, BboFeed, TickerFeed
     from fastfeed.trades import TRADE_DTYPE, TradeFeed
 
 
@@ -44,3 +51,4 @@ def __getattr__(name: str) -> Any:
 
 __all__ = ["TRADE_DTYPE", "BookFeed", "DecodeRejected", "Engine", "L2Book", "LiveBook",
            "SubscribeError", "TradeFeed", "__version__"]
+__all__ += ["BBO_DTYPE", "TICKER_DTYPE", "BboFeed", "TickerFeed"]

@@ -12,6 +12,7 @@ from fastfeed._book import L2Book
 from fastfeed._core import BookCore
 from fastfeed._hist import LatencyHistogram
 from fastfeed._listener import FeedListener
+from fastfeed._quotes import QuoteCore
 from fastfeed._trades import OfflineTradeCore
 
 def bench_apply_deltas(
@@ -65,3 +66,5 @@ def bench_decode(venue: str, payload: bytes, iterations: int, price_decimals: in
 
 def bench_trades(core: OfflineTradeCore, payloads: list[bytes]) -> tuple[int, int]:
     """Route every payload once through a trade stream: (total ns, trades recorded)."""
+def bench_quotes(core: QuoteCore, payloads: list[bytes]) -> tuple[int, int]:
+    """Route every payload once through a BBO or ticker stream: (total ns, records made)."""

@@ -12,7 +12,8 @@ Nothing in the production path imports this module. Each part lives in its own i
   ``TimedFeedListener`` (the production ``FeedListener`` plus a frame-count hook);
 - ``benchkit/parse.pxi``: the decoder timing loops (owned by the parser; cimports of
   ``fastfeed._parse`` go in that file);
-- ``benchkit/trades.pxi``: ``bench_trades`` (a trade stream's decode + record path).
+- ``benchkit/trades.pxi``: ``bench_trades`` (a trade stream's decode + record path);
+- ``benchkit/quotes.pxi``: ``bench_quotes`` (a BBO or ticker stream's decode + record path).
 """
 
 include "benchkit/book.pxi"
@@ -20,3 +21,4 @@ include "benchkit/hist.pxi"
 include "benchkit/listener.pxi"
 include "benchkit/parse.pxi"
 include "benchkit/trades.pxi"
+include "benchkit/quotes.pxi"

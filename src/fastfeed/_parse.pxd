@@ -207,6 +207,16 @@ cdef int decode_coinbase_at_trades(const char* p, Py_ssize_t n, DeltaBatch* b) n
 cdef int decode_coinbase_exchange_trades(const char* p, Py_ssize_t n,
                                          DeltaBatch* b) noexcept nogil
 
+# Quote decoders (docs/venues.md, "Best bid/offer" and "Tickers"): MSG_BBO / MSG_TICKER
+# batches, one Quote per segment (a BBO segment: two Deltas, bid then ask).
+cdef int decode_binance_bbo(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil
+cdef int decode_binance_ticker(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil
+cdef int decode_coinbase_at_bbo(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil
+cdef int decode_coinbase_at_ticker(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil
+cdef int decode_coinbase_exchange_bbo(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil
+cdef int decode_coinbase_exchange_ticker(const char* p, Py_ssize_t n,
+                                         DeltaBatch* b) noexcept nogil
+
 # A decoder by its registered name: "binance-depth", "binance-snapshot", "coinbase-at",
 # "coinbase-exchange", and the trade decoders "binance-trades", "coinbase-at-trades",
 # "coinbase-exchange-trades" (the Python-level tuple DECODERS lists them; Venue.decoder,

@@ -32,6 +32,10 @@ them stay direct C calls); ``_parse.pxd`` is the cimport surface for other modul
     parse/binance_trades.pxi     Binance trade and aggTrade events
     parse/coinbase_at_trades.pxi Coinbase Advanced Trade market_trades
     parse/coinbase_exchange_trades.pxi  Coinbase Exchange matches
+    parse/quotes.pxi             what the BBO and ticker decoders share (flat field tables)
+    parse/binance_quotes.pxi     Binance bookTicker, 24hrTicker, 24hrMiniTicker
+    parse/coinbase_at_quotes.pxi Coinbase Advanced Trade ticker / ticker_batch
+    parse/coinbase_exchange_quotes.pxi  Coinbase Exchange ticker
     parse/streams.pxi            per venue, every channel of a connection: the stream decoders
 
 The C helpers (SWAR scanners, bit scans, clocks) are headers in ``include/``, declared in
@@ -48,6 +52,8 @@ from fastfeed._types cimport (
     MAX_BATCH_LEVELS, SIDE_BID, SIDE_ASK, SEG_UPDATE, SEG_SNAPSHOT,
     MSG_NONE, MSG_DEPTH, MSG_SNAPSHOT, MSG_HEARTBEAT, MSG_CONTROL, MSG_IGNORED, MSG_VENUE_ERROR,
     MSG_TRADES,
+    MSG_BBO, MSG_TICKER, Quote, batch_next_quote,
+    TK_LAST, TK_LAST_SIZE, TK_OPEN, TK_HIGH, TK_LOW, TK_CHANGE, TK_VOLUME, TK_QUOTE_VOLUME,
     batch_reset, batch_next_level, batch_next_seg, batch_next_trade, batch_init, batch_free,
     DeltaBatch, Delta, Grid, Segment, Trade,
     TRADE_STREAM_TRADE, TRADE_STREAM_AGG, TRADE_STREAM_MARKET_TRADES, TRADE_STREAM_MATCHES,
@@ -63,7 +69,7 @@ from fastfeed._types cimport (
 
 
 from fastfeed._cdefs cimport (
-    FF_I64_LIM, FF_POW10, ff_fast_uint, ff_pre_decimal, ff_scan_string, ff_skip_zeros,
+    FF_I64_LIM, FF_POW10, ff_ctz64, ff_fast_uint, ff_pre_decimal, ff_scan_string, ff_skip_zeros,
     ff_take_digits,
 )
 
@@ -82,6 +88,10 @@ include "parse/trades.pxi"
 include "parse/binance_trades.pxi"
 include "parse/coinbase_at_trades.pxi"
 include "parse/coinbase_exchange_trades.pxi"
+include "parse/quotes.pxi"
+include "parse/binance_quotes.pxi"
+include "parse/coinbase_at_quotes.pxi"
+include "parse/coinbase_exchange_quotes.pxi"
 include "parse/streams.pxi"
 
 DECODERS = tuple(_REGISTRY)             # every decoder name registered above

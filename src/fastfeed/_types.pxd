@@ -13,7 +13,8 @@ Pointers in a batch point into the payload and are valid only during the callbac
 
 Trade decoders use the same batch: one Delta (price and size text, converted by the same
 phase 2) plus one ``Trade`` (id, time, taker side, stream) per trade, message kind
-``MSG_TRADES`` (docs/venues.md, "Trades").
+``MSG_TRADES`` (docs/venues.md, "Trades"). Quote decoders (``MSG_BBO``, ``MSG_TICKER``)
+add one ``Quote`` per segment (docs/venues.md, "Best bid/offer" and "Tickers").
 """
 
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
@@ -33,6 +34,8 @@ cdef enum MsgKind:
     MSG_IGNORED = 5         # a known message type fastfeed does not consume
     MSG_VENUE_ERROR = 6     # the venue reports an error (Coinbase type error, Binance code)
     MSG_TRADES = 7          # trades (a trade decoder): one Trade per level, see below
+    MSG_BBO = 8             # best bid/offer (a bbo decoder): one Quote per segment, below
+    MSG_TICKER = 9          # 24 h ticker (a ticker decoder): one Quote per segment, below
 
 
 cdef enum SegKind:
@@ -125,6 +128,35 @@ ctypedef struct Trade:
     uint8_t stream              # TradeStream
 
 
+# Quote decoders (MSG_BBO, MSG_TICKER; docs/venues.md, "Best bid/offer" and "Tickers"):
+# one Quote per segment, quotes[i] with segs[i]. A BBO segment holds two Deltas (bid, then
+# ask: price and size text, converted by convert_segment like levels); a ticker segment
+# none: its decimals are the texts below, converted by the quote core (_quotes).
+cdef enum TickerText:
+    TK_LAST = 0                 # last trade price (price scale)
+    TK_LAST_SIZE = 1            # last trade size (size scale)
+    TK_OPEN = 2                 # 24 h open (price scale)
+    TK_HIGH = 3
+    TK_LOW = 4
+    TK_CHANGE = 5               # 24 h price change, signed (price scale)
+    TK_VOLUME = 6               # base volume (scale-free: mantissa and decimals)
+    TK_QUOTE_VOLUME = 7         # quote volume (scale-free)
+    TK_N_TEXTS = 8
+
+
+ctypedef struct Quote:
+    int64_t update_id           # Binance bookTicker u, Coinbase Exchange sequence; else -1
+    int64_t time_ns             # exchange time (Binance E, Coinbase time); 0: none
+    int64_t open_ns             # ticker window open (Binance O); 0: none
+    int64_t close_ns            # ticker window close (Binance C); 0: none
+    int64_t first_trade_id      # ticker: Binance F; else -1
+    int64_t last_trade_id       # ticker: Binance L, Coinbase Exchange trade_id; else -1
+    int64_t trade_count         # ticker: Binance n; else -1
+    const char* text[8]         # ticker decimals by TickerText (NULL: the venue has none)
+    int32_t text_len[8]
+    uint8_t no_sizes            # BBO without sizes (the sizes' Delta text is a dummy "0")
+
+
 ctypedef struct Grid:
     # One book's scale for prices (or sizes) and the instrument's grid on it
     # (docs/venues.md#instrument-scales). A value is an int64 count of 10**-decimals units;
@@ -164,6 +196,9 @@ ctypedef struct DeltaBatch:
     # Trade decoders (MSG_TRADES): trades[i] goes with levels[i]; NULL until first needed.
     Trade* trades
     Py_ssize_t cap_trades
+    # Quote decoders (MSG_BBO, MSG_TICKER): quotes[i] goes with segs[i]; NULL until needed.
+    Quote* quotes
+    Py_ssize_t cap_quotes
 
 
 # Hard cap on levels in one decoded message: a REST snapshot holds at most 5000 a side
@@ -197,9 +232,11 @@ cdef inline int batch_init(DeltaBatch* b, Py_ssize_t cap_levels) noexcept nogil:
     b.levels = NULL
     b.segs = NULL
     b.trades = NULL
+    b.quotes = NULL
     b.cap_levels = 0
     b.cap_segs = 0
     b.cap_trades = 0
+    b.cap_quotes = 0
     batch_reset(b)
     b.levels = <Delta*>realloc(NULL, cap_levels * sizeof(Delta))
     b.segs = <Segment*>realloc(NULL, 16 * sizeof(Segment))
@@ -214,12 +251,15 @@ cdef inline void batch_free(DeltaBatch* b) noexcept nogil:
     free(b.levels)
     free(b.segs)
     free(b.trades)
+    free(b.quotes)
     b.levels = NULL
     b.segs = NULL
     b.trades = NULL
+    b.quotes = NULL
     b.cap_levels = 0
     b.cap_segs = 0
     b.cap_trades = 0
+    b.cap_quotes = 0
 
 
 cdef inline Delta* batch_next_level(DeltaBatch* b) noexcept nogil:
@@ -272,3 +312,42 @@ cdef inline Trade* batch_next_trade(DeltaBatch* b, Delta** level) noexcept nogil
         b.cap_trades = b.cap_levels
     level[0] = d
     return &b.trades[b.n_levels - 1]
+
+
+cdef inline Quote* batch_next_quote(DeltaBatch* b, Segment** seg) noexcept nogil:
+    """Room for one more quote: its Segment (*seg) and its Quote at the same index, the
+    Quote reset (ids -1, times 0, no texts); NULL past the segment cap or out of memory
+    (nothing added then)."""
+    cdef Quote* grown
+    cdef Quote* q
+    cdef int i
+    cdef Segment* s = batch_next_seg(b)
+    if s == NULL:
+        return NULL
+    if b.n_segs > b.cap_quotes:
+        grown = <Quote*>realloc(b.quotes, b.cap_segs * sizeof(Quote))
+        if grown == NULL:
+            b.n_segs -= 1
+            return NULL
+        b.quotes = grown
+        b.cap_quotes = b.cap_segs
+    q = &b.quotes[b.n_segs - 1]
+    q.update_id = -1
+    q.time_ns = 0
+    q.open_ns = 0
+    q.close_ns = 0
+    q.first_trade_id = -1
+    q.last_trade_id = -1
+    q.trade_count = -1
+    for i in range(8):
+        q.text[i] = NULL
+        q.text_len[i] = 0
+    q.no_sizes = 0
+    s.symbol_ptr = NULL
+    s.symbol_len = 0
+    s.kind = SEG_UPDATE
+    s.start = b.n_levels
+    s.count = 0
+    s.event_time_ns = 0
+    seg[0] = s
+    return q

@@ -42,6 +42,8 @@ _KIND_NAMES = {
     MSG_IGNORED: "ignored",
     MSG_VENUE_ERROR: "venue_error",
     MSG_TRADES: "trades",
+    MSG_BBO: "bbo",
+    MSG_TICKER: "ticker",
 }
 
 

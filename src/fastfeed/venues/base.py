@@ -70,6 +70,11 @@ class Venue:
     #: stream names from ``fastfeed._parse.TRADE_STREAMS``, rules from
     #: ``fastfeed._trades.ID_RULES`` (docs/venues.md, "Trades")
     trade_streams: tuple[tuple[str, str], ...] = ()
+    #: compiled decoders of the best bid/offer and the 24 h ticker channels (names in
+    #: ``fastfeed._parse.DECODERS``; None: the venue has no such channel), docs/venues.md
+    #: "Best bid/offer" and "Tickers"
+    bbo_decoder: str | None = None
+    ticker_decoder: str | None = None
     #: default WebSocket base (or full) URL and REST base URL
     ws_url: str = ""
     rest_url: str = ""

@@ -30,6 +30,9 @@ class BinanceSpot(Venue):
     # observed, not promised (docs/venues.md, "Trades")
     trade_streams: tuple[tuple[str, str], ...] = (("aggTrade", "contiguous-fills"),
                                                   ("trade", "observed"))
+    # <symbol>@bookTicker (spot: no e/E; USD-M: e, E, T); @ticker and @miniTicker
+    bbo_decoder: str | None = "binance-bbo"
+    ticker_decoder: str | None = "binance-ticker"
     # Binance keeps every price and quantity with 8 decimals (spot prints exactly 8, USD-M
     # trims them); snapshots hold deep levels off today's tickSize/stepSize grid
     value_decimals = 8

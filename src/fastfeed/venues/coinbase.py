@@ -25,6 +25,9 @@ class CoinbaseAdvancedTrade(Venue):
     stream_decoder = "coinbase-at-stream"
     # numeric trade ids +1 observed, not promised; losses show in sequence_num
     trade_streams = (("market_trades", "observed"),)
+    # both read the ticker channel (ticker_batch too, for tickers: it has no BBO)
+    bbo_decoder = "coinbase-at-bbo"
+    ticker_decoder = "coinbase-at-ticker"
     connection_sequence = True
     unreadable_is_gap = True
     ws_url = "wss://advanced-trade-ws.coinbase.com"
@@ -64,6 +67,8 @@ class CoinbaseExchange(Venue):
     trade_decoder = "coinbase-exchange-trades"
     stream_decoder = "coinbase-exchange-stream"
     trade_streams = (("matches", "contiguous"),)     # trade_id +1 per product
+    bbo_decoder = "coinbase-exchange-bbo"           # both read the ticker channel
+    ticker_decoder = "coinbase-exchange-ticker"
     unreadable_is_gap = True
     ws_url = "wss://ws-feed.exchange.coinbase.com"
     rest_url = "https://api.exchange.coinbase.com"

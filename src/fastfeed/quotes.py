@@ -1,0 +1,73 @@
+"""BboFeed and TickerFeed: the offline entry points for best bid/offer and 24 h tickers.
+
+Raw payloads through the compiled path (the venue's ``bbo_decoder`` / ``ticker_decoder``
+→ ``BboCore`` / ``TickerCore``). ``BBO_DTYPE`` and ``TICKER_DTYPE`` are the numpy layouts
+of one record. The decoding, staleness and scale rules are in ``docs/venues.md`` ("Best
+bid/offer", "Tickers").
+"""
+
+from __future__ import annotations
+
+from fastfeed._quotes import (
+    BBO_DTYPE,
+    DEFAULT_CAPACITY,
+    DEFAULT_TICKER_CAPACITY,
+    QUOTE_MISSING,
+    TICKER_DTYPE,
+    Bbo,
+    BboCore,
+    Ticker,
+    TickerCore,
+)
+from fastfeed.feed import instrument_scales
+from fastfeed.venues import get_venue
+
+__all__ = ["BBO_DTYPE", "QUOTE_MISSING", "TICKER_DTYPE", "Bbo", "BboFeed", "Ticker",
+           "TickerFeed"]
+
+
+class BboFeed(BboCore):
+    """One best bid/offer stream fed by hand: the compiled decode → stale check → ring path.
+
+    ``tick_size``/``step_size`` are the instrument's increments as decimal strings, as for
+    ``BookFeed`` (the same scale rule). ``apply_message(payload)`` returns the BBO records
+    made from one WebSocket payload (0 or 1 for this symbol; a BBO whose update id is not
+    newer than the last one is counted in ``stale`` and ignored); ``bbo()`` is the latest
+    (``Bbo`` of exact ints), ``updates()`` the records held, oldest first (``np.ndarray``
+    of ``BBO_DTYPE``: ``recv_ns``, ``exchange_ns``, ``update_id``, ``bid_price``,
+    ``bid_size``, ``ask_price``, ``ask_size``). With ``strict`` (default) a rejected
+    payload raises ``DecodeRejected`` after being counted; with ``strict=False`` it is only
+    counted.
+    """
+
+    __slots__ = ("step_size", "tick_size")   # a mistyped attribute fails loudly
+
+    def __init__(self, venue: str, symbol: str, tick_size: str, step_size: str, *,
+                 capacity: int = DEFAULT_CAPACITY, strict: bool = True) -> None:
+        get_venue(venue)    # clear error for an unknown venue id
+        scales = instrument_scales(venue, tick_size, step_size)
+        super().__init__(venue, symbol, *scales, capacity=capacity, strict=strict,
+                         offline=True)
+        self.tick_size = tick_size
+        self.step_size = step_size
+
+
+class TickerFeed(TickerCore):
+    """One 24 h ticker stream fed by hand, as ``BboFeed`` is for BBOs.
+
+    ``ticker()`` is the latest (``Ticker`` of exact ints: prices in ticks, sizes in lots,
+    volumes scale-free as ``volume * 10**-volume_decimals``, ``QUOTE_MISSING`` for what the
+    venue does not send); ``tickers()`` the records held (``np.ndarray`` of
+    ``TICKER_DTYPE``).
+    """
+
+    __slots__ = ("step_size", "tick_size")
+
+    def __init__(self, venue: str, symbol: str, tick_size: str, step_size: str, *,
+                 capacity: int = DEFAULT_TICKER_CAPACITY, strict: bool = True) -> None:
+        get_venue(venue)
+        scales = instrument_scales(venue, tick_size, step_size)
+        super().__init__(venue, symbol, *scales, capacity=capacity, strict=strict,
+                         offline=True)
+        self.tick_size = tick_size
+        self.step_size = step_size
