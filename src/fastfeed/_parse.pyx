@@ -46,9 +46,10 @@ from libc.string cimport memchr, memcmp, memcpy, memset
 from fastfeed._types cimport (
     MAX_BATCH_LEVELS, SIDE_BID, SIDE_ASK, SEG_UPDATE, SEG_SNAPSHOT,
     MSG_NONE, MSG_DEPTH, MSG_SNAPSHOT, MSG_HEARTBEAT, MSG_CONTROL, MSG_IGNORED, MSG_VENUE_ERROR,
-    MSG_TRADES,
+    MSG_TRADES, MSG_CANDLES,
     batch_reset, batch_next_level, batch_next_seg, batch_next_trade, batch_init, batch_free,
-    DeltaBatch, Delta, Grid, Segment, Trade,
+    batch_next_candle,
+    DeltaBatch, Delta, Grid, Segment, Trade, Candle,
     TRADE_STREAM_TRADE, TRADE_STREAM_AGG, TRADE_STREAM_MARKET_TRADES, TRADE_STREAM_MATCHES,
     DEC_OK, DEC_BAD_DECIMAL,
     DECIMAL_OK, DECIMAL_EMPTY, DECIMAL_SIGN, DECIMAL_NON_DIGIT, DECIMAL_TOO_PRECISE,
@@ -64,6 +65,9 @@ from fastfeed._types cimport (
 from fastfeed._cdefs cimport (
     FF_I64_LIM, FF_POW10, ff_fast_uint, ff_pre_decimal, ff_scan_string, ff_skip_zeros,
     ff_take_digits,
+)
+from fastfeed._cdefs cimport (
+    ff_i128, ff_i128_add, ff_i128_from64, ff_i128_hi, ff_i128_lo, ff_i128_mul,
 )
 
 
@@ -81,5 +85,8 @@ include "parse/trades.pxi"
 include "parse/binance_trades.pxi"
 include "parse/coinbase_at_trades.pxi"
 include "parse/coinbase_exchange_trades.pxi"
+include "parse/candles.pxi"
+include "parse/binance_candles.pxi"
+include "parse/coinbase_at_candles.pxi"
 
 DECODERS = tuple(_REGISTRY)             # every decoder name registered above

@@ -59,6 +59,11 @@ class Venue:
     #: stream names from ``fastfeed._parse.TRADE_STREAMS``, rules from
     #: ``fastfeed._trades.ID_RULES`` (docs/venues.md, "Trades")
     trade_streams: tuple[tuple[str, str], ...] = ()
+    #: compiled decoder for the venue's own candles (a name in ``fastfeed._parse.DECODERS``;
+    #: None: the venue has none, local candles from trades only) and the interval names it
+    #: offers (docs/venues.md, "Candles")
+    candle_decoder: str | None = None
+    candle_intervals: tuple[str, ...] = ()
     #: default WebSocket base (or full) URL and REST base URL
     ws_url: str = ""
     rest_url: str = ""

@@ -24,6 +24,9 @@ class CoinbaseAdvancedTrade(Venue):
     trade_decoder = "coinbase-at-trades"
     # numeric trade ids +1 observed, not promised; losses show in sequence_num
     trade_streams = (("market_trades", "observed"),)
+    # candles channel: fixed 5-minute buckets (docs/venues.md, "Candles")
+    candle_decoder = "coinbase-at-candles"
+    candle_intervals = ("5m",)
     connection_sequence = True
     unreadable_is_gap = True
     ws_url = "wss://advanced-trade-ws.coinbase.com"
