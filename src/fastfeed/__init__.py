@@ -2,7 +2,9 @@
 
 Public names: :class:`BookFeed` (offline, same compiled path), :class:`Engine` (live),
 :class:`LiveBook`, :class:`L2Book`, :class:`DecodeRejected`, :class:`SubscribeError`,
-:class:`TradeFeed` (offline trades) and :data:`TRADE_DTYPE` (one recorded trade).
+:class:`TradeFeed` (offline trades) and :data:`TRADE_DTYPE` (one recorded trade),
+:class:`CandleFeed` (offline venue candles), :class:`LocalCandles` (candles from
+trades), :func:`cross_check` and :data:`CANDLE_DTYPE` (one candle).
 They are imported on first use, so pure-Python parts (``fastfeed.sim``, the CLI's
 ``--help``) start without loading the compiled core.
 """
@@ -23,6 +25,10 @@ _LAZY = {
     "SubscribeError": "fastfeed.engine",
     "TRADE_DTYPE": "fastfeed.trades",
     "TradeFeed": "fastfeed.trades",
+    "CANDLE_DTYPE": "fastfeed.candles",
+    "CandleFeed": "fastfeed.candles",
+    "LocalCandles": "fastfeed.candles",
+    "cross_check": "fastfeed.candles",
 }
 
 if TYPE_CHECKING:
@@ -31,6 +37,7 @@ if TYPE_CHECKING:
     from fastfeed.engine import Engine, LiveBook, SubscribeError
     from fastfeed.feed import BookFeed
     from fastfeed.trades import TRADE_DTYPE, TradeFeed
+    from fastfeed.candles import CANDLE_DTYPE, CandleFeed, LocalCandles, cross_check
 
 
 def __getattr__(name: str) -> Any:
@@ -44,3 +51,4 @@ def __getattr__(name: str) -> Any:
 
 __all__ = ["TRADE_DTYPE", "BookFeed", "DecodeRejected", "Engine", "L2Book", "LiveBook",
            "SubscribeError", "TradeFeed", "__version__"]
+__all__ += ["CANDLE_DTYPE", "CandleFeed", "LocalCandles", "cross_check"]

@@ -62,3 +62,17 @@ def decode_trades(
     size_step: int = 1,
 ) -> dict[str, Any]:
     """Decode one payload through the venue's compiled trade decoder into a plain structure."""
+
+#: candle value fields in phase-2 order (docs/venues.md, "Candles")
+CANDLE_FIELDS: tuple[str, ...]
+
+def decode_candles(
+    venue: str,
+    payload: bytes | bytearray | memoryview,
+    price_decimals: int,
+    size_decimals: int,
+) -> dict[str, Any]:
+    """Decode one payload through the venue's compiled candle decoder into a plain structure."""
+
+def parse_decimal128_py(text: str | bytes, decimals: int) -> int:
+    """Exact decimal text into a 128-bit count of 10**-decimals units (quote volumes)."""
