@@ -165,6 +165,7 @@ cdef int _bk_kline(Cursor* c, BkObj* o) noexcept nogil:
     cdef const char* k
     cdef Py_ssize_t kl
     cdef int rc, slot
+    cdef Py_ssize_t at
     cdef int kind = 0
     cdef uint32_t bit = 0
     cdef bint flag
@@ -187,8 +188,12 @@ cdef int _bk_kline(Cursor* c, BkObj* o) noexcept nogil:
                                 "field 'k.s' contains an escape (symbols must be plain strings)",
                                 "field 'k.s' is not valid UTF-8")
             elif kind == 0:
+                cur_peek(c)
+                at = c.i
                 rc = _str_field(c, &o.txt[slot], &o.txt_len[slot], &o.pd,
                                 _KK_WRONG[_kk_index(k[0])])
+                if rc == 0 and slot == 1 and not utf8_ok(o.txt[1], o.txt_len[1]):
+                    _pend(&o.pd, DEC_BAD_UTF8, at, "field 'k.i' is not valid UTF-8")
             elif kind == 1:
                 rc = _int_field(c, &o.num[slot], &o.pd, _KK_WRONG[_kk_index(k[0])],
                                 "field 'k.n' out of range" if slot == 4 else

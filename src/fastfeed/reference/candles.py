@@ -124,7 +124,8 @@ def _bk_fields(p: _Pending, ev: _Obj) -> None:
                 if kk == "s":
                     _sym_field(p, name, kv)
                 elif kk in _KK_STR:
-                    _str_field(p, name, kv)
+                    if _str_field(p, name, kv) and kk == "i" and _bad_utf8(kv):
+                        p.add("field 'k.i' is not valid UTF-8")
                 elif kk in _KK_INT:
                     _int_field(p, name, kv)
                 elif kk == "x" and type(kv) is not bool:
