@@ -24,7 +24,7 @@ TESTS=(
     tests/test_decode_trades.py tests/test_trades.py
     tests/test_decode_candles.py tests/test_local_candles.py
     benches/test_bench_book.py benches/test_bench_feed.py benches/test_bench_hist.py
-    benches/test_bench_parse.py benches/test_bench_trades.py
+    benches/test_bench_parse.py benches/test_bench_trades.py benches/test_bench_candles.py
 )
 SKIPPED=(
     tests/test_engine_*.py tests/test_chaos.py tests/test_sim_*.py tests/test_cli.py
