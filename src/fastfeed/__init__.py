@@ -34,10 +34,10 @@ _LAZY = {
 if TYPE_CHECKING:
     from fastfeed._book import L2Book
     from fastfeed._core import DecodeRejected
+    from fastfeed.candles import CANDLE_DTYPE, CandleFeed, LocalCandles, cross_check
     from fastfeed.engine import Engine, LiveBook, SubscribeError
     from fastfeed.feed import BookFeed
     from fastfeed.trades import TRADE_DTYPE, TradeFeed
-    from fastfeed.candles import CANDLE_DTYPE, CandleFeed, LocalCandles, cross_check
 
 
 def __getattr__(name: str) -> Any:

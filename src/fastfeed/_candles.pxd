@@ -24,7 +24,7 @@ ctypedef struct CandleRecord:
     int64_t close
     int64_t volume              # base volume in lots; -1: overflowed int64 (local only)
     int64_t quote_hi            # quote volume = quote_hi * 2**64 + quote_lo, in
-    uint64_t quote_lo           #   10**-(price_decimals + size_decimals) units; -1: none
+    uint64_t quote_lo           # 10**-(price_decimals + size_decimals) units; -1: none
     int64_t trades              # trades in the bucket; -1: the venue does not say
     int64_t first_id            # first / last trade id; -1: unknown
     int64_t last_id

@@ -20,7 +20,7 @@ import numpy as np
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.stdint cimport INT64_MAX, int64_t, uint64_t
+from libc.stdint cimport INT64_MAX, int64_t
 from libc.string cimport memcmp, memcpy, memset
 
 from fastfeed._cdefs cimport (

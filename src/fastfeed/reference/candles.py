@@ -28,6 +28,7 @@ from fastfeed.reference.decimal import (
     decimal_error_message,
 )
 from fastfeed.reference.decode import (
+    _OBJS,
     INT64_MAX,
     INT64_MIN,
     MAX_UPDATE_ID,
@@ -42,7 +43,6 @@ from fastfeed.reference.decode import (
     _ms_to_ns,
     _numeric_id,
     _Obj,
-    _OBJS,
     _Pending,
     _raw,
     _str_field,
@@ -187,7 +187,7 @@ def _binance_candles(payload: bytes) -> dict[str, Any]:
         raise DecodeFailed("field 'k.n' out of range (expected 0..2**62)")
     if _raw(ev["s"]) != _raw(k["s"]):
         raise DecodeFailed("field 'k.s' differs from 's'")
-    texts = {"open": _raw(k["o"]), "high": _raw(k["h"]), "low": _raw(k["l"]),
+    texts: dict[str, str | None] = {"open": _raw(k["o"]), "high": _raw(k["h"]), "low": _raw(k["l"]),
              "close": _raw(k["c"]), "volume": _raw(k["v"]), "quote_volume": _raw(k["q"])}
     candle = _candle(_raw(k["i"]), k["t"] * 10**6, (k["T"] + 1) * 10**6, texts, k["n"],
                      k["f"], k["L"], 1 if k["x"] else 0)
@@ -362,6 +362,9 @@ class CandleStream:
         spec = VENUES[venue]
         self.venue, self.symbol, self.interval = venue, symbol.upper(), interval
         self.scale = (price_decimals, size_decimals)
+        if not spec.candle_decoder:
+            raise ValueError(f"{venue} has no venue candles")
+        self.decoder: str = spec.candle_decoder
         self.has_closed_flag = spec.candle_decoder != "coinbase-at-candles"
         self.connection_sequence = spec.connection_sequence
         self.capacity = capacity
@@ -381,9 +384,8 @@ class CandleStream:
 
     def apply_message(self, payload: bytes) -> int:
         """The candle updates applied from one payload."""
-        spec = VENUES[self.venue]
         try:
-            out = DECODERS[spec.candle_decoder](bytes(payload))
+            out = DECODERS[self.decoder](bytes(payload))
         except DecodeFailed:
             self.counters["rejected"] += 1
             self.gap_since_update = True
