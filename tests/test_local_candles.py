@@ -5,6 +5,7 @@ CandleFeed vs the reference stream, closing rules, late trades, empty intervals,
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fastfeed
+import fastfeed.venues
 from fastfeed import DecodeRejected
 from fastfeed.candles import CandleFeed, LocalCandles, cross_check, parse_interval, quote_volume
 from fastfeed.reference.candles import CandleStream, LocalCandleBuilder
@@ -344,3 +346,17 @@ def test_cross_check_equal_and_different() -> None:
         cross_check(local, f, fields=("colour",))
     with pytest.raises(ValueError, match="price_decimals"):
         cross_check(LocalCandles("1m", 2, 8), f)
+
+
+@pytest.mark.parametrize("venue", sorted(fastfeed.venues.VENUES))
+def test_every_venue_describes_its_candles(venue: str) -> None:
+    spec = fastfeed.venues.get_venue(venue)
+    if spec.candle_decoder is None:
+        assert spec.candle_intervals == ()
+        return
+    symbol = spec.symbol_example
+    for interval in spec.candle_intervals:
+        f = CandleFeed(venue, symbol, interval, tick_size="0.01", step_size="0.001")
+        assert f.interval == interval and f.state == "live"
+    assert list((Path(__file__).parent / "corpus" / venue).glob("candles_*.json")), \
+        "no candle corpus"

@@ -17,10 +17,12 @@ SPOT = (b'{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":1,"u":2,'
 def test_decoders_are_the_ones_venues_name() -> None:
     assert _parse.DECODERS == ("binance-depth", "binance-snapshot", "coinbase-at",
                                "coinbase-exchange", "binance-trades", "coinbase-at-trades",
-                               "coinbase-exchange-trades")
+                               "coinbase-exchange-trades",
+                               "binance-candles", "coinbase-at-candles")
     named = {v.decoder for v in VENUES.values()}
     named |= {v.snapshot_decoder for v in VENUES.values() if v.snapshot_decoder}
     named |= {v.trade_decoder for v in VENUES.values()}
+    named |= {v.candle_decoder for v in VENUES.values() if v.candle_decoder}
     assert named == set(_parse.DECODERS)
 
 
@@ -30,7 +32,8 @@ def test_decode_message_follows_the_venue_description(monkeypatch: pytest.Monkey
     with pytest.raises(ValueError, match=r"^unknown decoder 'nope' \(known: binance-depth, "
                                          r"binance-snapshot, coinbase-at, coinbase-exchange, "
                                          r"binance-trades, coinbase-at-trades, "
-                                         r"coinbase-exchange-trades\)$"):
+                                         r"coinbase-exchange-trades, "
+                                         r"binance-candles, coinbase-at-candles\)$"):
         _parse.decode_message("binance", SPOT, 2, 1)
 
 
