@@ -360,3 +360,22 @@ def test_every_venue_describes_its_candles(venue: str) -> None:
         assert f.interval == interval and f.state == "live"
     assert list((Path(__file__).parent / "corpus" / venue).glob("candles_*.json")), \
         "no candle corpus"
+
+
+def test_attached_to_a_trade_feed_equals_offline() -> None:
+    from benches.trades import binance_agg_trade
+    tf = fastfeed.TradeFeed("binance-usdm", "BTCUSDT", "0.10", "0.001")
+    live = LocalCandles.for_feed(tf, "1s")
+    live.attach(tf)
+    payloads = [binance_agg_trade(i * 37) for i in range(400)]   # T spread over ~15 s
+    assert sum(tf.apply_message(p) for p in payloads) == 400
+    offline = LocalCandles.for_feed(tf, "1s")
+    offline.add_trades(tf.trades())
+    assert live.added == 400 and len(live.candles()) > 5
+    assert as_dicts(live.candles()) == as_dicts(offline.candles())
+    assert as_dicts(live.current()) == as_dicts(offline.current())
+    LocalCandles.detach(tf)
+    tf.apply_message(binance_agg_trade(400 * 37))
+    assert live.added == 400
+    with pytest.raises(ValueError, match="scales differ"):
+        LocalCandles("1s", 2, 2).attach(tf)

@@ -103,6 +103,11 @@ class LocalCandleCore(_CandleSeries):
     overflows: int
     def __init__(self, interval: str | int, price_decimals: int, size_decimals: int, *,
                  capacity: int = ..., fill_empty: bool = False) -> None: ...
+    def attach(self, trades: Any) -> None:
+        """Aggregate every trade a TradeCore records from now on (its hot-path hook)."""
+    @staticmethod
+    def detach(trades: Any) -> None:
+        """Stop the per-trade hook of a TradeCore."""
     def add_trades(self, trades: np.ndarray[Any, Any]) -> int:
         """Aggregate a TRADE_DTYPE array; the trades added."""
     def add_trade(self, exchange_ns: int, price: int, size: int, trade_id: int = -1,

@@ -43,7 +43,7 @@ from fastfeed._parse cimport (
     venue_candle_decoder,
 )
 from fastfeed._sync cimport connection_sequence_broken, sequence_break_reason
-from fastfeed._trades cimport TradeRecord
+from fastfeed._trades cimport TradeCore, TradeRecord
 from fastfeed._types cimport (
     DEC_OK,
     MSG_CANDLES,
@@ -600,6 +600,26 @@ cdef class LocalCandleCore(_CandleSeries):
             c.recv_ns = recv_ns
         self.added += 1
 
+    def attach(self, TradeCore trades) -> None:
+        """Aggregate every trade ``trades`` (a ``TradeCore``/``TradeFeed``) records from now
+        on, inside its hot path (nogil, nothing allocated). A trade core feeds one sink;
+        attaching replaces the previous one. Scales must be the trade core's."""
+        if (trades.price_decimals, trades.size_decimals) != (self.price_decimals,
+                                                            self.size_decimals):
+            raise ValueError(f"scales differ: trades {trades.price_decimals}/"
+                             f"{trades.size_decimals}, candles {self.price_decimals}/"
+                             f"{self.size_decimals}")
+        trades._sink_ref = self
+        trades.sink = <void*>self
+        trades.sink_fn = _local_sink
+
+    @staticmethod
+    def detach(TradeCore trades) -> None:
+        """Stop the per-trade hook of ``trades``."""
+        trades.sink_fn = NULL
+        trades.sink = NULL
+        trades._sink_ref = None
+
     def add_trades(self, trades) -> int:
         """Aggregate an ``np.ndarray`` of ``fastfeed.TRADE_DTYPE`` (in arrival order) at this
         series' scales; the trades added (late ones are counted, not added). Sizes and
@@ -660,3 +680,7 @@ cdef class LocalCandleCore(_CandleSeries):
     def __repr__(self):
         return (f"<{type(self).__name__} {self.interval_ns} ns closed={self.closed_count} "
                 f"added={self.added}>")
+
+
+cdef void _local_sink(void* sink, const TradeRecord* r) noexcept nogil:
+    local_candles_add(<LocalCandleCore>sink, r)

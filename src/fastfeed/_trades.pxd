@@ -24,6 +24,12 @@ ctypedef struct TradeRecord:
     uint8_t pad[7]
 
 
+# Optional per-trade hook (docs/venues.md, "Local candles"): called with each record just
+# written to the ring, nogil, no allocation. fastfeed._candles sets it
+# (LocalCandleCore.attach); NULL (the default) costs one compare per trade.
+ctypedef void (*TradeSinkFn)(void* sink, const TradeRecord* r) noexcept nogil
+
+
 cdef enum IdRule:
     # How a stream's trade ids follow each other (Venue.trade_streams; docs/venues.md,
     # "Trades"). Names in ID_RULES.
@@ -74,6 +80,10 @@ cdef class TradeCore:
     cdef readonly str last_gap_reason
     cdef public object callback     # user: callable(core) after each message with trades
     cdef object _owner              # engine wiring: on_trades_gap / on_trades_reject
+    # the optional per-trade hook (above); _sink_ref keeps the sink object alive
+    cdef TradeSinkFn sink_fn
+    cdef void* sink
+    cdef object _sink_ref
 
     cdef bint matches(self, const Segment* seg) noexcept nogil
     cdef int process_segment(self, DeltaBatch* b, const Segment* seg, int64_t t_recv,
