@@ -604,8 +604,8 @@ cdef class LocalCandleCore(_CandleSeries):
         """Aggregate every trade ``trades`` (a ``TradeCore``/``TradeFeed``) records from now
         on, inside its hot path (nogil, nothing allocated). A trade core feeds one sink;
         attaching replaces the previous one. Scales must be the trade core's."""
-        if (trades.price_decimals, trades.size_decimals) != (self.price_decimals,
-                                                            self.size_decimals):
+        if (trades.price_decimals != self.price_decimals
+                or trades.size_decimals != self.size_decimals):
             raise ValueError(f"scales differ: trades {trades.price_decimals}/"
                              f"{trades.size_decimals}, candles {self.price_decimals}/"
                              f"{self.size_decimals}")
