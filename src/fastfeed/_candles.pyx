@@ -45,6 +45,7 @@ from fastfeed._parse cimport (
 from fastfeed._sync cimport connection_sequence_broken, sequence_break_reason
 from fastfeed._trades cimport TradeCore, TradeRecord
 from fastfeed._types cimport (
+    DEC_BAD_DECIMAL,
     DEC_OK,
     MSG_CANDLES,
     MSG_VENUE_ERROR,
@@ -284,7 +285,7 @@ cdef class CandleCore(_CandleSeries):
         for i in range(seg.start, seg.start + seg.count):
             c = &b.candles[i]
             if convert_candle(c, self.price_decimals, self.size_decimals, &v) != DEC_OK:
-                self.reject_counts[<int>4] += 1          # DEC_BAD_DECIMAL
+                self.reject_counts[<int>DEC_BAD_DECIMAL] += 1
                 self.note_reject(candle_error_message(c, &v, payload, self.price_decimals,
                                                       self.size_decimals))
                 continue
