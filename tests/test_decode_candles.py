@@ -318,3 +318,11 @@ def test_at_candles_match_reference(case: tuple[bytes, int, int]) -> None:
     payload, pd, sd = case
     c, r = run_both("coinbase", payload, pd, sd)
     assert_same(c, r)
+
+
+@pytest.mark.parametrize("payload", [BN_KLINE, USDM_KLINE, _kl(k_f=-1, k_L=-1, k_n=0)])
+def test_fast_and_general_paths_agree(payload: bytes) -> None:
+    # whitespace sends a payload to the general decoder; the compact form takes the fast path
+    spaced = payload.replace(b",", b", ").replace(b":", b" :")
+    assert (_parse.decode_candles("binance", payload, 8, 8)
+            == _parse.decode_candles("binance", spaced, 8, 8))

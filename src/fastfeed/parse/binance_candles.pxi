@@ -1,7 +1,7 @@
 # Included by _parse.pyx. Binance klines: <symbol>@kline_<interval> events, spot and
 # USD-M, raw or combined-stream form: {"e":"kline","E":..,"s":..,"k":{"t","T","s","i",
-# "f","L","o","c","h","l","v","n","x","q",...}} (docs/venues.md, "Candles"). General
-# cursor path only (klines arrive at most every 250 ms per stream).
+# "f","L","o","c","h","l","v","n","x","q",...}} (docs/venues.md, "Candles"). A fast path
+# for Binance's compact form, the general cursor path for anything else.
 
 cdef enum:
     BK_e = 1 << 0
@@ -295,6 +295,142 @@ cdef int _bk_object(Cursor* c, BkObj* o, BkObj* inner) noexcept nogil:
             return rc
 
 
+cdef inline Py_ssize_t _bk_fast_value(const char* p, Py_ssize_t i, Py_ssize_t n, int kind,
+                                      bint ascii, const char** txt, Py_ssize_t* txt_len,
+                                      int64_t* num) noexcept nogil:
+    """The fast path's value at ``p[i]``: a string without escapes (kind 0; ``ascii``:
+    bytes below 0x80 only), an integer of 1..18 digits (kind 1) or a boolean (kind 2);
+    kind -1 (an unknown member): any of them, skipped. The index after it, or -1."""
+    cdef Py_ssize_t j, m
+    cdef int64_t v
+    cdef char ch = p[i]
+    if ch == b'"':
+        if kind > 0:
+            return -1
+        j = ff_scan_string(p, i + 1, n)
+        if j >= n or p[j] != b'"':
+            return -1
+        if kind == 0:
+            if ascii:
+                for m in range(i + 1, j):
+                    if <unsigned char>p[m] >= 0x80:
+                        return -1
+            txt[0] = p + i + 1
+            txt_len[0] = j - i - 1
+        return j + 1
+    if b'0' <= ch <= b'9':
+        if kind == 0 or kind == 2:
+            return -1
+        j = ff_fast_uint(p, i, n, &v)
+        if j >= 0 and kind == 1:
+            num[0] = v
+        return j
+    if kind == 0 or kind == 1:
+        return -1
+    if ch == b't' and _lit(p, i, n, "true", 4):
+        if kind == 2:
+            num[0] = 1
+        return i + 4
+    if ch == b'f' and _lit(p, i, n, "false", 5):
+        if kind == 2:
+            num[0] = 0
+        return i + 5
+    return -1
+
+
+cdef Py_ssize_t _bk_fast_object(const char* p, Py_ssize_t i, Py_ssize_t n, BkObj* o,
+                                BkObj* inner, bint kline) noexcept nogil:
+    """The fast path: an object at ``p[i] == '{'`` in Binance's compact form (no
+    whitespace, no escapes, ASCII names and symbols, values strings, 1..18-digit
+    integers or booleans; any key order, unknown keys too), the event (kline False;
+    ``inner``: the top level, which may hold ``data``) or its ``k`` (kline True), filling
+    ``o`` exactly as _bk_object / _bk_kline would. The index after its '}', or -1 on any
+    deviation: the caller then runs the general decoder (the exact result or error)."""
+    cdef Py_ssize_t ks, k
+    cdef int slot, kind
+    cdef uint32_t bit = 0
+    cdef int64_t scratch = 0
+    cdef const char* sp = NULL
+    cdef Py_ssize_t sl = 0
+    cdef RawKeys unknown
+    unknown.n = 0
+    if i >= n or p[i] != b'{':
+        return -1
+    i += 1
+    if i < n and p[i] == b'}':
+        return i + 1
+    while True:
+        if i >= n or p[i] != b'"':
+            return -1
+        ks = i + 1
+        k = ff_scan_string(p, ks, n)
+        if k + 1 >= n or p[k] != b'"' or p[k + 1] != b':':
+            return -1
+        i = k + 2
+        if i >= n:
+            return -1
+        if kline:
+            slot = _kk_slot(p[ks], &bit, &kind) if k - ks == 1 else -1
+            if slot >= 0:
+                if o.kseen & bit:
+                    return -1
+                o.kseen |= bit
+                if kind == 0:
+                    i = _bk_fast_value(p, i, n, 0, slot <= 1, &o.txt[slot],
+                                       &o.txt_len[slot], NULL)
+                else:
+                    i = _bk_fast_value(p, i, n, kind, False, NULL, NULL, &o.num[slot])
+            elif not raw_key_new(&unknown, p, ks, k - ks):
+                return -1
+            else:
+                i = _bk_fast_value(p, i, n, -1, False, NULL, NULL, NULL)
+        elif k - ks == 1 and p[ks] == b'k':
+            if o.seen & BK_k:
+                return -1
+            o.seen |= BK_k
+            i = _bk_fast_object(p, i, n, o, NULL, True)
+        elif k - ks == 1 and (p[ks] == b'e' or p[ks] == b's'):
+            bit = BK_e if p[ks] == b'e' else BK_s
+            if o.seen & bit:
+                return -1
+            o.seen |= bit
+            if bit == BK_e:
+                o.e_at = i
+            i = _bk_fast_value(p, i, n, 0, True, &sp, &sl, NULL)
+            if bit == BK_e:
+                o.e, o.e_len = sp, sl
+            else:
+                o.s, o.s_len = sp, sl
+        elif k - ks == 1 and p[ks] == b'E':
+            if o.seen & BK_E:
+                return -1
+            o.seen |= BK_E
+            i = _bk_fast_value(p, i, n, 1, False, NULL, NULL, &o.E)
+        elif inner != NULL and k - ks == 4 and _lit(p, ks, k, "data", 4):
+            if o.seen & BK_data:
+                return -1
+            o.seen |= BK_data
+            i = _bk_fast_object(p, i, n, inner, NULL, False)
+        elif not raw_key_new(&unknown, p, ks, k - ks):
+            return -1
+        else:
+            if k - ks == 4 and _lit(p, ks, k, "code", 4):
+                o.seen |= BK_code
+            elif k - ks == 6 and _lit(p, ks, k, "result", 6):
+                o.seen |= BK_result
+            elif k - ks == 2 and _lit(p, ks, k, "id", 2):
+                o.seen |= BK_id
+            i = _bk_fast_value(p, i, n, -1, False, NULL, NULL, &scratch)
+        if i < 0 or i >= n:
+            return -1
+        if p[i] == b',':
+            i += 1
+        elif p[i] == b'}':
+            return i + 1
+        else:
+            return -1
+
+
 # largest ms value whose ns, plus one more ms, fits int64
 cdef int64_t _BK_MAX_MS = 9223372036853
 
@@ -318,9 +454,12 @@ cdef int decode_binance_candles(const char* p, Py_ssize_t n, DeltaBatch* b) noex
     batch_reset(b)
     _bk_init(&top)
     _bk_init(&inner)
-    cur_init(&c, p, n)
-    if _bk_object(&c, &top, &inner) < 0 or _end_of_payload(&c) < 0:
-        return _fail_cursor(b, &c)
+    if _bk_fast_object(p, 0, n, &top, &inner, False) != n:
+        _bk_init(&top)
+        _bk_init(&inner)
+        cur_init(&c, p, n)
+        if _bk_object(&c, &top, &inner) < 0 or _end_of_payload(&c) < 0:
+            return _fail_cursor(b, &c)
     if top.seen & BK_data:
         if top.data_bad:
             return _fail_batch(b, DEC_WRONG_TYPE, top.data_at,
