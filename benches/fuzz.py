@@ -4,7 +4,8 @@
 
 Book decoders go through ``decode_message``, trade decoders (``*-trades``, docs/venues.md
 "Trades") through ``decode_trades``, BBO and ticker decoders (``*-bbo``, ``*-ticker``,
-docs/venues.md "Best bid/offer", "Tickers") through ``fastfeed._quotes.decode_quotes``. Mutates real-shaped venue messages (byte flips,
+docs/venues.md "Best bid/offer", "Tickers") through ``fastfeed._quotes.decode_quotes``,
+candle decoders (``*-candles``, "Candles") through ``decode_candles``. Mutates real-shaped venue messages (byte flips,
 inserted/deleted bytes, truncation, duplicated keys, unknown keys spelled two ways (raw,
 escaped, non-ASCII, surrogates, invalid bytes), many unknown keys, escapes in keys and
 strings, invalid UTF-8, level arrays moved between nesting levels or to another message
@@ -29,6 +30,7 @@ from typing import Any
 
 from fastfeed import _parse, _quotes
 from fastfeed.feed import instrument_scales
+from fastfeed.reference import candles as ref_candles
 from fastfeed.reference import decode as ref
 from fastfeed.reference import quotes as ref_quotes
 
@@ -262,6 +264,51 @@ QUOTE_SEEDS: dict[str, tuple[str, str, str, str, list[Json]]] = {
 SEEDS.update(QUOTE_SEEDS)  # type: ignore[arg-type]
 
 
+def _bn_kline(usdm: bool = False) -> Obj:
+    if usdm:    # the captured USD-M shape (channels.md 2.4)
+        k = _o(t=1791382980000, T=1791383039999, s="BTCUSDT", i="1m", f=8153633367,
+               L=8153634395, o="83084.90", c="83091.60", h="83091.70", l="83051.20",
+               v="13.551", n=1027, x=False, q="1125714.73960", V="6.426", Q="533856.66860",
+               B="0")
+        return _o(e="kline", E=1791382992723, s="BTCUSDT", k=k)
+    k = _o(t=1672515780000, T=1672515839999, s="BNBBTC", i="1m", f=100, L=200, o="0.0010",
+           c="0.0020", h="0.0025", l="0.0015", v="1000", n=100, x=False, q="1.0000",
+           V="500", Q="0.500", B="123456")
+    return _o(e="kline", E=1672515782136, s="BNBBTC", k=k)
+
+
+def _at_candle(start: str, product: str) -> Obj:
+    return _o(start=start, high="1867.72", low="1865.63", open="1867.38", close="1866.81",
+              volume="0.20269406", product_id=product)
+
+
+#: Candle decoders (docs/venues.md, "Candles"), run through decode_candles.
+CANDLE_SEEDS: dict[str, tuple[str, bool, str, str, list[Json]]] = {
+    "binance-candles": ("binance", False, "0.01", "0.00000001", [
+        _bn_kline(),
+        _bn_kline(usdm=True),
+        _o(stream="btcusdt@kline_1m", data=_bn_kline(usdm=True)),
+        _o(e="kline", E=1, s="X", k=_o(t=0, T=999, s="X", i="1s", f=-1, L=-1, o="1", c="1",
+                                        h="1", l="1", v="0", n=0, x=True, q="0")),
+        _o(result=None, id=7),
+        _o(code=-1121, msg="Invalid symbol."),
+        _bn_trade(),
+    ]),
+    "coinbase-at-candles": ("coinbase", False, "0.01", "0.00000001", [
+        _cb_env("candles", 0, [_o(type="snapshot", candles=[
+            _at_candle("1688998200", "ETH-USD")])]),
+        _cb_env("candles", 4, [_o(type="update", candles=[
+            _at_candle("1688998500", "ETH-USD"), _at_candle("1688998500", "BTC-USD")]),
+            _o(type="update", candles=[])]),
+        _cb_env("heartbeats", 3, [_o(current_time="2023-02-09 20:32:50.7 +0000 UTC",
+                                     heartbeat_counter="17")]),
+        _cb_env("subscriptions", 1, [_o(subscriptions=_o(candles=["ETH-USD"]))]),
+        _o(type="error", message="failure", sequence_num=4),
+    ]),
+}
+SEEDS.update(CANDLE_SEEDS)
+
+
 # -- serialisation (duplicates and hand-made escapes survive) ------------------------
 
 class Raw(str):
@@ -319,6 +366,10 @@ _KEYS = ["e", "E", "T", "s", "U", "u", "pu", "b", "a", "data", "stream", "code",
          "B", "A", "c", "Q", "o", "h", "v", "n", "O", "C", "F", "L", "tickers", "best_bid",
          "best_ask", "best_bid_size", "best_bid_quantity", "open_24h", "volume_24_h",
          "last_size"]
+# candle decoders' names
+_STRINGS += ["kline", "candles", "1m", "5m", "1688998200", "1688998200.5"]
+_KEYS += ["k", "i", "o", "c", "h", "x", "v", "n", "L", "start", "high", "low", "open", "close",
+          "volume", "candles"]
 
 
 def _escape(text: str, rng: random.Random) -> Raw:
@@ -494,6 +545,9 @@ def _compare(name: str, p: bytes) -> tuple[str | None, tuple[str, Any]]:
         channel = QUOTE_SEEDS[name][1]
         a = _run(lambda: _quotes.decode_quotes(venue, p, channel, *sc), _parse.DecodeFailed)
         b = _run(lambda: ref_quotes.decode_quotes(venue, p, channel, *sc), ref.DecodeFailed)
+    elif name in CANDLE_SEEDS:
+        a = _run(lambda: _parse.decode_candles(venue, p, *sc[:2]), _parse.DecodeFailed)
+        b = _run(lambda: ref_candles.decode_candles(venue, p, *sc[:2]), ref.DecodeFailed)
     elif name in TRADE_SEEDS:
         a = _run(lambda: _parse.decode_trades(venue, p, *sc), _parse.DecodeFailed)
         b = _run(lambda: ref.decode_trades(venue, p, *sc), ref.DecodeFailed)

@@ -22,9 +22,10 @@ TESTS=(
     tests/test_states.py tests/test_venues.py tests/test_parse_api.py tests/test_shm.py
     tests/test_fuzz_smoke.py tests/test_snapshots.py tests/test_memory.py tests/test_view.py
     tests/test_decode_trades.py tests/test_trades.py tests/test_router_channels.py
-    tests/test_decode_quotes.py
+    tests/test_decode_quotes.py tests/test_decode_candles.py tests/test_local_candles.py
     benches/test_bench_book.py benches/test_bench_feed.py benches/test_bench_hist.py
     benches/test_bench_parse.py benches/test_bench_trades.py benches/test_bench_quotes.py
+    benches/test_bench_candles.py
 )
 SKIPPED=(
     tests/test_engine_*.py tests/test_chaos.py tests/test_sim_*.py tests/test_cli.py

@@ -1,6 +1,7 @@
 """Conformance corpus: every scenario in ``tests/corpus/<venue>/*.json`` through BookFeed,
-every trade scenario (``trades_*.json``) through TradeFeed, and every BBO and ticker
-scenario (``bbo_*.json``, ``ticker_*.json``) through BboFeed / TickerFeed.
+every trade scenario (``trades_*.json``) through TradeFeed, every BBO and ticker
+scenario (``bbo_*.json``, ``ticker_*.json``) through BboFeed / TickerFeed, and every
+candle scenario (``candles_*.json``) through CandleFeed.
 
 Each scenario is a sequence of real-format venue payloads with the expected state, book
 (or trades) and counters after every step (format: ``tests/corpus/README.md``). The
@@ -20,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from fastfeed import BboFeed, BookFeed, DecodeRejected, TickerFeed, TradeFeed
+from fastfeed import BboFeed, BookFeed, CandleFeed, DecodeRejected, TickerFeed, TradeFeed
+from fastfeed.candles import quote_volume
 
 CORPUS = Path(__file__).parent / "corpus"
 VENUES = ("binance", "binance-usdm", "coinbase", "coinbase-exchange")
@@ -43,11 +45,12 @@ COUNTERS = ("gaps", "resyncs", "old_messages", "rejected", "last_update_id", "bu
 XFAIL: dict[str, str] = {}
 
 
-OTHER_CHANNELS = ("trades_", "bbo_", "ticker_")     # file prefixes of non-book scenarios
+OTHER_CHANNELS = ("trades_", "bbo_", "ticker_", "candles_")  # non-book scenario prefixes
 
 
 def scenario_files() -> list[Path]:
-    """The book scenarios (``trades_*``, ``bbo_*``, ``ticker_*`` are other channels')."""
+    """The book scenarios (``trades_*``, ``bbo_*``, ``ticker_*``, ``candles_*`` are other
+    channels')."""
     return sorted(p for p in CORPUS.glob("*/*.json") if not p.name.startswith(OTHER_CHANNELS))
 
 
@@ -533,6 +536,100 @@ def run_quote_scenario(path: Path) -> None:
                                   for p in quote_scenario_files()])
 def test_quote_scenario(path):
     run_quote_scenario(path)
+
+
+# ---------------------------------------------------------------------------------------
+# candle scenarios (docs/venues.md, "Candles")
+# ---------------------------------------------------------------------------------------
+
+CANDLE_TOP_KEYS = {"description", "rule", "symbol", "interval", "tick_size", "step_size",
+                   "steps"}
+CANDLE_EXPECT_KEYS = {"note", "applied", "closed", "current", "reject", "rejects", "updates",
+                      "unconfirmed", "stale", "duplicates", "other_interval", "rejected",
+                      "sequence_gaps", "unknown_symbol"}
+CANDLE_COUNTERS = ("updates", "unconfirmed", "stale", "duplicates", "other_interval",
+                   "rejected", "sequence_gaps", "unknown_symbol")
+CANDLE_ROW_KEYS = {"open", "high", "low", "close", "volume", "quote_volume", "trades",
+                   "closed"}
+
+
+def candle_scenario_files() -> list[Path]:
+    return sorted(CORPUS.glob("*/candles_*.json"))
+
+
+def _expected_candle(row: dict[str, Any], feed: CandleFeed) -> tuple[int, ...]:
+    """(open_ns, open, high, low, close, volume, quote, trades, closed) of a corpus row:
+    ``open_ms`` (Binance) or ``open_s`` (Coinbase), decimals as strings, ``quote_volume``
+    a string or null (none)."""
+    if set(row) - CANDLE_ROW_KEYS - {"open_ms", "open_s"} or len(set(row) & {"open_ms",
+                                                                           "open_s"}) != 1:
+        raise AssertionError(f"candle row needs {sorted(CANDLE_ROW_KEYS)} and open_ms / "
+                             f"open_s: {row!r}")
+    t = row["open_ms"] * 10**6 if "open_ms" in row else row["open_s"] * 10**9
+    pd, sd = feed.price_decimals, feed.size_decimals
+    q = -1 if row["quote_volume"] is None else to_units(row["quote_volume"], pd + sd)
+    return (t, *(to_units(row[k], pd) for k in ("open", "high", "low", "close")),
+            to_units(row["volume"], sd), q, row["trades"], row["closed"])
+
+
+def _candle_rows(arr: Any) -> list[tuple[int, ...]]:
+    if arr is None:
+        return []
+    return [(int(r["open_ns"]), int(r["open"]), int(r["high"]), int(r["low"]),
+             int(r["close"]), int(r["volume"]), int(quote_volume(r)), int(r["trades"]),
+             int(r["closed"])) for r in arr]
+
+
+def run_candle_scenario(path: Path) -> None:
+    sc = load(path)
+    if unknown := set(sc) - CANDLE_TOP_KEYS:
+        raise AssertionError(f"unknown top-level keys {sorted(unknown)}")
+    feed = CandleFeed(path.parent.name, sc["symbol"], sc.get("interval"),
+                      tick_size=sc["tick_size"], step_size=sc["step_size"], strict=False)
+    for i, step in enumerate(sc["steps"]):
+        if unknown := set(step) - CANDLE_EXPECT_KEYS - {"message"}:
+            raise AssertionError(f"step {i}: unknown keys {sorted(unknown)}")
+        payload = _payload(step["message"])
+        before = feed.rejected
+        applied = feed.apply_message(payload)
+        reject_text = (feed.last_reject or "") if feed.rejected != before else None
+        errors = []
+        if "applied" in step and applied != step["applied"]:
+            errors.append(f"applied: expected {step['applied']}, got {applied}")
+        if "closed" in step:
+            expected = [_expected_candle(r, feed) for r in step["closed"]]
+            if _candle_rows(feed.candles()) != expected:
+                errors.append(f"closed candles: expected {expected}, "
+                              f"got {_candle_rows(feed.candles())}")
+        if "current" in step:
+            expected = [] if step["current"] is None else [_expected_candle(step["current"],
+                                                                            feed)]
+            if _candle_rows(feed.current()) != expected:
+                errors.append(f"current: expected {expected}, "
+                              f"got {_candle_rows(feed.current())}")
+        counters = feed.counters()
+        for name in CANDLE_COUNTERS:
+            got = feed.rejected if name == "rejected" else counters[name]
+            if name in step and got != step[name]:
+                errors.append(f"{name}: expected {step[name]}, got {got}")
+        if "rejects" in step and feed.rejects != step["rejects"]:
+            errors.append(f"rejects: expected {step['rejects']}, got {feed.rejects}")
+        if "reject" in step:
+            if reject_text is None or step["reject"] not in reject_text:
+                errors.append(f"reject text: expected {step['reject']!r}, got {reject_text!r}")
+        elif reject_text is not None and "rejected" not in step and "rejects" not in step:
+            errors.append(f"unexpected reject: {reject_text!r}")
+        if errors:
+            note = f" ({step['note']})" if "note" in step else ""
+            pytest.fail(f"{sc['description']}\n{scenario_id(path)} step {i}{note}: "
+                        f"{payload.decode('utf-8', 'replace')[:300]}\n  "
+                        + "\n  ".join(errors), pytrace=False)
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, id=scenario_id(p))
+                                  for p in candle_scenario_files()])
+def test_candle_scenario(path):
+    run_candle_scenario(path)
 
 
 # ---------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ def test_decoders_are_the_ones_venues_name() -> None:
                                "coinbase-exchange-trades", "binance-bbo", "binance-ticker",
                                "coinbase-at-bbo", "coinbase-at-ticker",
                                "coinbase-exchange-bbo", "coinbase-exchange-ticker",
+                               "binance-candles", "coinbase-at-candles",
                                "binance-stream", "coinbase-at-stream",
                                "coinbase-exchange-stream")
     named = {v.decoder for v in VENUES.values()}
@@ -27,6 +28,7 @@ def test_decoders_are_the_ones_venues_name() -> None:
     named |= {d for v in VENUES.values() for d in (v.bbo_decoder, v.ticker_decoder) if d}
     named |= {v.snapshot_decoder for v in VENUES.values() if v.snapshot_decoder}
     named |= {v.trade_decoder for v in VENUES.values()}
+    named |= {v.candle_decoder for v in VENUES.values() if v.candle_decoder}
     assert named == set(_parse.DECODERS)
 
 
@@ -39,7 +41,8 @@ def test_decode_message_follows_the_venue_description(monkeypatch: pytest.Monkey
                                          r"coinbase-exchange-trades, binance-bbo, "
                                          r"binance-ticker, coinbase-at-bbo, "
                                          r"coinbase-at-ticker, coinbase-exchange-bbo, "
-                                         r"coinbase-exchange-ticker, binance-stream, "
+                                         r"coinbase-exchange-ticker, binance-candles, "
+                                         r"coinbase-at-candles, binance-stream, "
                                          r"coinbase-at-stream, coinbase-exchange-stream\)$"):
         _parse.decode_message("binance", SPOT, 2, 1)
 

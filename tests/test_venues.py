@@ -15,6 +15,7 @@ from fastfeed import BookFeed, TradeFeed
 from fastfeed._parse import DECODERS, TRADE_STREAMS
 from fastfeed._sync import RULES
 from fastfeed._trades import ID_RULES
+from fastfeed.reference.candles import DECODERS as CANDLE_REFERENCE_DECODERS
 from fastfeed.reference.decode import DECODERS as REFERENCE_DECODERS
 from fastfeed.sim.dialects import DIALECTS
 from fastfeed.venues import VENUES, Venue, get_venue
@@ -54,7 +55,7 @@ def test_compiled_and_reference_decoders_are_the_same_set():
     from fastfeed.reference.decode import STREAM_DECODERS
     from fastfeed.reference.quotes import DECODERS as REFERENCE_QUOTE_DECODERS
     assert set(DECODERS) == (set(REFERENCE_DECODERS) | set(STREAM_DECODERS)
-                             | set(REFERENCE_QUOTE_DECODERS))
+                             | set(REFERENCE_QUOTE_DECODERS) | set(CANDLE_REFERENCE_DECODERS))
     assert not set(REFERENCE_DECODERS) & set(STREAM_DECODERS)
 
 

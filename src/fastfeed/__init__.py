@@ -5,6 +5,8 @@ Public names: :class:`BookFeed` (offline, same compiled path), :class:`Engine` (
 :class:`TradeFeed` (offline trades) and :data:`TRADE_DTYPE` (one recorded trade),
 :class:`BboFeed` / :class:`TickerFeed` (offline best bid/offer and 24 h tickers) with
 :data:`BBO_DTYPE` / :data:`TICKER_DTYPE`.
+:class:`CandleFeed` (offline venue candles), :class:`LocalCandles` (candles from
+trades), :func:`cross_check` and :data:`CANDLE_DTYPE` (one candle).
 They are imported on first use, so pure-Python parts (``fastfeed.sim``, the CLI's
 ``--help``) start without loading the compiled core.
 """
@@ -29,11 +31,16 @@ _LAZY = {
     "BboFeed": "fastfeed.quotes",
     "TICKER_DTYPE": "fastfeed.quotes",
     "TickerFeed": "fastfeed.quotes",
+    "CANDLE_DTYPE": "fastfeed.candles",
+    "CandleFeed": "fastfeed.candles",
+    "LocalCandles": "fastfeed.candles",
+    "cross_check": "fastfeed.candles",
 }
 
 if TYPE_CHECKING:
     from fastfeed._book import L2Book
     from fastfeed._core import DecodeRejected
+    from fastfeed.candles import CANDLE_DTYPE, CandleFeed, LocalCandles, cross_check
     from fastfeed.engine import Engine, LiveBook, SubscribeError
     from fastfeed.feed import BookFeed
     from fastfeed.quotes import BBO_DTYPE, TICKER_DTYPE, BboFeed, TickerFeed
@@ -52,3 +59,4 @@ def __getattr__(name: str) -> Any:
 __all__ = ["TRADE_DTYPE", "BookFeed", "DecodeRejected", "Engine", "L2Book", "LiveBook",
            "SubscribeError", "TradeFeed", "__version__"]
 __all__ += ["BBO_DTYPE", "TICKER_DTYPE", "BboFeed", "TickerFeed"]
+__all__ += ["CANDLE_DTYPE", "CandleFeed", "LocalCandles", "cross_check"]

@@ -153,3 +153,16 @@ cdef extern from "ff_shm.h":
                             int64_t ask_sz, int64_t update_id, int64_t exchange_ns,
                             int64_t recv_ns) noexcept nogil
     int ff_shm_try_read_market(const ff_shm_market* m, ff_shm_market* out) noexcept nogil
+
+
+cdef extern from "ff_i128.h":
+    # 128-bit signed integer (quote volumes: docs/venues.md, "Candles"); opaque to Cython
+    # beyond these helpers. add/mul return 1 on overflow.
+    ctypedef struct ff_i128:
+        pass
+    int ff_i128_add(ff_i128 a, ff_i128 b, ff_i128* out) noexcept nogil
+    int ff_i128_mul(ff_i128 a, ff_i128 b, ff_i128* out) noexcept nogil
+    int64_t ff_i128_hi(ff_i128 v) noexcept nogil
+    uint64_t ff_i128_lo(ff_i128 v) noexcept nogil
+    ff_i128 ff_i128_make(int64_t hi, uint64_t lo) noexcept nogil
+    ff_i128 ff_i128_from64(int64_t v) noexcept nogil

@@ -7,7 +7,8 @@ Everything declared here is ``noexcept nogil`` and returns a status code:
 
 from libc.stdint cimport int64_t
 
-from fastfeed._types cimport DeltaBatch, Grid, Segment
+from fastfeed._cdefs cimport ff_i128
+from fastfeed._types cimport Candle, DeltaBatch, Grid, Segment
 
 
 # Largest supported scale: 10**18 is the largest power of ten that fits int64.
@@ -237,3 +238,45 @@ cdef DecodeFn venue_trade_decoder(str venue) except NULL
 # "malformed JSON at byte 17". With convert_error_message, the one formatter of decode
 # errors (the texts come from the tables in parse/errors.pxi).
 cdef str batch_error_message(const DeltaBatch* b)
+
+
+# ---------------------------------------------------------------------------------------
+# Candles (docs/venues.md, "Candles"): decoders fill one Candle per Delta (MSG_CANDLES);
+# phase 2 is convert_candle, at the instrument's scales.
+# ---------------------------------------------------------------------------------------
+
+cdef enum:
+    MAX_QUOTE_DECIMALS = 36     # price + size decimals; 10**36 < 2**127
+
+ctypedef struct CandleValues:
+    # One candle at the instrument's scales: prices in ticks, volume in lots (int64), the
+    # quote volume in 10**-(price_decimals + size_decimals) units, 128-bit (-1: absent).
+    int64_t open
+    int64_t high
+    int64_t low
+    int64_t close
+    int64_t volume
+    ff_i128 quote
+    int bad_field               # on failure: index into _parse.CANDLE_FIELDS
+    int decimal_error           # on failure: the DecimalError
+
+# parse_decimal's grammar and codes into a 128-bit count (decimals 0..MAX_QUOTE_DECIMALS).
+cdef int parse_decimal128(const char* p, Py_ssize_t n, int decimals, ff_i128* out) noexcept nogil
+
+# Phase 2 of one candle: DEC_OK, or DEC_BAD_DECIMAL with out.bad_field/decimal_error set.
+cdef int convert_candle(const Candle* c, int price_decimals, int size_decimals,
+                        CandleValues* out) noexcept nogil
+
+# Cold path: the message for a failed convert_candle ("high at byte 40: ...").
+cdef str candle_error_message(const Candle* c, const CandleValues* v, const char* payload,
+                              int price_decimals, int size_decimals)
+
+# A 128-bit value as a Python int.
+cdef object i128_to_int(ff_i128 v)
+
+cdef int decode_binance_candles(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil
+cdef int decode_coinbase_at_candles(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil
+
+# A venue id's candle decoder (Venue.candle_decoder). ValueError for an unknown venue or
+# one without venue candles.
+cdef DecodeFn venue_candle_decoder(str venue) except NULL

@@ -67,3 +67,17 @@ def stream_channel(
 ) -> tuple[str, str | None]:
     """Run the venue's stream decoder on one payload: ``(kind, None)``, or, when
     rejected, ``(channel, reason)`` with channel ``"trades"`` or ``"book"``."""
+
+#: candle value fields in phase-2 order (docs/venues.md, "Candles")
+CANDLE_FIELDS: tuple[str, ...]
+
+def decode_candles(
+    venue: str,
+    payload: bytes | bytearray | memoryview,
+    price_decimals: int,
+    size_decimals: int,
+) -> dict[str, Any]:
+    """Decode one payload through the venue's compiled candle decoder into a plain structure."""
+
+def parse_decimal128_py(text: str | bytes, decimals: int) -> int:
+    """Exact decimal text into a 128-bit count of 10**-decimals units (quote volumes)."""

@@ -51,11 +51,12 @@ from libc.string cimport memchr, memcmp, memcpy, memset
 from fastfeed._types cimport (
     MAX_BATCH_LEVELS, SIDE_BID, SIDE_ASK, SEG_UPDATE, SEG_SNAPSHOT,
     MSG_NONE, MSG_DEPTH, MSG_SNAPSHOT, MSG_HEARTBEAT, MSG_CONTROL, MSG_IGNORED, MSG_VENUE_ERROR,
-    MSG_TRADES,
+    MSG_TRADES, MSG_CANDLES,
     MSG_BBO, MSG_TICKER, Quote, batch_next_quote,
     TK_LAST, TK_LAST_SIZE, TK_OPEN, TK_HIGH, TK_LOW, TK_CHANGE, TK_VOLUME, TK_QUOTE_VOLUME,
     batch_reset, batch_next_level, batch_next_seg, batch_next_trade, batch_init, batch_free,
-    DeltaBatch, Delta, Grid, Segment, Trade,
+    batch_next_candle,
+    DeltaBatch, Delta, Grid, Segment, Trade, Candle,
     TRADE_STREAM_TRADE, TRADE_STREAM_AGG, TRADE_STREAM_MARKET_TRADES, TRADE_STREAM_MATCHES,
     DEC_OK, DEC_BAD_DECIMAL,
     DECIMAL_OK, DECIMAL_EMPTY, DECIMAL_SIGN, DECIMAL_NON_DIGIT, DECIMAL_TOO_PRECISE,
@@ -71,6 +72,9 @@ from fastfeed._types cimport (
 from fastfeed._cdefs cimport (
     FF_I64_LIM, FF_POW10, ff_ctz64, ff_fast_uint, ff_pre_decimal, ff_scan_string, ff_skip_zeros,
     ff_take_digits,
+)
+from fastfeed._cdefs cimport (
+    ff_i128, ff_i128_add, ff_i128_from64, ff_i128_hi, ff_i128_lo, ff_i128_mul,
 )
 
 
@@ -92,6 +96,9 @@ include "parse/quotes.pxi"
 include "parse/binance_quotes.pxi"
 include "parse/coinbase_at_quotes.pxi"
 include "parse/coinbase_exchange_quotes.pxi"
+include "parse/candles.pxi"
+include "parse/binance_candles.pxi"
+include "parse/coinbase_at_candles.pxi"
 include "parse/streams.pxi"
 
 DECODERS = tuple(_REGISTRY)             # every decoder name registered above

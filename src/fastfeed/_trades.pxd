@@ -25,6 +25,12 @@ ctypedef struct TradeRecord:
     uint8_t pad[7]
 
 
+# Optional per-trade hook (docs/venues.md, "Local candles"): called with each record just
+# written to the ring, nogil, no allocation. fastfeed._candles sets it
+# (LocalCandleCore.attach); NULL (the default) costs one compare per trade.
+ctypedef void (*TradeSinkFn)(void* sink, const TradeRecord* r) noexcept nogil
+
+
 cdef enum IdRule:
     # How a stream's trade ids follow each other (Venue.trade_streams; docs/venues.md,
     # "Trades"). Names in ID_RULES.
@@ -84,6 +90,10 @@ cdef class TradeCore:
     cdef ff_shm_market* shm_market
     cdef uint64_t shm_published     # trades written into the block so far
     cdef object _shm_owner          # keeps the mapping alive while shm_market points into it
+    # the optional per-trade hook (above); _sink_ref keeps the sink object alive
+    cdef TradeSinkFn sink_fn
+    cdef void* sink
+    cdef object _sink_ref
 
     cdef bint matches(self, const Segment* seg) noexcept nogil
     cdef int process_segment(self, DeltaBatch* b, const Segment* seg, int64_t t_recv,

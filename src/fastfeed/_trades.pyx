@@ -238,6 +238,8 @@ cdef class TradeCore:
             else:
                 self.overwritten += 1
             self.last_exchange_ns = tr.time_ns
+            if self.sink_fn != NULL:        # optional hook: local candles (_candles)
+                self.sink_fn(self.sink, rec)
             n += 1
         if n:
             self.recorded += n

@@ -14,7 +14,8 @@ Pointers in a batch point into the payload and are valid only during the callbac
 Trade decoders use the same batch: one Delta (price and size text, converted by the same
 phase 2) plus one ``Trade`` (id, time, taker side, stream) per trade, message kind
 ``MSG_TRADES`` (docs/venues.md, "Trades"). Quote decoders (``MSG_BBO``, ``MSG_TICKER``)
-add one ``Quote`` per segment (docs/venues.md, "Best bid/offer" and "Tickers").
+add one ``Quote`` per segment (docs/venues.md, "Best bid/offer" and "Tickers"). Candle
+decoders add one ``Candle`` per Delta, message kind ``MSG_CANDLES`` (docs/venues.md, "Candles").
 """
 
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
@@ -36,6 +37,7 @@ cdef enum MsgKind:
     MSG_TRADES = 7          # trades (a trade decoder): one Trade per level, see below
     MSG_BBO = 8             # best bid/offer (a bbo decoder): one Quote per segment, below
     MSG_TICKER = 9          # 24 h ticker (a ticker decoder): one Quote per segment, below
+    MSG_CANDLES = 10        # candles (a candle decoder): one Candle per level, see below
 
 
 cdef enum SegKind:
@@ -157,6 +159,35 @@ ctypedef struct Quote:
     uint8_t no_sizes            # BBO without sizes (the sizes' Delta text is a dummy "0")
 
 
+ctypedef struct Candle:
+    # A candle decoder's extras for the Delta at the same index (docs/venues.md, "Candles"):
+    # the text of every value (pointers into the payload; the Delta's price/size text is
+    # the close and the base volume, for generic tools; the candle core converts them all)
+    # and the integers the venue gives. quote_ptr NULL: the venue gives no quote volume.
+    const char* open_ptr
+    const char* high_ptr
+    const char* low_ptr
+    const char* close_ptr
+    const char* volume_ptr      # base volume
+    const char* quote_ptr       # quote volume (Binance q), NULL when absent
+    const char* interval_ptr    # the venue's interval name (Binance k.i), NULL when implied
+    const char* symbol_ptr
+    int32_t open_len
+    int32_t high_len
+    int32_t low_len
+    int32_t close_len
+    int32_t volume_len
+    int32_t quote_len
+    int32_t interval_len
+    int32_t symbol_len
+    int64_t open_ns             # bucket start, ns since the epoch
+    int64_t close_ns            # bucket end, exclusive (Binance T + 1 ms; Coinbase start + 5 min)
+    int64_t trades              # trade count (Binance n), -1 when absent
+    int64_t first_id            # first / last trade id (Binance f / L), -1 when absent
+    int64_t last_id
+    int8_t closed               # 1 final (Binance k.x true), 0 not final, -1 unknown (Coinbase)
+
+
 ctypedef struct Grid:
     # One book's scale for prices (or sizes) and the instrument's grid on it
     # (docs/venues.md#instrument-scales). A value is an int64 count of 10**-decimals units;
@@ -199,6 +230,9 @@ ctypedef struct DeltaBatch:
     # Quote decoders (MSG_BBO, MSG_TICKER): quotes[i] goes with segs[i]; NULL until needed.
     Quote* quotes
     Py_ssize_t cap_quotes
+    # Candle decoders (MSG_CANDLES): candles[i] goes with levels[i]; NULL until first needed.
+    Candle* candles
+    Py_ssize_t cap_candles
 
 
 # Hard cap on levels in one decoded message: a REST snapshot holds at most 5000 a side
@@ -237,6 +271,11 @@ cdef inline int batch_init(DeltaBatch* b, Py_ssize_t cap_levels) noexcept nogil:
     b.cap_segs = 0
     b.cap_trades = 0
     b.cap_quotes = 0
+    b.candles = NULL
+    b.cap_levels = 0
+    b.cap_segs = 0
+    b.cap_trades = 0
+    b.cap_candles = 0
     batch_reset(b)
     b.levels = <Delta*>realloc(NULL, cap_levels * sizeof(Delta))
     b.segs = <Segment*>realloc(NULL, 16 * sizeof(Segment))
@@ -260,6 +299,15 @@ cdef inline void batch_free(DeltaBatch* b) noexcept nogil:
     b.cap_segs = 0
     b.cap_trades = 0
     b.cap_quotes = 0
+    free(b.candles)
+    b.levels = NULL
+    b.segs = NULL
+    b.trades = NULL
+    b.candles = NULL
+    b.cap_levels = 0
+    b.cap_segs = 0
+    b.cap_trades = 0
+    b.cap_candles = 0
 
 
 cdef inline Delta* batch_next_level(DeltaBatch* b) noexcept nogil:
@@ -351,3 +399,19 @@ cdef inline Quote* batch_next_quote(DeltaBatch* b, Segment** seg) noexcept nogil
     s.event_time_ns = 0
     seg[0] = s
     return q
+cdef inline Candle* batch_next_candle(DeltaBatch* b, Delta** level) noexcept nogil:
+    """Room for one more candle: its Delta (*level) and its Candle at the same index;
+    NULL past the level cap or out of memory (nothing added then)."""
+    cdef Candle* grown
+    cdef Delta* d = batch_next_level(b)
+    if d == NULL:
+        return NULL
+    if b.n_levels > b.cap_candles:
+        grown = <Candle*>realloc(b.candles, b.cap_levels * sizeof(Candle))
+        if grown == NULL:
+            b.n_levels -= 1
+            return NULL
+        b.candles = grown
+        b.cap_candles = b.cap_levels
+    level[0] = d
+    return &b.candles[b.n_levels - 1]

@@ -75,6 +75,11 @@ class Venue:
     #: "Best bid/offer" and "Tickers"
     bbo_decoder: str | None = None
     ticker_decoder: str | None = None
+    #: compiled decoder for the venue's own candles (a name in ``fastfeed._parse.DECODERS``;
+    #: None: the venue has none, local candles from trades only) and the interval names it
+    #: offers (docs/venues.md, "Candles")
+    candle_decoder: str | None = None
+    candle_intervals: tuple[str, ...] = ()
     #: default WebSocket base (or full) URL and REST base URL
     ws_url: str = ""
     rest_url: str = ""

@@ -33,6 +33,10 @@ class BinanceSpot(Venue):
     # <symbol>@bookTicker (spot: no e/E; USD-M: e, E, T); @ticker and @miniTicker
     bbo_decoder: str | None = "binance-bbo"
     ticker_decoder: str | None = "binance-ticker"
+    # <symbol>@kline_<interval> (docs/venues.md, "Candles")
+    candle_decoder: str | None = "binance-candles"
+    candle_intervals: tuple[str, ...] = ("1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h",
+                                         "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M")
     # Binance keeps every price and quantity with 8 decimals (spot prints exactly 8, USD-M
     # trims them); snapshots hold deep levels off today's tickSize/stepSize grid
     value_decimals = 8
@@ -164,6 +168,8 @@ class BinanceUsdm(BinanceSpot):
     sequencing = "binance-usdm"
     # aggTrade only (on the /market route); a +1, the f..l fill ranges have holes
     trade_streams = (("aggTrade", "contiguous"),)
+    candle_intervals = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h",
+                        "12h", "1d", "3d", "1w", "1M")      # no 1s on USD-M
     ws_url = "wss://fstream.binance.com"
     rest_url = "https://fapi.binance.com"
     max_streams_per_connection = 200

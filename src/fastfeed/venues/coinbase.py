@@ -28,6 +28,9 @@ class CoinbaseAdvancedTrade(Venue):
     # both read the ticker channel (ticker_batch too, for tickers: it has no BBO)
     bbo_decoder = "coinbase-at-bbo"
     ticker_decoder = "coinbase-at-ticker"
+    # candles channel: fixed 5-minute buckets (docs/venues.md, "Candles")
+    candle_decoder = "coinbase-at-candles"
+    candle_intervals = ("5m",)
     connection_sequence = True
     unreadable_is_gap = True
     ws_url = "wss://advanced-trade-ws.coinbase.com"

@@ -1,0 +1,537 @@
+"""Pure-Python twins of the candle path (docs/venues.md, "Candles").
+
+- ``decode_candles``: the compiled candle decoders (``fastfeed._parse.decode_candles``)
+  over ``json`` + ``Decimal``, same output and messages: Binance ``kline`` events and
+  Coinbase Advanced Trade ``candles``.
+- ``CandleStream``: ``fastfeed._candles.OfflineCandleCore`` (``CandleFeed``) written
+  plainly: the open candle, closing on the venue's final update or a later bucket.
+- ``LocalCandleBuilder``: ``fastfeed._candles.LocalCandleCore`` (``LocalCandles``):
+  candles from trades by exchange time, exact in ints.
+
+Candles are dicts with the ``CANDLE_DTYPE`` field names (``quote_volume`` an int instead
+of ``quote_hi``/``quote_lo``; no ``recv_ns``).
+"""
+
+from __future__ import annotations
+
+import decimal as _dec
+from typing import Any
+
+from fastfeed.reference.decimal import (
+    DECIMAL_EMPTY,
+    DECIMAL_NON_DIGIT,
+    DECIMAL_OK,
+    DECIMAL_OVERFLOW,
+    DECIMAL_TOO_PRECISE,
+    _bad_char,
+    decimal_code,
+    decimal_error_message,
+)
+from fastfeed.reference.decode import (
+    _OBJS,
+    INT64_MAX,
+    INT64_MIN,
+    MAX_UPDATE_ID,
+    DecodeFailed,
+    _at_envelope,
+    _bad_utf8,
+    _check_depth,
+    _check_dups,
+    _int_field,
+    _is_int,
+    _load,
+    _ms_to_ns,
+    _numeric_id,
+    _Obj,
+    _Pending,
+    _raw,
+    _str_field,
+    _sym_field,
+    _tresult,
+)
+from fastfeed.venues import VENUES
+
+MAX_QUOTE_DECIMALS = 36
+I128_MAX = 2**127 - 1
+CANDLE_FIELDS = ("open", "high", "low", "close", "volume", "quote_volume")
+_DIGITS = frozenset("0123456789")
+
+
+def decimal128_code(text: str | bytes, decimals: int) -> tuple[int, int | None]:
+    """``decimal_code`` into a 128-bit signed value (quote volumes)."""
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("latin-1")
+    if not text:
+        return DECIMAL_EMPTY, None
+    if not 0 <= decimals <= MAX_QUOTE_DECIMALS:
+        return DECIMAL_OVERFLOW, None
+    n, i = len(text), 0
+    while i < n and text[i] in _DIGITS:
+        i += 1
+    if i == 0:
+        return _bad_char(text[0], 0), None
+    if i < n:
+        if text[i] != ".":
+            return _bad_char(text[i], i), None
+        j = k = i + 1
+        while k < n and text[k] in _DIGITS:
+            k += 1
+        if k < n:
+            return _bad_char(text[k], k), None
+        if k == j:
+            return DECIMAL_NON_DIGIT, None
+    with _dec.localcontext() as ctx:
+        ctx.prec = n + MAX_QUOTE_DECIMALS + 10
+        ctx.Emax = ctx.prec * 2
+        scaled = _dec.Decimal(text).scaleb(decimals)
+        if scaled != scaled.to_integral_value():
+            return DECIMAL_TOO_PRECISE, None
+        value = int(scaled)
+    if value > I128_MAX:
+        return DECIMAL_OVERFLOW, None
+    return DECIMAL_OK, value
+
+
+def _candle(interval: str | None, open_ns: int, close_ns: int, texts: dict[str, str | None],
+            trades: int, first_id: int, last_id: int, closed: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"interval": interval, "open_ns": open_ns, "close_ns": close_ns}
+    out.update({f: texts.get(f) for f in CANDLE_FIELDS})
+    out.update({"trades": trades, "first_id": first_id, "last_id": last_id, "closed": closed})
+    return out
+
+
+# ------------------------------------------------------------------------- Binance
+
+_BK_EVENT = {"e", "E", "s", "k"}
+_KK = "tTsifLochlvnxq"
+_KK_INT = set("tTfLn")
+_KK_STR = set("siochlvq")
+_BK_MAX_MS = 9223372036853
+
+
+def _bk_fields(p: _Pending, ev: _Obj) -> None:
+    for key, v in ev.items():
+        if key == "E":
+            _int_field(p, "E", v)
+        elif key == "s":
+            _sym_field(p, "s", v)
+        elif key == "k":
+            if not isinstance(v, dict):
+                p.add("field 'k' has the wrong type (expected object)")
+                continue
+            for kk, kv in v.items():
+                name = f"k.{kk}"
+                if kk == "s":
+                    _sym_field(p, name, kv)
+                elif kk in _KK_STR:
+                    if _str_field(p, name, kv) and kk == "i" and _bad_utf8(kv):
+                        p.add("field 'k.i' is not valid UTF-8")
+                elif kk in _KK_INT:
+                    _int_field(p, name, kv)
+                elif kk == "x" and type(kv) is not bool:
+                    p.add("field 'k.x' has the wrong type (expected boolean)")
+
+
+def _binance_candles(payload: bytes) -> dict[str, Any]:
+    top = _load(payload)
+    _check_dups(top, _BK_EVENT | {"data"})
+    _check_depth(top, {"data": dict, "k": dict})
+    for obj in (top, top.get("data")):
+        if isinstance(obj, _Obj):
+            if obj is not top:
+                _check_dups(obj, _BK_EVENT)
+                _check_depth(obj, {"k": dict})
+            if isinstance(obj.get("k"), _Obj):
+                _check_dups(obj["k"], set(_KK))
+                _check_depth(obj["k"], {})
+    ev = top
+    if "data" in top:
+        if not isinstance(top["data"], _Obj):
+            raise DecodeFailed("field 'data' has the wrong type (expected object)")
+        if _BK_EVENT & top.keys():
+            raise DecodeFailed("event field next to 'data' in a combined-stream envelope")
+        ev = top["data"]
+    if "e" not in ev:
+        if "code" in ev:
+            return _tresult("venue_error")
+        if "result" in ev or "id" in ev:
+            return _tresult("control")
+        raise DecodeFailed("field 'e' missing")
+    e = ev["e"]
+    if not isinstance(e, str):
+        raise DecodeFailed("field 'e' has the wrong type (expected string)")
+    if e != "kline":
+        if _bad_utf8(e):
+            raise DecodeFailed("field 'e' is not valid UTF-8")
+        return _tresult("ignored")
+    p = _Pending()
+    _bk_fields(p, ev)
+    p.raise_if()
+    for key in ("E", "s", "k"):
+        if key not in ev:
+            raise DecodeFailed(f"field '{key}' missing")
+    k = ev["k"]
+    for key in _KK:
+        if key not in k:
+            raise DecodeFailed(f"field 'k.{key}' missing")
+    e_ns = _ms_to_ns("E", ev["E"])
+    for key in "tT":
+        if not 0 <= k[key] <= _BK_MAX_MS:
+            raise DecodeFailed(f"field 'k.{key}' out of range")
+    if k["T"] < k["t"]:
+        raise DecodeFailed("field 'k.T' is before 'k.t'")
+    for key in "fL":
+        if not -1 <= k[key] <= MAX_UPDATE_ID:
+            raise DecodeFailed(f"field 'k.{key}' out of range (expected -1..2**62)")
+    if not 0 <= k["n"] <= MAX_UPDATE_ID:
+        raise DecodeFailed("field 'k.n' out of range (expected 0..2**62)")
+    if _raw(ev["s"]) != _raw(k["s"]):
+        raise DecodeFailed("field 'k.s' differs from 's'")
+    texts: dict[str, str | None] = {"open": _raw(k["o"]), "high": _raw(k["h"]), "low": _raw(k["l"]),
+             "close": _raw(k["c"]), "volume": _raw(k["v"]), "quote_volume": _raw(k["q"])}
+    candle = _candle(_raw(k["i"]), k["t"] * 10**6, (k["T"] + 1) * 10**6, texts, k["n"],
+                     k["f"], k["L"], 1 if k["x"] else 0)
+    return _tresult("candles", -1, e_ns,
+                    [{"symbol": k["s"], "kind": "update", "candles": [candle]}])
+
+
+# ------------------------------------------------------------------------- Coinbase AT
+
+AT_CANDLE_NS = 300 * 10**9
+_AC_MAX_START = 9223372036 - 300
+_AC_FIELDS = ("start", "high", "low", "open", "close", "volume", "product_id")
+
+
+def _ac_candle(p: _Pending, c: _Obj) -> tuple[str | None, dict[str, Any]]:
+    _check_dups(c, set(_AC_FIELDS))
+    _check_depth(c, {})
+    symbol: str | None = None
+    open_ns = close_ns = 0
+    texts: dict[str, str | None] = {"quote_volume": None}
+    for key, v in c.items():
+        if key not in _AC_FIELDS:
+            continue
+        if key == "product_id":
+            if _sym_field(p, key, v, "candle field"):
+                symbol = _raw(v)
+            continue
+        if not _str_field(p, key, v, "candle field"):
+            continue
+        if key == "start":
+            start = _numeric_id(_raw(v))
+            if start < 0:
+                p.add("candle field 'start' is not a whole number of seconds")
+            elif start > _AC_MAX_START:
+                p.add("candle field 'start' out of range")
+            else:
+                open_ns = start * 10**9
+                close_ns = open_ns + AT_CANDLE_NS
+        else:
+            texts[key] = _raw(v)
+    for key in _AC_FIELDS:
+        if key not in c:
+            p.add(f"candle field '{key}' missing")
+    return symbol, _candle(None, open_ns, close_ns, texts, -1, -1, -1, -1)
+
+
+def _ac_event(p: _Pending, ev: _Obj) -> list[dict[str, Any]]:
+    _check_dups(ev, {"type", "candles"})
+    _check_depth(ev, {"candles": list})
+    kind = "update"
+    candles: list[tuple[str | None, dict[str, Any]]] = []
+    for key, v in ev.items():
+        if key == "type":
+            if _str_field(p, "type", v, "event field"):
+                if v == "snapshot":
+                    kind = "snapshot"
+                elif v != "update":
+                    p.add("event type is not 'snapshot' or 'update'")
+        elif key == "candles":
+            if not isinstance(v, list):
+                p.add(f"field 'candles' has the wrong type {_OBJS}")
+                continue
+            for c in v:
+                if not isinstance(c, dict):
+                    if _check_nesting(c):
+                        raise DecodeFailed("malformed JSON (nesting too deep)")
+                    p.add(f"field 'candles' has the wrong type {_OBJS}")
+                    continue
+                candles.append(_ac_candle(p, c))  # type: ignore[arg-type]
+    for key in ("type", "candles"):
+        if key not in ev:
+            p.add(f"event field '{key}' missing")
+    segs: list[dict[str, Any]] = []
+    for i, (symbol, candle) in enumerate(candles):
+        if i == 0 or symbol != candles[i - 1][0]:
+            segs.append({"symbol": symbol, "kind": kind, "candles": []})
+        segs[-1]["candles"].append(candle)
+    return segs
+
+
+def _check_nesting(v: Any) -> bool:
+    from fastfeed.reference.decode import MAX_DEPTH, _depth
+    return _depth(v) > MAX_DEPTH
+
+
+def _coinbase_at_candles(payload: bytes) -> dict[str, Any]:
+    o = _load(payload)
+    _check_dups(o, {"channel", "timestamp", "sequence_num", "events", "type"})
+    _check_depth(o, {"events": list})
+    p, evp = _Pending(), _Pending()
+    segs: list[dict[str, Any]] = []
+    for key, v in o.items():
+        if key in ("channel", "timestamp"):
+            _str_field(p, key, v)
+        elif key == "sequence_num":
+            _int_field(p, key, v)
+            if _is_int(v) and INT64_MIN <= v <= INT64_MAX and not 0 <= v <= MAX_UPDATE_ID:
+                p.add("field 'sequence_num' out of range (expected 0..2**62)")
+        elif key == "events":
+            if not isinstance(v, list):
+                evp.add(f"field 'events' has the wrong type {_OBJS}")
+                continue
+            for ev in v:
+                if not isinstance(ev, dict):
+                    if _check_nesting(ev):
+                        raise DecodeFailed("malformed JSON (nesting too deep)")
+                    evp.add(f"field 'events' has the wrong type {_OBJS}")
+                    continue
+                segs += _ac_event(evp, ev)  # type: ignore[arg-type]
+    kind, last_id, t = _at_envelope(o, p, evp, "candles")
+    if kind == "data":
+        return _tresult("candles", last_id, t, segs)
+    return _tresult(kind, last_id, t)
+
+
+#: The twins of the compiled candle decoders, by the names ``Venue.candle_decoder`` uses.
+DECODERS = {"binance-candles": _binance_candles, "coinbase-at-candles": _coinbase_at_candles}
+
+
+def convert_candles(seg: dict[str, Any], pd: int, sd: int) -> None:
+    """Phase 2 of a segment's candles in place (``convert_candle``'s order and messages)."""
+    for candle in seg["candles"]:
+        for field in CANDLE_FIELDS:
+            text = candle[field]
+            if field == "quote_volume":
+                if text is None:
+                    candle[field] = -1
+                    continue
+                code, value = decimal128_code(text.encode("utf-8", "surrogateescape"),
+                                              pd + sd)
+            else:
+                code, value = decimal_code(text.encode("utf-8", "surrogateescape"),
+                                           pd if field != "volume" else sd)
+            if code != DECIMAL_OK or value is None:
+                shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                if field == "quote_volume" and code == DECIMAL_OVERFLOW:
+                    from fastfeed.reference.decimal import _show
+                    msg = f"{_show(shown)} does not fit a 128-bit integer at {pd + sd} decimals"
+                else:
+                    msg = decimal_error_message(code, shown,
+                                                pd + sd if field == "quote_volume" else
+                                                sd if field == "volume" else pd)
+                raise DecodeFailed(f"{field}: {msg}")
+            candle[field] = value
+
+
+def decode_candles(venue: str, payload: bytes | bytearray | memoryview, price_decimals: int,
+                   size_decimals: int) -> dict[str, Any]:
+    """Reference of ``fastfeed._parse.decode_candles`` (same output and messages, without
+    the byte offsets)."""
+    for name, value in (("price_decimals", price_decimals), ("size_decimals", size_decimals)):
+        if not 0 <= value <= 18:
+            raise ValueError(f"{name} must be in 0..18, got {value}")
+    spec = VENUES.get(venue)
+    if spec is None:
+        raise ValueError(f"unknown venue {venue!r}")
+    if not spec.candle_decoder:
+        raise ValueError(f"{venue} has no venue candles")
+    out = DECODERS[spec.candle_decoder](bytes(payload))
+    for seg in out["segments"]:
+        convert_candles(seg, price_decimals, size_decimals)
+    return out
+
+
+# ------------------------------------------------------------------------- streams
+
+class CandleStream:
+    """A venue candle stream fed payload by payload, as ``CandleFeed(strict=False)``."""
+
+    def __init__(self, venue: str, symbol: str, interval: str, price_decimals: int,
+                 size_decimals: int, *, capacity: int = 8192) -> None:
+        spec = VENUES[venue]
+        self.venue, self.symbol, self.interval = venue, symbol.upper(), interval
+        self.scale = (price_decimals, size_decimals)
+        if not spec.candle_decoder:
+            raise ValueError(f"{venue} has no venue candles")
+        self.decoder: str = spec.candle_decoder
+        self.has_closed_flag = spec.candle_decoder != "coinbase-at-candles"
+        self.connection_sequence = spec.connection_sequence
+        self.capacity = capacity
+        self.closed: list[dict[str, Any]] = []
+        self.cur: dict[str, Any] | None = None
+        self.last_closed_open_ns = -1
+        self.gap_since_update = False
+        self.conn_seq = -1
+        self.counters = dict.fromkeys(("updates", "unconfirmed", "stale", "duplicates",
+                                       "other_interval", "rejected", "sequence_gaps",
+                                       "unknown_symbol", "messages"), 0)
+
+    def _push(self, c: dict[str, Any]) -> None:
+        self.closed.append(c)
+        del self.closed[:-self.capacity]
+        self.last_closed_open_ns = c["open_ns"]
+
+    def apply_message(self, payload: bytes) -> int:
+        """The candle updates applied from one payload."""
+        try:
+            out = DECODERS[self.decoder](bytes(payload))
+        except DecodeFailed:
+            self.counters["rejected"] += 1
+            self.gap_since_update = True
+            return 0
+        if self.connection_sequence and out["last_id"] >= 0:
+            if self.conn_seq >= 0 and out["last_id"] != self.conn_seq + 1:
+                self.counters["sequence_gaps"] += 1
+                self.gap_since_update = True
+            self.conn_seq = out["last_id"]
+        if out["kind"] == "venue_error":
+            self.counters["rejected"] += 1
+        if out["kind"] != "candles":
+            return 0
+        n = 0
+        for seg in out["segments"]:
+            if seg["symbol"] != self.symbol:
+                self.counters["unknown_symbol"] += 1
+                continue
+            n += self._segment(seg)
+        return n
+
+    def _segment(self, seg: dict[str, Any]) -> int:
+        first = seg["candles"][0]
+        if first["interval"] is not None and first["interval"] != self.interval:
+            self.counters["other_interval"] += 1
+            return 0
+        self.counters["messages"] += 1
+        n = 0
+        for c in seg["candles"]:
+            try:
+                convert_candles({"candles": [c]}, *self.scale)
+            except DecodeFailed:
+                self.counters["rejected"] += 1
+                continue
+            cur = self.cur
+            if (cur is not None and c["open_ns"] < cur["open_ns"]) or (
+                    cur is None and c["open_ns"] < self.last_closed_open_ns):
+                self.counters["stale"] += 1
+                continue
+            if cur is None and c["open_ns"] == self.last_closed_open_ns:
+                self.counters["duplicates"] += 1
+                continue
+            if cur is not None and c["open_ns"] > cur["open_ns"]:
+                if self.has_closed_flag or self.gap_since_update:
+                    cur["closed"] = 0
+                    self.counters["unconfirmed"] += 1
+                else:
+                    cur["closed"] = 1
+                self._push(cur)
+                cur = self.cur = None
+            updates = 0 if cur is None else cur["updates"]
+            self.gap_since_update = False
+            rec = {k: c[k] for k in ("open_ns", "close_ns", *CANDLE_FIELDS, "trades",
+                                     "first_id", "last_id")}
+            rec["updates"] = updates + 1
+            rec["closed"] = 0
+            self.cur = rec
+            self.counters["updates"] += 1
+            n += 1
+            if c["closed"] == 1:
+                rec["closed"] = 1
+                self._push(rec)
+                self.cur = None
+        return n
+
+
+class LocalCandleBuilder:
+    """Candles from trades, written plainly (``LocalCandleCore``'s rules)."""
+
+    def __init__(self, interval_ns: int, offset_ns: int = 0, *, capacity: int = 8192,
+                 fill_empty: bool = False) -> None:
+        self.ival, self.offset = interval_ns, offset_ns
+        self.capacity, self.fill_empty = capacity, fill_empty
+        self.closed: list[dict[str, Any]] = []
+        self.cur: dict[str, Any] | None = None
+        self.first_t = self.last_t = 0
+        self.max_t = -1
+        self.last_closed_open_ns = -1
+        self.late = self.out_of_order = self.added = self.empty_filled = 0
+
+    def _push(self, c: dict[str, Any]) -> None:
+        self.closed.append(c)
+        del self.closed[:-self.capacity]
+        self.last_closed_open_ns = c["open_ns"]
+
+    def _roll(self, bucket: int) -> None:
+        cur = self.cur
+        assert cur is not None
+        cur["closed"] = 1
+        self._push(cur)
+        self.cur = None
+        if not self.fill_empty:
+            return
+        n_empty = (bucket - cur["close_ns"]) // self.ival
+        start = cur["close_ns"]
+        if n_empty > self.capacity:
+            start += (n_empty - self.capacity) * self.ival
+            n_empty = self.capacity
+        for k in range(n_empty):
+            o = start + k * self.ival
+            self._push({"open_ns": o, "close_ns": o + self.ival, "open": cur["close"],
+                        "high": cur["close"], "low": cur["close"], "close": cur["close"],
+                        "volume": 0, "quote_volume": 0, "trades": 0, "first_id": -1,
+                        "last_id": -1, "updates": 0, "closed": 1})
+        self.empty_filled += n_empty
+
+    def add(self, t: int, price: int, size: int, trade_id: int = -1) -> None:
+        """One trade (exchange time ns, ticks, lots, id or -1)."""
+        bucket = (t - self.offset) // self.ival * self.ival + self.offset
+        if t < self.max_t:
+            self.out_of_order += 1
+        else:
+            self.max_t = t
+        if self.cur is not None and bucket > self.cur["open_ns"]:
+            self._roll(bucket)
+        elif (self.cur is not None and bucket < self.cur["open_ns"]) or (
+                self.cur is None and 0 <= self.last_closed_open_ns and bucket <= self.last_closed_open_ns):
+            self.late += 1
+            return
+        c = self.cur
+        if c is None:
+            c = self.cur = {"open_ns": bucket, "close_ns": bucket + self.ival, "open": price,
+                            "high": price, "low": price, "close": price, "volume": 0,
+                            "quote_volume": 0, "trades": 0, "first_id": trade_id,
+                            "last_id": trade_id, "updates": 0, "closed": 0}
+            self.first_t = self.last_t = t
+        else:
+            if t < self.first_t:
+                self.first_t, c["open"] = t, price
+            if t >= self.last_t:
+                self.last_t, c["close"] = t, price
+            c["high"], c["low"] = max(c["high"], price), min(c["low"], price)
+            if trade_id >= 0:
+                if c["first_id"] < 0 or trade_id < c["first_id"]:
+                    c["first_id"] = trade_id
+                c["last_id"] = max(c["last_id"], trade_id)
+        if c["volume"] >= 0:
+            c["volume"] = c["volume"] + size if c["volume"] + size <= INT64_MAX else -1
+        if c["quote_volume"] >= 0:
+            q = c["quote_volume"] + price * size
+            c["quote_volume"] = q if q <= I128_MAX else -1
+        c["trades"] += 1
+        c["updates"] += 1
+        self.added += 1
+
+    def advance(self, t: int) -> None:
+        """Exchange time reached ``t``: close the open candle if its bucket ended."""
+        if self.cur is not None and t >= self.cur["close_ns"]:
+            self._roll((t - self.offset) // self.ival * self.ival + self.offset)
