@@ -33,7 +33,7 @@ def test_trades_share_the_book_connection_and_follow_it_through_a_reconnect():
                 assert trades.connection is book.connection and len(engine.connections) == 1
                 await wait_for(lambda: trades.state == "live", what="trades subscribed")
                 conn = book.connection
-                assert conn.stats()["trade_streams"] == 1
+                assert conn.stats()["channel_streams"] == 1
                 sim.inject("binance", "BTCUSDT", "disconnect")
                 await wait_for(lambda: conn.connects >= 2 and book.is_live, timeout=20,
                                what="reconnected")

@@ -230,12 +230,25 @@ from fastfeed.reference.decode import stream_channel as reference_stream_channel
 _AT_BYTE = re.compile(r" at byte \d+")
 
 MARK = {"e": "markPriceUpdate", "E": 1, "s": "BTCUSDT", "p": "1.0"}
-BINANCE_EVENTS = [DEPTH, AGG, TRADE, MARK, {"result": None, "id": 1}, {"code": 2, "msg": "x"}]
+BOOK_TICKER = {"u": 400900217, "s": "BTCUSDT", "b": "25.35190000", "B": "31.21000000",
+               "a": "25.36520000", "A": "40.66000000"}
+TICKER = {"e": "24hrTicker", "E": 1, "s": "BTCUSDT", "p": "0.0015", "P": "250.00",
+          "w": "0.0018", "x": "0.0009", "c": "0.0025", "Q": "10", "b": "0.0024", "B": "10",
+          "a": "0.0026", "A": "100", "o": "0.0010", "h": "0.0025", "l": "0.0010", "v": "10000",
+          "q": "18", "O": 0, "C": 86400000, "F": 0, "L": 18150, "n": 18151}
+KLINE = {"e": "kline", "E": 1672515782136, "s": "BTCUSDT", "k": {
+    "t": 1672515780000, "T": 1672515839999, "s": "BTCUSDT", "i": "1m", "f": 100, "L": 200,
+    "o": "0.0010", "c": "0.0020", "h": "0.0025", "l": "0.0015", "v": "1000", "n": 100,
+    "x": False, "q": "1.0000", "V": "500", "Q": "0.500", "B": "123456"}}
+BINANCE_EVENTS = [DEPTH, AGG, TRADE, MARK, BOOK_TICKER, TICKER, KLINE,
+                  {"result": None, "id": 1}, {"code": 2, "msg": "x"}]
 BINANCE_STREAMS = ["btcusdt@depth@100ms", "btcusdt@aggTrade", "btcusdt@trade",
-                   "btcusdt@markPrice", "btcusdt", "@", ""]
-AT_CHANNELS = ["l2_data", "market_trades", "heartbeats", "subscriptions", "ticker", ""]
+                   "btcusdt@markPrice", "btcusdt@bookTicker", "btcusdt@ticker",
+                   "btcusdt@miniTicker", "btcusdt@kline_1m", "btcusdt", "@", ""]
+AT_CHANNELS = ["l2_data", "market_trades", "heartbeats", "subscriptions", "ticker",
+               "ticker_batch", "candles", ""]
 EX_TYPES = ["match", "last_match", "l2update", "snapshot", "heartbeat", "subscriptions",
-            "error", "ticker"]
+            "error", "ticker", "status"]
 
 
 def binance_payloads() -> st.SearchStrategy[bytes]:

@@ -10,6 +10,7 @@ from cpython.ref cimport PyObject
 from libc.stdint cimport int64_t
 
 from fastfeed._core cimport BookCore, VenueRules
+from fastfeed._parse cimport DecodeFn
 from fastfeed._types cimport REJECT_N_REASONS, DeltaBatch, Segment
 
 
@@ -32,8 +33,16 @@ cdef class Router:
     cdef DeltaBatch batch
     cdef list _cores                # keeps the borrowed table pointers alive
     cdef list _trade_cores
+    cdef list _bbo_cores
+    cdef list _ticker_cores
+    cdef list _candle_cores         # CandleCore: by symbol and interval, scanned
     cdef SymbolTable _books         # BookCore by symbol (MSG_DEPTH, MSG_SNAPSHOT)
     cdef SymbolTable _trades        # TradeCore by symbol (MSG_TRADES)
+    cdef SymbolTable _bbos          # BboCore by symbol (MSG_BBO)
+    cdef SymbolTable _tickers       # TickerCore by symbol (MSG_TICKER)
+    # the venue's ticker messages also carry its best bid/offer (Venue.bbo_in_ticker):
+    # decoded again with this decoder when BBO cores listen; NULL otherwise
+    cdef DecodeFn _bbo_in_ticker
     # Cold-path sink: on_router_reject(text, head), on_router_control(payload, is_error),
     # on_router_connection_gap(reason). None: nothing is reported beyond the counters.
     cdef object owner
@@ -55,7 +64,9 @@ cdef class Router:
     cdef int route(self, const char* p, Py_ssize_t n, int64_t t_recv) except -1
     cdef int refuse(self, str reason, const char* p, Py_ssize_t n) except -1
     cdef int _unreadable(self, str text, const char* p, Py_ssize_t n) except -1
-    cdef int _unreadable_channel(self, str text, const char* p, Py_ssize_t n) except -1
+    cdef int _unreadable_channel(self, str text, const char* p, Py_ssize_t n,
+                                 int kind) except -1
+    cdef int _route_bbo(self, DeltaBatch* b, int64_t t_recv, const char* p) except -1
     cdef int connection_gap(self, str reason) except -1
     cdef int flush_reads(self) except -1
 

@@ -27,7 +27,9 @@ class Router:
     def set_cores(self, cores: list[Any]) -> None:
         """Route depth and snapshot messages to these books (replaces the table)."""
     def set_trade_cores(self, cores: list[Any]) -> None:
-        """Route trade messages to these trade streams (replaces the table)."""
+        """Route trade messages to these trade streams (the other channels' cores stay)."""
+    def set_channel_cores(self, cores: list[Any]) -> None:
+        """Route every non-book channel to these cores (replaces the tables)."""
     def reset_connection(self) -> None:
         """A new connection: its sequence starts afresh."""
     def route_payload(self, payload: bytes | bytearray | memoryview) -> int:

@@ -20,6 +20,9 @@ from libc.string cimport memcmp
 
 from fastfeed._cdefs cimport ff_monotonic_ns as monotonic_ns
 from fastfeed._core cimport BookCore, load_rules, reject_counts_by_name
+from fastfeed._candles cimport CandleCore
+from fastfeed._parse cimport decoder_named
+from fastfeed._quotes cimport BboCore, QuoteCore, TickerCore
 from fastfeed._trades cimport TradeCore
 from fastfeed._parse cimport batch_error_message
 from fastfeed._sync cimport (
@@ -32,7 +35,10 @@ from fastfeed._types cimport (
     DEC_OK,
     MSG_CONTROL,
     MSG_DEPTH,
+    MSG_BBO,
+    MSG_CANDLES,
     MSG_SNAPSHOT,
+    MSG_TICKER,
     MSG_TRADES,
     MSG_VENUE_ERROR,
     REJECT_N_REASONS,
@@ -46,6 +52,8 @@ from fastfeed._types cimport (
 )
 
 import sys
+
+from fastfeed.venues import get_venue
 
 
 cdef extern from "Python.h":
@@ -114,11 +122,16 @@ cdef class Router:
             raise MemoryError()
         self._books.slots = NULL
         self._trades.slots = NULL
+        self._bbos.slots = NULL
+        self._tickers.slots = NULL
+        self._bbo_in_ticker = NULL
 
     def __dealloc__(self):
         batch_free(&self.batch)
         free(self._books.slots)
         free(self._trades.slots)
+        free(self._bbos.slots)
+        free(self._tickers.slots)
 
     def __init__(self, str venue, owner=None, cores=(),
                  Py_ssize_t max_message_bytes=PY_SSIZE_T_MAX):
@@ -128,8 +141,11 @@ cdef class Router:
         self.conn_seq = -1
         self.max_message_bytes = max_message_bytes
         self.read_queue = []
+        spec = get_venue(venue)
+        if getattr(spec, "bbo_in_ticker", False) and spec.bbo_decoder:
+            self._bbo_in_ticker = decoder_named(spec.bbo_decoder)
         self.set_cores(list(cores))
-        self.set_trade_cores([])
+        self.set_channel_cores([])
 
     def set_cores(self, list cores):
         """Route depth and snapshot messages to these books (replaces the table)."""
@@ -144,17 +160,45 @@ cdef class Router:
         self._cores = cores
 
     def set_trade_cores(self, list cores):
-        """Route trade messages to these trade streams (replaces the table)."""
-        cdef TradeCore core
+        """Route trade messages to these trade streams (the other channels' cores stay)."""
+        self.set_channel_cores(cores + self._bbo_cores + self._ticker_cores
+                               + self._candle_cores)
+
+    def set_channel_cores(self, list cores):
+        """Route every non-book channel to these cores (``TradeCore``, ``BboCore``,
+        ``TickerCore``, ``CandleCore``; replaces the tables)."""
+        cdef TradeCore t
+        cdef QuoteCore q
+        trades, bbos, tickers, candles = [], [], [], []
         for core in cores:
             if core.venue != self.venue:
-                raise ValueError(f"{core!r} is not a {self.venue} trade stream")
-        _table_init(&self._trades, len(cores))
-        for core in cores:
-            _table_put(&self._trades, <PyObject*>core, core.symbol_ptr, core.symbol_len)
-            core._read_queue = self.read_queue
-        self._trades.only = <PyObject*>cores[0] if len(cores) == 1 else NULL
-        self._trade_cores = cores
+                raise ValueError(f"{core!r} is not a {self.venue} stream")
+            if isinstance(core, TradeCore):
+                trades.append(core)
+            elif isinstance(core, BboCore):
+                bbos.append(core)
+            elif isinstance(core, TickerCore):
+                tickers.append(core)
+            elif isinstance(core, CandleCore):
+                candles.append(core)
+            else:
+                raise TypeError(f"{core!r} is not a channel core")
+        _table_init(&self._trades, len(trades))
+        for t in trades:
+            _table_put(&self._trades, <PyObject*>t, t.symbol_ptr, t.symbol_len)
+            t._read_queue = self.read_queue
+        self._trades.only = <PyObject*>trades[0] if len(trades) == 1 else NULL
+        for table, group in ((0, bbos), (1, tickers)):
+            _table_init(&self._bbos if table == 0 else &self._tickers, len(group))
+            for q in group:
+                _table_put(&self._bbos if table == 0 else &self._tickers, <PyObject*>q,
+                           q.symbol_ptr, q.symbol_len)
+        self._bbos.only = <PyObject*>bbos[0] if len(bbos) == 1 else NULL
+        self._tickers.only = <PyObject*>tickers[0] if len(tickers) == 1 else NULL
+        self._trade_cores = trades
+        self._bbo_cores = bbos
+        self._ticker_cores = tickers
+        self._candle_cores = candles
 
     def reset_connection(self) -> None:
         """A new connection: its sequence starts afresh."""
@@ -180,8 +224,10 @@ cdef class Router:
             self.decode_errors += 1
             if 0 <= b.error < <int>REJECT_N_REASONS:
                 self.reject_counts[b.error] += 1
-            if b.msg_kind == MSG_TRADES:    # a well-framed message of another channel
-                self._unreadable_channel(batch_error_message(b), p, n)
+            if (b.msg_kind == MSG_TRADES or b.msg_kind == MSG_BBO
+                    or b.msg_kind == MSG_TICKER or b.msg_kind == MSG_CANDLES):
+                # a well-framed message of another channel: no book's update was in it
+                self._unreadable_channel(batch_error_message(b), p, n, b.msg_kind)
             else:
                 self._unreadable(batch_error_message(b), p, n)
             return 0
@@ -207,6 +253,34 @@ cdef class Router:
                     self.unknown_symbol += 1
                     continue
                 applied += (<TradeCore>entry).process_segment(b, &b.segs[i], t_recv, p)
+        elif b.msg_kind == MSG_TICKER:
+            for i in range(b.n_segs):
+                entry = _table_find(&self._tickers, &b.segs[i])
+                if entry != NULL:
+                    applied += (<TickerCore>entry).process_segment(b, &b.segs[i], t_recv, p)
+            if len(self._ticker_cores) == 0 and (self._bbo_in_ticker == NULL
+                                                 or len(self._bbo_cores) == 0):
+                self.unrouted += 1
+            if self._bbo_in_ticker != NULL and len(self._bbo_cores):
+                # the same message holds the best bid/offer: read it with the BBO decoder
+                batch_reset(b)
+                if self._bbo_in_ticker(p, n, b) == DEC_OK and b.msg_kind == MSG_BBO:
+                    applied += self._route_bbo(b, t_recv, p)
+        elif b.msg_kind == MSG_BBO:
+            if len(self._bbo_cores) == 0:
+                self.unrouted += 1
+                return 0
+            applied += self._route_bbo(b, t_recv, p)
+        elif b.msg_kind == MSG_CANDLES:
+            if len(self._candle_cores) == 0:
+                self.unrouted += 1
+                return 0
+            for i in range(b.n_segs):
+                for candle in self._candle_cores:
+                    if ((<CandleCore>candle).matches(&b.segs[i])
+                            and (<CandleCore>candle).matches_interval(b, &b.segs[i])):
+                        applied += (<CandleCore>candle).process_segment(b, &b.segs[i],
+                                                                        t_recv, p)
         elif b.msg_kind == MSG_CONTROL or b.msg_kind == MSG_VENUE_ERROR:
             self.control_messages += 1
             if b.msg_kind == MSG_VENUE_ERROR:
@@ -233,16 +307,36 @@ cdef class Router:
             self.owner.on_router_reject(text, PyBytes_FromStringAndSize(p, min(n, 120)))
         return 0
 
-    cdef int _unreadable_channel(self, str text, const char* p, Py_ssize_t n) except -1:
-        # The stream decoder framed it as a trade message (its channel field was read):
-        # no book's update was in it. It still was one message of the connection's
-        # sequence, and its trade streams may have lost what it held.
+    cdef int _route_bbo(self, DeltaBatch* b, int64_t t_recv, const char* p) except -1:
+        cdef Py_ssize_t i
+        cdef PyObject* entry
+        cdef int applied = 0
+        for i in range(b.n_segs):
+            entry = _table_find(&self._bbos, &b.segs[i])
+            if entry != NULL:
+                applied += (<BboCore>entry).process_segment(b, &b.segs[i], t_recv, p)
+        return applied
+
+    cdef int _unreadable_channel(self, str text, const char* p, Py_ssize_t n,
+                                 int kind) except -1:
+        # The stream decoder framed it as a message of a non-book channel (its channel
+        # field was read): no book's update was in it. It still was one message of the
+        # connection's sequence, and that channel's streams may have lost what it held.
         cdef TradeCore core
+        cdef QuoteCore quote
+        cdef CandleCore candle
         self.last_error = text
         if self.rules.connection_sequence and self.conn_seq >= 0:
             self.conn_seq += 1
-        for core in list(self._trade_cores):
-            core.unreadable(text)
+        if kind == MSG_TRADES:
+            for core in list(self._trade_cores):
+                core.unreadable(text)
+        elif kind == MSG_BBO or kind == MSG_TICKER:
+            for quote in list(self._bbo_cores if kind == MSG_BBO else self._ticker_cores):
+                quote.unreadable(text)
+        else:
+            for candle in list(self._candle_cores):
+                candle.unreadable(text)
         if self.owner is not None:
             self.owner.on_router_reject(text, PyBytes_FromStringAndSize(p, min(n, 120)))
         return 0
@@ -267,6 +361,10 @@ cdef class Router:
                 core.mark_gap(reason, SYNC_GAP)
         for trades in list(self._trade_cores):
             trades.connection_gap(reason)
+        for quote in list(self._bbo_cores) + list(self._ticker_cores):
+            (<QuoteCore>quote).connection_gap(reason)
+        for candle in list(self._candle_cores):
+            (<CandleCore>candle).connection_gap(reason)
         if self.owner is not None:
             self.owner.on_router_connection_gap(reason)
         return 0

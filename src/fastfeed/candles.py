@@ -15,15 +15,17 @@ import numpy as np
 from fastfeed._candles import (
     CANDLE_DTYPE,
     DEFAULT_CAPACITY,
+    CandleCore,
     LocalCandleCore,
     OfflineCandleCore,
     parse_interval,
     quote_volume,
 )
 from fastfeed.feed import instrument_scales
-from fastfeed.venues import get_venue
+from fastfeed.subscription import Subscribed
+from fastfeed.venues import Instrument, get_venue
 
-__all__ = ["CANDLE_DTYPE", "CandleFeed", "LocalCandles", "cross_check", "parse_interval",
+__all__ = ["CANDLE_DTYPE", "CandleFeed", "LiveCandles", "LocalCandles", "cross_check", "parse_interval",
            "quote_volume"]
 
 #: The fields ``cross_check`` compares unless told otherwise: those a local candle built
@@ -142,3 +144,18 @@ def cross_check(local: Any, venue: Any,
             out["equal"] += 1
     out["only_local"] = sorted(t for t in by_open if t not in seen)
     return out
+
+
+class LiveCandles(Subscribed, CandleCore):
+    """A venue candle stream kept by an :class:`~fastfeed.Engine`
+    (``engine.subscribe_candles``): the compiled ``CandleCore`` fed by the connection's
+    router; ``candles()`` the closed ones, ``current()`` the open one."""
+
+    __slots__ = ("_channel", "_link", "connection", "instrument", "last_error")
+
+    def __init__(self, venue: str, symbol: str, instrument: Instrument, interval: str,
+                 channel: str, capacity: int = DEFAULT_CAPACITY) -> None:
+        pd, sd, _tick, _step = instrument_scales(venue, instrument.tick_size,
+                                                 instrument.step_size)
+        super().__init__(venue, symbol, interval, pd, sd, capacity=capacity, strict=False)
+        self._init_subscription(channel, instrument)

@@ -32,9 +32,11 @@ from fastfeed._core import BookCore, monotonic_time_ns
 from fastfeed._hist import LatencyHistogram
 from fastfeed._listener import MAX_READ_INTERVAL, FeedListener
 from fastfeed.audit import Auditor, AuditResult
+from fastfeed.candles import LiveCandles
 from fastfeed.feed import instrument_scales
 from fastfeed.latency import BOOK_LATENCY, HlogWriter, connection_latency_set
 from fastfeed.logsafe import RateLimitedLog, describe_exc, redact_url, venue_text
+from fastfeed.quotes import LiveBbo, LiveTicker
 from fastfeed.rest import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_RETRY_AFTER,
@@ -54,6 +56,10 @@ rlog = RateLimitedLog(log)
 
 BookCallback = Callable[["LiveBook"], Any]
 LatencyCallback = Callable[["LiveBook", dict[str, LatencyHistogram]], Any]
+
+
+#: a non-book stream a connection carries (docs/architecture.md, "Channels")
+ChannelStream = LiveTrades | LiveBbo | LiveTicker | LiveCandles
 
 
 class ProtocolViolation(ConnectionError):
@@ -227,7 +233,7 @@ class Connection:
         self.rest = rest
         self.route = route
         self.books: list[LiveBook] = []
-        self.trades: list[LiveTrades] = []
+        self.channels: list[ChannelStream] = []   # trades, BBO, tickers, candles
         self.listener: FeedListener | None = None     # the latest connection's listener
         self.transport: Any = None
         self.connects = 0
@@ -245,11 +251,11 @@ class Connection:
         # REST-synced venues: the endpoint's snapshot queue (None: snapshots in-band)
         self.snapshots: SnapshotScheduler | None = (
             engine.snapshot_scheduler(venue, rest) if venue.uses_rest_snapshots else None)
-        self._in_url: set[LiveBook | LiveTrades] = set()    # what the current URL named
+        self._in_url: set[LiveBook | ChannelStream] = set()    # what the current URL named
         self.stale_books = 0
         self._resubscribe: set[LiveBook] = set()
         self._pending_subscribe: list[LiveBook] = []
-        self._pending_trades: list[LiveTrades] = []
+        self._pending_channels: list[ChannelStream] = []
         # paced control queue: raw messages, or (kind, symbols) rendered when they leave
         # so that a subscribe still queued can cancel against a later unsubscribe
         self._outbox: collections.deque[bytes | _Control] = collections.deque()
@@ -264,7 +270,7 @@ class Connection:
         self.last_intervals: dict[str, LatencyHistogram] = {}
 
     def __repr__(self) -> str:
-        trades = f" {len(self.trades)} trade streams" if self.trades else ""
+        trades = f" {len(self.channels)} channel streams" if self.channels else ""
         return (f"<Connection {self.venue.name} {len(self.books)} books{trades} "
                 f"{redact_url(self.ws_base)}>")
 
@@ -275,7 +281,12 @@ class Connection:
 
     def has_room(self) -> bool:
         """Whether one more stream fits within the per-connection stream limit."""
-        return len(self.books) + len(self.trades) < self.engine.streams_limit(self.venue)
+        return len(self.books) + len(self.channels) < self.engine.streams_limit(self.venue)
+
+    @property
+    def trades(self) -> list[LiveTrades]:
+        """The trade streams this connection carries."""
+        return [s for s in self.channels if isinstance(s, LiveTrades)]
 
     def add(self, book: LiveBook) -> None:
         """Carry ``book`` on this connection (subscribing on the fly if connected)."""
@@ -293,26 +304,29 @@ class Connection:
         if self._task is None:
             self._start_task()
 
-    def add_trades(self, stream: LiveTrades) -> None:
-        """Carry the trade stream ``stream`` (subscribing on the fly if connected)."""
-        self.trades.append(stream)
+    def add_channel(self, stream: ChannelStream) -> None:
+        """Carry a channel stream (trades, BBO, ticker, candles; subscribing on the fly if
+        connected)."""
+        self.channels.append(stream)
         stream.connection = self
         stream._attach(self)
         if self.listener is not None and self.transport is not None:
-            self.listener.router.set_trade_cores(self.trades)
-            self._pending_trades.append(stream)
-            if len(self._pending_trades) == 1:
+            self.listener.router.set_channel_cores(self.channels)
+            self._pending_channels.append(stream)
+            if len(self._pending_channels) == 1:
                 asyncio.get_running_loop().call_soon(self._flush_subscribe)
         if self._task is None:
             self._start_task()
 
-    def remove_trades(self, stream: LiveTrades) -> None:
-        """Stop carrying the trade stream ``stream`` (its trades stay readable)."""
-        if stream in self.trades:
-            self.trades.remove(stream)
+    def remove_channel(self, stream: ChannelStream) -> None:
+        """Stop carrying a channel stream (what it holds stays readable)."""
+        if stream in self.channels:
+            self.channels.remove(stream)
             if self.listener is not None:
-                self.listener.router.set_trade_cores(self.trades)
-            if self.transport is not None:
+                self.listener.router.set_channel_cores(self.channels)
+            if self.transport is not None and not any(
+                    (s.channel, s.symbol) == (stream.channel, stream.symbol)
+                    for s in self.channels):    # (Coinbase BBO and ticker share one)
                 self._control("unsubscribe", [stream.symbol], stream.channel)
         stream._attach(None)
         stream.close()
@@ -354,7 +368,7 @@ class Connection:
         self.last_error = f"{what}: {describe_exc(exc)}"
         for book in self.books:
             book.last_error = self.last_error
-        for stream in self.trades:
+        for stream in self.channels:
             stream.last_error = self.last_error
         # a network or protocol failure is routine; anything else is a bug: show where
         routine = isinstance(exc, (OSError, WSError, asyncio.TimeoutError))
@@ -387,10 +401,10 @@ class Connection:
         # connected (on_listener_connected), paced under the venue's control-message limit
         # The URL names streams of one channel: the books, or (a trade-only connection)
         # the first trade stream's channel; the others are subscribed once connected.
-        channel = BOOK if self.books or not self.trades else self.trades[0].channel
-        in_url: list[LiveBook | LiveTrades] = (
+        channel = BOOK if self.books or not self.channels else self.channels[0].channel
+        in_url: list[LiveBook | ChannelStream] = (
             list(self.books) if channel == BOOK
-            else [t for t in self.trades if t.channel == channel])
+            else [t for t in self.channels if t.channel == channel])
         if self.venue.max_url_streams is not None:
             in_url = in_url[:self.venue.max_url_streams]
         self._in_url = set(in_url)
@@ -426,7 +440,7 @@ class Connection:
             if any(b not in in_url for b in self.books):
                 # added during the handshake (or beyond the URL): route them too
                 self.listener.set_cores(self.books)
-            self.listener.router.set_trade_cores(self.trades)
+            self.listener.router.set_channel_cores(self.channels)
             # raises what picows saw: a protocol violation, an exception in a callback
             await transport.wait_disconnected()
         finally:
@@ -440,7 +454,7 @@ class Connection:
     def _new_listener(self) -> FeedListener:
         listener = FeedListener(self.venue.name, self, self.books,
                                 self.engine.max_message_bytes, self.engine.read_interval)
-        listener.router.set_trade_cores(self.trades)
+        listener.router.set_channel_cores(self.channels)
         return listener
 
     async def _watch_stale(self, transport: Any, listener: FeedListener) -> None:
@@ -496,19 +510,21 @@ class Connection:
                 if not self.venue.uses_rest_snapshots or b not in self._in_url]
         if rest:
             self._control("subscribe", rest)
-        self._subscribe_trades([t for t in self.trades if not self.venue.uses_rest_snapshots
-                                or t not in self._in_url])
-        for stream in self.trades:
+        self._subscribe_channels([t for t in self.channels
+                                  if not self.venue.uses_rest_snapshots or t not in self._in_url])
+        for stream in self.channels:
             if self.venue.uses_rest_snapshots and stream in self._in_url:
                 stream.resume()     # subscribed by the URL itself
         for book in self.books:
             self._start_sync(book)
 
-    def _subscribe_trades(self, streams: list[LiveTrades]) -> None:
-        """One subscribe per trade channel for ``streams``."""
+    def _subscribe_channels(self, streams: list[ChannelStream]) -> None:
+        """One subscribe per channel for ``streams`` (a symbol once per channel)."""
         by_channel: dict[str, list[str]] = {}
         for t in streams:
-            by_channel.setdefault(t.channel, []).append(t.symbol)
+            symbols = by_channel.setdefault(t.channel, [])
+            if t.symbol not in symbols:
+                symbols.append(t.symbol)
         for channel, symbols in by_channel.items():
             self._control("subscribe", symbols, channel)
 
@@ -523,7 +539,7 @@ class Connection:
         for book in self.books:
             if book.state != "closed":
                 book.mark_stale("disconnected")
-        for stream in self.trades:
+        for stream in self.channels:
             stream.mark_stale()
 
     def on_listener_protocol_error(self, reason: str) -> None:
@@ -597,6 +613,20 @@ class Connection:
         rlog.warning((id(stream), "reject"), "%s:%s %s rejected message: %s", stream.venue,
                      stream.symbol, stream.channel, stream.last_error)
 
+    def on_quotes_gap(self, stream: Any, reason: str) -> None:
+        """A BBO or ticker stream's connection lost messages (counted; the next quote
+        replaces what may be old)."""
+        stream.last_error = venue_text(reason)
+
+    def on_quotes_reject(self, stream: Any, text: str) -> None:
+        """A BBO or ticker stream refused a message (counted; logged at a bounded rate)."""
+        stream.last_error = venue_text(text)
+        rlog.warning((id(stream), "reject"), "%s:%s %s rejected message: %s", stream.venue,
+                     stream.symbol, stream.channel, stream.last_error)
+
+    on_candles_gap = on_quotes_gap
+    on_candles_reject = on_quotes_reject
+
     def on_book_live(self, book: LiveBook) -> None:
         """A snapshot made the book live: whoever waits for it looks again."""
         book._went_live_now()
@@ -610,16 +640,16 @@ class Connection:
 
     def _flush_subscribe(self) -> None:
         books = [b for b in self._pending_subscribe if b in self.books]
-        trades = [t for t in self._pending_trades if t in self.trades]
+        trades = [t for t in self._pending_channels if t in self.channels]
         self._pending_subscribe.clear()
-        self._pending_trades.clear()
+        self._pending_channels.clear()
         if self.transport is None:
             return
         if books:
             self._control("subscribe", [b.symbol for b in books])
             for book in books:
                 self._start_sync(book)
-        self._subscribe_trades(trades)
+        self._subscribe_channels(trades)
 
     def _control(self, kind: str, symbols: list[str], channel: str = BOOK) -> None:
         """Queue a ``subscribe``/``unsubscribe`` of ``symbols`` on ``channel``. A symbol
@@ -683,7 +713,7 @@ class Connection:
                         for m in rendered:
                             m.subscribes = tuple(entry.symbols)
                     elif entry.kind == "subscribe":
-                        self._trades_subscribed(entry.channel, entry.symbols)
+                        self._channels_subscribed(entry.channel, entry.symbols)
                     self._outbox.extendleft(reversed(rendered))
                 continue
             self.transport.send(WSMsgType.TEXT, entry)
@@ -711,10 +741,10 @@ class Connection:
         self._sent_at.append(now)
         return True
 
-    def _trades_subscribed(self, channel: str, symbols: list[str]) -> None:
-        # their subscribe is leaving now: live (the next messages carry their trades)
+    def _channels_subscribed(self, channel: str, symbols: list[str]) -> None:
+        # their subscribe is leaving now: live (the next messages carry their data)
         wanted = set(symbols)
-        for stream in self.trades:
+        for stream in self.channels:
             if stream.channel == channel and stream.symbol in wanted:
                 stream.resume()
 
@@ -760,14 +790,14 @@ class Connection:
                 pass
         for book in self.books:
             book.close()
-        for stream in self.trades:
+        for stream in self.channels:
             stream.close()
 
     def stats(self) -> dict[str, Any]:
         """Connection counters (listener counters included when connected)."""
         out: dict[str, Any] = {
             "venue": self.venue.name, "url": redact_url(self.ws_base), "books": len(self.books),
-            "trade_streams": len(self.trades), "route": self.route,
+            "channel_streams": len(self.channels), "route": self.route,
             "connected": self.connected, "connects": self.connects,
             "connect_failures": self.connect_failures, "server_closes": self.server_closes,
             "stale_disconnects": self.stale_disconnects, "control_sent": self.control_sent,
@@ -907,7 +937,7 @@ class Engine:
             raise ValueError("audit_every must be positive (or None)")
         self.auditor = Auditor(self, audit_every, audit_limit) if audit_every else None
         self.books: list[LiveBook] = []
-        self.trade_streams: list[LiveTrades] = []
+        self.streams: list[ChannelStream] = []     # trades, BBO, tickers, candles
         self.connections: list[Connection] = []
         self._rest: dict[tuple[str, str], RestClient] = {}
         self._schedulers: dict[RestClient, SnapshotScheduler] = {}
@@ -1133,11 +1163,6 @@ class Engine:
         symbol = spec.normalize_symbol(symbol)
         ws_url = ws_url or spec.ws_url
         rest_url = rest_url or spec.rest_url
-        for existing in self.trade_streams:
-            if (existing.venue, existing.symbol, existing.channel) == (venue, symbol, stream) \
-                    and existing.connection is not None \
-                    and existing.connection.ws_base == ws_url:
-                raise SubscribeError(f"{venue}:{symbol} {stream} is already subscribed")
         instrument = await self._scales(venue, symbol, rest_url, tick_size, step_size)
         trades = LiveTrades(venue, symbol, instrument, stream, capacity)
         trades.callback = callback
@@ -1148,17 +1173,112 @@ class Engine:
             except (SegmentFull, ValueError) as exc:
                 raise SubscribeError(f"{venue}:{symbol} trades: shared memory: {exc}") from None
             self.shm.start_heartbeat()
-        conn = self._connection_for(spec, ws_url, rest_url, spec.channel_route(stream))
-        self.trade_streams.append(trades)
-        conn.add_trades(trades)
+        self._add_channel(spec, trades, ws_url, rest_url)
         return trades
+
+    async def subscribe_bbo(self, venue: str, symbol: str, *, capacity: int = 65_536,
+                            ws_url: str | None = None, rest_url: str | None = None,
+                            tick_size: str | None = None, step_size: str | None = None,
+                            callback: Callable[[Any], Any] | None = None) -> LiveBbo:
+        """Start recording ``symbol``'s best bid/offer stream (Binance ``@bookTicker``,
+        Coinbase ``ticker``) and return its handle (:class:`fastfeed.quotes.LiveBbo`):
+        ``bbo()`` the latest, ``updates()`` a ring of ``capacity``. A book's own top is
+        ``book.book.best_bid_int()`` (every venue). Arguments as :meth:`subscribe_trades`."""
+        spec, symbol, ws_url, rest_url = self._channel_args(venue, symbol, ws_url, rest_url)
+        channel = self._channel_of(spec, "bbo")
+        instrument = await self._scales(venue, symbol, rest_url, tick_size, step_size)
+        stream = LiveBbo(venue, symbol, instrument, channel, capacity)
+        stream.callback = callback
+        self._add_channel(spec, stream, ws_url, rest_url)
+        return stream
+
+    async def subscribe_ticker(self, venue: str, symbol: str, *, mini: bool = False,
+                               capacity: int = 4096, ws_url: str | None = None,
+                               rest_url: str | None = None, tick_size: str | None = None,
+                               step_size: str | None = None,
+                               callback: Callable[[Any], Any] | None = None) -> LiveTicker:
+        """Start recording ``symbol``'s 24 h ticker (Binance ``@ticker``, or
+        ``@miniTicker`` with ``mini``; Coinbase ``ticker``) and return its handle
+        (:class:`fastfeed.quotes.LiveTicker`): ``ticker()`` the latest, ``tickers()`` a
+        ring of ``capacity``. Arguments as :meth:`subscribe_trades`."""
+        spec, symbol, ws_url, rest_url = self._channel_args(venue, symbol, ws_url, rest_url)
+        channel = self._channel_of(spec, "mini_ticker" if mini else "ticker")
+        instrument = await self._scales(venue, symbol, rest_url, tick_size, step_size)
+        stream = LiveTicker(venue, symbol, instrument, channel, capacity)
+        stream.callback = callback
+        self._add_channel(spec, stream, ws_url, rest_url)
+        return stream
+
+    async def subscribe_candles(self, venue: str, symbol: str, interval: str | None = None,
+                                *, capacity: int = 4096, ws_url: str | None = None,
+                                rest_url: str | None = None, tick_size: str | None = None,
+                                step_size: str | None = None,
+                                callback: Callable[[Any], Any] | None = None) -> LiveCandles:
+        """Start recording the venue's own ``interval`` candles of ``symbol`` (Binance
+        ``@kline_<interval>``, default ``1m``; Coinbase Advanced Trade ``candles``, 5 m
+        only) and return the handle (:class:`fastfeed.candles.LiveCandles`):
+        ``candles()`` the closed ones, ``current()`` the open one. For candles of any
+        interval on any venue, feed a ``fastfeed.LocalCandles`` from a trade stream
+        (``LocalCandles.attach(engine.subscribe_trades(...))``)."""
+        spec, symbol, ws_url, rest_url = self._channel_args(venue, symbol, ws_url, rest_url)
+        self._channel_of(spec, "candles", "")       # the venue has candles at all
+        if interval is None:
+            interval = (spec.candle_intervals[0] if len(spec.candle_intervals) == 1
+                        else "1m")
+        if interval not in spec.candle_intervals:
+            raise SubscribeError(f"{venue} has no {interval!r} candles (expected one of "
+                                 f"{', '.join(spec.candle_intervals) or 'none'})")
+        channel = self._channel_of(spec, "candles", interval)
+        instrument = await self._scales(venue, symbol, rest_url, tick_size, step_size)
+        stream = LiveCandles(venue, symbol, instrument, interval, channel, capacity)
+        stream.callback = callback
+        self._add_channel(spec, stream, ws_url, rest_url)
+        return stream
+
+    def _channel_args(self, venue: str, symbol: str, ws_url: str | None,
+                      rest_url: str | None) -> tuple[Venue, str, str, str]:
+        if self._closed:
+            raise SubscribeError("engine is closed")
+        spec = get_venue(venue)
+        return (spec, spec.normalize_symbol(symbol), ws_url or spec.ws_url,
+                rest_url or spec.rest_url)
+
+    @staticmethod
+    def _channel_of(spec: Venue, kind: str, interval: str | None = None) -> str:
+        try:
+            return spec.channel_name(kind, interval)
+        except ValueError as exc:
+            raise SubscribeError(str(exc)) from None
+
+    def _add_channel(self, spec: Venue, stream: ChannelStream, ws_url: str,
+                     rest_url: str) -> None:
+        for existing in self.streams:
+            if (type(existing) is type(stream) and existing.venue == stream.venue
+                    and existing.symbol == stream.symbol
+                    and existing.channel == stream.channel
+                    and existing.connection is not None
+                    and existing.connection.ws_base == ws_url):
+                raise SubscribeError(f"{stream.venue}:{stream.symbol} {stream.channel} is "
+                                     f"already subscribed")
+        conn = self._connection_for(spec, ws_url, rest_url, spec.channel_route(stream.channel))
+        self.streams.append(stream)
+        conn.add_channel(stream)
 
     async def unsubscribe_trades(self, stream: LiveTrades) -> None:
         """Stop recording ``stream`` (the trades it holds stay readable)."""
+        await self.unsubscribe_channel(stream)
+
+    async def unsubscribe_channel(self, stream: ChannelStream) -> None:
+        """Stop a trade, BBO, ticker or candle stream (what it holds stays readable)."""
         if stream.connection is not None:
-            stream.connection.remove_trades(stream)
-        if stream in self.trade_streams:
-            self.trade_streams.remove(stream)
+            stream.connection.remove_channel(stream)
+        if stream in self.streams:
+            self.streams.remove(stream)
+
+    @property
+    def trade_streams(self) -> list[LiveTrades]:
+        """The trade streams subscribed."""
+        return [s for s in self.streams if isinstance(s, LiveTrades)]
 
     async def subscribe_many(self, specs: list[tuple[str, str]], **kwargs: Any) -> list[LiveBook]:
         """Subscribe several ``(venue, symbol)`` pairs and wait for all of them (their
@@ -1209,6 +1329,9 @@ class Engine:
             "trades": {f"{t.venue}:{t.symbol}:{t.channel}": {**t.counters(),
                                                              "state": t.state}
                        for t in self.trade_streams},
+            "channels": {f"{t.venue}:{t.symbol}:{t.channel}": {**t.counters(),
+                                                               "state": t.state}
+                         for t in self.streams if not isinstance(t, LiveTrades)},
             "memory": self.memory(),
             "rest": {f"{k[0]} {redact_url(k[1])}": {"requests": r.requests,
                                                    "throttled": r.throttled,

@@ -20,9 +20,10 @@ from fastfeed._quotes import (
     TickerCore,
 )
 from fastfeed.feed import instrument_scales
-from fastfeed.venues import get_venue
+from fastfeed.subscription import Subscribed
+from fastfeed.venues import Instrument, get_venue
 
-__all__ = ["BBO_DTYPE", "QUOTE_MISSING", "TICKER_DTYPE", "Bbo", "BboFeed", "Ticker",
+__all__ = ["BBO_DTYPE", "QUOTE_MISSING", "TICKER_DTYPE", "Bbo", "BboFeed", "LiveBbo", "LiveTicker", "Ticker",
            "TickerFeed"]
 
 
@@ -71,3 +72,33 @@ class TickerFeed(TickerCore):
                          offline=True)
         self.tick_size = tick_size
         self.step_size = step_size
+
+
+class LiveBbo(Subscribed, BboCore):
+    """A best bid/offer stream kept by an :class:`~fastfeed.Engine`
+    (``engine.subscribe_bbo``): the compiled ``BboCore`` fed by the connection's router.
+    ``bbo()`` the latest, ``updates()`` the ring; ``state`` as in
+    :mod:`fastfeed.subscription`."""
+
+    __slots__ = ("_channel", "_link", "connection", "instrument", "last_error")
+
+    def __init__(self, venue: str, symbol: str, instrument: Instrument, channel: str,
+                 capacity: int = DEFAULT_CAPACITY) -> None:
+        super().__init__(venue, symbol, *instrument_scales(venue, instrument.tick_size,
+                                                           instrument.step_size),
+                         capacity=capacity, strict=False)
+        self._init_subscription(channel, instrument)
+
+
+class LiveTicker(Subscribed, TickerCore):
+    """A 24 h ticker stream kept by an :class:`~fastfeed.Engine`
+    (``engine.subscribe_ticker``): ``ticker()`` the latest, ``tickers()`` the ring."""
+
+    __slots__ = ("_channel", "_link", "connection", "instrument", "last_error")
+
+    def __init__(self, venue: str, symbol: str, instrument: Instrument, channel: str,
+                 capacity: int = DEFAULT_TICKER_CAPACITY) -> None:
+        super().__init__(venue, symbol, *instrument_scales(venue, instrument.tick_size,
+                                                           instrument.step_size),
+                         capacity=capacity, strict=False)
+        self._init_subscription(channel, instrument)

@@ -1,5 +1,6 @@
 # Included by _parse.pyx after every channel decoder: the stream decoders. A live
-# connection carries several channels of one venue (books, trades, ...) and its router
+# connection carries several channels of one venue (books, trades, best bid/offer,
+# tickers, candles) and its router
 # decodes every payload with the venue's stream decoder (``Venue.stream_decoder``), which
 # hands the payload to the decoder of its channel (docs/architecture.md, "Channels").
 #
@@ -54,13 +55,6 @@ cdef int _first_taker(const char* p, Py_ssize_t n, DeltaBatch* b, DecodeFn* fns,
     return rc
 
 
-# -- Binance (spot and USD-M) ----------------------------------------------------------
-
-cdef DecodeFn _BINANCE_CHANNELS[2]
-_BINANCE_CHANNELS[0] = decode_binance_depth
-_BINANCE_CHANNELS[1] = decode_binance_trades
-
-
 cdef inline int _named(int rc, DeltaBatch* b) noexcept nogil:
     # The stream name chose the channel: an event its decoder does not know is not one
     # of that channel (an envelope that lies about its content), rejected, not ignored.
@@ -70,6 +64,18 @@ cdef inline int _named(int rc, DeltaBatch* b) noexcept nogil:
     return rc
 
 
+# -- Binance (spot and USD-M) ----------------------------------------------------------
+
+# in the order a payload whose channel field is not first is offered to them: the BBO
+# decoder last, since a spot bookTicker has no `e` and it takes any such object
+cdef DecodeFn _BINANCE_CHANNELS[5]
+_BINANCE_CHANNELS[0] = decode_binance_depth
+_BINANCE_CHANNELS[1] = decode_binance_trades
+_BINANCE_CHANNELS[2] = decode_binance_ticker
+_BINANCE_CHANNELS[3] = decode_binance_candles
+_BINANCE_CHANNELS[4] = decode_binance_bbo
+
+
 cdef inline int _bn_by_name(const char* p, Py_ssize_t n, DeltaBatch* b,
                             Py_ssize_t at) noexcept nogil:
     # `at`: the channel part of a combined-stream name (after '@')
@@ -77,12 +83,19 @@ cdef inline int _bn_by_name(const char* p, Py_ssize_t n, DeltaBatch* b,
         return _named(decode_binance_depth(p, n, b), b)
     if _value_is(p, n, at, "aggTrade", 8) or _value_is(p, n, at, "trade", 5):
         return _as_channel(_named(decode_binance_trades(p, n, b), b), b, MSG_TRADES)
-    return _first_taker(p, n, b, _BINANCE_CHANNELS, 2)
+    if _value_is(p, n, at, "bookTicker", 10):
+        return _as_channel(_named(decode_binance_bbo(p, n, b), b), b, MSG_BBO)
+    if _value_is(p, n, at, "ticker", 6) or _value_is(p, n, at, "miniTicker", 10):
+        return _as_channel(_named(decode_binance_ticker(p, n, b), b), b, MSG_TICKER)
+    if _value_starts(p, n, at, "kline_", 6):
+        return _as_channel(_named(decode_binance_candles(p, n, b), b), b, MSG_CANDLES)
+    return _first_taker(p, n, b, _BINANCE_CHANNELS, 5)
 
 
 cdef int decode_binance_stream(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil:
     """Binance spot/USD-M, any channel: combined-stream payloads by the stream name's
-    channel (``<symbol>@depth@100ms``, ``@aggTrade``, ``@trade``), raw ones by ``e``."""
+    channel (``<symbol>@depth@100ms``, ``@aggTrade``, ``@trade``, ``@bookTicker``,
+    ``@ticker``, ``@miniTicker``, ``@kline_<i>``), raw ones by ``e``."""
     cdef Py_ssize_t i, end
     if _head_is(p, n, '{"stream":"', 11):
         end = n if n < 11 + 64 else 11 + 64
@@ -96,46 +109,64 @@ cdef int decode_binance_stream(const char* p, Py_ssize_t n, DeltaBatch* b) noexc
             return decode_binance_depth(p, n, b)
         if _value_is(p, n, 6, "aggTrade", 8) or _value_is(p, n, 6, "trade", 5):
             return _as_channel(decode_binance_trades(p, n, b), b, MSG_TRADES)
-    return _first_taker(p, n, b, _BINANCE_CHANNELS, 2)
+        if _value_is(p, n, 6, "bookTicker", 10):
+            return _as_channel(decode_binance_bbo(p, n, b), b, MSG_BBO)
+        if _value_is(p, n, 6, "24hrTicker", 10) or _value_is(p, n, 6, "24hrMiniTicker", 14):
+            return _as_channel(decode_binance_ticker(p, n, b), b, MSG_TICKER)
+        if _value_is(p, n, 6, "kline", 5):
+            return _as_channel(decode_binance_candles(p, n, b), b, MSG_CANDLES)
+    return _first_taker(p, n, b, _BINANCE_CHANNELS, 5)
 
 
 # -- Coinbase Advanced Trade -----------------------------------------------------------
 
-cdef DecodeFn _COINBASE_AT_CHANNELS[2]
+cdef DecodeFn _COINBASE_AT_CHANNELS[4]
 _COINBASE_AT_CHANNELS[0] = decode_coinbase_at
 _COINBASE_AT_CHANNELS[1] = decode_coinbase_at_trades
+_COINBASE_AT_CHANNELS[2] = decode_coinbase_at_ticker
+_COINBASE_AT_CHANNELS[3] = decode_coinbase_at_candles
 
 
 cdef int decode_coinbase_at_stream(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil:
     """Coinbase Advanced Trade, any channel, by ``channel``: ``l2_data``, ``heartbeats``
-    and ``subscriptions`` to the book decoder, ``market_trades`` to the trade decoder."""
+    and ``subscriptions`` to the book decoder, ``market_trades`` to the trade decoder,
+    ``ticker`` / ``ticker_batch`` to the ticker decoder (the router reads its best
+    bid/offer with the BBO decoder: ``Venue.bbo_in_ticker``), ``candles``."""
     if _head_is(p, n, '{"channel":"', 12):
         if (_value_is(p, n, 12, "l2_data", 7) or _value_is(p, n, 12, "heartbeats", 10)
                 or _value_is(p, n, 12, "subscriptions", 13)):
             return decode_coinbase_at(p, n, b)
         if _value_is(p, n, 12, "market_trades", 13):
             return _as_channel(decode_coinbase_at_trades(p, n, b), b, MSG_TRADES)
-    return _first_taker(p, n, b, _COINBASE_AT_CHANNELS, 2)
+        if _value_is(p, n, 12, "ticker", 6) or _value_is(p, n, 12, "ticker_batch", 12):
+            return _as_channel(decode_coinbase_at_ticker(p, n, b), b, MSG_TICKER)
+        if _value_is(p, n, 12, "candles", 7):
+            return _as_channel(decode_coinbase_at_candles(p, n, b), b, MSG_CANDLES)
+    return _first_taker(p, n, b, _COINBASE_AT_CHANNELS, 4)
 
 
 # -- Coinbase Exchange -----------------------------------------------------------------
 
-cdef DecodeFn _COINBASE_EXCHANGE_CHANNELS[2]
+cdef DecodeFn _COINBASE_EXCHANGE_CHANNELS[3]
 _COINBASE_EXCHANGE_CHANNELS[0] = decode_coinbase_exchange
 _COINBASE_EXCHANGE_CHANNELS[1] = decode_coinbase_exchange_trades
+_COINBASE_EXCHANGE_CHANNELS[2] = decode_coinbase_exchange_ticker
 
 
 cdef int decode_coinbase_exchange_stream(const char* p, Py_ssize_t n,
                                          DeltaBatch* b) noexcept nogil:
     """Coinbase Exchange, any channel, by ``type``: ``match``/``last_match`` to the trade
-    decoder, everything else to the book decoder (which knows the rest)."""
+    decoder, ``ticker`` to the ticker decoder (its best bid/offer: as for Advanced
+    Trade), everything else to the book decoder (which knows the rest)."""
     if _head_is(p, n, '{"type":"', 9):
         if _value_is(p, n, 9, "match", 5) or _value_is(p, n, 9, "last_match", 10):
             return _as_channel(decode_coinbase_exchange_trades(p, n, b), b, MSG_TRADES)
+        if _value_is(p, n, 9, "ticker", 6):
+            return _as_channel(decode_coinbase_exchange_ticker(p, n, b), b, MSG_TICKER)
         if (_value_is(p, n, 9, "l2update", 8) or _value_is(p, n, 9, "snapshot", 8)
                 or _value_is(p, n, 9, "heartbeat", 9)):
             return decode_coinbase_exchange(p, n, b)
-    return _first_taker(p, n, b, _COINBASE_EXCHANGE_CHANNELS, 2)
+    return _first_taker(p, n, b, _COINBASE_EXCHANGE_CHANNELS, 3)
 
 
 _register("binance-stream", decode_binance_stream)
@@ -143,12 +174,17 @@ _register("coinbase-at-stream", decode_coinbase_at_stream)
 _register("coinbase-exchange-stream", decode_coinbase_exchange_stream)
 
 
+_CHANNEL_OF_KIND = {MSG_TRADES: "trades", MSG_BBO: "bbo", MSG_TICKER: "ticker",
+                    MSG_CANDLES: "candles"}
+
+
 def stream_channel(str venue, payload) -> tuple:
     """Run the venue's stream decoder on one payload (docs/architecture.md, "Channels"):
     ``(kind, None)`` with the kind of message it decoded (``"depth"``, ``"snapshot"``,
     ``"trades"``, ``"heartbeat"``, ``"control"``, ``"ignored"``, ...), or, when the
-    payload was rejected, ``(channel, reason)``: ``"trades"`` when it was rejected as a
-    trade message (the books are not touched), else ``"book"``."""
+    payload was rejected, ``(channel, reason)``: the non-book channel it was rejected as
+    (``"trades"``, ``"bbo"``, ``"ticker"``, ``"candles"``: the books are not touched),
+    else ``"book"``."""
     cdef DecodeFn fn
     cdef bytes data = bytes(payload)
     cdef DeltaBatch b
@@ -158,8 +194,7 @@ def stream_channel(str venue, payload) -> tuple:
         raise MemoryError()
     try:
         if fn(data, len(data), &b) != DEC_OK:
-            return ("trades" if b.msg_kind == MSG_TRADES else "book",
-                    batch_error_message(&b))
+            return (_CHANNEL_OF_KIND.get(b.msg_kind, "book"), batch_error_message(&b))
         return (_KIND_NAMES.get(b.msg_kind, str(b.msg_kind)), None)
     finally:
         batch_free(&b)

@@ -21,7 +21,7 @@ import calendar
 import json
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from fastfeed.reference.decimal import (
     DECIMAL_OK,
@@ -814,9 +814,21 @@ def _convert_trades(seg: dict[str, Any], pd: int, sd: int, tick: int, step: int)
 #: ``fastfeed._parse.DECODERS``).
 # -- stream decoders: every channel of a connection (parse/streams.pxi) -----------------
 
+def _channel_decoder(name: str) -> Callable[[bytes], dict[str, Any]]:
+    """A reference decoder of any channel by its registered name (the quote and candle
+    twins live in their own modules, which import this one)."""
+    if name in DECODERS:
+        return DECODERS[name]
+    from fastfeed.reference import candles, quotes
+    found = quotes.DECODERS.get(name) or candles.DECODERS.get(name)
+    if found is None:
+        raise KeyError(name)
+    return cast(Callable[[bytes], dict[str, Any]], found)
+
+
 def _verdict(name: str, payload: bytes, channel: str) -> tuple[str, str | None]:
     try:
-        return str(DECODERS[name](payload)["kind"]), None
+        return str(_channel_decoder(name)(payload)["kind"]), None
     except DecodeFailed as exc:
         return channel, str(exc)
 
@@ -845,7 +857,17 @@ def _string_at(payload: bytes, at: int) -> bytes | None:
     return None if end < 0 else payload[at:end]
 
 
-_BINANCE_CHANNELS = ("binance-depth", "binance-trades")
+# in the order a payload whose channel field is not first is offered to them
+_BINANCE_CHANNELS = ("binance-depth", "binance-trades", "binance-ticker", "binance-candles",
+                     "binance-bbo")
+_BINANCE_NAMED = {b"aggTrade": ("binance-trades", "trades"), b"trade": ("binance-trades", "trades"),
+                  b"bookTicker": ("binance-bbo", "bbo"), b"ticker": ("binance-ticker", "ticker"),
+                  b"miniTicker": ("binance-ticker", "ticker")}
+_BINANCE_EVENTS = {b"aggTrade": ("binance-trades", "trades"), b"trade": ("binance-trades", "trades"),
+                   b"bookTicker": ("binance-bbo", "bbo"),
+                   b"24hrTicker": ("binance-ticker", "ticker"),
+                   b"24hrMiniTicker": ("binance-ticker", "ticker"),
+                   b"kline": ("binance-candles", "candles")}
 
 
 def _binance_stream_channel(payload: bytes) -> tuple[str, str | None]:
@@ -858,23 +880,28 @@ def _binance_stream_channel(payload: bytes) -> tuple[str, str | None]:
             at = len(head) + cut + 1
             if payload[at:at + 5] == b"depth":
                 return _named("binance-depth", payload, "book")
-            if _string_at(payload, at) in (b"aggTrade", b"trade"):
-                return _named("binance-trades", payload, "trades")
+            name = _string_at(payload, at)
+            if name is not None and name in _BINANCE_NAMED:
+                decoder, channel = _BINANCE_NAMED[name]
+                return _named(decoder, payload, channel)
+            if payload[at:at + 6] == b"kline_":
+                return _named("binance-candles", payload, "candles")
     elif len(payload) > 6 and payload.startswith(b'{"e":"'):
         name = _string_at(payload, 6)
         if name == b"depthUpdate":
             return _verdict("binance-depth", payload, "book")
-        if name in (b"aggTrade", b"trade"):
-            return _verdict("binance-trades", payload, "trades")
+        if name is not None and name in _BINANCE_EVENTS:
+            return _verdict(_BINANCE_EVENTS[name][0], payload, _BINANCE_EVENTS[name][1])
     return _first_taker(payload, _BINANCE_CHANNELS)
 
 
-def _by_head(payload: bytes, head: bytes, book: tuple[bytes, ...], trades: tuple[bytes, ...],
-             names: tuple[str, str]) -> tuple[str, str | None]:
+def _by_head(payload: bytes, head: bytes, book: tuple[bytes, ...],
+             others: dict[bytes, tuple[str, str]],
+             names: tuple[str, ...]) -> tuple[str, str | None]:
     if len(payload) > len(head) and payload.startswith(head):
         value = _string_at(payload, len(head))
-        if value in trades:
-            return _verdict(names[1], payload, "trades")
+        if value is not None and value in others:
+            return _verdict(others[value][0], payload, others[value][1])
         if value in book:
             return _verdict(names[0], payload, "book")
     return _first_taker(payload, names)
@@ -882,12 +909,21 @@ def _by_head(payload: bytes, head: bytes, book: tuple[bytes, ...], trades: tuple
 
 def _coinbase_at_stream_channel(payload: bytes) -> tuple[str, str | None]:
     return _by_head(payload, b'{"channel":"', (b"l2_data", b"heartbeats", b"subscriptions"),
-                    (b"market_trades",), ("coinbase-at", "coinbase-at-trades"))
+                    {b"market_trades": ("coinbase-at-trades", "trades"),
+                     b"ticker": ("coinbase-at-ticker", "ticker"),
+                     b"ticker_batch": ("coinbase-at-ticker", "ticker"),
+                     b"candles": ("coinbase-at-candles", "candles")},
+                    ("coinbase-at", "coinbase-at-trades", "coinbase-at-ticker",
+                     "coinbase-at-candles"))
 
 
 def _coinbase_exchange_stream_channel(payload: bytes) -> tuple[str, str | None]:
     return _by_head(payload, b'{"type":"', (b"l2update", b"snapshot", b"heartbeat"),
-                    (b"match", b"last_match"), ("coinbase-exchange", "coinbase-exchange-trades"))
+                    {b"match": ("coinbase-exchange-trades", "trades"),
+                     b"last_match": ("coinbase-exchange-trades", "trades"),
+                     b"ticker": ("coinbase-exchange-ticker", "ticker")},
+                    ("coinbase-exchange", "coinbase-exchange-trades",
+                     "coinbase-exchange-ticker"))
 
 
 #: Reference of the stream decoders, by the names venue descriptions use

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import ClassVar
 
 from fastfeed.rest import RestClient, RestError
 
@@ -75,6 +76,9 @@ class Venue:
     #: "Best bid/offer" and "Tickers"
     bbo_decoder: str | None = None
     ticker_decoder: str | None = None
+    #: the best bid/offer arrives inside the ticker channel's messages (Coinbase): a
+    #: connection's router reads a ticker message with both decoders when both listen
+    bbo_in_ticker: bool = False
     #: compiled decoder for the venue's own candles (a name in ``fastfeed._parse.DECODERS``;
     #: None: the venue has none, local candles from trades only) and the interval names it
     #: offers (docs/venues.md, "Candles")
@@ -131,6 +135,19 @@ class Venue:
         """The URL route a channel's streams are served on (Binance USD-M: books on
         ``/public``, trades on ``/market``); streams of one route share connections."""
         return ""
+
+    #: the venue's subscription channel of each stream kind (``bbo``, ``ticker``,
+    #: ``mini_ticker``, ``candles``; candles: a format with ``{interval}``); a kind the
+    #: venue lacks is missing
+    channel_names: ClassVar[dict[str, str]] = {}
+
+    def channel_name(self, kind: str, interval: str | None = None) -> str:
+        """The subscription channel of a stream kind (``ValueError`` if the venue has
+        no such stream)."""
+        name = self.channel_names.get(kind)
+        if name is None:
+            raise ValueError(f"{self.name} has no {kind} stream")
+        return name.format(interval=interval)
 
     def connection_url(self, ws_base: str, symbols: list[str], channel: str = BOOK) -> str:
         """The URL to open for a connection carrying ``symbols`` of ``channel``."""

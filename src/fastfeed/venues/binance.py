@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from typing import ClassVar
 from urllib.parse import quote
 
 from fastfeed.rest import RestClient, RestError
@@ -34,6 +35,8 @@ class BinanceSpot(Venue):
     bbo_decoder: str | None = "binance-bbo"
     ticker_decoder: str | None = "binance-ticker"
     # <symbol>@kline_<interval> (docs/venues.md, "Candles")
+    channel_names: ClassVar[dict[str, str]] = {"bbo": "bookTicker", "ticker": "ticker", "mini_ticker": "miniTicker",
+                     "candles": "kline_{interval}"}
     candle_decoder: str | None = "binance-candles"
     candle_intervals: tuple[str, ...] = ("1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h",
                                          "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M")

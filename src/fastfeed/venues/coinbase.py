@@ -10,6 +10,7 @@ on TCP and on resubscribing after any reconnect or unreadable message.
 from __future__ import annotations
 
 import json
+from typing import ClassVar
 
 from fastfeed.rest import RestClient, RestError
 from fastfeed.venues.base import BOOK, Instrument, Venue, dumps
@@ -28,6 +29,8 @@ class CoinbaseAdvancedTrade(Venue):
     # both read the ticker channel (ticker_batch too, for tickers: it has no BBO)
     bbo_decoder = "coinbase-at-bbo"
     ticker_decoder = "coinbase-at-ticker"
+    bbo_in_ticker = True
+    channel_names: ClassVar[dict[str, str]] = {"bbo": "ticker", "ticker": "ticker", "candles": "candles"}
     # candles channel: fixed 5-minute buckets (docs/venues.md, "Candles")
     candle_decoder = "coinbase-at-candles"
     candle_intervals = ("5m",)
@@ -71,6 +74,8 @@ class CoinbaseExchange(Venue):
     stream_decoder = "coinbase-exchange-stream"
     trade_streams = (("matches", "contiguous"),)     # trade_id +1 per product
     bbo_decoder = "coinbase-exchange-bbo"           # both read the ticker channel
+    bbo_in_ticker = True
+    channel_names: ClassVar[dict[str, str]] = {"bbo": "ticker", "ticker": "ticker"}
     ticker_decoder = "coinbase-exchange-ticker"
     unreadable_is_gap = True
     ws_url = "wss://ws-feed.exchange.coinbase.com"

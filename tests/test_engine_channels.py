@@ -1,0 +1,86 @@
+"""Live best bid/offer, ticker and candle streams through the Engine (docs/venues.md,
+"Live channel streams"): each venue's subscription, sharing connections (and USD-M's two
+routes), the router's dispatch, and the values against the simulator. Real sockets."""
+
+from __future__ import annotations
+
+import pytest
+
+from e2e import run, sim_config, wait_for
+from fastfeed import Engine
+from fastfeed.engine import SubscribeError
+from fastfeed.sim import Simulator
+
+
+def urls(sim, venue):
+    return {"ws_url": sim.ws_url(venue), "rest_url": sim.rest_url(venue)}
+
+
+CASES = [("binance", "BTCUSDT"), ("binance-usdm", "BTCUSDT"), ("coinbase", "BTC-USD"),
+         ("coinbase-exchange", "BTC-USD")]
+
+
+@pytest.mark.parametrize("venue,symbol", CASES)
+def test_bbo_and_ticker_streams_go_live_and_record(venue, symbol):
+    async def body():
+        async with Simulator(sim_config({venue: [symbol]}, rate=40, trade_rate=20)) as sim:
+            async with Engine() as engine:
+                book = await engine.subscribe(venue, symbol, **urls(sim, venue))
+                bbo = await engine.subscribe_bbo(venue, symbol, **urls(sim, venue))
+                ticker = await engine.subscribe_ticker(venue, symbol, **urls(sim, venue))
+                await wait_for(lambda: bbo.recorded >= 5 and ticker.recorded >= 1,
+                               timeout=30, what="BBO and ticker records")
+                assert bbo.state == "live" and ticker.state == "live"
+                latest = bbo.bbo()
+                assert latest.bid_price < latest.ask_price
+                # the venue's BBO and the book agree on the side of the market
+                top_bid = book.book.best_bid_int()
+                assert top_bid is not None
+                assert abs(latest.bid_price - top_bid[0]) < 100 * book.price_tick * 100
+                t = ticker.ticker()
+                assert t.last_price > 0 and t.high >= t.low
+                if venue == "binance-usdm":     # bookTicker on /public, ticker on /market
+                    assert bbo.connection is book.connection
+                    assert ticker.connection is not book.connection
+                else:
+                    assert bbo.connection is book.connection is ticker.connection
+                counters = book.connection.listener.counters()
+                assert counters["decode_errors"] == 0, counters
+    run(body, timeout=60)
+
+
+@pytest.mark.parametrize("venue,symbol,interval", [("binance", "BTCUSDT", "1s"),
+                                                   ("binance-usdm", "BTCUSDT", "1m"),
+                                                   ("coinbase", "BTC-USD", None)])
+def test_venue_candles_stream_live(venue, symbol, interval):
+    async def body():
+        async with Simulator(sim_config({venue: [symbol]}, rate=40, trade_rate=20)) as sim:
+            async with Engine() as engine:
+                candles = await engine.subscribe_candles(venue, symbol, interval,
+                                                         **urls(sim, venue))
+                await wait_for(lambda: candles.updates >= 2, timeout=30,
+                               what="candle updates")
+                cur = candles.current()
+                assert cur is not None and len(cur) == 1
+                assert cur["high"][0] >= cur["low"][0]
+                assert candles.state == "live"
+                assert candles.connection.listener.counters()["decode_errors"] == 0
+    run(body, timeout=60)
+
+
+def test_channel_subscribe_errors_are_clear():
+    async def body():
+        async with Engine() as engine:
+            with pytest.raises(SubscribeError, match="no candles stream"):
+                await engine.subscribe_candles("coinbase-exchange", "BTC-USD",
+                                               tick_size="0.01", step_size="0.1")
+            with pytest.raises(SubscribeError, match="no '7m' candles"):
+                await engine.subscribe_candles("binance", "BTCUSDT", "7m",
+                                               tick_size="0.01", step_size="0.1")
+            bbo = await engine.subscribe_bbo("binance", "BTCUSDT", tick_size="0.01",
+                                             step_size="0.1", ws_url="ws://127.0.0.1:9")
+            assert bbo.state == "syncing" and bbo.channel == "bookTicker"
+            with pytest.raises(SubscribeError, match="already subscribed"):
+                await engine.subscribe_bbo("binance", "BTCUSDT", tick_size="0.01",
+                                           step_size="0.1", ws_url="ws://127.0.0.1:9")
+    run(body)
