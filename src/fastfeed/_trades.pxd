@@ -74,6 +74,8 @@ cdef class TradeCore:
     cdef readonly str last_gap_reason
     cdef public object callback     # user: callable(core) after each message with trades
     cdef object _owner              # engine wiring: on_trades_gap / on_trades_reject
+    # REST backfill (TradeCore.backfill; docs/venues.md, "Backfill")
+    cdef readonly int64_t backfilled   # trades recorded from REST bodies
 
     cdef bint matches(self, const Segment* seg) noexcept nogil
     cdef int process_segment(self, DeltaBatch* b, const Segment* seg, int64_t t_recv,
