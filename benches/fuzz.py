@@ -3,7 +3,8 @@
 ``python -m benches.fuzz [--decoder NAME] [--payloads N] [--seed S] [--json]``
 
 Book decoders go through ``decode_message``, trade decoders (``*-trades``, docs/venues.md
-"Trades") through ``decode_trades``. Mutates real-shaped venue messages (byte flips,
+"Trades") through ``decode_trades``, REST trade bodies (``*-rest-*``, "Backfill") through
+``decode_backfill``. Mutates real-shaped venue messages (byte flips,
 inserted/deleted bytes, truncation, duplicated keys, unknown keys spelled two ways (raw,
 escaped, non-ASCII, surrogates, invalid bytes), many unknown keys, escapes in keys and
 strings, invalid UTF-8, level arrays moved between nesting levels or to another message
@@ -187,6 +188,35 @@ TRADE_SEEDS: dict[str, tuple[str, bool, str, str, list[Json]]] = {
     ]),
 }
 SEEDS.update(TRADE_SEEDS)
+
+
+def _rest_agg(a: int, usdm: bool = False) -> Obj:
+    extra = [("nq", "0.02200000")] if usdm else [("M", True)]
+    return Obj([("a", a), ("p", "97250.01000000"), ("q", "0.02200000"), ("f", 8153634393 + a),
+                ("l", 8153634394 + a), ("T", 1791382992338 + a), ("m", a % 2 == 0), *extra])
+
+
+def _rest_cx(tid: int, side: str) -> Obj:
+    return _o(time="2014-11-07T22:19:28.578544Z", trade_id=tid, price="400.23",
+              size="0.01000000", side=side)
+
+
+#: REST trade bodies for backfill (docs/venues.md, "Backfill"), run through decode_backfill.
+BACKFILL_SEEDS: dict[str, tuple[str, bool, str, str, list[Json]]] = {
+    "binance-rest-aggtrades": ("binance", False, "0.01", "0.00000001", [
+        [_rest_agg(1), _rest_agg(2), _rest_agg(3)],
+        [_rest_agg(7, usdm=True)],
+        [],
+        _o(code=-4166, msg="Search window is restricted to recent 48 hours."),
+    ]),
+    "coinbase-exchange-rest-trades": ("coinbase-exchange", False, "0.01", "0.00000001", [
+        [_rest_cx(75, "buy"), _rest_cx(74, "sell")],
+        [_rest_cx(9, "sell")],
+        [],
+        _o(message="NotFound"),
+    ]),
+}
+SEEDS.update(BACKFILL_SEEDS)
 
 
 # -- serialisation (duplicates and hand-made escapes survive) ------------------------
@@ -413,7 +443,10 @@ def scales(name: str) -> tuple[int, int, int, int]:
 def _compare(name: str, p: bytes) -> tuple[str | None, tuple[str, Any]]:
     venue, snap, *_ = SEEDS[name]
     sc = scales(name)
-    if name in TRADE_SEEDS:
+    if name in BACKFILL_SEEDS:
+        a = _run(lambda: _parse.decode_backfill(venue, p, *sc), _parse.DecodeFailed)
+        b = _run(lambda: ref.decode_backfill(venue, p, *sc), ref.DecodeFailed)
+    elif name in TRADE_SEEDS:
         a = _run(lambda: _parse.decode_trades(venue, p, *sc), _parse.DecodeFailed)
         b = _run(lambda: ref.decode_trades(venue, p, *sc), ref.DecodeFailed)
     else:

@@ -36,7 +36,7 @@ cdef int _rb_row(Cursor* c, DeltaBatch* b, Pending* first) noexcept nogil:
     cdef const char* pp = NULL
     cdef const char* qp = NULL
     cdef Py_ssize_t pl = 0, ql = 0
-    cdef int64_t a = 0, f = 0, l = 0, T = 0
+    cdef int64_t a = 0, fill_first = 0, fill_last = 0, T = 0
     cdef bint m = False
     cdef Delta* d
     cdef Trade* tr
@@ -67,10 +67,12 @@ cdef int _rb_row(Cursor* c, DeltaBatch* b, Pending* first) noexcept nogil:
                 rc = _int_field(c, &a, &pd, "field 'a' has the wrong type (expected integer)",
                                 "field 'a' out of range")
             elif bit == RB_f:
-                rc = _int_field(c, &f, &pd, "field 'f' has the wrong type (expected integer)",
+                rc = _int_field(c, &fill_first, &pd,
+                                "field 'f' has the wrong type (expected integer)",
                                 "field 'f' out of range")
             elif bit == RB_l:
-                rc = _int_field(c, &l, &pd, "field 'l' has the wrong type (expected integer)",
+                rc = _int_field(c, &fill_last, &pd,
+                                "field 'l' has the wrong type (expected integer)",
                                 "field 'l' out of range")
             elif bit == RB_T:
                 rc = _int_field(c, &T, &pd, "field 'T' has the wrong type (expected integer)",
@@ -129,7 +131,7 @@ cdef int _rb_row(Cursor* c, DeltaBatch* b, Pending* first) noexcept nogil:
     d.size_len = <int32_t>ql
     d.price = d.size = 0        # read the text (no fast path here)
     d.side = SIDE_BID
-    _trade_set(tr, a, f, l, T * 1000000, -1 if m else 1, TRADE_STREAM_AGG)
+    _trade_set(tr, a, fill_first, fill_last, T * 1000000, -1 if m else 1, TRADE_STREAM_AGG)
     return 0
 
 
