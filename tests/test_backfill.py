@@ -182,3 +182,20 @@ def test_streams_without_backfill_are_reported_without_a_request() -> None:
             await bf.close()
         await rest.close()
     run(body, timeout=30)
+
+
+def test_backfill_waits_while_more_than_its_share_of_the_budget_is_spent() -> None:
+    # bucket of 100 refilling at 100/s: with half of it spent, a request of weight 4 waits
+    # until 54 are there (half left for snapshots after it); with 60 there it goes at once
+    async def body() -> None:
+        budget = WeightBudget(6100, burst=100)
+        rest = RestClient("http://127.0.0.1:9", budget)
+        bf = Backfiller(rest, "binance")
+        budget.tokens = 60
+        await bf._budget_share(4)
+        assert bf.waited_s == 0
+        budget.tokens = 40
+        await bf._budget_share(4)
+        assert bf.waited_s > 0 and budget.available() >= 54
+        await rest.close()
+    run(body, timeout=30)
