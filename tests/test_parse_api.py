@@ -18,11 +18,13 @@ def test_decoders_are_the_ones_venues_name() -> None:
     assert _parse.DECODERS == ("binance-depth", "binance-snapshot", "coinbase-at",
                                "coinbase-exchange", "binance-trades", "coinbase-at-trades",
                                "coinbase-exchange-trades", "binance-stream",
-                               "coinbase-at-stream", "coinbase-exchange-stream")
+                               "coinbase-at-stream", "coinbase-exchange-stream",
+                               "binance-rest-aggtrades", "coinbase-exchange-rest-trades")
     named = {v.decoder for v in VENUES.values()}
     named |= {v.stream_decoder for v in VENUES.values()}
     named |= {v.snapshot_decoder for v in VENUES.values() if v.snapshot_decoder}
     named |= {v.trade_decoder for v in VENUES.values()}
+    named |= {v.backfill_decoder for v in VENUES.values() if v.backfill_decoder}
     assert named == set(_parse.DECODERS)
 
 
@@ -33,7 +35,9 @@ def test_decode_message_follows_the_venue_description(monkeypatch: pytest.Monkey
                                          r"binance-snapshot, coinbase-at, coinbase-exchange, "
                                          r"binance-trades, coinbase-at-trades, "
                                          r"coinbase-exchange-trades, binance-stream, "
-                                         r"coinbase-at-stream, coinbase-exchange-stream\)$"):
+                                         r"coinbase-at-stream, coinbase-exchange-stream, "
+                                         r"binance-rest-aggtrades, "
+                                         r"coinbase-exchange-rest-trades\)$"):
         _parse.decode_message("binance", SPOT, 2, 1)
 
 

@@ -82,7 +82,7 @@ include "parse/trades.pxi"
 include "parse/binance_trades.pxi"
 include "parse/coinbase_at_trades.pxi"
 include "parse/coinbase_exchange_trades.pxi"
-include "parse/rest_trades.pxi"
 include "parse/streams.pxi"
+include "parse/rest_trades.pxi"
 
 DECODERS = tuple(_REGISTRY)             # every decoder name registered above
