@@ -5,7 +5,8 @@
 Book decoders go through ``decode_message``, trade decoders (``*-trades``, docs/venues.md
 "Trades") through ``decode_trades``, BBO and ticker decoders (``*-bbo``, ``*-ticker``,
 docs/venues.md "Best bid/offer", "Tickers") through ``fastfeed._quotes.decode_quotes``,
-candle decoders (``*-candles``, "Candles") through ``decode_candles``. Mutates real-shaped venue messages (byte flips,
+candle decoders (``*-candles``, "Candles") through ``decode_candles``, REST
+trade bodies (``*-rest-*``, "Backfill") through ``decode_backfill``. Mutates real-shaped venue messages (byte flips,
 inserted/deleted bytes, truncation, duplicated keys, unknown keys spelled two ways (raw,
 escaped, non-ASCII, surrogates, invalid bytes), many unknown keys, escapes in keys and
 strings, invalid UTF-8, level arrays moved between nesting levels or to another message
@@ -307,6 +308,33 @@ CANDLE_SEEDS: dict[str, tuple[str, bool, str, str, list[Json]]] = {
     ]),
 }
 SEEDS.update(CANDLE_SEEDS)
+def _rest_agg(a: int, usdm: bool = False) -> Obj:
+    extra = [("nq", "0.02200000")] if usdm else [("M", True)]
+    return Obj([("a", a), ("p", "97250.01000000"), ("q", "0.02200000"), ("f", 8153634393 + a),
+                ("l", 8153634394 + a), ("T", 1791382992338 + a), ("m", a % 2 == 0), *extra])
+
+
+def _rest_cx(tid: int, side: str) -> Obj:
+    return _o(time="2014-11-07T22:19:28.578544Z", trade_id=tid, price="400.23",
+              size="0.01000000", side=side)
+
+
+#: REST trade bodies for backfill (docs/venues.md, "Backfill"), run through decode_backfill.
+BACKFILL_SEEDS: dict[str, tuple[str, bool, str, str, list[Json]]] = {
+    "binance-rest-aggtrades": ("binance", False, "0.01", "0.00000001", [
+        [_rest_agg(1), _rest_agg(2), _rest_agg(3)],
+        [_rest_agg(7, usdm=True)],
+        [],
+        _o(code=-4166, msg="Search window is restricted to recent 48 hours."),
+    ]),
+    "coinbase-exchange-rest-trades": ("coinbase-exchange", False, "0.01", "0.00000001", [
+        [_rest_cx(75, "buy"), _rest_cx(74, "sell")],
+        [_rest_cx(9, "sell")],
+        [],
+        _o(message="NotFound"),
+    ]),
+}
+SEEDS.update(BACKFILL_SEEDS)
 
 
 # -- serialisation (duplicates and hand-made escapes survive) ------------------------
@@ -548,6 +576,9 @@ def _compare(name: str, p: bytes) -> tuple[str | None, tuple[str, Any]]:
     elif name in CANDLE_SEEDS:
         a = _run(lambda: _parse.decode_candles(venue, p, *sc[:2]), _parse.DecodeFailed)
         b = _run(lambda: ref_candles.decode_candles(venue, p, *sc[:2]), ref.DecodeFailed)
+    elif name in BACKFILL_SEEDS:
+        a = _run(lambda: _parse.decode_backfill(venue, p, *sc), _parse.DecodeFailed)
+        b = _run(lambda: ref.decode_backfill(venue, p, *sc), ref.DecodeFailed)
     elif name in TRADE_SEEDS:
         a = _run(lambda: _parse.decode_trades(venue, p, *sc), _parse.DecodeFailed)
         b = _run(lambda: ref.decode_trades(venue, p, *sc), ref.DecodeFailed)

@@ -314,14 +314,15 @@ def run_scenario(path: Path) -> None:
 
 TRADE_TOP_KEYS = {"description", "rule", "symbol", "tick_size", "step_size", "stream",
                   "capacity", "steps"}
-TRADE_INPUT_KEYS = {"message", "message_repeat"}
+TRADE_INPUT_KEYS = {"message", "message_repeat", "backfill"}   # backfill: a REST trade body
 TRADE_EXPECT_KEYS = {
     "note", "state", "applied", "trades", "trades_tail", "stream", "missing", "reject",
     "rejects", "gap_reason", "held", "recorded", "overwritten", "duplicates", "gaps",
-    "id_jumps", "other_stream", "unknown_symbol", "sequence_gaps", "rejected",
+    "id_jumps", "other_stream", "unknown_symbol", "sequence_gaps", "rejected", "backfilled",
 }
 TRADE_COUNTERS = ("held", "recorded", "overwritten", "duplicates", "gaps", "id_jumps",
-                  "other_stream", "unknown_symbol", "sequence_gaps", "rejected", "stream")
+                  "other_stream", "unknown_symbol", "sequence_gaps", "rejected", "stream",
+                  "backfilled")
 TRADE_ROW_KEYS = {"id", "price", "size", "side"}
 TRADE_STATES = ("live", "gap", "closed")
 _RFC3339 = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?Z")
@@ -433,6 +434,17 @@ def run_trade_scenario(path: Path) -> None:
                      stream=sc.get("stream"), capacity=sc.get("capacity", 65536),
                      strict=False)
     for i, step in enumerate(sc["steps"]):
+        if "backfill" in step:          # TradeCore.backfill (docs/venues.md#backfill)
+            payload = _payload(step["backfill"])
+            try:
+                applied, reject_text = feed.backfill(payload), None
+            except DecodeRejected as exc:
+                applied, reject_text = 0, str(exc)
+            errors = check_trade_step(feed, step, applied, reject_text)
+            if errors:
+                pytest.fail(f"{sc['description']}\n{sid} step {i} (backfill): "
+                            + "\n  ".join(errors), pytrace=False)
+            continue
         payload = (_payload(step["message"]) if "message" in step
                    else _repeat(step["message_repeat"]))
         before = feed.rejected

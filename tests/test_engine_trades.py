@@ -137,7 +137,7 @@ def test_a_dropped_aggtrade_is_a_gap_with_its_id_range():
     async def body():
         cfg = sim_config({"binance": ["BTCUSDT"]}, rate=50, trade_rate=30)
         async with Simulator(cfg) as sim:
-            async with Engine() as engine:
+            async with Engine(backfill=False) as engine:
                 trades = await engine.subscribe_trades("binance", "BTCUSDT",
                                                        **urls(sim, "binance"), tick_size="0.01",
                                                        step_size="0.00001")
@@ -209,3 +209,31 @@ def test_per_read_callback_runs_once_for_frames_read_together(per_read):
             else:
                 assert calls == list(range(1, 51))
     run(body, timeout=20)
+
+
+def test_a_dropped_aggtrade_is_healed_from_rest_by_default():
+    async def body():
+        cfg = sim_config({"binance": ["BTCUSDT"]}, rate=50, trade_rate=30)
+        async with Simulator(cfg) as sim:
+            async with Engine() as engine:
+                trades = await engine.subscribe_trades("binance", "BTCUSDT",
+                                                       **urls(sim, "binance"), tick_size="0.01",
+                                                       step_size="0.00001")
+                await wait_for(lambda: trades.recorded >= 5, timeout=30, what="trades")
+                sim.inject("binance", "BTCUSDT", "drop", channel="aggTrade")
+                await wait_for(lambda: trades.gaps >= 1, timeout=30, what="the gap")
+                await wait_for(lambda: trades.backfilled >= 1 and not trades.missing,
+                               timeout=30, what="the backfill")
+                assert trades.state == "live"
+                truth = expected_tape(sim, "binance", "BTCUSDT", "aggTrade")
+                got = trades.trades()
+                ids = sorted(int(i) for i in got["trade_id"])
+                assert ids == [i for i in sorted(truth) if ids[0] <= i <= ids[-1]]
+                for row in got:
+                    tid = int(row["trade_id"])
+                    price = Decimal(int(row["price"])).scaleb(-trades.price_decimals)
+                    size = Decimal(int(row["size"])).scaleb(-trades.size_decimals)
+                    assert (price, size, int(row["side"])) == truth[tid]
+                stats = engine.stats()["backfill"]
+                assert stats and next(iter(stats.values()))["requests"] >= 1, stats
+    run(body, timeout=60)

@@ -17,7 +17,8 @@ def test_differential_fuzz_smoke(name: str) -> None:
     # decoders do not count off-grid values (a trade price is what it is); nor do ticker
     # decoders, and a Coinbase BBO's scale is its tick
     # and candle decoders do not count off-grid values either
-    quiet = ({"coinbase-at", *fuzz.TRADE_SEEDS, *fuzz.QUOTE_SEEDS, *fuzz.CANDLE_SEEDS}
+    quiet = ({"coinbase-at", *fuzz.TRADE_SEEDS, *fuzz.QUOTE_SEEDS, *fuzz.CANDLE_SEEDS,
+              *fuzz.BACKFILL_SEEDS}
              - {"binance-bbo"})
     if name not in quiet:
         assert result["off_grid"] > 0                       # the grid rule is exercised

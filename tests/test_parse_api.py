@@ -22,13 +22,15 @@ def test_decoders_are_the_ones_venues_name() -> None:
                                "coinbase-exchange-bbo", "coinbase-exchange-ticker",
                                "binance-candles", "coinbase-at-candles",
                                "binance-stream", "coinbase-at-stream",
-                               "coinbase-exchange-stream")
+                               "coinbase-exchange-stream", "binance-rest-aggtrades",
+                               "coinbase-exchange-rest-trades")
     named = {v.decoder for v in VENUES.values()}
     named |= {v.stream_decoder for v in VENUES.values()}
     named |= {d for v in VENUES.values() for d in (v.bbo_decoder, v.ticker_decoder) if d}
     named |= {v.snapshot_decoder for v in VENUES.values() if v.snapshot_decoder}
     named |= {v.trade_decoder for v in VENUES.values()}
     named |= {v.candle_decoder for v in VENUES.values() if v.candle_decoder}
+    named |= {v.backfill_decoder for v in VENUES.values() if v.backfill_decoder}
     assert named == set(_parse.DECODERS)
 
 
@@ -43,7 +45,9 @@ def test_decode_message_follows_the_venue_description(monkeypatch: pytest.Monkey
                                          r"coinbase-at-ticker, coinbase-exchange-bbo, "
                                          r"coinbase-exchange-ticker, binance-candles, "
                                          r"coinbase-at-candles, binance-stream, "
-                                         r"coinbase-at-stream, coinbase-exchange-stream\)$"):
+                                         r"coinbase-at-stream, coinbase-exchange-stream, "
+                                         r"binance-rest-aggtrades, "
+                                         r"coinbase-exchange-rest-trades\)$"):
         _parse.decode_message("binance", SPOT, 2, 1)
 
 

@@ -62,6 +62,17 @@ def decode_trades(
     size_step: int = 1,
 ) -> dict[str, Any]:
     """Decode one payload through the venue's compiled trade decoder into a plain structure."""
+
+def decode_backfill(
+    venue: str,
+    payload: bytes | bytearray | memoryview,
+    price_decimals: int,
+    size_decimals: int,
+    price_tick: int = 1,
+    size_step: int = 1,
+) -> dict[str, Any]:
+    """Decode one REST trade body through the venue's compiled backfill decoder."""
+
 def stream_channel(
     venue: str, payload: bytes | bytearray | memoryview
 ) -> tuple[str, str | None]:

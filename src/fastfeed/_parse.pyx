@@ -100,5 +100,6 @@ include "parse/candles.pxi"
 include "parse/binance_candles.pxi"
 include "parse/coinbase_at_candles.pxi"
 include "parse/streams.pxi"
+include "parse/rest_trades.pxi"
 
 DECODERS = tuple(_REGISTRY)             # every decoder name registered above

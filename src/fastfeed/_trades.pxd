@@ -94,6 +94,8 @@ cdef class TradeCore:
     cdef TradeSinkFn sink_fn
     cdef void* sink
     cdef object _sink_ref
+    # REST backfill (TradeCore.backfill; docs/venues.md, "Backfill")
+    cdef readonly int64_t backfilled   # trades recorded from REST bodies
 
     cdef bint matches(self, const Segment* seg) noexcept nogil
     cdef int process_segment(self, DeltaBatch* b, const Segment* seg, int64_t t_recv,

@@ -45,6 +45,8 @@ class TradeCore:
     last_gap_reason: str | None
     callback: Callable[[Any], Any] | None
     callback_per_read: bool
+    # REST backfill (docs/venues.md, "Backfill")
+    backfilled: int
 
     def __init__(self, venue: str, symbol: str, price_decimals: int, size_decimals: int,
                  price_tick: int = 1, size_step: int = 1, *, stream: str | None = None,
@@ -53,6 +55,8 @@ class TradeCore:
         """Engine wiring: owner.on_trades_gap / on_trades_reject(core, ...)."""
     def trades(self, since: int | None = None) -> np.ndarray[Any, Any]:
         """The trades held, oldest first (TRADE_DTYPE); ``since``: recording index."""
+    def backfill(self, body: bytes | bytearray | memoryview) -> int:
+        """Record a REST trade body's trades that fill ``missing``; how many."""
     def clear_gaps(self) -> list[tuple[int, int]]:
         """Forget the missing id ranges and return them; the stream is live again."""
     def close(self) -> None:

@@ -16,6 +16,7 @@ connection-level sequence check the router applies to books) for ``TradeFeed``.
 """
 
 import logging
+from bisect import bisect_left, bisect_right
 
 import numpy as np
 
@@ -35,9 +36,11 @@ from fastfeed._cdefs cimport (
 )
 from fastfeed._core cimport reject_counts_by_name
 from fastfeed._parse cimport (
+    DecodeFn,
     batch_error_message,
     convert_error_message,
     convert_segment,
+    decoder_named,
     grid_init,
     venue_trade_decoder,
 )
@@ -396,6 +399,84 @@ cdef class TradeCore:
                    (n - first) * sizeof(TradeRecord))
         return out
 
+    # ------------------------------------------------------------ REST backfill
+
+    def backfill(self, body) -> int:
+        """Record the trades of one REST trade body (a page of ``Venue.backfill_decoder``'s
+        endpoint) that fill this stream's ``missing`` ranges; returns how many.
+
+        Only trades whose id lies inside a missing range (``(-1, -1)`` ranges cannot be
+        filled by id) are kept, each once, in id order, **appended after** what the ring
+        holds: the ring is in recording order, so ``trades(since=recorded)`` readers see
+        them once, after the live trades recorded before them although their ids are
+        older (docs/venues.md, "Backfill"); ``recv_ns`` is the time of the backfill. The
+        healed ids leave ``missing``; with nothing missing the stream is ``live`` again.
+        A bad body raises ``DecodeRejected`` (nothing recorded)."""
+        cdef DecodeFn fn
+        cdef bytes data
+        cdef const char* p
+        cdef DeltaBatch b
+        cdef Segment* seg
+        cdef Py_ssize_t i
+        cdef int64_t tid, now_wall
+        cdef int n = 0
+        spec = get_venue(self.venue)
+        name = spec.backfill_decoder
+        if not name:
+            raise ValueError(f"{self.venue} has no REST trade backfill")
+        if self.stream_code != 0 and self.stream != spec.backfill_stream:
+            raise ValueError(f"{self.venue} {self.stream} stream has no REST backfill "
+                             f"(only {spec.backfill_stream})")
+        fn = decoder_named(name)
+        data = bytes(body)
+        p = data
+        if self.seq.state == SYNC_CLOSED:
+            return 0
+        if batch_init(&b, 64) != 0:
+            raise MemoryError()
+        try:
+            if fn(p, len(data), &b) != DEC_OK:
+                raise DecodeRejected(f"{self.venue} {self.symbol} backfill: "
+                                     + batch_error_message(&b))
+            if b.msg_kind == MSG_VENUE_ERROR:
+                raise DecodeRejected(f"{self.venue} {self.symbol} backfill: venue error: "
+                                     + data[:300].decode("utf-8", "replace"))
+            if b.n_segs == 0:
+                return 0
+            seg = &b.segs[0]
+            if convert_segment(&b, seg, &self.price_grid, &self.size_grid) != DEC_OK:
+                raise DecodeRejected(f"{self.venue} {self.symbol} backfill: " +
+                                     convert_error_message(&b, seg, p, self.price_decimals,
+                                                           self.size_decimals))
+            ranges = sorted(r for r in self._missing if r[0] >= 0)
+            starts = [r[0] for r in ranges]
+            wanted = {}                 # id -> batch index: inside a missing range, once
+            for i in range(seg.start, seg.start + seg.count):
+                tid = b.trades[i].trade_id
+                j = bisect_right(starts, tid) - 1
+                if j >= 0 and tid <= ranges[j][1] and tid not in wanted:
+                    wanted[tid] = i
+            if not wanted:
+                return 0
+            healed = sorted(wanted)
+            now_wall = monotonic_ns()
+            now_wall += ff_wall_offset_ns(now_wall)
+            for tid in healed:
+                _record(self, &b, wanted[tid], now_wall)
+                n += 1
+            self.recorded += n
+            self.backfilled += n
+            self._missing = _heal(self._missing, healed)
+            if not self._missing and self.seq.state == SYNC_GAP:
+                self.seq.go_live(-1)
+        finally:
+            batch_free(&b)
+        if self.shm_market != NULL:
+            self.shm_publish(n)         # the healed trades (the newest in the ring) and state
+        if self.callback is not None:
+            self._run_callback()
+        return n
+
     def clear_gaps(self) -> list:
         """Forget the missing id ranges (after a backfill, or accepting the loss) and
         return them; the stream is ``live`` again."""
@@ -495,11 +576,53 @@ cdef class TradeCore:
             "rejects": self.rejects,
             "last_trade_id": self.last_trade_id,
             "last_exchange_ns": self.last_exchange_ns,
+            "backfilled": self.backfilled,
         }
 
     def __repr__(self):
         return (f"<{type(self).__name__} {self.venue}:{self.symbol} {self.stream} "
                 f"{self.state} held={self.count} last_id={self.last_trade_id}>")
+
+
+cdef inline void _record(TradeCore core, DeltaBatch* b, Py_ssize_t i,
+                         int64_t recv_wall) noexcept:
+    """Append converted trade ``i`` of ``b`` to the ring (a backfilled trade: no id rule,
+    no change of the live stream's last ids)."""
+    cdef const Trade* tr = &b.trades[i]
+    cdef TradeRecord* rec = &core.ring[core.head]
+    rec.recv_ns = recv_wall
+    rec.exchange_ns = tr.time_ns
+    rec.trade_id = tr.trade_id
+    rec.price = b.levels[i].price
+    rec.size = b.levels[i].size
+    rec.side = tr.side
+    core.head += 1
+    if core.head == core.capacity:
+        core.head = 0
+    if core.count < core.capacity:
+        core.count += 1
+    else:
+        core.overwritten += 1
+
+
+def _heal(list missing, list healed) -> list:
+    """``missing`` without the (sorted) ``healed`` ids: each range split around them,
+    unknown ranges ``(-1, -1)`` kept, in the original order."""
+    out = []
+    for a, z in missing:
+        if a < 0:
+            out.append((a, z))
+            continue
+        lo = bisect_left(healed, a)
+        hi = bisect_right(healed, z)
+        start = a
+        for k in range(lo, hi):
+            if healed[k] > start:
+                out.append((start, healed[k] - 1))
+            start = healed[k] + 1
+        if start <= z:
+            out.append((start, z))
+    return out
 
 
 cdef class OfflineTradeCore(TradeCore):

@@ -32,6 +32,7 @@ from fastfeed._core import BookCore, monotonic_time_ns
 from fastfeed._hist import LatencyHistogram
 from fastfeed._listener import MAX_READ_INTERVAL, FeedListener
 from fastfeed.audit import Auditor, AuditResult
+from fastfeed.backfill import Backfiller
 from fastfeed.candles import LiveCandles
 from fastfeed.feed import instrument_scales
 from fastfeed.latency import BOOK_LATENCY, HlogWriter, connection_latency_set
@@ -97,7 +98,7 @@ class LiveBook(BookCore):
                  "snapshots_too_old")
 
     def __init__(self, venue: str, symbol: str, instrument: Instrument,
-                 book_latency: str = "coarse", read_interval: float = 0.0) -> None:
+                 book_latency: str = "coarse") -> None:
         super().__init__(venue, symbol, *instrument_scales(venue, instrument.tick_size,
                                                            instrument.step_size), strict=False,
                          book_latency=book_latency)
@@ -606,6 +607,10 @@ class Connection:
         stream.last_error = venue_text(reason)
         rlog.warning((id(stream), "gap"), "%s:%s %s trades lost: %s", stream.venue,
                      stream.symbol, stream.channel, stream.last_error)
+        if self.engine.backfill:
+            # heal the missing ids from REST within the shared weight budget (a range
+            # the venue cannot serve is reported on the stream: docs/venues.md "Backfill")
+            self.engine.backfiller(self.venue, self.rest).request(stream)
 
     def on_trades_reject(self, stream: LiveTrades, text: str) -> None:
         """A trade stream refused a message (counted; logged at a bounded rate)."""
@@ -874,6 +879,11 @@ class Engine:
     ``.latency.cumulative(name)`` keeps the totals. ``stats()["memory"]`` reports the
     bytes the engine holds.
 
+    Trades: with ``backfill`` (default) a trade stream's detected loss (ids jumped) is
+    healed from the venue's REST trades within the shared weight budget (at most half
+    of it; ``fastfeed.backfill``, docs/venues.md "Backfill"); what cannot be healed is
+    reported on the stream. ``stats()["backfill"]`` counts it.
+
     CPU at low rates (docs/robustness.md, "Read batching"): with ``read_interval=S``
     (at most 0.1) each connection's socket is read at most once every S seconds; frames
     that arrive meanwhile wait in the kernel and are handled in one wake-up. It trades up
@@ -903,7 +913,8 @@ class Engine:
                  latency_interval: float | None = None, hlog_path: str | None = None,
                  on_latency: LatencyCallback | None = None, shm: str | None = None,
                  shm_books: int = 1024, shm_depth: int = 20,
-                 book_latency: str = "coarse", read_interval: float = 0.0) -> None:
+                 book_latency: str = "coarse", read_interval: float = 0.0,
+                 backfill: bool = True) -> None:
         if not 0 < rest_weight_share <= 1:
             raise ValueError("rest_weight_share must be in (0, 1]")
         self.rest_weight_share = rest_weight_share
@@ -941,6 +952,8 @@ class Engine:
         self.connections: list[Connection] = []
         self._rest: dict[tuple[str, str], RestClient] = {}
         self._schedulers: dict[RestClient, SnapshotScheduler] = {}
+        self._backfillers: dict[RestClient, Backfiller] = {}
+        self.backfill = backfill
         self._instruments: dict[tuple[str, str, str], Instrument] = {}
         # instrument lookups asked for in one loop turn go out as one batched request
         self._lookups: dict[tuple[str, str], dict[str, asyncio.Future[Instrument]]] = {}
@@ -1002,6 +1015,12 @@ class Engine:
             if book.connection is not None and book.connection.rest is rest \
                     and not book.is_live:
                 book.last_error = text
+
+    def backfiller(self, venue: Venue, rest: RestClient) -> Backfiller:
+        """The trade backfill queue of a venue endpoint (one per REST client)."""
+        if rest not in self._backfillers:
+            self._backfillers[rest] = Backfiller(rest, venue)
+        return self._backfillers[rest]
 
     def snapshot_scheduler(self, venue: Venue, rest: RestClient) -> SnapshotScheduler:
         """The snapshot queue of a venue endpoint (one per REST client)."""
@@ -1342,6 +1361,8 @@ class Engine:
             "snapshots": {f"{s.venue.name} {redact_url(s.rest.base_url)}": s.stats()
                           for s in self._schedulers.values()},
             "audit": self.auditor.stats() if self.auditor is not None else None,
+            "backfill": {f"{b.venue.name} {redact_url(b.rest.base_url)}": b.stats()
+                         for b in self._backfillers.values()},
         }
 
     def memory(self) -> dict[str, Any]:
@@ -1409,6 +1430,8 @@ class Engine:
             await self.auditor.close()
         await asyncio.gather(*(c.close() for c in self.connections), return_exceptions=True)
         await asyncio.gather(*(s.close() for s in self._schedulers.values()),
+                             return_exceptions=True)
+        await asyncio.gather(*(b.close() for b in self._backfillers.values()),
                              return_exceptions=True)
         await asyncio.gather(*(r.close() for r in self._rest.values()), return_exceptions=True)
         if self.shm is not None:

@@ -172,7 +172,26 @@ def decode_trades(str venue, payload, int price_decimals, int size_decimals,
     Advanced Trade) or -1. Raises ``DecodeFailed`` with a specific message when the
     payload or one of its decimals is bad.
     """
-    cdef DecodeFn fn = venue_trade_decoder(venue)
+    return _decode_trades_with(venue_trade_decoder(venue), payload, price_decimals,
+                               size_decimals, price_tick, size_step)
+
+
+def decode_backfill(str venue, payload, int price_decimals, int size_decimals,
+                    int64_t price_tick=1, int64_t size_step=1) -> dict:
+    """Decode one REST trade body (a backfill page) through the venue's compiled
+    ``Venue.backfill_decoder``; the output of ``decode_trades`` (one segment, symbol
+    None: the request named it; trades oldest first). Raises ``ValueError`` for a venue
+    without one, ``DecodeFailed`` with a specific message for a bad body."""
+    venue_decoder(venue, False)         # the venue lookup and its error
+    name = _get_venue(venue).backfill_decoder
+    if not name:
+        raise ValueError(f"{venue} has no REST trade backfill")
+    return _decode_trades_with(decoder_named(name), payload, price_decimals, size_decimals,
+                               price_tick, size_step)
+
+
+cdef dict _decode_trades_with(DecodeFn fn, payload, int price_decimals, int size_decimals,
+                              int64_t price_tick, int64_t size_step):
     cdef bytes data = bytes(payload)
     cdef const char* p = data
     cdef DeltaBatch b
@@ -210,7 +229,8 @@ def decode_trades(str venue, payload, int price_decimals, int size_decimals,
                     "side": t.side,
                 })
             segments.append({
-                "symbol": seg.symbol_ptr[:seg.symbol_len].decode("utf-8", "replace"),
+                "symbol": (None if seg.symbol_ptr == NULL else
+                           seg.symbol_ptr[:seg.symbol_len].decode("utf-8", "replace")),
                 "kind": "snapshot" if seg.kind == SEG_SNAPSHOT else "update",
                 "trades": trades,
             })

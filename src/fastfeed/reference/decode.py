@@ -812,6 +812,126 @@ def _convert_trades(seg: dict[str, Any], pd: int, sd: int, tick: int, step: int)
 #: The twins of the compiled decoders, by the names venue descriptions use
 #: (``Venue.decoder`` / ``Venue.snapshot_decoder`` / ``Venue.trade_decoder``;
 #: ``fastfeed._parse.DECODERS``).
+# -- REST trade bodies for backfill (parse/rest_trades.pxi) ------------------------------
+
+def _rest_body(payload: bytes) -> Any:
+    try:
+        return _DECODER.decode(payload.decode("utf-8", "surrogateescape"))
+    except (ValueError, RecursionError) as exc:
+        raise DecodeFailed(f"malformed JSON ({exc})") from None
+
+
+_RB = {"a", "p", "q", "f", "l", "T", "m"}
+
+
+def _rb_row(o: _Obj) -> dict[str, Any]:
+    p = _Pending()
+    for k, v in o.items():
+        if k in ("a", "f", "l", "T"):
+            _int_field(p, k, v)
+        elif k in ("p", "q"):
+            _str_field(p, k, v)
+        elif k == "m" and type(v) is not bool:
+            p.add("field 'm' has the wrong type (expected boolean)")
+    p.raise_if()
+    for k in ("a", "p", "q", "f", "l", "T", "m"):
+        if k not in o:
+            raise DecodeFailed(f"field '{k}' missing")
+    if not 0 <= o["a"] <= MAX_UPDATE_ID:
+        raise DecodeFailed("field 'a' out of range (expected 0..2**62)")
+    t = _ms_to_ns("T", o["T"])
+    return _trade("aggTrade", o["a"], o["f"], o["l"], t, _raw(o["p"]), _raw(o["q"]),
+                  -1 if o["m"] else 1)
+
+
+_RX = {"time", "trade_id", "price", "size", "side"}
+
+
+def _rx_row(o: _Obj) -> dict[str, Any]:
+    p = _Pending()
+    side = 0
+    for k, v in o.items():
+        if k == "trade_id":
+            _int_field(p, k, v)
+        elif k in ("time", "price", "size"):
+            _str_field(p, k, v)
+        elif k == "side" and _str_field(p, k, v):
+            # the maker's side, as on matches (UNCERTAIN for REST): buy → the taker sold
+            if v in ("buy", "sell"):
+                side = -1 if v == "buy" else 1
+            else:
+                p.add("field 'side' is not 'buy' or 'sell'")
+    p.raise_if()
+    for k in ("trade_id", "price", "size", "side", "time"):
+        if k not in o:
+            raise DecodeFailed(f"field '{k}' missing")
+    if not 0 <= o["trade_id"] <= MAX_UPDATE_ID:
+        raise DecodeFailed("field 'trade_id' out of range (expected 0..2**62)")
+    t = parse_rfc3339_ns(_raw(o["time"]))
+    if t is None:
+        raise DecodeFailed("field 'time' is not an RFC 3339 timestamp")
+    return _trade("matches", o["trade_id"], -1, -1, t, _raw(o["price"]), _raw(o["size"]), side)
+
+
+def _rest_trades(payload: bytes, known: set[str], row: Callable[[_Obj], dict[str, Any]],
+                 newest_first: bool) -> dict[str, Any]:
+    body = _rest_body(payload)
+    if isinstance(body, dict):                      # the venue's error body
+        if _depth(body) > MAX_DEPTH:
+            raise DecodeFailed("malformed JSON (nesting too deep)")
+        return _tresult("venue_error")
+    if not isinstance(body, list):
+        raise DecodeFailed("body has the wrong type (expected array)")
+    for r in body:                                  # malformed anywhere comes first
+        if isinstance(r, _Obj):
+            _check_dups(r, known)
+            _check_depth(r, {})
+        elif _depth(r) > MAX_DEPTH:
+            raise DecodeFailed("malformed JSON (nesting too deep)")
+    trades = []
+    for r in body:
+        if not isinstance(r, _Obj):
+            raise DecodeFailed("trade has the wrong type (expected object)")
+        trades.append(row(r))
+    if not trades:
+        return _tresult("trades")
+    if newest_first:
+        trades.reverse()
+    t = trades[-1]["time_ns"]
+    return _tresult("trades", -1, t, [{"symbol": None, "kind": "update", "trades": trades}])
+
+
+def _binance_rest_aggtrades(payload: bytes) -> dict[str, Any]:
+    return _rest_trades(payload, _RB, _rb_row, False)
+
+
+def _coinbase_exchange_rest_trades(payload: bytes) -> dict[str, Any]:
+    return _rest_trades(payload, _RX, _rx_row, True)
+
+
+def decode_backfill(
+    venue: str,
+    payload: bytes | bytearray | memoryview,
+    price_decimals: int,
+    size_decimals: int,
+    price_tick: int = 1,
+    size_step: int = 1,
+) -> dict[str, Any]:
+    """Reference of ``fastfeed._parse.decode_backfill`` (same output and messages)."""
+    for name, value in (("price_decimals", price_decimals), ("size_decimals", size_decimals)):
+        if not 0 <= value <= MAX_DECIMALS:
+            raise ValueError(f"{name} must be in 0..{MAX_DECIMALS}, got {value}")
+    spec = VENUES.get(venue)
+    if spec is None:
+        raise ValueError(f"unknown venue {venue!r}")
+    if not spec.backfill_decoder:
+        raise ValueError(f"{venue} has no REST trade backfill")
+    out = DECODERS[spec.backfill_decoder](bytes(payload))
+    for seg in out["segments"]:
+        _convert_trades(seg, price_decimals, size_decimals, price_tick, size_step)
+    return out
+
+
 # -- stream decoders: every channel of a connection (parse/streams.pxi) -----------------
 
 def _channel_decoder(name: str) -> Callable[[bytes], dict[str, Any]]:
@@ -951,6 +1071,8 @@ DECODERS: dict[str, Callable[[bytes], dict[str, Any]]] = {
     "binance-trades": _binance_trades,
     "coinbase-at-trades": _coinbase_at_trades,
     "coinbase-exchange-trades": _coinbase_exchange_trades,
+    "binance-rest-aggtrades": _binance_rest_aggtrades,
+    "coinbase-exchange-rest-trades": _coinbase_exchange_rest_trades,
 }
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from fastfeed.reference.decode import DECODERS, DecodeFailed, _convert_trades
+from fastfeed.reference.decode import DECODERS, DecodeFailed, _convert_trades, decode_backfill
 from fastfeed.venues import get_venue
 
 MAX_MISSING = 4096
@@ -44,6 +44,8 @@ class TradeStream:
         self.recorded = self.overwritten = self.messages = self.duplicates = 0
         self.gaps = self.id_jumps = self.other_stream = self.rejected = 0
         self.sequence_gaps = self.unknown_symbol = 0
+        self.venue = venue
+        self.backfilled = 0
 
     @property
     def rule(self) -> str:
@@ -148,6 +150,45 @@ class TradeStream:
             lo = self.last_trade_id + 1 if rule != "observed" else max(lo, self.last_trade_id + 1)
         self._lost(lo, hi)
         self.last_trade_id = hi
+
+    def backfill(self, body: bytes) -> int:
+        """Twin of ``TradeCore.backfill``: the REST body's trades inside a missing range,
+        each once, appended in id order; healed ids leave ``missing``. Raises
+        ``DecodeFailed`` for a bad body or a venue error body."""
+        out = decode_backfill(self.venue, body, *self.scale)
+        if out["kind"] == "venue_error":
+            raise DecodeFailed("venue error")
+        got: dict[int, dict[str, Any]] = {}
+        for seg in out["segments"]:
+            for t in seg["trades"]:
+                tid = t["trade_id"]
+                if tid not in got and any(a <= tid <= z for a, z in self.missing if a >= 0):
+                    got[tid] = t
+        for tid in sorted(got):
+            t = got[tid]
+            if len(self.ring) == self.ring.maxlen:
+                self.overwritten += 1
+            self.ring.append((t["time_ns"], tid, t["price"], t["size"], t["side"]))
+        self.recorded += len(got)
+        self.backfilled += len(got)
+        healed = set(got)
+        left: list[tuple[int, int]] = []
+        for a, z in self.missing:
+            if a < 0:
+                left.append((a, z))
+                continue
+            start = a
+            for i in range(a, z + 1):
+                if i in healed:
+                    if i > start:
+                        left.append((start, i - 1))
+                    start = i + 1
+            if start <= z:
+                left.append((start, z))
+        self.missing = left
+        if not left and self.state == "gap":
+            self.state = "live"
+        return len(got)
 
     def trades(self) -> list[tuple[int, int, int, int, int]]:
         """``(exchange_ns, trade_id, price, size, side)`` held, oldest first."""

@@ -84,6 +84,19 @@ class Venue:
     #: offers (docs/venues.md, "Candles")
     candle_decoder: str | None = None
     candle_intervals: tuple[str, ...] = ()
+    #: REST trade backfill (``fastfeed.backfill``; docs/venues.md, "Backfill"): the
+    #: compiled decoder of the REST trade body (None: no backfill), the trade stream whose
+    #: ids it heals, the endpoint path (``{symbol}`` filled in), its request weight, the
+    #: most trades one page returns, and the paging: ``from-id`` (``fromId=`` the first
+    #: id, ascending) or ``cursor`` (``after=`` one past the newest id wanted, newest first)
+    backfill_decoder: str | None = None
+    backfill_stream: str | None = None
+    backfill_path: str = ""
+    backfill_weight: float = 1.0
+    backfill_limit: int = 1000
+    backfill_paging: str = "from-id"
+    #: text of the venue's error body saying the ids are older than it keeps ("" none)
+    backfill_too_old: str = ""
     #: default WebSocket base (or full) URL and REST base URL
     ws_url: str = ""
     rest_url: str = ""

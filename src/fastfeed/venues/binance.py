@@ -47,6 +47,11 @@ class BinanceSpot(Venue):
     rest_url = "https://api.binance.com"
     max_streams_per_connection = 1024
     weight_per_minute = 6000.0
+    # REST backfill of aggTrade (weight 4 since 2025-03-10; docs/venues.md, "Backfill")
+    backfill_decoder: str | None = "binance-rest-aggtrades"
+    backfill_stream: str | None = "aggTrade"
+    backfill_path = "/api/v3/aggTrades"
+    backfill_weight = 4.0
     stale_after = 30.0
     max_control_per_second = 4     # the venue allows 5 incoming messages/s, then disconnects
     incoming_per_second = 5        # pings, pongs and requests; more: close 1008
@@ -177,6 +182,10 @@ class BinanceUsdm(BinanceSpot):
     rest_url = "https://fapi.binance.com"
     max_streams_per_connection = 200
     weight_per_minute = 2400.0
+    # aggTrades weight 20, only 48 h back (error -4166; docs/venues.md, "Backfill")
+    backfill_path = "/fapi/v1/aggTrades"
+    backfill_weight = 20.0
+    backfill_too_old = "-4166"
     incoming_per_second = 10
     # connections_per_window: the spot figure (300 per 5 min); USD-M states none (UNCERTAIN)
     route = "/public"

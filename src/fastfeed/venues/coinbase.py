@@ -82,6 +82,11 @@ class CoinbaseExchange(Venue):
     rest_url = "https://api.exchange.coinbase.com"
     max_streams_per_connection = 100
     weight_per_minute = 600.0
+    # REST backfill: cursor pages of 1000, newest first (docs/venues.md, "Backfill")
+    backfill_decoder: str | None = "coinbase-exchange-rest-trades"
+    backfill_stream: str | None = "matches"
+    backfill_path = "/products/{symbol}/trades"
+    backfill_paging = "cursor"
     stale_after = 10.0
     sends_heartbeats = True     # the heartbeat channel: one a second per product
 
