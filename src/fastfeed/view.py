@@ -12,23 +12,39 @@ from fastfeed._parse import format_decimal_py
 from fastfeed.latency import format_ns
 
 
+class _Rate:
+    """A counter's rate per second between refreshes (at most every 0.2 s)."""
+
+    def __init__(self, value: int) -> None:
+        self.last_value = value
+        self.last_time = time.monotonic()
+        self.rate = 0.0
+
+    def update(self, value: int) -> None:
+        """Recompute the rate from the counter's new ``value``."""
+        now = time.monotonic()
+        dt = now - self.last_time
+        if dt > 0.2:
+            self.rate = (value - self.last_value) / dt
+            self.last_value = value
+            self.last_time = now
+
+
 class BookRow:
     """Rate bookkeeping for one book between refreshes."""
 
     def __init__(self, book: Any) -> None:
         self.book = book
-        self.last_messages = book.messages
-        self.last_time = time.monotonic()
-        self.rate = 0.0
+        self._rate = _Rate(book.messages)
+
+    @property
+    def rate(self) -> float:
+        """Messages per second since the previous refresh."""
+        return self._rate.rate
 
     def update(self) -> None:
         """Recompute messages/s since the previous refresh."""
-        now = time.monotonic()
-        dt = now - self.last_time
-        if dt > 0.2:
-            self.rate = (self.book.messages - self.last_messages) / dt
-            self.last_messages = self.book.messages
-            self.last_time = now
+        self._rate.update(self.book.messages)
 
     def cells(self) -> list[str]:
         """The row's cells, in the order of ``COLUMNS``."""
@@ -93,18 +109,16 @@ class TradeRow:
 
     def __init__(self, stream: Any) -> None:
         self.stream = stream
-        self.last_recorded = stream.recorded
-        self.last_time = time.monotonic()
-        self.rate = 0.0
+        self._rate = _Rate(stream.recorded)
+
+    @property
+    def rate(self) -> float:
+        """Trades per second since the previous refresh."""
+        return self._rate.rate
 
     def update(self) -> None:
         """Recompute trades/s since the previous refresh."""
-        now = time.monotonic()
-        dt = now - self.last_time
-        if dt > 0.2:
-            self.rate = (self.stream.recorded - self.last_recorded) / dt
-            self.last_recorded = self.stream.recorded
-            self.last_time = now
+        self._rate.update(self.stream.recorded)
 
     def cells(self) -> list[str]:
         """The row's cells, in the order of ``TRADE_COLUMNS``."""
