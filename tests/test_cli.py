@@ -33,6 +33,7 @@ def test_demo_headless_exits_zero_with_gap_recovered():
     resyncs = int(summary.split(" resyncs completed")[0].split()[-1])
     assert gaps >= 1 and resyncs >= 1
     assert "injected: dropped" in out.stdout
+    assert "closed, equal to the tape" in out.stdout       # the local candle series
 
 
 def test_run_against_the_simulator_for_a_while():

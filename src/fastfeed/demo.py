@@ -89,6 +89,34 @@ def verify_trades(sim: Any, stream: Any) -> str | None:
     return None
 
 
+#: the local candle series the demo builds from the first trade stream, in seconds
+CANDLE_SECONDS = 2
+
+
+def verify_candles(sim: Any, stream: Any, local: Any) -> str | None:
+    """None if every closed local candle equals the one the simulator's tape makes (the
+    first, begun before the subscription, holds only the trades the stream saw)."""
+    got = local.candles()
+    if not len(got):
+        return "no closed candle"
+    truth = sim.debug("/debug/candles", query={"venue": stream.venue, "symbol": stream.symbol,
+                                               "interval": CANDLE_SECONDS})
+    want = {c["start_ns"]: c["int"] for c in truth["candles"]}
+    first_trade_ns = int(stream.trades()["exchange_ns"][0])
+    complete = [c for c in got if int(c["open_ns"]) > first_trade_ns]   # whole buckets
+    if not complete:
+        return "no complete candle yet"
+    for c in complete:
+        bar = want.get(int(c["open_ns"]))
+        if bar is None:
+            return f"candle at {int(c['open_ns'])} is not the tape's"
+        prices = [x * stream.price_tick for x in bar[:4]]
+        if ([int(c[k]) for k in ("open", "high", "low", "close")] != prices
+                or int(c["volume"]) != bar[4] * stream.size_step):
+            return f"candle at {int(c['open_ns'])} differs from the tape's"
+    return None
+
+
 def verify(sim: Any, book: Any) -> str | None:
     """None if the book equals the simulator's truth at its update id, else why not."""
     if book.state != "live":
@@ -108,6 +136,7 @@ def verify(sim: Any, book: Any) -> str | None:
 
 async def run_demo(args: argparse.Namespace) -> int:
     """Run the demo; 0 when every book ends live and exact and the faults were recovered."""
+    from fastfeed.candles import LocalCandles
     from fastfeed.engine import Engine, SubscribeError
     from fastfeed.sim.process import SimProcess
     from fastfeed.view import BookView
@@ -132,6 +161,10 @@ async def run_demo(args: argparse.Namespace) -> int:
                     venue, symbol, ws_url=sim.ws_url(venue), rest_url=sim.rest_url(venue),
                     tick_size=ticks[venue, symbol][0], step_size=ticks[venue, symbol][1])
                     for venue, symbol in DEMO_TRADES]
+                # one candle series, built from the first trade stream by exchange time
+                candles = LocalCandles(f"{CANDLE_SECONDS}s", trades[0].price_decimals,
+                                       trades[0].size_decimals)
+                candles.attach(trades[0])
             except SubscribeError as exc:
                 print(f"fastfeed demo: {exc}", file=sys.stderr)
                 return 1
@@ -164,13 +197,29 @@ async def run_demo(args: argparse.Namespace) -> int:
             results = {b: await loop.run_in_executor(None, verify, sim, b) for b in books}
             trade_results = {t: await loop.run_in_executor(None, verify_trades, sim, t)
                              for t in trades}
-            return _summary(books, results, trade_results)
+            candle_result = await loop.run_in_executor(None, verify_candles, sim, trades[0],
+                                                       candles)
+            print(f"\nlocal {CANDLE_SECONDS}s candles of {trades[0].venue}:{trades[0].symbol} "
+                  f"from its trades:")
+            for c in candles.candles()[-5:]:
+                print(f"  {int(c['open_ns']) // 10**9}  o {_dec(int(c['open']), candles)} "
+                      f"h {_dec(int(c['high']), candles)} l {_dec(int(c['low']), candles)} "
+                      f"c {_dec(int(c['close']), candles)}  "
+                      f"v {_dec(int(c['volume']), candles, size=True)}  n {int(c['trades'])}")
+            print(f"  {candles.closed_count} closed, "
+                  f"{'equal to the tape' if candle_result is None else 'NO: ' + candle_result}")
+            return _summary(books, results, trade_results, candle_result)
     finally:
         sim.stop()
 
 
+def _dec(value: int, series: Any, size: bool = False) -> str:
+    from fastfeed._parse import format_decimal_py
+    return format_decimal_py(value, series.size_decimals if size else series.price_decimals)
+
+
 def _summary(books: list[Any], results: dict[Any, str | None],
-             trade_results: dict[Any, str | None]) -> int:
+             trade_results: dict[Any, str | None], candle_result: str | None) -> int:
     recovered = sum(b.resyncs for b in books)
     gaps = sum(b.gaps for b in books)
     print()
@@ -192,4 +241,5 @@ def _summary(books: list[Any], results: dict[Any, str | None],
     print(f"\n{len(books)} books, {gaps} gaps detected, {recovered} resyncs completed, "
           f"{'all books exact' if exact else 'SOME BOOKS WRONG'}; {len(trade_results)} trade "
           f"streams, {'every trade on the tape' if trades_exact else 'SOME TRADES WRONG'}")
-    return 0 if exact and trades_exact and gaps >= 1 and recovered >= 1 else 1
+    return 0 if (exact and trades_exact and candle_result is None and gaps >= 1
+                 and recovered >= 1) else 1
