@@ -84,3 +84,21 @@ def test_channel_subscribe_errors_are_clear():
                 await engine.subscribe_bbo("binance", "BTCUSDT", tick_size="0.01",
                                            step_size="0.1", ws_url="ws://127.0.0.1:9")
     run(body)
+
+
+def test_engine_publishes_bbo_streams_into_shared_memory(name):
+    from fastfeed.shm import Reader
+
+    async def body():
+        async with Simulator(sim_config({"binance": ["BTCUSDT"]}, rate=40,
+                                        trade_rate=20)) as sim:
+            async with Engine(shm=name, shm_books=2) as engine:
+                bbo = await engine.subscribe_bbo("binance", "BTCUSDT", **urls(sim, "binance"))
+                await wait_for(lambda: bbo.recorded >= 3, timeout=30, what="BBOs")
+                with Reader(name) as r:
+                    m = r.market("binance", "BTCUSDT")
+                    assert m.bbo_updates == bbo.recorded
+                    latest = bbo.bbo()
+                    assert r.bbo("binance", "BTCUSDT") == (latest.bid_price, latest.bid_size,
+                                                           latest.ask_price, latest.ask_size)
+    run(body, timeout=60)

@@ -300,3 +300,25 @@ def test_a_trade_stream_without_a_book_gets_a_slot_with_its_scales(name):
         pub.attach_trades(other)        # the closed stream's block is taken over
     finally:
         pub.close()
+
+
+def test_a_bbo_stream_is_published_and_preferred_to_the_book_top(name):
+    from fastfeed.quotes import BboFeed
+    pub = Publisher(name, capacity=2, depth=5)
+    try:
+        feed = live_feed()
+        pub.attach(feed)
+        bbo = BboFeed("binance", "BTCUSDT", "0.01", "0.001")
+        pub.attach_bbo(bbo)
+        with Reader(name) as r:
+            book_top = r.bbo("binance", "BTCUSDT")      # no BBO yet: the book's top
+            assert r.market("binance", "BTCUSDT").bbo_updates == 0
+            bbo.apply_message(json.dumps({"u": 7, "s": "BTCUSDT", "b": "100.10", "B": "1.5",
+                                          "a": "100.20", "A": "2.5"}).encode())
+            m = r.market("binance", "BTCUSDT")
+            assert m.bbo_updates == 1 and m.bbo_update_id == 7
+            latest = bbo.bbo()
+            want = (latest.bid_price, latest.bid_size, latest.ask_price, latest.ask_size)
+            assert r.bbo("binance", "BTCUSDT") == want != book_top
+    finally:
+        pub.close()

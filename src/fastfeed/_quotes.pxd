@@ -11,6 +11,7 @@ the entry a book path calls with its top of book (docs/venues.md, "Best bid/offe
 
 from libc.stdint cimport int8_t, int64_t, uint8_t
 
+from fastfeed._cdefs cimport ff_shm_market
 from fastfeed._parse cimport DecodeFn
 from fastfeed._types cimport REJECT_N_REASONS, DeltaBatch, Grid, Segment
 
@@ -107,6 +108,9 @@ cdef class QuoteCore:
 
 cdef class BboCore(QuoteCore):
     cdef BboRecord last
+    # shared-memory publishing (fastfeed._shm sets these; NULL: not published, one branch)
+    cdef ff_shm_market* shm_market
+    cdef object _shm_owner          # keeps the mapping alive while shm_market points into it
 
     cdef int record_top(self, int64_t t_recv, int64_t exchange_ns, int64_t update_id,
                         int64_t bid_price, int64_t bid_size, int64_t ask_price,

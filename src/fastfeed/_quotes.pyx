@@ -28,7 +28,11 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport INT64_MIN, int8_t, int32_t, int64_t
 from libc.string cimport memchr, memcmp, memcpy, memset
 
-from fastfeed._cdefs cimport ff_monotonic_ns as monotonic_ns, ff_wall_offset_ns
+from fastfeed._cdefs cimport (
+    ff_monotonic_ns as monotonic_ns,
+    ff_shm_publish_bbo,
+    ff_wall_offset_ns,
+)
 from fastfeed._core cimport reject_counts_by_name
 from fastfeed._parse cimport (
     DecodeFn,
@@ -609,6 +613,9 @@ cdef class BboCore(QuoteCore):
             self.last_update_id = q.update_id
         self.last_exchange_ns = q.time_ns
         self.last_recv_ns = t_recv
+        if self.shm_market != NULL:
+            ff_shm_publish_bbo(self.shm_market, rec.bid_price, rec.bid_size, rec.ask_price,
+                               rec.ask_size, rec.update_id, rec.exchange_ns, rec.recv_ns)
         if self.callback is not None:
             self._run_callback()
         return 1

@@ -18,6 +18,7 @@ cdef class SegmentWriter:
     cdef dict _slots                # (venue, symbol) -> slot index
     cdef list _cores                # attached BookCores (their shm_slot points in here)
     cdef list _trade_cores          # attached TradeCores (their shm_market points in here)
+    cdef list _bbo_cores            # attached BboCores (the same)
 
     cdef int _check_open(self) except -1
 

@@ -7,6 +7,7 @@ import numpy.typing as npt
 
 from fastfeed._book import L2Book
 from fastfeed._core import BookCore
+from fastfeed._quotes import BboCore
 from fastfeed._trades import TradeCore
 
 MAX_CAPACITY: int
@@ -56,6 +57,10 @@ class SegmentWriter:
         """Publish ``core`` into its slot from now on (returns the slot index)."""
     def detach(self, core: BookCore) -> None:
         """Stop publishing ``core``."""
+    def attach_bbo(self, core: BboCore) -> int:
+        """Publish the BBO stream ``core`` into its instrument's market block."""
+    def detach_bbo(self, core: BboCore) -> None:
+        """Stop publishing the BBO stream ``core``."""
     def attach_trades(self, core: TradeCore) -> int:
         """Publish the trade stream ``core`` into its instrument's market block."""
     def detach_trades(self, core: TradeCore) -> None:

@@ -53,6 +53,7 @@ from fastfeed._cdefs cimport (
     ff_wall_ns,
 )
 from fastfeed._core cimport BookCore
+from fastfeed._quotes cimport BboCore
 from fastfeed._trades cimport TradeCore
 
 import os
@@ -142,6 +143,7 @@ cdef class SegmentWriter:
         self._slots = {}
         self._cores = []
         self._trade_cores = []
+        self._bbo_cores = []
         cdef ff_shm_header* h = self.hdr
         h.version = FF_SHM_VERSION
         h.header_size = FF_SHM_HEADER_SIZE
@@ -274,6 +276,43 @@ cdef class SegmentWriter:
         core.shm_publish(0)
         return slot
 
+    def attach_bbo(self, BboCore core) -> int:
+        """Publish the best bid/offer stream ``core`` into its instrument's market block
+        (``bbo_*`` fields, after every BBO it records). Returns the slot index."""
+        cdef uint32_t slot
+        cdef ff_shm_slot* s
+        cdef ff_shm_market* m
+        cdef BboCore other
+        if core.shm_market != NULL and core._shm_owner is not self:
+            raise ValueError(f"{core.venue}:{core.symbol} BBO already publishes elsewhere")
+        slot = self.slot_of(core.venue, core.symbol)
+        s = ff_shm_slot_at(self.base, slot)
+        m = ff_shm_market_of(s, self.depth)
+        for other in list(self._bbo_cores):
+            if other is not core and other.shm_market == m:
+                if other.state != "closed":
+                    raise ValueError(f"{core.venue}:{core.symbol}: a BBO of that instrument "
+                                     f"is already published")
+                self.detach_bbo(other)
+        if FF_LOAD_RLX(&s.updates) == 0:
+            ff_shm_write_begin(s)
+            FF_STORE_RLX(&s.price_decimals, core.price_grid.decimals)
+            FF_STORE_RLX(&s.size_decimals, core.size_grid.decimals)
+            ff_shm_write_end(s)
+        core._shm_owner = self
+        core.shm_market = m
+        if core not in self._bbo_cores:
+            self._bbo_cores.append(core)
+        return slot
+
+    def detach_bbo(self, BboCore core) -> None:
+        """Stop publishing the BBO stream ``core`` (the block keeps its last BBO)."""
+        if core._shm_owner is self:
+            core.shm_market = NULL
+            core._shm_owner = None
+        if core in self._bbo_cores:
+            self._bbo_cores.remove(core)
+
     def detach_trades(self, TradeCore core) -> None:
         """Stop publishing the trade stream ``core`` (the block keeps its last trades)."""
         if core._shm_owner is self:
@@ -301,6 +340,8 @@ cdef class SegmentWriter:
             self.detach(core)
         for trades in list(self._trade_cores):
             self.detach_trades(trades)
+        for bbo in list(self._bbo_cores):
+            self.detach_bbo(bbo)
         if self.base == NULL:
             return
         FF_STORE_RLX(&self.hdr.heartbeat_ns, ff_wall_ns())

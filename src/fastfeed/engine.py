@@ -1208,6 +1208,12 @@ class Engine:
         instrument = await self._scales(venue, symbol, rest_url, tick_size, step_size)
         stream = LiveBbo(venue, symbol, instrument, channel, capacity)
         stream.callback = callback
+        if self.shm is not None:
+            try:
+                self.shm.attach_bbo(stream)
+            except (SegmentFull, ValueError) as exc:
+                raise SubscribeError(f"{venue}:{symbol} BBO: shared memory: {exc}") from None
+            self.shm.start_heartbeat()
         self._add_channel(spec, stream, ws_url, rest_url)
         return stream
 

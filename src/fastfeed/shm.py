@@ -159,6 +159,11 @@ class Publisher:
         its instrument's market block: the newest ``TRADES`` trades; its slot index."""
         return self.writer.attach_trades(stream)
 
+    def attach_bbo(self, stream: Any) -> int:
+        """Publish a best bid/offer stream (a ``BboCore``: ``LiveBbo``, ``BboFeed``) into
+        its instrument's market block; its slot index."""
+        return self.writer.attach_bbo(stream)
+
     def detach_trades(self, stream: Any) -> None:
         """Stop publishing a trade stream."""
         self.writer.detach_trades(stream)
