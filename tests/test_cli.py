@@ -52,7 +52,8 @@ def test_run_with_trades_shows_the_trade_streams():
     sim = SimProcess(["--binance", "BTCUSDT", "--rate", "50", "--trade-rate", "20"])
     sim.start()
     try:
-        out = fastfeed("run", "binance:BTCUSDT", "--trades", "--ws-url", sim.ws_url("binance"),
+        out = fastfeed("run", "binance:BTCUSDT", "--trades", "--bbo",
+                       "--ws-url", sim.ws_url("binance"),
                        "--rest-url", sim.rest_url("binance"), "--duration", "2.5", "--plain")
     finally:
         sim.stop()
@@ -61,6 +62,9 @@ def test_run_with_trades_shows_the_trade_streams():
             if line.startswith("binance:BTCUSDT aggTrade")]
     assert rows and " live" in rows[-1] and "recorded" in rows[-1]
     assert "last -" not in rows[-1], "trades arrived: the last one is shown"
+    quotes = [line for line in out.stdout.splitlines()
+              if line.startswith("binance:BTCUSDT bookTicker")]
+    assert quotes and "bid -" not in quotes[-1] and quotes[-1].endswith("live")
 
 
 def test_run_unreachable_venue_exits_nonzero_with_message():

@@ -102,3 +102,51 @@ def test_engine_publishes_bbo_streams_into_shared_memory(name):
                     assert r.bbo("binance", "BTCUSDT") == (latest.bid_price, latest.bid_size,
                                                            latest.ask_price, latest.ask_size)
     run(body, timeout=60)
+
+
+def test_bbo_from_a_books_top_offline():
+    import json
+
+    from fastfeed import BboFeed, BookFeed
+    book = BookFeed("binance", "BTCUSDT", "0.01", "0.001")
+    bbo = BboFeed("binance", "BTCUSDT", "0.01", "0.001")
+    bbo.follow_book(book)
+    book.start_sync()
+    book.apply_snapshot(json.dumps({"lastUpdateId": 10, "bids": [["100.00", "1.0"]],
+                                    "asks": [["100.50", "2.0"]]}).encode())
+
+    def depth(u, bids, asks):
+        return json.dumps({"e": "depthUpdate", "E": 1, "s": "BTCUSDT", "U": u, "u": u,
+                           "b": bids, "a": asks}).encode()
+    book.apply_message(depth(11, [["100.10", "3.0"]], []))      # new best bid
+    book.apply_message(depth(12, [["99.00", "1.0"]], []))       # deeper: top unchanged
+    book.apply_message(depth(13, [], [["100.50", "0"]]))        # best ask gone: side empty
+    got = bbo.updates()
+    assert got["update_id"].tolist() == [11, 13]
+    top = book.book.best_bid_int()
+    assert (int(got["bid_price"][-1]), int(got["bid_size"][-1])) == (int(top[0]), int(top[1]))
+    assert (int(got["ask_price"][-1]), int(got["ask_size"][-1])) == (0, 0)
+    bbo.unfollow_book(book)
+    book.apply_message(depth(14, [["100.20", "1.0"]], []))
+    assert bbo.recorded == 2
+
+
+def test_engine_bbo_from_the_book_on_any_venue():
+    async def body():
+        async with Simulator(sim_config({"coinbase-exchange": ["BTC-USD"]}, rate=40)) as sim:
+            async with Engine() as engine:
+                with pytest.raises(SubscribeError, match="subscribe the book first"):
+                    await engine.subscribe_bbo("coinbase-exchange", "BTC-USD", source="book")
+                book = await engine.subscribe("coinbase-exchange", "BTC-USD",
+                                              **urls(sim, "coinbase-exchange"))
+                bbo = await engine.subscribe_bbo("coinbase-exchange", "BTC-USD",
+                                                 source="book")
+                assert bbo.channel == "book" and bbo.state == "live"
+                await wait_for(lambda: bbo.recorded >= 3, timeout=30, what="BBOs from book")
+                latest = bbo.bbo()
+                assert latest.bid_price < latest.ask_price
+                await engine.unsubscribe_channel(bbo)
+                n = bbo.recorded
+                await wait_for(lambda: book.messages > 50, timeout=30, what="more messages")
+                assert bbo.recorded == n and bbo.state == "closed"
+    run(body, timeout=60)

@@ -29,6 +29,14 @@ cdef dict reject_counts_by_name(const int64_t* counts)
 cdef int load_rules(VenueRules* rules, str venue) except -1
 
 
+# The hook a best bid/offer stream takes on a book (docs/venues.md, "Live channel
+# streams"): called after each applied message while the book is live, with its top
+# (ticks and lots; an empty side is 0, 0).
+ctypedef int (*TopSinkFn)(object sink, int64_t t_recv, int64_t exchange_ns,
+                          int64_t update_id, int64_t bid_price, int64_t bid_size,
+                          int64_t ask_price, int64_t ask_size) except -1
+
+
 cdef class BookCore:
     cdef readonly str venue
     cdef readonly str symbol
@@ -90,6 +98,10 @@ cdef class BookCore:
     cdef ff_shm_slot* shm_slot
     cdef unsigned int shm_depth
     cdef object _shm_owner          # keeps the mapping alive while shm_slot points into it
+    # a best bid/offer stream following this book's top (fastfeed._quotes sets these:
+    # BboCore.follow_book); NULL: none, one branch per applied message
+    cdef TopSinkFn top_sink_fn
+    cdef object top_sink
 
     cdef bint matches(self, const Segment* seg) noexcept nogil
     cdef int process_segment(self, DeltaBatch* b, const Segment* seg, int64_t t_recv,
@@ -104,6 +116,7 @@ cdef class BookCore:
     cdef int note_reject(self, str text) except -1
     cdef int mark_gap(self, str reason, int state) except -1
     cdef void shm_publish(self) noexcept nogil
+    cdef int _publish_top(self, int64_t t_recv) except -1
     cdef int _trim_scratch(self) except -1
     cdef int buffer_payload(self, const char* p, Py_ssize_t n, int64_t first_id) except -1
     cdef int _tap_payload(self, const char* p, Py_ssize_t n) except -1

@@ -240,6 +240,8 @@ cdef class BookCore:
                 self.last_event_time_ns = seg.event_time_ns
             if self.shm_slot != NULL:
                 self.shm_publish()
+            if self.top_sink_fn != NULL and self.seq.state == SYNC_LIVE:
+                self._publish_top(t_recv)
             if self.callback is not None:
                 self._run_callback()
                 ns = monotonic_ns() - t_recv
@@ -413,6 +415,19 @@ cdef class BookCore:
                        self.book.bid_px, self.book.bid_sz, self.book.n_bids,
                        self.book.ask_px, self.book.ask_sz, self.book.n_asks,
                        self.seq.state, self.seq.book_id, self.last_event_time_ns, recv_wall)
+
+    cdef int _publish_top(self, int64_t t_recv) except -1:
+        """Hand the book's top to the BBO stream that follows it."""
+        cdef L2Book bk = self.book
+        cdef int64_t bp = 0, bs = 0, ap = 0, asz = 0
+        if bk.n_bids:
+            bp = bk.bid_px[bk.n_bids - 1]
+            bs = bk.bid_sz[bk.n_bids - 1]
+        if bk.n_asks:
+            ap = bk.ask_px[bk.n_asks - 1]
+            asz = bk.ask_sz[bk.n_asks - 1]
+        return self.top_sink_fn(self.top_sink, t_recv, self.last_event_time_ns,
+                                self.seq.book_id, bp, bs, ap, asz)
 
     # ------------------------------------------------------------------ Python API
 

@@ -118,6 +118,10 @@ class QuoteCore:
 @disjoint_base
 class BboCore(QuoteCore):
     """One best bid/offer stream: a ring of BBO_DTYPE records and the latest BBO."""
+    def follow_book(self, book: Any) -> None:
+        """Record ``book``'s top from now on (while it is live, when it changed)."""
+    def unfollow_book(self, book: Any) -> None:
+        """Stop following ``book``."""
 
     def __init__(self, venue: str, symbol: str, price_decimals: int, size_decimals: int,
                  price_tick: int = 1, size_step: int = 1, *, capacity: int = ...,

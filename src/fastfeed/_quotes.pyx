@@ -33,7 +33,7 @@ from fastfeed._cdefs cimport (
     ff_shm_publish_bbo,
     ff_wall_offset_ns,
 )
-from fastfeed._core cimport reject_counts_by_name
+from fastfeed._core cimport BookCore, reject_counts_by_name
 from fastfeed._parse cimport (
     DecodeFn,
     batch_error_message,
@@ -556,6 +556,14 @@ cdef class QuoteCore:
                 f"held={self.count} recorded={self.recorded}>")
 
 
+cdef int _bbo_from_book(object sink, int64_t t_recv, int64_t exchange_ns,
+                        int64_t update_id, int64_t bid_price, int64_t bid_size,
+                        int64_t ask_price, int64_t ask_size) except -1:
+    # BookCore's top hook (TopSinkFn): the book's top, recorded when it changed
+    return (<BboCore>sink).record_top(t_recv, exchange_ns, update_id, bid_price, bid_size,
+                                      ask_price, ask_size)
+
+
 cdef class BboCore(QuoteCore):
     """One best bid/offer stream: a ring of ``BBO_DTYPE`` records and the latest BBO.
 
@@ -619,6 +627,26 @@ cdef class BboCore(QuoteCore):
         if self.callback is not None:
             self._run_callback()
         return 1
+
+    def follow_book(self, BookCore book) -> None:
+        """Record ``book``'s top from now on, after each message it applies while live,
+        when the top changed (a BBO on any venue, from its book; the scales must be the
+        book's). ``None`` stops following."""
+        if book.price_grid.decimals != self.price_grid.decimals or \
+                book.size_grid.decimals != self.size_grid.decimals:
+            raise ValueError(f"{book.venue}:{book.symbol}: the book's scales differ from "
+                             f"this BBO stream's")
+        if book.top_sink is not None and book.top_sink is not self:
+            raise ValueError(f"{book.venue}:{book.symbol}: another BBO stream follows "
+                             f"this book")
+        book.top_sink = self
+        book.top_sink_fn = _bbo_from_book
+
+    def unfollow_book(self, BookCore book) -> None:
+        """Stop following ``book`` (nothing if another stream follows it now)."""
+        if book.top_sink is self:
+            book.top_sink_fn = NULL
+            book.top_sink = None
 
     cdef int record_top(self, int64_t t_recv, int64_t exchange_ns, int64_t update_id,
                         int64_t bid_price, int64_t bid_size, int64_t ask_price,

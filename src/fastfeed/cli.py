@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "(read them with `fastfeed top NAME` or fastfeed.shm.Reader)")
     run.add_argument("--shm-books", type=int, default=1024, metavar="N",
                      help="books the shared-memory segment holds (default 1024)")
+    run.add_argument("--bbo", action="store_true",
+                     help="also stream each symbol's best bid/offer (Binance bookTicker, "
+                     "Coinbase ticker) and show it")
     run.add_argument("--trades", action="store_true",
                      help="also stream each symbol's trades (the venue's default trade "
                      "stream: Binance aggTrade, Coinbase market_trades / matches) and show "
@@ -156,10 +159,15 @@ async def _run_books(args: argparse.Namespace) -> int:
                 venue, symbol, ws_url=args.ws_url, rest_url=args.rest_url,
                 tick_size=args.tick_size, step_size=args.step_size)
                 for venue, symbol in (args.books if args.trades else [])]
+            bbos = [await engine.subscribe_bbo(
+                venue, symbol, ws_url=args.ws_url, rest_url=args.rest_url,
+                tick_size=args.tick_size, step_size=args.step_size)
+                for venue, symbol in (args.books if args.bbo else [])]
         except SubscribeError as exc:
             print(f"fastfeed: {exc}", file=sys.stderr)
             return 1
-        view = BookView(books, title="fastfeed run", force_plain=args.plain, trades=trades)
+        view = BookView(books, title="fastfeed run", force_plain=args.plain, trades=trades,
+                        bbos=bbos)
         loop = asyncio.get_running_loop()
         end = None if args.duration is None else loop.time() + args.duration
         try:

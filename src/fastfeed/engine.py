@@ -1195,15 +1195,32 @@ class Engine:
         self._add_channel(spec, trades, ws_url, rest_url)
         return trades
 
-    async def subscribe_bbo(self, venue: str, symbol: str, *, capacity: int = 65_536,
+    async def subscribe_bbo(self, venue: str, symbol: str, *, source: str = "venue",
+                            capacity: int = 65_536,
                             ws_url: str | None = None, rest_url: str | None = None,
                             tick_size: str | None = None, step_size: str | None = None,
                             callback: Callable[[Any], Any] | None = None) -> LiveBbo:
         """Start recording ``symbol``'s best bid/offer stream (Binance ``@bookTicker``,
         Coinbase ``ticker``) and return its handle (:class:`fastfeed.quotes.LiveBbo`):
         ``bbo()`` the latest, ``updates()`` a ring of ``capacity``. A book's own top is
-        ``book.book.best_bid_int()`` (every venue). Arguments as :meth:`subscribe_trades`."""
+        ``book.book.best_bid_int()`` (every venue); with ``source="book"`` the stream is fed
+        from the subscribed book's top instead (after each message the book applies while
+        live, when the top changed): a BBO on any venue, no extra subscription. Arguments
+        as :meth:`subscribe_trades`."""
         spec, symbol, ws_url, rest_url = self._channel_args(venue, symbol, ws_url, rest_url)
+        if source not in ("venue", "book"):
+            raise ValueError(f"source must be 'venue' or 'book', got {source!r}")
+        if source == "book":
+            book = next((b for b in self.books if b.venue == venue and b.symbol == symbol),
+                        None)
+            if book is None:
+                raise SubscribeError(f"{venue}:{symbol}: subscribe the book first "
+                                     f"(source='book' follows its top)")
+            stream = LiveBbo(venue, symbol, book.instrument, "book", capacity)
+            stream.callback = callback
+            stream.follow(book)
+            self.streams.append(stream)
+            return stream
         channel = self._channel_of(spec, "bbo")
         instrument = await self._scales(venue, symbol, rest_url, tick_size, step_size)
         stream = LiveBbo(venue, symbol, instrument, channel, capacity)

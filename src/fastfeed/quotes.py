@@ -8,6 +8,8 @@ bid/offer", "Tickers").
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastfeed._quotes import (
     BBO_DTYPE,
     DEFAULT_CAPACITY,
@@ -76,11 +78,12 @@ class TickerFeed(TickerCore):
 
 class LiveBbo(Subscribed, BboCore):
     """A best bid/offer stream kept by an :class:`~fastfeed.Engine`
-    (``engine.subscribe_bbo``): the compiled ``BboCore`` fed by the connection's router.
-    ``bbo()`` the latest, ``updates()`` the ring; ``state`` as in
-    :mod:`fastfeed.subscription`."""
+    (``engine.subscribe_bbo``): the compiled ``BboCore`` fed by the connection's router
+    (the venue's BBO channel) or, with ``source="book"``, by a live book's top after each
+    message it applies (channel ``book``). ``bbo()`` the latest, ``updates()`` the ring;
+    ``state`` as in :mod:`fastfeed.subscription` (from a book: the book's state)."""
 
-    __slots__ = ("_channel", "_link", "connection", "instrument", "last_error")
+    __slots__ = ("_book", "_channel", "_link", "connection", "instrument", "last_error")
 
     def __init__(self, venue: str, symbol: str, instrument: Instrument, channel: str,
                  capacity: int = DEFAULT_CAPACITY) -> None:
@@ -88,6 +91,26 @@ class LiveBbo(Subscribed, BboCore):
                                                            instrument.step_size),
                          capacity=capacity, strict=False)
         self._init_subscription(channel, instrument)
+        self._book: Any = None
+
+    def follow(self, book: Any) -> None:
+        """Take the BBO from ``book``'s top (``source="book"``)."""
+        self.follow_book(book)
+        self._book = book
+        self.connection = book.connection
+
+    @property
+    def state(self) -> str:
+        """The subscription's state, or the followed book's."""
+        if self._book is not None and super().state != "closed":
+            return str(self._book.state)
+        return super().state
+
+    def close(self) -> None:
+        """Stop recording (the BBOs held stay readable)."""
+        if self._book is not None:
+            self.unfollow_book(self._book)
+        super().close()
 
 
 class LiveTicker(Subscribed, TickerCore):

@@ -141,6 +141,35 @@ class TradeRow:
         ]
 
 
+BBO_COLUMNS = ("bbo", "bid", "bid size", "ask", "ask size", "updates/s", "state")
+
+
+class BboRow:
+    """One best bid/offer stream's row: its latest quote, exact, and its update rate."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self._rate = _Rate(stream.recorded)
+
+    def update(self) -> None:
+        """Recompute updates/s since the previous refresh."""
+        self._rate.update(self.stream.recorded)
+
+    def cells(self) -> list[str]:
+        """The row's cells, in the order of ``BBO_COLUMNS``."""
+        s = self.stream
+        q = s.bbo() if s.recorded else None
+
+        def dec(v: int, d: int) -> str:
+            return "-" if q is None or v < 0 else format_decimal_py(v, d)
+        return [f"{s.venue}:{s.symbol} {s.channel}",
+                dec(q.bid_price, s.price_decimals) if q else "-",
+                dec(q.bid_size, s.size_decimals) if q else "-",
+                dec(q.ask_price, s.price_decimals) if q else "-",
+                dec(q.ask_size, s.size_decimals) if q else "-",
+                f"{self._rate.rate:,.1f}", s.state]
+
+
 def tape_lines(streams: Sequence[Any], n: int = TAPE_LENGTH) -> list[str]:
     """The last ``n`` trades of all ``streams``, newest first, one line each (exchange
     time, stream, taker side, exact price and size)."""
@@ -165,9 +194,10 @@ class BookView:
 
     def __init__(self, books: Sequence[Any], *, title: str = "fastfeed",
                  stream: TextIO | None = None, force_plain: bool = False,
-                 trades: Sequence[Any] = ()) -> None:
+                 trades: Sequence[Any] = (), bbos: Sequence[Any] = ()) -> None:
         self.rows = [BookRow(b) for b in books]
         self.trade_rows = [TradeRow(t) for t in trades]
+        self.bbo_rows = [BboRow(q) for q in bbos]
         self.title = title
         self.stream = stream or sys.stdout
         self.plain = force_plain or not self.stream.isatty()
@@ -207,6 +237,14 @@ class BookView:
             cells[4] = f"[{STATE_STYLE.get(cells[4], 'white')}]{cells[4]}[/]"
             table.add_row(*cells)
         parts: list[Any] = [table]
+        if self.bbo_rows:
+            quotes = Table(expand=False)
+            for col in BBO_COLUMNS:
+                quotes.add_column(col, justify="left" if col in ("bbo", "state") else "right",
+                                  no_wrap=True)
+            for qrow in self.bbo_rows:
+                quotes.add_row(*qrow.cells())
+            parts.append(quotes)
         if self.trade_rows:
             trades = Table(expand=False)
             for col in TRADE_COLUMNS:
@@ -226,9 +264,15 @@ class BookView:
             row.update()
         for trow in self.trade_rows:
             trow.update()
+        for qrow in self.bbo_rows:
+            qrow.update()
         if self._live is not None:
             self._live.update(self._table())
             return
+        for qrow in self.bbo_rows:
+            c = qrow.cells()
+            print(f"{c[0]:<36} bid {c[1]:>14} x {c[2]:<12} ask {c[3]:>14} x {c[4]:<12} "
+                  f"{c[5]:>6} updates/s {c[6]}", file=self.stream, flush=True)
         for trow in self.trade_rows:
             c = trow.cells()
             print(f"{c[0]:<36} last {c[1]:>12} x {c[2]:<12} {c[3]:<4} {c[4]:>6} trades/s "
