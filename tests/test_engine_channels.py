@@ -150,3 +150,44 @@ def test_engine_bbo_from_the_book_on_any_venue():
                 await wait_for(lambda: book.messages > 50, timeout=30, what="more messages")
                 assert bbo.recorded == n and bbo.state == "closed"
     run(body, timeout=60)
+
+
+def test_per_read_bbo_and_ticker_callbacks_run_once_for_frames_read_together():
+    # 50 tickers written in one go: per-read callbacks run once per socket read; the BBO
+    # and ticker streams read the same messages (Coinbase: the BBO is in the ticker)
+    import json
+
+    from hostile_ws import HostileServer, frame
+    calls: dict[str, list[int]] = {"bbo": [], "ticker": []}
+
+    def ticker(i: int) -> bytes:
+        return frame(0x1, json.dumps({
+            "type": "ticker", "sequence": 29912240 + i, "product_id": "BTC-USD",
+            "price": "40552.26", "open_24h": "40552.26", "volume_24h": "0.43526841",
+            "low_24h": "40552.26", "high_24h": "40662.06", "volume_30d": "160.65999711",
+            "best_bid": f"{40552 + i}.26", "best_ask": f"{40553 + i}.84", "side": "sell",
+            "time": "2022-03-16T18:42:08.145773Z", "trade_id": 131414 + i,
+            "last_size": "0.00002465"}).encode())
+
+    async def body():
+        async with HostileServer() as srv, Engine() as engine:
+            await engine.subscribe("coinbase-exchange", "BTC-USD", ws_url=srv.url,
+                                   tick_size="0.01", step_size="0.00000001", timeout=5)
+            args = {"ws_url": srv.url, "tick_size": "0.01", "step_size": "0.00000001",
+                    "callback_per_read": True}
+            bbo = await engine.subscribe_bbo(
+                "coinbase-exchange", "BTC-USD",
+                callback=lambda s: calls["bbo"].append(s.recorded), **args)
+            tick = await engine.subscribe_ticker(
+                "coinbase-exchange", "BTC-USD",
+                callback=lambda s: calls["ticker"].append(s.recorded), **args)
+            await wait_for(lambda: bbo.state == "live" and tick.state == "live",
+                           what="subscribed")
+            await srv.attack(b"".join(ticker(i) for i in range(50)))
+            await wait_for(lambda: bbo.recorded == 50 and tick.recorded == 50,
+                           what="50 BBOs and tickers")
+            for name in ("bbo", "ticker"):
+                assert 1 <= len(calls[name]) < 50, calls
+                assert calls[name][-1] == 50
+            assert bbo.bbo().bid_price == (40552 + 49) * 100 + 26
+    run(body, timeout=20)

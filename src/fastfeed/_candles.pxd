@@ -47,6 +47,9 @@ cdef class _CandleSeries:
     cdef readonly int price_decimals
     cdef readonly int size_decimals
     cdef public object callback     # user: callable(series) after each change (venue) / close
+    cdef public bint callback_per_read  # once per socket read (the router's read queue)
+    cdef list _read_queue
+    cdef bint _in_read_queue
     cdef readonly int64_t callback_errors
 
     cdef int _init_series(self, int price_decimals, int size_decimals,
@@ -88,6 +91,7 @@ cdef class CandleCore(_CandleSeries):
     cdef int unreadable(self, str text) except -1
     cdef int note_reject(self, str text) except -1
     cdef int _run_callback(self) except -1
+    cdef int _callback_due(self) except -1
 
 
 cdef class OfflineCandleCore(CandleCore):

@@ -30,6 +30,7 @@ class _CandleSeries:
     price_decimals: int
     size_decimals: int
     callback: Callable[[Any], Any] | None
+    callback_per_read: bool
     callback_errors: int
     def candles(self, since: int | None = None) -> np.ndarray[Any, Any]:
         """The closed candles held, oldest first (CANDLE_DTYPE)."""

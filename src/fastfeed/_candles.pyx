@@ -330,7 +330,7 @@ cdef class CandleCore(_CandleSeries):
                 self.push(&self.cur)
                 self.has_cur = False
         if n and self.callback is not None:
-            self._run_callback()
+            self._callback_due()
         return n
 
     # ------------------------------------------------------------------ cold path
@@ -359,6 +359,7 @@ cdef class CandleCore(_CandleSeries):
         return 0
 
     cdef int _run_callback(self) except -1:
+        self._in_read_queue = False
         try:
             self.callback(self)
         except Exception:
@@ -369,6 +370,15 @@ cdef class CandleCore(_CandleSeries):
                 log.exception("%s %s candles: callback failed (%d so far)", self.venue,
                               self.symbol, self.callback_errors)
         return 0
+
+    cdef int _callback_due(self) except -1:
+        # per message, or queued for the end of the socket read (callback_per_read)
+        if self.callback_per_read and self._read_queue is not None:
+            if not self._in_read_queue:
+                self._in_read_queue = True
+                self._read_queue.append(self)
+            return 0
+        return self._run_callback()
 
     # ------------------------------------------------------------------ Python API
 

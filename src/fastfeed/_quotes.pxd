@@ -85,6 +85,9 @@ cdef class QuoteCore:
     cdef readonly str last_reject
     cdef readonly str last_gap_reason
     cdef public object callback
+    cdef public bint callback_per_read  # once per socket read (the router's read queue)
+    cdef list _read_queue
+    cdef bint _in_read_queue
     cdef object _owner              # engine wiring: on_quotes_gap / on_quotes_reject
     # offline (BboFeed, TickerFeed): the decode step and the connection sequence
     cdef DeltaBatch* batch
@@ -103,6 +106,7 @@ cdef class QuoteCore:
     cdef int connection_gap(self, str reason) except -1
     cdef int note_reject(self, str text) except -1
     cdef int _run_callback(self) except -1
+    cdef int _callback_due(self) except -1
     cdef int route(self, const char* p, Py_ssize_t n, int64_t t_recv) except -1
 
 

@@ -84,6 +84,7 @@ class QuoteCore:
     sequence_gaps: int
     unknown_symbol: int
     callback: Callable[[Any], Any] | None
+    callback_per_read: bool
 
     def _setup(self, venue: str, symbol: str, price_decimals: int, size_decimals: int,
                price_tick: int, size_step: int, capacity: int, strict: bool,

@@ -418,6 +418,7 @@ cdef class QuoteCore:
         return 0
 
     cdef int _run_callback(self) except -1:
+        self._in_read_queue = False
         try:
             self.callback(self)
         except Exception:
@@ -428,6 +429,15 @@ cdef class QuoteCore:
                 log.exception("%s %s quotes: callback failed (%d so far)", self.venue,
                               self.symbol, self.callback_errors)
         return 0
+
+    cdef int _callback_due(self) except -1:
+        # per message, or queued for the end of the socket read (callback_per_read)
+        if self.callback_per_read and self._read_queue is not None:
+            if not self._in_read_queue:
+                self._in_read_queue = True
+                self._read_queue.append(self)
+            return 0
+        return self._run_callback()
 
     cdef int route(self, const char* p, Py_ssize_t n, int64_t t_recv) except -1:
         cdef DeltaBatch* b = self.batch
@@ -625,7 +635,7 @@ cdef class BboCore(QuoteCore):
             ff_shm_publish_bbo(self.shm_market, rec.bid_price, rec.bid_size, rec.ask_price,
                                rec.ask_size, rec.update_id, rec.exchange_ns, rec.recv_ns)
         if self.callback is not None:
-            self._run_callback()
+            self._callback_due()
         return 1
 
     def follow_book(self, BookCore book) -> None:
@@ -680,7 +690,7 @@ cdef class BboCore(QuoteCore):
         self.last_exchange_ns = exchange_ns
         self.last_recv_ns = t_recv
         if self.callback is not None:
-            self._run_callback()
+            self._callback_due()
         return 1
 
     def _record_top(self, int64_t bid_price, int64_t bid_size, int64_t ask_price,
@@ -774,7 +784,7 @@ cdef class TickerCore(QuoteCore):
         self.last_exchange_ns = q.time_ns
         self.last_recv_ns = t_recv
         if self.callback is not None:
-            self._run_callback()
+            self._callback_due()
         return 1
 
     def ticker(self):

@@ -193,6 +193,9 @@ cdef class Router:
             for q in group:
                 _table_put(&self._bbos if table == 0 else &self._tickers, <PyObject*>q,
                            q.symbol_ptr, q.symbol_len)
+                q._read_queue = self.read_queue
+        for candle in candles:
+            (<CandleCore>candle)._read_queue = self.read_queue
         self._bbos.only = <PyObject*>bbos[0] if len(bbos) == 1 else NULL
         self._tickers.only = <PyObject*>tickers[0] if len(tickers) == 1 else NULL
         self._trade_cores = trades
@@ -344,11 +347,15 @@ cdef class Router:
     cdef int flush_reads(self) except -1:
         """Run the per-read callbacks that came due (once per core, in the order their
         first trades of this read arrived)."""
-        cdef TradeCore core
         due = self.read_queue[:]
         del self.read_queue[:]
         for core in due:
-            core._run_callback()
+            if isinstance(core, TradeCore):
+                (<TradeCore>core)._run_callback()
+            elif isinstance(core, QuoteCore):
+                (<QuoteCore>core)._run_callback()
+            else:
+                (<CandleCore>core)._run_callback()
         return 0
 
     cdef int connection_gap(self, str reason) except -1:

@@ -1199,11 +1199,13 @@ class Engine:
                             capacity: int = 65_536,
                             ws_url: str | None = None, rest_url: str | None = None,
                             tick_size: str | None = None, step_size: str | None = None,
-                            callback: Callable[[Any], Any] | None = None) -> LiveBbo:
+                            callback: Callable[[Any], Any] | None = None,
+                            callback_per_read: bool = False) -> LiveBbo:
         """Start recording ``symbol``'s best bid/offer stream (Binance ``@bookTicker``,
         Coinbase ``ticker``) and return its handle (:class:`fastfeed.quotes.LiveBbo`):
         ``bbo()`` the latest, ``updates()`` a ring of ``capacity``. A book's own top is
-        ``book.book.best_bid_int()`` (every venue); with ``source="book"`` the stream is fed
+        ``book.book.best_bid_int()`` (every venue). ``callback``/``callback_per_read`` as
+        for trades. With ``source="book"`` the stream is fed
         from the subscribed book's top instead (after each message the book applies while
         live, when the top changed): a BBO on any venue, no extra subscription. Arguments
         as :meth:`subscribe_trades`."""
@@ -1225,6 +1227,7 @@ class Engine:
         instrument = await self._scales(venue, symbol, rest_url, tick_size, step_size)
         stream = LiveBbo(venue, symbol, instrument, channel, capacity)
         stream.callback = callback
+        stream.callback_per_read = callback_per_read
         if self.shm is not None:
             try:
                 self.shm.attach_bbo(stream)
@@ -1238,7 +1241,8 @@ class Engine:
                                capacity: int = 4096, ws_url: str | None = None,
                                rest_url: str | None = None, tick_size: str | None = None,
                                step_size: str | None = None,
-                               callback: Callable[[Any], Any] | None = None) -> LiveTicker:
+                               callback: Callable[[Any], Any] | None = None,
+                               callback_per_read: bool = False) -> LiveTicker:
         """Start recording ``symbol``'s 24 h ticker (Binance ``@ticker``, or
         ``@miniTicker`` with ``mini``; Coinbase ``ticker``) and return its handle
         (:class:`fastfeed.quotes.LiveTicker`): ``ticker()`` the latest, ``tickers()`` a
@@ -1248,6 +1252,7 @@ class Engine:
         instrument = await self._scales(venue, symbol, rest_url, tick_size, step_size)
         stream = LiveTicker(venue, symbol, instrument, channel, capacity)
         stream.callback = callback
+        stream.callback_per_read = callback_per_read
         self._add_channel(spec, stream, ws_url, rest_url)
         return stream
 
@@ -1255,7 +1260,8 @@ class Engine:
                                 *, capacity: int = 4096, ws_url: str | None = None,
                                 rest_url: str | None = None, tick_size: str | None = None,
                                 step_size: str | None = None,
-                                callback: Callable[[Any], Any] | None = None) -> LiveCandles:
+                                callback: Callable[[Any], Any] | None = None,
+                                callback_per_read: bool = False) -> LiveCandles:
         """Start recording the venue's own ``interval`` candles of ``symbol`` (Binance
         ``@kline_<interval>``, default ``1m``; Coinbase Advanced Trade ``candles``, 5 m
         only) and return the handle (:class:`fastfeed.candles.LiveCandles`):
@@ -1274,6 +1280,7 @@ class Engine:
         instrument = await self._scales(venue, symbol, rest_url, tick_size, step_size)
         stream = LiveCandles(venue, symbol, instrument, interval, channel, capacity)
         stream.callback = callback
+        stream.callback_per_read = callback_per_read
         self._add_channel(spec, stream, ws_url, rest_url)
         return stream
 
