@@ -62,7 +62,7 @@ def binance_router() -> tuple[Router, BookCore, TradeCore, TradeCore, Owner]:
     _, eth = cores("binance", "ETHUSDT", "0.01", "0.0001")
     owner = Owner()
     router = Router("binance", owner, [book])
-    router.set_trade_cores([agg, eth])
+    router.set_channel_cores([agg, eth])
     return router, book, agg, eth, owner
 
 
@@ -148,7 +148,7 @@ def at_router() -> tuple[Router, BookCore, TradeCore, Owner]:
     book, trades = cores("coinbase", "BTC-USD", "0.01", "0.00000001")
     owner = Owner()
     router = Router("coinbase", owner, [book])
-    router.set_trade_cores([trades])
+    router.set_channel_cores([trades])
     return router, book, trades, owner
 
 
@@ -196,7 +196,7 @@ def test_coinbase_at_unreadable_message_gaps_every_channel() -> None:
 def test_coinbase_exchange_matches_and_level2_share_a_connection() -> None:
     book, trades = cores("coinbase-exchange", "BTC-USD", "0.01", "0.00000001")
     router = Router("coinbase-exchange", None, [book])
-    router.set_trade_cores([trades])
+    router.set_channel_cores([trades])
     match = {"type": "match", "trade_id": 734680346, "sequence": 2254041036,
              "maker_order_id": "ac928c66-ca53-498f-9c13-a110027a60e8",
              "taker_order_id": "132fb6ae-456b-4654-b4e0-d681ac05cea1",

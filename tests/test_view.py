@@ -51,7 +51,7 @@ def live_trades():
                         "aggTrade")
     stream.resume()
     router = Router("binance", None, [])
-    router.set_trade_cores([stream])
+    router.set_channel_cores([stream])
     for a, (price, qty, maker) in enumerate([("97250.01", "0.5", True),
                                              ("97250.02", "0.25", False)], start=7):
         router.route_payload(

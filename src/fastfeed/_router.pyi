@@ -26,8 +26,6 @@ class Router:
                  max_message_bytes: int = ...) -> None: ...
     def set_cores(self, cores: list[Any]) -> None:
         """Route depth and snapshot messages to these books (replaces the table)."""
-    def set_trade_cores(self, cores: list[Any]) -> None:
-        """Route trade messages to these trade streams (the other channels' cores stay)."""
     def set_channel_cores(self, cores: list[Any]) -> None:
         """Route every non-book channel to these cores (replaces the tables)."""
     def reset_connection(self) -> None:

@@ -159,11 +159,6 @@ cdef class Router:
         self._books.only = <PyObject*>cores[0] if len(cores) == 1 else NULL
         self._cores = cores
 
-    def set_trade_cores(self, list cores):
-        """Route trade messages to these trade streams (the other channels' cores stay)."""
-        self.set_channel_cores(cores + self._bbo_cores + self._ticker_cores
-                               + self._candle_cores)
-
     def set_channel_cores(self, list cores):
         """Route every non-book channel to these cores (``TradeCore``, ``BboCore``,
         ``TickerCore``, ``CandleCore``; replaces the tables)."""

@@ -6,7 +6,7 @@ Layout and seqlock protocol: ``docs/shm.md`` and ``include/ff_shm.h`` (the numbe
 
 from libc.stdint cimport int64_t, uint32_t, uint64_t
 
-from fastfeed._cdefs cimport ff_shm_header, ff_shm_slot
+from fastfeed._cdefs cimport ff_shm_header, ff_shm_market, ff_shm_slot
 
 
 cdef class SegmentWriter:
@@ -21,6 +21,8 @@ cdef class SegmentWriter:
     cdef list _bbo_cores            # attached BboCores (the same)
 
     cdef int _check_open(self) except -1
+    cdef ff_shm_market* _market_for(self, str venue, str symbol, int price_decimals,
+                                    int size_decimals, uint32_t* slot) except NULL
 
 
 cdef class Snapshot:

@@ -242,32 +242,39 @@ cdef class SegmentWriter:
         core.shm_publish()
         return slot
 
+    cdef ff_shm_market* _market_for(self, str venue, str symbol, int price_decimals,
+                                    int size_decimals, uint32_t* slot) except NULL:
+        """The market block of ``(venue, symbol)``'s slot (taking the slot the first
+        time); a slot no book publishes into gets these scales (the stream's, which are
+        the book's by the same rule)."""
+        cdef ff_shm_slot* s
+        slot[0] = self.slot_of(venue, symbol)
+        s = ff_shm_slot_at(self.base, slot[0])
+        if FF_LOAD_RLX(&s.updates) == 0:
+            ff_shm_write_begin(s)
+            FF_STORE_RLX(&s.price_decimals, price_decimals)
+            FF_STORE_RLX(&s.size_decimals, size_decimals)
+            ff_shm_write_end(s)
+        return ff_shm_market_of(s, self.depth)
+
     def attach_trades(self, TradeCore core) -> int:
         """Publish the trade stream ``core`` into its instrument's market block (the
         slot of ``(venue, symbol)``, shared with its book if one is published): the
         newest ``TRADES`` trades and the stream's state, after every message that
         recorded trades. Returns the slot index."""
         cdef uint32_t slot
-        cdef ff_shm_slot* s
         cdef ff_shm_market* m
         cdef TradeCore other
         if core.shm_market != NULL and core._shm_owner is not self:
             raise ValueError(f"{core.venue}:{core.symbol} trades already publish elsewhere")
-        slot = self.slot_of(core.venue, core.symbol)
-        s = ff_shm_slot_at(self.base, slot)
-        m = ff_shm_market_of(s, self.depth)
+        m = self._market_for(core.venue, core.symbol, core.price_grid.decimals,
+                             core.size_grid.decimals, &slot)
         for other in list(self._trade_cores):
             if other is not core and other.shm_market == m:
                 if other.state != "closed":
                     raise ValueError(f"{core.venue}:{core.symbol}: trades of that "
                                      f"instrument are already published")
                 self.detach_trades(other)
-        if FF_LOAD_RLX(&s.updates) == 0:
-            # no book published there (yet): the scales are the trades' (the same rule)
-            ff_shm_write_begin(s)
-            FF_STORE_RLX(&s.price_decimals, core.price_grid.decimals)
-            FF_STORE_RLX(&s.size_decimals, core.size_grid.decimals)
-            ff_shm_write_end(s)
         core.shm_published = FF_LOAD_RLX(&m.trades_total)   # a resubscribed stream goes on
         core._shm_owner = self
         core.shm_market = m
@@ -280,25 +287,18 @@ cdef class SegmentWriter:
         """Publish the best bid/offer stream ``core`` into its instrument's market block
         (``bbo_*`` fields, after every BBO it records). Returns the slot index."""
         cdef uint32_t slot
-        cdef ff_shm_slot* s
         cdef ff_shm_market* m
         cdef BboCore other
         if core.shm_market != NULL and core._shm_owner is not self:
             raise ValueError(f"{core.venue}:{core.symbol} BBO already publishes elsewhere")
-        slot = self.slot_of(core.venue, core.symbol)
-        s = ff_shm_slot_at(self.base, slot)
-        m = ff_shm_market_of(s, self.depth)
+        m = self._market_for(core.venue, core.symbol, core.price_grid.decimals,
+                             core.size_grid.decimals, &slot)
         for other in list(self._bbo_cores):
             if other is not core and other.shm_market == m:
                 if other.state != "closed":
                     raise ValueError(f"{core.venue}:{core.symbol}: a BBO of that instrument "
                                      f"is already published")
                 self.detach_bbo(other)
-        if FF_LOAD_RLX(&s.updates) == 0:
-            ff_shm_write_begin(s)
-            FF_STORE_RLX(&s.price_decimals, core.price_grid.decimals)
-            FF_STORE_RLX(&s.size_decimals, core.size_grid.decimals)
-            ff_shm_write_end(s)
         core._shm_owner = self
         core.shm_market = m
         if core not in self._bbo_cores:

@@ -82,6 +82,8 @@ class Backfiller:
         self._queued: set[tuple[int, int, int]] = set()    # (id(stream), first, last)
         self._given_up: dict[int, list[tuple[int, int]]] = {}
         self._wake = asyncio.Event()
+        self._idle = asyncio.Event()    # set while nothing is queued or being fetched
+        self._idle.set()
         self._tasks: list[asyncio.Task[None]] = []
         self._busy = 0
         self._closed = False
@@ -121,6 +123,7 @@ class Backfiller:
             self._queue.append((stream, first, last))
             n += 1
         if n:
+            self._idle.clear()
             self._start()
             self._wake.set()
         return n
@@ -142,15 +145,15 @@ class Backfiller:
         }
 
     async def idle(self) -> None:
-        """Wait until nothing is queued or being fetched."""
-        while self._queue or self._busy:
-            await asyncio.sleep(0.02)
+        """Wait until nothing is queued or being fetched (woken by the last worker)."""
+        await self._idle.wait()
 
     async def close(self) -> None:
         """Stop the workers (queued requests are dropped)."""
         self._closed = True
         self._queue.clear()
         self._queued.clear()
+        self._idle.set()
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -191,6 +194,8 @@ class Backfiller:
             finally:
                 self._busy -= 1
                 self._queued.discard((id(stream), first, last))
+                if not self._queue and not self._busy:
+                    self._idle.set()
 
     def _left(self, stream: Any, first: int, last: int) -> list[tuple[int, int]]:
         """What of ``first..last`` the stream still misses."""
