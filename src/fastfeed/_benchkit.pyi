@@ -13,6 +13,7 @@ from fastfeed._core import BookCore
 from fastfeed._hist import LatencyHistogram
 from fastfeed._listener import FeedListener
 from fastfeed._quotes import QuoteCore
+from fastfeed._record import RecordBuffer
 from fastfeed._trades import OfflineTradeCore
 
 def bench_apply_deltas(
@@ -68,3 +69,8 @@ def bench_trades(core: OfflineTradeCore, payloads: list[bytes]) -> tuple[int, in
     """Route every payload once through a trade stream: (total ns, trades recorded)."""
 def bench_quotes(core: QuoteCore, payloads: list[bytes]) -> tuple[int, int]:
     """Route every payload once through a BBO or ticker stream: (total ns, records made)."""
+
+def bench_record_frames(buf: RecordBuffer, payloads: list[bytes], repeats: int) -> tuple[int, int]:
+    """Append every payload ``repeats`` times with ``add_frame`` (the listener's work)."""
+def bench_stamp_only(payloads: list[bytes], repeats: int) -> tuple[int, int]:
+    """The same loop without ``add_frame``: the baseline."""

@@ -13,7 +13,9 @@ Nothing in the production path imports this module. Each part lives in its own i
 - ``benchkit/parse.pxi``: the decoder timing loops (owned by the parser; cimports of
   ``fastfeed._parse`` go in that file);
 - ``benchkit/trades.pxi``: ``bench_trades`` (a trade stream's decode + record path);
-- ``benchkit/quotes.pxi``: ``bench_quotes`` (a BBO or ticker stream's decode + record path).
+- ``benchkit/quotes.pxi``: ``bench_quotes`` (a BBO or ticker stream's decode + record path);
+- ``benchkit/record.pxi``: ``bench_record_frames`` (the listener's per-message recording
+  work) and ``bench_stamp_only`` (the same loop without it).
 """
 
 include "benchkit/book.pxi"
@@ -22,3 +24,4 @@ include "benchkit/listener.pxi"
 include "benchkit/parse.pxi"
 include "benchkit/trades.pxi"
 include "benchkit/quotes.pxi"
+include "benchkit/record.pxi"

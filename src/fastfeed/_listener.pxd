@@ -1,9 +1,10 @@
 # cython: language_level=3
 """FeedListener: picows frames → whole payloads → the connection's Router."""
 
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint32_t
 from picows.picows cimport WSFrame, WSListener, WSTransport
 
+from fastfeed._record cimport RecordBuffer
 from fastfeed._router cimport Router
 
 
@@ -19,6 +20,9 @@ cdef class FeedListener(WSListener):
     cdef readonly double read_interval  # seconds between reads (0: read as frames arrive)
     cdef readonly int64_t read_pauses   # reads followed by a read_interval pause
     cdef object _resume_handle          # the timer that ends the current pause
+    # Engine(record=): every whole message is appended here first (docs/recording.md)
+    cdef public RecordBuffer recorder
+    cdef public uint32_t record_conn    # this connection's id in the recording
 
     cdef _on_fragment(self, WSFrame frame, int64_t t_recv)
     cdef _drop_fragments(self, str reason)

@@ -7,6 +7,7 @@ from picows import WSListener
 from typing_extensions import disjoint_base
 
 from fastfeed._core import BookCore
+from fastfeed._record import RecordBuffer
 from fastfeed._router import Router
 
 DEFAULT_MAX_MESSAGE_BYTES: int
@@ -23,6 +24,8 @@ class FeedListener(WSListener):
     protocol_errors: int
     read_interval: float
     read_pauses: int
+    recorder: RecordBuffer | None
+    record_conn: int
     max_message_bytes: int
     def __init__(self, venue: str, owner: Any, cores: Iterable[BookCore] = (),
                  max_message_bytes: int = ..., read_interval: float = 0.0) -> None: ...

@@ -6,6 +6,8 @@ picows calls ``on_ws_frame`` through the vtable; we read ``frame.payload_ptr`` /
 which decodes, checks and routes them to the books exactly as the offline ``BookFeed``
 does. picows does not reassemble fragmented messages: that happens here, bounded by the
 router's ``max_message_bytes``. Nothing keeps the frame or its memory after the call.
+With a ``recorder`` (``Engine(record=)``) each whole message is first copied into the
+recording's C buffer (docs/recording.md): two ``memcpy``, no Python object.
 
 Everything slow (connection management, resubscribes, logging) is a Python method of
 the owning connection object, called only on cold branches.
@@ -100,6 +102,9 @@ cdef class FeedListener(WSListener):
         if (kind == WSMsgType.TEXT or kind == WSMsgType.BINARY) and frame.fin:
             if self._fragmented:    # a new message while one was unfinished: drop that one
                 self._drop_fragments("interrupted fragmented message")
+            if self.recorder is not None:
+                self.recorder.add_frame(self.record_conn, t_recv, frame.payload_ptr,
+                                        frame.payload_size, frame.last_in_buffer)
             self.router.route(frame.payload_ptr, frame.payload_size, t_recv)
         elif kind == WSMsgType.TEXT or kind == WSMsgType.BINARY or kind == WSMsgType.CONTINUATION:
             self._on_fragment(frame, t_recv)
@@ -135,6 +140,9 @@ cdef class FeedListener(WSListener):
             data = bytes(self._fragments)
             self._fragments.clear()
             self._fragmented = False
+            if self.recorder is not None:
+                self.recorder.add_frame(self.record_conn, t_recv, PyBytes_AS_STRING(data),
+                                        len(data), frame.last_in_buffer)
             self.router.route(PyBytes_AS_STRING(data), len(data), t_recv)
 
     cdef _fail(self, WSTransport transport, str reason):

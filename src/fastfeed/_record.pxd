@@ -20,6 +20,7 @@ cdef enum:
 
 
 cdef class RecordBuffer:
+    cdef bytearray _chunk                   # the chunk being filled; data is its buffer
     cdef char* data
     cdef Py_ssize_t used
     cdef Py_ssize_t cap
@@ -32,7 +33,10 @@ cdef class RecordBuffer:
     cdef readonly int64_t total_frames
     cdef readonly int64_t total_bytes       # record bytes, headers included
     cdef object on_full                     # seal(): called when a record does not fit
+    cdef readonly object spare              # deque of written chunks' buffers, for reuse
+    cdef readonly Py_ssize_t max_spare
 
+    cdef int _install(self, bytearray chunk) except -1
     cdef int _make_room(self, Py_ssize_t need) except -1
 
     cdef inline void _header(self, uint8_t kind, uint8_t flags, uint32_t conn, int64_t t_ns,

@@ -5,10 +5,10 @@ received messages to, and the walker that pushes a chunk's messages back through
 ``RecordBuffer`` holds the records of the chunk being filled, in C memory. The listener
 calls its inline ``add_frame`` (``_record.pxd``) for every message; the recorder
 (``fastfeed.recording.Recorder``) appends declarations, operations and events with
-``add``; ``take`` seals the chunk: its bytes and metadata leave as one ``bytes`` object for
-the writer thread and the buffer starts over. A record that does not fit calls the
-``on_full`` callback first (the recorder seals), so the buffer never grows past
-``chunk_bytes`` except for a single message larger than that.
+``add``; ``take`` seals the chunk: its bytes (a view, no copy) and metadata leave for
+the writer thread, and the buffer starts over with a recycled one. A record that does
+not fit calls the ``on_full`` callback first (the recorder seals), so the buffer never
+grows past ``chunk_bytes`` except for a single message larger than that.
 
 ``replay_records`` walks a decompressed chunk: each FRAME goes to its connection's
 ``Router`` (the live path's router, so the same decoder, sequencer and books); everything
@@ -18,11 +18,13 @@ else is handed to a Python callback. The pure-Python reading of the same bytes i
 
 import sys
 
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from collections import deque
+
+from cpython.bytearray cimport PyByteArray_AS_STRING
+from cpython.bytes cimport PyBytes_AS_STRING
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.ref cimport PyObject
 from libc.stdint cimport INT64_MAX, int64_t, uint8_t, uint32_t
-from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy
 
 from fastfeed._cdefs cimport ff_monotonic_ns as monotonic_ns
@@ -50,43 +52,43 @@ cdef class RecordBuffer:
 
     ``chunk_bytes`` is the size at which a chunk is sealed; ``on_full()`` is called when
     a record would not fit (it should call ``take``; if it does not, the buffer grows).
+    A chunk leaves by ``take`` as a ``memoryview`` of its own buffer (no copy); once
+    written, ``recycle(view)`` hands the buffer back for a later chunk (any thread), so a
+    recording's steady state allocates nothing and touches no fresh page.
     """
 
-    def __cinit__(self):
-        self.data = NULL
-
-    def __dealloc__(self):
-        free(self.data)
-
-    def __init__(self, Py_ssize_t chunk_bytes, on_full):
+    def __init__(self, Py_ssize_t chunk_bytes, on_full, Py_ssize_t max_spare=4):
         if chunk_bytes < MIN_CHUNK_BYTES:
             raise ValueError(f"chunk_bytes must be at least {MIN_CHUNK_BYTES}, "
                              f"got {chunk_bytes}")
-        free(self.data)
-        self.data = <char*>malloc(<size_t>chunk_bytes)
-        if self.data == NULL:
-            raise MemoryError(f"no memory for a {chunk_bytes}-byte recording buffer")
-        self.cap = chunk_bytes
         self.chunk_bytes = chunk_bytes
         self.on_full = on_full
+        self.spare = deque()
+        self.max_spare = max_spare
+        self._install(bytearray(chunk_bytes))
+
+    cdef int _install(self, bytearray chunk) except -1:
+        self._chunk = chunk
+        self.data = PyByteArray_AS_STRING(chunk)
+        self.cap = len(chunk)
+        return 0
 
     cdef int _make_room(self, Py_ssize_t need) except -1:
-        cdef char* grown
-        if self.used > 0:
+        cdef bytearray grown
+        if self.used > 0 and self.on_full is not None:
             self.on_full()
         if self.used + need > self.cap:
-            # one message larger than a chunk (or on_full kept the records): grow
-            grown = <char*>realloc(self.data, <size_t>(self.used + need))
-            if grown == NULL:
-                raise MemoryError(f"no memory for a {self.used + need}-byte record buffer")
-            self.data = grown
-            self.cap = self.used + need
+            # one message larger than a chunk (or on_full kept the records): a larger
+            # buffer for this chunk only (it is not recycled)
+            grown = bytearray(self.used + need)
+            memcpy(PyByteArray_AS_STRING(grown), self.data, self.used)
+            self._install(grown)
         return 0
 
     def add(self, int kind, uint32_t conn, int64_t t_ns, bytes meta, body=b""):
         """Append a DECLARE, OP or EVENT record: ``meta`` (JSON bytes) then ``body``
         (bytes-like, e.g. a REST response)."""
-        cdef const unsigned char[::1] view = memoryview(body).cast("B") if body else None
+        cdef const unsigned char[::1] view = memoryview(body).cast("B") if len(body) else None
         cdef Py_ssize_t nbody = 0 if view is None else view.shape[0]
         cdef Py_ssize_t n = 4 + len(meta) + nbody
         cdef uint32_t m = <uint32_t>len(meta)
@@ -104,25 +106,31 @@ cdef class RecordBuffer:
         self.used += n
 
     def take(self):
-        """Seal the chunk: ``(records_bytes, first_ns, last_ns, records, frames)``, or
-        None when it is empty. The buffer starts over (empty)."""
+        """Seal the chunk: ``(records, first_ns, last_ns, count, frames)`` with
+        ``records`` a memoryview of the chunk's bytes, or None when it is empty. The
+        buffer starts over with a recycled (or new) one."""
         if self.records == 0:
             return None
-        out = (PyBytes_FromStringAndSize(self.data, self.used), self.first_ns, self.last_ns,
+        out = (memoryview(self._chunk)[:self.used], self.first_ns, self.last_ns,
                self.records, self.frames)
         self.used = 0
         self.records = 0
         self.frames = 0
         self.first_ns = 0
         self.last_ns = 0
-        if self.cap > self.chunk_bytes:     # shrink back after an outsized message
-            free(self.data)
-            self.data = <char*>malloc(<size_t>self.chunk_bytes)
-            self.cap = self.chunk_bytes
-            if self.data == NULL:
-                self.cap = 0
-                raise MemoryError(f"no memory for a {self.chunk_bytes}-byte buffer")
+        try:
+            chunk = self.spare.pop()
+        except IndexError:
+            chunk = bytearray(self.chunk_bytes)
+        self._install(chunk)
         return out
+
+    def recycle(self, records) -> None:
+        """Give back a chunk ``take`` returned, once written (safe from any thread)."""
+        chunk = records.obj
+        records.release()
+        if len(chunk) == self.chunk_bytes and len(self.spare) < self.max_spare:
+            self.spare.append(chunk)
 
     @property
     def used_bytes(self) -> int:
@@ -151,7 +159,7 @@ cdef inline int64_t _i64(const char* p) noexcept nogil:
     return v
 
 
-def replay_records(bytes raw, Py_ssize_t offset, list routers, on_record,
+def replay_records(raw, Py_ssize_t offset, list routers, on_record,
                    int64_t t_shift=0, int64_t until_ns=INT64_MAX,
                    LatencyHistogram processing=None):
     """Push the records of one decompressed chunk, from byte ``offset``, through routers.
@@ -163,16 +171,22 @@ def replay_records(bytes raw, Py_ssize_t offset, list routers, on_record,
     start, length)`` (the payload is ``raw[start:start + length]``). ``processing``, when
     given, records each routed message's decode → apply time (ns).
 
-    Stops before the first record later than ``until_ns`` (recorded pace) and returns the
-    offset to resume from; ``len(raw)`` when the chunk is done. Raises ``ValueError`` for
-    a record that runs past the end of the chunk.
+    Stops before the first record later than ``until_ns`` (recorded pace). Returns
+    ``(offset, frames, frame_bytes)``: where to resume (``len(raw)`` when the chunk is
+    done) and how many messages (and payload bytes) went to a router. Raises
+    ``ValueError`` for a record that runs past the end of the chunk.
     """
-    cdef const char* base = PyBytes_AS_STRING(raw)
+    cdef const unsigned char[::1] view
+    cdef const char* base = NULL
     cdef Py_ssize_t size = len(raw)
     cdef Py_ssize_t pos = offset, start
     cdef uint8_t kind, flags
     cdef uint32_t conn, length
     cdef int64_t t_ns, t0
+    cdef Py_ssize_t frames = 0, frame_bytes = 0
+    if size:
+        view = memoryview(raw).cast("B")
+        base = <const char*>&view[0]
     cdef PyObject* slot
     cdef Router router
     while pos < size:
@@ -189,7 +203,7 @@ def replay_records(bytes raw, Py_ssize_t offset, list routers, on_record,
             raise ValueError(f"record at byte {pos} of the chunk: {length} payload bytes "
                              f"claimed, {size - start} left")
         if t_ns > until_ns:
-            return pos
+            return pos, frames, frame_bytes
         pos = start + length
         if kind == KIND_FRAME and conn < <uint32_t>PyList_GET_SIZE(routers):
             slot = PyList_GET_ITEM(routers, conn)
@@ -201,8 +215,10 @@ def replay_records(bytes raw, Py_ssize_t offset, list routers, on_record,
                     t0 = monotonic_ns()
                     router.route(base + start, length, t_ns + t_shift)
                     processing.record(monotonic_ns() - t0)
+                frames += 1
+                frame_bytes += length
                 if flags & FLAG_LAST_IN_READ and router.read_queue:
                     router.flush_reads()
                 continue
         on_record(kind, flags, conn, t_ns, raw, start, length)
-    return pos
+    return pos, frames, frame_bytes

@@ -30,7 +30,7 @@ class Router:
         """Route every non-book channel to these cores (replaces the tables)."""
     def reset_connection(self) -> None:
         """A new connection: its sequence starts afresh."""
-    def route_payload(self, payload: bytes | bytearray | memoryview) -> int:
+    def route_payload(self, payload: bytes | bytearray | memoryview, t_recv: int = -1) -> int:
         """Route one payload from Python; level changes applied."""
     @property
     def connection_sequence(self) -> int:

@@ -373,10 +373,12 @@ cdef class Router:
 
     # ------------------------------------------------------------------ Python API
 
-    def route_payload(self, payload) -> int:
-        """Route one payload (bytes-like) from Python; level changes applied."""
+    def route_payload(self, payload, int64_t t_recv=-1) -> int:
+        """Route one payload (bytes-like) from Python; level changes applied. ``t_recv``
+        is its receive time (monotonic ns; default: now), e.g. a recording's."""
         cdef Py_buffer view
-        cdef int64_t t_recv = monotonic_ns()
+        if t_recv < 0:
+            t_recv = monotonic_ns()
         cdef int n
         if PyBytes_CheckExact(payload):
             n = self.route(PyBytes_AS_STRING(payload), len(<bytes>payload), t_recv)

@@ -220,7 +220,8 @@ class Backfiller:
                                       {"symbol": stream.symbol, "fromId": lo, "limit": count})
             await self._budget_share(v.backfill_weight)
             try:
-                body = await self.rest.get(path, params, weight=v.backfill_weight)
+                body = await self.rest.get(path, params, weight=v.backfill_weight,
+                                           record=False)     # the backfill op records it
             except RestError as exc:
                 text = str(exc)
                 if v.backfill_too_old and v.backfill_too_old in text:

@@ -151,7 +151,8 @@ class LiveCandles(Subscribed, CandleCore):
     (``engine.subscribe_candles``): the compiled ``CandleCore`` fed by the connection's
     router; ``candles()`` the closed ones, ``current()`` the open one."""
 
-    __slots__ = ("_channel", "_link", "connection", "instrument", "last_error")
+    __slots__ = ("_channel", "_link", "connection", "instrument", "last_error", "recorder")
+    record_kind = "candles"     # its declaration's kind in a recording (docs/recording.md)
 
     def __init__(self, venue: str, symbol: str, instrument: Instrument, interval: str,
                  channel: str, capacity: int = DEFAULT_CAPACITY) -> None:

@@ -1,4 +1,4 @@
-"""The ``fastfeed`` command line: demo, run, top, simulate, bench (record/replay to come)."""
+"""The ``fastfeed`` command line: demo, run, top, record, replay, simulate, bench."""
 
 from __future__ import annotations
 
@@ -100,6 +100,36 @@ def build_parser() -> argparse.ArgumentParser:
                      help="stop after this many seconds (default: until Ctrl-C)")
     top.add_argument("--plain", action="store_true", help="plain periodic lines")
 
+    record = sub.add_parser("record", help="record raw feeds into a crash-safe file",
+                            description="Keep live books (and optionally trades / BBO) and "
+                            "record every message received, every REST body used and every "
+                            "book operation into FILE (docs/recording.md); replay it with "
+                            "`fastfeed replay FILE`.")
+    record.add_argument("books", nargs="+", type=parse_book_spec, metavar="VENUE:SYMBOL")
+    record.add_argument("--out", required=True, metavar="FILE", help="the recording to write")
+    record.add_argument("--duration", type=_positive_float,
+                        help="stop after this many seconds (default: until Ctrl-C)")
+    record.add_argument("--ws-url", help="WebSocket base URL override (all books)")
+    record.add_argument("--rest-url", help="REST base URL override (all books)")
+    record.add_argument("--tick-size", help="price increment, skips the instrument lookup")
+    record.add_argument("--step-size", help="size increment, skips the instrument lookup")
+    record.add_argument("--timeout", type=_positive_float, default=30.0,
+                        help="seconds to wait for books to go live (default 30)")
+    record.add_argument("--trades", action="store_true", help="also record trade streams")
+    record.add_argument("--bbo", action="store_true", help="also record BBO streams")
+
+    replay = sub.add_parser("replay", help="replay a recording through the compiled path",
+                            description="Push a recording's messages through the same "
+                            "decode -> sequence -> apply path (no sockets) and report "
+                            "throughput and the decode->apply latency histogram.")
+    replay.add_argument("file", metavar="FILE")
+    replay.add_argument("--json", action="store_true",
+                        help="print every book at the end as one JSON line (exact decimal "
+                        "strings, all levels); the report goes to stderr")
+    replay.add_argument("--speed", type=_positive_float,
+                        help="follow the recorded pace, this many times faster "
+                        "(default: as fast as possible)")
+
     # Listed for --help; main() hands their arguments to their own parsers.
     sub.add_parser("simulate", help="run the local exchange simulator standalone "
                    "(see `fastfeed simulate --help`)", add_help=False)
@@ -141,6 +171,22 @@ def run_async(main: Callable[[], Awaitable[int]]) -> int:
     return int(runner(guarded()))
 
 
+async def _subscribe_all(engine: Any, args: argparse.Namespace) -> tuple[list[Any], ...]:
+    """The books of ``args.books`` (and their trade / BBO streams with --trades/--bbo)."""
+    books = await engine.subscribe_many(
+        args.books, ws_url=args.ws_url, rest_url=args.rest_url,
+        tick_size=args.tick_size, step_size=args.step_size, timeout=args.timeout)
+    trades = [await engine.subscribe_trades(
+        venue, symbol, ws_url=args.ws_url, rest_url=args.rest_url,
+        tick_size=args.tick_size, step_size=args.step_size)
+        for venue, symbol in (args.books if args.trades else [])]
+    bbos = [await engine.subscribe_bbo(
+        venue, symbol, ws_url=args.ws_url, rest_url=args.rest_url,
+        tick_size=args.tick_size, step_size=args.step_size)
+        for venue, symbol in (args.books if args.bbo else [])]
+    return books, trades, bbos
+
+
 async def _run_books(args: argparse.Namespace) -> int:
     from fastfeed.engine import Engine, SubscribeError
     from fastfeed.view import BookView
@@ -152,17 +198,7 @@ async def _run_books(args: argparse.Namespace) -> int:
         return 1
     async with engine:
         try:
-            books = await engine.subscribe_many(
-                args.books, ws_url=args.ws_url, rest_url=args.rest_url,
-                tick_size=args.tick_size, step_size=args.step_size, timeout=args.timeout)
-            trades = [await engine.subscribe_trades(
-                venue, symbol, ws_url=args.ws_url, rest_url=args.rest_url,
-                tick_size=args.tick_size, step_size=args.step_size)
-                for venue, symbol in (args.books if args.trades else [])]
-            bbos = [await engine.subscribe_bbo(
-                venue, symbol, ws_url=args.ws_url, rest_url=args.rest_url,
-                tick_size=args.tick_size, step_size=args.step_size)
-                for venue, symbol in (args.books if args.bbo else [])]
+            books, trades, bbos = await _subscribe_all(engine, args)
         except SubscribeError as exc:
             print(f"fastfeed: {exc}", file=sys.stderr)
             return 1
@@ -177,6 +213,73 @@ async def _run_books(args: argparse.Namespace) -> int:
         finally:
             view.close()
     return 0
+
+
+async def _record(args: argparse.Namespace) -> int:
+    """``fastfeed record``: a live engine recording into ``--out``; one progress line a
+    second on stderr."""
+    from fastfeed.engine import Engine, SubscribeError
+
+    try:
+        engine = Engine(record=args.out)
+    except OSError as exc:
+        print(f"fastfeed record: {args.out}: {exc}", file=sys.stderr)
+        return 1
+    async with engine:
+        try:
+            await _subscribe_all(engine, args)
+        except SubscribeError as exc:
+            print(f"fastfeed record: {exc}", file=sys.stderr)
+            return 1
+        loop = asyncio.get_running_loop()
+        end = None if args.duration is None else loop.time() + args.duration
+        while end is None or loop.time() < end:
+            await asyncio.sleep(1.0 if end is None else max(0.0, min(1.0, end - loop.time())))
+            st = engine.stats()["recording"]
+            live = sum(b.is_live for b in engine.books)
+            print(f"recording {args.out}: {st['frames']:,} messages, "
+                  f"{st['record_bytes'] / 1e6:,.1f} MB, {st['chunks_sealed']} chunks, "
+                  f"{st['dropped_frames']:,} dropped; {live}/{len(engine.books)} books live",
+                  file=sys.stderr, flush=True)
+    st = engine.recorder.stats() if engine.recorder is not None else {}
+    print(f"wrote {args.out}: {st.get('frames', 0):,} messages, "
+          f"{st.get('writer', {}).get('bytes_written', 0) / 1e6:,.2f} MB on disk"
+          + (f", {st['dropped_frames']:,} DROPPED" if st.get("dropped_frames") else ""),
+          file=sys.stderr)
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    """``fastfeed replay``: the report on stderr; with --json the books on stdout."""
+    from fastfeed.recording import RecordingError
+    from fastfeed.replay import Replay
+
+    try:
+        replay = Replay(args.file)
+    except (OSError, RecordingError) as exc:
+        print(f"fastfeed replay: {exc}", file=sys.stderr)
+        return 1
+    with replay.recording:
+        replay.run(speed=args.speed)
+    st = replay.stats()
+    out = sys.stderr if args.json else sys.stdout
+    rate = f"{st['msgs_per_s']:,} msg/s, {st['MB_per_s']} MB/s" if st["msgs_per_s"] else "-"
+    print(f"replayed {args.file}: {st['frames']:,} messages in {st['seconds']:.3f}s "
+          f"({rate}); {st['books']} books, {st['streams']} streams, "
+          f"{st['connections']} connections", file=out)
+    if st["apply_ns"]:
+        a = st["apply_ns"]
+        print(f"decode->apply ns: p50 {a['p50']}  p99 {a['p99']}  p99.9 {a['p99.9']}  "
+              f"max {a['max']}  mean {a['mean']}", file=out)
+    for problem in st["recording_problems"] + st["problems"]:
+        print(f"problem: {problem}", file=out)
+    for (venue, symbol), book in replay.books.items():
+        print(f"  {venue}:{symbol} {book.state} update {book.last_update_id} "
+              f"{len(book.book.bids_int())}x{len(book.book.asks_int())} levels", file=out)
+    if args.json:
+        for line in replay.book_lines():
+            print(line)
+    return 0 if not (st["recording_problems"] or st["problems"]) else 3
 
 
 TOP_COLUMNS = ("book", "bid", "ask", "spread", "state", "upd/s", "age", "update id")
@@ -307,6 +410,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_async(lambda: _run_books(args))
     if args.command == "top":
         return _top(args)
+    if args.command == "record":
+        return run_async(lambda: _record(args))
+    if args.command == "replay":
+        return _replay(args)
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import json
 import logging
 import random
 import sys
@@ -38,6 +39,7 @@ from fastfeed.feed import instrument_scales
 from fastfeed.latency import BOOK_LATENCY, HlogWriter, connection_latency_set
 from fastfeed.logsafe import RateLimitedLog, describe_exc, redact_url, venue_text
 from fastfeed.quotes import LiveBbo, LiveTicker
+from fastfeed.recorder import Recorder
 from fastfeed.rest import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_RETRY_AFTER,
@@ -94,8 +96,8 @@ class LiveBook(BookCore):
     # a mistyped attribute (or an attempt to rewire the engine) fails loudly
     __slots__ = ("_live_since_ns", "_messages_at_sync", "_waiters", "audit_divergences",
                  "audits", "connection", "instrument", "last_audit", "last_error",
-                 "last_intervals", "snapshot_failures", "snapshot_limit", "snapshots_fetched",
-                 "snapshots_too_old")
+                 "last_intervals", "recorder", "snapshot_failures", "snapshot_limit",
+                 "snapshots_fetched", "snapshots_too_old")
 
     def __init__(self, venue: str, symbol: str, instrument: Instrument,
                  book_latency: str = "coarse") -> None:
@@ -117,11 +119,47 @@ class LiveBook(BookCore):
         self.connection: Connection | None = None
         self.last_intervals: dict[str, LatencyHistogram] = {}
         self._messages_at_sync = 0
+        #: Engine(record=): every operation on the book is recorded (docs/recording.md)
+        self.recorder: Recorder | None = None
 
     def start_sync(self, state: str = "syncing") -> None:
         """Begin (re)synchronising after a (re)subscribe: the stream must prove itself again."""
+        if self.recorder is not None:
+            self.recorder.op("start_sync", self, state=state)
         super().start_sync(state)
         self._messages_at_sync = self.messages
+
+    def apply_snapshot(self, body: Any) -> str:
+        """``BookCore.apply_snapshot``, recorded with its body."""
+        if self.recorder is not None:
+            self.recorder.op("snapshot", self, body=bytes(body))
+        result: str = super().apply_snapshot(body)
+        return result
+
+    def mark_stale(self, reason: str) -> None:
+        """``BookCore.mark_stale``, recorded."""
+        if self.recorder is not None:
+            self.recorder.op("mark_stale", self, reason=reason)
+        super().mark_stale(reason)
+
+    def gaps_on_connection(self, reason: str) -> None:
+        """``BookCore.gaps_on_connection`` (the engine's own verdict: silence), recorded."""
+        if self.recorder is not None:
+            self.recorder.op("gap", self, reason=reason)
+        super().gaps_on_connection(reason)
+
+    def replace_levels(self, bids: Any, asks: Any) -> None:
+        """``BookCore.replace_levels`` (an audit healing the book), recorded."""
+        if self.recorder is not None:
+            levels = [[[int(p), int(q)] for p, q in side] for side in (bids, asks)]
+            self.recorder.op("replace_levels", self, body=json.dumps(levels).encode())
+        super().replace_levels(bids, asks)
+
+    def declaration(self) -> dict[str, Any]:
+        """What a replay needs to build the same book (docs/recording.md, DECLARE)."""
+        return {"venue": self.venue, "symbol": self.symbol,
+                "tick_size": self.instrument.tick_size, "step_size": self.instrument.step_size,
+                "price_decimals": self.price_decimals, "size_decimals": self.size_decimals}
 
     @property
     def idle(self) -> bool:
@@ -168,6 +206,8 @@ class LiveBook(BookCore):
 
     def close(self) -> None:
         """Stop applying anything to this book (waiters are told)."""
+        if self.recorder is not None:
+            self.recorder.op("close", self)
         super().close()
         self._wake()
 
@@ -254,6 +294,7 @@ class Connection:
             engine.snapshot_scheduler(venue, rest) if venue.uses_rest_snapshots else None)
         self._in_url: set[LiveBook | ChannelStream] = set()    # what the current URL named
         self.stale_books = 0
+        self.record_conn = 0        # the current connection's id in the recording
         self._resubscribe: set[LiveBook] = set()
         self._pending_subscribe: list[LiveBook] = []
         self._pending_channels: list[ChannelStream] = []
@@ -296,7 +337,7 @@ class Connection:
         book._attach(self)
         book._attach_latency(self.latency)
         if self.listener is not None and self.transport is not None:
-            self.listener.set_cores(self.books)
+            self._route(self.listener)
             book.start_sync("syncing")
             # books added in one loop iteration share one subscribe message
             self._pending_subscribe.append(book)
@@ -312,7 +353,7 @@ class Connection:
         stream.connection = self
         stream._attach(self)
         if self.listener is not None and self.transport is not None:
-            self.listener.router.set_channel_cores(self.channels)
+            self._route(self.listener)
             self._pending_channels.append(stream)
             if len(self._pending_channels) == 1:
                 asyncio.get_running_loop().call_soon(self._flush_subscribe)
@@ -324,7 +365,7 @@ class Connection:
         if stream in self.channels:
             self.channels.remove(stream)
             if self.listener is not None:
-                self.listener.router.set_channel_cores(self.channels)
+                self._route(self.listener)
             if self.transport is not None and not any(
                     (s.channel, s.symbol) == (stream.channel, stream.symbol)
                     for s in self.channels):    # (Coinbase BBO and ticker share one)
@@ -337,7 +378,7 @@ class Connection:
         if book in self.books:
             self.books.remove(book)
             if self.listener is not None:
-                self.listener.set_cores(self.books)
+                self._route(self.listener)
             if self.transport is not None:
                 self._control("unsubscribe", [book.symbol])
         if self.snapshots is not None:
@@ -438,10 +479,8 @@ class Connection:
         self._connected_at = time.monotonic()
         watchdog = asyncio.create_task(self._watch_stale(transport, self.listener))
         try:
-            if any(b not in in_url for b in self.books):
-                # added during the handshake (or beyond the URL): route them too
-                self.listener.set_cores(self.books)
-            self.listener.router.set_channel_cores(self.channels)
+            # what was added during the handshake (or beyond the URL) is routed too
+            self._route(self.listener)
             # raises what picows saw: a protocol violation, an exception in a callback
             await transport.wait_disconnected()
         finally:
@@ -455,8 +494,20 @@ class Connection:
     def _new_listener(self) -> FeedListener:
         listener = FeedListener(self.venue.name, self, self.books,
                                 self.engine.max_message_bytes, self.engine.read_interval)
-        listener.router.set_channel_cores(self.channels)
+        recorder = self.engine.recorder
+        if recorder is not None:
+            listener.recorder = recorder.buffer
+            listener.record_conn = self.record_conn = recorder.connection(
+                self.venue.name, redact_url(self.ws_base))
+        self._route(listener)
         return listener
+
+    def _route(self, listener: FeedListener) -> None:
+        """Route this connection's books and channel streams (replacing the tables)."""
+        listener.set_cores(self.books)
+        listener.router.set_channel_cores(self.channels)
+        if self.engine.recorder is not None and listener.recorder is not None:
+            self.engine.recorder.route(listener.record_conn, self.books, self.channels)
 
     async def _watch_stale(self, transport: Any, listener: FeedListener) -> None:
         """One watchdog per connection (docs/robustness.md, "Silence"). A heartbeat venue's
@@ -535,6 +586,8 @@ class Connection:
             self.late_events += 1
             return      # a late event from an earlier connection: the current one is fine
         self.transport = None
+        if self.engine.recorder is not None:
+            self.engine.recorder.event("disconnect", conn=self.record_conn)
         if self.snapshots is not None:
             self.snapshots.cancel(self.books)   # the reconnect syncs them afresh
         for book in self.books:
@@ -550,6 +603,9 @@ class Connection:
     def on_listener_close_frame(self, code: Any, reason: str) -> None:
         """The server closed the connection (Binance does every 24 h): routine."""
         self.server_closes += 1
+        if self.engine.recorder is not None:
+            self.engine.recorder.event("close_frame", conn=self.record_conn, code=None if code is None else int(code),
+                                       reason=venue_text(reason))
         rlog.info((id(self), "close"), "%s: server closed the connection (%s %s)", self, code,
                   venue_text(reason))
 
@@ -891,6 +947,11 @@ class Engine:
     it; ``exchange_to_recv`` does) for far fewer wake-ups when many quiet books share a
     connection; a frame after a quiet spell is read at once. Off (0) by default.
 
+    Recording (``docs/recording.md``): with ``record=PATH`` every message received, every
+    REST body used and every operation on a book or stream is written to ``PATH`` by a
+    background thread (``fastfeed replay`` reproduces the books from it; ``stats()
+    ["recording"]`` counts what was written and dropped). ``close()`` finishes the file.
+
     Shared memory (``docs/shm.md``): with ``shm="NAME"`` the engine creates
     ``/dev/shm/NAME`` and publishes every book's top ``shm_depth`` levels into it after each
     applied message, for ``fastfeed.shm.Reader`` in other processes; ``shm_books`` books
@@ -914,7 +975,7 @@ class Engine:
                  on_latency: LatencyCallback | None = None, shm: str | None = None,
                  shm_books: int = 1024, shm_depth: int = 20,
                  book_latency: str = "coarse", read_interval: float = 0.0,
-                 backfill: bool = True) -> None:
+                 backfill: bool = True, record: str | None = None) -> None:
         if not 0 < rest_weight_share <= 1:
             raise ValueError("rest_weight_share must be in (0, 1]")
         self.rest_weight_share = rest_weight_share
@@ -973,6 +1034,7 @@ class Engine:
         self.read_interval = read_interval
         self.shm: Publisher | None = Publisher(shm, shm_books, shm_depth) if shm else None
         self._shm_bytes = segment_size(shm_books, shm_depth) if shm else 0
+        self.recorder: Recorder | None = Recorder(record) if record else None
 
     async def __aenter__(self) -> Engine:
         return self
@@ -1006,6 +1068,8 @@ class Engine:
                               max_retry_after=self.max_retry_after,
                               redirect_hosts=self.redirect_hosts)
             rest.on_throttle = lambda text: self._on_rest_throttle(rest, text)
+            if self.recorder is not None:
+                rest.on_body = self.recorder.rest_body
             self._rest[key] = rest
         return self._rest[key]
 
@@ -1096,6 +1160,9 @@ class Engine:
         instrument = await self._scales(venue, symbol, rest_url, tick_size, step_size)
         book = LiveBook(venue, symbol, instrument, self.book_latency)
         book.callback = callback
+        if self.recorder is not None:
+            self.recorder.declare(book, "book", **book.declaration())
+            book.recorder = self.recorder
         if self.shm is not None:
             try:
                 self.shm.attach(book)
@@ -1311,6 +1378,10 @@ class Engine:
                                      f"already subscribed")
         conn = self._connection_for(spec, ws_url, rest_url, spec.channel_route(stream.channel))
         self.streams.append(stream)
+        if self.recorder is not None:
+            self.recorder.declare(stream, stream.record_kind, **stream.declaration())
+            stream.recorder = self.recorder
+            self.recorder.op("start_sync", stream)
         conn.add_channel(stream)
 
     async def unsubscribe_trades(self, stream: LiveTrades) -> None:
@@ -1393,6 +1464,7 @@ class Engine:
             "audit": self.auditor.stats() if self.auditor is not None else None,
             "backfill": {f"{b.venue.name} {redact_url(b.rest.base_url)}": b.stats()
                          for b in self._backfillers.values()},
+            "recording": self.recorder.stats() if self.recorder is not None else None,
         }
 
     def memory(self) -> dict[str, Any]:
@@ -1466,3 +1538,8 @@ class Engine:
         await asyncio.gather(*(r.close() for r in self._rest.values()), return_exceptions=True)
         if self.shm is not None:
             self.shm.close()        # after the books closed (readers see "closed")
+        if self.recorder is not None:
+            # after the books closed (their last operations are in the file); the writer
+            # thread drains and writes the index while the loop waits
+            self.recorder.seal()
+            await asyncio.to_thread(self.recorder.close)

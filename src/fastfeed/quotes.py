@@ -83,7 +83,9 @@ class LiveBbo(Subscribed, BboCore):
     message it applies (channel ``book``). ``bbo()`` the latest, ``updates()`` the ring;
     ``state`` as in :mod:`fastfeed.subscription` (from a book: the book's state)."""
 
-    __slots__ = ("_book", "_channel", "_link", "connection", "instrument", "last_error")
+    __slots__ = ("_book", "_channel", "_link", "connection", "instrument", "last_error",
+                 "recorder")
+    record_kind = "bbo"     # its declaration's kind in a recording (docs/recording.md)
 
     def __init__(self, venue: str, symbol: str, instrument: Instrument, channel: str,
                  capacity: int = DEFAULT_CAPACITY) -> None:
@@ -117,7 +119,8 @@ class LiveTicker(Subscribed, TickerCore):
     """A 24 h ticker stream kept by an :class:`~fastfeed.Engine`
     (``engine.subscribe_ticker``): ``ticker()`` the latest, ``tickers()`` the ring."""
 
-    __slots__ = ("_channel", "_link", "connection", "instrument", "last_error")
+    __slots__ = ("_channel", "_link", "connection", "instrument", "last_error", "recorder")
+    record_kind = "ticker"  # its declaration's kind in a recording (docs/recording.md)
 
     def __init__(self, venue: str, symbol: str, instrument: Instrument, channel: str,
                  capacity: int = DEFAULT_TICKER_CAPACITY) -> None:

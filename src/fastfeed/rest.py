@@ -153,6 +153,9 @@ class RestClient:
         self.max_retry_after = max_retry_after
         self.redirect_hosts = frozenset(redirect_hosts)
         self.on_throttle = on_throttle
+        #: ``on_body(url, params, body)``: every body returned by a ``get(record=True)``
+        #: (``Engine(record=)`` records the instrument lookups this way)
+        self.on_body: Callable[[str, dict[str, Any] | None, bytes], Any] | None = None
         self._session: aiohttp.ClientSession | None = None
         self.requests = 0
         self.throttled = 0
@@ -167,8 +170,11 @@ class RestClient:
             )
         return self._session
 
-    async def get(self, path: str, params: dict[str, Any] | None = None, weight: float = 1) -> bytes:
-        """GET ``path`` and return the body; retries transient failures within the budget."""
+    async def get(self, path: str, params: dict[str, Any] | None = None, weight: float = 1,
+                  *, record: bool = True) -> bytes:
+        """GET ``path`` and return the body; retries transient failures within the budget.
+        ``record=False``: the caller records the body itself (a snapshot, a backfill page
+        travel inside the recorded operation that uses them: docs/recording.md)."""
         url = self.base_url + path
         shown = redact_url(url)
         last_error = "no attempt made"
@@ -179,6 +185,8 @@ class RestClient:
                 status, headers, body = await self._fetch(URL(url), params)
                 if status == 200:
                     self.last_error = None
+                    if record and self.on_body is not None:
+                        self.on_body(shown, params, body)
                     return body
                 last_error = f"HTTP {status} from {shown}: {venue_text(body)}"
                 if status in (429, 418):

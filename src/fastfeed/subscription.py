@@ -24,6 +24,8 @@ class Subscribed:
     connection: Any
     instrument: Any
     last_error: str | None
+    recorder: Any
+    capacity: int
 
     def _init_subscription(self, channel: str, instrument: Any) -> None:
         self._channel = channel  # type: ignore[misc]
@@ -31,6 +33,17 @@ class Subscribed:
         self.connection: Any = None  # type: ignore[misc]
         self.instrument = instrument  # type: ignore[misc]
         self.last_error: str | None = None  # type: ignore[misc]
+        self.recorder: Any = None  # type: ignore[misc]   # Engine(record=) sets it
+
+    def declaration(self) -> dict[str, Any]:
+        """What a replay needs to build the same stream (docs/recording.md, DECLARE)."""
+        out = {"venue": getattr(self, "venue"), "symbol": getattr(self, "symbol"),
+               "tick_size": self.instrument.tick_size, "step_size": self.instrument.step_size,
+               "channel": self._channel, "capacity": self.capacity}
+        interval = getattr(self, "interval", None)
+        if interval is not None:
+            out["interval"] = interval
+        return out
 
     @property
     def channel(self) -> str:

@@ -8,11 +8,14 @@ id and state rules are in ``docs/venues.md`` ("Trades").
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastfeed._trades import DEFAULT_CAPACITY, TRADE_DTYPE, OfflineTradeCore, TradeCore
 from fastfeed.feed import instrument_scales
 from fastfeed.venues import Instrument, get_venue
+
+if TYPE_CHECKING:
+    from fastfeed.recorder import Recorder
 
 __all__ = ["DEFAULT_CAPACITY", "TRADE_DTYPE", "LiveTrades", "TradeFeed", "TradesCallback"]
 
@@ -61,10 +64,14 @@ class LiveTrades(TradeCore):
     (``aggTrade``, ``trade``, ``market_trades``, ``matches``).
     """
 
-    __slots__ = ("connection", "instrument", "last_error")
+    __slots__ = ("connection", "instrument", "last_error", "recorder")
+    #: the kind of its declaration in a recording (docs/recording.md)
+    record_kind = "trades"
 
     def __init__(self, venue: str, symbol: str, instrument: Instrument, stream: str,
                  capacity: int = DEFAULT_CAPACITY) -> None:
+        #: Engine(record=): every operation on the stream is recorded
+        self.recorder: Recorder | None = None
         super().__init__(venue, symbol, *instrument_scales(venue, instrument.tick_size,
                                                            instrument.step_size),
                          stream=stream, capacity=capacity, strict=False)
@@ -77,6 +84,49 @@ class LiveTrades(TradeCore):
     def channel(self) -> str:
         """The venue's trade stream this handle records (its subscription channel)."""
         return str(self.stream)
+
+    def declaration(self) -> dict[str, Any]:
+        """What a replay needs to build the same stream (docs/recording.md, DECLARE)."""
+        return {"venue": self.venue, "symbol": self.symbol,
+                "tick_size": self.instrument.tick_size, "step_size": self.instrument.step_size,
+                "price_decimals": self.price_decimals, "size_decimals": self.size_decimals,
+                "stream": self.channel, "capacity": self.capacity}
+
+    def _record(self, op: str, body: bytes = b"") -> None:
+        if self.recorder is not None:
+            self.recorder.op(op, self, body=body)
+
+    def start_sync(self) -> None:
+        """``TradeCore.start_sync``, recorded."""
+        self._record("start_sync")
+        super().start_sync()
+
+    def resume(self) -> None:
+        """``TradeCore.resume``, recorded."""
+        self._record("resume")
+        super().resume()
+
+    def mark_stale(self) -> None:
+        """``TradeCore.mark_stale``, recorded."""
+        self._record("mark_stale")
+        super().mark_stale()
+
+    def backfill(self, body: Any) -> int:
+        """``TradeCore.backfill``, recorded with its REST body."""
+        self._record("backfill", bytes(body))
+        n: int = super().backfill(body)
+        return n
+
+    def clear_gaps(self) -> list[tuple[int, int]]:
+        """``TradeCore.clear_gaps``, recorded."""
+        self._record("clear_gaps")
+        out: list[tuple[int, int]] = super().clear_gaps()
+        return out
+
+    def close(self) -> None:
+        """``TradeCore.close``, recorded."""
+        self._record("close")
+        super().close()
 
     def __repr__(self) -> str:
         return (f"<LiveTrades {self.venue}:{self.symbol} {self.channel} {self.state} "

@@ -139,7 +139,7 @@ class BinanceSpot(Venue):
         """``GET /api/v3/depth?symbol=…&limit=…`` body, within the shared weight budget."""
         limit = limit or self.snapshot_limit
         return await rest.get(self.depth_path, {"symbol": symbol, "limit": limit},
-                              weight=self.snapshot_weight(limit))
+                              weight=self.snapshot_weight(limit), record=False)
 
     async def instrument(self, rest: RestClient, symbol: str) -> Instrument:
         """``PRICE_FILTER.tickSize`` and ``LOT_SIZE.stepSize`` from ``exchangeInfo``."""
