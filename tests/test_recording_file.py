@@ -496,3 +496,12 @@ def test_a_body_with_valid_checksums_that_does_not_decode(tmp_path: Path, body: 
         assert len(rec.chunks) == 1
         assert list(rec.chunk_raws()) == []
         assert rec.problems[-1].chunk == 0 and why in str(rec.problems[-1])
+
+
+def test_deeply_nested_json_is_a_clear_error(tmp_path: Path) -> None:
+    hjson = b"[" * 100_000
+    data = FILE_HEADER.pack(MAGIC, 1, 0, len(hjson)) + hjson + U32.pack(zlib.crc32(hjson))
+    with pytest.raises(RecordingError, match="JSON does not parse"):
+        _open_bytes(tmp_path / "deep.ffr", data)
+    with pytest.raises(ValueError, match="not JSON"):
+        split_meta(U32.pack(len(hjson)) + hjson)

@@ -324,7 +324,7 @@ def split_meta(payload: bytes) -> tuple[dict[str, Any], bytes]:
         raise ValueError(f"meta length {m} exceeds the {len(payload) - 4} payload bytes left")
     try:
         meta = json.loads(payload[4:4 + m])
-    except ValueError as exc:     # JSONDecodeError and UnicodeDecodeError
+    except (ValueError, RecursionError) as exc:   # also UnicodeDecodeError
         raise ValueError(f"meta is not JSON: {exc}") from None
     if not isinstance(meta, dict):
         raise ValueError(f"meta is a JSON {type(meta).__name__}, not an object")
@@ -416,7 +416,7 @@ class Recording:
                                  offset=end)
         try:
             header = json.loads(hjson)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise RecordingError(f"{self.path}: damaged file header: JSON does not parse "
                                  f"({exc})", offset=FILE_HEADER.size) from None
         if not isinstance(header, dict):
@@ -501,7 +501,7 @@ class Recording:
             return bad("checksum mismatch")
         try:
             extra = json.loads(mm[pos + 4:pos + 4 + m])
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             return bad(f"JSON does not parse: {exc}")
         if not isinstance(extra, dict):
             return bad(f"JSON is a {type(extra).__name__}, expected an object")
