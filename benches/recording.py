@@ -34,13 +34,24 @@ from fastfeed._benchkit import bench_record_frames, bench_stamp_only
 from fastfeed._record import RecordBuffer, replay_records
 from fastfeed.bench.workload import Workload, make_workload
 from fastfeed.feed import BookFeed
-from fastfeed.recorder import Recorder
+from fastfeed.recorder import DEFAULT_CHUNK_BYTES, Recorder
 from fastfeed.recording import Recording
 from fastfeed.replay import Replay, book_json
 
 CASES = (("binance", "binance", "BTCUSDT"), ("coinbase", "coinbase", "BTC-USD"))
 RECORD_TARGET_NS = 100.0
 REPLAY_TARGET = 1.2         # replay ns/msg over apply_message ns/msg
+
+
+def recycling_buffer() -> RecordBuffer:
+    """A buffer whose full chunks are sealed and recycled at once: a recorder whose
+    writer keeps up (the hot path's steady state)."""
+    def seal() -> None:
+        taken = buf.take()
+        if taken is not None:
+            buf.recycle(taken[0])
+    buf = RecordBuffer(1 << 20, seal)
+    return buf
 
 
 def fresh_feed(w: Workload) -> BookFeed:
@@ -58,7 +69,7 @@ def write_recording(w: Workload, path: str, copies: int) -> int:
     operations, then every message ``copies`` times over (later copies are duplicates
     the book skips, as a sequencer does, so every copy still costs a decode). Returns
     the frames written."""
-    rec = Recorder(path)
+    rec = Recorder(path, max_pending_chunks=1 << 16)   # a burst: nothing may drop
     feed = fresh_feed(w)
     rec.declare(feed, "book", venue=w.venue, symbol=w.symbol, tick_size=w.tick_size,
                         step_size=w.step_size, price_decimals=feed.price_decimals,
@@ -92,11 +103,7 @@ def bench_case(name: str, venue: str, symbol: str, repeats: int) -> dict[str, An
     # record cost per frame: add_frame loop minus the same loop without it (medians)
     rec_ns, base_ns = [], []
     for _ in range(repeats):
-        def seal() -> None:
-            taken = buf.take()
-            if taken is not None:
-                buf.recycle(taken[0])
-        buf = RecordBuffer(1 << 20, seal)
+        buf = recycling_buffer()
         ns, count = bench_record_frames(buf, msgs, 20)
         rec_ns.append(ns / count)
         ns, count = bench_stamp_only(msgs, 20)

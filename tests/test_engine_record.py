@@ -9,7 +9,8 @@ import json
 
 from e2e import assert_exact, run, settle, sim_config, wait_for
 from fastfeed import Engine
-from fastfeed.recording import Recording
+from fastfeed._record import EVENT
+from fastfeed.recording import Recording, split_meta
 from fastfeed.replay import Replay, book_json
 from fastfeed.sim import Simulator
 
@@ -23,6 +24,13 @@ def trade_rows(stream):
     t = stream.trades()
     return [(int(r["exchange_ns"]), int(r["trade_id"]), int(r["price"]), int(r["size"]),
              int(r["side"])) for r in t]
+
+
+def first_time(rec, kind, key, name):
+    for _info, r in rec.records():
+        if r.kind == kind and split_meta(r.payload)[0].get(key) == name:
+            return r.t_ns
+    raise AssertionError(f"no {name} recorded")
 
 
 def test_record_with_gap_and_reconnect_replays_to_the_live_books(tmp_path):
@@ -64,21 +72,20 @@ def test_record_with_gap_and_reconnect_replays_to_the_live_books(tmp_path):
 
     with Recording(path) as rec:
         assert rec.complete and not rec.problems
-        replay = Replay(rec).run()
+        closing = first_time(rec, EVENT, "event", "closing")
+        # replay up to the engine's close(): the books as the live engine held them
+        replay = Replay(rec).run(until_ns=closing - 1)
+        for key, expected in live.items():
+            assert book_json(replay.books[key]) == expected, key
+        for key, rows in live_trades.items():
+            assert trade_rows(replay.trades[key]) == rows, key
+            assert replay.trades[key].state == live_states[key], key
+        replay.run()            # the rest: the close operations
     assert not replay.problems, replay.problems
     assert replay.frames == stats["frames"]
     assert replay.ops["snapshot"] >= 3                   # initial + resync + after reconnect
     assert replay.ops["connect"] >= 3 and replay.events["disconnect"] >= 1
-    # every book: exactly what the live engine held when it closed
-    for key, expected in live.items():
-        got = book_json(replay.books[key])
-        assert got["bids"] == expected["bids"] and got["asks"] == expected["asks"], key
-        assert got["update_id"] == expected["update_id"], key
-        # the live books were closed by the engine's close(): so are the replayed ones
-        assert got["state"] == "closed", key
-    for key, rows in live_trades.items():
-        assert trade_rows(replay.trades[key]) == rows, key
-        assert replay.trades[key].state == "closed" and live_states[key] == "live"
+    assert all(b.state == "closed" for b in replay.books.values())
     # Book JSON lines: every book once, exact decimal strings
     lines = [json.loads(x) for x in replay.book_lines()]
     assert {(x["venue"], x["symbol"]) for x in lines} == set(live)

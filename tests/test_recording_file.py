@@ -144,7 +144,7 @@ def test_iter_records_agrees_with_replay_records_on_every_record() -> None:
                   length: int) -> None:
         seen.append(Record(kind, flags, conn, t_ns, data[start:start + length]))
 
-    assert replay_records(raw, 0, [], on_record) == len(raw)
+    assert replay_records(raw, 0, [], on_record) == (len(raw), 0, 0)
     assert seen == list(iter_records(raw)) and len(seen) == 4
     assert seen[2] == Record(FRAME, 0, 7, 7, b"x" * 300)
 

@@ -1,6 +1,7 @@
 """Stubs for the compiled recording buffer and chunk walker (docs/recording.md)."""
 
 from collections.abc import Callable
+from typing import Any
 
 from fastfeed._hist import LatencyHistogram
 from fastfeed._router import Router
@@ -24,10 +25,14 @@ class RecordBuffer:
     total_records: int
     total_frames: int
     total_bytes: int
-    def __init__(self, chunk_bytes: int, on_full: Callable[[], object]) -> None: ...
     def add(self, kind: int, conn: int, t_ns: int, meta: bytes,
             body: bytes | bytearray | memoryview = ...) -> None: ...
-    def take(self) -> tuple[bytes, int, int, int, int] | None: ...
+    spare: Any
+    max_spare: int
+    def __init__(self, chunk_bytes: int, on_full: Callable[[], object] | None,
+                 max_spare: int = 4) -> None: ...
+    def take(self) -> tuple[memoryview, int, int, int, int] | None: ...
+    def recycle(self, records: memoryview) -> None: ...
     @property
     def used_bytes(self) -> int: ...
     def add_frame_bytes(self, conn: int, t_ns: int, payload: bytes | bytearray | memoryview,
@@ -35,6 +40,6 @@ class RecordBuffer:
 
 OnRecord = Callable[[int, int, int, int, bytes, int, int], object]
 
-def replay_records(raw: bytes, offset: int, routers: list[Router | None], on_record: OnRecord,
+def replay_records(raw: bytes | bytearray | memoryview, offset: int, routers: list[Router | None], on_record: OnRecord,
                    t_shift: int = ..., until_ns: int = ...,
                    processing: LatencyHistogram | None = ...) -> tuple[int, int, int]: ...

@@ -1522,6 +1522,8 @@ class Engine:
         if self._closed:
             return
         self._closed = True
+        if self.recorder is not None:
+            self.recorder.event("closing")     # what follows is the shutdown
         if self._rotation is not None:
             self._rotation.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -27,8 +27,9 @@ from fastfeed.recording import ChunkWriter
 
 __all__ = ["DEFAULT_CHUNK_BYTES", "DEFAULT_CHUNK_SECONDS", "Recorder"]
 
-#: A chunk is sealed at this many bytes of records...
-DEFAULT_CHUNK_BYTES = 1 << 20
+#: A chunk is sealed at this many bytes of records (small enough that the buffer being
+#: filled stays in the CPU's L2 cache: the listener's copy is cheapest there)...
+DEFAULT_CHUNK_BYTES = 256 << 10
 #: ... or this many seconds after its first record: what a crash can lose at most
 #: (plus what waits in the writer's queue).
 DEFAULT_CHUNK_SECONDS = 1.0
@@ -54,7 +55,7 @@ class Recorder:
 
     def __init__(self, path: str, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
                  chunk_seconds: float = DEFAULT_CHUNK_SECONDS, max_pending_chunks: int = 64,
-                 level: int = 3) -> None:
+                 level: int = 1) -> None:
         if chunk_seconds <= 0:
             raise ValueError("chunk_seconds must be positive")
         self.path = path
@@ -160,8 +161,7 @@ class Recorder:
         raw, first_ns, last_ns, records, frames = taken
         writer = self._writer
         if writer is None:
-            writer = self._writer = ChunkWriter(self.path, self._header(), level=self.level,
-                                                max_pending_chunks=self.max_pending_chunks)
+            writer = self._writer = self._open_writer()
         if writer.submit(raw, first_ns, last_ns, records, frames, wall_ns=time.time_ns(),
                          mono_ns=_monotonic_ns()):
             self.chunks_sealed += 1
@@ -171,6 +171,7 @@ class Recorder:
             self.dropped_frames += frames
             self.dropped_bytes += len(raw)
             self._drop_pending = True
+            self.buffer.recycle(raw)
             rlog.warning((id(self), "dropped"), "recording %s: writer %s; dropped %d records "
                          "(%d frames) so far", self.path,
                          f"failed ({writer.error})" if writer.error else "cannot keep up",
@@ -187,8 +188,13 @@ class Recorder:
         for declaration in self.declarations:
             self._add(DECLARE, 0, _meta(declaration))
 
+    def _open_writer(self) -> ChunkWriter:
+        return ChunkWriter(self.path, self._header(), level=self.level,
+                           max_pending_chunks=self.max_pending_chunks,
+                           on_written=self.buffer.recycle)
+
     def _header(self) -> dict[str, Any]:
-        from fastfeed import __version__    # (the package imports this module)
+        from fastfeed import __version__  # (the package imports this module)
         return {"format": "fastfeed-recording", "version": 1, "fastfeed": __version__,
                 "created_wall_ns": self._created_wall_ns,
                 "created_mono_ns": self._created_mono_ns,
@@ -206,8 +212,7 @@ class Recorder:
         self.seal()
         self._closed = True
         if self._writer is None:        # nothing was ever recorded: still a valid file
-            self._writer = ChunkWriter(self.path, self._header(), level=self.level,
-                                       max_pending_chunks=self.max_pending_chunks)
+            self._writer = self._open_writer()
         self._writer.close({"books": self.declarations,
                             "frames": self.buffer.total_frames,
                             "records": self.buffer.total_records,

@@ -15,6 +15,8 @@ The format (version 1) is specified in docs/recording.md, "File layout"; the con
 from __future__ import annotations
 
 import bisect
+import collections
+import itertools
 import errno
 import json
 import mmap
@@ -24,7 +26,8 @@ import struct
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -140,12 +143,17 @@ class ChunkWriter:
     full queue makes ``submit`` return False (the caller counts the drop). A write error
     stops the writer: ``error`` holds its text and later submits return False.
 
+    ``on_written(raw)``, when given, is called from the writer thread once a chunk's
+    records are compressed and written (or failed to be): the caller may reuse their memory
+    (``RecordBuffer.recycle``).
+
     ``_test_gate`` (tests only): a ``threading.Event`` the thread waits for before it takes
     the first chunk, to make a full queue deterministic.
     """
 
     def __init__(self, path: str | os.PathLike[str], header: dict[str, Any], *,
                  level: int = 3, max_pending_chunks: int = 64,
+                 on_written: Callable[[Any], Any] | None = None,
                  _test_gate: threading.Event | None = None) -> None:
         if max_pending_chunks < 1:
             raise ValueError(f"max_pending_chunks must be at least 1, got {max_pending_chunks}")
@@ -153,6 +161,7 @@ class ChunkWriter:
         self.level = level
         #: Text of the write error that stopped the writer, or None.
         self.error: str | None = None
+        self.on_written = on_written
         self._cctx = zstandard.ZstdCompressor(level=level, write_content_size=True,
                                               write_checksum=True)
         self._queue: queue.Queue[tuple[Any, ...] | None] = queue.Queue(max_pending_chunks)
@@ -179,7 +188,7 @@ class ChunkWriter:
                                         daemon=True)
         self._thread.start()
 
-    def submit(self, raw: bytes, first_ns: int, last_ns: int, records: int, frames: int, *,
+    def submit(self, raw: bytes | memoryview, first_ns: int, last_ns: int, records: int, frames: int, *,
                wall_ns: int, mono_ns: int) -> bool:
         """Queue one sealed chunk (``RecordBuffer.take()`` plus the wall/monotonic clock
         pair read when it was sealed); never blocks. False: not queued (queue full, writer
@@ -211,11 +220,13 @@ class ChunkWriter:
             except Exception as exc:    # never die silently: the error is reported in stats
                 self.error = f"writing {self.path}: {type(exc).__name__}: {exc}"
             finally:
+                if self.on_written is not None:
+                    self.on_written(item[0])
                 with self._idle:
                     self._pending -= 1
                     self._idle.notify_all()
 
-    def _write_chunk(self, raw: bytes, first_ns: int, last_ns: int, records: int, frames: int,
+    def _write_chunk(self, raw: bytes | memoryview, first_ns: int, last_ns: int, records: int, frames: int,
                      wall_ns: int, mono_ns: int) -> None:
         t0 = time.perf_counter()
         body = self._cctx.compress(raw)
@@ -589,16 +600,36 @@ class Recording:
             raise fail(f"decompressed to {len(raw)} bytes, the header says {info.raw_len}")
         return raw
 
-    def chunk_raws(self) -> Iterator[tuple[ChunkInfo, bytes]]:
+    def chunk_raws(self, prefetch: int = 0) -> Iterator[tuple[ChunkInfo, bytes]]:
         """Every readable chunk in order with its decompressed records; a chunk that does
-        not read is added to ``problems`` and skipped."""
-        for info in self.chunks:
-            try:
-                raw = self.read_chunk(info)
-            except RecordingError as exc:
-                self._problem(exc)
-                continue
-            yield info, raw
+        not read is added to ``problems`` and skipped. ``prefetch=N``: one background
+        thread reads and decompresses up to N chunks ahead (zstd and CRC-32 release the
+        GIL, so a replay walks one chunk while the next is decompressed)."""
+        if prefetch <= 0:
+            for info in self.chunks:
+                try:
+                    raw = self.read_chunk(info)
+                except RecordingError as exc:
+                    self._problem(exc)
+                    continue
+                yield info, raw
+            return
+        upcoming = iter(self.chunks)
+        with ThreadPoolExecutor(1, thread_name_prefix="fastfeed-recording-read") as pool:
+            ahead: collections.deque[tuple[ChunkInfo, Future[bytes]]] = collections.deque(
+                (info, pool.submit(self.read_chunk, info))
+                for info in itertools.islice(upcoming, prefetch))
+            while ahead:
+                info, future = ahead.popleft()
+                following = next(upcoming, None)
+                if following is not None:
+                    ahead.append((following, pool.submit(self.read_chunk, following)))
+                try:
+                    raw = future.result()
+                except RecordingError as exc:
+                    self._problem(exc)
+                    continue
+                yield info, raw
 
     def records(self, start_ns: int | None = None,
                 end_ns: int | None = None) -> Iterator[tuple[ChunkInfo, Record]]:

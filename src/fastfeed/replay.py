@@ -21,8 +21,8 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from fastfeed._hist import LatencyHistogram
 from fastfeed._core import DecodeRejected
+from fastfeed._hist import LatencyHistogram
 from fastfeed._parse import format_decimal_py
 from fastfeed._record import DECLARE, EVENT, OP, replay_records
 from fastfeed._router import Router
@@ -161,7 +161,8 @@ class Replay:
         limit = _INT64_MAX if until_ns is None else until_ns
         origin: tuple[int, float] | None = None     # (first recorded ns, perf_counter)
         if self._source is None:
-            self._source = iter(self.recording.chunk_raws())
+            # the next chunks decompress in a thread while this one is walked
+            self._source = iter(self.recording.chunk_raws(prefetch=2))
         try:
             while True:
                 if self._pending is None:

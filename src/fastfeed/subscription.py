@@ -26,6 +26,8 @@ class Subscribed:
     last_error: str | None
     recorder: Any
     capacity: int
+    venue: str
+    symbol: str
 
     def _init_subscription(self, channel: str, instrument: Any) -> None:
         self._channel = channel  # type: ignore[misc]
@@ -37,7 +39,7 @@ class Subscribed:
 
     def declaration(self) -> dict[str, Any]:
         """What a replay needs to build the same stream (docs/recording.md, DECLARE)."""
-        out = {"venue": getattr(self, "venue"), "symbol": getattr(self, "symbol"),
+        out = {"venue": self.venue, "symbol": self.symbol,
                "tick_size": self.instrument.tick_size, "step_size": self.instrument.step_size,
                "channel": self._channel, "capacity": self.capacity}
         interval = getattr(self, "interval", None)
