@@ -93,8 +93,9 @@ def write_recording(w: Workload, path: str, copies: int) -> int:
     return frames
 
 
-def bench_case(name: str, venue: str, symbol: str, repeats: int) -> dict[str, Any]:
-    w = make_workload(venue, symbol)
+def bench_case(name: str, venue: str, symbol: str, repeats: int,
+               messages: int) -> dict[str, Any]:
+    w = make_workload(venue, symbol, messages=messages)
     msgs = list(w.messages)
     n = len(msgs)
     payload_bytes = sum(len(m) for m in msgs)
@@ -110,7 +111,7 @@ def bench_case(name: str, venue: str, symbol: str, repeats: int) -> dict[str, An
         base_ns.append(ns / count)
 
     # apply_message on in-memory payloads, and the replay of a recording of them
-    apply_ns, replay_ns, walk_ns = [], [], []
+    apply_ns, replay_ns, inline_ns, walk_ns = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, f"{name}.ffrec")
         frames = write_recording(w, path, copies=1)
@@ -130,6 +131,10 @@ def bench_case(name: str, venue: str, symbol: str, repeats: int) -> dict[str, An
             got = book_json(replay.books[(venue, symbol)])
             if (got["bids"], got["asks"]) != (expected["bids"], expected["asks"]):
                 raise AssertionError(f"{name}: the replayed book differs from apply_message's")
+            with Recording(path) as recording:     # decompressing in line, no thread
+                t0 = time.perf_counter_ns()
+                Replay(recording, prefetch=0).run()
+                inline_ns.append((time.perf_counter_ns() - t0) / frames)
 
             # the compiled walk alone, over chunks decompressed beforehand
             with Recording(path) as recording:
@@ -156,6 +161,7 @@ def bench_case(name: str, venue: str, symbol: str, repeats: int) -> dict[str, An
         "record_vs_apply": round(rec_added / apply_med, 3),
         "apply_message_ns": round(apply_med, 1),
         "replay_ns_per_msg": round(replay_med, 1),
+        "replay_no_prefetch_ns_per_msg": round(statistics.median(inline_ns), 1),
         "replay_walk_ns_per_msg": round(statistics.median(walk_ns), 1),
         "replay_vs_apply": round(replay_med / apply_med, 3),
         "replay_target": REPLAY_TARGET,
@@ -171,8 +177,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--messages", type=int, default=20000,
+                        help="messages per workload (default 20000: fixed costs amortised)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: small and once")
     args = parser.parse_args(argv)
-    results = [bench_case(name, venue, symbol, args.repeats) for name, venue, symbol in CASES]
+    if args.quick:
+        args.repeats, args.messages = 1, 300
+    results = [bench_case(name, venue, symbol, args.repeats, args.messages)
+               for name, venue, symbol in CASES]
     if args.json:
         print(json.dumps({"python": sys.version.split()[0], "machine": platform.machine(),
                           "cases": results}, indent=2))
@@ -183,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
               f"(target <= {RECORD_TARGET_NS:.0f}; {r['record_vs_apply']:.0%} of apply); "
               f"replay {r['replay_ns_per_msg']} ns/msg vs apply_message "
               f"{r['apply_message_ns']} (x{r['replay_vs_apply']}, target <= "
-              f"x{REPLAY_TARGET}); walk alone {r['replay_walk_ns_per_msg']}; disk "
+              f"x{REPLAY_TARGET}); no prefetch {r['replay_no_prefetch_ns_per_msg']}; walk "
+              f"alone {r['replay_walk_ns_per_msg']}; disk "
               f"{d['fastfeed']} B/msg vs gzip {d['jsonl_gzip6']} vs jsonl {d['jsonl']}")
     return 0
 

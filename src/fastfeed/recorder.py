@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
 from typing import Any
 
@@ -50,18 +51,20 @@ class Recorder:
 
     ``chunk_bytes``/``chunk_seconds`` bound a chunk; ``max_pending_chunks`` bounds the
     writer's queue (memory: at most that many sealed chunks plus the one being filled);
-    ``level`` is the zstd level. ``stats()`` counts what was recorded, written and dropped.
+    ``level`` is the zstd level (1: on market data it compresses as well as 3, faster).
+    ``stats()`` counts what was recorded, written and dropped.
     """
 
     def __init__(self, path: str, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
                  chunk_seconds: float = DEFAULT_CHUNK_SECONDS, max_pending_chunks: int = 64,
-                 level: int = 1) -> None:
+                 level: int = 1, _test_gate: threading.Event | None = None) -> None:
         if chunk_seconds <= 0:
             raise ValueError("chunk_seconds must be positive")
         self.path = path
         self.chunk_seconds = chunk_seconds
         self.level = level
         self.max_pending_chunks = max_pending_chunks
+        self._test_gate = _test_gate    # tests only: the writer waits for it (ChunkWriter)
         self.buffer = RecordBuffer(chunk_bytes, self.seal)
         self._writer: ChunkWriter | None = None     # opened at the first seal
         self._created_wall_ns = time.time_ns()
@@ -191,7 +194,7 @@ class Recorder:
     def _open_writer(self) -> ChunkWriter:
         return ChunkWriter(self.path, self._header(), level=self.level,
                            max_pending_chunks=self.max_pending_chunks,
-                           on_written=self.buffer.recycle)
+                           on_written=self.buffer.recycle, _test_gate=self._test_gate)
 
     def _header(self) -> dict[str, Any]:
         from fastfeed import __version__  # (the package imports this module)
@@ -210,6 +213,10 @@ class Recorder:
             self._timer.cancel()
             self._timer = None
         self.seal()
+        if self.buffer.used_bytes and self._writer is not None:
+            # the last chunk did not fit (it says what was dropped): closing may wait
+            self._writer.flush_wait()
+            self.seal()
         self._closed = True
         if self._writer is None:        # nothing was ever recorded: still a valid file
             self._writer = self._open_writer()

@@ -93,10 +93,12 @@ class Replay:
     Then ``books`` / ``trades`` / ``streams`` hold the cores by ``(venue, symbol)`` (and
     channel for streams), ``stats()`` the counts and throughput, ``processing`` the
     histogram of each message's decode → apply time (ns), ``problems`` what could not
-    be replayed exactly and where.
+    be replayed exactly and where. ``prefetch``: chunks a background thread decompresses
+    ahead of the walk (0: none, decompress in line).
     """
 
-    def __init__(self, recording: Recording | str) -> None:
+    def __init__(self, recording: Recording | str, *, prefetch: int = 2) -> None:
+        self.prefetch = prefetch
         self.recording = Recording(recording) if isinstance(recording, str) else recording
         self.cores: dict[int, Any] = {}                 # declaration id -> core
         self.declarations: dict[int, dict[str, Any]] = {}
@@ -162,7 +164,7 @@ class Replay:
         origin: tuple[int, float] | None = None     # (first recorded ns, perf_counter)
         if self._source is None:
             # the next chunks decompress in a thread while this one is walked
-            self._source = iter(self.recording.chunk_raws(prefetch=2))
+            self._source = iter(self.recording.chunk_raws(prefetch=self.prefetch))
         try:
             while True:
                 if self._pending is None:
