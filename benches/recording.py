@@ -34,7 +34,7 @@ from fastfeed._benchkit import bench_record_frames, bench_stamp_only
 from fastfeed._record import RecordBuffer, replay_records
 from fastfeed.bench.workload import Workload, make_workload
 from fastfeed.feed import BookFeed
-from fastfeed.recorder import DEFAULT_CHUNK_BYTES, Recorder
+from fastfeed.recorder import Recorder
 from fastfeed.recording import Recording
 from fastfeed.replay import Replay, book_json
 

@@ -85,9 +85,9 @@ def test_compiled_walk_and_python_reading_agree(tmp_path):
     rec.close()
     with Recording(path) as recording:
         for _info, raw in recording.chunk_raws():
-            seen = []
-            end = replay_records(raw, 0, [], lambda k, f, c, t, data, s, n:
-                                 seen.append((k, f, c, t, bytes(data[s:s + n]))))
+            seen: list[tuple] = []
+            end = replay_records(raw, 0, [], lambda k, f, c, t, data, s, n, out=seen:
+                                 out.append((k, f, c, t, bytes(data[s:s + n]))))
             assert end == (len(raw), 0, 0)
             assert seen == [tuple(r) for r in iter_records(raw)]
 

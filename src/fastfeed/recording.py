@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import bisect
 import collections
-import itertools
 import errno
+import itertools
 import json
 import mmap
 import os
