@@ -169,7 +169,9 @@ class ChunkWriter:
         self._pending = 0
         self._closed = False
         self._gate = _test_gate
-        self._entries: list[tuple[int, int, int, int, int]] = []
+        # the index entries, packed as written (32 bytes a chunk: a day of chunks is small)
+        self._entries = bytearray()
+        self._chunks = 0
         self._records = 0
         self._frames = 0
         self.raw_bytes = 0
@@ -230,7 +232,7 @@ class ChunkWriter:
                      wall_ns: int, mono_ns: int) -> None:
         t0 = time.perf_counter()
         body = self._cctx.compress(raw)
-        head = _chunk_header(len(self._entries), first_ns, last_ns, wall_ns, mono_ns, records,
+        head = _chunk_header(self._chunks, first_ns, last_ns, wall_ns, mono_ns, records,
                              frames, len(raw), body)
         t1 = time.perf_counter()
         self.compress_seconds += t1 - t0
@@ -238,7 +240,8 @@ class ChunkWriter:
             _write_all(self._fd, head + body)
         finally:
             self.write_seconds += time.perf_counter() - t1
-        self._entries.append((self._offset, first_ns, last_ns, records, frames))
+        self._entries += INDEX_ENTRY.pack(self._offset, first_ns, last_ns, records, frames)
+        self._chunks += 1
         self._offset += len(head) + len(body)
         self._records += records
         self._frames += frames
@@ -267,9 +270,8 @@ class ChunkWriter:
                 meta = {"records": self._records, "frames": self._frames,
                         "closed_wall_ns": time.time_ns(), **(index_extra or {})}
                 mjson = _json_bytes(meta)
-                index = bytearray(INDEX_HEAD.pack(INDEX_MAGIC, len(self._entries)))
-                for entry in self._entries:
-                    index += INDEX_ENTRY.pack(*entry)
+                index = bytearray(INDEX_HEAD.pack(INDEX_MAGIC, self._chunks))
+                index += self._entries
                 index += U32.pack(len(mjson)) + mjson
                 index += U32.pack(zlib.crc32(index))
                 index += FOOTER.pack(self._offset, FOOTER_MAGIC)
@@ -290,7 +292,7 @@ class ChunkWriter:
         """Counters: chunks_written, bytes_written (the file's size so far), raw_bytes
         (uncompressed record bytes written), pending (queued chunks), error, write_seconds
         and compress_seconds (time the thread spent in each)."""
-        return {"chunks_written": len(self._entries), "bytes_written": self._offset,
+        return {"chunks_written": self._chunks, "bytes_written": self._offset,
                 "raw_bytes": self.raw_bytes, "pending": self._pending, "error": self.error,
                 "write_seconds": self.write_seconds, "compress_seconds": self.compress_seconds}
 
