@@ -217,6 +217,11 @@ def replay_records(raw, Py_ssize_t offset, list routers, on_record,
                     processing.record(monotonic_ns() - t0)
                 frames += 1
                 frame_bytes += length
+                if frames & 63 == 0:
+                    # let the prefetch thread (waiting to start or finish decompressing
+                    # the next chunk) have the GIL for a moment: it works without it
+                    with nogil:
+                        pass
                 if flags & FLAG_LAST_IN_READ and router.read_queue:
                     router.flush_reads()
                 continue
