@@ -9,7 +9,8 @@ Coinbase Advanced Trade envelopes, ~30 level changes each, 1000-level book), in 
   target ≤ 100 ns, next to ``BookFeed.apply_message``'s own cost per message;
 - **replay throughput**: ``fastfeed.replay.Replay`` over a recording of the workload
   (decompression included; and the compiled walk alone over the decompressed chunks)
-  next to ``BookFeed.apply_message`` looping over the same payloads in memory; target:
+  next to ``BookFeed.apply_message`` (default settings, as ``benches.feed``) looping over
+  the same payloads in memory; target:
   replay within 20 % of it;
 - **bytes per message on disk**: the recording next to gzip (level 6) and plain JSON
   lines (``{"t": ns, "conn": 1, "msg": "<payload>"}``) of the same frames.
@@ -30,11 +31,10 @@ import tempfile
 import time
 from typing import Any
 
+from benches.feed import fresh_feed
 from fastfeed._benchkit import bench_record_frames, bench_stamp_only
 from fastfeed._record import RecordBuffer, replay_records
-from fastfeed.bench.workload import Workload, make_workload
-from fastfeed.feed import BookFeed
-from fastfeed.recorder import Recorder
+from fastfeed.bench.workload import make_workload, record_workload
 from fastfeed.recording import Recording
 from fastfeed.replay import Replay, book_json
 
@@ -52,45 +52,6 @@ def recycling_buffer() -> RecordBuffer:
             buf.recycle(taken[0])
     buf = RecordBuffer(1 << 20, seal)
     return buf
-
-
-def fresh_feed(w: Workload) -> BookFeed:
-    """A BookFeed loaded with the workload's snapshot, as benches.feed starts."""
-    feed = BookFeed(w.venue, w.symbol, w.tick_size, w.step_size, book_latency="off")
-    if w.snapshot is not None:
-        feed.apply_snapshot(w.snapshot)
-    for m in w.prelude:
-        feed.apply_message(m)
-    return feed
-
-
-def write_recording(w: Workload, path: str, copies: int) -> int:
-    """The workload as an engine would have recorded it: the book declared, its sync
-    operations, then every message ``copies`` times over (later copies are duplicates
-    the book skips, as a sequencer does, so every copy still costs a decode). Returns
-    the frames written."""
-    rec = Recorder(path, max_pending_chunks=1 << 16)   # a burst: nothing may drop
-    feed = fresh_feed(w)
-    rec.declare(feed, "book", venue=w.venue, symbol=w.symbol, tick_size=w.tick_size,
-                        step_size=w.step_size, price_decimals=feed.price_decimals,
-                        size_decimals=feed.size_decimals)
-    conn = rec.connection(w.venue, "ws://bench")
-    rec.route(conn, [feed], [])
-    rec.op("start_sync", feed, state="syncing")
-    if w.snapshot is not None:
-        rec.op("snapshot", feed, body=w.snapshot)
-    t = time.monotonic_ns()
-    frames = 0
-    for m in w.prelude:         # (fresh_feed's order: the snapshot, then these)
-        rec.buffer.add_frame_bytes(conn, t, m)
-        frames += 1
-    for _ in range(copies):
-        for m in w.messages:
-            t += 1000
-            rec.buffer.add_frame_bytes(conn, t, m)
-            frames += 1
-    rec.close()
-    return frames
 
 
 def bench_case(name: str, venue: str, symbol: str, repeats: int,
@@ -114,7 +75,8 @@ def bench_case(name: str, venue: str, symbol: str, repeats: int,
     apply_ns, replay_ns, inline_ns, walk_ns = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, f"{name}.ffrec")
-        frames = write_recording(w, path, copies=1)
+        rec, frames = record_workload(w, path, max_pending_chunks=1 << 16)   # nothing drops
+        rec.close()
         expected: dict[str, Any] | None = None
         for _ in range(repeats):
             feed = fresh_feed(w)

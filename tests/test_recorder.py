@@ -12,9 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fastfeed._record import FRAME, RecordBuffer, replay_records
-from fastfeed.bench.workload import make_workload
+from fastfeed.bench.workload import make_workload, record_workload
 from fastfeed.feed import BookFeed
-from fastfeed.recorder import Recorder
 from fastfeed.recording import Recording, iter_records, split_meta
 from fastfeed.replay import Replay, book_json
 from fastfeed.trades import TradeFeed
@@ -25,31 +24,6 @@ CASES = [("binance", "BTCUSDT"), ("binance-usdm", "BTCUSDT"), ("coinbase", "BTC-
 def feed_of(w):
     return BookFeed(w.venue, w.symbol, w.tick_size, w.step_size, strict=False,
                     book_latency="off")
-
-
-def record_workload(w, path, *, split_at=None, **recorder_kw):
-    """Record the workload as the engine would: declare, connect, route, sync, snapshot
-    (REST venues), then every payload as a frame. Returns (recorder, frames written)."""
-    rec = Recorder(path, **recorder_kw)
-    book = feed_of(w)
-    rec.declare(book, "book", venue=w.venue, symbol=w.symbol, tick_size=w.tick_size,
-                step_size=w.step_size, price_decimals=book.price_decimals,
-                size_decimals=book.size_decimals)
-    conn = rec.connection(w.venue, "ws://test")
-    rec.route(conn, [book], [])
-    rec.op("start_sync", book, state="syncing")
-    t = 1_000_000
-    frames = 0
-    payloads = list(w.prelude) + list(w.messages)
-    if w.snapshot is not None:
-        rec.op("snapshot", book, body=w.snapshot)
-    for i, m in enumerate(payloads):
-        if split_at is not None and i == split_at:
-            split_at(rec)
-        t += 1000
-        rec.buffer.add_frame_bytes(conn, t, m, last_in_read=i % 3 == 2)
-        frames += 1
-    return rec, frames
 
 
 def applied(w):
@@ -138,8 +112,8 @@ def test_a_writer_that_cannot_keep_up_drops_whole_chunks_counted_exactly(tmp_pat
                     capacity=100)
         gate.set()
 
-    rec, frames = record_workload(w, path, split_at=None, chunk_bytes=8 << 10,
-                                  max_pending_chunks=2, _test_gate=gate)
+    rec, frames = record_workload(w, path, chunk_bytes=8 << 10, max_pending_chunks=2,
+                                  _test_gate=gate)
     at_middle(rec)
     rec.close()
     st_ = rec.stats()

@@ -235,3 +235,35 @@ def corrupt_core(core: Any) -> None:
     best = core.book.best_bid_int()
     if best is not None:
         core.book.apply(BID, best[0], best[1] + core.size_step)
+
+
+def record_workload(w: Workload, path: str, *,
+                    before_message: Callable[[int, Any], None] | None = None,
+                    **recorder_kw: Any) -> tuple[Any, int]:
+    """The workload as ``Engine(record=)`` would have recorded it (docs/recording.md): the
+    book declared, a connection opened and routed, the book syncing, its snapshot (REST
+    venues), then every prelude and workload message as a frame, 1 µs apart, socket reads
+    of three messages. ``before_message(i, recorder)`` runs before message ``i`` (tests).
+    Returns the open ``Recorder`` (the caller closes it) and the frames written."""
+    from fastfeed.feed import BookFeed
+    from fastfeed.recorder import Recorder
+
+    rec = Recorder(path, **recorder_kw)
+    book = BookFeed(w.venue, w.symbol, w.tick_size, w.step_size, strict=False,
+                    book_latency="off")
+    rec.declare(book, "book", venue=w.venue, symbol=w.symbol, tick_size=w.tick_size,
+                step_size=w.step_size, price_decimals=book.price_decimals,
+                size_decimals=book.size_decimals)
+    conn = rec.connection(w.venue, "ws://workload")
+    rec.route(conn, [book], [])
+    rec.op("start_sync", book, state="syncing")
+    if w.snapshot is not None:
+        rec.op("snapshot", book, body=w.snapshot)
+    t = 1_000_000_000
+    payloads = list(w.prelude) + list(w.messages)
+    for i, m in enumerate(payloads):
+        if before_message is not None:
+            before_message(i, rec)
+        t += 1000
+        rec.buffer.add_frame_bytes(conn, t, m, i % 3 == 2)
+    return rec, len(payloads)
