@@ -216,21 +216,44 @@ def _trade_columns(pa: ModuleType, core: TradeFeed, stream: str,
     pd, sd = core.price_decimals, core.size_decimals
 
     def const(value: Any, typ: Any) -> Any:
-        return pa.array([value] * n, typ)
+        return pa.repeat(pa.scalar(value, typ), n)
+
+    def col(name: str) -> np.ndarray[Any, Any]:
+        return np.ascontiguousarray(rows[name])
 
     ts = pa.timestamp("ns", tz="UTC")
-    price = np.ascontiguousarray(rows["price"])
-    size = np.ascontiguousarray(rows["size"])
+    price, size = col("price"), col("size")
     return [const(core.venue, pa.string()), const(core.symbol, pa.string()),
             const(stream, pa.string()),
-            pa.array(np.ascontiguousarray(rows["recv_ns"]), pa.int64()).cast(ts),
-            pa.array(np.ascontiguousarray(rows["exchange_ns"]), pa.int64()).cast(ts),
-            pa.array(np.ascontiguousarray(rows["trade_id"]), pa.int64()),
+            pa.array(col("recv_ns"), pa.int64()).cast(ts),
+            pa.array(col("exchange_ns"), pa.int64()).cast(ts),
+            pa.array(col("trade_id"), pa.int64()),
             pa.array(price, pa.int64()), pa.array(size, pa.int64()),
             const(pd, pa.int8()), const(sd, pa.int8()),
-            pa.array(np.ascontiguousarray(rows["side"]), pa.int8()),
+            pa.array(col("side"), pa.int8()),
             pa.array(_float_view(price, pd), pa.float64()),
             pa.array(_float_view(size, sd), pa.float64())]
+
+
+class _TradeRows:
+    """Trades copied out of the rings, kept as numpy rows per stream until a row group's
+    worth is converted at once (one Arrow batch per stream, not per step)."""
+
+    def __init__(self) -> None:
+        self.parts: dict[int, tuple[TradeFeed, str, list[np.ndarray[Any, Any]]]] = {}
+        self.rows = 0
+
+    def add(self, ident: int, core: TradeFeed, stream: str,
+            rows: np.ndarray[Any, Any]) -> None:
+        self.parts.setdefault(ident, (core, stream, []))[2].append(rows)
+        self.rows += len(rows)
+
+    def drain(self, pa: ModuleType, sink: _Sink) -> None:
+        for core, stream, arrays in self.parts.values():
+            if arrays:
+                sink.add(_trade_columns(pa, core, stream, np.concatenate(arrays)))
+                arrays.clear()
+        self.rows = 0
 
 
 def _chunk_at(chunks: list[ChunkInfo], recording: Recording, t_ns: int) -> ChunkInfo:
@@ -290,6 +313,7 @@ def _export(pa: ModuleType, pq: ModuleType, rec: Recording, out_dir: str, depth:
     seen: dict[int, int] = {}       # trade stream declaration id -> trades copied out
     lost = 0
     rows = _BookRows()
+    tape = _TradeRows()
 
     def collect_trades() -> None:
         nonlocal lost
@@ -305,7 +329,9 @@ def _export(pa: ModuleType, pq: ModuleType, rec: Recording, out_dir: str, depth:
             seen[ident] = core.recorded
             if len(got):
                 stream = replay.declarations[ident].get("stream") or core.stream or ""
-                trades.add(_trade_columns(pa, core, str(stream), got))
+                tape.add(ident, core, str(stream), got)
+        if tape.rows >= ROW_GROUP_ROWS:
+            tape.drain(pa, trades)
 
     snapshots = 0
     try:
@@ -333,6 +359,7 @@ def _export(pa: ModuleType, pq: ModuleType, rec: Recording, out_dir: str, depth:
                     rows = _BookRows()
         replay.run()        # records stamped past the last instant (clocks are per record)
         collect_trades()
+        tape.drain(pa, trades)
         if len(rows):
             books.add(rows.columns(pa))
         books_out = books.close()
