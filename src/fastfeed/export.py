@@ -103,20 +103,6 @@ def trade_schema(pa: ModuleType | None = None) -> Any:
     ])
 
 
-class _ExportReplay(Replay):
-    """A ``Replay`` whose trade rings hold at least ``min_capacity`` trades (the ring
-    size changes what a stream *holds*, never what it records: ids, states, values)."""
-
-    def __init__(self, recording: Recording, min_capacity: int) -> None:
-        super().__init__(recording)
-        self.min_capacity = min_capacity
-
-    def _declare(self, meta: dict[str, Any]) -> None:
-        if meta.get("kind") == "trades" and isinstance(meta.get("capacity"), int):
-            meta = {**meta, "capacity": max(meta["capacity"], self.min_capacity)}
-        super()._declare(meta)
-
-
 class _Sink:
     """One Parquet file written in row groups, to ``path + ".partial"`` until done."""
 
@@ -308,7 +294,7 @@ def _export(pa: ModuleType, pq: ModuleType, rec: Recording, out_dir: str, depth:
     except BaseException:
         books.abort()
         raise
-    replay = _ExportReplay(rec, min_trade_capacity)
+    replay = Replay(rec, min_trade_capacity=min_trade_capacity)
     chunks = list(rec.chunks)
     seen: dict[int, int] = {}       # trade stream declaration id -> trades copied out
     lost = 0

@@ -94,11 +94,16 @@ class Replay:
     channel for streams), ``stats()`` the counts and throughput, ``processing`` the
     histogram of each message's decode → apply time (ns), ``problems`` what could not
     be replayed exactly and where. ``prefetch``: chunks a background thread decompresses
-    ahead of the walk (0: none, decompress in line).
+    ahead of the walk (0: none, decompress in line). ``min_trade_capacity``: trade rings
+    hold at least that many trades (a ring's size changes what a stream *holds*, never
+    what it records: ids, states and values are the same; ``fastfeed.export`` reads a
+    whole tape through it).
     """
 
-    def __init__(self, recording: Recording | str, *, prefetch: int = 2) -> None:
+    def __init__(self, recording: Recording | str, *, prefetch: int = 2,
+                 min_trade_capacity: int = 0) -> None:
         self.prefetch = prefetch
+        self.min_trade_capacity = min_trade_capacity
         self.recording = Recording(recording) if isinstance(recording, str) else recording
         self.cores: dict[int, Any] = {}                 # declaration id -> core
         self.declarations: dict[int, dict[str, Any]] = {}
@@ -243,6 +248,8 @@ class Replay:
         ident = meta.get("id")
         if not isinstance(ident, int) or ident in self.cores:
             return      # (declarations repeat after a drop)
+        if meta.get("kind") == "trades" and isinstance(meta.get("capacity"), int):
+            meta = {**meta, "capacity": max(meta["capacity"], self.min_trade_capacity)}
         try:
             self.cores[ident] = _build(meta)
             self.declarations[ident] = meta
