@@ -8,9 +8,12 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import urllib.error
 import urllib.request
+from typing import Any
 
 import pytest
+
 from e2e import run, settle, sim_config, wait_for
 from fastfeed import Engine
 from fastfeed._record import EVENT
@@ -121,17 +124,42 @@ def _get(url: str) -> tuple[int, str]:
 
 
 def test_cli_serve_prints_the_urls_and_exits_when_done(recording: str) -> None:
-    # Nothing connects: --exit-when-done would wait forever, so the CLI is stopped by
-    # its own --duration guard... instead check the URL lines and a clean Ctrl-C.
+    expected = offline_books(recording)
     proc = subprocess.Popen([sys.executable, "-m", "fastfeed", "replay", recording, "--serve",
-                             "--speed", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                             "--speed", "0", "--exit-when-done"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(2)]
-    finally:
-        proc.send_signal(2)
+        lines = [proc.stdout.readline().split() for _ in range(2)]
+        urls = {parts[0]: (parts[2], parts[4]) for parts in lines}
+        assert set(urls) == {"binance", "coinbase"}, lines
+        assert all(p[1] == "ws" and p[3] == "rest" for p in lines), lines
+
+        async def body() -> dict[tuple[str, str], dict]:
+            last: dict[tuple[str, str], dict] = {}     # each book after its last message
+
+            def keep(book: Any) -> None:
+                last[(book.venue, book.symbol)] = book_json(book)
+
+            async with Engine() as engine:
+                books = []
+                for venue, symbols in SPECS.items():
+                    ws, rest = urls[venue]
+                    books += await engine.subscribe_many([(venue, s) for s in symbols],
+                                                         ws_url=ws, rest_url=rest,
+                                                         callback=keep)
+                # the server exits once it played everything: the books go stale
+                await wait_for(lambda: proc.poll() is not None, timeout=30, what="exit")
+                await wait_for(lambda: all(b.state == "stale" for b in books), what="stale")
+                return last
+
+        live = run(body)
         _out, err = proc.communicate(timeout=20)
-    assert lines[0].startswith("binance ws://127.0.0.1:") and " rest http://127.0.0.1:" in lines[0]
-    assert lines[1].startswith("coinbase ws://127.0.0.1:")
-    assert proc.returncode == 130, err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "played:" in err and "problem" not in err, err
+    for key, book in expected.items():
+        assert live[key] == book, key
