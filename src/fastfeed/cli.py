@@ -148,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="--serve: REST port (default: any free one)")
     replay.add_argument("--exit-when-done", action="store_true",
                         help="--serve: exit once every venue was played to its end "
-                        "(default: keep serving until Ctrl-C)")
+                        "and no request came for a second (default: keep serving until "
+                        "Ctrl-C)")
 
     # Listed for --help; main() hands their arguments to their own parsers.
     sub.add_parser("simulate", help="run the local exchange simulator standalone "
@@ -269,6 +270,11 @@ async def _record(args: argparse.Namespace) -> int:
     return 0
 
 
+SERVE_QUIET_SECONDS = 1.0
+"""``replay --serve --exit-when-done``: after the file was played, exit once no request or
+connection came for this long."""
+
+
 async def _serve(args: argparse.Namespace) -> int:
     """``fastfeed replay FILE --serve``: one line per venue with its ws/rest base URLs,
     then serve until played (``--exit-when-done``) or Ctrl-C."""
@@ -297,6 +303,9 @@ async def _serve(args: argparse.Namespace) -> int:
             print(f"problem: {problem}", file=sys.stderr)
         if not args.exit_when_done:
             await asyncio.Event().wait()        # until Ctrl-C
+        while server.idle_seconds() < SERVE_QUIET_SECONDS:
+            # a snapshot the engine asks for after the last message is still served
+            await asyncio.sleep(SERVE_QUIET_SECONDS - server.idle_seconds())
     return 0
 
 

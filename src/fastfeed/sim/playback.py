@@ -34,7 +34,15 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from aiohttp import web
-from picows import WSFrame, WSListener, WSMsgType, WSTransport, WSUpgradeRequest, ws_create_server
+from picows import (
+    WSCloseCode,
+    WSFrame,
+    WSListener,
+    WSMsgType,
+    WSTransport,
+    WSUpgradeRequest,
+    ws_create_server,
+)
 
 from fastfeed._record import DECLARE, EVENT, FRAME, HEADER_SIZE, OP
 from fastfeed.recording import RECORD_HEADER, Recording, RecordingError, split_meta
@@ -47,6 +55,9 @@ log = logging.getLogger("fastfeed.sim.playback")
 YIELD_EVERY = 256
 """Frames sent back to back before the playback yields to the event loop (``speed`` 0:
 other connections and the REST port are served meanwhile)."""
+
+STOP_GRACE = 2.0
+"""Seconds ``stop`` waits for connections to flush and close before aborting them."""
 
 #: Where a body lives in a recording: (chunk index in ``Recording.chunks``, start, length
 #: of the body within the decompressed chunk).
@@ -169,6 +180,7 @@ class _Client(WSListener):
     def on_ws_connected(self, transport: WSTransport) -> None:
         """Start this connection's playback from the start of the file."""
         self.transport = transport
+        self.server.touch()
         self.server._clients.add(self)
         self.server.connections[self.venue] += 1
         self.task = asyncio.get_running_loop().create_task(self.server._play(self))
@@ -239,6 +251,7 @@ class PlaybackServer:
         self._runner: web.AppRunner | None = None
         self._ws_port = ws_port
         self._rest_port = rest_port
+        self._last_activity = 0.0
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -254,13 +267,26 @@ class PlaybackServer:
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self._rest_port).start()
         self._rest_port = self._runner.addresses[0][1]
+        self.touch()
         if not self.venues:
             self.finished.set()
 
     async def stop(self) -> None:
-        """Close every connection, both ports and the file."""
-        for c in list(self._clients):
-            if c.transport is not None:
+        """Close every connection, both ports and the file. A connection gets a CLOSE 1001
+        and is closed when the client answers it, so it has read everything sent before
+        (closing first could reset the socket under data the client has not read yet);
+        it is aborted after ``STOP_GRACE`` seconds without an answer."""
+        clients = [c for c in self._clients if c.transport is not None and not c.closed]
+        for c in clients:
+            assert c.transport is not None
+            if not c.transport.is_close_frame_sent:
+                c.transport.send_close(WSCloseCode.GOING_AWAY, b"playback stopped")
+        loop = asyncio.get_running_loop()
+        end = loop.time() + STOP_GRACE
+        while any(not c.closed for c in clients) and loop.time() < end:
+            await asyncio.sleep(0.01)
+        for c in clients:
+            if not c.closed and c.transport is not None:
                 c.transport.disconnect(graceful=False)
         if self._ws_server is not None:
             self._ws_server.close()
@@ -280,6 +306,15 @@ class PlaybackServer:
     async def __aexit__(self, *exc: object) -> None:
         """Stop on exit."""
         await self.stop()
+
+    def touch(self) -> None:
+        """Note a request or a connection now (``idle_seconds``)."""
+        self._last_activity = asyncio.get_running_loop().time()
+
+    def idle_seconds(self) -> float:
+        """Seconds since the last REST request or WebSocket connection (since start when
+        none came yet)."""
+        return asyncio.get_running_loop().time() - self._last_activity
 
     # -- addresses ----------------------------------------------------------------------
 
@@ -390,6 +425,7 @@ class PlaybackServer:
         return web.Response(status=404, text=text + "\n")
 
     async def _rest(self, request: web.Request) -> web.Response:
+        self.touch()
         venue, _, rest = request.path.strip("/").partition("/")
         path = "/" + rest
         if venue not in VENUES or venue not in self.venues:
