@@ -288,6 +288,10 @@ class PlaybackServer:
         for c in clients:
             if not c.closed and c.transport is not None:
                 c.transport.disconnect(graceful=False)
+            if c.task is not None:
+                c.task.cancel()     # before the file closes under it
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await c.task
         if self._ws_server is not None:
             self._ws_server.close()
             with contextlib.suppress(Exception):
