@@ -33,7 +33,7 @@ SKIPPED=(
     tests/test_engine_*.py tests/test_chaos.py tests/test_sim_*.py tests/test_cli.py
     tests/test_bench_cli.py tests/test_robust.py tests/test_rest_hostile.py tests/test_shm_mp.py
     tests/test_honest_live.py tests/test_scale.py tests/test_audit.py tests/test_bench_scale.py
-    tests/test_backfill.py tests/test_cli_record.py
+    tests/test_backfill.py tests/test_cli_record.py tests/test_replay_serve.py
 )
 unlisted=()
 for f in tests/test_*.py benches/test_*.py; do

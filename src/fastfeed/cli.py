@@ -30,6 +30,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError("must be 0 or positive")
+    return value
+
+
 def parse_book_spec(text: str) -> tuple[str, str]:
     """``venue:SYMBOL`` → (venue, symbol), with a clear error for anything else."""
     from fastfeed.venues import VENUES
@@ -133,9 +140,23 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--json", action="store_true",
                         help="print every book at the end as one JSON line (exact decimal "
                         "strings, all levels); the report goes to stderr")
-    replay.add_argument("--speed", type=_positive_float,
+    replay.add_argument("--speed", type=_non_negative_float,
                         help="follow the recorded pace, this many times faster "
-                        "(default: as fast as possible)")
+                        "(default: as fast as possible; with --serve: 1, and 0 means as "
+                        "fast as the socket takes them)")
+    replay.add_argument("--serve", action="store_true",
+                        help="serve the file over real sockets instead (WebSocket messages "
+                        "and REST bodies per venue) for a live engine pointed at the URLs "
+                        "printed (docs/recording.md, \"Playback over sockets\")")
+    replay.add_argument("--host", default="127.0.0.1", help="--serve: address to listen on")
+    replay.add_argument("--port", type=int, default=0,
+                        help="--serve: WebSocket port (default: any free one)")
+    replay.add_argument("--rest-port", type=int, default=0,
+                        help="--serve: REST port (default: any free one)")
+    replay.add_argument("--exit-when-done", action="store_true",
+                        help="--serve: exit once every venue was played to its end "
+                        "and no request came for a second (default: keep serving until "
+                        "Ctrl-C)")
 
     export = sub.add_parser("export", help="export a recording as Parquet (books, trades)",
                             description="Replay a recording and write the top-N levels of "
@@ -270,11 +291,55 @@ async def _record(args: argparse.Namespace) -> int:
     return 0
 
 
+SERVE_QUIET_SECONDS = 1.0
+"""``replay --serve --exit-when-done``: after the file was played, exit once no request or
+connection came for this long."""
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    """``fastfeed replay FILE --serve``: one line per venue with its ws/rest base URLs,
+    then serve until played (``--exit-when-done``) or Ctrl-C."""
+    from fastfeed.recording import RecordingError
+    from fastfeed.sim.playback import PlaybackServer
+
+    speed = 1.0 if args.speed is None else args.speed
+    try:
+        server = PlaybackServer(args.file, speed=speed, host=args.host, ws_port=args.port,
+                                rest_port=args.rest_port)
+    except (OSError, RecordingError, ValueError) as exc:
+        print(f"fastfeed replay: {exc}", file=sys.stderr)
+        return 1
+    async with server:
+        for venue, u in server.urls().items():
+            print(f"{venue} ws {u['ws']} rest {u['rest']}", flush=True)
+        pace = f"{speed:g}x the recorded pace" if speed else "as fast as the socket takes them"
+        print(f"serving {args.file} ({pace}); each connection plays from the start",
+              file=sys.stderr, flush=True)
+        await server.finished.wait()
+        st = server.stats()
+        print(f"played: {st['frames_sent']} messages on {st['connections']} connections, "
+              f"snapshots {st['snapshots_served']}, rest {st['rest_served']}, "
+              f"not found {st['not_found']}", file=sys.stderr, flush=True)
+        for problem in st["problems"]:
+            print(f"problem: {problem}", file=sys.stderr)
+        if not args.exit_when_done:
+            await asyncio.Event().wait()        # until Ctrl-C
+        while server.idle_seconds() < SERVE_QUIET_SECONDS:
+            # a snapshot the engine asks for after the last message is still served
+            await asyncio.sleep(SERVE_QUIET_SECONDS - server.idle_seconds())
+    return 0
+
+
 def _replay(args: argparse.Namespace) -> int:
     """``fastfeed replay``: the report on stderr; with --json the books on stdout."""
     from fastfeed.recording import RecordingError
     from fastfeed.replay import Replay
 
+    if args.serve:
+        return run_async(lambda: _serve(args))
+    if args.speed == 0:
+        print("fastfeed replay: --speed must be positive (0 is for --serve)", file=sys.stderr)
+        return 2
     try:
         replay = Replay(args.file)
     except (OSError, RecordingError) as exc:
