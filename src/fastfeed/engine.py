@@ -498,7 +498,7 @@ class Connection:
         if recorder is not None:
             listener.recorder = recorder.buffer
             listener.record_conn = self.record_conn = recorder.connection(
-                self.venue.name, redact_url(self.ws_base))
+                self.venue.name, redact_url(self.ws_base), self.route)
         self._route(listener)
         return listener
 
@@ -604,7 +604,8 @@ class Connection:
         """The server closed the connection (Binance does every 24 h): routine."""
         self.server_closes += 1
         if self.engine.recorder is not None:
-            self.engine.recorder.event("close_frame", conn=self.record_conn, code=None if code is None else int(code),
+            self.engine.recorder.event("close_frame", conn=self.record_conn,
+                                       code=None if code is None else int(code),
                                        reason=venue_text(reason))
         rlog.info((id(self), "close"), "%s: server closed the connection (%s %s)", self, code,
                   venue_text(reason))

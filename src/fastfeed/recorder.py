@@ -119,10 +119,11 @@ class Recorder:
         """Something that happened, for people and tools (the replay reports it)."""
         self._add(EVENT, conn, _meta({"event": name, **fields}), body)
 
-    def connection(self, venue: str, url: str) -> int:
-        """A new connection: its recording id (the listener stamps its frames with it)."""
+    def connection(self, venue: str, url: str, route: str = "") -> int:
+        """A new connection to ``url`` (its venue ``route``, e.g. USD-M ``/market``): its
+        recording id (the listener stamps its frames with it)."""
         self.connections += 1
-        self.op("connect", conn=self.connections, venue=venue, url=url)
+        self.op("connect", conn=self.connections, venue=venue, url=url, route=route)
         return self.connections
 
     def route(self, conn: int, books: list[Any], channels: list[Any]) -> None:
