@@ -11,9 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fastfeed import Engine
 from fastfeed._record import FRAME, RecordBuffer, replay_records
 from fastfeed.bench.workload import make_workload, record_workload
 from fastfeed.feed import BookFeed
+from fastfeed.recorder import Recorder
 from fastfeed.recording import Recording, iter_records, split_meta
 from fastfeed.replay import Replay, book_json
 from fastfeed.trades import TradeFeed
@@ -152,3 +154,10 @@ def test_a_damaged_chunk_in_the_middle_replays_the_rest_and_marks_the_books(tmp_
     assert any(f"chunks {victim.number}..{victim.number}" in p for p in replay.problems)
     assert replay.books[("binance", "BTCUSDT")].state == "stale"
     assert replay.frames > 0
+
+
+def test_an_unwritable_path_fails_at_once_with_the_reason(tmp_path):
+    with pytest.raises(OSError):
+        Recorder(str(tmp_path / "no" / "such" / "dir" / "x.ffrec"))
+    with pytest.raises(OSError):
+        Engine(record=str(tmp_path / "missing-dir" / "x.ffrec"))

@@ -66,7 +66,12 @@ class Recorder:
         self.max_pending_chunks = max_pending_chunks
         self._test_gate = _test_gate    # tests only: the writer waits for it (ChunkWriter)
         self.buffer = RecordBuffer(chunk_bytes, self.seal)
-        self._writer: ChunkWriter | None = None     # opened at the first seal
+        # the file is written from the first seal (its header then lists the books declared
+        # by then), but a path that cannot be written fails here, loudly, not in a timer
+        with open(path, "wb"):
+            pass
+        self._writer: ChunkWriter | None = None
+        self.error: str | None = None       # the writer could not be opened
         self._created_wall_ns = time.time_ns()
         self._created_mono_ns = _monotonic_ns()
         self._ids: dict[int, int] = {}              # id(object) -> declaration id
@@ -164,10 +169,14 @@ class Recorder:
             return
         raw, first_ns, last_ns, records, frames = taken
         writer = self._writer
-        if writer is None:
-            writer = self._writer = self._open_writer()
-        if writer.submit(raw, first_ns, last_ns, records, frames, wall_ns=time.time_ns(),
-                         mono_ns=_monotonic_ns()):
+        if writer is None and self.error is None:
+            try:
+                writer = self._writer = self._open_writer()
+            except OSError as exc:
+                self.error = f"cannot write {self.path}: {exc}"
+        if writer is not None and writer.submit(raw, first_ns, last_ns, records, frames,
+                                                wall_ns=time.time_ns(),
+                                                mono_ns=_monotonic_ns()):
             self.chunks_sealed += 1
         else:
             self.dropped_chunks += 1
@@ -176,11 +185,12 @@ class Recorder:
             self.dropped_bytes += len(raw)
             self._drop_pending = True
             self.buffer.recycle(raw)
+            failure = self.error or (writer.error if writer is not None else None)
             rlog.warning((id(self), "dropped"), "recording %s: writer %s; dropped %d records "
                          "(%d frames) so far", self.path,
-                         f"failed ({writer.error})" if writer.error else "cannot keep up",
+                         f"failed ({failure})" if failure else "cannot keep up",
                          self.dropped_records, self.dropped_frames)
-        if self._drop_pending and writer.error is None:
+        if self._drop_pending and writer is not None and writer.error is None:
             self._reopen_after_drop()
 
     def _reopen_after_drop(self) -> None:
@@ -220,7 +230,11 @@ class Recorder:
             self.seal()
         self._closed = True
         if self._writer is None:        # nothing was ever recorded: still a valid file
-            self._writer = self._open_writer()
+            try:
+                self._writer = self._open_writer()
+            except OSError as exc:
+                self.error = f"cannot write {self.path}: {exc}"
+                return
         self._writer.close({"books": self.declarations,
                             "frames": self.buffer.total_frames,
                             "records": self.buffer.total_records,
@@ -237,7 +251,8 @@ class Recorder:
             "chunks_sealed": self.chunks_sealed, "dropped_chunks": self.dropped_chunks,
             "dropped_records": self.dropped_records, "dropped_frames": self.dropped_frames,
             "dropped_bytes": self.dropped_bytes, "buffered_bytes": self.buffer.used_bytes,
-            "connections": self.connections, "declared": len(self.declarations)}
+            "connections": self.connections, "declared": len(self.declarations),
+            "error": self.error or (self._writer.error if self._writer is not None else None)}
         if self._writer is not None:
             out["writer"] = self._writer.stats()
         return out
