@@ -20,8 +20,9 @@ venue's fault). The sequencing rules are those of ``docs/venues.md``:
   by the listener. The sequencer only tracks state.
 * Bybit (docs/venues.md, "Bybit"): snapshots arrive in-band and set the id to their
   ``u`` (``u == 1``: the venue restarted, still just a snapshot); a delta must have
-  ``u == id + 1``; ``u <= id`` is old (a duplicate: sizes are absolute), any other ``u``
-  a gap.
+  ``u == id + 1``; ``u == id`` is old (a duplicate: sizes are absolute), any other ``u``
+  a gap (also a smaller one: after a restart snapshot that was lost, deltas restart
+  low, and calling them old would freeze a book that claims to be live).
 """
 
 from libc.stdint cimport int64_t
@@ -139,7 +140,7 @@ cdef class Sequencer:
                 return SEQ_GAP
             return SEQ_APPLY
         if self.rule == RULE_BYBIT:
-            if last_id <= self.book_id:
+            if last_id == self.book_id:
                 return SEQ_OLD
             if last_id != self.book_id + 1:
                 return SEQ_GAP

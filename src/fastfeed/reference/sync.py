@@ -39,8 +39,9 @@ class ReferenceSequencer:
         if self.rule == "in-band":
             return "apply"
         if self.rule == "bybit":
-            # a delta continues the book by exactly one; at or below it: a duplicate
-            if last <= self.book_id:
+            # a delta continues the book by exactly one; the same u again: a duplicate;
+            # anything else (lower too: a lost restart snapshot) is a gap
+            if last == self.book_id:
                 return "old"
             return "apply" if last == self.book_id + 1 else "gap"
         if self.rule == "binance-spot":
