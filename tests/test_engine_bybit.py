@@ -98,3 +98,26 @@ def test_reconnect_malformed_and_keepalive():
                                what="reconnect")
                 await settle_now(sim, books)
     run(body)
+
+
+def test_op_ping_keepalive_is_sent_and_answered(monkeypatch):
+    from fastfeed.venues import get_venue
+
+    # the real interval is 20 s; the same code path on a shorter one
+    monkeypatch.setattr(get_venue("bybit"), "keepalive_every", 0.4)
+
+    async def body():
+        async with Simulator(sim_config({"bybit": ["BTCUSDT"]}, rate=5)) as sim:
+            async with Engine() as engine:
+                book = await engine.subscribe("bybit", "BTCUSDT", tick_size="0.01",
+                                              step_size="0.00001", **urls(sim, "bybit"))
+                conn = book.connection
+                await wait_for(lambda: book.is_live, what="live")
+                sim.pause()     # from now on only the pongs arrive
+                router = conn.listener.router
+                m0, pings0 = router.messages, conn.keepalive_pings
+                await wait_for(lambda: router.messages >= m0 + 3, what="pongs")
+                assert conn.keepalive_pings >= pings0 + 3
+                assert router.decode_errors == 0 and router.control_messages == 1   # the ack
+                assert book.is_live and book.gaps == 0 and book.rejected == 0
+    run(body)

@@ -232,7 +232,8 @@ cdef int decode_bybit(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil
             return DEC_OK
         return _missing(b, "field 'topic' missing")
     if topic_len < 0:
-        return _fail_batch(b, DEC_WRONG_TYPE, -1, "field 'topic' has the wrong type (expected string)")
+        return _fail_batch(b, DEC_WRONG_TYPE, -1,
+                           "field 'topic' has the wrong type (expected string)")
     if topic_len < 10 or memcmp(topic, b"orderbook.", 10) != 0:
         b.n_levels = 0
         b.msg_kind = MSG_IGNORED        # another channel's topic (publicTrade, tickers, ...)
