@@ -28,6 +28,7 @@ TESTS=(
     benches/test_bench_candles.py
     tests/test_decode_backfill.py tests/test_trades_backfill.py tests/test_recording_file.py
     tests/test_recorder.py benches/test_bench_recording.py tests/test_export.py
+    tests/test_decode_bybit.py
 )
 SKIPPED=(
     tests/test_engine_*.py tests/test_chaos.py tests/test_sim_*.py tests/test_cli.py

@@ -25,8 +25,10 @@ from fastfeed import BboFeed, BookFeed, CandleFeed, DecodeRejected, TickerFeed, 
 from fastfeed.candles import quote_volume
 
 CORPUS = Path(__file__).parent / "corpus"
-VENUES = ("binance", "binance-usdm", "coinbase", "coinbase-exchange")
+VENUES = ("binance", "binance-usdm", "coinbase", "coinbase-exchange", "bybit", "bybit-linear")
 SNAPSHOT_VENUES = ("binance", "binance-usdm")
+#: venues whose trades, BBO and tickers are not built yet (docs/venues.md, "Bybit")
+BOOK_ONLY = ("bybit", "bybit-linear")
 STATES = ("syncing", "live", "gap", "stale", "closed")
 SNAPSHOT_RESULTS = ("live", "too_old", "gap", "rejected")
 
@@ -652,7 +654,10 @@ def test_corpus_has_every_venue():
     for venue in VENUES:
         files = [p for p in (CORPUS / venue).glob("*.json")
                  if not p.name.startswith(OTHER_CHANNELS)]
-        assert len(files) >= 8, f"{venue}: only {len(files)} scenarios"
+        # bybit-linear shares bybit's decoder and rule: its corpus holds the market's own shapes
+        assert len(files) >= (3 if venue == "bybit-linear" else 8), f"{venue}: only {len(files)} scenarios"
+        if venue in BOOK_ONLY:
+            continue
         trades = list((CORPUS / venue).glob("trades_*.json"))
         assert len(trades) >= 3, f"{venue}: only {len(trades)} trade scenarios"
         for channel in ("bbo", "ticker"):

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from fastfeed._sync import Sequencer
 from fastfeed.reference.sync import ReferenceSequencer
 
-RULES = ("binance-spot", "binance-usdm")
+RULES = ("binance-spot", "binance-usdm", "bybit")
 
 event = st.tuples(st.integers(0, 60), st.integers(0, 8), st.integers(-1, 60))
 

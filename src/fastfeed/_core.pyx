@@ -32,6 +32,7 @@ from fastfeed._parse cimport (
 )
 from fastfeed._sync cimport (
     RULE_IN_BAND,
+    RULE_BYBIT,
     SEQ_APPLY,
     SEQ_BUFFER,
     SEQ_OLD,
@@ -196,13 +197,15 @@ cdef class BookCore:
         if not self._replaying:     # a replayed message was counted when it arrived
             self.messages += 1
         self.last_recv_ns = t_recv
-        if self.seq.rule == RULE_IN_BAND:
+        if self.seq.rule == RULE_IN_BAND or self.seq.rule == RULE_BYBIT:
             if seg.kind == SEG_SNAPSHOT:
                 return self._load_in_band(b, seg, t_recv, payload, n)
             if self.seq.state != SYNC_LIVE:
                 self.reject_counts[<int>REJECT_BEFORE_SNAPSHOT] += 1
                 return 0
-            verdict = SEQ_APPLY
+            # Bybit: each delta's u must follow the last (docs/venues.md, "Bybit")
+            verdict = (SEQ_APPLY if self.seq.rule == RULE_IN_BAND
+                       else self.seq.check(b.first_id, b.last_id, b.prev_id))
         else:
             verdict = self.seq.check(b.first_id, b.last_id, b.prev_id)
 
@@ -256,15 +259,17 @@ cdef class BookCore:
         if verdict == SEQ_OLD:
             self.old_messages += 1
             return 0
-        # SEQ_GAP: keep the message (it starts the stream the next snapshot must cover)
+        # SEQ_GAP: keep the message (it starts the stream the next snapshot must cover;
+        # an in-band venue's next snapshot replaces everything: nothing to keep)
         self.mark_gap(f"sequence gap: book at {self.seq.book_id}, message covers "
                       f"{b.first_id}..{b.last_id} (prev {b.prev_id})", SYNC_GAP)
-        self.buffer_payload(payload, n, b.first_id)
+        if self.seq.rule != RULE_BYBIT:
+            self.buffer_payload(payload, n, b.first_id)
         return 0
 
     cdef int _load_in_band(self, DeltaBatch* b, const Segment* seg, int64_t t_recv,
                            const char* payload, Py_ssize_t n) except -1:
-        """An in-band snapshot (Coinbase) replaces the book and makes it live."""
+        """An in-band snapshot (Coinbase, Bybit) replaces the book and makes it live."""
         cdef int rc = convert_segment(b, seg, &self.price_grid, &self.size_grid)
         if rc != DEC_OK:
             self._reject_convert(b, seg, payload, "snapshot")
@@ -272,7 +277,8 @@ cdef class BookCore:
         self.off_grid_levels += b.off_grid
         self.off_grid_snapshot_levels += b.off_grid
         self.book.load_deltas(b.levels + seg.start, seg.count)
-        self.seq.go_live(-1)        # in-band venues have no per-book update id
+        # Coinbase has no per-book update id; Bybit's snapshot carries its u
+        self.seq.go_live(-1 if self.seq.rule == RULE_IN_BAND else b.last_id)
         self._went_live(t_recv)     # publishes to shared memory, if on
         self.level_changes += seg.count
         self.last_applied_ns = monotonic_ns()

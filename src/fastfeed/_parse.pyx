@@ -101,5 +101,6 @@ include "parse/binance_candles.pxi"
 include "parse/coinbase_at_candles.pxi"
 include "parse/streams.pxi"
 include "parse/rest_trades.pxi"
+include "parse/bybit.pxi"
 
 DECODERS = tuple(_REGISTRY)             # every decoder name registered above

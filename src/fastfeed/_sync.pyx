@@ -18,6 +18,11 @@ venue's fault). The sequencing rules are those of ``docs/venues.md``:
   carries nothing the book lacks.
 * In-band venues (Coinbase): no per-book ids; the connection-level sequence is checked
   by the listener. The sequencer only tracks state.
+* Bybit (docs/venues.md, "Bybit"): snapshots arrive in-band and set the id to their
+  ``u`` (``u == 1``: the venue restarted, still just a snapshot); a delta must have
+  ``u == id + 1``; ``u == id`` is old (a duplicate: sizes are absolute), any other ``u``
+  a gap (also a smaller one: after a restart snapshot that was lost, deltas restart
+  low, and calling them old would freeze a book that claims to be live).
 """
 
 from libc.stdint cimport int64_t
@@ -26,7 +31,7 @@ STATE_NAMES = ("syncing", "live", "gap", "stale", "closed")
 VERDICT_NAMES = ("apply", "buffer", "old", "gap")
 # Sequencing rules by the names venue descriptions use (fastfeed.venues: Venue.sequencing).
 RULES = {"binance-spot": RULE_BINANCE_SPOT, "binance-usdm": RULE_BINANCE_USDM,
-         "in-band": RULE_IN_BAND}
+         "in-band": RULE_IN_BAND, "bybit": RULE_BYBIT}
 
 
 class InvalidTransition(RuntimeError):
@@ -66,7 +71,7 @@ cdef int transition_allowed(int source, int target) noexcept nogil:
 cdef class Sequencer:
     """Gap detection for one book under one venue rule.
 
-    ``rule`` is one of ``"binance-spot"``, ``"binance-usdm"``, ``"in-band"``.
+    ``rule`` is one of ``"binance-spot"``, ``"binance-usdm"``, ``"in-band"``, ``"bybit"``.
     """
 
     def __init__(self, str rule):
@@ -134,6 +139,12 @@ cdef class Sequencer:
             if prev_id != self.book_id:
                 return SEQ_GAP
             return SEQ_APPLY
+        if self.rule == RULE_BYBIT:
+            if last_id == self.book_id:
+                return SEQ_OLD
+            if last_id != self.book_id + 1:
+                return SEQ_GAP
+            return SEQ_APPLY
         return SEQ_APPLY
 
     cdef void applied(self, int64_t last_id) noexcept:
@@ -151,7 +162,8 @@ cdef class Sequencer:
         # Spot: the first kept event needs U <= id + 1. USD-M: U <= id, or U == id + 1
         # with pu == id (checked at replay; a wrong pu turns into a gap there).
         cdef int64_t limit = last_update_id + 1
-        if self.rule != RULE_IN_BAND and self.first_buffered_id > limit:
+        if (self.rule != RULE_IN_BAND and self.rule != RULE_BYBIT
+                and self.first_buffered_id > limit):
             return SNAP_TOO_OLD
         self.go_live(last_update_id)
         return SNAP_OK

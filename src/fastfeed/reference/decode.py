@@ -532,6 +532,102 @@ def _coinbase_exchange(payload: bytes) -> dict[str, Any]:
     return _result(kind)
 
 
+_BY = {"topic", "type", "ts", "data", "success", "op"}
+_BY_DATA = {"s", "b", "a", "u"}
+_BY_TS = "field 'ts' has the wrong type (expected integer milliseconds, as a number or a digit string)"
+
+
+def _by_ms(p: _Pending, v: Any) -> int | None:
+    """Bybit ``ts``: integer milliseconds, a number or a digit string (docs/venues.md, "Bybit")."""
+    if isinstance(v, str):
+        raw = _raw(v)
+        if isinstance(v, _Esc) or not 1 <= len(raw) <= 18 or not set(raw) <= _DIGITS:
+            p.add(_BY_TS)
+            return None
+        return int(raw)
+    if not _is_int(v):
+        p.add(_BY_TS)
+        return None
+    if not INT64_MIN <= v <= INT64_MAX:
+        p.add("field 'ts' out of range")
+        return None
+    return int(v)
+
+
+def _bybit(payload: bytes) -> dict[str, Any]:
+    o = _load(payload)
+    _check_dups(o, _BY)
+    _check_unknown_depth(o, _BY)
+    p = _Pending()
+    levels: list[tuple[str, str, str]] = []
+    data: _Obj | None = None
+    for k, v in o.items():
+        if k == "ts":
+            _by_ms(p, v)
+        elif k == "data":
+            if isinstance(v, dict):
+                data = v  # type: ignore[assignment]
+                _check_dups(v, _BY_DATA)  # type: ignore[arg-type]
+                _check_unknown_depth(v, _BY_DATA)
+                for dk, dv in v.items():
+                    if dk == "s":
+                        _sym_field(p, dk, dv)
+                    elif dk in ("b", "a"):
+                        levels += _levels(p, dk, dv, "bid" if dk == "b" else "ask", False)
+                    elif dk == "u":
+                        _int_field(p, dk, dv)
+            else:
+                if _depth(v) > MAX_DEPTH:
+                    raise DecodeFailed("malformed JSON (nesting too deep)")
+                p.add("field 'data' has the wrong type (expected object)")
+    if "topic" not in o:
+        # an ack, a pong or an error
+        if "success" in o:
+            if type(o["success"]) is not bool:
+                raise DecodeFailed("field 'success' has the wrong type (expected true or false)")
+            if not o["success"]:
+                return _result("venue_error")
+        if "op" in o:
+            op = o["op"]
+            if not isinstance(op, str):
+                raise DecodeFailed("field 'op' has the wrong type (expected string)")
+            return _result("heartbeat" if op in ("ping", "pong") else "control")
+        if "success" in o:
+            return _result("control")
+        raise DecodeFailed("field 'topic' missing")
+    topic = o["topic"]
+    if not isinstance(topic, str):
+        raise DecodeFailed("field 'topic' has the wrong type (expected string)")
+    if not _raw(topic).startswith("orderbook."):
+        return _result("ignored")
+    if "type" not in o:
+        raise DecodeFailed("field 'type' missing")
+    typ = o["type"]
+    if not isinstance(typ, str):
+        raise DecodeFailed("field 'type' has the wrong type (expected string)")
+    if typ not in ("snapshot", "delta"):
+        raise DecodeFailed("field 'type' is not 'snapshot' or 'delta'")
+    p.raise_if()
+    for k in ("ts", "data"):
+        if k not in o:
+            raise DecodeFailed(f"field '{k}' missing")
+    assert data is not None
+    for k in ("s", "b", "a", "u"):
+        if k not in data:
+            raise DecodeFailed(f"field '{k}' missing")
+    u = data["u"]
+    if not 0 <= u <= MAX_UPDATE_ID:
+        raise DecodeFailed("field 'u' out of range")
+    ms = _by_ms(_Pending(), o["ts"])
+    assert ms is not None
+    t = _ms_to_ns("ts", ms)
+    if _raw(topic).rsplit(".", 1)[-1] != _raw(data["s"]):
+        raise DecodeFailed("field 's' does not match the topic's symbol")
+    snap = typ == "snapshot"
+    return _result("snapshot" if snap else "depth", first_id=u, last_id=u, event_time_ns=t,
+                   segments=[_seg(data["s"], "snapshot" if snap else "update", t, levels)])
+
+
 def _convert(seg: dict[str, Any], pd: int, sd: int, tick: int, step: int) -> None:
     # A level is off the grid when its price is not a multiple of the tick or its size of
     # the step (in units of the scale): kept and counted, never an error.
@@ -1073,6 +1169,7 @@ DECODERS: dict[str, Callable[[bytes], dict[str, Any]]] = {
     "coinbase-exchange-trades": _coinbase_exchange_trades,
     "binance-rest-aggtrades": _binance_rest_aggtrades,
     "coinbase-exchange-rest-trades": _coinbase_exchange_rest_trades,
+    "bybit": _bybit,
 }
 
 

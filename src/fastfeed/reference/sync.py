@@ -1,7 +1,8 @@
 """Pure-Python reference for the sequencer: the docs/venues.md rules, written plainly.
 
 Binance spot: docs/venues.md#binance-spot-sync-rule; Binance USD-M, with fastfeed's
-extension and deviation: docs/venues.md#binance-usd-m-sync-rule.
+extension and deviation: docs/venues.md#binance-usd-m-sync-rule. Bybit (in-band snapshots,
+``u`` +1 per delta): docs/venues.md, "Bybit".
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ class ReferenceSequencer:
     """Verdicts ``apply``/``buffer``/``old``/``gap`` for Binance spot and USD-M events."""
 
     def __init__(self, rule: str) -> None:
-        assert rule in ("binance-spot", "binance-usdm", "in-band")
+        assert rule in ("binance-spot", "binance-usdm", "in-band", "bybit")
         self.rule = rule
         self.live = False
         self.book_id = -1
@@ -37,6 +38,12 @@ class ReferenceSequencer:
             return "buffer"
         if self.rule == "in-band":
             return "apply"
+        if self.rule == "bybit":
+            # a delta continues the book by exactly one; the same u again: a duplicate;
+            # anything else (lower too: a lost restart snapshot) is a gap
+            if last == self.book_id:
+                return "old"
+            return "apply" if last == self.book_id + 1 else "gap"
         if self.rule == "binance-spot":
             # docs/venues.md#binance-spot-sync-rule: u <= id old; U > id + 1 gap; else apply
             if last <= self.book_id:

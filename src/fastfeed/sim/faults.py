@@ -35,6 +35,10 @@ FAULTS: dict[str, tuple[str, dict[str, Any], str]] = {
                   "mode=payload: the next message is cut in half inside a valid frame "
                   "(invalid JSON, message lost); mode=socket: the frame header promises the "
                   "full payload, half of it is written and the TCP connection is closed"),
+    "restart": ("stream", {"count": 1},
+                "Bybit only: the next `count` messages each go out as a snapshot with u == 1 (the "
+                "venue's service restart), u counting on from there; a client must take it as a "
+                "fresh book, not a gap"),
     "oversized": ("stream", {"size": 2 * 1024 * 1024},
                   "the next message is padded to >= `size` bytes of valid JSON by deletes of "
                   "prices the book does not hold (semantically neutral)"),

@@ -12,6 +12,8 @@ URL scheme (one WS port, one REST port; ``H`` = host):
   is the *spot* route. REST: ``/fapi/v1/depth``, ``/fapi/v1/exchangeInfo``.
 * Coinbase Advanced Trade — ``ws://H:WS/coinbase/advanced-trade``.
 * Coinbase Exchange — ``ws://H:WS/coinbase/exchange``.
+* Bybit — ``ws://H:WS/bybit/v5/public/spot`` and ``.../linear`` (books only). REST:
+  ``/v5/market/instruments-info?category=spot|linear&symbol=``.
 * Debug (REST port): ``GET /debug/truth``, ``POST /debug/fault``, ``POST /debug/pause``,
   ``POST /debug/resume``, ``GET /debug/stats``, ``GET /debug/limits``, and the trade
   truth: ``GET /debug/trades?venue=&symbol=[&from_id=][&limit=]`` (the tape) and

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 from fastfeed.venues.base import BOOK, Instrument, Venue
 from fastfeed.venues.binance import BinanceSpot, BinanceUsdm
+from fastfeed.venues.bybit import BybitLinear, BybitSpot
 from fastfeed.venues.coinbase import CoinbaseAdvancedTrade, CoinbaseExchange
 
 VENUES: dict[str, Venue] = {
     v.name: v
-    for v in (BinanceSpot(), BinanceUsdm(), CoinbaseAdvancedTrade(), CoinbaseExchange())
+    for v in (BinanceSpot(), BinanceUsdm(), CoinbaseAdvancedTrade(), CoinbaseExchange(),
+              BybitSpot(), BybitLinear())
 }
 
 
 def get_venue(name: str) -> Venue:
-    """The venue called ``name`` (``binance``, ``binance-usdm``, ``coinbase``, ``coinbase-exchange``)."""
+    """The venue called ``name`` (``binance``, ``binance-usdm``, ``coinbase``, ``coinbase-exchange``,
+    ``bybit``, ``bybit-linear``)."""
     try:
         return VENUES[name]
     except KeyError:

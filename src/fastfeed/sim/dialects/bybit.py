@@ -1,0 +1,253 @@
+"""Bybit v5 public order books: ``bybit`` (spot) and ``bybit-linear`` (USDT perpetuals).
+
+WebSocket ``/bybit/v5/public/spot`` and ``/bybit/v5/public/linear``. Requests are
+``{"op":"subscribe"|"unsubscribe","args":["orderbook.{depth}.{symbol}",...]}`` (spot: at
+most ``Venue.max_streams_per_message`` args, else an error) and ``{"op":"ping"}``
+(answered with the pong). A subscribed book gets a ``snapshot`` at once, then one
+``delta`` per market message, ``u`` +1 each; ``seq`` is the model's update id (a cross
+sequence: it grows, not by one). The ``restart`` fault sends the next message as a
+snapshot with ``u == 1`` (the venue's service restart) and counts on from there. The
+book is served whole whatever the depth asked (1, 50, 200 or 1000): the simulator does
+not truncate. REST: ``GET /v5/market/instruments-info?category=spot|linear&symbol=``.
+Shapes: docs/simulator.md, "Bybit".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from aiohttp import web
+
+from fastfeed.sim import render
+from fastfeed.sim.dialects.base import Dialect, Wire
+from fastfeed.sim.dialects.coinbase_common import CoinbaseConn, round_robin
+from fastfeed.sim.host import Blob, SimHost
+from fastfeed.sim.market import Market
+from fastfeed.sim.model import BookState, Message
+from fastfeed.sim.rest import RestApi, Route
+from fastfeed.sim.transport import Item
+from fastfeed.venues import BybitLinear, BybitSpot, get_venue
+from fastfeed.venues.bybit import BybitSpot as _Spot
+
+#: The book depths Bybit offers (``orderbook.{depth}.{symbol}``).
+DEPTHS = ("1", "50", "200", "1000")
+
+
+class BybitWire(Wire):
+    """One market's ``orderbook`` messages and its ``u`` counter."""
+
+    def __init__(self, market: Market) -> None:
+        """``u`` starts where a real book would be (a large number), no restart pending."""
+        super().__init__(market)
+        self.u = 1_000_000 + market.model.last_id % 1_000_000
+        """The ``u`` of the last message rendered (a subscribe's snapshot carries it)."""
+        self.restarts = 0
+        """``restart`` faults pending: the next messages go out as ``u == 1`` snapshots."""
+        self.frames: list[bytes] = []
+        """The burst as complete WebSocket frames, the snapshot first."""
+        venue = get_venue(market.venue)
+        self.spot = venue.name == BybitSpot.name
+        self.topic_prefix = f"orderbook.{getattr(venue, 'depth', 50)}."
+
+    def render(self, kind: str, bids: Iterable[tuple[int, int]], asks: Iterable[tuple[int, int]],
+               u: int, seq: int) -> bytes:
+        """One ``snapshot``/``delta`` in the market's key order: spot prints ``ts`` before
+        ``type``, futures after it (docs/venues.md, "Bybit")."""
+        m = self.market
+        fmt = m.fmt
+        ts = render.now_ms()
+        head = (f'"ts":{ts},"type":"{kind}"' if self.spot else f'"type":"{kind}","ts":{ts}')
+        return (f'{{"topic":"{self.topic_prefix}{m.symbol}",{head},"data":{{"s":"{m.symbol}",'
+                f'"b":{fmt.levels(bids)},"a":{fmt.levels(asks)},"u":{u},"seq":{seq}}},'
+                f'"cts":{ts - 2}}}').encode()
+
+    def snapshot(self, state: BookState) -> bytes:
+        """The book ``state`` as a snapshot at the current ``u``."""
+        return self.render("snapshot", state.sorted_bids(), state.sorted_asks(), self.u, state.last_id)
+
+    def update(self, msg: Message, pad_bytes: int | None) -> bytes:
+        """One ``delta`` (``u`` +1), or after a ``restart`` fault a ``u == 1`` snapshot of
+        the book after ``msg``."""
+        m = self.market
+        if self.restarts:
+            self.restarts -= 1
+            m.host.fired("restart")
+            self.u = 1
+            return self.snapshot(m.model.snapshot())
+        self.u += 1
+        asks: Iterable[tuple[int, int]] = msg.asks
+        if pad_bytes:
+            per = len(m.fmt.price(m.model.far_ask_prices(1)[0])) + 8
+            asks = list(msg.asks) + [(p, 0) for p in m.model.far_ask_prices(pad_bytes // per + 1)]
+        return self.render("delta", msg.bids, asks, self.u, msg.last_id)
+
+    def inject(self, fault: str, params: dict[str, Any]) -> bool:
+        """``restart``: the next ``count`` messages are ``u == 1`` snapshots."""
+        if fault != "restart":
+            return False
+        self.restarts += int(params["count"])
+        return True
+
+    def prerender_burst(self) -> None:
+        """Snapshot and deltas, framed (the same bytes for every subscriber)."""
+        m = self.market
+        assert m.burst_start is not None
+        u = self.u
+        self.frames.append(render.ws_frame(self.render(
+            "snapshot", m.burst_start.sorted_bids(), m.burst_start.sorted_asks(), u, m.burst_start.last_id)))
+        for i, msg in enumerate(m.burst, 1):
+            self.frames.append(render.ws_frame(self.render("delta", msg.bids, msg.asks, u + i, msg.last_id)))
+
+
+class BybitConn(CoinbaseConn):
+    """A Bybit public connection: ``op`` requests, in-band snapshots, ``delta`` frames."""
+
+    def __init__(self, host: SimHost, venue: str) -> None:
+        """Nothing subscribed."""
+        super().__init__(host, venue)
+        self.conn_id = f"sim-{id(self):x}"
+        self.books: list[str] = []
+        self.spec = get_venue(venue)
+
+    def _reply(self, obj: dict[str, Any]) -> None:
+        obj["conn_id"] = self.conn_id
+        self.send_raw(render.json_bytes(obj), data=False)
+
+    def on_text(self, data: bytes) -> None:
+        """``subscribe``/``unsubscribe`` of ``orderbook.{depth}.{symbol}`` topics, ``ping``."""
+        try:
+            req = json.loads(data)
+            op = req["op"]
+            args = req.get("args", [])
+            if not isinstance(op, str) or not isinstance(args, list):
+                raise TypeError(op)
+        except (ValueError, KeyError, TypeError):
+            self._reply({"success": False, "ret_msg": "error:request not valid", "op": ""})
+            return
+        head: dict[str, Any] = {"req_id": req["req_id"]} if "req_id" in req else {}
+        if op == "ping":
+            self._reply({"success": True, "ret_msg": "pong", **head, "op": "ping"})
+            return
+        if op not in ("subscribe", "unsubscribe"):
+            self._reply({"success": False, "ret_msg": f"error:handler not found,op:{op}", **head, "op": op})
+            return
+        if self.spec.name == BybitSpot.name and len(args) > self.spec.max_streams_per_message:
+            self._reply({"success": False, "ret_msg": f"args size >{self.spec.max_streams_per_message}",
+                         **head, "op": op})
+            return
+        symbols = []
+        for topic in args:
+            parts = topic.split(".") if isinstance(topic, str) else []
+            if len(parts) != 3 or parts[0] != "orderbook" or parts[1] not in DEPTHS or not self.known(parts[2]):
+                self._reply({"success": False, "ret_msg": f"error:handler not found,topic:{topic}", **head,
+                             "op": op})
+                return
+            symbols.append(parts[2])
+        self.subscribed = True
+        fresh = []
+        for s in symbols:
+            if op == "subscribe" and s not in self.books:
+                self.books.append(s)
+                fresh.append(s)
+            elif op == "unsubscribe" and s in self.books:
+                self.books.remove(s)
+                self.close_product(s)
+        # spot acks say the op in ret_msg; linear and inverse leave it empty
+        self._reply({"success": True, "ret_msg": op if self.spec.name == BybitSpot.name else "", **head,
+                     "op": op})
+        self.open(fresh)
+
+    def send_snapshot(self, m: Market, state: BookState) -> None:
+        """The in-band ``snapshot`` at the market's current ``u``."""
+        wire = m.wire
+        assert isinstance(wire, BybitWire)
+        self.send_raw(wire.snapshot(state))
+
+    def burst_blob(self, markets: list[Market]) -> Blob:
+        """The same bytes for every connection subscribing alike."""
+        key = (self.venue, tuple(m.symbol for m in markets), 0)
+        return self.host.blob_cache.get(key, lambda: render.frames_blob(round_robin([_frames(m) for m in markets])))
+
+    def deliver(self, market: Market, stream: bytes, items: list[Item], msg: Message) -> None:
+        """One frame per item."""
+        for payload, mode in items:
+            self.send_item(payload, mode)
+
+
+def _frames(m: Market) -> list[bytes]:
+    wire = m.wire
+    assert isinstance(wire, BybitWire)
+    return wire.frames
+
+
+class BybitDialect(Dialect):
+    """Bybit v5 spot in the simulator (the REST instrument endpoint serves both)."""
+
+    ws_path = "/bybit/v5/public/spot"
+
+    def __init__(self) -> None:
+        """Read the venue's description."""
+        self.venue = get_venue(BybitSpot.name)
+
+    def wire(self, market: Market) -> Wire:
+        """Bybit messages for ``market``."""
+        return BybitWire(market)
+
+    def ws_url(self, base: str) -> str:
+        """The full URL of the category's public stream."""
+        return base + self.ws_path
+
+    def claims(self, path: str) -> bool:
+        """The category's public stream path."""
+        return path == self.ws_path
+
+    def accept(self, host: SimHost, path: str, query: Mapping[str, list[str]]) -> Any:
+        """A new connection."""
+        return BybitConn(host, self.name)
+
+    def rest_routes(self) -> list[Route]:
+        """``instruments-info`` for every category (one route: the port is shared)."""
+        return [("GET", "/v5/market/instruments-info", instruments_info)]
+
+
+class BybitLinearDialect(BybitDialect):
+    """Bybit v5 USDT perpetuals in the simulator."""
+
+    ws_path = "/bybit/v5/public/linear"
+
+    def __init__(self) -> None:
+        """Read the venue's description."""
+        self.venue = get_venue(BybitLinear.name)
+
+    def rest_routes(self) -> list[Route]:
+        """None of its own (the spot dialect's route answers ``category=linear``)."""
+        return []
+
+
+_CATEGORIES = {BybitSpot.category: BybitSpot.name, BybitLinear.category: BybitLinear.name}
+
+
+async def instruments_info(api: RestApi, request: web.Request) -> web.Response:
+    """``{"retCode":0,"retMsg":"OK","result":{"category":..,"list":[{"symbol":..,
+    "priceFilter":{"tickSize":..},"lotSizeFilter":{..}}]}}``: spot's size step is
+    ``basePrecision``, linear's ``qtyStep``; an unknown symbol is an empty list, an
+    unknown category ``retCode`` 10001."""
+    category = request.query.get("category", "")
+    symbol = request.query.get("symbol", "")
+    venue = _CATEGORIES.get(category)
+    if venue is None:
+        return web.json_response({"retCode": 10001, "retMsg": "Illegal category", "result": {}})
+    injected = api.begin(venue, symbol)
+    if injected is not None:
+        return injected
+    m = api.host.find_market(venue, symbol)
+    rows = []
+    if m is not None:
+        spec = get_venue(venue)
+        assert isinstance(spec, _Spot)
+        lot = {spec.step_field: m.cfg.step_size, "minOrderQty": m.cfg.step_size}
+        rows.append({"symbol": symbol, "status": "Trading", "priceFilter": {"tickSize": m.cfg.tick_size},
+                     "lotSizeFilter": lot})
+    return web.json_response({"retCode": 0, "retMsg": "OK", "result": {"category": category, "list": rows}})

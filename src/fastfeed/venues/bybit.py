@@ -1,0 +1,99 @@
+"""Bybit v5 public order books: ``bybit`` (spot) and ``bybit-linear`` (USDT perpetuals).
+
+Snapshots arrive in-band (``orderbook.{depth}.{symbol}``: a ``snapshot`` after the
+subscribe, then ``delta`` messages); ``u`` steps by one per message of a book, and a
+snapshot with ``u == 1`` means the venue's service restarted (a fresh book, not a gap).
+A jump in ``u`` resubscribes that symbol only. The rules: docs/venues.md, "Bybit".
+"""
+
+from __future__ import annotations
+
+import json
+
+from fastfeed.rest import RestClient, RestError
+from fastfeed.venues.base import BOOK, Instrument, Venue, dumps
+
+
+class BybitSpot(Venue):
+    """Bybit v5 spot public WebSocket: ``orderbook.{depth}.{symbol}``."""
+
+    name = "bybit"
+    symbol_example = "BTCUSDT"
+    decoder = "bybit"
+    sequencing = "bybit"
+    #: the ``category`` of the REST instrument lookup (and the WebSocket route)
+    category = "spot"
+    #: the ``orderbook.{depth}`` depth fastfeed subscribes (the venue offers 1, 50, 200, 1000)
+    depth = 50
+    ws_url = "wss://stream.bybit.com/v5/public/spot"
+    rest_url = "https://api.bybit.com"
+    # one public connection's args must not exceed 21 000 characters in total
+    # (~22 per topic): a conservative fastfeed bound well under it
+    max_streams_per_connection = 200
+    # spot: at most 10 args per subscribe request
+    max_streams_per_message = 10
+    weight_per_minute = 600.0
+    stale_after = 30.0
+    sends_heartbeats = False
+    #: the application keep-alive: ``{"op":"ping"}`` about every 20 s (docs/venues.md, "Bybit")
+    keepalive_text = b'{"op":"ping"}'
+    keepalive_every = 20.0
+
+    def topic(self, symbol: str) -> str:
+        """The book topic of ``symbol``: ``orderbook.50.BTCUSDT``."""
+        return f"orderbook.{self.depth}.{symbol}"
+
+    def _ops(self, op: str, symbols: list[str], channel: str) -> list[bytes]:
+        if channel != BOOK:
+            raise ValueError(f"{self.name}: only books are implemented, not {channel!r}")
+        step = self.max_streams_per_message
+        return [dumps({"op": op, "args": [self.topic(s) for s in symbols[i:i + step]]})
+                for i in range(0, len(symbols), step)]
+
+    def subscribe_messages(self, symbols: list[str], channel: str = BOOK) -> list[bytes]:
+        """``{"op":"subscribe","args":["orderbook.50.BTCUSDT",...]}``, at most
+        ``max_streams_per_message`` topics per request."""
+        return self._ops("subscribe", symbols, channel)
+
+    def unsubscribe_messages(self, symbols: list[str], channel: str = BOOK) -> list[bytes]:
+        """``{"op":"unsubscribe","args":[...]}``, split like the subscribes."""
+        return self._ops("unsubscribe", symbols, channel)
+
+    async def instrument(self, rest: RestClient, symbol: str) -> Instrument:
+        """``priceFilter.tickSize`` and the size step (``lotSizeFilter.basePrecision`` on
+        spot, ``qtyStep`` on derivatives) from ``/v5/market/instruments-info``."""
+        body = await rest.get("/v5/market/instruments-info",
+                              {"category": self.category, "symbol": symbol})
+        return parse_instruments_info(body, symbol, self.step_field)
+
+    #: the ``lotSizeFilter`` field holding the size increment
+    step_field = "basePrecision"
+
+
+class BybitLinear(BybitSpot):
+    """Bybit v5 USDT perpetuals (``linear``): the same book protocol, no args limit."""
+
+    name = "bybit-linear"
+    category = "linear"
+    ws_url = "wss://stream.bybit.com/v5/public/linear"
+    # futures have no args limit per request: fastfeed's usual batch
+    max_streams_per_message = 100
+    step_field = "qtyStep"
+
+
+def parse_instruments_info(body: bytes, symbol: str, step_field: str) -> Instrument:
+    """The instrument of ``symbol`` from an ``instruments-info`` body
+    (``{"retCode":0,"result":{"list":[{"symbol":..,"priceFilter":{"tickSize":..},
+    "lotSizeFilter":{...}}]}}``); ``RestError`` when it is not there or unreadable."""
+    try:
+        info = json.loads(body)
+        if info.get("retCode", 0) != 0:
+            raise RestError(f"instruments-info for {symbol}: retCode {info.get('retCode')} "
+                            f"{str(info.get('retMsg', ''))[:100]!r}")
+        for row in info["result"]["list"]:
+            if row.get("symbol") == symbol:
+                return Instrument(symbol, str(row["priceFilter"]["tickSize"]),
+                                  str(row["lotSizeFilter"][step_field]))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise RestError(f"unreadable instruments-info for {symbol}: {exc!r}") from exc
+    raise RestError(f"instruments-info has no symbol {symbol}")
