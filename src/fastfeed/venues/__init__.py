@@ -9,15 +9,17 @@ from __future__ import annotations
 from fastfeed.venues.base import BOOK, Instrument, Venue
 from fastfeed.venues.binance import BinanceSpot, BinanceUsdm
 from fastfeed.venues.coinbase import CoinbaseAdvancedTrade, CoinbaseExchange
+from fastfeed.venues.kraken import Kraken
 
 VENUES: dict[str, Venue] = {
     v.name: v
-    for v in (BinanceSpot(), BinanceUsdm(), CoinbaseAdvancedTrade(), CoinbaseExchange())
+    for v in (BinanceSpot(), BinanceUsdm(), CoinbaseAdvancedTrade(), CoinbaseExchange(),
+              Kraken())
 }
 
 
 def get_venue(name: str) -> Venue:
-    """The venue called ``name`` (``binance``, ``binance-usdm``, ``coinbase``, ``coinbase-exchange``)."""
+    """The venue called ``name`` (``binance``, ``binance-usdm``, ``coinbase``, ``coinbase-exchange``, ``kraken``)."""
     try:
         return VENUES[name]
     except KeyError:
