@@ -128,6 +128,7 @@ cdef int _kr_entry(Cursor* c, DeltaBatch* b, KrBook* e, Pending* pd) noexcept no
     cdef Py_ssize_t kl, ts_len = 0, ts_at = -1
     cdef KeySet ks
     cdef int rc
+    cdef int mine = 0             # this entry's fields (duplicates)
     ks.n = 0
     if cur_peek(c) != b'{':
         _pend(pd, DEC_WRONG_TYPE, c.i, "field 'data' has the wrong type (expected objects)")
@@ -141,26 +142,30 @@ cdef int _kr_entry(Cursor* c, DeltaBatch* b, KrBook* e, Pending* pd) noexcept no
         if cur_key(c, &k, &kl) < 0:
             return -1
         if key_is(k, kl, "symbol", 6):
-            if e.seen & KE_symbol:
+            if mine & KE_symbol:
                 return _dup(c)
+            mine |= KE_symbol
             e.seen |= KE_symbol
             rc = _sym_field(c, &e.symbol, &e.symbol_len, pd,
                             "field 'symbol' has the wrong type (expected string)",
                             "field 'symbol' contains an escape (symbols must be plain strings)",
                             "field 'symbol' is not valid UTF-8")
         elif key_is(k, kl, "bids", 4):
-            if e.seen & KE_bids:
+            if mine & KE_bids:
                 return _dup(c)
+            mine |= KE_bids
             e.seen |= KE_bids
             rc = _kr_levels(c, b, SIDE_BID, pd)
         elif key_is(k, kl, "asks", 4):
-            if e.seen & KE_asks:
+            if mine & KE_asks:
                 return _dup(c)
+            mine |= KE_asks
             e.seen |= KE_asks
             rc = _kr_levels(c, b, SIDE_ASK, pd)
         elif key_is(k, kl, "checksum", 8):
-            if e.seen & KE_checksum:
+            if mine & KE_checksum:
                 return _dup(c)
+            mine |= KE_checksum
             e.seen |= KE_checksum
             rc = _int_field(c, &e.checksum, pd,
                             "field 'checksum' has the wrong type (expected integer)",
@@ -168,8 +173,9 @@ cdef int _kr_entry(Cursor* c, DeltaBatch* b, KrBook* e, Pending* pd) noexcept no
             if rc == 0 and (e.checksum < 0 or e.checksum > <int64_t>0xFFFFFFFF):
                 _pend(pd, DEC_OVERFLOW, c.i, "field 'checksum' out of range (unsigned 32-bit)")
         elif key_is(k, kl, "timestamp", 9):
-            if e.seen & KE_timestamp:
+            if mine & KE_timestamp:
                 return _dup(c)
+            mine |= KE_timestamp
             e.seen |= KE_timestamp
             cur_peek(c)
             ts_at = c.i

@@ -38,6 +38,7 @@ class Kraken(Venue):
     name = "kraken"
     symbol_example = "BTC/USD"
     decoder = "kraken"
+    stream_decoder = "kraken"     # books only so far: the book decoder reads every payload
     sequencing = "in-band"
     ws_url = "wss://ws.kraken.com/v2"
     rest_url = "https://api.kraken.com"
