@@ -28,7 +28,7 @@ def test_decoders_are_the_ones_venues_name() -> None:
     named |= {v.stream_decoder for v in VENUES.values()}
     named |= {d for v in VENUES.values() for d in (v.bbo_decoder, v.ticker_decoder) if d}
     named |= {v.snapshot_decoder for v in VENUES.values() if v.snapshot_decoder}
-    named |= {v.trade_decoder for v in VENUES.values()}
+    named |= {v.trade_decoder for v in VENUES.values() if v.trade_decoder}
     named |= {v.candle_decoder for v in VENUES.values() if v.candle_decoder}
     named |= {v.backfill_decoder for v in VENUES.values() if v.backfill_decoder}
     assert named == set(_parse.DECODERS)

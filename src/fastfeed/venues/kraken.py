@@ -12,8 +12,11 @@ are in docs/venues.md, "Kraken".
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
+
+import aiohttp
 
 from fastfeed.rest import RestError
 from fastfeed.venues.base import BOOK, Instrument, Venue, dumps
@@ -66,6 +69,36 @@ class Kraken(Venue):
         return [dumps({"method": "unsubscribe",
                        "params": {"channel": "book", "symbol": symbols,
                                   "depth": self.book_depth}})]
+
+    #: the scales come from the ``instrument`` channel over the WebSocket, not from REST
+    #: (``instruments_ws``; docs/venues.md, "Kraken integrity: truncation and checksum")
+    instruments_over_ws = True
+    #: seconds the one-off ``instrument`` lookup may take
+    instrument_timeout = 10.0
+
+    async def instruments_ws(self, ws_url: str,
+                             symbols: list[str]) -> dict[str, Instrument | RestError]:
+        """The symbols' scales and checksum precisions from one ``instrument`` snapshot,
+        read on a short-lived WebSocket of its own (cold path, once per lookup batch)."""
+        try:
+            async with asyncio.timeout(self.instrument_timeout):
+                async with aiohttp.ClientSession() as session, \
+                        session.ws_connect(ws_url, max_msg_size=64 * 1024 * 1024) as ws:
+                    await ws.send_bytes(self.instrument_subscribe())
+                    async for frame in ws:
+                        if frame.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                            break
+                        data = frame.data if isinstance(frame.data, bytes) else frame.data.encode()
+                        if data.startswith(b'{"channel":"instrument","type":"snapshot"'):
+                            found = parse_instruments(data)
+                            return {s: found.get(s) or RestError(f"no instrument {s} in the "
+                                                                 f"instrument snapshot")
+                                    for s in symbols}
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            error = RestError(f"instrument lookup over {ws_url} failed: {exc!r}")
+        else:
+            error = RestError(f"instrument lookup over {ws_url}: closed before a snapshot")
+        return {s: error for s in symbols}
 
     @staticmethod
     def instrument_subscribe() -> bytes:

@@ -41,6 +41,14 @@ class Wire:
         """Render (and frame, where the bytes do not depend on the connection) the burst."""
         raise NotImplementedError
 
+    def inject(self, fault: str, params: dict[str, Any]) -> bool:
+        """Take a venue-specific stream fault (Kraken ``bad_checksum``); False: not one."""
+        return False
+
+    def pending(self) -> bool:
+        """True while a venue-specific stream fault waits for a message."""
+        return False
+
     def channels(self, msg: Message, keys: Iterable[str]) -> list[tuple[str, bytes]]:
         """The ``(channel key, payload)`` pairs one live message feeds, for the subscribed
         channel ``keys`` (trades, BBO, per-trade tickers), in sending order."""
