@@ -233,7 +233,7 @@ cdef class BookCore:
             self.level_changes += seg.count
             if self.depth_limit or self.checksum_levels:
                 if self._check_book(b) != 0:
-                    return 0
+                    return seg.count  # applied, then the checksum marked the book gap
             if self._tap is not None:
                 self._tap_payload(payload, n)
             if self.book.is_crossed_c():
@@ -296,7 +296,7 @@ cdef class BookCore:
         self.level_changes += seg.count
         if self.depth_limit or self.checksum_levels:
             if self._check_book(b) != 0:
-                return 0
+                return seg.count  # applied, then the checksum marked the book gap
         self.last_applied_ns = monotonic_ns()
         if self.callback is not None:
             self._run_callback()
