@@ -1095,7 +1095,7 @@ def _kr_levels(p: _Pending, v: Any, side: str) -> list[tuple[str, str, str]]:
         return []
     out = []
     for lv in v:
-        if not isinstance(lv, dict):
+        if not isinstance(lv, _Obj):
             p.add('a level has the wrong type (expected {"price":N,"qty":N})')
             _kr_deep(lv)
             continue
@@ -1124,7 +1124,7 @@ def _kraken(payload: bytes) -> dict[str, Any]:
         o = _KR_DECODER.decode(payload.decode("utf-8", "surrogateescape"))
     except (ValueError, RecursionError) as exc:
         raise DecodeFailed(f"malformed JSON ({exc})") from None
-    if not isinstance(o, dict):
+    if not isinstance(o, _Obj):
         raise DecodeFailed("malformed JSON (not an object)")
     _check_dups(o, _KR_TOP)
     p = _Pending()
@@ -1139,7 +1139,7 @@ def _kraken(payload: bytes) -> dict[str, Any]:
             _str_field(p, k, v)
         elif k == "data" and isinstance(v, list):
             for e in v:
-                if not isinstance(e, dict):
+                if not isinstance(e, _Obj):
                     p.add("field 'data' has the wrong type (expected objects)")
                     _kr_deep(e)
                     continue
