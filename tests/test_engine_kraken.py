@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from e2e import book_levels, run, sim_config, truth_levels, wait_for
-from fastfeed import Engine
+from fastfeed import Engine, SubscribeError
 from fastfeed.sim import Simulator
 from fastfeed.venues.kraken import Kraken
 
@@ -70,6 +72,7 @@ def test_bad_checksum_resyncs_that_symbol_only():
                 assert "checksum mismatch" in (hit.last_gap_reason or "")
                 assert spared.gaps == 0 and spared.checksum_mismatches == 0 and spared.is_live
                 assert hit.connection.connects == 1          # never a reconnect
+                assert sim.faults_fired["bad_checksum"] == 1
                 await settle(sim, [hit, spared])
     run(body)
 
@@ -81,7 +84,8 @@ def test_push_out_and_drop_keep_the_book_exact():
                 book = await engine.subscribe("kraken", "BTC/USD", **urls(sim))
                 await wait_for(lambda: book.messages > 10, what="traffic")
                 sim.inject("kraken", "BTC/USD", "push_out", count=3)
-                await wait_for(lambda: book.messages > 40, what="more traffic")
+                await wait_for(lambda: sim.faults_fired.get("push_out", 0) == 3
+                               and book.messages > 40, what="push_out")
                 assert book.gaps == 0
                 await settle(sim, [book])
                 sim.resume()
@@ -101,4 +105,26 @@ def test_reconnect_resubscribes():
                 sim.inject("kraken", "*", "disconnect")
                 await wait_for(lambda: conn.connects >= 2 and book.is_live, what="reconnect")
                 await settle(sim, [book])
+    run(body)
+
+
+def test_corrupt_level_in_the_top_ten_is_caught_by_the_checksum():
+    async def body():
+        async with Simulator(sim_config({"kraken": ["BTC/USD"]})) as sim:
+            async with Engine() as engine:
+                book = await engine.subscribe("kraken", "BTC/USD", **urls(sim))
+                await wait_for(lambda: book.messages > 10, what="traffic")
+                sim.inject("kraken", "BTC/USD", "corrupt_level", side="bid", index=2)
+                await wait_for(lambda: book.checksum_mismatches == 1 and book.resyncs >= 1
+                               and book.is_live, what="resubscribe")
+                await settle(sim, [book])
+    run(body)
+
+
+def test_instrument_lookup_failure_is_a_clear_error():
+    async def body():
+        async with Simulator(sim_config({"kraken": ["BTC/USD"]})) as sim:
+            async with Engine() as engine:
+                with pytest.raises(SubscribeError, match=r"/kraken/v2.*no instrument DOGE/USD"):
+                    await engine.subscribe("kraken", "DOGE/USD", **urls(sim), timeout=5)
     run(body)

@@ -1208,8 +1208,10 @@ class Engine:
             try:
                 info = await self.instrument(venue, symbol, rest_url, ws_url)
             except RestError as exc:
+                spec = get_venue(venue)     # Kraken looks up over its WebSocket
+                where = (ws_url or spec.ws_url) if spec.instruments_over_ws else rest_url
                 raise SubscribeError(f"{venue}:{symbol}: cannot get tick/step sizes from "
-                                     f"{redact_url(rest_url)}: {exc}") from exc
+                                     f"{redact_url(where)}: {exc}") from exc
             instrument = dataclasses.replace(info, tick_size=tick_size or info.tick_size,
                                              step_size=step_size or info.step_size)
         else:

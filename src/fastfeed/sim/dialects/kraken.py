@@ -140,6 +140,14 @@ class KrakenWire(Wire):
             changed.extend((p, 0) for p in sorted(gone) if p not in held)
             out.append(changed)
         bids, asks = out
+        for sent, side, view in ((msg.bids, bids, nb), (msg.asks, asks, na)):
+            # a level the message carries with a size the model does not hold is a
+            # corrupt_level fault: send the wrong size (the view, i.e. truth, keeps the right one)
+            shown = dict(view)
+            true = model.bids if side is bids else model.asks
+            for p, q in sent:
+                if p in shown and true.get(p) != q:
+                    side[:] = [lv for lv in side if lv[0] != p] + [(p, q)]
         if self.push_out and len(na) == self.depth:
             # a level beyond the depth: the client applies it, then truncation removes it
             self.push_out -= 1
