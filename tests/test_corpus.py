@@ -25,10 +25,11 @@ from fastfeed import BboFeed, BookFeed, CandleFeed, DecodeRejected, TickerFeed, 
 from fastfeed.candles import quote_volume
 
 CORPUS = Path(__file__).parent / "corpus"
-VENUES = ("binance", "binance-usdm", "coinbase", "coinbase-exchange", "bybit", "bybit-linear")
+VENUES = ("binance", "binance-usdm", "coinbase", "coinbase-exchange", "bybit", "bybit-linear",
+          "kraken")
 SNAPSHOT_VENUES = ("binance", "binance-usdm")
-#: venues whose trades, BBO and tickers are not built yet (docs/venues.md, "Bybit")
-BOOK_ONLY = ("bybit", "bybit-linear")
+#: venues whose trades, BBO and tickers are not built yet (docs/venues.md, "Bybit", "Kraken")
+BOOK_ONLY = ("bybit", "bybit-linear", "kraken")
 STATES = ("syncing", "live", "gap", "stale", "closed")
 SNAPSHOT_RESULTS = ("live", "too_old", "gap", "rejected")
 

@@ -435,7 +435,7 @@ def test_escaped_unknown_strings_are_skipped() -> None:
 
 def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="unknown venue"):
-        _parse.decode_message("kraken", SPOT, 8, 8)
+        _parse.decode_message("nowhere", SPOT, 8, 8)
     with pytest.raises(ValueError, match="price_decimals must be in"):
         _parse.decode_message("binance", SPOT, 19, 8)
     with pytest.raises(ValueError, match=">= 1"):

@@ -187,7 +187,7 @@ def test_other_messages(venue: str, payload: bytes, kind: str) -> None:
 
 def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="unknown venue"):
-        _parse.decode_trades("kraken", BN_TRADE, 8, 8)
+        _parse.decode_trades("nowhere", BN_TRADE, 8, 8)
     with pytest.raises(ValueError, match="price_decimals must be in"):
         _parse.decode_trades("binance", BN_TRADE, 19, 8)
 

@@ -81,7 +81,7 @@ def test_subscribe_trades_errors_are_clear():
                 await engine.subscribe_trades("binance", "BTCUSDT", stream="bookTicker",
                                               tick_size="0.01", step_size="0.001")
             with pytest.raises(ValueError, match="unknown venue"):
-                await engine.subscribe_trades("kraken", "XBT/USD")
+                await engine.subscribe_trades("nowhere", "XBT/USD")
             first = await engine.subscribe_trades("binance", "BTCUSDT", tick_size="0.01",
                                                   step_size="0.001", ws_url="ws://127.0.0.1:9")
             assert first.state == "syncing"     # nothing was subscribed: not live

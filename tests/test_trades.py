@@ -119,7 +119,7 @@ def test_trades_returns_a_copy() -> None:
 
 def test_constructor_errors() -> None:
     with pytest.raises(ValueError, match="unknown venue"):
-        TradeFeed("kraken", "BTC/USD", "0.1", "0.1")
+        TradeFeed("nowhere", "BTC/USD", "0.1", "0.1")
     with pytest.raises(ValueError, match="has no trade stream 'trade'"):
         TradeFeed("binance-usdm", "BTCUSDT", "0.1", "0.001", stream="trade")
     with pytest.raises(ValueError, match="capacity must be at least 1"):

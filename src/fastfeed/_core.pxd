@@ -102,6 +102,14 @@ cdef class BookCore:
     # BboCore.follow_book); NULL: none, one branch per applied message
     cdef TopSinkFn top_sink_fn
     cdef object top_sink
+    # book integrity by checksum (Venue.book_checksum, Kraken; docs/venues.md, "Kraken"):
+    # after every message each side is truncated to depth_limit levels (0: never), then
+    # the CRC32 of the top checksum_levels a side (0: no checksum) is compared with the
+    # message's (DeltaBatch.prev_id); the precisions as divisor/multiplier of the scale
+    cdef readonly int depth_limit
+    cdef readonly int checksum_levels
+    cdef int64_t _ck_pdiv, _ck_pmul, _ck_sdiv, _ck_smul
+    cdef readonly int64_t checksum_mismatches
 
     cdef bint matches(self, const Segment* seg) noexcept nogil
     cdef int process_segment(self, DeltaBatch* b, const Segment* seg, int64_t t_recv,
@@ -118,5 +126,6 @@ cdef class BookCore:
     cdef void shm_publish(self) noexcept nogil
     cdef int _publish_top(self, int64_t t_recv) except -1
     cdef int _trim_scratch(self) except -1
+    cdef int _check_book(self, DeltaBatch* b) except -1
     cdef int buffer_payload(self, const char* p, Py_ssize_t n, int64_t first_id) except -1
     cdef int _tap_payload(self, const char* p, Py_ssize_t n) except -1

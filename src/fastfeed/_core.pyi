@@ -43,6 +43,9 @@ class BookCore:
     callback_errors: int
     off_grid_levels: int
     off_grid_snapshot_levels: int
+    depth_limit: int
+    checksum_levels: int
+    checksum_mismatches: int
     last_event_time_ns: int
     last_recv_ns: int
     last_applied_ns: int
@@ -76,6 +79,10 @@ class BookCore:
         """Payloads applied since the tap opened or was last taken; None if closed."""
     def stop_tap(self) -> None:
         """Close the tap and drop what it holds."""
+    def set_checksum_precisions(self, price_precision: int, qty_precision: int) -> None:
+        """The fixed decimals the book checksum formats with (Kraken)."""
+    def checksum(self) -> int:
+        """The book's current checksum (CRC32, unsigned)."""
     def replace_levels(self, bids: Iterable[tuple[int, int]],
                        asks: Iterable[tuple[int, int]]) -> None:
         """Replace the book's levels without touching its state (audit healing)."""

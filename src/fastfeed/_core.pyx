@@ -17,12 +17,23 @@ import sys
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint32_t
 from libc.string cimport memcmp
 
 from fastfeed._book cimport L2Book
 from fastfeed._cdefs cimport ff_monotonic_ns as monotonic_ns, ff_wall_ns as wall_ns
-from fastfeed._cdefs cimport ff_shm_publish
+from fastfeed._cdefs cimport FF_POW10, ff_shm_publish
+
+
+cdef extern from "ff_crc32.h":
+    # Kraken v2 book checksum over int64 sides stored best last (docs/venues.md, "Kraken");
+    # declared here, not in _cdefs.pxd, as only this module uses it
+    uint32_t ff_kraken_checksum(const int64_t* ask_px, const int64_t* ask_sz,
+                                Py_ssize_t n_asks, const int64_t* bid_px,
+                                const int64_t* bid_sz, Py_ssize_t n_bids, int levels,
+                                int64_t pdiv, int64_t pmul, int64_t sdiv,
+                                int64_t smul) noexcept nogil
+
 from fastfeed._parse cimport (
     batch_error_message,
     convert_error_message,
@@ -177,6 +188,11 @@ cdef class BookCore:
             self.resync_duration = self.latency.resync_duration
         self.last_reject = None
         self.last_gap_reason = None
+        spec = get_venue(venue)
+        if getattr(spec, "book_checksum", None) == "kraken-crc32":
+            self.depth_limit = spec.book_depth
+            self.checksum_levels = 10
+        self.set_checksum_precisions(price_decimals, size_decimals)
 
     # ------------------------------------------------------------------ hot path
 
@@ -218,6 +234,9 @@ cdef class BookCore:
             self.book.apply_deltas(b.levels + seg.start, seg.count)
             self.seq.applied(b.last_id)
             self.level_changes += seg.count
+            if self.depth_limit or self.checksum_levels:
+                if self._check_book(b) != 0:
+                    return seg.count  # applied, then the checksum marked the book gap
             if self._tap is not None:
                 self._tap_payload(payload, n)
             if self.book.is_crossed_c():
@@ -281,6 +300,9 @@ cdef class BookCore:
         self.seq.go_live(-1 if self.seq.rule == RULE_IN_BAND else b.last_id)
         self._went_live(t_recv)     # publishes to shared memory, if on
         self.level_changes += seg.count
+        if self.depth_limit or self.checksum_levels:
+            if self._check_book(b) != 0:
+                return seg.count  # applied, then the checksum marked the book gap
         self.last_applied_ns = monotonic_ns()
         if self.callback is not None:
             self._run_callback()
@@ -303,7 +325,46 @@ cdef class BookCore:
                     self.process_segment(b, &b.segs[i], t_recv, p, n)
         return 0
 
+    cdef int _check_book(self, DeltaBatch* b) except -1:
+        """Truncate to the subscribed depth (levels pushed out get no delete), then
+        verify the message's checksum (docs/venues.md, "Kraken"). 1: mismatch, the book
+        is marked ``gap`` (its symbol alone is resynced); 0: fine."""
+        cdef L2Book bk = self.book
+        cdef uint32_t crc
+        if self.depth_limit:
+            bk.truncate_levels(self.depth_limit)
+        if self.checksum_levels == 0 or b.prev_id < 0:
+            return 0
+        crc = ff_kraken_checksum(bk.ask_px, bk.ask_sz, bk.n_asks, bk.bid_px, bk.bid_sz,
+                                 bk.n_bids, self.checksum_levels, self._ck_pdiv,
+                                 self._ck_pmul, self._ck_sdiv, self._ck_smul)
+        if <int64_t>crc == b.prev_id:
+            return 0
+        self.checksum_mismatches += 1
+        self.mark_gap(f"checksum mismatch: message says {b.prev_id}, book gives {crc}",
+                      SYNC_GAP)
+        return 1
+
     # ------------------------------------------------------------------ cold path
+
+    def set_checksum_precisions(self, int price_precision, int qty_precision) -> None:
+        """The fixed decimals the book checksum formats prices and sizes with (Kraken
+        ``price_precision``/``qty_precision`` from the ``instrument`` channel; default:
+        the book's scales)."""
+        cdef int pd = self.price_grid.decimals, sd = self.size_grid.decimals
+        if not (0 <= price_precision <= 18 and 0 <= qty_precision <= 18):
+            raise ValueError("checksum precisions must be in 0..18")
+        self._ck_pdiv = <int64_t>FF_POW10[max(pd - price_precision, 0)]
+        self._ck_pmul = <int64_t>FF_POW10[max(price_precision - pd, 0)]
+        self._ck_sdiv = <int64_t>FF_POW10[max(sd - qty_precision, 0)]
+        self._ck_smul = <int64_t>FF_POW10[max(qty_precision - sd, 0)]
+
+    def checksum(self) -> int:
+        """The book's current checksum (CRC32, unsigned) as the hot path computes it."""
+        cdef L2Book bk = self.book
+        return ff_kraken_checksum(bk.ask_px, bk.ask_sz, bk.n_asks, bk.bid_px, bk.bid_sz,
+                                  bk.n_bids, self.checksum_levels or 10, self._ck_pdiv,
+                                  self._ck_pmul, self._ck_sdiv, self._ck_smul)
 
     cdef int _run_callback(self) except -1:
         """The user's callback. Live (not strict), an exception is counted and logged

@@ -35,6 +35,9 @@ def decode_error_message(code: int, offset: int = -1, detail: str | None = None)
 def parse_decimal_py(text: str | bytes, decimals: int) -> int:
     """Parse exact decimal text into an int count of 10**-decimals units."""
 
+def parse_number_py(text: str | bytes, decimals: int) -> int:
+    """Parse a JSON number's text exactly (exponent allowed)."""
+
 def format_decimal_py(value: int, decimals: int) -> str:
     """Format an int count of 10**-decimals units as fixed-point text."""
 

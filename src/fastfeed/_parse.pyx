@@ -37,6 +37,7 @@ them stay direct C calls); ``_parse.pxd`` is the cimport surface for other modul
     parse/coinbase_at_quotes.pxi Coinbase Advanced Trade ticker / ticker_batch
     parse/coinbase_exchange_quotes.pxi  Coinbase Exchange ticker
     parse/streams.pxi            per venue, every channel of a connection: the stream decoders
+    parse/kraken.pxi             Kraken WebSocket v2 book (JSON-number levels)
 
 The C helpers (SWAR scanners, bit scans, clocks) are headers in ``include/``, declared in
 ``_cdefs.pxd``.
@@ -102,5 +103,6 @@ include "parse/coinbase_at_candles.pxi"
 include "parse/streams.pxi"
 include "parse/rest_trades.pxi"
 include "parse/bybit.pxi"
+include "parse/kraken.pxi"
 
 DECODERS = tuple(_REGISTRY)             # every decoder name registered above

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import json
 import logging
 import random
@@ -105,6 +106,11 @@ class LiveBook(BookCore):
                                                            instrument.step_size), strict=False,
                          book_latency=book_latency)
         self.instrument = instrument
+        precisions = getattr(instrument, "price_precision", None), \
+            getattr(instrument, "qty_precision", None)
+        if precisions[0] is not None and precisions[1] is not None:
+            # Kraken: the checksum's fixed precisions (docs/venues.md, "Kraken integrity")
+            self.set_checksum_precisions(precisions[0], precisions[1])
         self.snapshots_fetched = 0
         self.snapshots_too_old = 0
         self.snapshot_failures = 0
@@ -1107,10 +1113,14 @@ class Engine:
 
     # ------------------------------------------------------------------ API
 
-    async def instrument(self, venue: str, symbol: str, rest_url: str | None = None) -> Instrument:
-        """Tick/step sizes for a symbol (fetched once, then cached)."""
+    async def instrument(self, venue: str, symbol: str, rest_url: str | None = None,
+                         ws_url: str | None = None) -> Instrument:
+        """Tick/step sizes for a symbol (fetched once, then cached). ``ws_url``: where a
+        venue that looks instruments up over its WebSocket (Kraken) does so."""
         spec = get_venue(venue)
         rest_url = rest_url or spec.rest_url
+        if spec.instruments_over_ws:
+            rest_url = ws_url or spec.ws_url     # the lookup's endpoint is the WebSocket
         key = (venue, rest_url, symbol)
         if key not in self._instruments:
             info = await self._lookup(spec, rest_url, symbol)
@@ -1135,7 +1145,10 @@ class Engine:
     async def _run_lookups(self, spec: Venue, rest_url: str, batch_key: tuple[str, str]) -> None:
         batch = self._lookups.pop(batch_key)
         try:
-            found = await spec.instruments(self.rest_client(spec, rest_url), list(batch))
+            if spec.instruments_over_ws:    # rest_url is then the WebSocket URL (Kraken)
+                found = await spec.instruments_ws(rest_url, list(batch))
+            else:
+                found = await spec.instruments(self.rest_client(spec, rest_url), list(batch))
         except Exception as exc:    # anything: every waiter hears it
             found = {s: RestError(describe_exc(exc)) for s in batch}
         for symbol, fut in batch.items():
@@ -1170,7 +1183,8 @@ class Engine:
             if existing.venue == venue and existing.symbol == symbol \
                     and existing.connection is not None and existing.connection.ws_base == ws_url:
                 raise SubscribeError(f"{venue}:{symbol} is already subscribed")
-        instrument = await self._scales(venue, symbol, rest_url, tick_size, step_size)
+        instrument = await self._scales(venue, symbol, rest_url, tick_size, step_size,
+                                        ws_url=ws_url)
         book = LiveBook(venue, symbol, instrument, self.book_latency)
         book.callback = callback
         if self.recorder is not None:
@@ -1200,16 +1214,19 @@ class Engine:
         return book
 
     async def _scales(self, venue: str, symbol: str, rest_url: str, tick_size: str | None,
-                      step_size: str | None) -> Instrument:
-        """The instrument's tick/step: given, or looked up (batched, cached)."""
+                      step_size: str | None, ws_url: str | None = None) -> Instrument:
+        """The instrument's tick/step: given, or looked up (batched, cached); a looked-up
+        instrument keeps its venue fields (Kraken's checksum precisions)."""
         if tick_size is None or step_size is None:
             try:
-                info = await self.instrument(venue, symbol, rest_url)
+                info = await self.instrument(venue, symbol, rest_url, ws_url)
             except RestError as exc:
+                spec = get_venue(venue)     # Kraken looks up over its WebSocket
+                where = (ws_url or spec.ws_url) if spec.instruments_over_ws else rest_url
                 raise SubscribeError(f"{venue}:{symbol}: cannot get tick/step sizes from "
-                                     f"{redact_url(rest_url)}: {exc}") from exc
-            instrument = Instrument(symbol, tick_size or info.tick_size,
-                                    step_size or info.step_size)
+                                     f"{redact_url(where)}: {exc}") from exc
+            instrument = dataclasses.replace(info, tick_size=tick_size or info.tick_size,
+                                             step_size=step_size or info.step_size)
         else:
             instrument = Instrument(symbol, tick_size, step_size)
         problem = _unusable(venue, instrument)

@@ -68,6 +68,80 @@ cdef int parse_decimal(const char* p, Py_ssize_t n, int decimals,
     return DECIMAL_OK
 
 
+cdef int parse_number(const char* p, Py_ssize_t n, int decimals,
+                      int64_t* out) noexcept nogil:
+    """parse_decimal's grammar plus an optional exponent, ``digits ['.' digits]
+    [('e'|'E') ['+'|'-'] digits]``: a bare JSON number (Kraken v2 sends ``5.1e-05``;
+    docs/venues.md, "Exact numbers"), exact: a non-zero digit beyond the scale is
+    DECIMAL_TOO_PRECISE, a value beyond int64 DECIMAL_OVERFLOW. Without an exponent it is
+    parse_decimal (same codes)."""
+    cdef Py_ssize_t m = 0, i, j, first_nz = -1, last_nz = -1, point = -1
+    cdef int64_t e = 0, shift
+    cdef bint eneg = False
+    cdef uint64_t acc = 0
+    cdef int sig
+    while m < n and p[m] != b'e' and p[m] != b'E':
+        m += 1
+    if m == n or m == 0:
+        return parse_decimal(p, n, decimals, out)
+    if <unsigned int>decimals > MAX_DECIMALS:
+        return DECIMAL_OVERFLOW
+    # the mantissa's syntax first (the first offending character names the error)
+    for i in range(m):
+        if p[i] == b'.':
+            if point >= 0 or i == 0 or i == m - 1:
+                return DECIMAL_NON_DIGIT
+            point = i
+        elif <unsigned int>(<unsigned char>p[i]) - 48u > 9u:
+            return _bad_char(p[i], i)
+        elif p[i] != b'0':
+            if first_nz < 0:
+                first_nz = i
+            last_nz = i
+    i = m + 1
+    if i < n and (p[i] == b'+' or p[i] == b'-'):
+        eneg = p[i] == b'-'
+        i += 1
+    if i == n:
+        return DECIMAL_NON_DIGIT
+    while i < n:
+        if <unsigned int>(<unsigned char>p[i]) - 48u > 9u:
+            return DECIMAL_NON_DIGIT
+        if e < 100000:                  # saturate: far beyond any int64 scale either way
+            e = e * 10 + (p[i] - 48)
+        i += 1
+    if first_nz < 0:
+        out[0] = 0
+        return DECIMAL_OK
+    if eneg:
+        e = -e
+    # value = D * 10**shift units, D the significant digits first_nz..last_nz
+    sig = 0
+    for j in range(first_nz, last_nz + 1):
+        if p[j] != b'.':
+            sig += 1
+    # the last significant digit's power of ten, before the exponent and the scale
+    if point < 0:
+        shift = m - 1 - last_nz
+    elif last_nz < point:
+        shift = point - 1 - last_nz
+    else:
+        shift = point - last_nz
+    shift += e + decimals
+    if shift < 0:
+        return DECIMAL_TOO_PRECISE
+    if sig + shift > 19:
+        return DECIMAL_OVERFLOW
+    for j in range(first_nz, last_nz + 1):
+        if p[j] != b'.':
+            acc = acc * 10u + <unsigned int>(p[j] - 48)
+    acc *= FF_POW10[shift]
+    if acc > <uint64_t>INT64_MAX:
+        return DECIMAL_OVERFLOW
+    out[0] = <int64_t>acc
+    return DECIMAL_OK
+
+
 cdef Py_ssize_t format_decimal(int64_t v, int decimals, char* out,
                                Py_ssize_t cap) noexcept nogil:
     cdef char buf[48]
@@ -115,6 +189,15 @@ cdef enum:
     _OFF_GRID = -1          # _convert_value: exact, but not a multiple of the grid's step
 
 
+cdef inline int _parse_level_text(const char* s, int32_t slen, int decimals,
+                                  int64_t* v) noexcept nogil:
+    # A level's text is a string's content (followed by its closing quote) or a bare JSON
+    # number (Kraken v2; followed by ',', '}', ']' or space), whose grammar has an exponent.
+    if slen > 0 and s[slen] != b'"':
+        return parse_number(s, slen, decimals, v)
+    return parse_decimal(s, slen, decimals, v)
+
+
 cdef inline int _convert_value(const char* s, int32_t slen, int decimals, int grid_decimals,
                                int64_t step, int64_t* v) noexcept nogil:
     # *v < 0: phase 1 left ~((mantissa << 5) | f), the exact value mantissa * 10**-f with f
@@ -138,7 +221,7 @@ cdef inline int _convert_value(const char* s, int32_t slen, int decimals, int gr
             if f <= grid_decimals or v[0] % step == 0:
                 return DECIMAL_OK
             return _OFF_GRID
-    rc = parse_decimal(s, slen, decimals, v)
+    rc = _parse_level_text(s, slen, decimals, v)
     if rc == DECIMAL_OK and step > 1 and v[0] % step != 0:
         return _OFF_GRID
     return rc
@@ -206,6 +289,21 @@ def parse_decimal_py(text, int decimals) -> int:
     if not 0 <= decimals <= MAX_DECIMALS:
         raise ValueError(f"decimals must be in 0..{MAX_DECIMALS}, got {decimals}")
     rc = parse_decimal(data, len(data), decimals, &v)
+    if rc != DECIMAL_OK:
+        raise ValueError(decimal_error_message(rc, text, decimals))
+    return v
+
+
+def parse_number_py(text, int decimals) -> int:
+    """Parse a JSON number's text exactly, exponent allowed (``"5.1e-05"`` at 8 decimals
+    is ``5100``): ``parse_decimal_py``'s grammar plus ``e``/``E``, an optional sign and
+    digits. Raises ``ValueError`` like ``parse_decimal_py``."""
+    cdef bytes data = _to_bytes(text)
+    cdef int64_t v = 0
+    cdef int rc
+    if not 0 <= decimals <= MAX_DECIMALS:
+        raise ValueError(f"decimals must be in 0..{MAX_DECIMALS}, got {decimals}")
+    rc = parse_number(data, len(data), decimals, &v)
     if rc != DECIMAL_OK:
         raise ValueError(decimal_error_message(rc, text, decimals))
     return v

@@ -137,7 +137,7 @@ cdef str convert_error_message(const DeltaBatch* b, const Segment* seg, const ch
             ptr = d.price_ptr if is_price else d.size_ptr
             length = d.price_len if is_price else d.size_len
             decimals = price_decimals if is_price else size_decimals
-            rc = parse_decimal(ptr, length, decimals, &v)
+            rc = _parse_level_text(ptr, length, decimals, &v)
             if rc != DECIMAL_OK:
                 text = ptr[:length].decode("utf-8", "replace")
                 where = ""

@@ -110,3 +110,44 @@ def decimal_error_message(code: int, text: str | bytes, decimals: int) -> str:
     if code == DECIMAL_EXPONENT:
         return f"{t} uses an exponent; only plain decimals are accepted"
     return f"{t}: decimal error {code}"
+
+
+def number_code(text: str | bytes, decimals: int) -> tuple[int, int | None]:
+    """Twin of ``fastfeed._parse.parse_number``: ``decimal_code``'s grammar plus an
+    optional exponent (``5.1e-05``), exact. Without an ``e``/``E`` (or with one first) it
+    is ``decimal_code``."""
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("latin-1")
+    m = next((i for i, c in enumerate(text) if c in "eE"), len(text))
+    if m in (0, len(text)):
+        return decimal_code(text, decimals)
+    if not 0 <= decimals <= MAX_DECIMALS:
+        return DECIMAL_OVERFLOW, None
+    mant, exp = text[:m], text[m + 1:]
+    point = -1
+    for i, c in enumerate(mant):
+        if c == ".":
+            if point >= 0 or i in (0, len(mant) - 1):
+                return DECIMAL_NON_DIGIT, None
+            point = i
+        elif c not in _DIGITS:
+            return _bad_char(c, i), None
+    if exp[:1] in ("+", "-"):
+        exp_digits = exp[1:]
+    else:
+        exp_digits = exp
+    if not exp_digits or any(c not in _DIGITS for c in exp_digits):
+        return DECIMAL_NON_DIGIT, None
+    if not mant.replace(".", "").strip("0"):
+        return DECIMAL_OK, 0
+    e = min(int(exp_digits), 100000) * (-1 if exp[:1] == "-" else 1)
+    with _dec.localcontext() as ctx:
+        ctx.prec = len(mant) + 50
+        ctx.Emax = 10**6
+        ctx.Emin = -(10**6)
+        scaled = _dec.Decimal(mant).scaleb(e + decimals)
+        if scaled != scaled.to_integral_value():
+            return DECIMAL_TOO_PRECISE, None
+        if scaled > INT64_MAX:
+            return DECIMAL_OVERFLOW, None
+        return DECIMAL_OK, int(scaled)

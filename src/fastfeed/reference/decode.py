@@ -28,6 +28,7 @@ from fastfeed.reference.decimal import (
     MAX_DECIMALS,
     decimal_code,
     decimal_error_message,
+    number_code,
 )
 from fastfeed.venues import VENUES
 
@@ -636,7 +637,8 @@ def _convert(seg: dict[str, Any], pd: int, sd: int, tick: int, step: int) -> Non
     for side, price, size in seg["levels"]:
         vals = []
         for what, text, dec in (("price", price, pd), ("size", size, sd)):
-            code, value = decimal_code(text.encode("utf-8", "surrogateescape"), dec)
+            parse = number_code if isinstance(text, _Num) else decimal_code
+            code, value = parse(text.encode("utf-8", "surrogateescape"), dec)
             if code != DECIMAL_OK or value is None:
                 raise DecodeFailed(f"{what}: " + decimal_error_message(code, text, dec))
             vals.append(value)
@@ -1159,6 +1161,176 @@ def stream_channel(venue: str, payload: bytes | bytearray | memoryview) -> tuple
     return STREAM_DECODERS[spec.stream_decoder](bytes(payload))
 
 
+# ---------------------------------------------------------------------------------------
+# Kraken WebSocket v2 (docs/venues.md, "Kraken"): levels are bare JSON numbers, read
+# from their text (``_Num``) and converted by ``number_code`` (exponent allowed)
+# ---------------------------------------------------------------------------------------
+
+
+class _Num(str):
+    """A bare JSON number, as its text."""
+
+
+_KR_DECODER = json.JSONDecoder(object_pairs_hook=_obj, parse_constant=_reject_constant,
+                               parse_float=_Num, parse_int=_Num)
+_KR_DECODER.parse_string = _scanstring  # type: ignore[attr-defined]
+_KR_DECODER.scan_once = json.scanner.py_make_scanner(_KR_DECODER)  # type: ignore[attr-defined]
+_KR_TOP = {"channel", "type", "data", "method", "success", "error", "Error"}
+_KR_ENTRY = {"symbol", "bids", "asks", "checksum", "timestamp"}
+
+
+def _kr_deep(v: Any) -> None:
+    if _depth(v) > MAX_DEPTH:
+        raise DecodeFailed("malformed JSON (nesting too deep)")
+
+
+def _kr_levels(p: _Pending, v: Any, side: str) -> list[tuple[str, str, str]]:
+    if not isinstance(v, list):
+        p.add("field 'bids'/'asks' has the wrong type (expected an array of levels)")
+        _kr_deep(v)
+        return []
+    out = []
+    for lv in v:
+        if not isinstance(lv, _Obj):
+            p.add('a level has the wrong type (expected {"price":N,"qty":N})')
+            _kr_deep(lv)
+            continue
+        _check_dups(lv, {"price", "qty"})
+        price = qty = ""
+        for k, x in lv.items():
+            if k in ("price", "qty"):
+                if not isinstance(x, _Num):
+                    p.add(f"field '{k}' has the wrong type (expected number)")
+                    _kr_deep(x)
+                elif k == "price":
+                    price = x
+                else:
+                    qty = x
+            else:
+                p.add("a level has an unknown field (expected price and qty)")
+                _kr_deep(x)
+        if "price" not in lv or "qty" not in lv:
+            p.add("a level lacks 'price' or 'qty'")
+        out.append((side, price, qty))
+    return out
+
+
+def _kraken(payload: bytes) -> dict[str, Any]:
+    try:
+        o = _KR_DECODER.decode(payload.decode("utf-8", "surrogateescape"))
+    except (ValueError, RecursionError) as exc:
+        raise DecodeFailed(f"malformed JSON ({exc})") from None
+    if not isinstance(o, _Obj):
+        raise DecodeFailed("malformed JSON (not an object)")
+    _check_dups(o, _KR_TOP)
+    p = _Pending()
+    levels: list[tuple[str, str, str]] = []
+    entries = 0
+    seen: set[str] = set()
+    symbol: str | None = None
+    checksum = -1
+    t = 0
+    for k, v in o.items():
+        if k in ("channel", "type"):
+            _str_field(p, k, v)
+        elif k == "data" and isinstance(v, list):
+            for e in v:
+                if not isinstance(e, _Obj):
+                    p.add("field 'data' has the wrong type (expected objects)")
+                    _kr_deep(e)
+                    continue
+                entries += 1
+                _check_dups(e, _KR_ENTRY)
+                for ek, ev in e.items():
+                    if ek == "symbol":
+                        seen.add(ek)
+                        if _sym_field(p, ek, ev):
+                            symbol = ev
+                    elif ek in ("bids", "asks"):
+                        seen.add(ek)
+                        levels += _kr_levels(p, ev, "bid" if ek == "bids" else "ask")
+                    elif ek == "checksum":
+                        seen.add(ek)
+                        if not isinstance(ev, _Num) or not re.fullmatch(r"-?[0-9]+", ev):
+                            p.add("field 'checksum' has the wrong type (expected integer)")
+                            _kr_deep(ev)
+                        elif not INT64_MIN <= int(ev) <= INT64_MAX:
+                            p.add("field 'checksum' out of range")
+                        elif not 0 <= int(ev) <= 0xFFFFFFFF:
+                            p.add("field 'checksum' out of range (unsigned 32-bit)")
+                        else:
+                            checksum = int(ev)
+                    elif ek == "timestamp":
+                        seen.add(ek)
+                        if _str_field(p, ek, ev):
+                            parsed = parse_rfc3339_ns(_raw(ev))
+                            if parsed is None:
+                                p.add("field 'timestamp' is not an RFC 3339 timestamp")
+                            else:
+                                t = parsed
+                    else:
+                        _kr_deep(ev)
+        else:
+            _kr_deep(v)
+    if "error" in o or "Error" in o or (
+            "success" in o and o["success"] is False):
+        return _result("venue_error")
+    if "method" in o:
+        return _result("control")
+    if "channel" not in o:
+        raise DecodeFailed("field 'channel' missing")
+    chan = o["channel"]
+    if not isinstance(chan, str):
+        raise DecodeFailed("field 'channel' has the wrong type (expected string)")
+    if chan != "book":
+        kind = {"heartbeat": "heartbeat", "status": "control"}.get(chan, "ignored")
+        if kind == "ignored" and _bad_utf8(chan):
+            raise DecodeFailed("field 'channel' is not valid UTF-8")
+        return _result(kind)
+    if "type" not in o:
+        raise DecodeFailed("field 'type' missing")
+    typ = o["type"]
+    if not isinstance(typ, str):
+        raise DecodeFailed("field 'type' has the wrong type (expected string)")
+    if typ not in ("snapshot", "update"):
+        raise DecodeFailed("book message type is not 'snapshot' or 'update'")
+    p.raise_if()
+    if "data" not in o:
+        raise DecodeFailed("field 'data' missing")
+    if entries != 1:
+        raise DecodeFailed("a book message must carry exactly one entry in 'data'")
+    if "symbol" not in seen:
+        raise DecodeFailed("field 'symbol' missing")
+    if "checksum" not in seen:
+        raise DecodeFailed("field 'checksum' missing")
+    if typ == "snapshot" and not {"bids", "asks"} <= seen:
+        raise DecodeFailed("field 'bids'/'asks' missing")
+    kind = "snapshot" if typ == "snapshot" else "update"
+    return _result("snapshot" if kind == "snapshot" else "depth", prev_id=checksum,
+                   segments=[_seg(symbol, kind, t, levels)])
+
+
+def kraken_checksum(asks: list[tuple[int, int]], bids: list[tuple[int, int]],
+                    price_decimals: int, size_decimals: int, price_precision: int,
+                    qty_precision: int, levels: int = 10) -> int:
+    """Twin of the compiled Kraken book checksum (``BookCore.checksum``): the top
+    ``levels`` asks (best first) then bids (best first), each price then qty formatted
+    with the fixed precisions, point removed, leading zeros stripped; CRC32 (zlib)."""
+    import zlib
+
+    def digits(v: int, dec: int, prec: int) -> str:
+        v = v // 10 ** (dec - prec) if dec >= prec else v * 10 ** (prec - dec)
+        return str(v).lstrip("0")
+
+    text = "".join(digits(px, price_decimals, price_precision)
+                   + digits(sz, size_decimals, qty_precision)
+                   for px, sz in sorted(asks)[:levels])
+    text += "".join(digits(px, price_decimals, price_precision)
+                    + digits(sz, size_decimals, qty_precision)
+                    for px, sz in sorted(bids, reverse=True)[:levels])
+    return zlib.crc32(text.encode("ascii"))
+
+
 DECODERS: dict[str, Callable[[bytes], dict[str, Any]]] = {
     "binance-depth": _binance_depth,
     "binance-snapshot": _binance_snapshot,
@@ -1170,6 +1342,7 @@ DECODERS: dict[str, Callable[[bytes], dict[str, Any]]] = {
     "binance-rest-aggtrades": _binance_rest_aggtrades,
     "coinbase-exchange-rest-trades": _coinbase_exchange_rest_trades,
     "bybit": _bybit,
+    "kraken": _kraken,
 }
 
 

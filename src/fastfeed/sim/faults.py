@@ -48,6 +48,13 @@ FAULTS: dict[str, tuple[str, dict[str, Any], str]] = {
                       "`delta` lots (added to the message if it does not change that level); ids "
                       "stay contiguous and ground truth keeps the true size, so only a comparison "
                       "with a snapshot can tell (Simulator.corruptions says what was sent)"),
+    "bad_checksum": ("stream", {"count": 1},
+                     "Kraken only: the next `count` book updates carry a wrong checksum (the "
+                     "levels are right), so the client's CRC32 check fails and it resyncs that symbol"),
+    "push_out": ("stream", {"count": 1},
+                 "Kraken only: the next `count` book updates (once the ask side holds the full "
+                 "depth) also carry an ask just beyond the subscribed depth, which the client "
+                 "must drop by truncating to the depth (no delete ever comes for it)"),
     "disconnect": ("connection", {"after_messages": 0, "after_seconds": 0.0},
                    "close the TCP connection WITHOUT a close frame after N more data messages "
                    "or S seconds (connections carrying the symbol; if none yet, the next one)"),

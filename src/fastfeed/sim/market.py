@@ -299,7 +299,8 @@ class Market:
         """True while a stream fault waits for a message (it fires with or without
         subscribers, as before)."""
         return bool(self._drop or self._dup or self.reorders_pending or self._held is not None
-                    or self._malformed or self._trunc or self._oversized or self._corrupt)
+                    or self._malformed or self._trunc or self._oversized or self._corrupt
+                    or self.wire.pending())
 
     def _take(self, pending: list[dict[str, Any]], name: str) -> dict[str, Any]:
         """Use one count of the oldest pending fault of a kind; it leaves when used up."""
@@ -388,10 +389,8 @@ class Market:
         elif fault == "stale_snapshot":
             self.ensure_history(int(params["lag"]) + 2)
             self._stale.extend([int(params["lag"])] * int(params["count"]))
-        elif self.wire.inject(fault, params):
-            pass    # a venue-specific stream fault, kept by the venue's wire
-        else:
-            raise ValueError(f"{fault!r} is not a market fault")
+        elif not self.wire.inject(fault, params):     # a venue's own (Bybit restart, Kraken bad_checksum)
+            raise ValueError(f"{fault!r} is not a market fault of {self.venue}")
 
     def arm_next_subscriber(self, fault: str, params: dict[str, Any]) -> None:
         """Keep a connection fault for the next connection that subscribes."""

@@ -10,17 +10,18 @@ from fastfeed.venues.base import BOOK, Instrument, Venue
 from fastfeed.venues.binance import BinanceSpot, BinanceUsdm
 from fastfeed.venues.bybit import BybitLinear, BybitSpot
 from fastfeed.venues.coinbase import CoinbaseAdvancedTrade, CoinbaseExchange
+from fastfeed.venues.kraken import Kraken
 
 VENUES: dict[str, Venue] = {
     v.name: v
     for v in (BinanceSpot(), BinanceUsdm(), CoinbaseAdvancedTrade(), CoinbaseExchange(),
-              BybitSpot(), BybitLinear())
+              BybitSpot(), BybitLinear(), Kraken())
 }
 
 
 def get_venue(name: str) -> Venue:
     """The venue called ``name`` (``binance``, ``binance-usdm``, ``coinbase``, ``coinbase-exchange``,
-    ``bybit``, ``bybit-linear``)."""
+    ``bybit``, ``bybit-linear``, ``kraken``)."""
     try:
         return VENUES[name]
     except KeyError:

@@ -196,6 +196,15 @@ class Venue:
                 out[symbol] = exc
         return out
 
+    #: True when instruments are looked up over the venue's WebSocket (Kraken's
+    #: ``instrument`` channel): the engine calls ``instruments_ws`` instead of ``instruments``
+    instruments_over_ws: bool = False
+
+    async def instruments_ws(self, ws_url: str,
+                             symbols: list[str]) -> dict[str, Instrument | RestError]:
+        """Several symbols' scales read over a WebSocket (``instruments_over_ws``)."""
+        raise NotImplementedError(f"{self.name} looks instruments up over REST")
+
     async def snapshot(self, rest: RestClient, symbol: str, limit: int | None = None) -> bytes:
         """Fetch a REST depth snapshot body (venues with ``uses_rest_snapshots``)."""
         raise NotImplementedError(f"{self.name} has no REST snapshots")

@@ -42,8 +42,12 @@ class Wire:
         raise NotImplementedError
 
     def inject(self, fault: str, params: dict[str, Any]) -> bool:
-        """Queue a venue-specific stream fault (Bybit ``restart``); False when this venue
-        has no such fault."""
+        """Queue a venue-specific stream fault (Bybit ``restart``, Kraken ``bad_checksum``);
+        False when this venue has no such fault."""
+        return False
+
+    def pending(self) -> bool:
+        """True while a venue-specific stream fault waits for a message."""
         return False
 
     def channels(self, msg: Message, keys: Iterable[str]) -> list[tuple[str, bytes]]:

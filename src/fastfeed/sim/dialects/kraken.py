@@ -1,0 +1,331 @@
+"""Kraken WebSocket v2: the ``book`` channel (depth 25) and the ``instrument`` channel.
+
+WebSocket ``/kraken/v2``. On open a ``status`` frame; ``subscribe``/``unsubscribe`` get one
+ack per symbol (``method``, ``result``, ``success``, ``time_in``/``time_out``). A ``book``
+subscription gets a ``snapshot`` of the top ``depth`` levels a side, then ``update``
+messages; prices and sizes are JSON numbers (trailing zeros trimmed, small sizes in
+exponent form such as ``5.1e-05``), every message carries the CRC32 ``checksum`` of the
+book after it (docs/venues.md, "Kraken integrity: truncation and checksum").
+
+What a client holds is the top ``depth`` of the model's book (the *view*): each update
+carries the levels of the view that changed, deletes (qty 0) for view levels the model
+deleted, and nothing for a level pushed below the depth (the client truncates it away).
+Only depth 25 (``Kraken.book_depth``) is served. ``instrument`` answers a snapshot of every
+configured pair (``price_increment``/``qty_increment`` = tick/step, the precisions =
+their decimals). ``heartbeat`` about once a second on a connection that sent no data.
+Venue faults: ``bad_checksum`` and ``push_out`` (:data:`fastfeed.sim.faults.FAULTS`).
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+from fastfeed.sim import render
+from fastfeed.sim.dialects.base import Dialect, Wire
+from fastfeed.sim.host import SimHost
+from fastfeed.sim.market import Market
+from fastfeed.sim.model import Message
+from fastfeed.sim.transport import Connection, Item
+from fastfeed.venues import get_venue
+from fastfeed.venues.kraken import CHECKSUM_LEVELS, Kraken
+
+#: the faults only this dialect knows (the wire acts on them)
+VENUE_FAULTS = ("bad_checksum", "push_out")
+
+Side = list[tuple[int, int]]
+
+
+def number(units: int, decimals: int) -> str:
+    """A JSON number for ``units / 10**decimals`` as Kraken prints it: no trailing zeros,
+    an integer without a point, values below 1e-4 in exponent form (``5.1e-05``)."""
+    if units == 0:
+        return "0"
+    neg = units < 0
+    digits = str(abs(units))
+    exp = -decimals
+    while digits.endswith("0") and len(digits) > 1:
+        digits = digits[:-1]
+        exp += 1
+    if exp >= 0:
+        text = digits + "0" * exp
+    elif len(digits) + exp >= -3:       # 1e-4 <= value: plain decimal
+        whole = len(digits) + exp
+        text = (digits[:whole] + "." + digits[whole:]) if whole > 0 else "0." + "0" * -whole + digits
+    else:                               # exponent form, one digit before the point
+        e = len(digits) - 1 + exp
+        mant = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        text = f"{mant}e-{-e:02d}"
+    return "-" + text if neg else text
+
+
+def checksum_text(units: int, decimals: int, precision: int) -> str:
+    """One number's checksum digits: ``units / 10**decimals`` at ``precision`` decimals,
+    the point removed, leading zeros stripped (written from docs/venues.md, not shared
+    with the client's code)."""
+    if precision >= decimals:
+        scaled = units * 10 ** (precision - decimals)
+    else:
+        scaled = units // 10 ** (decimals - precision)
+    return str(scaled).lstrip("0")
+
+
+class KrakenWire(Wire):
+    """The view (top ``depth`` a side) and the messages that keep a client on it."""
+
+    def __init__(self, market: Market) -> None:
+        """No view until the first snapshot or update."""
+        super().__init__(market)
+        self.depth = Kraken.book_depth
+        self.bids: Side = []
+        self.asks: Side = []
+        self.bad_checksum = 0
+        self.push_out = 0
+
+    def _scales(self) -> tuple[int, int]:
+        m = self.market.model
+        return m.price_scale.decimals, m.size_scale.decimals
+
+    def _truth(self) -> tuple[Side, Side]:
+        st = self.market.model.snapshot()
+        return st.sorted_bids(self.depth), st.sorted_asks(self.depth)
+
+    def checksum(self, bids: Side, asks: Side) -> int:
+        """CRC32 of the top levels, asks then bids, at the instrument's precisions."""
+        pd, sd = self._scales()
+        m = self.market.model
+        parts = []
+        for side in (asks, bids):
+            for p, q in side[:CHECKSUM_LEVELS]:
+                parts.append(checksum_text(p * m.price_scale.mantissa, pd, pd))
+                parts.append(checksum_text(q * m.size_scale.mantissa, sd, sd))
+        return zlib.crc32("".join(parts).encode()) & 0xFFFFFFFF
+
+    def _levels(self, side: Side) -> str:
+        pd, sd = self._scales()
+        m = self.market.model
+        return ",".join(f'{{"price":{number(p * m.price_scale.mantissa, pd)},'
+                        f'"qty":{number(q * m.size_scale.mantissa, sd)}}}' for p, q in side)
+
+    def _message(self, kind: str, bids: Side, asks: Side, crc: int) -> bytes:
+        return (f'{{"channel":"book","type":"{kind}","data":[{{"symbol":"{self.market.symbol}",'
+                f'"bids":[{self._levels(bids)}],"asks":[{self._levels(asks)}],"checksum":{crc},'
+                f'"timestamp":"{render.rfc3339_us()}"}}]}}').encode()
+
+    def snapshot(self) -> bytes:
+        """A ``snapshot`` of the current view (the view is reset to the model's top)."""
+        self.bids, self.asks = self._truth()
+        return self._message("snapshot", self.bids, self.asks, self.checksum(self.bids, self.asks))
+
+    @staticmethod
+    def _diff(old: Side, new: Side) -> tuple[Side, set[int]]:
+        before = dict(old)
+        after = dict(new)
+        out = [(p, q) for p, q in new if before.get(p) != q]
+        pushed = {p for p in before if p not in after}
+        # a level gone from the view: deleted in the model (send qty 0), or pushed below
+        # the depth by better levels (send nothing: the client truncates it)
+        return out, pushed
+
+    def update(self, msg: Message, pad_bytes: int | None) -> bytes:
+        """One ``update`` taking a client from the previous view to the current one."""
+        model = self.market.model
+        nb, na = self._truth()
+        out: list[Side] = []
+        held: dict[int, int]
+        for old, new, held in ((self.bids, nb, model.bids), (self.asks, na, model.asks)):
+            changed, gone = self._diff(old, new)
+            changed.extend((p, 0) for p in sorted(gone) if p not in held)
+            out.append(changed)
+        bids, asks = out
+        for sent, side, view in ((msg.bids, bids, nb), (msg.asks, asks, na)):
+            # a level the message carries with a size the model does not hold is a
+            # corrupt_level fault: send the wrong size (the view, i.e. truth, keeps the right one)
+            shown = dict(view)
+            true = model.bids if side is bids else model.asks
+            for p, q in sent:
+                if p in shown and true.get(p) != q:
+                    side[:] = [lv for lv in side if lv[0] != p] + [(p, q)]
+        if self.push_out and len(na) == self.depth:
+            # a level beyond the depth: the client applies it, then truncation removes it
+            self.push_out -= 1
+            self.market.host.fired("push_out")
+            asks.append((na[-1][0] + 1, 1))
+        if pad_bytes:
+            far = model.far_ask_prices(pad_bytes // 40 + 1)
+            asks.extend((p, 0) for p in far if p not in model.asks)
+        self.bids, self.asks = nb, na
+        crc = self.checksum(nb, na)
+        if self.bad_checksum:
+            self.bad_checksum -= 1
+            self.market.host.fired("bad_checksum")
+            crc ^= 0x5A5A5A5A
+        return self._message("update", bids, asks, crc)
+
+    def inject(self, fault: str, params: dict[str, Any]) -> bool:
+        """``bad_checksum``: the next ``count`` updates carry a wrong checksum;
+        ``push_out``: the next ``count`` updates also carry an ask beyond the depth."""
+        if fault == "bad_checksum":
+            self.bad_checksum += int(params["count"])
+        elif fault == "push_out":
+            self.push_out += int(params["count"])
+        else:
+            return False
+        return True
+
+    def pending(self) -> bool:
+        """True while a venue fault waits for a message."""
+        return bool(self.bad_checksum or self.push_out)
+
+    def prerender_burst(self) -> None:
+        """Bursts are not served by this dialect (``SymbolConfig.burst`` must be 0)."""
+        raise ValueError("the kraken dialect has no burst mode")
+
+
+class KrakenConn(Connection):
+    """A Kraken v2 connection: ``book`` (depth 25) and ``instrument`` subscriptions."""
+
+    def __init__(self, host: SimHost, venue: str) -> None:
+        """Nothing subscribed."""
+        super().__init__(host)
+        self.venue = venue
+        self.books: list[str] = []
+        self._sent_at_heartbeat = 0
+
+    def on_ws_connected(self, transport: Any) -> None:
+        """The ``status`` frame Kraken sends on open."""
+        super().on_ws_connected(transport)
+        self.send_raw(render.json_bytes({"channel": "status", "type": "update", "data": [{
+            "api_version": "v2", "connection_id": 12345678901234567890, "system": "online",
+            "version": "2.0.0"}]}), data=False)
+
+    def _ack(self, method: str, result: dict[str, Any], req_id: Any, error: str | None = None) -> None:
+        now = render.rfc3339_us()
+        body: dict[str, Any] = {"method": method}
+        if error is None:
+            body["result"] = result
+            body["success"] = True
+        else:
+            body["error"] = error
+            body["success"] = False
+            body["symbol"] = result.get("symbol")
+        body.update(time_in=now, time_out=now)
+        if req_id is not None:
+            body["req_id"] = req_id
+        self.send_raw(render.json_bytes(body), data=False)
+
+    def on_text(self, data: bytes) -> None:
+        """``subscribe``/``unsubscribe`` of ``book`` or ``instrument``; ``ping``."""
+        try:
+            req = json.loads(data)
+            method = req["method"]
+            req_id = req.get("req_id")
+            if method == "ping":
+                now = render.rfc3339_us()
+                self.send_raw(render.json_bytes({"method": "pong", "req_id": req_id,
+                                                 "time_in": now, "time_out": now}), data=False)
+                return
+            if method not in ("subscribe", "unsubscribe"):
+                raise ValueError(method)
+            params = req["params"]
+            channel = params["channel"]
+        except (ValueError, KeyError, TypeError):
+            self.send_raw(render.json_bytes({"error": "Malformed request", "method": "subscribe",
+                                             "success": False}), data=False)
+            return
+        if channel == "instrument":
+            self._ack(method, {"channel": "instrument", "snapshot": True}, req_id)
+            if method == "subscribe":
+                self.send_raw(self._instruments())
+            return
+        if channel != "book":
+            self._ack(method, {"channel": channel}, req_id, error=f"Channel {channel} not supported")
+            return
+        depth = params.get("depth", 10)
+        for symbol in params.get("symbol", []):
+            result = {"channel": "book", "symbol": symbol, "depth": depth, "snapshot": True}
+            m = self.host.find_market(self.venue, symbol)
+            if m is None:
+                self._ack(method, result, req_id, error=f"Currency pair not supported {symbol}")
+                continue
+            if depth != Kraken.book_depth:
+                self._ack(method, result, req_id, error=f"simulator serves depth {Kraken.book_depth} only")
+                continue
+            self._ack(method, result, req_id)
+            if method == "subscribe" and symbol not in self.books:
+                self.books.append(symbol)
+                wire = m.wire
+                assert isinstance(wire, KrakenWire)
+                if not m.subs:     # nobody holds the view: it restarts from the model
+                    self.send_raw(wire.snapshot())
+                else:
+                    self.send_raw(wire._message("snapshot", wire.bids, wire.asks,
+                                                wire.checksum(wire.bids, wire.asks)))
+                m.subscribe(self, b"")
+                self.markets.add(m)
+            elif method == "unsubscribe" and symbol in self.books:
+                self.books.remove(symbol)
+                m.unsubscribe(self)
+                self.markets.discard(m)
+
+    def _instruments(self) -> bytes:
+        pairs = []
+        for m in self.host.markets_of(self.venue):
+            model = m.model
+            base, _, quote = m.symbol.partition("/")
+            pairs.append({"symbol": m.symbol, "base": base, "quote": quote, "status": "online",
+                          "qty_precision": model.size_scale.decimals,
+                          "qty_increment": m.cfg.step_size, "qty_min": m.cfg.step_size,
+                          "price_precision": model.price_scale.decimals,
+                          "price_increment": m.cfg.tick_size, "cost_precision": 5,
+                          "cost_min": "0.5", "marginable": False, "has_index": True})
+        # increments as JSON numbers, as the notes show (docs/simulator.md, "Kraken")
+        body = json.dumps({"channel": "instrument", "type": "snapshot",
+                           "data": {"assets": [], "pairs": pairs}}, separators=(",", ":"))
+        for m in self.host.markets_of(self.venue):
+            for key in ("qty_increment", "qty_min", "price_increment"):
+                text = getattr(m.cfg, "step_size" if key != "price_increment" else "tick_size")
+                body = body.replace(f'"{key}":"{text}"', f'"{key}":{text}')
+        return body.encode()
+
+    def deliver(self, market: Market, stream: bytes, items: list[Item], msg: Message) -> None:
+        """The update as it is (no per-connection envelope)."""
+        for payload, mode in items:
+            self.send_item(payload, mode)
+
+    def heartbeat(self) -> None:
+        """``{"channel":"heartbeat"}`` when no data went out since the last tick."""
+        if self.books and self.sent == self._sent_at_heartbeat:
+            self.send_raw(b'{"channel":"heartbeat"}', data=False)
+        self._sent_at_heartbeat = self.sent
+
+
+class KrakenDialect(Dialect):
+    """Kraken WebSocket v2 in the simulator."""
+
+    ws_path = "/kraken/v2"
+
+    def __init__(self) -> None:
+        """Read the venue's description."""
+        self.venue = get_venue(Kraken.name)
+
+    def wire(self, market: Market) -> Wire:
+        """The Kraken view of ``market``."""
+        return KrakenWire(market)
+
+    def ws_url(self, base: str) -> str:
+        """One fixed URL."""
+        return base + self.ws_path
+
+    def claims(self, path: str) -> bool:
+        """``/kraken/v2`` (and ``/kraken``)."""
+        return path in (self.ws_path, "/kraken")
+
+    def accept(self, host: SimHost, path: str, query: Mapping[str, list[str]]) -> Any:
+        """Every claimed path is the one feed."""
+        return KrakenConn(host, self.name)
+
+
+__all__ = ["VENUE_FAULTS", "KrakenConn", "KrakenDialect", "KrakenWire", "checksum_text", "number"]

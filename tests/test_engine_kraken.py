@@ -1,0 +1,130 @@
+"""End to end over loopback: Engine ↔ simulator for Kraken WebSocket v2 books.
+
+The client holds the top ``Kraken.book_depth`` levels a side (docs/venues.md, "Kraken"),
+so "exact" means equal to the simulator's truth cut to that depth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from e2e import book_levels, run, sim_config, truth_levels, wait_for
+from fastfeed import Engine, SubscribeError
+from fastfeed.sim import Simulator
+from fastfeed.venues.kraken import Kraken
+
+DEPTH = Kraken.book_depth
+
+
+def urls(sim):
+    return {"ws_url": sim.ws_url("kraken")}
+
+
+def top(sim, book):
+    bids, asks = truth_levels(sim, book, None)
+    return bids[:DEPTH], asks[:DEPTH]
+
+
+async def settle(sim, books, timeout=10.0):
+    """Pause the market, wait until every book is live and equals the truth's top."""
+    sim.pause()
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while loop.time() < end:
+        if all(b.state == "live" and book_levels(b) == top(sim, b) for b in books):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError([(b, b.last_gap_reason, book_levels(b) == top(sim, b)) for b in books])
+
+
+def test_instrument_lookup_sync_exact_and_truncated():
+    async def body():
+        async with Simulator(sim_config({"kraken": ["BTC/USD", "ETH/USD"]})) as sim:
+            async with Engine() as engine:
+                books = await engine.subscribe_many(
+                    [("kraken", "BTC/USD"), ("kraken", "ETH/USD")], **urls(sim))
+                assert books[0].instrument.tick_size == "0.01"     # the instrument channel
+                assert books[0].instrument.price_precision == 2
+                await wait_for(lambda: all(b.messages > 30 for b in books), what="traffic")
+                for b in books:
+                    assert b.gaps == 0 and b.checksum_mismatches == 0
+                    bids, asks = book_levels(b)
+                    assert (len(bids), len(asks)) == (DEPTH, DEPTH)  # truncated: the sim holds 60
+                await settle(sim, books)
+                for b in books:
+                    assert book_levels(b) == top(sim, b)
+    run(body)
+
+
+def test_bad_checksum_resyncs_that_symbol_only():
+    async def body():
+        async with Simulator(sim_config({"kraken": ["BTC/USD", "ETH/USD"]})) as sim:
+            async with Engine() as engine:
+                hit, spared = await engine.subscribe_many(
+                    [("kraken", "BTC/USD"), ("kraken", "ETH/USD")], **urls(sim))
+                assert hit.connection is spared.connection
+                await wait_for(lambda: hit.messages > 10 and spared.messages > 10, what="traffic")
+                sim.inject("kraken", "BTC/USD", "bad_checksum")
+                await wait_for(lambda: hit.checksum_mismatches == 1 and hit.resyncs >= 1
+                               and hit.is_live, what="resubscribe")
+                assert "checksum mismatch" in (hit.last_gap_reason or "")
+                assert spared.gaps == 0 and spared.checksum_mismatches == 0 and spared.is_live
+                assert hit.connection.connects == 1          # never a reconnect
+                assert sim.faults_fired["bad_checksum"] == 1
+                await settle(sim, [hit, spared])
+    run(body)
+
+
+def test_push_out_and_drop_keep_the_book_exact():
+    async def body():
+        async with Simulator(sim_config({"kraken": ["BTC/USD"]})) as sim:
+            async with Engine() as engine:
+                book = await engine.subscribe("kraken", "BTC/USD", **urls(sim))
+                await wait_for(lambda: book.messages > 10, what="traffic")
+                sim.inject("kraken", "BTC/USD", "push_out", count=3)
+                await wait_for(lambda: sim.faults_fired.get("push_out", 0) == 3
+                               and book.messages > 40, what="push_out")
+                assert book.gaps == 0
+                await settle(sim, [book])
+                sim.resume()
+                sim.inject("kraken", "BTC/USD", "drop")     # no sequence: the checksum tells
+                await wait_for(lambda: book.checksum_mismatches >= 1 and book.is_live,
+                               what="resubscribe")
+                await settle(sim, [book])
+    run(body)
+
+
+def test_reconnect_resubscribes():
+    async def body():
+        async with Simulator(sim_config({"kraken": ["BTC/USD"]})) as sim:
+            async with Engine() as engine:
+                book = await engine.subscribe("kraken", "BTC/USD", **urls(sim))
+                conn = book.connection
+                sim.inject("kraken", "*", "disconnect")
+                await wait_for(lambda: conn.connects >= 2 and book.is_live, what="reconnect")
+                await settle(sim, [book])
+    run(body)
+
+
+def test_corrupt_level_in_the_top_ten_is_caught_by_the_checksum():
+    async def body():
+        async with Simulator(sim_config({"kraken": ["BTC/USD"]})) as sim:
+            async with Engine() as engine:
+                book = await engine.subscribe("kraken", "BTC/USD", **urls(sim))
+                await wait_for(lambda: book.messages > 10, what="traffic")
+                sim.inject("kraken", "BTC/USD", "corrupt_level", side="bid", index=2)
+                await wait_for(lambda: book.checksum_mismatches == 1 and book.resyncs >= 1
+                               and book.is_live, what="resubscribe")
+                await settle(sim, [book])
+    run(body)
+
+
+def test_instrument_lookup_failure_is_a_clear_error():
+    async def body():
+        async with Simulator(sim_config({"kraken": ["BTC/USD"]})) as sim:
+            async with Engine() as engine:
+                with pytest.raises(SubscribeError, match=r"/kraken/v2.*no instrument DOGE/USD"):
+                    await engine.subscribe("kraken", "DOGE/USD", **urls(sim), timeout=5)
+    run(body)
