@@ -43,6 +43,7 @@ class BookCore:
     callback_errors: int
     off_grid_levels: int
     off_grid_snapshot_levels: int
+    unchained_messages: int
     last_event_time_ns: int
     last_recv_ns: int
     last_applied_ns: int

@@ -32,6 +32,7 @@ from fastfeed._parse cimport (
 )
 from fastfeed._sync cimport (
     RULE_IN_BAND,
+    RULE_OKX,
     SEQ_APPLY,
     SEQ_BUFFER,
     SEQ_OLD,
@@ -196,13 +197,15 @@ cdef class BookCore:
         if not self._replaying:     # a replayed message was counted when it arrived
             self.messages += 1
         self.last_recv_ns = t_recv
-        if self.seq.rule == RULE_IN_BAND:
+        if self.seq.rule == RULE_IN_BAND or self.seq.rule == RULE_OKX:
             if seg.kind == SEG_SNAPSHOT:
                 return self._load_in_band(b, seg, t_recv, payload, n)
             if self.seq.state != SYNC_LIVE:
                 self.reject_counts[<int>REJECT_BEFORE_SNAPSHOT] += 1
                 return 0
-            verdict = SEQ_APPLY
+            # OKX: each update's prevSeqId must be the last seqId (docs/venues.md, "OKX")
+            verdict = (SEQ_APPLY if self.seq.rule == RULE_IN_BAND
+                       else self.seq.check(b.first_id, b.last_id, b.prev_id))
         else:
             verdict = self.seq.check(b.first_id, b.last_id, b.prev_id)
 
@@ -214,6 +217,8 @@ cdef class BookCore:
             self.off_grid_levels += b.off_grid
             self.book.apply_deltas(b.levels + seg.start, seg.count)
             self.seq.applied(b.last_id)
+            if self.seq.rule == RULE_OKX and b.last_id < 0:
+                self.unchained_messages += 1
             self.level_changes += seg.count
             if self._tap is not None:
                 self._tap_payload(payload, n)
@@ -256,10 +261,12 @@ cdef class BookCore:
         if verdict == SEQ_OLD:
             self.old_messages += 1
             return 0
-        # SEQ_GAP: keep the message (it starts the stream the next snapshot must cover)
+        # SEQ_GAP: keep the message (it starts the stream the next snapshot must cover;
+        # OKX's next snapshot arrives in-band and replaces everything: nothing to keep)
         self.mark_gap(f"sequence gap: book at {self.seq.book_id}, message covers "
                       f"{b.first_id}..{b.last_id} (prev {b.prev_id})", SYNC_GAP)
-        self.buffer_payload(payload, n, b.first_id)
+        if self.seq.rule != RULE_OKX:
+            self.buffer_payload(payload, n, b.first_id)
         return 0
 
     cdef int _load_in_band(self, DeltaBatch* b, const Segment* seg, int64_t t_recv,
@@ -272,7 +279,14 @@ cdef class BookCore:
         self.off_grid_levels += b.off_grid
         self.off_grid_snapshot_levels += b.off_grid
         self.book.load_deltas(b.levels + seg.start, seg.count)
-        self.seq.go_live(-1)        # in-band venues have no per-book update id
+        # Coinbase has no per-book update id; OKX's snapshot carries its seqId (-1: none,
+        # an old recording: the chain check is off, docs/venues.md "OKX")
+        if self.seq.rule == RULE_OKX:
+            self.seq.go_live(b.last_id)
+            if b.last_id < 0:
+                self.unchained_messages += 1
+        else:
+            self.seq.go_live(-1)
         self._went_live(t_recv)     # publishes to shared memory, if on
         self.level_changes += seg.count
         self.last_applied_ns = monotonic_ns()

@@ -37,6 +37,7 @@ them stay direct C calls); ``_parse.pxd`` is the cimport surface for other modul
     parse/coinbase_at_quotes.pxi Coinbase Advanced Trade ticker / ticker_batch
     parse/coinbase_exchange_quotes.pxi  Coinbase Exchange ticker
     parse/streams.pxi            per venue, every channel of a connection: the stream decoders
+    parse/okx.pxi                OKX v5 books
 
 The C helpers (SWAR scanners, bit scans, clocks) are headers in ``include/``, declared in
 ``_cdefs.pxd``.
@@ -101,5 +102,6 @@ include "parse/binance_candles.pxi"
 include "parse/coinbase_at_candles.pxi"
 include "parse/streams.pxi"
 include "parse/rest_trades.pxi"
+include "parse/okx.pxi"
 
 DECODERS = tuple(_REGISTRY)             # every decoder name registered above

@@ -16,6 +16,7 @@ cdef enum SeqRule:
     RULE_BINANCE_SPOT = 0   # U/u: u <= id old; U > id + 1 gap
     RULE_BINANCE_USDM = 1   # first event U <= id <= u, then pu == previous u
     RULE_IN_BAND = 2        # no per-book ids; snapshots arrive in-band (Coinbase)
+    RULE_OKX = 4            # in-band snapshots; each update's prevSeqId == previous seqId
 
 
 cdef enum SeqVerdict:

@@ -521,7 +521,11 @@ class Connection:
         book_ns = int(book_limit * 1e9) if book_limit else 0
         keepalive = not self.venue.sends_heartbeats
         period = min(limit_ns, book_ns or limit_ns) / 4e9
-        start = monotonic_time_ns()
+        text = self.venue.keepalive_text
+        if text is not None:
+            period = min(period, self.venue.keepalive_every / 4)
+        start = last_text = monotonic_time_ns()
+        every_ns = int(self.venue.keepalive_every * 1e9)
         while True:
             await asyncio.sleep(max(0.05, period))
             now = monotonic_time_ns()
@@ -534,7 +538,15 @@ class Connection:
                 rlog.warning((id(self), "stale"), "%s: %s; reconnecting", self, self.last_error)
                 transport.disconnect(False)
                 return
-            if keepalive and silent > limit_ns // 2 and self._take_control_slot():
+            if text is not None:
+                # the venue's own ping, on its schedule (and when idle): its pong counts
+                if ((now - last_text >= every_ns or (keepalive and silent > limit_ns // 2
+                                                     and now - last_text >= every_ns // 4))
+                        and self._take_control_slot()):
+                    transport.send(WSMsgType.TEXT, text)
+                    last_text = now
+                    self.keepalive_pings += 1
+            elif keepalive and silent > limit_ns // 2 and self._take_control_slot():
                 transport.send_ping(b"fastfeed")   # any frame back counts (its PONG)
                 self.keepalive_pings += 1
             if book_ns:

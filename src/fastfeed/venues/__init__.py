@@ -9,15 +9,18 @@ from __future__ import annotations
 from fastfeed.venues.base import BOOK, Instrument, Venue
 from fastfeed.venues.binance import BinanceSpot, BinanceUsdm
 from fastfeed.venues.coinbase import CoinbaseAdvancedTrade, CoinbaseExchange
+from fastfeed.venues.okx import Okx
 
 VENUES: dict[str, Venue] = {
     v.name: v
-    for v in (BinanceSpot(), BinanceUsdm(), CoinbaseAdvancedTrade(), CoinbaseExchange())
+    for v in (BinanceSpot(), BinanceUsdm(), CoinbaseAdvancedTrade(), CoinbaseExchange(),
+              Okx())
 }
 
 
 def get_venue(name: str) -> Venue:
-    """The venue called ``name`` (``binance``, ``binance-usdm``, ``coinbase``, ``coinbase-exchange``)."""
+    """The venue called ``name`` (``binance``, ``binance-usdm``, ``coinbase``, ``coinbase-exchange``,
+    ``okx``)."""
     try:
         return VENUES[name]
     except KeyError:

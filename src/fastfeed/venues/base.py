@@ -115,6 +115,12 @@ class Venue:
     #: does: fastfeed pings a connection idle for half of ``stale_after`` and reopens it
     #: when not even the pong arrived (docs/robustness.md, "Silence")
     sends_heartbeats: bool = False
+    #: an application-level keep-alive the venue wants as a text message (Bybit
+    #: ``{"op":"ping"}``), sent every ``keepalive_every`` seconds whatever the traffic and
+    #: instead of the WebSocket PING to an idle connection; None: WebSocket PINGs only
+    #: (docs/robustness.md, "Silence")
+    keepalive_text: bytes | None = None
+    keepalive_every: float = 20.0
     #: control messages (subscribe, unsubscribe) a connection may send per second
     max_control_per_second: int = 10
     #: streams named in the connection URL itself (None: the venue takes none there, or
