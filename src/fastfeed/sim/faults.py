@@ -35,6 +35,15 @@ FAULTS: dict[str, tuple[str, dict[str, Any], str]] = {
                   "mode=payload: the next message is cut in half inside a valid frame "
                   "(invalid JSON, message lost); mode=socket: the frame header promises the "
                   "full payload, half of it is written and the TCP connection is closed"),
+    "chain_break": ("stream", {"count": 1},
+                    "OKX only: the next `count` messages each carry a prevSeqId that is not the "
+                    "last seqId (a broken chain): a client must resubscribe that instrument"),
+    "seq_reset": ("stream", {"count": 1},
+                  "OKX only: the next `count` messages' seqId jumps backwards (maintenance) with "
+                  "prevSeqId still the last seqId: the chain holds, not a gap"),
+    "keepalive": ("stream", {"count": 1},
+                  "OKX only: `count` idle keep-alive updates go out at once (empty sides, seqId == "
+                  "prevSeqId == the last seqId): valid, they apply nothing"),
     "oversized": ("stream", {"size": 2 * 1024 * 1024},
                   "the next message is padded to >= `size` bytes of valid JSON by deletes of "
                   "prices the book does not hold (semantically neutral)"),

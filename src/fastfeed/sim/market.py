@@ -388,6 +388,8 @@ class Market:
         elif fault == "stale_snapshot":
             self.ensure_history(int(params["lag"]) + 2)
             self._stale.extend([int(params["lag"])] * int(params["count"]))
+        elif self.wire.inject(fault, params):
+            pass    # a venue-specific stream fault, kept by the venue's wire
         else:
             raise ValueError(f"{fault!r} is not a market fault")
 

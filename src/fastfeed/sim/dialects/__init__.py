@@ -14,6 +14,7 @@ from fastfeed.sim.dialects.base import Dialect, Wire
 from fastfeed.sim.dialects.binance import BinanceSpotDialect, BinanceUsdmDialect
 from fastfeed.sim.dialects.coinbase import AdvancedTradeDialect
 from fastfeed.sim.dialects.coinbase_exchange import ExchangeDialect
+from fastfeed.sim.dialects.okx import OkxDialect
 from fastfeed.sim.host import SimHost
 
 DIALECTS: dict[str, Dialect] = {}
@@ -46,7 +47,8 @@ def accept(host: SimHost, path: str, query: Mapping[str, list[str]]) -> Any:
     return DIALECTS[FALLBACK].accept(host, path, query)
 
 
-for _dialect in (BinanceSpotDialect(), BinanceUsdmDialect(), AdvancedTradeDialect(), ExchangeDialect()):
+for _dialect in (BinanceSpotDialect(), BinanceUsdmDialect(), AdvancedTradeDialect(), ExchangeDialect(),
+                 OkxDialect()):
     register(_dialect)
 
 __all__ = ["DIALECTS", "FALLBACK", "Dialect", "Wire", "accept", "get_dialect", "register"]

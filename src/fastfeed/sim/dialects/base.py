@@ -41,6 +41,11 @@ class Wire:
         """Render (and frame, where the bytes do not depend on the connection) the burst."""
         raise NotImplementedError
 
+    def inject(self, fault: str, params: dict[str, Any]) -> bool:
+        """Queue a venue-specific stream fault (Bybit ``restart``); False when this venue
+        has no such fault."""
+        return False
+
     def channels(self, msg: Message, keys: Iterable[str]) -> list[tuple[str, bytes]]:
         """The ``(channel key, payload)`` pairs one live message feeds, for the subscribed
         channel ``keys`` (trades, BBO, per-trade tickers), in sending order."""
