@@ -25,8 +25,10 @@ from fastfeed import BboFeed, BookFeed, CandleFeed, DecodeRejected, TickerFeed, 
 from fastfeed.candles import quote_volume
 
 CORPUS = Path(__file__).parent / "corpus"
-VENUES = ("binance", "binance-usdm", "coinbase", "coinbase-exchange")
+VENUES = ("binance", "binance-usdm", "coinbase", "coinbase-exchange", "okx")
 SNAPSHOT_VENUES = ("binance", "binance-usdm")
+#: venues whose trades, BBO and tickers are not built yet (docs/venues.md, "OKX": books only)
+BOOK_ONLY = ("okx",)
 STATES = ("syncing", "live", "gap", "stale", "closed")
 SNAPSHOT_RESULTS = ("live", "too_old", "gap", "rejected")
 
@@ -36,9 +38,10 @@ EXPECT_KEYS = {
     "note", "state", "snapshot_result", "bids", "asks", "bids_head", "asks_head", "depth",
     "reject", "applied", "gaps", "resyncs", "old_messages", "rejected", "rejects",
     "last_update_id", "buffered", "gap_reason", "off_grid_levels", "off_grid_snapshot_levels",
+    "unchained_messages",
 }
 COUNTERS = ("gaps", "resyncs", "old_messages", "rejected", "last_update_id", "buffered",
-            "off_grid_levels", "off_grid_snapshot_levels")
+            "off_grid_levels", "off_grid_snapshot_levels", "unchained_messages")
 
 # Scenarios whose docs/venues.md expectation the implementation does not meet yet (the code is
 # not changed from here): scenario id -> reason. Strict xfail, so a fix shows up as XPASS.
@@ -653,6 +656,8 @@ def test_corpus_has_every_venue():
         files = [p for p in (CORPUS / venue).glob("*.json")
                  if not p.name.startswith(OTHER_CHANNELS)]
         assert len(files) >= 8, f"{venue}: only {len(files)} scenarios"
+        if venue in BOOK_ONLY:
+            continue
         trades = list((CORPUS / venue).glob("trades_*.json"))
         assert len(trades) >= 3, f"{venue}: only {len(trades)} trade scenarios"
         for channel in ("bbo", "ticker"):

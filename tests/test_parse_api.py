@@ -23,12 +23,12 @@ def test_decoders_are_the_ones_venues_name() -> None:
                                "binance-candles", "coinbase-at-candles",
                                "binance-stream", "coinbase-at-stream",
                                "coinbase-exchange-stream", "binance-rest-aggtrades",
-                               "coinbase-exchange-rest-trades")
+                               "coinbase-exchange-rest-trades", "okx")
     named = {v.decoder for v in VENUES.values()}
-    named |= {v.stream_decoder for v in VENUES.values()}
+    named |= {v.stream_decoder for v in VENUES.values() if v.stream_decoder}
     named |= {d for v in VENUES.values() for d in (v.bbo_decoder, v.ticker_decoder) if d}
     named |= {v.snapshot_decoder for v in VENUES.values() if v.snapshot_decoder}
-    named |= {v.trade_decoder for v in VENUES.values()}
+    named |= {v.trade_decoder for v in VENUES.values() if v.trade_decoder}
     named |= {v.candle_decoder for v in VENUES.values() if v.candle_decoder}
     named |= {v.backfill_decoder for v in VENUES.values() if v.backfill_decoder}
     assert named == set(_parse.DECODERS)
@@ -47,13 +47,13 @@ def test_decode_message_follows_the_venue_description(monkeypatch: pytest.Monkey
                                          r"coinbase-at-candles, binance-stream, "
                                          r"coinbase-at-stream, coinbase-exchange-stream, "
                                          r"binance-rest-aggtrades, "
-                                         r"coinbase-exchange-rest-trades\)$"):
+                                         r"coinbase-exchange-rest-trades, okx\)$"):
         _parse.decode_message("binance", SPOT, 2, 1)
 
 
 def test_unknown_venue_and_in_band_snapshots() -> None:
     with pytest.raises(ValueError, match=r"^unknown venue 'kraken' \(expected binance, "
-                                         r"binance-usdm, coinbase or coinbase-exchange\)$"):
+                                         r"binance-usdm, coinbase, coinbase-exchange or okx\)$"):
         _parse.decode_message("kraken", SPOT, 2, 1)
     for venue in ("coinbase", "coinbase-exchange"):
         with pytest.raises(ValueError, match="no snapshot decoder"):

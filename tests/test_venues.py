@@ -41,6 +41,10 @@ def test_venue_description_is_complete(name):
     # the compiled core accepts the description as is
     feed = BookFeed(name, venue.symbol_example, "0.01", "0.001")
     assert feed.state == "syncing" and feed.venue == name
+    if name in BOOK_ONLY:
+        assert not venue.trade_decoder and not venue.trade_streams
+        assert list(CORPUS.joinpath(name).glob("*.json")), "no conformance corpus"
+        return
     # trades (docs/venues.md, "Trades"): decoder, its twin, streams and id rules
     assert venue.trade_decoder in DECODERS and venue.trade_decoder in REFERENCE_DECODERS
     assert venue.trade_streams, "no trade streams"
@@ -49,6 +53,10 @@ def test_venue_description_is_complete(name):
         tf = TradeFeed(name, venue.symbol_example, "0.01", "0.001", stream=stream)
         assert tf.state == "live" and tf.stream == stream
     assert list(CORPUS.joinpath(name).glob("trades_*.json")), "no trade corpus"
+
+
+#: venues whose trades are not built yet (docs/venues.md, "OKX": books only)
+BOOK_ONLY = ("okx",)
 
 
 def test_compiled_and_reference_decoders_are_the_same_set():
