@@ -31,7 +31,8 @@ ctypedef struct OkxBook:
     int n_elems
 
 
-cdef const char* _OKX_DATA_WRONG = "field 'data' has the wrong type (expected an array of one object)"
+cdef const char* _OKX_DATA_WRONG = ("field 'data' has the wrong type "
+                                    "(expected an array of one object)")
 cdef const char* _OKX_TS_WRONG = ("field 'ts' has the wrong type "
                                   "(expected a string of integer milliseconds)")
 
