@@ -40,6 +40,7 @@ _INSTRUMENTS: dict[str, tuple[str, str, int]] = {
     "binance-usdm": ("0.10", "0.001", 1_000),
     "coinbase": ("0.01", "0.00000001", 10_000_000),
     "coinbase-exchange": ("0.01", "0.00000001", 10_000_000),
+    "okx": ("0.01", "0.00000001", 10_000_000),
 }
 VENUE_DEFAULTS: dict[str, tuple[str, str, int]] = {name: _INSTRUMENTS[name] for name in VENUES}
 
