@@ -38,10 +38,11 @@ EXPECT_KEYS = {
     "note", "state", "snapshot_result", "bids", "asks", "bids_head", "asks_head", "depth",
     "reject", "applied", "gaps", "resyncs", "old_messages", "rejected", "rejects",
     "last_update_id", "buffered", "gap_reason", "off_grid_levels", "off_grid_snapshot_levels",
-    "unchained_messages",
+    "unchained_messages", "absent_deletes",
 }
 COUNTERS = ("gaps", "resyncs", "old_messages", "rejected", "last_update_id", "buffered",
-            "off_grid_levels", "off_grid_snapshot_levels", "unchained_messages")
+            "off_grid_levels", "off_grid_snapshot_levels", "unchained_messages",
+            "absent_deletes")
 
 # Scenarios whose docs/venues.md expectation the implementation does not meet yet (the code is
 # not changed from here): scenario id -> reason. Strict xfail, so a fix shows up as XPASS.

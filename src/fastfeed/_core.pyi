@@ -93,6 +93,9 @@ class BookCore:
     def size_decimals(self) -> int:
         """The size scale: a size is lots / 10**size_decimals."""
     @property
+    def absent_deletes(self) -> int:
+        """Deletes of prices the book did not hold (normal no-ops, counted)."""
+    @property
     def price_tick(self) -> int:
         """The instrument's tick size in units of 10**-price_decimals."""
     @property

@@ -618,6 +618,12 @@ cdef class BookCore:
         return self.size_grid.decimals
 
     @property
+    def absent_deletes(self) -> int:
+        """Deletes of prices the book did not hold: normal (OKX sends many), applied as
+        no-ops, counted (docs/venues.md#common-rules)."""
+        return self.book.absent_deletes
+
+    @property
     def price_tick(self) -> int:
         """The instrument's tick size in units of ``10**-price_decimals``."""
         return self.price_grid.step
