@@ -17,7 +17,7 @@ PY=${PYTHON:-python3}
 
 TESTS=(
     tests/test_book.py tests/test_decimal.py tests/test_decode_binance.py
-    tests/test_decode_coinbase.py tests/test_decode_kraken.py tests/test_feed_binance.py tests/test_feed_coinbase.py
+    tests/test_decode_coinbase.py tests/test_decode_kraken.py tests/test_decode_okx.py tests/test_feed_binance.py tests/test_feed_coinbase.py
     tests/test_hist.py tests/test_sync.py tests/test_corpus.py tests/test_corpus_listener.py
     tests/test_states.py tests/test_venues.py tests/test_parse_api.py tests/test_shm.py
     tests/test_fuzz_smoke.py tests/test_snapshots.py tests/test_memory.py tests/test_view.py

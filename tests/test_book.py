@@ -37,6 +37,7 @@ BIG = settings(max_examples=_examples(25), deadline=None, suppress_health_check=
 def assert_same(book: L2Book, ref: ReferenceBook, ns: tuple[int | None, ...] = (None, 2)) -> None:
     """Every read of the compiled book equals the reference's, exactly."""
     book._check_invariants()
+    assert book.absent_deletes == ref.absent_deletes
     assert book.bid_depth == ref.bid_depth
     assert book.ask_depth == ref.ask_depth
     assert book.best_bid_int() == ref.best_bid_int()

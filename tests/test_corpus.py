@@ -26,10 +26,10 @@ from fastfeed.candles import quote_volume
 
 CORPUS = Path(__file__).parent / "corpus"
 VENUES = ("binance", "binance-usdm", "coinbase", "coinbase-exchange", "bybit", "bybit-linear",
-          "kraken")
+          "kraken", "okx")
 SNAPSHOT_VENUES = ("binance", "binance-usdm")
-#: venues whose trades, BBO and tickers are not built yet (docs/venues.md, "Bybit", "Kraken")
-BOOK_ONLY = ("bybit", "bybit-linear", "kraken")
+#: venues whose trades, BBO and tickers are not built yet (docs/venues.md: Bybit, Kraken, OKX)
+BOOK_ONLY = ("bybit", "bybit-linear", "kraken", "okx")
 STATES = ("syncing", "live", "gap", "stale", "closed")
 SNAPSHOT_RESULTS = ("live", "too_old", "gap", "rejected")
 
@@ -39,9 +39,11 @@ EXPECT_KEYS = {
     "note", "state", "snapshot_result", "bids", "asks", "bids_head", "asks_head", "depth",
     "reject", "applied", "gaps", "resyncs", "old_messages", "rejected", "rejects",
     "last_update_id", "buffered", "gap_reason", "off_grid_levels", "off_grid_snapshot_levels",
+    "unchained_messages", "absent_deletes",
 }
 COUNTERS = ("gaps", "resyncs", "old_messages", "rejected", "last_update_id", "buffered",
-            "off_grid_levels", "off_grid_snapshot_levels")
+            "off_grid_levels", "off_grid_snapshot_levels", "unchained_messages",
+            "absent_deletes")
 
 # Scenarios whose docs/venues.md expectation the implementation does not meet yet (the code is
 # not changed from here): scenario id -> reason. Strict xfail, so a fix shows up as XPASS.

@@ -23,7 +23,7 @@ def test_decoders_are_the_ones_venues_name() -> None:
                                "binance-candles", "coinbase-at-candles",
                                "binance-stream", "coinbase-at-stream",
                                "coinbase-exchange-stream", "binance-rest-aggtrades",
-                               "coinbase-exchange-rest-trades", "bybit", "kraken")
+                               "coinbase-exchange-rest-trades", "bybit", "kraken", "okx")
     named = {v.decoder for v in VENUES.values()}
     named |= {v.stream_decoder for v in VENUES.values() if v.stream_decoder}
     named |= {d for v in VENUES.values() for d in (v.bbo_decoder, v.ticker_decoder) if d}
@@ -47,14 +47,14 @@ def test_decode_message_follows_the_venue_description(monkeypatch: pytest.Monkey
                                          r"coinbase-at-candles, binance-stream, "
                                          r"coinbase-at-stream, coinbase-exchange-stream, "
                                          r"binance-rest-aggtrades, "
-                                         r"coinbase-exchange-rest-trades, bybit, kraken\)$"):
+                                         r"coinbase-exchange-rest-trades, bybit, kraken, okx\)$"):
         _parse.decode_message("binance", SPOT, 2, 1)
 
 
 def test_unknown_venue_and_in_band_snapshots() -> None:
     with pytest.raises(ValueError, match=r"^unknown venue 'nope' \(expected binance, "
                                          r"binance-usdm, bybit, bybit-linear, coinbase, "
-                                         r"coinbase-exchange or kraken\)$"):
+                                         r"coinbase-exchange, kraken or okx\)$"):
         _parse.decode_message("nope", SPOT, 2, 1)
     for venue in ("coinbase", "coinbase-exchange"):
         with pytest.raises(ValueError, match="no snapshot decoder"):

@@ -38,6 +38,8 @@ cdef class L2Book:
     # offset of the used region from the start of each array (bid_px - data(bid array))
     cdef Py_ssize_t bid_lo
     cdef Py_ssize_t ask_lo
+    # deletes of prices the book did not hold (normal: a no-op, counted; docs/venues.md)
+    cdef readonly int64_t absent_deletes
 
     # Set one level (size 0 deletes; deleting an absent level is a no-op). Returns 0;
     # -1 with ValueError for a negative price or size or a side other than

@@ -18,6 +18,9 @@ class L2Book:
     def price_decimals(self) -> int: ...
     @property
     def size_decimals(self) -> int: ...
+    @property
+    def absent_deletes(self) -> int:
+        """Deletes of prices the book did not hold (normal no-ops, counted)."""
     def __new__(cls, price_decimals: int, size_decimals: int, capacity: int = 1024) -> L2Book: ...
     def apply(self, side: int, price: int, size: int) -> None:
         """Set one level; size 0 deletes it (a no-op if absent)."""

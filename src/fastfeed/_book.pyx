@@ -56,6 +56,8 @@ cdef enum:
     BLOCK = 8
     # _side_set status: the side needs a bigger array (caller grows with the GIL).
     NEED_ROOM = 1
+    # _side_set status: a delete of a price the side does not hold (a no-op, counted)
+    ABSENT = 2
     MIN_CAPACITY = 16
     # Deltas converted per apply_deltas call in apply_many (a stack buffer).
     APPLY_CHUNK = 256
@@ -202,7 +204,8 @@ cdef inline void _shift_block(int64_t* dst, const int64_t* src) noexcept nogil:
 
 
 cdef inline int _side_set(SideView* s, int64_t price, int64_t size, bint bid) noexcept nogil:
-    """Set one level on one side (size 0 deletes). 0, or NEED_ROOM with s unchanged.
+    """Set one level on one side (size 0 deletes). 0, ABSENT (a delete of a price the
+    side does not hold: nothing changed), or NEED_ROOM with s unchanged.
 
     Inserts and deletes shift the shorter part of the side by one slot. When that part
     has at most BLOCK levels and the array has room around it, a whole BLOCK is shifted
@@ -238,7 +241,7 @@ cdef inline int _side_set(SideView* s, int64_t price, int64_t size, bint bid) no
         s.n = n - 1
         return 0
     if size == 0:
-        return 0                    # deleting an absent level: a normal no-op
+        return ABSENT               # deleting an absent level: a normal no-op (counted)
     rest = n - k
     if k < rest:
         if s.lo == 0:
@@ -436,17 +439,21 @@ cdef class L2Book:
         cdef const Delta* x
         cdef Py_ssize_t i = 0
         cdef int r
+        cdef int64_t absent = 0
         _get_sides(self, &bids, &asks)
         while i < n:
             x = &d[i]
             if (x.size | x.price) < 0 or x.side > SIDE_ASK:
                 _put_sides(self, &bids, &asks)
+                self.absent_deletes += absent
                 return _bad_level(x.side, x.price, x.size)
             if x.side == SIDE_BID:
                 r = _side_set(&bids, x.price, x.size, True)
             else:
                 r = _side_set(&asks, x.price, x.size, False)
-            if r != 0:
+            if r == ABSENT:
+                absent += 1
+            elif r != 0:
                 # Cold: grow that side (Python allocation), then retry the same delta.
                 _put_sides(self, &bids, &asks)
                 self._grow(x.side, (bids.n if x.side == SIDE_BID else asks.n) + 1)
@@ -454,6 +461,7 @@ cdef class L2Book:
                 continue
             i += 1
         _put_sides(self, &bids, &asks)
+        self.absent_deletes += absent
         return 0
 
     cdef int load_deltas(self, const Delta* d, Py_ssize_t n) except -1:

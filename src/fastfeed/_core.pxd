@@ -71,6 +71,7 @@ cdef class BookCore:
     cdef readonly int64_t callback_errors
     cdef readonly int64_t off_grid_levels           # levels applied off the tick/step grid
     cdef readonly int64_t off_grid_snapshot_levels  # of which in snapshots (REST, in-band)
+    cdef readonly int64_t unchained_messages        # OKX book messages without seqId, unchecked
     cdef int64_t reject_counts[REJECT_N_REASONS]
     cdef readonly int64_t last_event_time_ns
     cdef readonly int64_t last_recv_ns

@@ -46,6 +46,7 @@ class BookCore:
     depth_limit: int
     checksum_levels: int
     checksum_mismatches: int
+    unchained_messages: int
     last_event_time_ns: int
     last_recv_ns: int
     last_applied_ns: int
@@ -98,6 +99,9 @@ class BookCore:
     @property
     def size_decimals(self) -> int:
         """The size scale: a size is lots / 10**size_decimals."""
+    @property
+    def absent_deletes(self) -> int:
+        """Deletes of prices the book did not hold (normal no-ops, counted)."""
     @property
     def price_tick(self) -> int:
         """The instrument's tick size in units of 10**-price_decimals."""

@@ -44,6 +44,7 @@ from fastfeed._parse cimport (
 from fastfeed._sync cimport (
     RULE_IN_BAND,
     RULE_BYBIT,
+    RULE_OKX,
     SEQ_APPLY,
     SEQ_BUFFER,
     SEQ_OLD,
@@ -213,13 +214,15 @@ cdef class BookCore:
         if not self._replaying:     # a replayed message was counted when it arrived
             self.messages += 1
         self.last_recv_ns = t_recv
-        if self.seq.rule == RULE_IN_BAND or self.seq.rule == RULE_BYBIT:
+        if (self.seq.rule == RULE_IN_BAND or self.seq.rule == RULE_BYBIT
+                or self.seq.rule == RULE_OKX):
             if seg.kind == SEG_SNAPSHOT:
                 return self._load_in_band(b, seg, t_recv, payload, n)
             if self.seq.state != SYNC_LIVE:
                 self.reject_counts[<int>REJECT_BEFORE_SNAPSHOT] += 1
                 return 0
-            # Bybit: each delta's u must follow the last (docs/venues.md, "Bybit")
+            # Bybit: each delta's u must follow the last (docs/venues.md, "Bybit"); OKX:
+            # each update's prevSeqId must be the last seqId (docs/venues.md, "OKX")
             verdict = (SEQ_APPLY if self.seq.rule == RULE_IN_BAND
                        else self.seq.check(b.first_id, b.last_id, b.prev_id))
         else:
@@ -233,6 +236,8 @@ cdef class BookCore:
             self.off_grid_levels += b.off_grid
             self.book.apply_deltas(b.levels + seg.start, seg.count)
             self.seq.applied(b.last_id)
+            if self.seq.rule == RULE_OKX and b.last_id < 0:
+                self.unchained_messages += 1
             self.level_changes += seg.count
             if self.depth_limit or self.checksum_levels:
                 if self._check_book(b) != 0:
@@ -282,7 +287,7 @@ cdef class BookCore:
         # an in-band venue's next snapshot replaces everything: nothing to keep)
         self.mark_gap(f"sequence gap: book at {self.seq.book_id}, message covers "
                       f"{b.first_id}..{b.last_id} (prev {b.prev_id})", SYNC_GAP)
-        if self.seq.rule != RULE_BYBIT:
+        if self.seq.rule != RULE_BYBIT and self.seq.rule != RULE_OKX:
             self.buffer_payload(payload, n, b.first_id)
         return 0
 
@@ -296,8 +301,14 @@ cdef class BookCore:
         self.off_grid_levels += b.off_grid
         self.off_grid_snapshot_levels += b.off_grid
         self.book.load_deltas(b.levels + seg.start, seg.count)
-        # Coinbase has no per-book update id; Bybit's snapshot carries its u
-        self.seq.go_live(-1 if self.seq.rule == RULE_IN_BAND else b.last_id)
+        # Coinbase has no per-book update id; Bybit's snapshot carries its u, OKX's its
+        # seqId (-1: none, an old recording: the chain check is off, docs/venues.md "OKX")
+        if self.seq.rule == RULE_OKX:
+            self.seq.go_live(b.last_id)
+            if b.last_id < 0:
+                self.unchained_messages += 1
+        else:
+            self.seq.go_live(-1 if self.seq.rule == RULE_IN_BAND else b.last_id)
         self._went_live(t_recv)     # publishes to shared memory, if on
         self.level_changes += seg.count
         if self.depth_limit or self.checksum_levels:
@@ -669,6 +680,12 @@ cdef class BookCore:
     def size_decimals(self) -> int:
         """The size scale: a size is ``lots / 10**size_decimals``."""
         return self.size_grid.decimals
+
+    @property
+    def absent_deletes(self) -> int:
+        """Deletes of prices the book did not hold: normal (OKX sends many), applied as
+        no-ops, counted (docs/venues.md#common-rules)."""
+        return self.book.absent_deletes
 
     @property
     def price_tick(self) -> int:

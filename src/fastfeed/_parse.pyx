@@ -38,6 +38,7 @@ them stay direct C calls); ``_parse.pxd`` is the cimport surface for other modul
     parse/coinbase_exchange_quotes.pxi  Coinbase Exchange ticker
     parse/streams.pxi            per venue, every channel of a connection: the stream decoders
     parse/kraken.pxi             Kraken WebSocket v2 book (JSON-number levels)
+    parse/okx.pxi                OKX v5 books
 
 The C helpers (SWAR scanners, bit scans, clocks) are headers in ``include/``, declared in
 ``_cdefs.pxd``.
@@ -104,5 +105,6 @@ include "parse/streams.pxi"
 include "parse/rest_trades.pxi"
 include "parse/bybit.pxi"
 include "parse/kraken.pxi"
+include "parse/okx.pxi"
 
 DECODERS = tuple(_REGISTRY)             # every decoder name registered above

@@ -17,6 +17,7 @@ cdef enum SeqRule:
     RULE_BINANCE_USDM = 1   # first event U <= id <= u, then pu == previous u
     RULE_IN_BAND = 2        # no per-book ids; snapshots arrive in-band (Coinbase)
     RULE_BYBIT = 3          # in-band snapshots; each delta's u == previous u + 1 (== u: old)
+    RULE_OKX = 4            # in-band snapshots; each update's prevSeqId == previous seqId
 
 
 cdef enum SeqVerdict:

@@ -23,6 +23,12 @@ venue's fault). The sequencing rules are those of ``docs/venues.md``:
   ``u == id + 1``; ``u == id`` is old (a duplicate: sizes are absolute), any other ``u``
   a gap (also a smaller one: after a restart snapshot that was lost, deltas restart
   low, and calling them old would freeze a book that claims to be live).
+* OKX (docs/venues.md, "OKX"): snapshots arrive in-band and set the id to their
+  ``seqId``; an update applies iff its ``prevSeqId`` equals the id (the idle keep-alive,
+  ``seqId == prevSeqId``, too; a ``seqId`` lower than ``prevSeqId`` after maintenance
+  too), anything else is a gap. A message without ``seqId`` (recordings from before OKX
+  added it; the decoder gives -1) applies unchecked and leaves the id at -1: the chain
+  check is off for that book until a message carries ``seqId`` again.
 """
 
 from libc.stdint cimport int64_t
@@ -31,7 +37,7 @@ STATE_NAMES = ("syncing", "live", "gap", "stale", "closed")
 VERDICT_NAMES = ("apply", "buffer", "old", "gap")
 # Sequencing rules by the names venue descriptions use (fastfeed.venues: Venue.sequencing).
 RULES = {"binance-spot": RULE_BINANCE_SPOT, "binance-usdm": RULE_BINANCE_USDM,
-         "in-band": RULE_IN_BAND, "bybit": RULE_BYBIT}
+         "in-band": RULE_IN_BAND, "bybit": RULE_BYBIT, "okx": RULE_OKX}
 
 
 class InvalidTransition(RuntimeError):
@@ -71,7 +77,8 @@ cdef int transition_allowed(int source, int target) noexcept nogil:
 cdef class Sequencer:
     """Gap detection for one book under one venue rule.
 
-    ``rule`` is one of ``"binance-spot"``, ``"binance-usdm"``, ``"in-band"``, ``"bybit"``.
+    ``rule`` is one of ``"binance-spot"``, ``"binance-usdm"``, ``"in-band"``, ``"bybit"``,
+    ``"okx"``.
     """
 
     def __init__(self, str rule):
@@ -145,11 +152,19 @@ cdef class Sequencer:
             if last_id != self.book_id + 1:
                 return SEQ_GAP
             return SEQ_APPLY
+        if self.rule == RULE_OKX:
+            if self.book_id < 0 or last_id < 0:
+                return SEQ_APPLY    # unchained book or message: nothing to check
+            if prev_id != self.book_id:
+                return SEQ_GAP
+            return SEQ_APPLY
         return SEQ_APPLY
 
     cdef void applied(self, int64_t last_id) noexcept:
         # in-band venues have no per-book ids (Coinbase AT's sequence is per connection)
-        if last_id >= 0 and self.rule != RULE_IN_BAND:
+        if self.rule == RULE_OKX:
+            self.book_id = last_id      # -1 (no seqId): the chain check is off
+        elif last_id >= 0 and self.rule != RULE_IN_BAND:
             self.book_id = last_id
         self.expect_first = False
 
@@ -162,7 +177,7 @@ cdef class Sequencer:
         # Spot: the first kept event needs U <= id + 1. USD-M: U <= id, or U == id + 1
         # with pu == id (checked at replay; a wrong pu turns into a gap there).
         cdef int64_t limit = last_update_id + 1
-        if (self.rule != RULE_IN_BAND and self.rule != RULE_BYBIT
+        if (self.rule != RULE_IN_BAND and self.rule != RULE_BYBIT and self.rule != RULE_OKX
                 and self.first_buffered_id > limit):
             return SNAP_TOO_OLD
         self.go_live(last_update_id)

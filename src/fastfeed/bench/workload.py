@@ -43,6 +43,7 @@ _INSTRUMENTS: dict[str, tuple[str, str, int]] = {
     "bybit": ("0.01", "0.00001", 10_000),
     "bybit-linear": ("0.10", "0.001", 1_000),
     "kraken": ("0.1", "0.00000001", 10_000_000),
+    "okx": ("0.01", "0.00000001", 10_000_000),
 }
 VENUE_DEFAULTS: dict[str, tuple[str, str, int]] = {name: _INSTRUMENTS[name] for name in VENUES}
 

@@ -40,11 +40,13 @@ class ReferenceBook:
         self.price_decimals = price_decimals
         self.size_decimals = size_decimals
         self._sides: tuple[dict[int, int], dict[int, int]] = ({}, {})
+        self.absent_deletes = 0
 
     # updates
 
     def apply(self, side: int, price: int, size: int) -> None:
-        """Set one level; size 0 deletes it (a no-op if absent)."""
+        """Set one level; size 0 deletes it (a no-op if absent, counted in
+        ``absent_deletes``)."""
         if side not in (BID, ASK):
             raise ValueError(f"side must be {BID} (bid) or {ASK} (ask), got {side}")
         price = _check_int64(price, "price")
@@ -52,8 +54,8 @@ class ReferenceBook:
         levels = self._sides[side]
         if size:
             levels[price] = size
-        else:
-            levels.pop(price, None)
+        elif levels.pop(price, None) is None:
+            self.absent_deletes += 1
 
     def apply_many(self, sides: Iterable[int], prices: Iterable[int], sizes: Iterable[int]) -> None:
         """Apply changes in order; every row is validated before any is applied."""
@@ -70,15 +72,18 @@ class ReferenceBook:
             self.apply(s, p, q)
 
     def load(self, bids: Sequence[tuple[int, int]], asks: Sequence[tuple[int, int]]) -> None:
-        """Replace the book: same result as applying the levels in order to an empty book."""
+        """Replace the book: same result as applying the levels in order to an empty book
+        (a snapshot's zero sizes are not deletes: ``absent_deletes`` is unchanged)."""
         checked = [
             [(_check_int64(p, "price"), _check_int64(q, "size")) for p, q in levels]
             for levels in (bids, asks)
         ]
         self.clear()
+        absent = self.absent_deletes
         for side, levels in enumerate(checked):
             for p, q in levels:
                 self.apply(side, p, q)
+        self.absent_deletes = absent
 
     def truncate(self, depth: int) -> None:
         """Keep at most ``depth`` best levels per side."""

@@ -627,6 +627,117 @@ def _bybit(payload: bytes) -> dict[str, Any]:
     snap = typ == "snapshot"
     return _result("snapshot" if snap else "depth", first_id=u, last_id=u, event_time_ns=t,
                    segments=[_seg(data["s"], "snapshot" if snap else "update", t, levels)])
+_OKX = {"arg", "action", "data", "event"}
+_OKX_ARG = {"channel", "instId"}
+_OKX_BOOK = {"asks", "bids", "ts", "seqId", "prevSeqId"}
+_OKX_DATA = "field 'data' has the wrong type (expected an array of one object)"
+_OKX_TS = "field 'ts' has the wrong type (expected a string of integer milliseconds)"
+_OKX_LEVELS = "(expected [price, size, \"0\", count] string arrays)"
+
+
+def _okx_levels(p: _Pending, name: str, v: Any) -> list[tuple[str, str, str]]:
+    """``[[price, size, "0", count], ...]``, four strings a level (the last two unused)."""
+    ok = isinstance(v, list) and all(
+        isinstance(lv, list) and len(lv) == 4 and all(isinstance(x, str) for x in lv) for lv in v)
+    if not ok:
+        p.add(f"field '{name}' has the wrong type {_OKX_LEVELS}")
+        return []
+    side = "ask" if name == "asks" else "bid"
+    return [(side, _raw(lv[0]), _raw(lv[1])) for lv in v]
+
+
+def _okx_ms(p: _Pending, v: Any) -> int:
+    if not isinstance(v, str) or isinstance(v, _Esc) or not 1 <= len(v) <= 18 \
+            or not set(v) <= _DIGITS:
+        p.add(_OKX_TS)
+        return 0
+    return int(v)
+
+
+def _okx(payload: bytes) -> dict[str, Any]:
+    """OKX v5 ``books`` (docs/venues.md, "OKX"); the text ``pong`` and events are control."""
+    if payload == b"pong":
+        return _result("control")
+    o = _load(payload)
+    _check_dups(o, _OKX)
+    _check_unknown_depth(o, _OKX)
+    p = _Pending()
+    levels: list[tuple[str, str, str]] = []
+    book: dict[str, Any] = {}
+    ts = 0
+    for k, v in o.items():
+        if k == "arg":
+            if isinstance(v, dict):
+                _check_dups(v, _OKX_ARG)  # type: ignore[arg-type]
+                _check_unknown_depth(v, _OKX_ARG)
+                if "instId" in v:
+                    _sym_field(p, "instId", v["instId"])
+            elif _depth(v) > MAX_DEPTH:
+                raise DecodeFailed("malformed JSON (nesting too deep)")
+        elif k == "action":
+            _str_field(p, k, v)
+        elif k == "data":
+            if not isinstance(v, list):
+                if _depth(v) > MAX_DEPTH:
+                    raise DecodeFailed("malformed JSON (nesting too deep)")
+                p.add(_OKX_DATA)
+                continue
+            for el in v:
+                if not isinstance(el, dict):
+                    if _depth(el) > MAX_DEPTH:
+                        raise DecodeFailed("malformed JSON (nesting too deep)")
+                    p.add(_OKX_DATA)
+                    continue
+                _check_dups(el, _OKX_BOOK)  # type: ignore[arg-type]
+                _check_unknown_depth(el, _OKX_BOOK)
+                book = el
+                for dk, dv in el.items():
+                    if dk in ("asks", "bids"):
+                        levels += _okx_levels(p, dk, dv)
+                    elif dk == "ts":
+                        ts = _okx_ms(p, dv)
+                    elif dk in ("seqId", "prevSeqId"):
+                        _int_field(p, dk, dv)
+            if len(v) != 1:
+                p.add(_OKX_DATA)
+    if "event" in o:
+        if not isinstance(o["event"], str):
+            raise DecodeFailed("field 'event' has the wrong type (expected string)")
+        return _result("venue_error" if o["event"] == "error" else "control")
+    if "arg" not in o:
+        raise DecodeFailed("field 'arg' missing")
+    arg = o["arg"]
+    if not isinstance(arg, dict):
+        raise DecodeFailed("field 'arg' has the wrong type (expected object)")
+    if "channel" not in arg:
+        raise DecodeFailed("field 'channel' missing")
+    if not isinstance(arg["channel"], str):
+        raise DecodeFailed("field 'channel' has the wrong type (expected string)")
+    if arg["channel"] != "books":
+        return _result("ignored")
+    p.raise_if()
+    for k, where in (("instId", arg), ("action", o), ("data", o)):
+        if k not in where:
+            raise DecodeFailed(f"field '{k}' missing")
+    if o["action"] not in ("snapshot", "update"):
+        raise DecodeFailed("field 'action' is not 'snapshot' or 'update'")
+    for k in ("asks", "bids", "ts"):
+        if k not in book:
+            raise DecodeFailed(f"field '{k}' missing")
+    if ("seqId" in book) != ("prevSeqId" in book):
+        raise DecodeFailed(f"field '{'prevSeqId' if 'seqId' in book else 'seqId'}' missing")
+    t = _ms_to_ns("ts", ts)
+    ids: dict[str, int] = {}
+    if "seqId" in book:
+        if not 0 <= book["seqId"] <= MAX_UPDATE_ID:
+            raise DecodeFailed("field 'seqId' out of range")
+        if not -1 <= book["prevSeqId"] <= MAX_UPDATE_ID:
+            raise DecodeFailed("field 'prevSeqId' out of range")
+        ids = {"first_id": book["seqId"], "last_id": book["seqId"], "prev_id": book["prevSeqId"]}
+    # else: from before OKX added seqId (docs/venues.md, "OKX"): unchained, ids all -1
+    snap = o["action"] == "snapshot"
+    return _result("snapshot" if snap else "depth", event_time_ns=t, **ids,
+                   segments=[_seg(arg["instId"], "snapshot" if snap else "update", t, levels)])
 
 
 def _convert(seg: dict[str, Any], pd: int, sd: int, tick: int, step: int) -> None:
@@ -1343,6 +1454,7 @@ DECODERS: dict[str, Callable[[bytes], dict[str, Any]]] = {
     "coinbase-exchange-rest-trades": _coinbase_exchange_rest_trades,
     "bybit": _bybit,
     "kraken": _kraken,
+    "okx": _okx,
 }
 
 

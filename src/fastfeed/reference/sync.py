@@ -2,7 +2,8 @@
 
 Binance spot: docs/venues.md#binance-spot-sync-rule; Binance USD-M, with fastfeed's
 extension and deviation: docs/venues.md#binance-usd-m-sync-rule. Bybit (in-band snapshots,
-``u`` +1 per delta): docs/venues.md, "Bybit".
+``u`` +1 per delta): docs/venues.md, "Bybit". OKX (in-band snapshots, the ``prevSeqId``
+chain): docs/venues.md, "OKX".
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ class ReferenceSequencer:
     """Verdicts ``apply``/``buffer``/``old``/``gap`` for Binance spot and USD-M events."""
 
     def __init__(self, rule: str) -> None:
-        assert rule in ("binance-spot", "binance-usdm", "in-band", "bybit")
+        assert rule in ("binance-spot", "binance-usdm", "in-band", "bybit", "okx")
         self.rule = rule
         self.live = False
         self.book_id = -1
@@ -44,6 +45,12 @@ class ReferenceSequencer:
             if last == self.book_id:
                 return "old"
             return "apply" if last == self.book_id + 1 else "gap"
+        if self.rule == "okx":
+            # prevSeqId must be the last seqId; no id on either side (a book or a message
+            # from before OKX added seqId, -1): applied unchecked
+            if self.book_id == -1 or last == -1:
+                return "apply"
+            return "apply" if prev == self.book_id else "gap"
         if self.rule == "binance-spot":
             # docs/venues.md#binance-spot-sync-rule: u <= id old; U > id + 1 gap; else apply
             if last <= self.book_id:
@@ -60,6 +67,6 @@ class ReferenceSequencer:
         return "apply" if prev == self.book_id else "gap"
 
     def apply(self, last: int) -> None:
-        """The event was applied."""
+        """The event was applied (OKX: an unchained message, -1, turns the check off)."""
         self.book_id = last
         self.applied_any = True

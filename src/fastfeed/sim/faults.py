@@ -39,6 +39,15 @@ FAULTS: dict[str, tuple[str, dict[str, Any], str]] = {
                 "Bybit only: the next `count` messages each go out as a snapshot with u == 1 (the "
                 "venue's service restart), u counting on from there; a client must take it as a "
                 "fresh book, not a gap"),
+    "chain_break": ("stream", {"count": 1},
+                    "OKX only: the next `count` messages each carry a prevSeqId that is not the "
+                    "last seqId (a broken chain): a client must resubscribe that instrument"),
+    "seq_reset": ("stream", {"count": 1},
+                  "OKX only: the next `count` messages' seqId jumps backwards (maintenance) with "
+                  "prevSeqId still the last seqId: the chain holds, not a gap"),
+    "keepalive": ("stream", {"count": 1},
+                  "OKX only: `count` idle keep-alive updates go out at once (empty sides, seqId == "
+                  "prevSeqId == the last seqId): valid, they apply nothing"),
     "oversized": ("stream", {"size": 2 * 1024 * 1024},
                   "the next message is padded to >= `size` bytes of valid JSON by deletes of "
                   "prices the book does not hold (semantically neutral)"),

@@ -389,7 +389,7 @@ class Market:
         elif fault == "stale_snapshot":
             self.ensure_history(int(params["lag"]) + 2)
             self._stale.extend([int(params["lag"])] * int(params["count"]))
-        elif not self.wire.inject(fault, params):     # a venue's own (Bybit restart, Kraken bad_checksum)
+        elif not self.wire.inject(fault, params):     # a venue's own (Bybit restart, Kraken, OKX)
             raise ValueError(f"{fault!r} is not a market fault of {self.venue}")
 
     def arm_next_subscriber(self, fault: str, params: dict[str, Any]) -> None:

@@ -11,17 +11,18 @@ from fastfeed.venues.binance import BinanceSpot, BinanceUsdm
 from fastfeed.venues.bybit import BybitLinear, BybitSpot
 from fastfeed.venues.coinbase import CoinbaseAdvancedTrade, CoinbaseExchange
 from fastfeed.venues.kraken import Kraken
+from fastfeed.venues.okx import Okx
 
 VENUES: dict[str, Venue] = {
     v.name: v
     for v in (BinanceSpot(), BinanceUsdm(), CoinbaseAdvancedTrade(), CoinbaseExchange(),
-              BybitSpot(), BybitLinear(), Kraken())
+              BybitSpot(), BybitLinear(), Kraken(), Okx())
 }
 
 
 def get_venue(name: str) -> Venue:
     """The venue called ``name`` (``binance``, ``binance-usdm``, ``coinbase``, ``coinbase-exchange``,
-    ``bybit``, ``bybit-linear``, ``kraken``)."""
+    ``bybit``, ``bybit-linear``, ``kraken``, ``okx``)."""
     try:
         return VENUES[name]
     except KeyError:

@@ -16,6 +16,7 @@ from fastfeed.sim.dialects.bybit import BybitDialect, BybitLinearDialect
 from fastfeed.sim.dialects.coinbase import AdvancedTradeDialect
 from fastfeed.sim.dialects.coinbase_exchange import ExchangeDialect
 from fastfeed.sim.dialects.kraken import KrakenDialect
+from fastfeed.sim.dialects.okx import OkxDialect
 from fastfeed.sim.host import SimHost
 
 DIALECTS: dict[str, Dialect] = {}
@@ -49,7 +50,7 @@ def accept(host: SimHost, path: str, query: Mapping[str, list[str]]) -> Any:
 
 
 for _dialect in (BinanceSpotDialect(), BinanceUsdmDialect(), AdvancedTradeDialect(), ExchangeDialect(),
-                 BybitDialect(), BybitLinearDialect(), KrakenDialect()):
+                 BybitDialect(), BybitLinearDialect(), KrakenDialect(), OkxDialect()):
     register(_dialect)
 
 __all__ = ["DIALECTS", "FALLBACK", "Dialect", "Wire", "accept", "get_dialect", "register"]

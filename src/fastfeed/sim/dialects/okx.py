@@ -1,0 +1,250 @@
+"""OKX v5 public order books (``okx``): the ``books`` channel.
+
+WebSocket ``/okx/ws/v5/public``. Requests are
+``{"op":"subscribe"|"unsubscribe","args":[{"channel":"books","instId":"BTC-USDT"},...]}``,
+acknowledged one ``{"event":"subscribe","arg":{...},"connId":..}`` per arg (an unknown
+channel or instrument: an ``error`` event, code 60018), and the text ``ping``, answered
+``pong``. A subscribed book gets a ``snapshot`` (``prevSeqId`` -1) at once, then one
+``update`` per market message whose ``prevSeqId`` is the previous ``seqId`` (``seqId``
+grows by 1..3: the venue's is not +1). Levels are ``[price, size, "0", count]``; the
+retired ``checksum`` is always 0. Venue faults: ``chain_break`` (a ``prevSeqId`` that does
+not match), ``seq_reset`` (``seqId`` jumps backwards, the chain intact: maintenance) and
+``keepalive`` (idle keep-alive updates: empty sides, ``seqId == prevSeqId``, sent at once).
+The book is served whole (the venue's is 400 levels). REST:
+``GET /api/v5/public/instruments?instType=SPOT|SWAP&instId=``. Shapes: docs/simulator.md,
+"OKX".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from aiohttp import web
+
+from fastfeed.sim import render
+from fastfeed.sim.dialects.base import Dialect, Wire
+from fastfeed.sim.dialects.coinbase_common import CoinbaseConn, round_robin
+from fastfeed.sim.host import Blob, SimHost
+from fastfeed.sim.market import Market
+from fastfeed.sim.model import BookState, Message
+from fastfeed.sim.rest import RestApi, Route
+from fastfeed.sim.transport import Item
+from fastfeed.venues import get_venue
+from fastfeed.venues.okx import Okx
+
+#: Where a ``seq_reset`` fault takes ``seqId`` (far below any live value).
+RESET_SEQ = 1000
+
+
+class OkxWire(Wire):
+    """One market's ``books`` messages and its ``seqId`` chain."""
+
+    def __init__(self, market: Market) -> None:
+        """``seqId`` starts where a real book would be (a large number), no fault pending."""
+        super().__init__(market)
+        self.seq = 10_000_000 + market.model.last_id
+        """The ``seqId`` of the last message rendered (a subscribe's snapshot carries it)."""
+        self.breaks = 0
+        """``chain_break`` faults pending."""
+        self.resets = 0
+        """``seq_reset`` faults pending."""
+        self.frames: list[bytes] = []
+        """The burst as complete WebSocket frames, the snapshot first."""
+
+    def render(self, action: str, bids: Iterable[tuple[int, int]], asks: Iterable[tuple[int, int]],
+               seq: int, prev: int) -> bytes:
+        """One ``snapshot``/``update`` in the venue's field order."""
+        m = self.market
+        return (f'{{"arg":{{"channel":"books","instId":"{m.symbol}"}},"action":"{action}","data":[{{'
+                f'"asks":{self._levels(asks)},"bids":{self._levels(bids)},"ts":"{render.now_ms()}",'
+                f'"checksum":0,"prevSeqId":{prev},"seqId":{seq}}}]}}').encode()
+
+    def _levels(self, levels: Iterable[tuple[int, int]]) -> str:
+        fmt = self.market.fmt
+        return "[" + ",".join(f'["{fmt.price(p)}","{fmt.size(q)}","0","{1 if q else 0}"]'
+                              for p, q in levels) + "]"
+
+    def snapshot(self, state: BookState) -> bytes:
+        """The book ``state`` as a snapshot at the current ``seqId`` (``prevSeqId`` -1)."""
+        return self.render("snapshot", state.sorted_bids(), state.sorted_asks(), self.seq, -1)
+
+    def _next_seq(self, msg: Message) -> int:
+        return self.seq + 1 + msg.last_id % 3
+
+    def update(self, msg: Message, pad_bytes: int | None) -> bytes:
+        """One ``update`` chained to the last ``seqId`` (or broken / reset by a fault)."""
+        m = self.market
+        prev = self.seq
+        seq = self._next_seq(msg)
+        if self.resets:
+            self.resets -= 1
+            m.host.fired("seq_reset")
+            seq = RESET_SEQ + msg.last_id % 100     # backwards, prevSeqId still the last
+        sent_prev = prev
+        if self.breaks:
+            self.breaks -= 1
+            m.host.fired("chain_break")
+            sent_prev = prev - 1                   # not the last seqId
+        self.seq = seq
+        asks: Iterable[tuple[int, int]] = msg.asks
+        if pad_bytes:
+            per = len(m.fmt.price(m.model.far_ask_prices(1)[0])) + 14
+            asks = list(msg.asks) + [(p, 0) for p in m.model.far_ask_prices(pad_bytes // per + 1)]
+        return self.render("update", msg.bids, asks, seq, sent_prev)
+
+    def keepalive(self) -> bytes:
+        """The idle keep-alive: empty sides, ``seqId == prevSeqId`` (the last one)."""
+        return self.render("update", (), (), self.seq, self.seq)
+
+    def inject(self, fault: str, params: dict[str, Any]) -> bool:
+        """``chain_break`` / ``seq_reset``: the next ``count`` messages; ``keepalive``:
+        ``count`` keep-alive updates to every subscriber now."""
+        if fault == "chain_break":
+            self.breaks += int(params["count"])
+        elif fault == "seq_reset":
+            self.resets += int(params["count"])
+        elif fault == "keepalive":
+            m = self.market
+            for _ in range(int(params["count"])):
+                payload = self.keepalive()
+                m.host.fired("keepalive")
+                for conn in list(m.subs):
+                    if isinstance(conn, OkxConn) and not conn.bursting:
+                        conn.send_raw(payload)
+        else:
+            return False
+        return True
+
+    def prerender_burst(self) -> None:
+        """Snapshot and chained updates, framed (the same bytes for every subscriber)."""
+        m = self.market
+        assert m.burst_start is not None
+        start = m.burst_start
+        self.frames.append(render.ws_frame(self.render("snapshot", start.sorted_bids(), start.sorted_asks(),
+                                                       self.seq, -1)))
+        for msg in m.burst:
+            prev, self.seq = self.seq, self._next_seq(msg)
+            self.frames.append(render.ws_frame(self.render("update", msg.bids, msg.asks, self.seq, prev)))
+
+
+class OkxConn(CoinbaseConn):
+    """An OKX public connection: ``op`` requests, text ``ping``, in-band snapshots."""
+
+    def __init__(self, host: SimHost, venue: str) -> None:
+        """Nothing subscribed."""
+        super().__init__(host, venue)
+        self.conn_id = f"{id(self) & 0xFFFFFFFF:08x}"
+        self.books: list[str] = []
+        self.text_pings = 0
+        """Text ``ping`` messages received (answered ``pong``)."""
+
+    def _reply(self, obj: dict[str, Any]) -> None:
+        obj["connId"] = self.conn_id
+        self.send_raw(render.json_bytes(obj), data=False)
+
+    def on_text(self, data: bytes) -> None:
+        """The text ``ping``; ``subscribe``/``unsubscribe`` of ``books`` args."""
+        if data == b"ping":
+            self.text_pings += 1
+            self.send_raw(b"pong", data=False)
+            return
+        try:
+            req = json.loads(data)
+            op = req["op"]
+            args = req["args"]
+            if op not in ("subscribe", "unsubscribe") or not isinstance(args, list) or not all(
+                    isinstance(a, dict) for a in args):
+                raise ValueError(op)
+        except (ValueError, KeyError, TypeError):
+            self._reply({"event": "error", "code": "60012", "msg": f"Invalid request: {data[:200]!r}"})
+            return
+        for a in args:
+            if a.get("channel") != "books" or not self.known(a.get("instId")):
+                self._reply({"event": "error", "code": "60018",
+                             "msg": f"Wrong URL or channel:{a.get('channel')},instId:{a.get('instId')} "
+                                    f"doesn't exist. Please use the correct URL, channel and parameters "
+                                    f"referring to API document."})
+                return
+        self.subscribed = True
+        fresh = []
+        for a in args:
+            s = a["instId"]
+            self._reply({"event": op, "arg": {"channel": "books", "instId": s}})
+            if op == "subscribe" and s not in self.books:
+                self.books.append(s)
+                fresh.append(s)
+            elif op == "unsubscribe" and s in self.books:
+                self.books.remove(s)
+                self.close_product(s)
+        self.open(fresh)
+
+    def send_snapshot(self, m: Market, state: BookState) -> None:
+        """The in-band ``snapshot`` at the market's current ``seqId``."""
+        wire = m.wire
+        assert isinstance(wire, OkxWire)
+        self.send_raw(wire.snapshot(state))
+
+    def burst_blob(self, markets: list[Market]) -> Blob:
+        """The same bytes for every connection subscribing alike."""
+        key = (self.venue, tuple(m.symbol for m in markets), 0)
+        return self.host.blob_cache.get(key, lambda: render.frames_blob(round_robin([_frames(m) for m in markets])))
+
+    def deliver(self, market: Market, stream: bytes, items: list[Item], msg: Message) -> None:
+        """One frame per item."""
+        for payload, mode in items:
+            self.send_item(payload, mode)
+
+
+def _frames(m: Market) -> list[bytes]:
+    wire = m.wire
+    assert isinstance(wire, OkxWire)
+    return wire.frames
+
+
+class OkxDialect(Dialect):
+    """OKX v5 public books in the simulator."""
+
+    ws_path = "/okx/ws/v5/public"
+
+    def __init__(self) -> None:
+        """Read the venue's description."""
+        self.venue = get_venue(Okx.name)
+
+    def wire(self, market: Market) -> Wire:
+        """OKX messages for ``market``."""
+        return OkxWire(market)
+
+    def ws_url(self, base: str) -> str:
+        """The public stream's full URL."""
+        return base + self.ws_path
+
+    def claims(self, path: str) -> bool:
+        """The public stream path."""
+        return path == self.ws_path
+
+    def accept(self, host: SimHost, path: str, query: Mapping[str, list[str]]) -> Any:
+        """A new connection."""
+        return OkxConn(host, self.name)
+
+    def rest_routes(self) -> list[Route]:
+        """``/api/v5/public/instruments``."""
+        return [("GET", "/api/v5/public/instruments", instruments)]
+
+
+async def instruments(api: RestApi, request: web.Request) -> web.Response:
+    """``{"code":"0","msg":"","data":[{"instType":..,"instId":..,"tickSz":..,"lotSz":..,
+    "state":"live"}]}``; an unknown instrument (or one of the other ``instType``) is
+    code 51001 with no data."""
+    inst_type = request.query.get("instType", "")
+    inst_id = request.query.get("instId", "")
+    injected = api.begin(Okx.name, inst_id)
+    if injected is not None:
+        return injected
+    m = api.host.find_market(Okx.name, inst_id)
+    if m is None or Okx.inst_type(inst_id) != inst_type:
+        return web.json_response({"code": "51001", "msg": "Instrument ID does not exist", "data": []})
+    row = {"instType": inst_type, "instId": inst_id, "tickSz": m.cfg.tick_size, "lotSz": m.cfg.step_size,
+           "minSz": m.cfg.step_size, "state": "live"}
+    return web.json_response({"code": "0", "msg": "", "data": [row]})

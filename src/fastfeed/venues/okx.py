@@ -1,0 +1,89 @@
+"""OKX v5 public order books (``okx``): spot and swap instruments by ``instId``.
+
+Snapshots arrive in-band (channel ``books``: a 400-level ``snapshot`` after the
+subscribe, then ``update`` messages every 100 ms); each update's ``prevSeqId`` must equal
+the previous message's ``seqId`` (the idle keep-alive has ``seqId == prevSeqId`` and empty
+sides; after maintenance ``seqId`` may go backwards while the chain holds). A break
+resubscribes that instrument only. The connection wants the text ``ping`` when idle and
+answers ``pong``. The rules: docs/venues.md, "OKX".
+"""
+
+from __future__ import annotations
+
+import json
+
+from fastfeed.rest import RestClient, RestError
+from fastfeed.venues.base import BOOK, Instrument, Venue, dumps
+
+
+class Okx(Venue):
+    """OKX v5 public WebSocket: the ``books`` channel."""
+
+    name = "okx"
+    symbol_example = "BTC-USDT"
+    decoder = "okx"
+    sequencing = "okx"
+    #: the book channel fastfeed subscribes (400-level snapshot + 100 ms updates)
+    book_channel = "books"
+    ws_url = "wss://ws.okx.com:8443/ws/v5/public"
+    rest_url = "https://www.okx.com"
+    # "use multiple websocket connections, with each of less than 30 channels" for the
+    # 50/400-level books (docs/venues.md, "OKX")
+    max_streams_per_connection = 29
+    max_streams_per_message = 29
+    # the venue allows 480 subscribe/unsubscribe requests per hour per connection (not
+    # a per-second rule; a resubscribe is two): fastfeed sends at most 3 a second
+    max_control_per_second = 3
+    # public market data: 20 requests / 2 s per IP for the instruments endpoint
+    weight_per_minute = 600.0
+    # the venue drops a connection after 30 s without data; fastfeed's own text ping
+    # (below) keeps a quiet one open
+    stale_after = 30.0
+    sends_heartbeats = False
+    #: the text ``ping`` when idle for < 30 s, answered by ``pong`` (docs/venues.md, "OKX")
+    keepalive_text = b"ping"
+    keepalive_every = 20.0
+
+    @staticmethod
+    def inst_type(symbol: str) -> str:
+        """The REST ``instType`` of an ``instId``: ``SWAP`` for ``...-SWAP``, else ``SPOT``."""
+        return "SWAP" if symbol.endswith("-SWAP") else "SPOT"
+
+    def _ops(self, op: str, symbols: list[str], channel: str) -> list[bytes]:
+        if channel != BOOK:
+            raise ValueError(f"{self.name}: only books are implemented, not {channel!r}")
+        step = self.max_streams_per_message
+        return [dumps({"op": op, "args": [{"channel": self.book_channel, "instId": s}
+                                          for s in symbols[i:i + step]]})
+                for i in range(0, len(symbols), step)]
+
+    def subscribe_messages(self, symbols: list[str], channel: str = BOOK) -> list[bytes]:
+        """``{"op":"subscribe","args":[{"channel":"books","instId":"BTC-USDT"},...]}``."""
+        return self._ops("subscribe", symbols, channel)
+
+    def unsubscribe_messages(self, symbols: list[str], channel: str = BOOK) -> list[bytes]:
+        """``{"op":"unsubscribe","args":[...]}`` for these instruments."""
+        return self._ops("unsubscribe", symbols, channel)
+
+    async def instrument(self, rest: RestClient, symbol: str) -> Instrument:
+        """``tickSz``/``lotSz`` from ``GET /api/v5/public/instruments?instType=&instId=``."""
+        body = await rest.get("/api/v5/public/instruments",
+                              {"instType": self.inst_type(symbol), "instId": symbol})
+        return parse_instruments(body, symbol)
+
+
+def parse_instruments(body: bytes, symbol: str) -> Instrument:
+    """The instrument of ``symbol`` from a ``/api/v5/public/instruments`` body
+    (``{"code":"0","msg":"","data":[{"instId":..,"tickSz":..,"lotSz":..}]}``);
+    ``RestError`` when it is not there or unreadable."""
+    try:
+        info = json.loads(body)
+        if str(info.get("code", "0")) != "0":
+            raise RestError(f"instruments for {symbol}: code {str(info.get('code'))[:20]!r} "
+                            f"{str(info.get('msg', ''))[:100]!r}")
+        for row in info["data"]:
+            if row.get("instId") == symbol:
+                return Instrument(symbol, str(row["tickSz"]), str(row["lotSz"]))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise RestError(f"unreadable instruments body for {symbol}: {exc!r}") from exc
+    raise RestError(f"instruments has no instId {symbol}")

@@ -1,0 +1,125 @@
+"""End to end over loopback: Engine ↔ simulator for OKX books (docs/venues.md, "OKX"):
+spot and swap instruments sync exact against the simulator's truth (scales from the
+instruments endpoint), a broken prevSeqId chain on one instrument resubscribes that one
+only, a maintenance seqId reset and idle keep-alive updates are not gaps, a lost message
+is, reconnects, and the text ping / pong keep-alive."""
+
+from __future__ import annotations
+
+import asyncio
+
+from e2e import book_levels, run, sim_config, truth_levels, wait_for
+from fastfeed import Engine
+from fastfeed.sim import Simulator
+
+SYMBOLS = ["BTC-USDT", "ETH-USDT", "BTC-USDT-SWAP"]
+
+
+def urls(sim):
+    return {"ws_url": sim.ws_url("okx"), "rest_url": sim.rest_url("okx")}
+
+
+async def settle_now(sim, books, timeout=10.0):
+    """Pause the market and wait until every book is live and equals the current truth
+    (OKX's seqId is the venue's own chain, not the simulator's update id)."""
+    sim.pause()
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while loop.time() < end:
+        if all(b.state == "live" and book_levels(b) == truth_levels(sim, b, None) for b in books):
+            return
+        await asyncio.sleep(0.02)
+    for b in books:
+        assert b.state == "live", (b, b.last_gap_reason, b.last_error)
+        assert book_levels(b) == truth_levels(sim, b, None), b
+
+
+def test_spot_and_swap_sync_exact():
+    async def body():
+        async with Simulator(sim_config({"okx": SYMBOLS})) as sim:
+            async with Engine() as engine:
+                books = await engine.subscribe_many([("okx", s) for s in SYMBOLS], **urls(sim))
+                assert books[0].instrument.tick_size == "0.01"     # tickSz from the instruments endpoint
+                assert len(engine.connections) == 1
+                await wait_for(lambda: all(b.messages > 20 for b in books), what="traffic")
+                assert all(b.last_update_id > 10_000_000 for b in books)   # the venue's seqId
+                await settle_now(sim, books)
+                assert all(b.gaps == 0 and b.unchained_messages == 0 and b.rejected == 0 for b in books)
+    run(body)
+
+
+def test_chain_break_resubscribes_that_instrument_only_and_venue_faults_are_not_gaps():
+    async def body():
+        async with Simulator(sim_config({"okx": SYMBOLS})) as sim:
+            async with Engine() as engine:
+                books = await engine.subscribe_many([("okx", s) for s in SYMBOLS], tick_size="0.01",
+                                                    step_size="0.00001", **urls(sim))
+                hit, spared = books[0], books[1:]
+                await wait_for(lambda: all(b.messages > 10 for b in books), what="traffic")
+                sim.inject("okx", "BTC-USDT", "chain_break")
+                await wait_for(lambda: hit.gaps == 1 and hit.is_live, what="resubscribe")
+                assert "sequence gap" in hit.last_gap_reason
+                assert all(b.gaps == 0 and b.is_live for b in spared)
+                # maintenance: seqId jumps backwards, prevSeqId still chains
+                sim.inject("okx", "ETH-USDT", "seq_reset")
+                await wait_for(lambda: 0 < books[1].last_update_id < 10_000_000, what="seqId reset")
+                m1 = books[1].messages
+                await wait_for(lambda: books[1].messages > m1 + 5, what="updates after the reset")
+                assert books[1].gaps == 0 and books[1].is_live
+                # idle keep-alive updates: empty sides, seqId == prevSeqId
+                sim.pause()
+                await asyncio.sleep(0.2)
+                last = books[2].last_update_id
+                m2 = books[2].messages
+                sim.inject("okx", "BTC-USDT-SWAP", "keepalive", count=3)
+                await wait_for(lambda: books[2].messages >= m2 + 3, what="keep-alives")
+                assert books[2].gaps == 0 and books[2].is_live and books[2].last_update_id == last
+                sim.resume()
+                # a lost message breaks the chain of that instrument only
+                sim.inject("okx", "BTC-USDT-SWAP", "drop")
+                await wait_for(lambda: books[2].gaps == 1 and books[2].is_live, what="drop resync")
+                await settle_now(sim, books)
+                assert [b.gaps for b in books] == [1, 0, 1]
+    run(body)
+
+
+def test_reconnect_and_malformed():
+    async def body():
+        async with Simulator(sim_config({"okx": SYMBOLS[:2]}, rate=20)) as sim:
+            async with Engine() as engine:
+                books = await engine.subscribe_many([("okx", s) for s in SYMBOLS[:2]], tick_size="0.01",
+                                                    step_size="0.00001", **urls(sim))
+                conn = books[0].connection
+                await wait_for(lambda: all(b.is_live for b in books), what="live")
+                # the message it replaced is lost: the next prevSeqId does not chain
+                sim.inject("okx", "BTC-USDT", "malformed", replace=True)
+                await wait_for(lambda: books[0].gaps == 1 and books[0].is_live, what="resubscribe")
+                assert books[1].gaps == 0
+                sim.inject("okx", "*", "disconnect")
+                await wait_for(lambda: conn.connects >= 2 and all(b.is_live for b in books),
+                               what="reconnect")
+                await settle_now(sim, books)
+    run(body)
+
+
+def test_text_ping_keepalive_is_sent_and_pong_is_control(monkeypatch):
+    from fastfeed.venues import get_venue
+
+    # the real interval is 20 s; the same code path on a shorter one
+    monkeypatch.setattr(get_venue("okx"), "keepalive_every", 0.4)
+
+    async def body():
+        async with Simulator(sim_config({"okx": ["BTC-USDT"]}, rate=5)) as sim:
+            async with Engine() as engine:
+                book = await engine.subscribe("okx", "BTC-USDT", tick_size="0.01",
+                                              step_size="0.00001", **urls(sim))
+                conn = book.connection
+                await wait_for(lambda: book.is_live, what="live")
+                sim.pause()     # from now on only the pongs arrive
+                router = conn.listener.router
+                c0, pings0 = router.control_messages, conn.keepalive_pings
+                await wait_for(lambda: router.control_messages >= c0 + 3, what="pongs")
+                assert conn.keepalive_pings >= pings0 + 3
+                assert router.decode_errors == 0
+                assert book.is_live and book.gaps == 0 and book.rejected == 0
+    run(body)
