@@ -3,6 +3,8 @@
 from collections.abc import Callable
 from typing import Any
 
+from typing_extensions import disjoint_base
+
 from fastfeed._hist import LatencyHistogram
 from fastfeed._router import Router
 
@@ -14,6 +16,7 @@ EVENT: int
 LAST_IN_READ: int
 MIN_CHUNK_BYTES: int
 
+@disjoint_base
 class RecordBuffer:
     """The records of the chunk being filled."""
 
@@ -38,8 +41,8 @@ class RecordBuffer:
     def add_frame_bytes(self, conn: int, t_ns: int, payload: bytes | bytearray | memoryview,
                         last_in_read: bool = ...) -> None: ...
 
-OnRecord = Callable[[int, int, int, int, bytes, int, int], object]
+_OnRecord = Callable[[int, int, int, int, bytes, int, int], object]
 
-def replay_records(raw: bytes | bytearray | memoryview, offset: int, routers: list[Router | None], on_record: OnRecord,
+def replay_records(raw: bytes | bytearray | memoryview, offset: int, routers: list[Router | None], on_record: _OnRecord,
                    t_shift: int = ..., until_ns: int = ...,
                    processing: LatencyHistogram | None = ...) -> tuple[int, int, int]: ...
