@@ -51,6 +51,9 @@ from fastfeed.rest import (
 )
 from fastfeed.shm import Publisher, SegmentFull, segment_size
 from fastfeed.snapshots import SnapshotScheduler
+from fastfeed.tokenmetrics import VENUE as TOKENMETRICS
+from fastfeed.tokenmetrics import WS_URL as TOKENMETRICS_WS_URL
+from fastfeed.tokenmetrics import PriceStream, PriceUpdate
 from fastfeed.trades import DEFAULT_CAPACITY, LiveTrades, TradesCallback
 from fastfeed.venues import BOOK, Instrument, Venue, get_venue
 
@@ -1048,6 +1051,8 @@ class Engine:
         self.book_latency = book_latency
         self._hlog = HlogWriter(hlog_path) if hlog_path else None
         self._rotation: asyncio.Task[None] | None = None
+        #: Token Metrics price streams (Python-level, docs/venues.md "Token Metrics")
+        self.price_streams: list[PriceStream] = []
         if not 0 <= read_interval <= MAX_READ_INTERVAL:
             raise ValueError(f"read_interval must be within 0..{MAX_READ_INTERVAL} seconds")
         self.read_interval = read_interval
@@ -1353,6 +1358,22 @@ class Engine:
         self._add_channel(spec, stream, ws_url, rest_url)
         return stream
 
+    async def subscribe_prices(self, venue: str, tokens: Sequence[str], *, api_key: str | None = None,
+                               ws_url: str | None = None, capacity: int = 1024,
+                               callback: Callable[[PriceUpdate], Any] | None = None) -> PriceStream:
+        """Start a price stream of ``tokens`` (slugs such as ``bitcoin``) and return its
+        handle (:class:`fastfeed.tokenmetrics.PriceStream`): ``price(token)`` the latest,
+        ``updates()`` a ring of ``capacity``. Only ``venue="tokenmetrics"``; the key from
+        ``api_key`` or the environment (``MissingApiKey`` before connecting). A
+        Python-level stream beside the compiled channels (docs/venues.md "Token Metrics")."""
+        if venue != TOKENMETRICS:
+            raise SubscribeError(f"subscribe_prices: only {TOKENMETRICS!r} has a price stream, not {venue!r}")
+        stream = PriceStream(tokens, api_key=api_key, url=ws_url or TOKENMETRICS_WS_URL,
+                             capacity=capacity, callback=callback)
+        self.price_streams.append(stream)
+        stream.start()
+        return stream
+
     async def subscribe_candles(self, venue: str, symbol: str, interval: str | None = None,
                                 *, capacity: int = 4096, ws_url: str | None = None,
                                 rest_url: str | None = None, tick_size: str | None = None,
@@ -1563,6 +1584,7 @@ class Engine:
         if self.auditor is not None:
             await self.auditor.close()
         await asyncio.gather(*(c.close() for c in self.connections), return_exceptions=True)
+        await asyncio.gather(*(p.close() for p in self.price_streams), return_exceptions=True)
         await asyncio.gather(*(s.close() for s in self._schedulers.values()),
                              return_exceptions=True)
         await asyncio.gather(*(b.close() for b in self._backfillers.values()),

@@ -20,7 +20,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,14 +136,17 @@ class RestClient:
     ``max_body_bytes``: larger responses are refused (``RestError``) while being read;
     ``max_retry_after``: the longest pause a ``Retry-After`` may impose; ``redirect_hosts``:
     other hosts a redirect may go to. ``on_throttle(text)`` is told of every 429/418
-    pause (the engine puts it in the waiting books' ``last_error``).
+    pause (the engine puts it in the waiting books' ``last_error``). ``headers``: extra
+    request headers sent with every request (Token Metrics' ``x-api-key``); they are never
+    logged or put in an error.
     """
 
     def __init__(self, base_url: str, budget: WeightBudget, retry: RetryPolicy | None = None,
                  *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
                  max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
                  redirect_hosts: Collection[str] = (),
-                 on_throttle: Callable[[str], Any] | None = None) -> None:
+                 on_throttle: Callable[[str], Any] | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
         if max_body_bytes <= 0 or max_retry_after <= 0:
             raise ValueError("max_body_bytes and max_retry_after must be positive")
         self.base_url = base_url.rstrip("/")
@@ -153,6 +156,7 @@ class RestClient:
         self.max_retry_after = max_retry_after
         self.redirect_hosts = frozenset(redirect_hosts)
         self.on_throttle = on_throttle
+        self._headers = {"User-Agent": "fastfeed", **(headers or {})}
         #: ``on_body(url, params, body)``: every body returned by a ``get(record=True)``
         #: (``Engine(record=)`` records the instrument lookups this way)
         self.on_body: Callable[[str, dict[str, Any] | None, bytes], Any] | None = None
@@ -166,7 +170,7 @@ class RestClient:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self.retry.timeout),
-                headers={"User-Agent": "fastfeed"},
+                headers=self._headers,
             )
         return self._session
 
