@@ -137,6 +137,34 @@ def test_silent_closes_are_bounded_then_reported() -> None:
     asyncio.run(main())
 
 
+def test_malformed_message_and_callback_error_are_counted(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    seen: list[str] = []
+
+    def callback(u: object) -> None:
+        seen.append("x")
+        if len(seen) == 2:
+            raise RuntimeError("user bug " + KEY)
+
+    async def main() -> None:
+        async with TokenMetricsSim(api_key=KEY) as sim:
+            stream = PriceStream(["bitcoin"], api_key=KEY, url=sim.ws_url, callback=callback)
+            await stream.wait_live(timeout=10)
+            await sim.inject("malformed")
+            while stream.counters["rejects"] == 0 or stream.counters["messages"] < 5:
+                await asyncio.sleep(0.01)
+            assert stream.state == "live" and stream.counters["connects"] == 1
+            assert stream.counters["rejects"] == 1 and stream.counters["callback_errors"] == 1
+            assert "price: expected a JSON number" in (stream.last_error or "")
+            await stream.close()
+            assert len(seen) >= 5
+            _no_key_anywhere(caplog, stream.stats())
+        assert any("price: expected a JSON number" in r.getMessage() for r in caplog.records)
+        assert any("user bug ***" in r.getMessage() for r in caplog.records)
+
+    asyncio.run(main())
+
+
 def test_subscribe_prices_other_venue_is_an_error() -> None:
     async def main() -> None:
         async with Engine() as engine:

@@ -239,7 +239,8 @@ class PriceStream:
         self.last_error: str | None = None
         """The last problem seen (a drop, a reject), key redacted."""
         self.counters = collections.Counter[str]()
-        """``connects``, ``messages``, ``rejects`` (undecodable messages), ``drops``, ``early_closes``."""
+        """``connects``, ``messages``, ``rejects`` (undecodable messages), ``drops``,
+        ``early_closes``, ``callback_errors``."""
         self._latest: dict[str, PriceUpdate] = {}
         self._ring: collections.deque[PriceUpdate] = collections.deque(maxlen=capacity)
         self._task: asyncio.Task[None] | None = None
@@ -283,6 +284,9 @@ class PriceStream:
             live.cancel()
         if self.error is not None:
             raise self.error
+        if self._task in done:
+            exc = None if self._task.cancelled() else self._task.exception()
+            raise TokenMetricsError(redact(f"the price stream stopped ({self.state}): {exc!r}", self._key))
         if not done:
             raise TimeoutError(f"no Token Metrics price within {timeout}s ({self.last_error or 'no error'})")
 
@@ -374,7 +378,12 @@ class PriceStream:
             self.state = "live"
             self._live.set()
         if self.callback is not None:
-            self.callback(update)
+            try:
+                self.callback(update)
+            except Exception as exc:    # a user bug must not stop the stream
+                self.counters["callback_errors"] += 1
+                rlog.warning((id(self), "callback"), "Token Metrics price callback raised %s",
+                             redact(repr(exc), self._key))
         return True
 
 

@@ -16,7 +16,8 @@ small aiohttp application serving, on one port:
 Ground truth: :attr:`TokenMetricsSim.sent` holds every price sent as
 ``(token, exchange, epoch_ms, mantissa, decimals)``. Faults (:meth:`TokenMetricsSim.inject`):
 ``bad_key`` closes every open price connection as a refused key and refuses the key from
-then on; ``signals_error`` answers the next signals request with ``success: false``.
+then on; ``malformed`` sends a price that is a string; ``signals_error`` answers the next
+signals request with ``success: false``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ TOKENS: dict[str, tuple[int, str, str, int, int, str]] = {
     "tether": (3305, "Tether", "USDT", 1, 0, "integer"),
 }
 EXCHANGES = ("gate", "binance", "okx", "coinbase")
+MALFORMED = '{"cg_id":"bitcoin","exchange":"gate","epoch":1,"price":"105376.15"}'
+"""What the ``malformed`` fault sends: a price that is a string, not a JSON number."""
 
 
 def number_text(mantissa: int, decimals: int, style: str) -> str:
@@ -137,16 +140,20 @@ class TokenMetricsSim:
 
     async def inject(self, fault: str, **params: Any) -> None:
         """``bad_key``: close every open price connection with 1008 and refuse the key from
-        now on; ``signals_error`` (``message=``): the next signals request answers
+        now on; ``malformed``: one price message with the price as a string on every open
+        connection; ``signals_error`` (``message=``): the next signals request answers
         ``success: false``."""
         if fault == "bad_key":
             self.key_valid = False
             for ws in list(self._sockets):
                 await ws.close(code=1008, message=BAD_KEY_REASON.encode())
+        elif fault == "malformed":
+            for ws in list(self._sockets):
+                await ws.send_str(MALFORMED)
         elif fault == "signals_error":
             self._signals_error = str(params.get("message", "Invalid query"))
         else:
-            raise ValueError(f"unknown Token Metrics fault {fault!r}; known: bad_key, signals_error")
+            raise ValueError(f"unknown Token Metrics fault {fault!r}; known: bad_key, malformed, signals_error")
 
     def _key_ok(self, request: web.Request) -> bool:
         self.headers_seen.append(dict(request.headers))
