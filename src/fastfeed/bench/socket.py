@@ -57,7 +57,8 @@ def expected_frames(venue: str, symbols: list[str], per_symbol: int) -> int:
 def ack_frames(venue: str, symbols: list[str]) -> int:
     """Leading frames per connection left out of the timed window: the subscription acks,
     which arrive at once, before the burst the simulator rendered beforehand (Coinbase one
-    ``subscriptions``; Bybit one per request; OKX one per ``args`` entry)."""
+    ``subscriptions``; Bybit one per request; OKX one per ``args`` entry; Kraken its
+    ``status`` and one per symbol)."""
     v = get_venue(venue)
     if v.uses_rest_snapshots:
         return 0
@@ -65,6 +66,8 @@ def ack_frames(venue: str, symbols: list[str]) -> int:
         return len(v.subscribe_messages(symbols))
     if v.decoder == "okx":
         return len(symbols)
+    if v.decoder == "kraken":
+        return 1 + len(symbols)     # the ``status`` frame on open, one ack per symbol
     return 1
 
 
@@ -246,8 +249,9 @@ class SocketBench:
                 body = await _fetch(session, f"{self.rest_base}/debug/truth?venue="
                                              f"{self.cfg.venue}&symbol={s}")
                 t = json.loads(body)
-                self.truth[s] = ([(Decimal(p), Decimal(q)) for p, q in t["bids"]],
-                                 [(Decimal(p), Decimal(q)) for p, q in t["asks"]])
+                cut = getattr(self.venue, "book_depth", None)   # Kraken: the book a client holds
+                self.truth[s] = ([(Decimal(p), Decimal(q)) for p, q in t["bids"][:cut]],
+                                 [(Decimal(p), Decimal(q)) for p, q in t["asks"][:cut]])
 
     def _timeout(self) -> float:
         return self.cfg.timeout + self.cfg.messages * 2e-4
