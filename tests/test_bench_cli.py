@@ -96,6 +96,47 @@ def test_socket_coinbase_one_connection_per_product() -> None:
     check_common(data)
 
 
+#: Venues with books only (no trades yet): in-band snapshots, their own acks and id rules
+BOOK_ONLY_VENUES = ("bybit", "bybit-linear", "okx", "kraken")
+
+
+@pytest.mark.parametrize("venue", BOOK_ONLY_VENUES)
+def test_socket_books_only_venues(venue: str) -> None:
+    """Every socket contender on the venue's simulator burst; every book exact (Kraken:
+    against the truth's top 25, the depth subscribed)."""
+    pytest.importorskip("websockets")
+    pytest.importorskip("orjson")
+    rc, data, err = bench("--json", "--venue", venue, "--messages", "600", "--repeat", "1",
+                          "--book-depth", "200")
+    assert rc == 0, err
+    assert data is not None
+    assert data["config"]["venue"] == venue and data["mode"] == "socket"
+    check_common(data)
+    assert set(data["contenders"]) == {"ceiling", "fastfeed", "picows-orjson", "websockets-json"}
+    # the burst plus each book's in-band snapshot (the acks are left out)
+    assert data["workload"]["messages"] == 600 + data["config"]["symbols"]
+
+
+@pytest.mark.parametrize("venue", BOOK_ONLY_VENUES)
+def test_no_socket_books_only_venues(venue: str) -> None:
+    """In-process: the venue's dialect-rendered workload, every contender exact."""
+    rc, data, err = bench("--no-socket", "--json", "--venue", venue, "--messages", "400",
+                          "--repeat", "1")
+    assert rc == 0, err
+    assert data is not None
+    check_common(data)
+    assert "fastfeed_vs_json-dict" in data["ratios"]
+
+
+def test_corrupted_kraken_baseline_exits_non_zero() -> None:
+    """The check bites on the truncated Kraken dict book too."""
+    rc, data, _ = bench("--no-socket", "--json", "--venue", "kraken", "--messages", "300",
+                        "--repeat", "1", "--corrupt", "json-dict")
+    assert rc == 3
+    assert data is not None and data["contenders"]["json-dict"]["exact"] is False
+    assert data["contenders"]["fastfeed"]["exact"] is True
+
+
 def test_no_socket_json_every_field() -> None:
     """In-process decode+apply against json/orjson + dict baselines."""
     rc, data, err = bench("--no-socket", "--json", "--messages", "2000", "--repeat", "2")

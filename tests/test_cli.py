@@ -33,6 +33,11 @@ def test_demo_headless_exits_zero_with_gap_recovered():
     resyncs = int(summary.split(" resyncs completed")[0].split()[-1])
     assert gaps >= 1 and resyncs >= 1
     assert "injected: dropped" in out.stdout
+    table = out.stdout.split("exact\n", 1)[1]       # the final per-book table
+    for name in ("binance:", "binance-usdm:", "coinbase:", "coinbase-exchange:", "bybit:BTCUSDT",
+                 "kraken:BTC/USD", "okx:BTC-USDT"):
+        rows = [line for line in table.splitlines() if line.startswith(name)]
+        assert rows and all(line.endswith("yes") for line in rows), (name, rows)
     assert "closed, equal to the tape" in out.stdout       # the local candle series
 
 

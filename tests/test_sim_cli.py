@@ -56,6 +56,18 @@ def test_arg_parsing() -> None:
         config_from_args(build_arg_parser().parse_args(["--fault", "binance:X:nope"]))
 
 
+def test_every_venue_has_a_symbols_flag() -> None:
+    """``--bybit``, ``--bybit-linear``, ``--kraken``, ``--okx`` as for the first venues."""
+    args = build_arg_parser().parse_args(
+        ["--bybit", "BTCUSDT", "--bybit-linear", "ETHUSDT:0.10:0.001", "--kraken",
+         "btc/usd:0.1:0.00000001:97250", "--okx", "BTC-USDT-SWAP"])
+    cfg = config_from_args(args)
+    assert list(cfg.venues) == ["bybit", "bybit-linear", "kraken", "okx"]
+    (kraken,) = cfg.venues["kraken"]
+    assert (kraken.symbol, kraken.tick_size, kraken.mid_price) == ("BTC/USD", "0.1", "97250")
+    assert cfg.venues["bybit-linear"][0].tick_size == "0.10"
+
+
 def test_limit_flags_and_corrupt_fault() -> None:
     parse = build_arg_parser().parse_args
     cfg = config_from_args(parse([]))

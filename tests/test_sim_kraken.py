@@ -131,3 +131,44 @@ def test_book_instrument_checksum_truth_and_faults() -> None:
                 assert client.sides() == (want_b, want_a)
 
     run(body)
+
+
+def test_burst_is_view_diffs_from_the_burst_start_to_the_truth() -> None:
+    """Burst mode: acks, then per symbol a snapshot and ``burst`` updates, interleaved; a
+    raw client following them (checksum every message) ends on the truth's top 25."""
+    burst = 150
+    cfg = SimConfig(venues={"kraken": [
+        SymbolConfig("BTC/USD", tick_size=TICK, step_size=STEP, mid_price="45000",
+                     levels_per_message=8, depth=80, burst=burst),
+        SymbolConfig("ETH/USD", tick_size="0.01", step_size="0.00001", depth=80, burst=burst)]},
+        ping_interval=0.0)
+
+    async def body() -> None:
+        async with Simulator(cfg) as sim:
+            async with await connect(sim.ws_url("kraken")) as ws:
+                assert (await recv_json(ws))["channel"] == "status"
+                await ws.send(json.dumps({"method": "subscribe", "params": {
+                    "channel": "book", "symbol": ["BTC/USD", "ETH/USD"], "depth": DEPTH,
+                    "snapshot": True}}))
+                acks = [await recv_json(ws), await recv_json(ws)]
+                assert [a["success"] for a in acks] == [True, True]
+                clients = {"BTC/USD": Client(1, 8), "ETH/USD": Client(2, 5)}
+                kinds: dict[str, list[str]] = {s: [] for s in clients}
+                order = []
+                for _ in range(2 * (1 + burst)):
+                    msg = json.loads(await ws.recv(), parse_float=Decimal, parse_int=Decimal)
+                    assert msg["channel"] == "book", msg
+                    (data,) = msg["data"]
+                    kinds[data["symbol"]].append(msg["type"])
+                    order.append(data["symbol"])
+                    clients[data["symbol"]].on(data)
+                assert order[:4] == ["BTC/USD", "ETH/USD", "BTC/USD", "ETH/USD"]
+                for symbol, client in clients.items():
+                    assert kinds[symbol] == ["snapshot"] + ["update"] * burst
+                    assert client.mismatches == 0
+                    t = sim.truth("kraken", symbol)
+                    want_b = [(Decimal(p), Decimal(q)) for p, q in t.bids_str()[:DEPTH]]
+                    want_a = [(Decimal(p), Decimal(q)) for p, q in t.asks_str()[:DEPTH]]
+                    assert client.sides() == (want_b, want_a), symbol
+
+    run(body)

@@ -9,7 +9,9 @@ Nothing here restates a venue: the router is picked by the venue's ``decoder``, 
 book's id rule is the venue's ``sequencing`` as judged by
 :class:`fastfeed.reference.sync.ReferenceSequencer`, and the per-connection counter
 (Coinbase Advanced Trade ``sequence_num``) is checked when ``connection_sequence`` is
-set (:mod:`fastfeed.venues`; the rules are written down in ``docs/venues.md``). A
+set. Kraken books are cut to the subscribed depth after each message as the venue
+requires, but the baseline does **not** compute Kraken's CRC32 checksum (fastfeed does:
+the comparison favours the baseline there) (:mod:`fastfeed.venues`; the rules are written down in ``docs/venues.md``). A
 detected gap marks the book ``gap`` and stops applying to it (no resync: the benchmark
 stream has none). No sorting is done per message (a dict book is unordered; sorting
 happens only when compared with the truth).
@@ -26,9 +28,12 @@ from fastfeed.venues import Venue, get_venue
 __all__ = [
     "ROUTERS",
     "BinanceRouter",
+    "BybitRouter",
     "CoinbaseATRouter",
     "CoinbaseExchangeRouter",
     "DictBook",
+    "KrakenRouter",
+    "OkxRouter",
     "Router",
     "corrupt_dict",
     "dict_levels",
@@ -39,8 +44,8 @@ __all__ = [
 class DictBook:
     """Baseline book: ``{float(price): float(size)}`` per side plus the venue's id rule.
 
-    ``rule`` is the venue's ``sequencing`` (``"binance-spot"``, ``"binance-usdm"`` or
-    ``"in-band"``); the verdict on each event's update ids comes from
+    ``rule`` is the venue's ``sequencing`` (``"binance-spot"``, ``"binance-usdm"``,
+    ``"in-band"``, ``"bybit"`` or ``"okx"``); the verdict on each event's update ids comes from
     :class:`fastfeed.reference.sync.ReferenceSequencer` (the one plain-Python copy of the
     rules in ``docs/venues.md``). Coinbase ids are checked per connection by the router.
     ``state`` is ``syncing``, ``live`` or ``gap``; nothing is applied unless live.
@@ -150,6 +155,60 @@ class DictBook:
         self.applied += 1
 
 
+    def load_in_band(self, bids: list[Any], asks: list[Any], update_id: int) -> None:
+        """Replace the book from ``[[price, size, ...], ...]`` lists (Bybit, OKX snapshot)
+        and go live at ``update_id`` (Bybit ``u``, OKX ``seqId``)."""
+        self.bids = {float(lv[0]): float(lv[1]) for lv in bids}
+        self.asks = {float(lv[0]): float(lv[1]) for lv in asks}
+        self.seq.load_snapshot(update_id, None)
+        self.state = "live"
+
+    def chained(self, bids: list[Any], asks: list[Any], update_id: int, prev: int) -> None:
+        """Apply one Bybit ``delta`` / OKX ``update`` (``[price, size, ...]`` levels) if the
+        venue's rule accepts ``update_id`` (Bybit ``u``; OKX ``seqId`` after ``prev``)."""
+        if self.state != "live":
+            return
+        verdict = self.seq.verdict(update_id, update_id, prev)
+        if verdict != "apply":
+            if verdict == "old":
+                self.old += 1
+            else:
+                self._gap()
+            return
+        for book, levels in ((self.bids, bids), (self.asks, asks)):
+            for lv in levels:
+                size = float(lv[1])
+                if size == 0.0:
+                    book.pop(float(lv[0]), None)
+                else:
+                    book[float(lv[0])] = size
+        self.seq.apply(update_id)
+        self.applied += 1
+
+    def kraken(self, entry: dict[str, Any], snapshot: bool, depth: int) -> None:
+        """Apply one Kraken ``book`` entry (``{"price": N, "qty": N}`` levels, JSON
+        numbers), then cut each side to ``depth`` as the venue requires (levels pushed
+        below it get no delete). The CRC32 ``checksum`` is **not** verified here."""
+        if snapshot:
+            self.bids = {}
+            self.asks = {}
+            self._in_band_snapshot()
+        elif self.state != "live":
+            return
+        for book, levels, best_high in ((self.bids, entry["bids"], True),
+                                        (self.asks, entry["asks"], False)):
+            for lv in levels:
+                size = float(lv["qty"])
+                if size == 0.0:
+                    book.pop(float(lv["price"]), None)
+                else:
+                    book[float(lv["price"])] = size
+            if len(book) > depth:       # sorts only when a level was pushed out
+                for price in sorted(book, reverse=best_high)[depth:]:
+                    del book[price]
+        self.applied += 1
+
+
 class BinanceRouter:
     """Routes decoded Binance events (raw or combined-stream form) to their ``DictBook``."""
 
@@ -217,7 +276,70 @@ class CoinbaseExchangeRouter:
                 book.load_pairs(msg["bids"], msg["asks"])
 
 
-Router = BinanceRouter | CoinbaseATRouter | CoinbaseExchangeRouter
+class BybitRouter:
+    """Routes Bybit ``orderbook`` messages by ``data.s`` (``snapshot``/``delta``, ``u``)."""
+
+    def __init__(self, books: dict[str, DictBook], venue: Venue) -> None:
+        """``books`` by symbol."""
+        self.books = books
+
+    def on_message(self, msg: dict[str, Any]) -> None:
+        """One decoded message (control replies have no ``topic``)."""
+        if "topic" not in msg:
+            return
+        data = msg["data"]
+        book = self.books.get(data["s"])
+        if book is None:
+            return
+        if msg["type"] == "snapshot":
+            book.load_in_band(data["b"], data["a"], data["u"])
+        else:
+            book.chained(data["b"], data["a"], data["u"], -1)
+
+
+class OkxRouter:
+    """Routes OKX ``books`` messages by ``arg.instId`` (``prevSeqId`` chains ``seqId``)."""
+
+    def __init__(self, books: dict[str, DictBook], venue: Venue) -> None:
+        """``books`` by instrument id."""
+        self.books = books
+
+    def on_message(self, msg: dict[str, Any]) -> None:
+        """One decoded message (events have no ``action``)."""
+        action = msg.get("action")
+        if action is None:
+            return
+        book = self.books.get(msg["arg"]["instId"])
+        if book is None:
+            return
+        d = msg["data"][0]
+        if action == "snapshot":
+            book.load_in_band(d["bids"], d["asks"], d["seqId"])
+        else:
+            book.chained(d["bids"], d["asks"], d["seqId"], d["prevSeqId"])
+
+
+class KrakenRouter:
+    """Routes Kraken v2 ``book`` messages by symbol; truncates to the subscribed depth
+    (``Kraken.book_depth``) but does not verify the checksum (fastfeed does)."""
+
+    def __init__(self, books: dict[str, DictBook], venue: Venue) -> None:
+        """``books`` by symbol."""
+        self.books = books
+        self.depth = int(getattr(venue, "book_depth", 0))
+
+    def on_message(self, msg: dict[str, Any]) -> None:
+        """One decoded message (status, acks and heartbeats are skipped)."""
+        if msg.get("channel") != "book":
+            return
+        entry = msg["data"][0]
+        book = self.books.get(entry["symbol"])
+        if book is not None:
+            book.kraken(entry, msg["type"] == "snapshot", self.depth)
+
+
+Router = (BinanceRouter | CoinbaseATRouter | CoinbaseExchangeRouter | BybitRouter | OkxRouter
+          | KrakenRouter)
 
 #: The baseline router for each message dialect, keyed by ``Venue.decoder`` (the compiled
 #: decoder the production path uses for the same messages).
@@ -225,6 +347,9 @@ ROUTERS: dict[str, type[Router]] = {
     "binance-depth": BinanceRouter,
     "coinbase-at": CoinbaseATRouter,
     "coinbase-exchange": CoinbaseExchangeRouter,
+    "bybit": BybitRouter,
+    "okx": OkxRouter,
+    "kraken": KrakenRouter,
 }
 
 

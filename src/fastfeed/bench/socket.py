@@ -46,18 +46,29 @@ def expected_frames(venue: str, symbols: list[str], per_symbol: int) -> int:
     """Frames one connection carrying ``symbols`` receives during the burst.
 
     Venues with REST snapshots (Binance) name their streams in the URL: only the burst.
-    In-band venues (Coinbase) are subscribed: an ack, then per product its snapshot.
+    In-band venues are subscribed: the acks (:func:`ack_frames`), then per book its
+    in-band snapshot and the burst.
     """
     if get_venue(venue).uses_rest_snapshots:
         return per_symbol * len(symbols)
-    # subscriptions ack + per product: in-band snapshot + the burst
-    return 1 + len(symbols) * (1 + per_symbol)
+    return ack_frames(venue, symbols) + len(symbols) * (1 + per_symbol)
 
 
-def ack_frames(venue: str) -> int:
-    """Leading frames per connection left out of the timed window: Coinbase's
-    ``subscriptions`` ack arrives at once, the burst only after the simulator rendered it."""
-    return 0 if get_venue(venue).uses_rest_snapshots else 1
+def ack_frames(venue: str, symbols: list[str]) -> int:
+    """Leading frames per connection left out of the timed window: the subscription acks,
+    which arrive at once, before the burst the simulator rendered beforehand (Coinbase one
+    ``subscriptions``; Bybit one per request; OKX one per ``args`` entry; Kraken its
+    ``status`` and one per symbol)."""
+    v = get_venue(venue)
+    if v.uses_rest_snapshots:
+        return 0
+    if v.decoder == "bybit":
+        return len(v.subscribe_messages(symbols))
+    if v.decoder == "okx":
+        return len(symbols)
+    if v.decoder == "kraken":
+        return 1 + len(symbols)     # the ``status`` frame on open, one ack per symbol
+    return 1
 
 
 def ws_url(venue: str, ws_base: str, symbols: list[str]) -> str:
@@ -68,17 +79,21 @@ def ws_url(venue: str, ws_base: str, symbols: list[str]) -> str:
 def subscribe_messages(venue: str, symbols: list[str]) -> list[bytes]:
     """Subscribe requests for the L2 channel only (no heartbeats: they would add frames).
 
-    ``Venue.subscribe_messages`` also subscribes heartbeats (and, on Binance, adds streams
-    to a running connection), hence these, keyed by the venue's message dialect.
+    On Coinbase ``Venue.subscribe_messages`` also subscribes heartbeats (and on Binance it
+    adds streams to a running connection), hence these, keyed by the venue's message
+    dialect; Bybit and OKX subscribe the book alone, so theirs are the venue's own.
     """
-    decoder = get_venue(venue).decoder
+    v = get_venue(venue)
+    decoder = v.decoder
     if decoder == "coinbase-at":
         return [json.dumps({"type": "subscribe", "product_ids": symbols,
                             "channel": "level2"}).encode()]
     if decoder == "coinbase-exchange":
         return [json.dumps({"type": "subscribe", "product_ids": symbols,
                             "channels": ["level2_batch"]}).encode()]
-    return []
+    if v.uses_rest_snapshots:
+        return []
+    return v.subscribe_messages(symbols)
 
 
 # ---------------------------------------------------------------------------- contenders
@@ -101,7 +116,7 @@ class _FeedOwner:
         self.first_ns = 0
         self.last_ns = 0
         self.problems: list[str] = []
-        self.skip = ack_frames(venue)
+        self.skip = ack_frames(venue, [c.symbol for c in cores])
         # first timed frame: note the time
         self.listener = TimedFeedListener(venue, self, cores, frame_target=self.skip + 1)
 
@@ -149,7 +164,7 @@ def _make_orjson_listener(venue: str, router: Any, expected: int, done: asyncio.
     from picows import WSListener, WSMsgType
 
     subs = subscribe_messages(venue, list(router.books))
-    skip = ack_frames(venue)
+    skip = ack_frames(venue, list(router.books))
     loads = orjson.loads
     on_message = router.on_message
     record = hist.record_value
@@ -234,8 +249,9 @@ class SocketBench:
                 body = await _fetch(session, f"{self.rest_base}/debug/truth?venue="
                                              f"{self.cfg.venue}&symbol={s}")
                 t = json.loads(body)
-                self.truth[s] = ([(Decimal(p), Decimal(q)) for p, q in t["bids"]],
-                                 [(Decimal(p), Decimal(q)) for p, q in t["asks"]])
+                cut = getattr(self.venue, "book_depth", None)   # Kraken: the book a client holds
+                self.truth[s] = ([(Decimal(p), Decimal(q)) for p, q in t["bids"][:cut]],
+                                 [(Decimal(p), Decimal(q)) for p, q in t["asks"][:cut]])
 
     def _timeout(self) -> float:
         return self.cfg.timeout + self.cfg.messages * 2e-4
@@ -261,8 +277,8 @@ class SocketBench:
         from fastfeed._benchkit import CountingListener
 
         loop = asyncio.get_running_loop()
-        skip = ack_frames(self.cfg.venue)
         for syms in self.plan:      # one connection at a time (see connection_plan)
+            skip = ack_frames(self.cfg.venue, syms)
             expected = expected_frames(self.cfg.venue, syms, self.cfg.per_symbol)
             done: asyncio.Future[int] = loop.create_future()
             lst: Any
@@ -400,8 +416,8 @@ class SocketBench:
         loop = asyncio.get_running_loop()
         hist = LatencyHistogram()
         all_books: dict[str, DictBook] = {}
-        skip = ack_frames(self.cfg.venue)
         for syms in self.plan:      # one connection at a time (see connection_plan)
+            skip = ack_frames(self.cfg.venue, syms)
             router, books = self._routers(syms, orjson.loads)
             all_books.update(books)
             done: asyncio.Future[None] = loop.create_future()
@@ -430,8 +446,8 @@ class SocketBench:
 
         all_books: dict[str, DictBook] = {}
         loads = json.loads
-        skip = ack_frames(self.cfg.venue)
         for syms in self.plan:      # one connection at a time (see connection_plan)
+            skip = ack_frames(self.cfg.venue, syms)
             router, books = self._routers(syms, loads)
             all_books.update(books)
             expected = expected_frames(self.cfg.venue, syms, self.cfg.per_symbol)

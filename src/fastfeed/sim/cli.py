@@ -10,34 +10,22 @@ import signal
 import sys
 from typing import Any
 
-from fastfeed.sim.config import (
-    BINANCE,
-    BINANCE_USDM,
-    COINBASE,
-    COINBASE_EXCHANGE,
-    VENUES,
-    FaultSpec,
-    SimConfig,
-    SymbolConfig,
-)
+from fastfeed.sim.config import BINANCE, VENUES, FaultSpec, SimConfig, SymbolConfig
 from fastfeed.sim.faults import describe, fault_params
 from fastfeed.sim.model import Scale
 from fastfeed.sim.server import Simulator
 
-_VENUE_FLAGS = {
-    BINANCE: "--binance",
-    BINANCE_USDM: "--binance-usdm",
-    COINBASE: "--coinbase",
-    COINBASE_EXCHANGE: "--coinbase-exchange",
-}
+#: One ``--VENUE SYMBOLS`` flag per venue the simulator speaks (``--bybit-linear``, ``--okx``, ...).
+_VENUE_FLAGS = {venue: "--" + venue for venue in VENUES}
 
 
 def build_arg_parser(prog: str = "fastfeed simulate") -> argparse.ArgumentParser:
     """The argument parser of ``fastfeed simulate`` (also used by ``python -m fastfeed.sim``)."""
     p = argparse.ArgumentParser(
         prog=prog,
-        description="Local exchange simulator speaking the Binance spot/USD-M and Coinbase "
-                    "Advanced Trade/Exchange protocols, with fault injection and ground truth.",
+        description="Local exchange simulator speaking the Binance spot/USD-M, Coinbase "
+                    "Advanced Trade/Exchange, Bybit spot/linear, Kraken v2 and OKX v5 "
+                    "protocols, with fault injection and ground truth.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="symbols: SYMBOL[:TICK[:STEP[:MID]]], comma separated, e.g. "
                "--binance BTCUSDT:0.01:0.00001:97250,ETHUSDT\n"
@@ -167,7 +155,7 @@ def _parse_limit(text: str, flag: str) -> dict[str, int]:
 
 def _banner(sim: Simulator) -> str:
     lines = [f"fastfeed simulator: ws port {sim.ws_port}, rest port {sim.rest_port}"]
-    for venue in (BINANCE, BINANCE_USDM, COINBASE, COINBASE_EXCHANGE):
+    for venue in VENUES:
         syms = sim.symbols(venue)
         if not syms:
             continue

@@ -18,6 +18,7 @@ Venue faults: ``bad_checksum`` and ``push_out`` (:data:`fastfeed.sim.faults.FAUL
 
 from __future__ import annotations
 
+import heapq
 import json
 import zlib
 from collections.abc import Mapping
@@ -25,6 +26,7 @@ from typing import Any
 
 from fastfeed.sim import render
 from fastfeed.sim.dialects.base import Dialect, Wire
+from fastfeed.sim.dialects.coinbase_common import round_robin
 from fastfeed.sim.host import SimHost
 from fastfeed.sim.market import Market
 from fastfeed.sim.model import Message
@@ -83,6 +85,8 @@ class KrakenWire(Wire):
         self.asks: Side = []
         self.bad_checksum = 0
         self.push_out = 0
+        self.frames: list[bytes] = []
+        """The burst as complete WebSocket frames, the snapshot first."""
 
     def _scales(self) -> tuple[int, int]:
         m = self.market.model
@@ -180,8 +184,33 @@ class KrakenWire(Wire):
         return bool(self.bad_checksum or self.push_out)
 
     def prerender_burst(self) -> None:
-        """Bursts are not served by this dialect (``SymbolConfig.burst`` must be 0)."""
-        raise ValueError("the kraken dialect has no burst mode")
+        """The burst as framed messages (the same bytes for every subscriber): a snapshot
+        of the view at ``burst_start``, then per burst message the ``update`` taking a
+        client from one view to the next (as :meth:`update`, without faults), the books
+        replayed from ``burst_start`` since the model already stands after the burst."""
+        m = self.market
+        assert m.burst_start is not None
+        depth = self.depth
+        full = (dict(m.burst_start.bids), dict(m.burst_start.asks))
+        view = (m.burst_start.sorted_bids(depth), m.burst_start.sorted_asks(depth))
+        self.frames.append(render.ws_frame(self._message("snapshot", *view, self.checksum(*view))))
+        for msg in m.burst:
+            for held, levels in zip(full, (msg.bids, msg.asks), strict=True):
+                for p, q in levels:
+                    if q:
+                        held[p] = q
+                    else:
+                        held.pop(p, None)
+            new = (heapq.nlargest(depth, full[0].items()), heapq.nsmallest(depth, full[1].items()))
+            out = []
+            for old_side, new_side, held in zip(view, new, full, strict=True):
+                changed, gone = self._diff(old_side, new_side)
+                changed.extend((p, 0) for p in sorted(gone) if p not in held)
+                out.append(changed)
+            self.frames.append(render.ws_frame(self._message("update", out[0], out[1],
+                                                             self.checksum(*new))))
+            view = new
+        self.bids, self.asks = view
 
 
 class KrakenConn(Connection):
@@ -193,6 +222,8 @@ class KrakenConn(Connection):
         self.venue = venue
         self.books: list[str] = []
         self._sent_at_heartbeat = 0
+        self.bursting = 0
+        """Burst blobs being written (``write_blob`` counts ``sent`` only at the end)."""
 
     def on_ws_connected(self, transport: Any) -> None:
         """The ``status`` frame Kraken sends on open."""
@@ -244,6 +275,7 @@ class KrakenConn(Connection):
             self._ack(method, {"channel": channel}, req_id, error=f"Channel {channel} not supported")
             return
         depth = params.get("depth", 10)
+        bursts: list[Market] = []
         for symbol in params.get("symbol", []):
             result = {"channel": "book", "symbol": symbol, "depth": depth, "snapshot": True}
             m = self.host.find_market(self.venue, symbol)
@@ -258,7 +290,9 @@ class KrakenConn(Connection):
                 self.books.append(symbol)
                 wire = m.wire
                 assert isinstance(wire, KrakenWire)
-                if not m.subs:     # nobody holds the view: it restarts from the model
+                if not m.live:     # burst mode: its snapshot leads the pre-framed burst
+                    bursts.append(m)
+                elif not m.subs:   # nobody holds the view: it restarts from the model
                     self.send_raw(wire.snapshot())
                 else:
                     self.send_raw(wire._message("snapshot", wire.bids, wire.asks,
@@ -269,6 +303,19 @@ class KrakenConn(Connection):
                 self.books.remove(symbol)
                 m.unsubscribe(self)
                 self.markets.discard(m)
+        if bursts:
+            self.spawn(self._burst(bursts))
+
+    async def _burst(self, markets: list[Market]) -> None:
+        """Write the bursts of ``markets``, interleaved, as one blob (no heartbeat meanwhile)."""
+        key = (self.venue, tuple(m.symbol for m in markets), 0)
+        blob, ends = self.host.blob_cache.get(key, lambda: render.frames_blob(
+            round_robin([_frames(m) for m in markets])))
+        self.bursting += 1
+        try:
+            await self.write_blob(blob, ends, max(m.cfg.burst_delay for m in markets))
+        finally:
+            self.bursting -= 1
 
     def _instruments(self) -> bytes:
         pairs = []
@@ -297,7 +344,7 @@ class KrakenConn(Connection):
 
     def heartbeat(self) -> None:
         """``{"channel":"heartbeat"}`` when no data went out since the last tick."""
-        if self.books and self.sent == self._sent_at_heartbeat:
+        if self.books and self.sent == self._sent_at_heartbeat and not self.bursting:
             self.send_raw(b'{"channel":"heartbeat"}', data=False)
         self._sent_at_heartbeat = self.sent
 
@@ -326,6 +373,12 @@ class KrakenDialect(Dialect):
     def accept(self, host: SimHost, path: str, query: Mapping[str, list[str]]) -> Any:
         """Every claimed path is the one feed."""
         return KrakenConn(host, self.name)
+
+
+def _frames(m: Market) -> list[bytes]:
+    wire = m.wire
+    assert isinstance(wire, KrakenWire)
+    return wire.frames
 
 
 __all__ = ["VENUE_FAULTS", "KrakenConn", "KrakenDialect", "KrakenWire", "checksum_text", "number"]
