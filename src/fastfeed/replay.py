@@ -94,13 +94,15 @@ class Replay:
     channel for streams), ``stats()`` the counts and throughput, ``processing`` the
     histogram of each message's decode → apply time (ns), ``problems`` what could not
     be replayed exactly and where. ``prefetch``: chunks a background thread decompresses
-    ahead of the walk (0: none, decompress in line). ``min_trade_capacity``: trade rings
+    ahead of the walk (0, the default: decompress in line; on a busy machine a thread
+    can win, on an idle one the GIL hand-overs cost more than they save:
+    ``benches/recording.py`` measures both). ``min_trade_capacity``: trade rings
     hold at least that many trades (a ring's size changes what a stream *holds*, never
     what it records: ids, states and values are the same; ``fastfeed.export`` reads a
     whole tape through it).
     """
 
-    def __init__(self, recording: Recording | str, *, prefetch: int = 2,
+    def __init__(self, recording: Recording | str, *, prefetch: int = 0,
                  min_trade_capacity: int = 0) -> None:
         self.prefetch = prefetch
         self.min_trade_capacity = min_trade_capacity
@@ -168,7 +170,7 @@ class Replay:
         limit = _INT64_MAX if until_ns is None else until_ns
         origin: tuple[int, float] | None = None     # (first recorded ns, perf_counter)
         if self._source is None:
-            # the next chunks decompress in a thread while this one is walked
+            # prefetch: the next chunks decompress in a thread while this one is walked
             self._source = iter(self.recording.chunk_raws(prefetch=self.prefetch))
         try:
             while True:
