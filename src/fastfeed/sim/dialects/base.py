@@ -9,14 +9,14 @@ facts (limits, paths, stream names) come from its description in :mod:`fastfeed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastfeed.sim import render
 from fastfeed.sim.config import SymbolConfig
 from fastfeed.sim.host import SimHost
 from fastfeed.sim.model import Message, Scale
 from fastfeed.sim.rest import Route
-from fastfeed.venues import Venue
+from fastfeed.venues import Venue, get_venue
 
 if TYPE_CHECKING:
     from fastfeed.sim.market import Market
@@ -111,3 +111,46 @@ class Dialect:
     def rest_routes(self) -> list[Route]:
         """This venue's REST endpoints (every dialect's are served, configured or not)."""
         return []
+
+
+class PathDialect(Dialect):
+    """A venue served on one WebSocket path (Bybit, OKX, Kraken): subclasses name the
+    ``venue_name``, the ``ws_path`` (``also_paths``: other paths it answers on), the
+    ``wire_class`` rendering each market and the ``conn_class`` serving each connection
+    (``conn_class(host, venue_name)``)."""
+
+    venue_name: str
+    ws_path: str
+    also_paths: tuple[str, ...] = ()
+    wire_class: type[Wire]
+    conn_class: Any
+
+    def __init__(self) -> None:
+        """Read the venue's description."""
+        self.venue = get_venue(self.venue_name)
+
+    def wire(self, market: Market) -> Wire:
+        """The venue's rendering of ``market``."""
+        return self.wire_class(market)
+
+    def ws_url(self, base: str) -> str:
+        """The one stream URL."""
+        return base + self.ws_path
+
+    def claims(self, path: str) -> bool:
+        """``ws_path`` (and ``also_paths``)."""
+        return path == self.ws_path or path in self.also_paths
+
+    def accept(self, host: SimHost, path: str, query: Mapping[str, list[str]]) -> Any:
+        """A new connection on the claimed path."""
+        return self.conn_class(host, self.name)
+
+
+W = TypeVar("W", bound=Wire)
+
+
+def wire_of(market: Market, cls: type[W]) -> W:
+    """``market.wire``, checked to be the dialect's own ``cls``."""
+    wire = market.wire
+    assert isinstance(wire, cls), (market.symbol, type(wire).__name__)
+    return wire

@@ -15,13 +15,13 @@ Shapes: docs/simulator.md, "Bybit".
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
 
 from fastfeed.sim import render
-from fastfeed.sim.dialects.base import Dialect, Wire
+from fastfeed.sim.dialects.base import PathDialect, Wire, wire_of
 from fastfeed.sim.dialects.coinbase_common import CoinbaseConn, round_robin
 from fastfeed.sim.host import Blob, SimHost
 from fastfeed.sim.market import Market
@@ -161,9 +161,7 @@ class BybitConn(CoinbaseConn):
 
     def send_snapshot(self, m: Market, state: BookState) -> None:
         """The in-band ``snapshot`` at the market's current ``u``."""
-        wire = m.wire
-        assert isinstance(wire, BybitWire)
-        self.send_raw(wire.snapshot(state))
+        self.send_raw(wire_of(m, BybitWire).snapshot(state))
 
     def burst_blob(self, markets: list[Market]) -> Blob:
         """The same bytes for every connection subscribing alike."""
@@ -177,35 +175,16 @@ class BybitConn(CoinbaseConn):
 
 
 def _frames(m: Market) -> list[bytes]:
-    wire = m.wire
-    assert isinstance(wire, BybitWire)
-    return wire.frames
+    return wire_of(m, BybitWire).frames
 
 
-class BybitDialect(Dialect):
+class BybitDialect(PathDialect):
     """Bybit v5 spot in the simulator (the REST instrument endpoint serves both)."""
 
+    venue_name = BybitSpot.name
     ws_path = "/bybit/v5/public/spot"
-
-    def __init__(self) -> None:
-        """Read the venue's description."""
-        self.venue = get_venue(BybitSpot.name)
-
-    def wire(self, market: Market) -> Wire:
-        """Bybit messages for ``market``."""
-        return BybitWire(market)
-
-    def ws_url(self, base: str) -> str:
-        """The full URL of the category's public stream."""
-        return base + self.ws_path
-
-    def claims(self, path: str) -> bool:
-        """The category's public stream path."""
-        return path == self.ws_path
-
-    def accept(self, host: SimHost, path: str, query: Mapping[str, list[str]]) -> Any:
-        """A new connection."""
-        return BybitConn(host, self.name)
+    wire_class = BybitWire
+    conn_class = BybitConn
 
     def rest_routes(self) -> list[Route]:
         """``instruments-info`` for every category (one route: the port is shared)."""
@@ -215,11 +194,8 @@ class BybitDialect(Dialect):
 class BybitLinearDialect(BybitDialect):
     """Bybit v5 USDT perpetuals in the simulator."""
 
+    venue_name = BybitLinear.name
     ws_path = "/bybit/v5/public/linear"
-
-    def __init__(self) -> None:
-        """Read the venue's description."""
-        self.venue = get_venue(BybitLinear.name)
 
     def rest_routes(self) -> list[Route]:
         """None of its own (the spot dialect's route answers ``category=linear``)."""

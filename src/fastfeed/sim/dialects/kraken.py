@@ -21,17 +21,15 @@ from __future__ import annotations
 import heapq
 import json
 import zlib
-from collections.abc import Mapping
 from typing import Any
 
 from fastfeed.sim import render
-from fastfeed.sim.dialects.base import Dialect, Wire
+from fastfeed.sim.dialects.base import PathDialect, Wire, wire_of
 from fastfeed.sim.dialects.coinbase_common import round_robin
 from fastfeed.sim.host import SimHost
 from fastfeed.sim.market import Market
 from fastfeed.sim.model import Message
 from fastfeed.sim.transport import Connection, Item
-from fastfeed.venues import get_venue
 from fastfeed.venues.kraken import CHECKSUM_LEVELS, Kraken
 
 #: the faults only this dialect knows (the wire acts on them)
@@ -349,36 +347,18 @@ class KrakenConn(Connection):
         self._sent_at_heartbeat = self.sent
 
 
-class KrakenDialect(Dialect):
-    """Kraken WebSocket v2 in the simulator."""
+class KrakenDialect(PathDialect):
+    """Kraken WebSocket v2 in the simulator (on ``/kraken/v2``, and ``/kraken``)."""
 
+    venue_name = Kraken.name
     ws_path = "/kraken/v2"
-
-    def __init__(self) -> None:
-        """Read the venue's description."""
-        self.venue = get_venue(Kraken.name)
-
-    def wire(self, market: Market) -> Wire:
-        """The Kraken view of ``market``."""
-        return KrakenWire(market)
-
-    def ws_url(self, base: str) -> str:
-        """One fixed URL."""
-        return base + self.ws_path
-
-    def claims(self, path: str) -> bool:
-        """``/kraken/v2`` (and ``/kraken``)."""
-        return path in (self.ws_path, "/kraken")
-
-    def accept(self, host: SimHost, path: str, query: Mapping[str, list[str]]) -> Any:
-        """Every claimed path is the one feed."""
-        return KrakenConn(host, self.name)
+    also_paths = ("/kraken",)
+    wire_class = KrakenWire
+    conn_class = KrakenConn
 
 
 def _frames(m: Market) -> list[bytes]:
-    wire = m.wire
-    assert isinstance(wire, KrakenWire)
-    return wire.frames
+    return wire_of(m, KrakenWire).frames
 
 
 __all__ = ["VENUE_FAULTS", "KrakenConn", "KrakenDialect", "KrakenWire", "checksum_text", "number"]

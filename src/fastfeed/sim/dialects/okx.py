@@ -18,20 +18,19 @@ The book is served whole (the venue's is 400 levels). REST:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
 
 from fastfeed.sim import render
-from fastfeed.sim.dialects.base import Dialect, Wire
+from fastfeed.sim.dialects.base import PathDialect, Wire, wire_of
 from fastfeed.sim.dialects.coinbase_common import CoinbaseConn, round_robin
 from fastfeed.sim.host import Blob, SimHost
 from fastfeed.sim.market import Market
 from fastfeed.sim.model import BookState, Message
 from fastfeed.sim.rest import RestApi, Route
 from fastfeed.sim.transport import Item
-from fastfeed.venues import get_venue
 from fastfeed.venues.okx import Okx
 
 #: Where a ``seq_reset`` fault takes ``seqId`` (far below any live value).
@@ -182,9 +181,7 @@ class OkxConn(CoinbaseConn):
 
     def send_snapshot(self, m: Market, state: BookState) -> None:
         """The in-band ``snapshot`` at the market's current ``seqId``."""
-        wire = m.wire
-        assert isinstance(wire, OkxWire)
-        self.send_raw(wire.snapshot(state))
+        self.send_raw(wire_of(m, OkxWire).snapshot(state))
 
     def burst_blob(self, markets: list[Market]) -> Blob:
         """The same bytes for every connection subscribing alike."""
@@ -198,35 +195,16 @@ class OkxConn(CoinbaseConn):
 
 
 def _frames(m: Market) -> list[bytes]:
-    wire = m.wire
-    assert isinstance(wire, OkxWire)
-    return wire.frames
+    return wire_of(m, OkxWire).frames
 
 
-class OkxDialect(Dialect):
+class OkxDialect(PathDialect):
     """OKX v5 public books in the simulator."""
 
+    venue_name = Okx.name
     ws_path = "/okx/ws/v5/public"
-
-    def __init__(self) -> None:
-        """Read the venue's description."""
-        self.venue = get_venue(Okx.name)
-
-    def wire(self, market: Market) -> Wire:
-        """OKX messages for ``market``."""
-        return OkxWire(market)
-
-    def ws_url(self, base: str) -> str:
-        """The public stream's full URL."""
-        return base + self.ws_path
-
-    def claims(self, path: str) -> bool:
-        """The public stream path."""
-        return path == self.ws_path
-
-    def accept(self, host: SimHost, path: str, query: Mapping[str, list[str]]) -> Any:
-        """A new connection."""
-        return OkxConn(host, self.name)
+    wire_class = OkxWire
+    conn_class = OkxConn
 
     def rest_routes(self) -> list[Route]:
         """``/api/v5/public/instruments``."""
