@@ -39,6 +39,7 @@ them stay direct C calls); ``_parse.pxd`` is the cimport surface for other modul
     parse/streams.pxi            per venue, every channel of a connection: the stream decoders
     parse/kraken.pxi             Kraken WebSocket v2 book (JSON-number levels)
     parse/okx.pxi                OKX v5 books
+    parse/okx_trades.pxi         OKX v5 trades, and the OKX stream decoder
 
 The C helpers (SWAR scanners, bit scans, clocks) are headers in ``include/``, declared in
 ``_cdefs.pxd``.
@@ -106,5 +107,6 @@ include "parse/rest_trades.pxi"
 include "parse/bybit.pxi"
 include "parse/kraken.pxi"
 include "parse/okx.pxi"
+include "parse/okx_trades.pxi"
 
 DECODERS = tuple(_REGISTRY)             # every decoder name registered above

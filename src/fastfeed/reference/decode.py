@@ -893,6 +893,97 @@ def _coinbase_exchange_trades(payload: bytes) -> dict[str, Any]:
                     [{"symbol": o["product_id"], "kind": "update", "trades": [trade]}])
 
 
+_OKT = {"tradeId", "px", "sz", "side", "ts"}
+_OKT_DATA = "field 'data' has the wrong type (expected a non-empty array of trade objects)"
+
+
+def _okx_trades(payload: bytes) -> dict[str, Any]:
+    """OKX v5 ``trades`` (docs/venues.md, "OKX"); ``side`` is the taker's."""
+    if payload == b"pong":
+        return _tresult("control")
+    o = _load(payload)
+    _check_dups(o, _OKX)
+    _check_unknown_depth(o, _OKX)
+    p = _Pending()
+    trades: list[dict[str, Any]] = []
+    t_last = 0
+    for k, v in o.items():
+        if k == "arg":
+            if isinstance(v, dict):
+                _check_dups(v, _OKX_ARG)  # type: ignore[arg-type]
+                _check_unknown_depth(v, _OKX_ARG)
+                if "instId" in v:
+                    _sym_field(p, "instId", v["instId"])
+            elif _depth(v) > MAX_DEPTH:
+                raise DecodeFailed("malformed JSON (nesting too deep)")
+        elif k == "data":
+            if not isinstance(v, list) or not v:
+                if _depth(v) > MAX_DEPTH:
+                    raise DecodeFailed("malformed JSON (nesting too deep)")
+                p.add(_OKT_DATA)
+                continue
+            for el in v:
+                if not isinstance(el, dict):
+                    if _depth(el) > MAX_DEPTH:
+                        raise DecodeFailed("malformed JSON (nesting too deep)")
+                    p.add(_OKT_DATA)
+                    continue
+                _check_dups(el, _OKT)  # type: ignore[arg-type]
+                _check_unknown_depth(el, _OKT)
+                tr = _trade("trades", -1, -1, -1, 0, "", "", 0)
+                for dk, dv in el.items():
+                    if dk == "tradeId":
+                        if _str_field(p, dk, dv):
+                            tr["trade_id"] = _numeric_id(_raw(dv))
+                            if tr["trade_id"] < 0:
+                                p.add("field 'tradeId' is not a decimal integer string "
+                                      "(expected 0..2**62)")
+                    elif dk in ("px", "sz"):
+                        if _str_field(p, dk, dv):
+                            tr["price" if dk == "px" else "size"] = _raw(dv)
+                    elif dk == "side":
+                        if _str_field(p, dk, dv):
+                            if dv in ("buy", "sell"):
+                                tr["side"] = 1 if dv == "buy" else -1
+                            else:
+                                p.add("field 'side' is not 'buy' or 'sell'")
+                    elif dk == "ts":
+                        if not isinstance(dv, str) or isinstance(dv, _Esc) \
+                                or not 1 <= len(dv) <= 18 or not set(dv) <= _DIGITS:
+                            p.add(_OKX_TS)
+                        elif int(dv) * 1_000_000 <= INT64_MAX:
+                            tr["time_ns"] = t_last = int(dv) * 1_000_000
+                        else:
+                            p.add("field 'ts' out of range")
+                for name in ("tradeId", "px", "sz", "side", "ts"):
+                    if name not in el:
+                        p.add(f"field '{name}' missing")
+                        break
+                trades.append(tr)
+    if "event" in o:
+        if not isinstance(o["event"], str):
+            raise DecodeFailed("field 'event' has the wrong type (expected string)")
+        return _tresult("venue_error" if o["event"] == "error" else "control")
+    if "arg" not in o:
+        raise DecodeFailed("field 'arg' missing")
+    arg = o["arg"]
+    if not isinstance(arg, dict):
+        raise DecodeFailed("field 'arg' has the wrong type (expected object)")
+    if "channel" not in arg:
+        raise DecodeFailed("field 'channel' missing")
+    if not isinstance(arg["channel"], str):
+        raise DecodeFailed("field 'channel' has the wrong type (expected string)")
+    if arg["channel"] != "trades":
+        return _tresult("ignored")
+    p.raise_if()
+    if "instId" not in arg:
+        raise DecodeFailed("field 'instId' missing")
+    if "data" not in o:
+        raise DecodeFailed("field 'data' missing")
+    return _tresult("trades", -1, t_last,
+                    [{"symbol": arg["instId"], "kind": "update", "trades": trades}])
+
+
 _DIGITS = frozenset("0123456789")
 
 
@@ -1255,12 +1346,18 @@ def _coinbase_exchange_stream_channel(payload: bytes) -> tuple[str, str | None]:
                      "coinbase-exchange-ticker"))
 
 
+def _okx_stream_channel(payload: bytes) -> tuple[str, str | None]:
+    return _by_head(payload, b'{"arg":{"channel":"', (b"books",),
+                    {b"trades": ("okx-trades", "trades")}, ("okx", "okx-trades"))
+
+
 #: Reference of the stream decoders, by the names venue descriptions use
 #: (``Venue.stream_decoder``): each returns what ``fastfeed._parse.stream_channel`` does.
 STREAM_DECODERS: dict[str, Callable[[bytes], tuple[str, str | None]]] = {
     "binance-stream": _binance_stream_channel,
     "coinbase-at-stream": _coinbase_at_stream_channel,
     "coinbase-exchange-stream": _coinbase_exchange_stream_channel,
+    "okx-stream": _okx_stream_channel,
 }
 
 
@@ -1455,6 +1552,7 @@ DECODERS: dict[str, Callable[[bytes], dict[str, Any]]] = {
     "bybit": _bybit,
     "kraken": _kraken,
     "okx": _okx,
+    "okx-trades": _okx_trades,
 }
 
 
