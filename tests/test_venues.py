@@ -55,8 +55,8 @@ def test_venue_description_is_complete(name):
     assert list(CORPUS.joinpath(name).glob("trades_*.json")), "no trade corpus"
 
 
-#: venues whose trades are not built yet (docs/venues.md, "OKX": books only)
-BOOK_ONLY = ("okx",)
+#: venues whose trades are not built yet
+BOOK_ONLY: tuple[str, ...] = ()
 
 
 def test_compiled_and_reference_decoders_are_the_same_set():
