@@ -123,3 +123,56 @@ def test_text_ping_keepalive_is_sent_and_pong_is_control(monkeypatch):
                 assert router.decode_errors == 0
                 assert book.is_live and book.gaps == 0 and book.rejected == 0
     run(body)
+
+
+def test_trades_share_the_book_connection_and_equal_the_simulators_tape():
+    # docs/venues.md, "OKX": `trades` beside `books` on one connection; every trade
+    # recorded is an aggregate of the simulator's tape (tradeId: its last fill's id,
+    # exact price, summed size, taker side), none missing between the first and the last
+    from decimal import Decimal
+
+    from fastfeed.sim.tape import aggregate
+
+    async def body():
+        async with Simulator(sim_config({"okx": ["BTC-USDT"]}, rate=50, trade_rate=30)) as sim:
+            async with Engine() as engine:
+                book = await engine.subscribe("okx", "BTC-USDT", **urls(sim))
+                trades = await engine.subscribe_trades("okx", "BTC-USDT", **urls(sim))
+                assert trades.stream == "trades"
+                await wait_for(lambda: trades.recorded >= 40, timeout=30, what="40 trades")
+                got = trades.trades()
+                tick, step = Decimal("0.01"), Decimal("0.00001")    # SymbolConfig's defaults
+                truth = {a.last_id: (a.price * tick, a.size * step, a.taker)
+                         for a in aggregate(sim.trades("okx", "BTC-USDT"))}
+                pd, sd = trades.price_decimals, trades.size_decimals
+                ids = [int(i) for i in got["trade_id"]]
+                assert ids == sorted(ids) and len(set(ids)) == len(ids)
+                for row in got:
+                    tid = int(row["trade_id"])
+                    assert tid in truth, f"trade {tid} is not on the tape"
+                    price = Decimal(int(row["price"])).scaleb(-pd)
+                    size = Decimal(int(row["size"])).scaleb(-sd)
+                    assert (price, size, int(row["side"])) == truth[tid], tid
+                assert ids == [i for i in sorted(truth) if ids[0] <= i <= ids[-1]]
+                assert trades.gaps == 0 and trades.state == "live"
+                assert book.is_live
+                # one connection carries both channels
+                assert len(engine.connections) == 1
+    run(body, timeout=60)
+
+
+def test_a_book_resubscribe_leaves_the_trade_stream_running():
+    # a broken chain unsubscribes and resubscribes `books` of that instrument only: the
+    # trades of the same instrument on the same connection go on without a gap
+    async def body():
+        async with Simulator(sim_config({"okx": ["BTC-USDT"]}, rate=50, trade_rate=30)) as sim:
+            async with Engine() as engine:
+                book = await engine.subscribe("okx", "BTC-USDT", **urls(sim))
+                trades = await engine.subscribe_trades("okx", "BTC-USDT", **urls(sim))
+                await wait_for(lambda: trades.recorded >= 5 and book.is_live, what="traffic")
+                sim.inject("okx", "BTC-USDT", "chain_break")
+                await wait_for(lambda: book.gaps == 1 and book.is_live, what="resubscribe")
+                before = trades.recorded
+                await wait_for(lambda: trades.recorded >= before + 10, what="trades after it")
+                assert trades.gaps == 0 and trades.state == "live"
+    run(body, timeout=60)

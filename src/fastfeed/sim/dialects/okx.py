@@ -1,4 +1,4 @@
-"""OKX v5 public order books (``okx``): the ``books`` channel.
+"""OKX v5 public order books and trades (``okx``): the ``books`` and ``trades`` channels.
 
 WebSocket ``/okx/ws/v5/public``. Requests are
 ``{"op":"subscribe"|"unsubscribe","args":[{"channel":"books","instId":"BTC-USDT"},...]}``,
@@ -10,7 +10,10 @@ grows by 1..3: the venue's is not +1). Levels are ``[price, size, "0", count]``;
 retired ``checksum`` is always 0. Venue faults: ``chain_break`` (a ``prevSeqId`` that does
 not match), ``seq_reset`` (``seqId`` jumps backwards, the chain intact: maintenance) and
 ``keepalive`` (idle keep-alive updates: empty sides, ``seqId == prevSeqId``, sent at once).
-The book is served whole (the venue's is 400 levels). REST:
+The book is served whole (the venue's is 400 levels). ``trades``: one message per taker
+order at one price (the model's fills aggregated), ``tradeId`` the last fill's id,
+``count`` the fills, ``side`` the taker's; unsubscribing ``books`` leaves ``trades``
+running. REST:
 ``GET /api/v5/public/instruments?instType=SPOT|SWAP&instId=``. Shapes: docs/simulator.md,
 "OKX".
 """
@@ -29,10 +32,13 @@ from fastfeed.sim.dialects.coinbase_common import CoinbaseConn, round_robin
 from fastfeed.sim.host import Blob, SimHost
 from fastfeed.sim.market import Market
 from fastfeed.sim.model import BookState, Message
+from fastfeed.sim.tape import Agg, aggregate
 from fastfeed.sim.rest import RestApi, Route
 from fastfeed.sim.transport import Item
 from fastfeed.venues.okx import Okx
 
+#: The channels a connection may subscribe.
+CHANNELS = ("books", "trades")
 #: Where a ``seq_reset`` fault takes ``seqId`` (far below any live value).
 RESET_SEQ = 1000
 
@@ -93,6 +99,20 @@ class OkxWire(Wire):
             asks = list(msg.asks) + [(p, 0) for p in m.model.far_ask_prices(pad_bytes // per + 1)]
         return self.render("update", msg.bids, asks, seq, sent_prev)
 
+    def trade(self, a: Agg) -> bytes:
+        """One ``trades`` message: the fills of one taker order at one price."""
+        m = self.market
+        return (f'{{"arg":{{"channel":"trades","instId":"{m.symbol}"}},"data":[{{"instId":"{m.symbol}",'
+                f'"tradeId":"{a.last_id}","px":"{m.fmt.price(a.price)}","sz":"{m.fmt.size(a.size)}",'
+                f'"side":"{"buy" if a.taker > 0 else "sell"}","ts":"{a.t_ns // 1_000_000}",'
+                f'"count":"{a.last_id - a.first_id + 1}","source":"0","seqId":{self.seq}}}]}}').encode()
+
+    def channels(self, msg: Message, keys: Iterable[str]) -> list[tuple[str, bytes]]:
+        """A ``trades`` message per aggregate of the message's fills."""
+        if not msg.trades or "trades" not in keys:
+            return []
+        return [("trades", self.trade(a)) for a in aggregate(msg.trades)]
+
     def keepalive(self) -> bytes:
         """The idle keep-alive: empty sides, ``seqId == prevSeqId`` (the last one)."""
         return self.render("update", (), (), self.seq, self.seq)
@@ -136,6 +156,7 @@ class OkxConn(CoinbaseConn):
         super().__init__(host, venue)
         self.conn_id = f"{id(self) & 0xFFFFFFFF:08x}"
         self.books: list[str] = []
+        self.trade_insts: list[str] = []
         self.text_pings = 0
         """Text ``ping`` messages received (answered ``pong``)."""
 
@@ -160,7 +181,7 @@ class OkxConn(CoinbaseConn):
             self._reply({"event": "error", "code": "60012", "msg": f"Invalid request: {data[:200]!r}"})
             return
         for a in args:
-            if a.get("channel") != "books" or not self.known(a.get("instId")):
+            if a.get("channel") not in CHANNELS or not self.known(a.get("instId")):
                 self._reply({"event": "error", "code": "60018",
                              "msg": f"Wrong URL or channel:{a.get('channel')},instId:{a.get('instId')} "
                                     f"doesn't exist. Please use the correct URL, channel and parameters "
@@ -169,15 +190,32 @@ class OkxConn(CoinbaseConn):
         self.subscribed = True
         fresh = []
         for a in args:
-            s = a["instId"]
-            self._reply({"event": op, "arg": {"channel": "books", "instId": s}})
-            if op == "subscribe" and s not in self.books:
+            s, channel = a["instId"], a["channel"]
+            self._reply({"event": op, "arg": {"channel": channel, "instId": s}})
+            if channel == "trades":
+                self._trades(op, s)
+            elif op == "subscribe" and s not in self.books:
                 self.books.append(s)
                 fresh.append(s)
             elif op == "unsubscribe" and s in self.books:
                 self.books.remove(s)
-                self.close_product(s)
+                m = self.market(s)
+                m.unsubscribe(self, b"")            # the book only: trades go on
+                if not m.has(self):
+                    self.markets.discard(m)
         self.open(fresh)
+
+    def _trades(self, op: str, symbol: str) -> None:
+        m = self.market(symbol)
+        if op == "subscribe" and symbol not in self.trade_insts:
+            self.trade_insts.append(symbol)
+            m.subscribe_channel(self, "trades")
+            self.markets.add(m)
+        elif op == "unsubscribe" and symbol in self.trade_insts:
+            self.trade_insts.remove(symbol)
+            m.unsubscribe_channel(self, "trades")
+            if not m.has(self):
+                self.markets.discard(m)
 
     def send_snapshot(self, m: Market, state: BookState) -> None:
         """The in-band ``snapshot`` at the market's current ``seqId``."""
@@ -205,6 +243,7 @@ class OkxDialect(PathDialect):
     ws_path = "/okx/ws/v5/public"
     wire_class = OkxWire
     conn_class = OkxConn
+    channel_names = ("trades",)
 
     def rest_routes(self) -> list[Route]:
         """``/api/v5/public/instruments``."""
