@@ -32,8 +32,8 @@ from fastfeed.sim.dialects.coinbase_common import CoinbaseConn, round_robin
 from fastfeed.sim.host import Blob, SimHost
 from fastfeed.sim.market import Market
 from fastfeed.sim.model import BookState, Message
-from fastfeed.sim.tape import Agg, aggregate
 from fastfeed.sim.rest import RestApi, Route
+from fastfeed.sim.tape import Agg, aggregate
 from fastfeed.sim.transport import Item
 from fastfeed.venues.okx import Okx
 
