@@ -104,6 +104,7 @@ include "parse/coinbase_at_candles.pxi"
 include "parse/streams.pxi"
 include "parse/rest_trades.pxi"
 include "parse/bybit.pxi"
+include "parse/bybit_trades.pxi"
 include "parse/kraken.pxi"
 include "parse/okx.pxi"
 
