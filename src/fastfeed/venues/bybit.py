@@ -28,6 +28,8 @@ class BybitSpot(Venue):
     stream_decoder = "bybit-stream"
     # no id rule: `i` is a UUID on derivatives, and numeric spot ids are not promised +1
     trade_streams = (("publicTrade", "observed"),)
+    # so an unreadable publicTrade message is a loss of unknown range (books have `u`)
+    trades_unreadable_is_gap = True
     sequencing = "bybit"
     #: the ``category`` of the REST instrument lookup (and the WebSocket route)
     category = "spot"
