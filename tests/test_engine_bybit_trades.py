@@ -11,8 +11,8 @@ import pytest
 from e2e import run, sim_config, wait_for
 from fastfeed import Engine, TradeFeed
 from fastfeed.sim import Simulator
-from fastfeed.sim.dialects.bybit import BybitWire
 from fastfeed.sim.dialects.base import wire_of
+from fastfeed.sim.dialects.bybit import BybitWire
 
 TICK, STEP = Decimal("0.01"), Decimal("0.00001")    # SymbolConfig's defaults
 
