@@ -28,8 +28,10 @@ CORPUS = Path(__file__).parent / "corpus"
 VENUES = ("binance", "binance-usdm", "coinbase", "coinbase-exchange", "bybit", "bybit-linear",
           "kraken", "okx")
 SNAPSHOT_VENUES = ("binance", "binance-usdm")
-#: venues whose trades, BBO and tickers are not built yet (docs/venues.md: Bybit, Kraken, OKX)
-BOOK_ONLY = ("bybit", "bybit-linear", "kraken", "okx")
+#: venues without a trade corpus of three scenarios yet (Kraken: no trades; OKX: one)
+BOOK_ONLY = ("kraken", "okx")
+#: venues with trades but no BBO or ticker channel yet (docs/venues.md, "Bybit")
+NO_QUOTES = ("bybit", "bybit-linear")
 STATES = ("syncing", "live", "gap", "stale", "closed")
 SNAPSHOT_RESULTS = ("live", "too_old", "gap", "rejected")
 
@@ -663,7 +665,7 @@ def test_corpus_has_every_venue():
             continue
         trades = list((CORPUS / venue).glob("trades_*.json"))
         assert len(trades) >= 3, f"{venue}: only {len(trades)} trade scenarios"
-        for channel in ("bbo", "ticker"):
+        for channel in ("bbo", "ticker") if venue not in NO_QUOTES else ():
             assert list((CORPUS / venue).glob(f"{channel}_*.json")), f"{venue}: no {channel}"
     assert (CORPUS / "README.md").is_file()
 

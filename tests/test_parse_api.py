@@ -23,8 +23,8 @@ def test_decoders_are_the_ones_venues_name() -> None:
                                "binance-candles", "coinbase-at-candles",
                                "binance-stream", "coinbase-at-stream",
                                "coinbase-exchange-stream", "binance-rest-aggtrades",
-                               "coinbase-exchange-rest-trades", "bybit", "kraken", "okx",
-                               "okx-trades", "okx-stream")
+                               "coinbase-exchange-rest-trades", "bybit", "bybit-trades",
+                               "bybit-stream", "kraken", "okx", "okx-trades", "okx-stream")
     named = {v.decoder for v in VENUES.values()}
     named |= {v.stream_decoder for v in VENUES.values() if v.stream_decoder}
     named |= {d for v in VENUES.values() for d in (v.bbo_decoder, v.ticker_decoder) if d}
@@ -48,8 +48,8 @@ def test_decode_message_follows_the_venue_description(monkeypatch: pytest.Monkey
                                          r"coinbase-at-candles, binance-stream, "
                                          r"coinbase-at-stream, coinbase-exchange-stream, "
                                          r"binance-rest-aggtrades, "
-                                         r"coinbase-exchange-rest-trades, bybit, kraken, okx, "
-                                         r"okx-trades, okx-stream\)$"):
+                                         r"coinbase-exchange-rest-trades, bybit, bybit-trades, "
+                                         r"bybit-stream, kraken, okx, okx-trades, okx-stream\)$"):
         _parse.decode_message("binance", SPOT, 2, 1)
 
 

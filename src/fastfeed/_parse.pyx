@@ -61,6 +61,7 @@ from fastfeed._types cimport (
     batch_next_candle,
     DeltaBatch, Delta, Grid, Segment, Trade, Candle,
     TRADE_STREAM_TRADE, TRADE_STREAM_AGG, TRADE_STREAM_MARKET_TRADES, TRADE_STREAM_MATCHES,
+    TRADE_STREAM_PUBLIC_TRADE, TRADE_STREAM_OKX_TRADES,
     DEC_OK, DEC_BAD_DECIMAL,
     DECIMAL_OK, DECIMAL_EMPTY, DECIMAL_SIGN, DECIMAL_NON_DIGIT, DECIMAL_TOO_PRECISE,
     DECIMAL_OVERFLOW, DECIMAL_EXPONENT,
@@ -105,6 +106,7 @@ include "parse/coinbase_at_candles.pxi"
 include "parse/streams.pxi"
 include "parse/rest_trades.pxi"
 include "parse/bybit.pxi"
+include "parse/bybit_trades.pxi"
 include "parse/kraken.pxi"
 include "parse/okx.pxi"
 include "parse/okx_trades.pxi"

@@ -145,7 +145,8 @@ cdef class TradeCore:
                                  f"(expected one of {', '.join(names)})")
             self.stream_code = _STREAM_CODES[stream]
             self.id_rule = self.stream_rules[self.stream_code]
-        self.unreadable_is_gap = spec.unreadable_is_gap
+        self.unreadable_is_gap = (spec.unreadable_is_gap if spec.trades_unreadable_is_gap is None
+                                  else spec.trades_unreadable_is_gap)
         self.venue = venue
         self.symbol = symbol.upper()
         self._symbol_key = self.symbol.encode("ascii")

@@ -115,6 +115,8 @@ cdef enum TradeStream:
     TRADE_STREAM_AGG = 2            # Binance <symbol>@aggTrade: id a, fills f..l
     TRADE_STREAM_MARKET_TRADES = 3  # Coinbase Advanced Trade market_trades
     TRADE_STREAM_MATCHES = 4        # Coinbase Exchange matches (match, last_match)
+    TRADE_STREAM_PUBLIC_TRADE = 5   # Bybit publicTrade (spot and linear)
+    TRADE_STREAM_OKX_TRADES = 6     # OKX trades
 
 
 ctypedef struct Trade:

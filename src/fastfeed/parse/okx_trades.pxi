@@ -6,10 +6,6 @@
 # `count`, `source`, `seqId` and the element's own `instId` are not read. Then the OKX
 # stream decoder (books and trades on one connection, docs/architecture.md "Channels").
 
-cdef enum:
-    # the trade stream code of OKX `trades` (its names are in TRADE_STREAMS, below)
-    TRADE_STREAM_OKX_TRADES = 6
-
 TRADE_STREAMS[TRADE_STREAM_OKX_TRADES] = "trades"
 
 cdef enum:

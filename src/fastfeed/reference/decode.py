@@ -987,6 +987,102 @@ def _okx_trades(payload: bytes) -> dict[str, Any]:
 _DIGITS = frozenset("0123456789")
 
 
+_BYT_TOP = {"topic", "type", "ts", "data"}
+_BYT_TRADE = {"T", "s", "S", "v", "p", "i"}
+_BYT_DATA = "field 'data' has the wrong type (expected an array of objects)"
+
+
+def _byt_trade(p: _Pending, t: _Obj) -> tuple[str | None, dict[str, Any]]:
+    """One Bybit trade object: ``S`` is the taker's side; ``i`` a numeric id or -1."""
+    symbol: str | None = None
+    ms = 0
+    out = _trade("publicTrade", -1, -1, -1, 0, "", "", 0)
+    for k, v in t.items():
+        if k == "T":
+            if not _is_int(v):
+                p.add("trade field 'T' has the wrong type (expected integer)")
+            elif not INT64_MIN <= v <= INT64_MAX:
+                p.add("trade field 'T' out of range")
+            else:
+                ms = v
+        elif k == "s":
+            if _sym_field(p, k, v, "trade field"):
+                symbol = _raw(v)
+        elif k not in _BYT_TRADE or not _str_field(p, k, v, "trade field"):
+            continue
+        elif k == "S":
+            if v in ("Buy", "Sell"):
+                out["side"] = 1 if v == "Buy" else -1
+            else:
+                p.add("trade field 'S' is not 'Buy' or 'Sell'")
+        elif k == "i":
+            out["trade_id"] = _numeric_id(_raw(v))
+        else:
+            out["price" if k == "p" else "size"] = _raw(v)
+    for k in ("T", "s", "S", "v", "p", "i"):
+        if k not in t:
+            p.add(f"trade field '{k}' missing")
+    if not -9223372036854 <= ms <= 9223372036854:
+        p.add("trade field 'T' out of range")
+    out["time_ns"] = ms * 1_000_000
+    return symbol, out
+
+
+def _bybit_trades(payload: bytes) -> dict[str, Any]:
+    o = _load(payload)
+    _check_dups(o, _BYT_TOP)
+    _check_depth(o, {"data": list})
+    data = o.get("data")
+    if isinstance(data, list):
+        for t in data:
+            if isinstance(t, _Obj):
+                _check_dups(t, _BYT_TRADE)
+                _check_depth(t, {})
+            elif _depth(t) > MAX_DEPTH:
+                raise DecodeFailed("malformed JSON (nesting too deep)")
+    if "topic" not in o:
+        return _tresult(str(_bybit(payload)["kind"]))   # an ack, a pong or an error
+    topic = o["topic"]
+    if not isinstance(topic, str):
+        raise DecodeFailed("field 'topic' has the wrong type (expected string)")
+    if not _raw(topic).startswith("publicTrade."):
+        return _tresult("ignored")
+    if "type" not in o:
+        raise DecodeFailed("field 'type' missing")
+    if not isinstance(o["type"], str):
+        raise DecodeFailed("field 'type' has the wrong type (expected string)")
+    if o["type"] != "snapshot":
+        raise DecodeFailed("field 'type' is not 'snapshot'")
+    p = _Pending()
+    trades: list[tuple[str | None, dict[str, Any]]] = []
+    for k, v in o.items():
+        if k == "ts":
+            _by_ms(p, v)
+        elif k == "data":
+            if not isinstance(v, list):
+                p.add(_BYT_DATA)
+                continue
+            for t in v:
+                if isinstance(t, _Obj):
+                    trades.append(_byt_trade(p, t))
+                else:
+                    p.add(_BYT_DATA)
+    p.raise_if()
+    for k in ("ts", "data"):
+        if k not in o:
+            raise DecodeFailed(f"field '{k}' missing")
+    ms = _by_ms(_Pending(), o["ts"])
+    assert ms is not None
+    if not -9223372036854 <= ms <= 9223372036854:
+        raise DecodeFailed("field 'ts' out of range")
+    segs: list[dict[str, Any]] = []
+    for i, (symbol, trade) in enumerate(trades):
+        if i == 0 or symbol != trades[i - 1][0]:
+            segs.append({"symbol": symbol, "kind": "update", "trades": []})
+        segs[-1]["trades"].append(trade)
+    return _tresult("trades", -1, ms * 1_000_000, segs)
+
+
 def _numeric_id(raw: str) -> int:
     """A string trade id that is a plain integer in 0..2**62 (raw text), else -1."""
     if 1 <= len(raw) <= 19 and all(ch in _DIGITS for ch in raw) and int(raw) <= MAX_UPDATE_ID:
@@ -1346,6 +1442,16 @@ def _coinbase_exchange_stream_channel(payload: bytes) -> tuple[str, str | None]:
                      "coinbase-exchange-ticker"))
 
 
+def _bybit_stream_channel(payload: bytes) -> tuple[str, str | None]:
+    head = b'{"topic":"'
+    if len(payload) > len(head) and payload.startswith(head):
+        if payload[len(head):len(head) + 10] == b"orderbook.":
+            return _verdict("bybit", payload, "book")
+        if payload[len(head):len(head) + 12] == b"publicTrade.":
+            return _verdict("bybit-trades", payload, "trades")
+    return _first_taker(payload, ("bybit", "bybit-trades"))
+
+
 def _okx_stream_channel(payload: bytes) -> tuple[str, str | None]:
     return _by_head(payload, b'{"arg":{"channel":"', (b"books",),
                     {b"trades": ("okx-trades", "trades")}, ("okx", "okx-trades"))
@@ -1357,6 +1463,7 @@ STREAM_DECODERS: dict[str, Callable[[bytes], tuple[str, str | None]]] = {
     "binance-stream": _binance_stream_channel,
     "coinbase-at-stream": _coinbase_at_stream_channel,
     "coinbase-exchange-stream": _coinbase_exchange_stream_channel,
+    "bybit-stream": _bybit_stream_channel,
     "okx-stream": _okx_stream_channel,
 }
 
@@ -1550,6 +1657,7 @@ DECODERS: dict[str, Callable[[bytes], dict[str, Any]]] = {
     "binance-rest-aggtrades": _binance_rest_aggtrades,
     "coinbase-exchange-rest-trades": _coinbase_exchange_rest_trades,
     "bybit": _bybit,
+    "bybit-trades": _bybit_trades,
     "kraken": _kraken,
     "okx": _okx,
     "okx-trades": _okx_trades,

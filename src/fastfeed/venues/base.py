@@ -61,6 +61,10 @@ class Venue:
     #: True when an unreadable message may have carried any book's update and nothing
     #: later would tell (no per-book ids): every live book on the connection turns ``gap``
     unreadable_is_gap: bool = False
+    #: the same for trade streams whose ids cannot tell (``observed``): an unreadable
+    #: trade message is a loss of unknown range. None: as ``unreadable_is_gap`` (Bybit:
+    #: books have ``u``, trades nothing)
+    trades_unreadable_is_gap: bool | None = None
     #: compiled decoder for trade payloads (a name in ``fastfeed._parse.DECODERS``)
     trade_decoder: str = ""
     #: compiled decoder for every channel a connection carries (books, trades): it hands

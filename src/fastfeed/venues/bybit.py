@@ -1,9 +1,12 @@
-"""Bybit v5 public order books: ``bybit`` (spot) and ``bybit-linear`` (USDT perpetuals).
+"""Bybit v5 public order books and trades: ``bybit`` (spot) and ``bybit-linear`` (USDT
+perpetuals).
 
 Snapshots arrive in-band (``orderbook.{depth}.{symbol}``: a ``snapshot`` after the
 subscribe, then ``delta`` messages); ``u`` steps by one per message of a book, and a
 snapshot with ``u == 1`` means the venue's service restarted (a fresh book, not a gap).
-A jump in ``u`` resubscribes that symbol only. The rules: docs/venues.md, "Bybit".
+A jump in ``u`` resubscribes that symbol only. Trades: ``publicTrade.{symbol}`` on the
+same connections (no usable id sequence: ``i`` is a UUID on derivatives). The rules:
+docs/venues.md, "Bybit".
 """
 
 from __future__ import annotations
@@ -15,11 +18,18 @@ from fastfeed.venues.base import BOOK, Instrument, Venue, dumps
 
 
 class BybitSpot(Venue):
-    """Bybit v5 spot public WebSocket: ``orderbook.{depth}.{symbol}``."""
+    """Bybit v5 spot public WebSocket: ``orderbook.{depth}.{symbol}`` and
+    ``publicTrade.{symbol}``."""
 
     name = "bybit"
     symbol_example = "BTCUSDT"
     decoder = "bybit"
+    trade_decoder = "bybit-trades"
+    stream_decoder = "bybit-stream"
+    # no id rule: `i` is a UUID on derivatives, and numeric spot ids are not promised +1
+    trade_streams = (("publicTrade", "observed"),)
+    # so an unreadable publicTrade message is a loss of unknown range (books have `u`)
+    trades_unreadable_is_gap = True
     sequencing = "bybit"
     #: the ``category`` of the REST instrument lookup (and the WebSocket route)
     category = "spot"
@@ -39,19 +49,26 @@ class BybitSpot(Venue):
     keepalive_text = b'{"op":"ping"}'
     keepalive_every = 20.0
 
-    def topic(self, symbol: str) -> str:
-        """The book topic of ``symbol``: ``orderbook.50.BTCUSDT``."""
-        return f"orderbook.{self.depth}.{symbol}"
+    def topic(self, symbol: str, channel: str = BOOK) -> str:
+        """The topic of ``symbol``'s ``channel``: ``orderbook.50.BTCUSDT`` (books) or
+        ``publicTrade.BTCUSDT`` (trades)."""
+        if channel == BOOK:
+            return f"orderbook.{self.depth}.{symbol}"
+        if channel == "publicTrade":
+            return f"publicTrade.{symbol}"
+        raise ValueError(f"{self.name}: only books and publicTrade are implemented, "
+                         f"not {channel!r}")
 
     def _ops(self, op: str, symbols: list[str], channel: str) -> list[bytes]:
-        if channel != BOOK:
-            raise ValueError(f"{self.name}: only books are implemented, not {channel!r}")
+        self.topic("", channel)         # an unimplemented channel's error, even for none
         step = self.max_streams_per_message
-        return [dumps({"op": op, "args": [self.topic(s) for s in symbols[i:i + step]]})
+        return [dumps({"op": op, "args": [self.topic(s, channel)
+                                          for s in symbols[i:i + step]]})
                 for i in range(0, len(symbols), step)]
 
     def subscribe_messages(self, symbols: list[str], channel: str = BOOK) -> list[bytes]:
-        """``{"op":"subscribe","args":["orderbook.50.BTCUSDT",...]}``, at most
+        """``{"op":"subscribe","args":["orderbook.50.BTCUSDT",...]}`` (or
+        ``publicTrade.BTCUSDT``, ...), at most
         ``max_streams_per_message`` topics per request."""
         return self._ops("subscribe", symbols, channel)
 

@@ -1,4 +1,5 @@
-"""Bybit v5 public order books: ``bybit`` (spot) and ``bybit-linear`` (USDT perpetuals).
+"""Bybit v5 public order books and trades: ``bybit`` (spot) and ``bybit-linear`` (USDT
+perpetuals).
 
 WebSocket ``/bybit/v5/public/spot`` and ``/bybit/v5/public/linear``. Requests are
 ``{"op":"subscribe"|"unsubscribe","args":["orderbook.{depth}.{symbol}",...]}`` (spot: at
@@ -8,7 +9,11 @@ most ``Venue.max_streams_per_message`` args, else an error) and ``{"op":"ping"}`
 sequence: it grows, not by one). The ``restart`` fault sends the next message as a
 snapshot with ``u == 1`` (the venue's service restart) and counts on from there. The
 book is served whole whatever the depth asked (1, 50, 200 or 1000): the simulator does
-not truncate. REST: ``GET /v5/market/instruments-info?category=spot|linear&symbol=``.
+not truncate. ``publicTrade.{symbol}`` sends one ``snapshot`` message per market message
+that filled, its ``data`` the fills oldest first (at most 1024 a message): ``S`` the
+taker's side, ``i`` the trade id as a digit string on spot and a UUID derived from it on
+linear, ``seq`` the fill's update id. REST:
+``GET /v5/market/instruments-info?category=spot|linear&symbol=``.
 Shapes: docs/simulator.md, "Bybit".
 """
 
@@ -27,12 +32,17 @@ from fastfeed.sim.host import Blob, SimHost
 from fastfeed.sim.market import Market
 from fastfeed.sim.model import BookState, Message
 from fastfeed.sim.rest import RestApi, Route
+from fastfeed.sim.tape import Fill
 from fastfeed.sim.transport import Item
 from fastfeed.venues import BybitLinear, BybitSpot, get_venue
 from fastfeed.venues.bybit import BybitSpot as _Spot
 
 #: The book depths Bybit offers (``orderbook.{depth}.{symbol}``).
 DEPTHS = ("1", "50", "200", "1000")
+#: The trade channel's topic prefix and channel key (``publicTrade.{symbol}``).
+TRADES = "publicTrade"
+#: Trades one ``publicTrade`` message holds at most (docs/venues.md, "Bybit").
+TRADES_PER_MESSAGE = 1024
 
 
 class BybitWire(Wire):
@@ -83,6 +93,34 @@ class BybitWire(Wire):
             asks = list(msg.asks) + [(p, 0) for p in m.model.far_ask_prices(pad_bytes // per + 1)]
         return self.render("delta", msg.bids, asks, self.u, msg.last_id)
 
+    def trade_id(self, f: Fill) -> str:
+        """``i``: the trade id as digits on spot, a UUID derived from it on linear."""
+        return str(f.trade_id) if self.spot else render.order_id(f.trade_id * 2 + 1)
+
+    def trades(self, fills: tuple[Fill, ...] | list[Fill]) -> bytes:
+        """One ``publicTrade`` message of ``fills`` (oldest first)."""
+        m = self.market
+        fmt = m.fmt
+        rows = ",".join(
+            f'{{"T":{f.t_ns // 1_000_000},"s":"{m.symbol}","S":"{"Buy" if f.taker > 0 else "Sell"}",'
+            f'"v":"{fmt.size(f.size)}","p":"{fmt.price(f.price)}",'
+            + ("" if self.spot else '"L":"ZeroPlusTick",')
+            + f'"i":"{self.trade_id(f)}","BT":false,"seq":{f.update_id}}}'
+            for f in fills)
+        ts = render.now_ms()
+        return (f'{{"topic":"{TRADES}.{m.symbol}","ts":{ts},"type":"snapshot","data":[{rows}]}}'
+                if self.spot else
+                f'{{"topic":"{TRADES}.{m.symbol}","type":"snapshot","ts":{ts},"data":[{rows}]}}').encode()
+
+    def channels(self, msg: Message, keys: Iterable[str]) -> list[tuple[str, bytes]]:
+        """The message's fills as ``publicTrade`` messages of at most
+        :data:`TRADES_PER_MESSAGE` trades."""
+        if not msg.trades or TRADES not in keys:
+            return []
+        fills = msg.trades
+        return [(TRADES, self.trades(fills[i:i + TRADES_PER_MESSAGE]))
+                for i in range(0, len(fills), TRADES_PER_MESSAGE)]
+
     def inject(self, fault: str, params: dict[str, Any]) -> bool:
         """``restart``: the next ``count`` messages are ``u == 1`` snapshots."""
         if fault != "restart":
@@ -109,6 +147,7 @@ class BybitConn(CoinbaseConn):
         super().__init__(host, venue)
         self.conn_id = f"sim-{id(self):x}"
         self.books: list[str] = []
+        self.trade_symbols: list[str] = []
         self.spec = get_venue(venue)
 
     def _reply(self, obj: dict[str, Any]) -> None:
@@ -116,7 +155,8 @@ class BybitConn(CoinbaseConn):
         self.send_raw(render.json_bytes(obj), data=False)
 
     def on_text(self, data: bytes) -> None:
-        """``subscribe``/``unsubscribe`` of ``orderbook.{depth}.{symbol}`` topics, ``ping``."""
+        """``subscribe``/``unsubscribe`` of ``orderbook.{depth}.{symbol}`` and
+        ``publicTrade.{symbol}`` topics, ``ping``."""
         try:
             req = json.loads(data)
             op = req["op"]
@@ -138,14 +178,30 @@ class BybitConn(CoinbaseConn):
                          **head, "op": op})
             return
         symbols = []
+        trades = []
         for topic in args:
             parts = topic.split(".") if isinstance(topic, str) else []
+            if len(parts) == 2 and parts[0] == TRADES and self.known(parts[1]):
+                trades.append(parts[1])
+                continue
             if len(parts) != 3 or parts[0] != "orderbook" or parts[1] not in DEPTHS or not self.known(parts[2]):
                 self._reply({"success": False, "ret_msg": f"error:handler not found,topic:{topic}", **head,
                              "op": op})
                 return
             symbols.append(parts[2])
         self.subscribed = True
+        for s in trades:
+            m = self.market(s)
+            if op == "subscribe" and s not in self.trade_symbols:
+                self.trade_symbols.append(s)
+                if m.live:
+                    m.subscribe_channel(self, TRADES)
+                    self.markets.add(m)
+            elif op == "unsubscribe" and s in self.trade_symbols:
+                self.trade_symbols.remove(s)
+                m.unsubscribe_channel(self, TRADES)
+                if not m.has(self):
+                    self.markets.discard(m)
         fresh = []
         for s in symbols:
             if op == "subscribe" and s not in self.books:
@@ -158,6 +214,14 @@ class BybitConn(CoinbaseConn):
         self._reply({"success": True, "ret_msg": op if self.spec.name == BybitSpot.name else "", **head,
                      "op": op})
         self.open(fresh)
+
+    def close_product(self, product: str) -> None:
+        """Stop the product's book; its ``publicTrade`` topic, when subscribed, goes on."""
+        super().close_product(product)
+        m = self.market(product)
+        if product in self.trade_symbols and m.live:
+            m.subscribe_channel(self, TRADES)
+            self.markets.add(m)
 
     def send_snapshot(self, m: Market, state: BookState) -> None:
         """The in-band ``snapshot`` at the market's current ``u``."""
@@ -185,6 +249,7 @@ class BybitDialect(PathDialect):
     ws_path = "/bybit/v5/public/spot"
     wire_class = BybitWire
     conn_class = BybitConn
+    channel_names = (TRADES,)
 
     def rest_routes(self) -> list[Route]:
         """``instruments-info`` for every category (one route: the port is shared)."""
