@@ -161,3 +161,17 @@ def test_an_unwritable_path_fails_at_once_with_the_reason(tmp_path):
         Recorder(str(tmp_path / "no" / "such" / "dir" / "x.ffrec"))
     with pytest.raises(OSError):
         Engine(record=str(tmp_path / "missing-dir" / "x.ffrec"))
+
+
+def test_an_operation_this_replay_cannot_perform_is_a_problem_not_a_crash(tmp_path):
+    w = make_workload("binance", "BTCUSDT", messages=50)
+    path = str(tmp_path / "odd.ffrec")
+    rec, frames = record_workload(w, path)
+    rec.op("connect", conn=7)                       # no venue: cannot open a router
+    book = next(iter(rec._objects))
+    rec.op("replace_levels", book, body=b"[not json")
+    rec.close()
+    replay = Replay(path).run()
+    assert replay.frames == frames
+    assert sum("not performed" in p for p in replay.problems) == 2, replay.problems
+    assert replay.books[("binance", "BTCUSDT")].state == "live"

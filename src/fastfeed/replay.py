@@ -237,12 +237,18 @@ class Replay:
             except ValueError as exc:
                 self.problems.append(f"unreadable record at t={t_ns}: {exc}")
                 return
-            if kind == DECLARE:
-                self._declare(meta)
-            elif kind == OP:
-                self._op(meta, conn, body)
-            else:
-                self._event(meta)
+            try:
+                if kind == DECLARE:
+                    self._declare(meta)
+                elif kind == OP:
+                    self._op(meta, conn, body)
+                else:
+                    self._event(meta)
+            except (KeyError, TypeError, ValueError, IndexError) as exc:
+                # a record this fastfeed cannot perform (another version's, or damaged
+                # past its checksums): said, and the replay goes on
+                self.problems.append(f"record at t={t_ns} not performed: "
+                                     f"{type(exc).__name__}: {exc}")
         else:
             self.unrouted_frames += 1       # a frame of no known connection
 
