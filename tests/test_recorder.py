@@ -175,3 +175,21 @@ def test_an_operation_this_replay_cannot_perform_is_a_problem_not_a_crash(tmp_pa
     assert replay.frames == frames
     assert sum("not performed" in p for p in replay.problems) == 2, replay.problems
     assert replay.books[("binance", "BTCUSDT")].state == "live"
+
+
+def test_declarations_larger_than_a_chunk_after_a_drop_do_not_recurse(tmp_path):
+    path = str(tmp_path / "many.ffrec")
+    gate = threading.Event()        # the writer takes nothing: every later chunk drops
+    rec = Recorder(path, chunk_bytes=4096, max_pending_chunks=1, _test_gate=gate)
+    feeds = [BookFeed("binance", f"S{i}USDT", "0.01", "0.001") for i in range(200)]
+    for f in feeds:                 # ~30 KB of declarations: several chunks' worth
+        rec.declare(f, "book", venue="binance", symbol=f.symbol, tick_size="0.01",
+                    step_size="0.001")
+    for i in range(50):
+        rec.buffer.add_frame_bytes(1, i, b"x" * 1000)
+    assert rec.stats()["dropped_chunks"] > 0
+    gate.set()
+    rec.close()
+    with Recording(path) as recording:
+        assert recording.complete
+        assert len(recording.declarations()) == 200

@@ -84,6 +84,7 @@ class Recorder:
         self.dropped_frames = 0
         self.dropped_bytes = 0
         self._drop_pending = False      # the next chunk opens with a "dropped" event
+        self._reopening = False
         self._timer: asyncio.TimerHandle | None = None
         self._closed = False
 
@@ -190,8 +191,15 @@ class Recorder:
                          "(%d frames) so far", self.path,
                          f"failed ({failure})" if failure else "cannot keep up",
                          self.dropped_records, self.dropped_frames)
-        if self._drop_pending and writer is not None and writer.error is None:
-            self._reopen_after_drop()
+        if (self._drop_pending and not self._reopening and writer is not None
+                and writer.error is None):
+            # (a seal inside this one, when the declarations outgrow a chunk, drops or
+            # not on its own; a drop there leaves the next seal to say so: no recursion)
+            self._reopening = True
+            try:
+                self._reopen_after_drop()
+            finally:
+                self._reopening = False
 
     def _reopen_after_drop(self) -> None:
         """The next chunk says what was lost and declares everything again (a replay
