@@ -281,10 +281,11 @@ class PlaybackServer:
             assert c.transport is not None
             if not c.transport.is_close_frame_sent:
                 c.transport.send_close(WSCloseCode.GOING_AWAY, b"playback stopped")
-        loop = asyncio.get_running_loop()
-        end = loop.time() + STOP_GRACE
-        while any(not c.closed for c in clients) and loop.time() < end:
-            await asyncio.sleep(0.01)
+        waits = [c.transport.wait_disconnected() for c in clients if c.transport is not None]
+        if waits:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*waits, return_exceptions=True),
+                                       STOP_GRACE)
         for c in clients:
             if not c.closed and c.transport is not None:
                 c.transport.disconnect(graceful=False)
