@@ -1314,15 +1314,24 @@ def decode_backfill(
     size_step: int = 1,
 ) -> dict[str, Any]:
     """Reference of ``fastfeed._parse.decode_backfill`` (same output and messages)."""
+    return _decode_trades_with(venue, "backfill_decoder", "has no REST trade backfill",
+                               payload, price_decimals, size_decimals, price_tick, size_step)
+
+
+def _decode_trades_with(venue: str, decoder_attr: str, missing: str,
+                        payload: bytes | bytearray | memoryview, price_decimals: int,
+                        size_decimals: int, price_tick: int, size_step: int) -> dict[str, Any]:
+    """Decode with the venue's ``decoder_attr`` decoder, then convert every trade."""
     for name, value in (("price_decimals", price_decimals), ("size_decimals", size_decimals)):
         if not 0 <= value <= MAX_DECIMALS:
             raise ValueError(f"{name} must be in 0..{MAX_DECIMALS}, got {value}")
     spec = VENUES.get(venue)
     if spec is None:
         raise ValueError(f"unknown venue {venue!r}")
-    if not spec.backfill_decoder:
-        raise ValueError(f"{venue} has no REST trade backfill")
-    out = DECODERS[spec.backfill_decoder](bytes(payload))
+    decoder = getattr(spec, decoder_attr)
+    if not decoder:
+        raise ValueError(f"{venue} {missing}")
+    out = DECODERS[decoder](bytes(payload))
     for seg in out["segments"]:
         _convert_trades(seg, price_decimals, size_decimals, price_tick, size_step)
     return out
@@ -1701,15 +1710,5 @@ def decode_trades(
     size_step: int = 1,
 ) -> dict[str, Any]:
     """Reference of ``fastfeed._parse.decode_trades`` (same output and messages)."""
-    for name, value in (("price_decimals", price_decimals), ("size_decimals", size_decimals)):
-        if not 0 <= value <= MAX_DECIMALS:
-            raise ValueError(f"{name} must be in 0..{MAX_DECIMALS}, got {value}")
-    spec = VENUES.get(venue)
-    if spec is None:
-        raise ValueError(f"unknown venue {venue!r}")
-    if not spec.trade_decoder:
-        raise ValueError(f"{venue} has no trade decoder")
-    out = DECODERS[spec.trade_decoder](bytes(payload))
-    for seg in out["segments"]:
-        _convert_trades(seg, price_decimals, size_decimals, price_tick, size_step)
-    return out
+    return _decode_trades_with(venue, "trade_decoder", "has no trade decoder", payload,
+                               price_decimals, size_decimals, price_tick, size_step)

@@ -26,14 +26,13 @@ from typing import Any
 from aiohttp import web
 
 from fastfeed.sim import render
-from fastfeed.sim.dialects.base import PathDialect, Wire, wire_of
-from fastfeed.sim.dialects.coinbase_common import CoinbaseConn, round_robin
-from fastfeed.sim.host import Blob, SimHost
+from fastfeed.sim.dialects.base import PathDialect, Wire
+from fastfeed.sim.dialects.coinbase_common import WireSnapshotConn
+from fastfeed.sim.host import SimHost
 from fastfeed.sim.market import Market
 from fastfeed.sim.model import BookState, Message
 from fastfeed.sim.rest import RestApi, Route
 from fastfeed.sim.tape import Fill
-from fastfeed.sim.transport import Item
 from fastfeed.venues import BybitLinear, BybitSpot, get_venue
 from fastfeed.venues.bybit import BybitSpot as _Spot
 
@@ -139,8 +138,10 @@ class BybitWire(Wire):
             self.frames.append(render.ws_frame(self.render("delta", msg.bids, msg.asks, u + i, msg.last_id)))
 
 
-class BybitConn(CoinbaseConn):
+class BybitConn(WireSnapshotConn):
     """A Bybit public connection: ``op`` requests, in-band snapshots, ``delta`` frames."""
+
+    wire_class = BybitWire
 
     def __init__(self, host: SimHost, venue: str) -> None:
         """Nothing subscribed."""
@@ -222,24 +223,6 @@ class BybitConn(CoinbaseConn):
         if product in self.trade_symbols and m.live:
             m.subscribe_channel(self, TRADES)
             self.markets.add(m)
-
-    def send_snapshot(self, m: Market, state: BookState) -> None:
-        """The in-band ``snapshot`` at the market's current ``u``."""
-        self.send_raw(wire_of(m, BybitWire).snapshot(state))
-
-    def burst_blob(self, markets: list[Market]) -> Blob:
-        """The same bytes for every connection subscribing alike."""
-        key = (self.venue, tuple(m.symbol for m in markets), 0)
-        return self.host.blob_cache.get(key, lambda: render.frames_blob(round_robin([_frames(m) for m in markets])))
-
-    def deliver(self, market: Market, stream: bytes, items: list[Item], msg: Message) -> None:
-        """One frame per item."""
-        for payload, mode in items:
-            self.send_item(payload, mode)
-
-
-def _frames(m: Market) -> list[bytes]:
-    return wire_of(m, BybitWire).frames
 
 
 class BybitDialect(PathDialect):

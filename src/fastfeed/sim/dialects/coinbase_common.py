@@ -12,12 +12,12 @@ from aiohttp import web
 from picows import WSCloseCode, WSTransport
 
 from fastfeed.sim import render
-from fastfeed.sim.dialects.base import Dialect
+from fastfeed.sim.dialects.base import Dialect, wire_of
 from fastfeed.sim.host import Blob, SimHost
 from fastfeed.sim.market import Market
-from fastfeed.sim.model import BookState
+from fastfeed.sim.model import BookState, Message
 from fastfeed.sim.rest import RestApi, Route
-from fastfeed.sim.transport import Connection
+from fastfeed.sim.transport import Connection, Item
 
 T = TypeVar("T")
 
@@ -160,6 +160,29 @@ class CoinbaseConn(Connection):
             self._writer = None
             if self.closed:
                 self._outq.clear()
+
+
+class WireSnapshotConn(CoinbaseConn):
+    """A ``CoinbaseConn`` for a venue whose market wire (``wire_class``) renders the book's
+    in-band snapshot itself (``snapshot(state)``) and pre-frames its burst (``frames``),
+    and whose updates go out one frame each (Bybit, OKX)."""
+
+    wire_class: type[Any]
+
+    def send_snapshot(self, m: Market, state: BookState) -> None:
+        """The in-band snapshot at the market's current update counter."""
+        self.send_raw(wire_of(m, self.wire_class).snapshot(state))
+
+    def burst_blob(self, markets: list[Market]) -> Blob:
+        """The same bytes for every connection subscribing alike."""
+        key = (self.venue, tuple(m.symbol for m in markets), 0)
+        return self.host.blob_cache.get(key, lambda: render.frames_blob(round_robin(
+            [wire_of(m, self.wire_class).frames for m in markets])))
+
+    def deliver(self, market: Market, stream: bytes, items: list[Item], msg: Message) -> None:
+        """One frame per item."""
+        for payload, mode in items:
+            self.send_item(payload, mode)
 
 
 class CoinbaseDialect(Dialect):

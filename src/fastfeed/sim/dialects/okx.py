@@ -27,14 +27,13 @@ from typing import Any
 from aiohttp import web
 
 from fastfeed.sim import render
-from fastfeed.sim.dialects.base import PathDialect, Wire, wire_of
-from fastfeed.sim.dialects.coinbase_common import CoinbaseConn, round_robin
-from fastfeed.sim.host import Blob, SimHost
+from fastfeed.sim.dialects.base import PathDialect, Wire
+from fastfeed.sim.dialects.coinbase_common import WireSnapshotConn
+from fastfeed.sim.host import SimHost
 from fastfeed.sim.market import Market
 from fastfeed.sim.model import BookState, Message
 from fastfeed.sim.rest import RestApi, Route
 from fastfeed.sim.tape import Agg, aggregate
-from fastfeed.sim.transport import Item
 from fastfeed.venues.okx import Okx
 
 #: The channels a connection may subscribe.
@@ -148,8 +147,10 @@ class OkxWire(Wire):
             self.frames.append(render.ws_frame(self.render("update", msg.bids, msg.asks, self.seq, prev)))
 
 
-class OkxConn(CoinbaseConn):
+class OkxConn(WireSnapshotConn):
     """An OKX public connection: ``op`` requests, text ``ping``, in-band snapshots."""
+
+    wire_class = OkxWire
 
     def __init__(self, host: SimHost, venue: str) -> None:
         """Nothing subscribed."""
@@ -216,24 +217,6 @@ class OkxConn(CoinbaseConn):
             m.unsubscribe_channel(self, "trades")
             if not m.has(self):
                 self.markets.discard(m)
-
-    def send_snapshot(self, m: Market, state: BookState) -> None:
-        """The in-band ``snapshot`` at the market's current ``seqId``."""
-        self.send_raw(wire_of(m, OkxWire).snapshot(state))
-
-    def burst_blob(self, markets: list[Market]) -> Blob:
-        """The same bytes for every connection subscribing alike."""
-        key = (self.venue, tuple(m.symbol for m in markets), 0)
-        return self.host.blob_cache.get(key, lambda: render.frames_blob(round_robin([_frames(m) for m in markets])))
-
-    def deliver(self, market: Market, stream: bytes, items: list[Item], msg: Message) -> None:
-        """One frame per item."""
-        for payload, mode in items:
-            self.send_item(payload, mode)
-
-
-def _frames(m: Market) -> list[bytes]:
-    return wire_of(m, OkxWire).frames
 
 
 class OkxDialect(PathDialect):
