@@ -166,3 +166,40 @@ cdef extern from "ff_i128.h":
     uint64_t ff_i128_lo(ff_i128 v) noexcept nogil
     ff_i128 ff_i128_make(int64_t hi, uint64_t lo) noexcept nogil
     ff_i128 ff_i128_from64(int64_t v) noexcept nogil
+
+
+cdef extern from "ff_fanout.h":
+    # Fan-out change logs (docs/fanout.md): the level changes a published book applied
+    # since its last flush, and the hub listing the dirty ones.
+    const unsigned int FF_FAN_FULL
+    const unsigned int FF_FAN_NEW_EPOCH
+    const unsigned int FF_FAN_STATE
+    const unsigned int FF_FAN_PERIODIC
+    ctypedef struct ff_fan_hub:
+        uint32_t* dirty
+        uint32_t n_dirty
+        uint32_t cap
+        uint32_t armed
+    ctypedef struct ff_fan_log:
+        int64_t* px[2]
+        int64_t* sz[2]
+        uint32_t n[2]
+        uint32_t cap
+        uint32_t flags
+        uint32_t dirty
+        uint32_t slot
+        uint32_t messages
+        uint32_t book_id
+        int64_t first_id
+        int64_t last_id
+        int64_t exchange_ns
+        int64_t recv_mono_ns
+        uint64_t epoch
+        uint64_t seq
+        ff_fan_hub* hub
+    # List the log as dirty with `flags`; 1 if the hub was idle (wake the publisher).
+    int ff_fan_touch(ff_fan_log* g, uint32_t flags) noexcept nogil
+    void ff_fan_level(ff_fan_log* g, int side, int64_t price, int64_t size) noexcept nogil
+    void ff_fan_message(ff_fan_log* g, int64_t first_id, int64_t last_id,
+                        int64_t exchange_ns, int64_t recv_mono_ns) noexcept nogil
+    void ff_fan_reset(ff_fan_log* g) noexcept nogil

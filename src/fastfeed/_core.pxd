@@ -8,7 +8,7 @@ the decoders and the connection-level rules, read once when a book or a router i
 from libc.stdint cimport int64_t
 
 from fastfeed._book cimport L2Book
-from fastfeed._cdefs cimport ff_shm_slot
+from fastfeed._cdefs cimport ff_fan_log, ff_shm_slot
 from fastfeed._hist cimport LatencyHistogram
 from fastfeed._parse cimport DecodeFn
 from fastfeed._sync cimport Sequencer
@@ -99,6 +99,10 @@ cdef class BookCore:
     cdef ff_shm_slot* shm_slot
     cdef unsigned int shm_depth
     cdef object _shm_owner          # keeps the mapping alive while shm_slot points into it
+    # fan-out (fastfeed._fanout sets these: docs/fanout.md): the change log the publisher
+    # drains; NULL: not published, one branch per applied message
+    cdef ff_fan_log* fan_log
+    cdef object _fan_owner          # the FanHub: owns fan_log; wake() schedules a flush
     # a best bid/offer stream following this book's top (fastfeed._quotes sets these:
     # BboCore.follow_book); NULL: none, one branch per applied message
     cdef TopSinkFn top_sink_fn
@@ -125,6 +129,7 @@ cdef class BookCore:
     cdef int note_reject(self, str text) except -1
     cdef int mark_gap(self, str reason, int state) except -1
     cdef void shm_publish(self) noexcept nogil
+    cdef int _fan_touch(self, unsigned int flags) except -1
     cdef int _publish_top(self, int64_t t_recv) except -1
     cdef int _trim_scratch(self) except -1
     cdef int _check_book(self, DeltaBatch* b) except -1

@@ -23,6 +23,15 @@ from libc.string cimport memcmp
 from fastfeed._book cimport L2Book
 from fastfeed._cdefs cimport ff_monotonic_ns as monotonic_ns, ff_wall_ns as wall_ns
 from fastfeed._cdefs cimport FF_POW10, ff_shm_publish
+from fastfeed._cdefs cimport (
+    FF_FAN_FULL,
+    FF_FAN_NEW_EPOCH,
+    FF_FAN_STATE,
+    ff_fan_log,
+    ff_fan_level,
+    ff_fan_message,
+    ff_fan_touch,
+)
 
 
 cdef extern from "ff_crc32.h":
@@ -64,6 +73,8 @@ from fastfeed._types cimport (
     REJECT_BEFORE_SNAPSHOT,
     REJECT_BUFFER_OVERFLOW,
     SEG_SNAPSHOT,
+    SIDE_ASK,
+    SIDE_BID,
     Delta,
     DeltaBatch,
     Segment,
@@ -108,6 +119,23 @@ cdef inline int64_t _wall_offset(int64_t mono_now) noexcept nogil:
         _offset_ns = wall_ns() - monotonic_ns()
         _offset_taken_ns = mono_now
     return _offset_ns
+
+
+cdef inline void _fan_levels(ff_fan_log* g, const Delta* d, Py_ssize_t n) noexcept nogil:
+    """Log one segment's applied level changes for the fan-out publisher."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        ff_fan_level(g, d[i].side, d[i].price, d[i].size)
+
+
+cdef inline void _fan_truncated(ff_fan_log* g, L2Book bk, int depth) noexcept nogil:
+    """Log the levels truncation to ``depth`` is about to drop, as deletes (the worst
+    levels sit at the start of each side's used region)."""
+    cdef Py_ssize_t i
+    for i in range(bk.n_bids - depth):
+        ff_fan_level(g, SIDE_BID, bk.bid_px[i], 0)
+    for i in range(bk.n_asks - depth):
+        ff_fan_level(g, SIDE_ASK, bk.ask_px[i], 0)
 
 
 cdef int load_rules(VenueRules* rules, str venue) except -1:
@@ -236,6 +264,8 @@ cdef class BookCore:
             self.off_grid_levels += b.off_grid
             self.book.apply_deltas(b.levels + seg.start, seg.count)
             self.seq.applied(b.last_id)
+            if self.fan_log != NULL:
+                _fan_levels(self.fan_log, b.levels + seg.start, seg.count)
             if self.seq.rule == RULE_OKX and b.last_id < 0:
                 self.unchained_messages += 1
             self.level_changes += seg.count
@@ -267,6 +297,11 @@ cdef class BookCore:
                 self.last_event_time_ns = seg.event_time_ns
             if self.shm_slot != NULL:
                 self.shm_publish()
+            if self.fan_log != NULL:
+                ff_fan_message(self.fan_log, b.first_id, b.last_id, self.last_event_time_ns,
+                               t_recv)
+                if ff_fan_touch(self.fan_log, 0):
+                    self._fan_owner.wake()
             if self.top_sink_fn != NULL and self.seq.state == SYNC_LIVE:
                 self._publish_top(t_recv)
             if self.callback is not None:
@@ -343,6 +378,8 @@ cdef class BookCore:
         cdef L2Book bk = self.book
         cdef uint32_t crc
         if self.depth_limit:
+            if self.fan_log != NULL:
+                _fan_truncated(self.fan_log, bk, self.depth_limit)
             bk.truncate_levels(self.depth_limit)
         if self.checksum_levels == 0 or b.prev_id < 0:
             return 0
@@ -427,6 +464,8 @@ cdef class BookCore:
         self.buffer_bytes = 0
         if self.shm_slot != NULL:
             self.shm_publish()
+        if self.fan_log != NULL:
+            self._fan_touch(FF_FAN_STATE)
         if self._owner is not None:
             self._owner.on_book_gap(self, reason)
         return 0
@@ -471,6 +510,9 @@ cdef class BookCore:
             self.gap_started_ns = 0
         if self.shm_slot != NULL:
             self.shm_publish()
+        if self.fan_log != NULL:
+            # the book was loaded wholesale: a new epoch starts with its snapshot
+            self._fan_touch(FF_FAN_FULL | FF_FAN_NEW_EPOCH | FF_FAN_STATE)
         if self._owner is not None:
             self._owner.on_book_live(self)
         return 0
@@ -493,6 +535,12 @@ cdef class BookCore:
                        self.book.bid_px, self.book.bid_sz, self.book.n_bids,
                        self.book.ask_px, self.book.ask_sz, self.book.n_asks,
                        self.seq.state, self.seq.book_id, self.last_event_time_ns, recv_wall)
+
+    cdef int _fan_touch(self, unsigned int flags) except -1:
+        """Tell the fan-out publisher this book changed other than by a delta."""
+        if ff_fan_touch(self.fan_log, flags):
+            self._fan_owner.wake()
+        return 0
 
     cdef int _publish_top(self, int64_t t_recv) except -1:
         """Hand the book's top to the BBO stream that follows it."""
@@ -647,6 +695,8 @@ cdef class BookCore:
         self.book.load(bids, asks)
         if self.shm_slot != NULL:
             self.shm_publish()
+        if self.fan_log != NULL:
+            self._fan_touch(FF_FAN_FULL)
 
     def start_sync(self, str state="syncing") -> None:
         """Begin (re)synchronising: buffer live events until a snapshot is loaded."""
@@ -658,6 +708,8 @@ cdef class BookCore:
         self.buffer_bytes = 0
         if self.shm_slot != NULL:
             self.shm_publish()
+        if self.fan_log != NULL:
+            self._fan_touch(FF_FAN_STATE)
 
     def mark_stale(self, str reason) -> None:
         """The connection dropped or went silent: freeze and stop trusting the book."""
@@ -670,6 +722,8 @@ cdef class BookCore:
         self.buffer_bytes = 0
         if self.shm_slot != NULL:
             self.shm_publish()
+        if self.fan_log != NULL:
+            self._fan_touch(FF_FAN_STATE)
 
     @property
     def price_decimals(self) -> int:

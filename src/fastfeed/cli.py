@@ -91,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
                      "(read them with `fastfeed top NAME` or fastfeed.shm.Reader)")
     run.add_argument("--shm-books", type=int, default=1024, metavar="N",
                      help="books the shared-memory segment holds (default 1024)")
+    run.add_argument("--nats", metavar="URL",
+                     help="also publish the books to NATS JetStream at URL (nats://host:port; "
+                     "read them with `fastfeed consume URL VENUE:SYMBOL` or "
+                     "fastfeed.fanout.BookConsumer; docs/fanout.md)")
+    run.add_argument("--nats-prefix", default="ff", metavar="P",
+                     help="subject prefix for --nats (default ff: ff.book.VENUE.SYMBOL)")
     run.add_argument("--bbo", action="store_true",
                      help="also stream each symbol's best bid/offer (Binance bookTicker, "
                      "Coinbase ticker) and show it")
@@ -233,10 +239,12 @@ async def _run_books(args: argparse.Namespace) -> int:
     from fastfeed.engine import Engine, SubscribeError
     from fastfeed.view import BookView
 
+    nats_options = {"prefix": args.nats_prefix} if args.nats else None
     try:
-        engine = Engine(shm=args.shm, shm_books=args.shm_books)
-    except (OSError, ValueError) as exc:
-        print(f"fastfeed: --shm: {exc}", file=sys.stderr)
+        engine = Engine(shm=args.shm, shm_books=args.shm_books, nats=args.nats,
+                        nats_options=nats_options)
+    except (OSError, ValueError, RuntimeError) as exc:
+        print(f"fastfeed run: {exc}", file=sys.stderr)
         return 1
     async with engine:
         try:

@@ -36,6 +36,7 @@ from fastfeed._listener import MAX_READ_INTERVAL, FeedListener
 from fastfeed.audit import Auditor, AuditResult
 from fastfeed.backfill import Backfiller
 from fastfeed.candles import LiveCandles
+from fastfeed.fanout.publisher import NatsPublisher
 from fastfeed.feed import instrument_scales
 from fastfeed.latency import BOOK_LATENCY, HlogWriter, connection_latency_set
 from fastfeed.logsafe import RateLimitedLog, describe_exc, redact_url, venue_text
@@ -978,6 +979,13 @@ class Engine:
     ``/dev/shm/NAME`` and publishes every book's top ``shm_depth`` levels into it after each
     applied message, for ``fastfeed.shm.Reader`` in other processes; ``shm_books`` books
     fit (a subscribe beyond that raises ``SubscribeError``). ``close()`` unlinks it.
+
+    Fan-out (``docs/fanout.md``): with ``nats="nats://host:port"`` every book's changes
+    go to NATS JetStream (deltas coalesced per loop turn, snapshots after each resync and
+    every ``snapshot_every`` seconds, status events; wire format ``docs/wire.md``) for
+    ``fastfeed.fanout.BookConsumer`` anywhere; ``nats_options`` are
+    :class:`fastfeed.fanout.NatsPublisher` keywords. The ingestion loop never waits on
+    NATS: a slow or lost server makes books coalesce, then resend whole.
     """
 
     def __init__(self, *, rest_weight_share: float = 0.9, snapshot_limit: int | None = None,
@@ -997,7 +1005,8 @@ class Engine:
                  on_latency: LatencyCallback | None = None, shm: str | None = None,
                  shm_books: int = 1024, shm_depth: int = 20,
                  book_latency: str = "coarse", read_interval: float = 0.0,
-                 backfill: bool = True, record: str | None = None) -> None:
+                 backfill: bool = True, record: str | None = None,
+                 nats: str | None = None, nats_options: dict[str, Any] | None = None) -> None:
         if not 0 < rest_weight_share <= 1:
             raise ValueError("rest_weight_share must be in (0, 1]")
         self.rest_weight_share = rest_weight_share
@@ -1059,6 +1068,8 @@ class Engine:
         self.shm: Publisher | None = Publisher(shm, shm_books, shm_depth) if shm else None
         self._shm_bytes = segment_size(shm_books, shm_depth) if shm else 0
         self.recorder: Recorder | None = Recorder(record) if record else None
+        self.nats: NatsPublisher | None = (NatsPublisher(nats, **(nats_options or {}))
+                                           if nats else None)
 
     async def __aenter__(self) -> Engine:
         return self
@@ -1201,6 +1212,9 @@ class Engine:
             except (SegmentFull, ValueError) as exc:
                 raise SubscribeError(f"{venue}:{symbol}: shared memory: {exc}") from None
             self.shm.start_heartbeat()
+        if self.nats is not None:
+            self.nats.attach(book)
+            self.nats.start()
         conn = self._connection_for(spec, ws_url, rest_url, spec.channel_route(BOOK))
         self.books.append(book)
         conn.add(book)
@@ -1481,6 +1495,8 @@ class Engine:
             book.connection.remove(book)
         if book in self.books:
             self.books.remove(book)
+        if self.nats is not None:
+            self.nats.retire(book)
 
     def book(self, venue: str, symbol: str) -> LiveBook:
         """The subscribed book for ``venue:symbol``."""
@@ -1516,13 +1532,15 @@ class Engine:
             "backfill": {f"{b.venue.name} {redact_url(b.rest.base_url)}": b.stats()
                          for b in self._backfillers.values()},
             "recording": self.recorder.stats() if self.recorder is not None else None,
+            "nats": self.nats.stats() if self.nats is not None else None,
         }
 
     def memory(self) -> dict[str, Any]:
         """Bytes the engine holds (docs/memory.md): ``books`` (every book's
         ``memory()`` parts summed, with ``count`` and ``max_beyond_levels``, the largest
         book beyond its level arrays), ``connections`` (their ``memory()`` parts summed),
-        ``shm`` (the shared-memory segment, if any) and ``total``."""
+        ``shm`` (the shared-memory segment, if any), ``nats`` (the books' fan-out change
+        logs, if publishing) and ``total``."""
         books: dict[str, int] = {"count": len(self.books), "max_beyond_levels": 0}
         for b in self.books:
             m = b.memory()
@@ -1533,8 +1551,10 @@ class Engine:
         for c in self.connections:
             for part, n in c.memory().items():
                 conns[part] = conns.get(part, 0) + n
-        return {"books": books, "connections": conns, "shm": self._shm_bytes,
-                "total": books.get("total", 0) + conns.get("total", 0) + self._shm_bytes}
+        fanout = self.nats.memory() if self.nats is not None else 0
+        return {"books": books, "connections": conns, "shm": self._shm_bytes, "nats": fanout,
+                "total": books.get("total", 0) + conns.get("total", 0) + self._shm_bytes
+                + fanout}
 
     async def _rotate_latency(self, interval: float) -> None:
         loop = asyncio.get_running_loop()
@@ -1592,6 +1612,8 @@ class Engine:
         await asyncio.gather(*(r.close() for r in self._rest.values()), return_exceptions=True)
         if self.shm is not None:
             self.shm.close()        # after the books closed (readers see "closed")
+        if self.nats is not None:
+            await self.nats.close()     # after the books closed: consumers see "closed"
         if self.recorder is not None:
             # after the books closed (their last operations are in the file); the writer
             # thread drains and writes the index while the loop waits

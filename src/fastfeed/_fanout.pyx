@@ -1,0 +1,366 @@
+# cython: language_level=3
+"""Compiled side of the fan-out publisher (``docs/fanout.md``): the books' change logs,
+the list of dirty books, and the wire encoder (``docs/wire.md``, version 1).
+
+A ``FanHub`` owns one ``ff_fan_log`` per attached ``BookCore`` (``include/ff_fanout.h``).
+The hot path appends each applied level change to its book's log and, the first time the
+hub goes from idle to armed, calls ``FanHub.wake()`` (one Python call per flush, however
+many books and messages). The publisher then calls ``drain(publish)``: every dirty book
+becomes one message (a delta, or a snapshot when the book was replaced, its log
+overflowed, or a periodic snapshot is due), built here straight from the C arrays.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from libc.stdint cimport int8_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.string cimport memcpy, memset
+
+from fastfeed._book cimport L2Book
+from fastfeed._cdefs cimport (
+    FF_FAN_FULL,
+    FF_FAN_NEW_EPOCH,
+    FF_FAN_PERIODIC,
+    FF_FAN_STATE,
+    ff_fan_hub,
+    ff_fan_log,
+    ff_fan_reset,
+    ff_fan_touch,
+    ff_wall_ns,
+    ff_wall_offset_ns,
+)
+from fastfeed._core cimport BookCore
+
+import zlib
+
+# docs/wire.md: kinds, flags, the header
+cdef enum:
+    DELTA = 1
+    SNAPSHOT = 2
+    FLAG_REPLACED = 1
+    HEADER_LEN = 88
+    DEFAULT_MAX_DELTA_LEVELS = 1024
+
+KIND_DELTA = DELTA
+KIND_SNAPSHOT = SNAPSHOT
+
+cdef packed struct WireHeader:
+    char magic[4]
+    uint16_t version
+    uint8_t kind
+    uint8_t state
+    uint32_t book_id
+    int8_t price_decimals
+    int8_t size_decimals
+    uint16_t header_len
+    uint64_t epoch
+    uint64_t seq
+    int64_t first_update_id
+    int64_t last_update_id
+    int64_t exchange_ns
+    int64_t recv_ns
+    int64_t publish_ns
+    uint32_t n_bids
+    uint32_t n_asks
+    uint32_t messages
+    uint32_t flags
+
+
+assert sizeof(WireHeader) == HEADER_LEN
+
+
+cdef inline void _copy_reversed(int64_t* dst, const int64_t* src, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        dst[i] = src[n - 1 - i]
+
+
+cdef class FanHub:
+    """The change logs of the books one publisher sends, and their dirty list.
+
+    ``on_wake`` (a callable, set by the publisher) runs when the first change after a
+    flush arrives; ``drain`` builds the messages. Memory: ``32 * max_delta_levels`` bytes
+    of log per book (32 KiB at the default 1024), allocated at ``attach``.
+    """
+
+    cdef ff_fan_hub hub
+    cdef ff_fan_log** logs          # by slot; NULL: free
+    cdef list _cores                # by slot: the BookCore, or None
+    cdef list _free                 # free slots
+    cdef uint32_t n_slots
+    cdef readonly uint32_t max_delta_levels
+    cdef uint64_t _last_epoch
+    cdef public object on_wake
+    cdef readonly int64_t overflows     # flushes that had to send a whole book
+    cdef readonly int64_t wakes
+
+    def __cinit__(self, uint32_t max_delta_levels=DEFAULT_MAX_DELTA_LEVELS):
+        if not 1 <= max_delta_levels <= 1 << 24:
+            raise ValueError("max_delta_levels must be in 1..16777216")
+        self.max_delta_levels = max_delta_levels
+        self._cores = []
+        self._free = []
+        memset(&self.hub, 0, sizeof(ff_fan_hub))
+
+    def __dealloc__(self):
+        cdef uint32_t i
+        if self.logs != NULL:
+            for i in range(self.n_slots):
+                self._free_log(self.logs[i])
+            PyMem_Free(self.logs)
+        PyMem_Free(self.hub.dirty)
+
+    cdef void _free_log(self, ff_fan_log* g) noexcept:
+        if g == NULL:
+            return
+        PyMem_Free(g.px[0])
+        PyMem_Free(g)
+
+    def wake(self):
+        """Called from the hot path when the hub arms (first change since a flush)."""
+        self.wakes += 1
+        if self.on_wake is not None:
+            self.on_wake()
+
+    cpdef uint64_t next_epoch(self):
+        """A new epoch: the wall clock in ns, or one more than the last if it has not
+        moved (docs/wire.md, ``epoch``)."""
+        cdef uint64_t now = <uint64_t>ff_wall_ns()
+        self._last_epoch = now if now > self._last_epoch else self._last_epoch + 1
+        return self._last_epoch
+
+    def attach(self, BookCore core) -> int:
+        """Publish ``core`` from now on; its slot. Its first message is a snapshot that
+        starts an epoch."""
+        cdef ff_fan_log* g
+        cdef uint32_t slot
+        cdef size_t cap = self.max_delta_levels
+        cdef void* mem
+        if core.fan_log != NULL:
+            raise ValueError(f"{core.venue}:{core.symbol} is already published")
+        g = <ff_fan_log*>PyMem_Malloc(sizeof(ff_fan_log))
+        if g == NULL:
+            raise MemoryError()
+        memset(g, 0, sizeof(ff_fan_log))
+        g.px[0] = <int64_t*>PyMem_Malloc(4 * cap * sizeof(int64_t))
+        if g.px[0] == NULL:
+            PyMem_Free(g)
+            raise MemoryError()
+        g.sz[0] = g.px[0] + cap
+        g.px[1] = g.px[0] + 2 * cap
+        g.sz[1] = g.px[0] + 3 * cap
+        g.cap = <uint32_t>cap
+        g.first_id = -1
+        g.last_id = -1
+        g.hub = &self.hub
+        g.book_id = zlib.crc32(f"{core.venue}:{core.symbol}".encode())   # docs/wire.md
+        if self._free:
+            slot = self._free.pop()
+            self._cores[slot] = core
+        else:
+            slot = self.n_slots
+            mem = PyMem_Realloc(self.logs, (slot + 1) * sizeof(ff_fan_log*))
+            if mem == NULL:
+                self._free_log(g)
+                raise MemoryError()
+            self.logs = <ff_fan_log**>mem
+            mem = PyMem_Realloc(self.hub.dirty, (slot + 1) * sizeof(uint32_t))
+            if mem == NULL:
+                self._free_log(g)
+                raise MemoryError()
+            self.hub.dirty = <uint32_t*>mem
+            self.hub.cap = slot + 1
+            self.n_slots = slot + 1
+            self._cores.append(core)
+        g.slot = slot
+        self.logs[slot] = g
+        core.fan_log = g
+        core._fan_owner = self
+        if ff_fan_touch(g, FF_FAN_FULL | FF_FAN_NEW_EPOCH | FF_FAN_STATE):
+            self.wake()
+        return slot
+
+    def detach(self, BookCore core) -> None:
+        """Stop publishing ``core`` (its pending changes are dropped)."""
+        cdef ff_fan_log* g = core.fan_log
+        cdef uint32_t i, j = 0, slot
+        if g == NULL or core._fan_owner is not self:
+            return
+        slot = g.slot
+        if g.dirty:
+            for i in range(self.hub.n_dirty):
+                if self.hub.dirty[i] != slot:
+                    self.hub.dirty[j] = self.hub.dirty[i]
+                    j += 1
+            self.hub.n_dirty = j
+        core.fan_log = NULL
+        core._fan_owner = None
+        self.logs[slot] = NULL
+        self._free_log(g)
+        self._cores[slot] = None
+        self._free.append(slot)
+
+    def core(self, uint32_t slot):
+        """The book in ``slot`` (None: free)."""
+        return self._cores[slot] if slot < self.n_slots else None
+
+    @property
+    def books(self) -> int:
+        """Books attached."""
+        return self.n_slots - len(self._free)
+
+    @property
+    def dirty(self) -> int:
+        """Books waiting for a flush."""
+        return self.hub.n_dirty
+
+    @property
+    def armed(self) -> bool:
+        """A flush is due (woken and not yet drained completely)."""
+        return bool(self.hub.armed)
+
+    def touch_all(self, bint new_epoch) -> bool:
+        """Mark every book for a snapshot (``new_epoch``: starting a new epoch, as after
+        the publisher lost its connection); True if the hub armed (schedule a flush)."""
+        cdef uint32_t i, flags = FF_FAN_FULL | FF_FAN_STATE
+        cdef int armed = 0
+        if new_epoch:
+            flags |= FF_FAN_NEW_EPOCH
+        for i in range(self.n_slots):
+            if self.logs[i] != NULL:
+                armed |= ff_fan_touch(self.logs[i], flags)
+        return bool(armed)
+
+    def request_snapshots(self, uint32_t start, uint32_t count) -> tuple:
+        """Mark up to ``count`` books from slot ``start`` on (round robin) for a periodic
+        snapshot; ``(next start, armed)``."""
+        cdef uint32_t i = start, done = 0, seen = 0
+        cdef int armed = 0
+        if self.n_slots == 0:
+            return 0, False
+        while done < count and seen < self.n_slots:
+            if i >= self.n_slots:
+                i = 0
+            if self.logs[i] != NULL:
+                armed |= ff_fan_touch(self.logs[i], FF_FAN_PERIODIC)
+                done += 1
+            i += 1
+            seen += 1
+        return (i % self.n_slots), bool(armed)
+
+    def drain(self, publish) -> int:
+        """Turn every dirty book into its message(s) and hand each to
+        ``publish(slot, kind, payload) -> bool``. A False return (the connection cannot
+        take more now) stops the drain: that book and the rest stay dirty and the hub
+        stays armed for the next call. Returns the messages published."""
+        cdef uint32_t i = 0, j, slot, n = self.hub.n_dirty
+        cdef ff_fan_log* g
+        cdef BookCore core
+        cdef int sent = 0, rc
+        while i < n:
+            slot = self.hub.dirty[i]
+            g = self.logs[slot]
+            core = <BookCore>self._cores[slot]
+            rc = self._flush_one(core, g, publish)
+            if rc < 0:
+                break
+            sent += rc
+            i += 1
+        # keep what was not flushed, in order
+        j = 0
+        while i < n:
+            self.hub.dirty[j] = self.hub.dirty[i]
+            i += 1
+            j += 1
+        self.hub.n_dirty = j
+        if j == 0:
+            self.hub.armed = 0
+        return sent
+
+    cdef int _flush_one(self, BookCore core, ff_fan_log* g, publish) except -2:
+        """The message(s) of one dirty book; -1 if ``publish`` refused (nothing changed)."""
+        cdef uint32_t flags = g.flags
+        cdef uint64_t epoch = g.epoch, seq = g.seq
+        cdef int sent = 0, kind = 0
+        if flags & FF_FAN_NEW_EPOCH:
+            # the book was replaced (or the publisher reconnected): a new epoch
+            kind = SNAPSHOT
+            epoch = self.next_epoch()
+            seq = 0
+        elif flags & FF_FAN_FULL:
+            # too many changes to log, or replaced in place: the whole book as the next seq
+            kind = SNAPSHOT
+            seq += 1
+        elif g.messages or g.n[0] or g.n[1] or flags & FF_FAN_STATE:
+            kind = DELTA
+            seq += 1
+        if kind:
+            payload = self._encode(core, g, kind, epoch, seq,
+                                   FLAG_REPLACED if flags & FF_FAN_NEW_EPOCH else 0)
+            if not publish(g.slot, kind, payload):
+                return -1
+            sent = 1
+            g.epoch = epoch
+            g.seq = seq
+            if kind == SNAPSHOT:
+                flags &= ~FF_FAN_PERIODIC    # the snapshot just sent serves
+                if not flags & FF_FAN_NEW_EPOCH:
+                    self.overflows += 1
+        if flags & FF_FAN_PERIODIC:
+            # a refused periodic snapshot is only skipped: the next round sends one
+            if publish(g.slot, SNAPSHOT, self._encode(core, g, SNAPSHOT, g.epoch, g.seq, 0)):
+                sent += 1
+        g.flags = 0
+        ff_fan_reset(g)
+        return sent
+
+    cdef bytes _encode(self, BookCore core, ff_fan_log* g, int kind, uint64_t epoch,
+                       uint64_t seq, uint32_t flags):
+        cdef L2Book bk = core.book
+        cdef Py_ssize_t nb, na
+        cdef bytes out
+        cdef char* p
+        cdef WireHeader* h
+        cdef int64_t* a
+        cdef int64_t now = ff_wall_ns()
+        if kind == SNAPSHOT:
+            nb = bk.n_bids
+            na = bk.n_asks
+        else:
+            nb = g.n[0]
+            na = g.n[1]
+        out = PyBytes_FromStringAndSize(NULL, HEADER_LEN + 16 * (nb + na))
+        p = PyBytes_AS_STRING(out)
+        h = <WireHeader*>p
+        memcpy(h.magic, b"FFNB", 4)
+        h.version = 1
+        h.kind = <uint8_t>kind
+        h.state = <uint8_t>core.seq.state
+        h.book_id = g.book_id
+        h.price_decimals = <int8_t>core.price_grid.decimals
+        h.size_decimals = <int8_t>core.size_grid.decimals
+        h.header_len = HEADER_LEN
+        h.epoch = epoch
+        h.seq = seq
+        h.first_update_id = g.first_id if kind == DELTA and g.messages else -1
+        h.last_update_id = core.seq.book_id
+        h.exchange_ns = core.last_event_time_ns
+        h.recv_ns = (core.last_recv_ns + ff_wall_offset_ns(core.last_recv_ns)
+                     if core.last_recv_ns else 0)
+        h.publish_ns = now
+        h.n_bids = <uint32_t>nb
+        h.n_asks = <uint32_t>na
+        h.messages = g.messages if kind == DELTA else 0
+        h.flags = flags
+        a = <int64_t*>(p + HEADER_LEN)
+        if kind == SNAPSHOT:
+            # the book keeps each side best level last; the wire wants best first
+            _copy_reversed(a, bk.bid_px, nb)
+            _copy_reversed(a + nb, bk.bid_sz, nb)
+            _copy_reversed(a + 2 * nb, bk.ask_px, na)
+            _copy_reversed(a + 2 * nb + na, bk.ask_sz, na)
+        else:
+            memcpy(a, g.px[0], nb * sizeof(int64_t))
+            memcpy(a + nb, g.sz[0], nb * sizeof(int64_t))
+            memcpy(a + 2 * nb, g.px[1], na * sizeof(int64_t))
+            memcpy(a + 2 * nb + na, g.sz[1], na * sizeof(int64_t))
+        return out
