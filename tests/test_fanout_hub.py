@@ -8,12 +8,15 @@ log capacity, the flush points, the refusals and the resyncs.
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastfeed import BookFeed
-from fastfeed._fanout import KIND_DELTA, KIND_SNAPSHOT, FanHub
+from fastfeed import BookFeed, TradeFeed
+from fastfeed._fanout import KIND_DELTA, KIND_SNAPSHOT, KIND_TRADES, FanHub
 from fastfeed.fanout import wire
 from feedgen import BinanceStream, CoinbaseStream, Market
 
@@ -256,3 +259,69 @@ def test_any_interleaving_rebuilds_exactly(cap, ops):
             hub.request_snapshots(0, 1)
     hub.drain(r.take)
     assert r.levels() == feed_levels(feed) and not hub.armed
+
+
+def bn_trade(t, p="97250.01", q="0.00100"):
+    ev = {"e": "trade", "E": 1700000000001 + t, "s": "BTCUSDT", "t": t, "p": p, "q": q,
+          "T": 1700000000000 + t, "m": t % 2 == 0, "M": True}
+    return json.dumps(ev).encode()
+
+
+def test_trades_go_out_as_recorded_and_overwritten_ones_are_counted():
+    tf = TradeFeed("binance", "BTCUSDT", tick_size="0.01", step_size="0.00001", capacity=8)
+    hub = FanHub()
+    raw, got = [], []
+
+    def take(slot, kind, payload):
+        raw.append(payload)
+        got.append(wire.decode(payload))
+        return True
+
+    tf.apply_message(bn_trade(1))           # before attaching: not published
+    hub.attach_trades(tf)
+    hub.drain(take)
+    assert [(m.kind, m.seq, len(m.trades), m.state_name) for m in got] == [
+        (KIND_TRADES, 1, 0, "live")]        # the stream's state, no trades yet
+    for t in range(2, 7):
+        tf.apply_message(bn_trade(t, p=f"97250.{t:02d}"))
+    hub.drain(take)
+    msg = got[-1]
+    assert msg.seq == 2 and msg.lost == 0 and msg.trades["trade_id"].tolist() == [2, 3, 4, 5, 6]
+    ring = tf.trades()[-5:]
+    for name in ("recv_ns", "exchange_ns", "trade_id", "price", "size", "side"):
+        assert msg.trades[name].tolist() == ring[name].tolist()
+    # the compiled message is the reference encoding of the ring's newest trades
+    assert raw[-1] == wire.encode_trades(
+        state=1, book=wire.book_id("binance", "BTCUSDT"), price_decimals=tf.price_decimals,
+        size_decimals=tf.size_decimals, epoch=msg.epoch, seq=2, trades=ring,
+        publish_ns=msg.publish_ns)
+    for t in range(7, 20):                  # 13 trades into a ring of 8 before a flush
+        tf.apply_message(bn_trade(t))
+    hub.drain(take)
+    msg = got[-1]
+    assert msg.seq == 3 and msg.lost == 5 and msg.trades["trade_id"].tolist() == list(range(12, 20))
+    assert hub.lost_trades == 5
+    tf.close()
+    hub.drain(take)
+    assert (got[-1].seq, len(got[-1].trades), got[-1].state_name) == (4, 0, "closed")
+
+
+def test_wire_rejects_what_is_not_a_message():
+    good = wire.encode(wire.DELTA, state=1, book=5, price_decimals=2, size_decimals=8,
+                       epoch=1, seq=1, bids=[(100, 1)])
+    assert wire.decode(good).bid_prices.tolist() == [100]
+    cases = {b"x" * 10: "shorter", b"FFNX" + good[4:]: "magic",
+             good[:4] + b"\x02\x00" + good[6:]: "version", good[:6] + b"\x09" + good[7:]: "kind",
+             good[:7] + b"\x09" + good[8:]: "state", good + b"\x00" * 8: "header says",
+             good[:-8]: "header says"}
+    for data, what in cases.items():
+        with pytest.raises(wire.WireError, match=what):
+            wire.decode(data)
+    trades = wire.encode_trades(state=1, book=5, price_decimals=2, size_decimals=8, epoch=1,
+                                seq=1, trades=np.zeros(2, dtype=wire.TRADE_DTYPE))
+    assert len(wire.decode(trades).trades) == 2
+    with pytest.raises(wire.WireError, match="trades message"):
+        wire.decode(trades[:-1])
+    assert wire.normalise_symbol("btc/usd") == "BTC_USD"
+    assert wire.subject("ff", "book", "kraken", "BTC/USD") == "ff.book.kraken.BTC_USD"
+    assert wire.stream_name("my-app", "snap") == "MY_APP_SNAP"

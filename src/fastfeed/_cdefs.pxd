@@ -190,6 +190,7 @@ cdef extern from "ff_fanout.h":
         uint32_t slot
         uint32_t messages
         uint32_t book_id
+        uint32_t trades
         int64_t first_id
         int64_t last_id
         int64_t exchange_ns

@@ -7,6 +7,7 @@ from typing_extensions import disjoint_base
 
 KIND_DELTA: int
 KIND_SNAPSHOT: int
+KIND_TRADES: int
 
 @disjoint_base
 class FanHub:
@@ -19,6 +20,8 @@ class FanHub:
     def overflows(self) -> int: ...
     @property
     def wakes(self) -> int: ...
+    @property
+    def lost_trades(self) -> int: ...
     def __new__(cls, max_delta_levels: int = 1024) -> FanHub: ...
     def wake(self) -> None:
         """Called from the hot path when the hub arms (first change since a flush)."""
@@ -26,8 +29,10 @@ class FanHub:
         """A new epoch (wall-clock ns, or one more than the last)."""
     def attach(self, core: Any) -> int:
         """Publish ``core`` from now on; its slot."""
+    def attach_trades(self, core: Any) -> int:
+        """Publish the trade stream ``core`` from now on; its slot."""
     def detach(self, core: Any) -> None:
-        """Stop publishing ``core``."""
+        """Stop publishing ``core`` (a book or a trade stream)."""
     def core(self, slot: int) -> Any:
         """The book in ``slot`` (None: free)."""
     @property

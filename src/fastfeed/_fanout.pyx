@@ -29,6 +29,7 @@ from fastfeed._cdefs cimport (
     ff_wall_offset_ns,
 )
 from fastfeed._core cimport BookCore
+from fastfeed._trades cimport TradeCore, TradeRecord
 
 import zlib
 
@@ -36,12 +37,14 @@ import zlib
 cdef enum:
     DELTA = 1
     SNAPSHOT = 2
+    TRADES = 3
     FLAG_REPLACED = 1
     HEADER_LEN = 88
     DEFAULT_MAX_DELTA_LEVELS = 1024
 
 KIND_DELTA = DELTA
 KIND_SNAPSHOT = SNAPSHOT
+KIND_TRADES = TRADES
 
 cdef packed struct WireHeader:
     char magic[4]
@@ -91,6 +94,7 @@ cdef class FanHub:
     cdef uint64_t _last_epoch
     cdef public object on_wake
     cdef readonly int64_t overflows     # flushes that had to send a whole book
+    cdef readonly int64_t lost_trades   # trades the ring overwrote before their flush
     cdef readonly int64_t wakes
 
     def __cinit__(self, uint32_t max_delta_levels=DEFAULT_MAX_DELTA_LEVELS):
@@ -128,26 +132,24 @@ cdef class FanHub:
         self._last_epoch = now if now > self._last_epoch else self._last_epoch + 1
         return self._last_epoch
 
-    def attach(self, BookCore core) -> int:
-        """Publish ``core`` from now on; its slot. Its first message is a snapshot that
-        starts an epoch."""
+    cdef ff_fan_log* _new_log(self, object core, size_t cap) except NULL:
+        """A zeroed log of ``cap`` entries a side in a slot of its own (cap 0: a trade
+        stream's mark)."""
         cdef ff_fan_log* g
         cdef uint32_t slot
-        cdef size_t cap = self.max_delta_levels
         cdef void* mem
-        if core.fan_log != NULL:
-            raise ValueError(f"{core.venue}:{core.symbol} is already published")
         g = <ff_fan_log*>PyMem_Malloc(sizeof(ff_fan_log))
         if g == NULL:
             raise MemoryError()
         memset(g, 0, sizeof(ff_fan_log))
-        g.px[0] = <int64_t*>PyMem_Malloc(4 * cap * sizeof(int64_t))
-        if g.px[0] == NULL:
-            PyMem_Free(g)
-            raise MemoryError()
-        g.sz[0] = g.px[0] + cap
-        g.px[1] = g.px[0] + 2 * cap
-        g.sz[1] = g.px[0] + 3 * cap
+        if cap:
+            g.px[0] = <int64_t*>PyMem_Malloc(4 * cap * sizeof(int64_t))
+            if g.px[0] == NULL:
+                PyMem_Free(g)
+                raise MemoryError()
+            g.sz[0] = g.px[0] + cap
+            g.px[1] = g.px[0] + 2 * cap
+            g.sz[1] = g.px[0] + 3 * cap
         g.cap = <uint32_t>cap
         g.first_id = -1
         g.last_id = -1
@@ -173,17 +175,45 @@ cdef class FanHub:
             self._cores.append(core)
         g.slot = slot
         self.logs[slot] = g
+        return g
+
+    def attach(self, BookCore core) -> int:
+        """Publish ``core`` from now on; its slot. Its first message is a snapshot that
+        starts an epoch."""
+        if core.fan_log != NULL:
+            raise ValueError(f"{core.venue}:{core.symbol} is already published")
+        cdef ff_fan_log* g = self._new_log(core, self.max_delta_levels)
         core.fan_log = g
         core._fan_owner = self
         if ff_fan_touch(g, FF_FAN_FULL | FF_FAN_NEW_EPOCH | FF_FAN_STATE):
             self.wake()
-        return slot
+        return g.slot
 
-    def detach(self, BookCore core) -> None:
-        """Stop publishing ``core`` (its pending changes are dropped)."""
-        cdef ff_fan_log* g = core.fan_log
+    def attach_trades(self, TradeCore core) -> int:
+        """Publish the trade stream ``core`` from now on (the trades it records after
+        this call); its slot."""
+        if core.fan_log != NULL:
+            raise ValueError(f"{core.venue}:{core.symbol} trades are already published")
+        cdef ff_fan_log* g = self._new_log(core, 0)
+        g.trades = 1
+        g.epoch = self.next_epoch()
+        core.fan_log = g
+        core._fan_owner = self
+        core.fan_sent = core.recorded
+        if ff_fan_touch(g, FF_FAN_STATE):
+            self.wake()
+        return g.slot
+
+    def detach(self, core) -> None:
+        """Stop publishing ``core`` (a book or a trade stream; its pending changes are
+        dropped)."""
+        cdef ff_fan_log* g
         cdef uint32_t i, j = 0, slot
-        if g == NULL or core._fan_owner is not self:
+        if isinstance(core, BookCore):
+            g = (<BookCore>core).fan_log
+        else:
+            g = (<TradeCore?>core).fan_log
+        if g == NULL or self._cores[g.slot] is not core:
             return
         slot = g.slot
         if g.dirty:
@@ -192,8 +222,12 @@ cdef class FanHub:
                     self.hub.dirty[j] = self.hub.dirty[i]
                     j += 1
             self.hub.n_dirty = j
-        core.fan_log = NULL
-        core._fan_owner = None
+        if isinstance(core, BookCore):
+            (<BookCore>core).fan_log = NULL
+            (<BookCore>core)._fan_owner = None
+        else:
+            (<TradeCore>core).fan_log = NULL
+            (<TradeCore>core)._fan_owner = None
         self.logs[slot] = NULL
         self._free_log(g)
         self._cores[slot] = None
@@ -227,6 +261,10 @@ cdef class FanHub:
             flags |= FF_FAN_NEW_EPOCH
         for i in range(self.n_slots):
             if self.logs[i] != NULL:
+                # a trade stream starts an epoch too: its trades in flight may be lost
+                if self.logs[i].trades and new_epoch:
+                    self.logs[i].epoch = self.next_epoch()
+                    self.logs[i].seq = 0
                 armed |= ff_fan_touch(self.logs[i], flags)
         return bool(armed)
 
@@ -240,7 +278,7 @@ cdef class FanHub:
         while done < count and seen < self.n_slots:
             if i >= self.n_slots:
                 i = 0
-            if self.logs[i] != NULL:
+            if self.logs[i] != NULL and not self.logs[i].trades:
                 armed |= ff_fan_touch(self.logs[i], FF_FAN_PERIODIC)
                 done += 1
             i += 1
@@ -254,13 +292,14 @@ cdef class FanHub:
         stays armed for the next call. Returns the messages published."""
         cdef uint32_t i = 0, j, slot, n = self.hub.n_dirty
         cdef ff_fan_log* g
-        cdef BookCore core
         cdef int sent = 0, rc
         while i < n:
             slot = self.hub.dirty[i]
             g = self.logs[slot]
-            core = <BookCore>self._cores[slot]
-            rc = self._flush_one(core, g, publish)
+            if g.trades:
+                rc = self._flush_trades(<TradeCore>self._cores[slot], g, publish)
+            else:
+                rc = self._flush_one(<BookCore>self._cores[slot], g, publish)
             if rc < 0:
                 break
             sent += rc
@@ -312,6 +351,60 @@ cdef class FanHub:
         g.flags = 0
         ff_fan_reset(g)
         return sent
+
+    cdef int _flush_trades(self, TradeCore core, ff_fan_log* g, publish) except -2:
+        """The trades a stream recorded since its last message (and its state); -1 if
+        ``publish`` refused. Trades the ring overwrote before a flush are counted in the
+        message's ``lost`` field (docs/wire.md, "Trades")."""
+        cdef int64_t n = core.recorded - core.fan_sent, lost = 0
+        cdef Py_ssize_t i, k
+        cdef bytes out
+        cdef char* p
+        cdef WireHeader* h
+        cdef TradeRecord* rec
+        if n > core.count:
+            lost = n - core.count
+            n = core.count
+        if n == 0 and not (g.flags & FF_FAN_STATE):
+            g.flags = 0
+            ff_fan_reset(g)
+            return 0
+        out = PyBytes_FromStringAndSize(NULL, HEADER_LEN + n * sizeof(TradeRecord))
+        p = PyBytes_AS_STRING(out)
+        h = <WireHeader*>p
+        rec = <TradeRecord*>(p + HEADER_LEN)
+        for i in range(n):
+            k = core.head - n + i
+            if k < 0:
+                k += core.capacity
+            memcpy(&rec[i], &core.ring[k], sizeof(TradeRecord))
+            memset(rec[i].pad, 0, sizeof(rec[i].pad))     # docs/wire.md: zero padding
+        memset(h, 0, HEADER_LEN)
+        memcpy(h.magic, b"FFNB", 4)
+        h.version = 1
+        h.kind = TRADES
+        h.state = <uint8_t>core.seq.state
+        h.book_id = g.book_id
+        h.price_decimals = <int8_t>core.price_grid.decimals
+        h.size_decimals = <int8_t>core.size_grid.decimals
+        h.header_len = HEADER_LEN
+        h.epoch = g.epoch
+        h.seq = g.seq + 1
+        h.first_update_id = rec[0].trade_id if n else -1
+        h.last_update_id = rec[n - 1].trade_id if n else -1
+        h.exchange_ns = rec[n - 1].exchange_ns if n else 0
+        h.recv_ns = rec[n - 1].recv_ns if n else 0
+        h.publish_ns = ff_wall_ns()
+        h.n_bids = <uint32_t>n
+        h.messages = <uint32_t>min(lost, 0xFFFFFFFF)
+        if not publish(g.slot, TRADES, out):
+            return -1
+        g.seq += 1
+        core.fan_sent = core.recorded
+        self.lost_trades += lost
+        g.flags = 0
+        ff_fan_reset(g)
+        return 1
 
     cdef bytes _encode(self, BookCore core, ff_fan_log* g, int kind, uint64_t epoch,
                        uint64_t seq, uint32_t flags):

@@ -9,7 +9,7 @@ of a decoded segment, ``process_segment`` records its trades, ``connection_gap``
 
 from libc.stdint cimport int8_t, int64_t, uint8_t, uint64_t
 
-from fastfeed._cdefs cimport ff_shm_market
+from fastfeed._cdefs cimport ff_fan_log, ff_shm_market
 from fastfeed._parse cimport DecodeFn
 from fastfeed._sync cimport Sequencer
 from fastfeed._types cimport REJECT_N_REASONS, DeltaBatch, Grid, Segment
@@ -90,6 +90,11 @@ cdef class TradeCore:
     cdef ff_shm_market* shm_market
     cdef uint64_t shm_published     # trades written into the block so far
     cdef object _shm_owner          # keeps the mapping alive while shm_market points into it
+    # fan-out (fastfeed._fanout sets these; docs/fanout.md): the publisher's dirty mark;
+    # the trades to send are the ring's newest recorded - fan_sent
+    cdef ff_fan_log* fan_log
+    cdef object _fan_owner
+    cdef public int64_t fan_sent
     # the optional per-trade hook (above); _sink_ref keeps the sink object alive
     cdef TradeSinkFn sink_fn
     cdef void* sink

@@ -47,6 +47,8 @@ class TradeCore:
     callback_per_read: bool
     # REST backfill (docs/venues.md, "Backfill")
     backfilled: int
+    #: trades recorded up to the fan-out publisher's last message (docs/fanout.md)
+    fan_sent: int
 
     def __init__(self, venue: str, symbol: str, price_decimals: int, size_decimals: int,
                  price_tick: int = 1, size_step: int = 1, *, stream: str | None = None,

@@ -27,10 +27,12 @@ from libc.stdint cimport int64_t, uint8_t
 from libc.string cimport memcmp, memcpy
 
 from fastfeed._cdefs cimport (
+    FF_FAN_STATE,
     FF_STORE_RLX,
     ff_monotonic_ns as monotonic_ns,
     ff_shm_market_begin,
     ff_shm_market_end,
+    ff_fan_touch,
     ff_shm_put_trade,
     ff_wall_offset_ns,
 )
@@ -250,6 +252,8 @@ cdef class TradeCore:
             self.last_recv_ns = t_recv
             if self.shm_market != NULL:
                 self.shm_publish(n)
+            if self.fan_log != NULL and ff_fan_touch(self.fan_log, 0):
+                self._fan_owner.wake()
             if self.callback is not None:
                 if self.callback_per_read and self._read_queue is not None:
                     if not self._in_read_queue:
@@ -474,6 +478,8 @@ cdef class TradeCore:
             batch_free(&b)
         if self.shm_market != NULL:
             self.shm_publish(n)         # the healed trades (the newest in the ring) and state
+        if self.fan_log != NULL and ff_fan_touch(self.fan_log, 0):
+            self._fan_owner.wake()
         if self.callback is not None:
             self._run_callback()
         return n
@@ -525,6 +531,8 @@ cdef class TradeCore:
     cdef int _state_changed(self) except -1:
         if self.shm_market != NULL:
             self.shm_publish(0)
+        if self.fan_log != NULL and ff_fan_touch(self.fan_log, FF_FAN_STATE):
+            self._fan_owner.wake()
         return 0
 
     @property

@@ -1308,6 +1308,9 @@ class Engine:
             except (SegmentFull, ValueError) as exc:
                 raise SubscribeError(f"{venue}:{symbol} trades: shared memory: {exc}") from None
             self.shm.start_heartbeat()
+        if self.nats is not None:
+            self.nats.attach_trades(trades)
+            self.nats.start()
         self._add_channel(spec, trades, ws_url, rest_url)
         return trades
 
@@ -1459,6 +1462,8 @@ class Engine:
             stream.connection.remove_channel(stream)
         if stream in self.streams:
             self.streams.remove(stream)
+        if self.nats is not None and isinstance(stream, LiveTrades):
+            self.nats.retire(stream)
 
     @property
     def trade_streams(self) -> list[LiveTrades]:

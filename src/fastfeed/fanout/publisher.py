@@ -16,7 +16,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastfeed._fanout import KIND_SNAPSHOT, FanHub
+from fastfeed._fanout import KIND_SNAPSHOT, KIND_TRADES, FanHub
 from fastfeed.fanout.link import Link
 from fastfeed.fanout.streams import StreamLimits, ensure_streams
 from fastfeed.fanout.wire import STATE_NAMES, subject
@@ -84,6 +84,7 @@ class NatsPublisher:
         self.bytes = 0
         self.deltas = 0
         self.snapshots = 0
+        self.trade_messages = 0
         self.refused = 0                # publishes the link could not take (kept, coalesced)
         self.too_large = 0              # snapshots above the server's max_payload
         self.epoch_restarts = 0         # reconnects after which every book started anew
@@ -103,7 +104,8 @@ class NatsPublisher:
     # ------------------------------------------------------------------ books
 
     def attach(self, book: Any) -> None:
-        """Publish ``book`` (a ``BookCore``: ``LiveBook``, ``BookFeed``) from now on."""
+        """Publish ``book`` (a ``BookCore``: ``LiveBook``, ``BookFeed``) from now on: its
+        deltas on ``<prefix>.book.<venue>.<SYMBOL>``, snapshots on ``<prefix>.snap...``."""
         slot = self.hub.attach(book)
         venue, symbol = book.venue, book.symbol
         self._subjects[slot] = (subject(self.prefix, "book", venue, symbol).encode(),
@@ -112,13 +114,25 @@ class NatsPublisher:
         self._states[slot] = -1
         self._books[slot] = book
 
+    def attach_trades(self, stream: Any) -> None:
+        """Publish a trade stream (a ``TradeCore``: ``LiveTrades``, ``TradeFeed``): the
+        trades it records from now on, on ``<prefix>.trade.<venue>.<SYMBOL>``."""
+        slot = self.hub.attach_trades(stream)
+        venue, symbol = stream.venue, stream.symbol
+        subj = subject(self.prefix, "trade", venue, symbol).encode()
+        self._subjects[slot] = (subj, subj, subject(self.prefix, "status", venue).encode(),
+                                venue, symbol)
+        self._states[slot] = -1
+        self._books[slot] = stream
+
     def retire(self, book: Any) -> None:
-        """Send what ``book`` has pending (its ``closed`` state), then detach it."""
+        """Send what ``book`` (or a trade stream) has pending (its ``closed`` state), then
+        detach it."""
         self._flush()
         self.detach(book)
 
     def detach(self, book: Any) -> None:
-        """Stop publishing ``book``."""
+        """Stop publishing ``book`` (or a trade stream)."""
         for slot, b in list(self._books.items()):
             if b is book:
                 self.hub.detach(book)
@@ -222,6 +236,8 @@ class NatsPublisher:
         self.bytes += len(payload)
         if kind == KIND_SNAPSHOT:
             self.snapshots += 1
+        elif kind == KIND_TRADES:
+            self.trade_messages += 1
         else:
             self.deltas += 1
         state = payload[7]
@@ -237,8 +253,10 @@ class NatsPublisher:
         event: dict[str, Any] = {"venue": venue, "symbol": symbol, "state": state,
                                  "epoch": int.from_bytes(payload[16:24], "little"),
                                  "seq": int.from_bytes(payload[24:32], "little")}
+        if payload[6] == KIND_TRADES:
+            event["stream"] = "trades"
         if state in ("gap", "stale"):
-            event["reason"] = book.last_gap_reason
+            event["reason"] = getattr(book, "last_gap_reason", None) or ""
         self._status_event(event, venue)
 
     def _status_event(self, event: dict[str, Any], venue: str | None = None) -> None:
@@ -281,7 +299,8 @@ class NatsPublisher:
         connection state and buffered bytes."""
         return {"url": redact_url(self.url), "ready": self.ready, "books": self.hub.books,
                 "messages": self.messages, "bytes": self.bytes, "deltas": self.deltas,
-                "snapshots": self.snapshots, "refused": self.refused,
+                "snapshots": self.snapshots, "trade_messages": self.trade_messages,
+                "lost_trades": self.hub.lost_trades, "refused": self.refused,
                 "coalesced": self.hub.overflows, "too_large": self.too_large,
                 "epoch_restarts": self.epoch_restarts, "status_events": self.status_events,
                 "connects": self.link.connects, "disconnects": self.link.disconnects,

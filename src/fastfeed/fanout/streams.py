@@ -16,7 +16,7 @@ __all__ = ["StreamLimits", "ensure_streams", "stream_configs"]
 
 @dataclass(frozen=True, slots=True)
 class StreamLimits:
-    """Retention of the delta and status streams (the snapshot stream keeps one message
+    """Retention of the delta, trade and status streams (the snapshot stream keeps one message
     per subject). ``max_age`` must exceed the publisher's snapshot interval, or a consumer
     that starts from the last snapshot may find the deltas after it already gone."""
 
@@ -33,12 +33,15 @@ class StreamLimits:
 
 
 def stream_configs(prefix: str, limits: StreamLimits) -> list[Any]:
-    """The ``nats.js.api.StreamConfig`` of each stream (book, snap, status)."""
+    """The ``nats.js.api.StreamConfig`` of each stream (book, trade, snap, status)."""
     from nats.js.api import DiscardPolicy, StorageType, StreamConfig
 
     storage = StorageType.MEMORY if limits.memory else StorageType.FILE
     return [
         StreamConfig(name=stream_name(prefix, "book"), subjects=[f"{prefix}.book.>"],
+                     max_age=limits.max_age, max_bytes=limits.max_bytes,
+                     discard=DiscardPolicy.OLD, storage=storage, allow_direct=True),
+        StreamConfig(name=stream_name(prefix, "trade"), subjects=[f"{prefix}.trade.>"],
                      max_age=limits.max_age, max_bytes=limits.max_bytes,
                      discard=DiscardPolicy.OLD, storage=storage, allow_direct=True),
         StreamConfig(name=stream_name(prefix, "snap"), subjects=[f"{prefix}.snap.>"],

@@ -17,14 +17,15 @@ import numpy.typing as npt
 
 __all__ = [
     "DELTA", "FLAG_REPLACED", "HEADER", "HEADER_LEN", "MAGIC", "SNAPSHOT", "STATE_NAMES",
-    "VERSION", "Message", "WireError", "book_id", "decode", "encode", "normalise_symbol",
-    "stream_name", "subject",
+    "TRADES", "TRADE_DTYPE", "VERSION", "Message", "WireError", "book_id", "decode",
+    "encode", "encode_trades", "normalise_symbol", "stream_name", "subject",
 ]
 
 MAGIC = b"FFNB"
 VERSION = 1
 DELTA = 1
 SNAPSHOT = 2
+TRADES = 3
 #: flags bit 0: the snapshot that starts an epoch (the book was replaced)
 FLAG_REPLACED = 1
 #: magic, version, kind, state, book_id, price/size decimals, header_len, epoch, seq,
@@ -33,7 +34,13 @@ HEADER = struct.Struct("<4sHBBIbbHQQqqqqqIIII")
 HEADER_LEN = HEADER.size
 assert HEADER_LEN == 88
 STATE_NAMES = ("syncing", "live", "gap", "stale", "closed")
-_KINDS = (DELTA, SNAPSHOT)
+_KINDS = (DELTA, SNAPSHOT, TRADES)
+#: one trade of a TRADES message (48 bytes, docs/wire.md "Trades"): the fields of
+#: fastfeed.TRADE_DTYPE, little-endian
+TRADE_DTYPE = np.dtype({"names": ["recv_ns", "exchange_ns", "trade_id", "price", "size", "side"],
+                        "formats": ["<i8", "<i8", "<i8", "<i8", "<i8", "i1"],
+                        "offsets": [0, 8, 16, 24, 32, 40], "itemsize": 48})
+_EMPTY = np.zeros(0, dtype=np.int64)
 _UNSAFE = re.compile(r"[^A-Z0-9_-]")
 _I64 = np.dtype("<i8")
 
@@ -64,6 +71,13 @@ class Message:
     bid_sizes: npt.NDArray[np.int64]
     ask_prices: npt.NDArray[np.int64]
     ask_sizes: npt.NDArray[np.int64]
+    #: TRADES: the trades (TRADE_DTYPE, oldest first); None for book messages
+    trades: npt.NDArray[np.void] | None = None
+
+    @property
+    def lost(self) -> int:
+        """TRADES: trades recorded but overwritten before they could be sent."""
+        return self.messages if self.kind == TRADES else 0
 
     @property
     def state_name(self) -> str:
@@ -78,14 +92,16 @@ def normalise_symbol(symbol: str) -> str:
 
 
 def subject(prefix: str, kind: str, venue: str, symbol: str | None = None) -> str:
-    """``<prefix>.<kind>.<venue>[.<SYMBOL>]`` (kind: ``book``, ``snap``, ``status``)."""
+    """``<prefix>.<kind>.<venue>[.<SYMBOL>]`` (kind: ``book``, ``snap``, ``trade``,
+    ``status``)."""
     if symbol is None:
         return f"{prefix}.{kind}.{venue}"
     return f"{prefix}.{kind}.{venue}.{normalise_symbol(symbol)}"
 
 
 def stream_name(prefix: str, kind: str) -> str:
-    """The JetStream stream of a subject kind: ``FF_BOOK``, ``FF_SNAP``, ``FF_STATUS``."""
+    """The JetStream stream of a subject kind: ``FF_BOOK``, ``FF_SNAP``, ``FF_TRADE``,
+    ``FF_STATUS``."""
     return re.sub(r"[^A-Z0-9]", "_", f"{prefix}_{kind}".upper())
 
 
@@ -98,10 +114,10 @@ def encode(kind: int, *, state: int, book: int, price_decimals: int, size_decima
            epoch: int, seq: int, first_update_id: int = -1, last_update_id: int = -1,
            exchange_ns: int = 0, recv_ns: int = 0, publish_ns: int = 0, messages: int = 0,
            flags: int = 0, bids: npt.ArrayLike = (), asks: npt.ArrayLike = ()) -> bytes:
-    """One message; ``bids``/``asks`` are (price, size) pairs in ticks and lots, in the
-    order the format wants (snapshot: best first; delta: as applied)."""
-    if kind not in _KINDS:
-        raise WireError(f"unknown kind {kind}")
+    """One book message; ``bids``/``asks`` are (price, size) pairs in ticks and lots, in
+    the order the format wants (snapshot: best first; delta: as applied)."""
+    if kind not in (DELTA, SNAPSHOT):
+        raise WireError(f"not a book message kind: {kind}")
     b = np.asarray(bids, dtype=np.int64).reshape(-1, 2)
     a = np.asarray(asks, dtype=np.int64).reshape(-1, 2)
     head = HEADER.pack(MAGIC, VERSION, kind, state, book, price_decimals, size_decimals,
@@ -109,6 +125,23 @@ def encode(kind: int, *, state: int, book: int, price_decimals: int, size_decima
                        recv_ns, publish_ns, len(b), len(a), messages, flags)
     return b"".join((head, b[:, 0].astype(_I64).tobytes(), b[:, 1].astype(_I64).tobytes(),
                      a[:, 0].astype(_I64).tobytes(), a[:, 1].astype(_I64).tobytes()))
+
+
+def encode_trades(*, state: int, book: int, price_decimals: int, size_decimals: int,
+                  epoch: int, seq: int, trades: npt.NDArray[np.void], publish_ns: int = 0,
+                  lost: int = 0) -> bytes:
+    """One TRADES message of ``trades`` (an array of TRADE_DTYPE, oldest first)."""
+    src = np.asarray(trades)
+    t = np.zeros(len(src), dtype=TRADE_DTYPE)     # field by field: the padding stays zero
+    for name in TRADE_DTYPE.names or ():
+        t[name] = src[name]
+    n = len(t)
+    head = HEADER.pack(MAGIC, VERSION, TRADES, state, book, price_decimals, size_decimals,
+                       HEADER_LEN, epoch, seq, int(t["trade_id"][0]) if n else -1,
+                       int(t["trade_id"][-1]) if n else -1,
+                       int(t["exchange_ns"][-1]) if n else 0, int(t["recv_ns"][-1]) if n else 0,
+                       publish_ns, n, 0, lost, 0)
+    return head + t.tobytes()
 
 
 def decode(data: bytes | bytearray | memoryview) -> Message:
@@ -128,6 +161,14 @@ def decode(data: bytes | bytearray | memoryview) -> Message:
         raise WireError(f"unknown book state {state}")
     if hlen < HEADER_LEN:
         raise WireError(f"header_len {hlen} is below {HEADER_LEN}")
+    if kind == TRADES:
+        want = hlen + TRADE_DTYPE.itemsize * nb
+        if na or n != want:
+            raise WireError(f"trades message is {n} bytes with {na} asks; its header says "
+                            f"{want} ({nb} trades, no asks)")
+        trades = np.frombuffer(data, dtype=TRADE_DTYPE, count=nb, offset=hlen)
+        return Message(kind, state, bid, pdec, sdec, epoch, seq, first, last, exch, recv, pub,
+                       msgs, flags, _EMPTY, _EMPTY, _EMPTY, _EMPTY, trades)
     want = hlen + 16 * (nb + na)
     if n != want:
         raise WireError(f"message is {n} bytes; its header says {want} "
@@ -137,5 +178,6 @@ def decode(data: bytes | bytearray | memoryview) -> Message:
     for count in (nb, nb, na, na):
         views.append(np.frombuffer(data, dtype=_I64, count=count, offset=off))
         off += 8 * count
+    bp, bs, ap, asz = views
     return Message(kind, state, bid, pdec, sdec, epoch, seq, first, last, exch, recv, pub, msgs,
-                   flags, *views)
+                   flags, bp, bs, ap, asz)

@@ -37,6 +37,7 @@ typedef struct {
     uint32_t slot;              /* index in the hub */
     uint32_t messages;          /* venue messages since the last flush */
     uint32_t book_id;           /* CRC-32 of "venue:symbol" (docs/wire.md) */
+    uint32_t trades;            /* 1: a trade stream's mark (no level arrays, cap 0) */
     int64_t first_id;           /* venue update ids covered since the last flush */
     int64_t last_id;
     int64_t exchange_ns;        /* of the last applied message (ns since the epoch) */
