@@ -37,7 +37,7 @@ SKIPPED=(
     tests/test_bench_cli.py tests/test_robust.py tests/test_rest_hostile.py tests/test_shm_mp.py
     tests/test_honest_live.py tests/test_scale.py tests/test_audit.py tests/test_bench_scale.py
     tests/test_backfill.py tests/test_cli_record.py tests/test_replay_serve.py
-    tests/test_tokenmetrics.py tests/test_fanout_publisher.py
+    tests/test_tokenmetrics.py tests/test_fanout_publisher.py benches/test_bench_fanout.py
 )
 unlisted=()
 for f in tests/test_*.py benches/test_*.py; do

@@ -1,0 +1,191 @@
+"""What publishing to NATS costs the hot path: ``python -m benches.fanout [--json]``.
+
+On the pre-generated workloads of ``benches.feed`` (1 KB Binance depth events and
+Coinbase Advanced Trade envelopes, ~30 level changes each, 1000-level book), in one run,
+medians of ``--repeats``:
+
+- ``apply_message`` alone (the baseline);
+- the same loop with the book attached to a ``FanHub`` and a flush every ``--batch``
+  messages (one socket read's worth: the publisher flushes once per loop turn) into a
+  publish function that only keeps the bytes: the fan-out's own CPU (change log, dirty
+  list, the message built in C);
+- the same with a real ``NatsPublisher`` connected to a local ``nats-server``
+  (``fastfeed.fanout.server``): the flush writes into the socket; the run ends when the
+  server answered a PING sent after the last message, so the rate is what one server took.
+
+Target (issue #15): publisher overhead ≤ 10 % of the hot path at burst rates. Every
+rebuilt book is checked against the publishing one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import statistics
+import sys
+import time
+from typing import Any
+
+import uvloop
+
+from benches.feed import fresh_feed
+from fastfeed._fanout import FanHub
+from fastfeed.bench.workload import make_workload
+from fastfeed.fanout import wire
+
+CASES = (("binance", "binance", "BTCUSDT"), ("coinbase", "coinbase", "BTC-USD"))
+TARGET = 0.10
+
+
+def _rebuild(messages: list[bytes]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    bids: dict[int, int] = {}
+    asks: dict[int, int] = {}
+    for data in messages:
+        m = wire.decode(data)
+        if m.kind == wire.SNAPSHOT:
+            bids.clear()
+            asks.clear()
+        for side, px, sz in ((bids, m.bid_prices, m.bid_sizes), (asks, m.ask_prices,
+                                                                  m.ask_sizes)):
+            for p, s in zip(px.tolist(), sz.tolist(), strict=True):
+                if s:
+                    side[p] = s
+                else:
+                    side.pop(p, None)
+    return sorted(bids.items(), reverse=True), sorted(asks.items())
+
+
+def _levels(feed: Any) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    return ([tuple(map(int, r)) for r in feed.book.bids_int()],
+            [tuple(map(int, r)) for r in feed.book.asks_int()])
+
+
+def bench_in_process(w: Any, msgs: list[bytes], batch: int) -> tuple[float, float, int]:
+    """(apply ns/msg, apply + fan-out ns/msg, bytes published)."""
+    feed = fresh_feed(w)
+    t0 = time.perf_counter_ns()
+    for m in msgs:
+        feed.apply_message(m)
+    base = (time.perf_counter_ns() - t0) / len(msgs)
+
+    feed = fresh_feed(w)
+    hub = FanHub()
+    hub.attach(feed)
+    out: list[bytes] = []
+    keep = out.append
+
+    def publish(slot: int, kind: int, payload: bytes) -> bool:
+        keep(payload)
+        return True
+
+    hub.drain(publish)
+    t0 = time.perf_counter_ns()
+    for i, m in enumerate(msgs):
+        feed.apply_message(m)
+        if i % batch == batch - 1:
+            hub.drain(publish)
+    hub.drain(publish)
+    fan = (time.perf_counter_ns() - t0) / len(msgs)
+    if _rebuild(out) != _levels(feed):
+        raise AssertionError("the book rebuilt from the messages differs")
+    return base, fan, sum(len(x) for x in out)
+
+
+async def _bench_nats(w: Any, msgs: list[bytes], batch: int, url: str) -> tuple[float, int]:
+    from fastfeed.fanout.publisher import NatsPublisher
+
+    feed = fresh_feed(w)
+    pub = NatsPublisher(url, max_buffer_bytes=256 << 20)
+    pub.attach(feed)
+    pub.start()
+    while not pub.ready:                    # connect + stream set-up, once
+        await asyncio.sleep(0.01)
+    await pub.link.ping()
+    t0 = time.perf_counter_ns()
+    for i, m in enumerate(msgs):
+        feed.apply_message(m)
+        if i % batch == batch - 1:
+            pub._flush()                    # what the loop turn's flush does
+            if i % (batch * 64) == batch * 64 - 1:
+                await asyncio.sleep(0)      # let the transport write (a loop turn)
+    pub._flush()
+    await pub.link.ping()                   # the server has every message
+    elapsed = time.perf_counter_ns() - t0
+    sent = pub.messages
+    await pub.close()
+    return elapsed / len(msgs), sent
+
+
+def bench_case(name: str, venue: str, symbol: str, repeats: int, messages: int, batch: int,
+               url: str | None) -> dict[str, Any]:
+    w = make_workload(venue, symbol, messages=messages)
+    msgs = list(w.messages)
+    base, fan, nats_ns = [], [], []
+    published = 0
+    sent = 0
+    for _ in range(repeats):
+        b, f, published = bench_in_process(w, msgs, batch)
+        base.append(b)
+        fan.append(f)
+        if url is not None:
+            ns, sent = uvloop.run(_bench_nats(w, msgs, batch, url))
+            nats_ns.append(ns)
+    b, f = statistics.median(base), statistics.median(fan)
+    out: dict[str, Any] = {
+        "case": name, "messages": len(msgs), "batch": batch,
+        "apply_message_ns": round(b, 1), "with_fanout_ns": round(f, 1),
+        "fanout_added_ns": round(f - b, 1), "fanout_vs_apply": round((f - b) / b, 3),
+        "target": TARGET, "wire_bytes_per_venue_message": round(published / len(msgs), 1),
+    }
+    if nats_ns:
+        n = statistics.median(nats_ns)
+        out.update({"with_nats_ns": round(n, 1), "nats_added_ns": round(n - b, 1),
+                    "nats_vs_apply": round((n - b) / b, 3),
+                    "nats_messages_per_s": round(sent / (n * len(msgs) / 1e9)),
+                    "venue_messages_per_s": round(1e9 / n)})
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every case; print a table or, with ``--json``, one JSON document."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=3,
+                        help="venue messages per flush (per socket read); default 3")
+    parser.add_argument("--no-server", action="store_true",
+                        help="skip the runs against a local nats-server")
+    args = parser.parse_args(argv)
+    server = None
+    url = None
+    if not args.no_server:
+        from fastfeed.fanout.server import NatsServer
+
+        server = NatsServer().start()
+        url = server.url
+    try:
+        results = [bench_case(n, v, s, args.repeats, args.messages, args.batch, url)
+                   for n, v, s in CASES]
+    finally:
+        if server is not None:
+            server.close()
+    doc = {"python": sys.version.split()[0], "machine": platform.machine(),
+           "results": results}
+    if args.json:
+        print(json.dumps(doc, indent=2))
+        return 0
+    for r in results:
+        line = (f"{r['case']:>9}: apply {r['apply_message_ns']:7.1f} ns/msg, + fan-out "
+                f"{r['fanout_added_ns']:6.1f} ns ({100 * r['fanout_vs_apply']:.1f} %)")
+        if "with_nats_ns" in r:
+            line += (f", + NATS {r['nats_added_ns']:6.1f} ns ({100 * r['nats_vs_apply']:.1f} %),"
+                     f" {r['nats_messages_per_s']:,} NATS msg/s")
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
