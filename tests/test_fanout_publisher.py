@@ -8,17 +8,14 @@ from __future__ import annotations
 import asyncio
 import socket
 
-import nats
-import numpy as np
 import pytest
-from nats.js.api import DeliverPolicy
 
 from e2e import assert_exact, run, settle, sim_config, wait_for
 from fastfeed import Engine
-from fastfeed.fanout import wire
 from fastfeed.fanout.publisher import NatsPublisher, parse_nats_url
 from fastfeed.fanout.server import NatsServer
 from fastfeed.sim import Simulator
+from nats_reader import read_book, read_trades
 
 
 @pytest.fixture
@@ -29,68 +26,6 @@ def server(tmp_path):
 
 def urls(sim, venue):
     return {"ws_url": sim.ws_url(venue), "rest_url": sim.rest_url(venue)}
-
-
-async def read_book(url, venue, symbol):
-    """The book as a consumer that reads everything rebuilds it: the last snapshot, then
-    every delta after it in the stream (contiguous, same epoch). Returns (levels, state,
-    epoch, seq, deltas applied)."""
-    nc = await nats.connect(url)
-    try:
-        js = nc.jetstream()
-        raw = await js.get_last_msg("FF_SNAP", wire.subject("ff", "snap", venue, symbol),
-                                    direct=True)
-        snap = wire.decode(raw.data)
-        assert snap.book_id == wire.book_id(venue, symbol)
-        bids = dict(zip(snap.bid_prices.tolist(), snap.bid_sizes.tolist(), strict=True))
-        asks = dict(zip(snap.ask_prices.tolist(), snap.ask_sizes.tolist(), strict=True))
-        epoch, seq, state = snap.epoch, snap.seq, snap.state_name
-        subj = wire.subject("ff", "book", venue, symbol)
-        info = await js.stream_info("FF_BOOK", subjects_filter=subj)
-        pending = (info.state.subjects or {}).get(subj, 0)
-        sub = await js.subscribe(subj, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL)
-        applied = 0
-        for _ in range(pending):
-            msg = wire.decode((await sub.next_msg(timeout=5)).data)
-            assert msg.book_id == snap.book_id
-            if msg.epoch != epoch or msg.seq <= seq:
-                continue        # an older epoch, or held already
-            assert msg.seq == seq + 1, "a hole in the deltas after the last snapshot"
-            for side, px, sz in ((bids, msg.bid_prices, msg.bid_sizes),
-                                 (asks, msg.ask_prices, msg.ask_sizes)):
-                for p, s in zip(px.tolist(), sz.tolist(), strict=True):
-                    if s:
-                        side[p] = s
-                    else:
-                        side.pop(p, None)
-            seq, state = msg.seq, msg.state_name
-            applied += 1
-        await sub.unsubscribe()
-        return ((sorted(bids.items(), reverse=True), sorted(asks.items())), state, epoch, seq,
-                applied)
-    finally:
-        await nc.close()
-
-
-async def read_trades(url, venue, symbol):
-    """Every trade published for the stream, in order (seq contiguous, nothing lost)."""
-    nc = await nats.connect(url)
-    try:
-        js = nc.jetstream()
-        subj = wire.subject("ff", "trade", venue, symbol)
-        info = await js.stream_info("FF_TRADE", subjects_filter=subj)
-        pending = (info.state.subjects or {}).get(subj, 0)
-        sub = await js.subscribe(subj, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL)
-        out, seq = [], 0
-        for _ in range(pending):
-            msg = wire.decode((await sub.next_msg(timeout=5)).data)
-            assert msg.kind == wire.TRADES and msg.seq == seq + 1 and msg.lost == 0
-            seq = msg.seq
-            out.append(msg.trades)
-        await sub.unsubscribe()
-        return np.concatenate(out) if out else np.zeros(0, wire.TRADE_DTYPE)
-    finally:
-        await nc.close()
 
 
 def levels(book):
@@ -145,7 +80,7 @@ def test_books_published_equal_the_engine_through_gaps_and_reconnects(server):
                                                            book.symbol))[2]
             # closed: the last published state of every book says so
             for book in books:
-                got, state, epoch, _, _ = await read_book(server.url, book.venue, book.symbol)
+                got, state, epoch, *_ = await read_book(server.url, book.venue, book.symbol)
                 assert state == "closed" and epoch == epochs[book.symbol]
                 assert got == levels(book)
     run(body, timeout=90)
@@ -172,7 +107,7 @@ def test_nats_restart_bumps_every_epoch_and_never_blocks_the_books(server):
                 await settle(sim, [book])
                 assert_exact(sim, book)
                 await published(engine)
-                got, state, epoch, _, _ = await read_book(server.url, "binance", "BTCUSDT")
+                got, state, epoch, *_ = await read_book(server.url, "binance", "BTCUSDT")
                 assert epoch > before and state == "live" and got == levels(book)
                 assert pub.link.disconnects == 1 and pub.link.connects == 2
     run(body, timeout=90)

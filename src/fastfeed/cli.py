@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -97,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
                      "fastfeed.fanout.BookConsumer; docs/fanout.md)")
     run.add_argument("--nats-prefix", default="ff", metavar="P",
                      help="subject prefix for --nats (default ff: ff.book.VENUE.SYMBOL)")
+    run.add_argument("--workers", type=int, default=0, metavar="N",
+                     help="run the books in N engine processes (a stable shard each, "
+                     "restarted if they exit; one merged view; docs/fanout.md \"Workers\")")
+    run.add_argument("--status-lines", action="store_true", help=argparse.SUPPRESS)
     run.add_argument("--bbo", action="store_true",
                      help="also stream each symbol's best bid/offer (Binance bookTicker, "
                      "Coinbase ticker) and show it")
@@ -235,9 +241,70 @@ async def _subscribe_all(engine: Any, args: argparse.Namespace) -> tuple[list[An
     return books, trades, bbos
 
 
+def _worker_args(args: argparse.Namespace) -> list[str]:
+    """The ``fastfeed run`` options a worker of ``--workers`` inherits."""
+    out: list[str] = []
+    for opt in ("ws_url", "rest_url", "tick_size", "step_size", "nats"):
+        value = getattr(args, opt)
+        if value is not None:
+            out += [f"--{opt.replace('_', '-')}", str(value)]
+    out += ["--timeout", str(args.timeout), "--nats-prefix", args.nats_prefix,
+            "--shm-books", str(args.shm_books)]
+    out += [f"--{flag}" for flag in ("trades", "bbo") if getattr(args, flag)]
+    return out
+
+
+async def _run_workers(args: argparse.Namespace) -> int:
+    """``fastfeed run --workers N``: the supervisor (no engine of its own)."""
+    from fastfeed.workers import Supervisor
+
+    try:
+        sup = Supervisor(args.books, args.workers, worker_args=_worker_args(args),
+                         shm=args.shm)
+    except ValueError as exc:
+        print(f"fastfeed run: {exc}", file=sys.stderr)
+        return 1
+    loop = asyncio.get_running_loop()
+    end = None if args.duration is None else loop.time() + args.duration
+    async with sup:
+        while end is None or loop.time() < end:
+            await asyncio.sleep(1.0 if end is None else max(0.0, min(1.0, end - loop.time())))
+            print(sup.render() + "\n", flush=True)
+    print(json.dumps(sup.summary()), flush=True)
+    return 0
+
+
+async def _status_lines(engine: Any, books: list[Any], end: float | None) -> None:
+    """A worker's report: one JSON line a second on stdout; ends when stdin closes (the
+    supervisor is gone) or at ``end``."""
+    from fastfeed.workers import book_status
+
+    loop = asyncio.get_running_loop()
+    gone = loop.create_future()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+
+    async def watch_stdin() -> None:
+        await reader.read()             # EOF: the supervisor closed our stdin or died
+        if not gone.done():
+            gone.set_result(None)
+
+    watcher = loop.create_task(watch_stdin())
+    try:
+        while not gone.done() and (end is None or loop.time() < end):
+            print(json.dumps({"pid": os.getpid(), "books": [book_status(b) for b in books],
+                              "nats": engine.stats()["nats"]}), flush=True)
+            await asyncio.wait([gone], timeout=1.0)
+    finally:
+        watcher.cancel()
+
+
 async def _run_books(args: argparse.Namespace) -> int:
     from fastfeed.engine import Engine, SubscribeError
     from fastfeed.view import BookView
+
+    if args.workers:
+        return await _run_workers(args)
 
     nats_options = {"prefix": args.nats_prefix} if args.nats else None
     try:
@@ -252,10 +319,13 @@ async def _run_books(args: argparse.Namespace) -> int:
         except SubscribeError as exc:
             print(f"fastfeed: {exc}", file=sys.stderr)
             return 1
-        view = BookView(books, title="fastfeed run", force_plain=args.plain, trades=trades,
-                        bbos=bbos)
         loop = asyncio.get_running_loop()
         end = None if args.duration is None else loop.time() + args.duration
+        if args.status_lines:
+            await _status_lines(engine, books, end)
+            return 0
+        view = BookView(books, title="fastfeed run", force_plain=args.plain, trades=trades,
+                        bbos=bbos)
         try:
             while end is None or loop.time() < end:
                 await asyncio.sleep(0.5 if not view.plain else 1.0)
