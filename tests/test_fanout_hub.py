@@ -325,3 +325,28 @@ def test_wire_rejects_what_is_not_a_message():
     assert wire.normalise_symbol("btc/usd") == "BTC_USD"
     assert wire.subject("ff", "book", "kraken", "BTC/USD") == "ff.book.kraken.BTC_USD"
     assert wire.stream_name("my-app", "snap") == "MY_APP_SNAP"
+
+
+def test_a_publish_that_raises_leaves_the_dirty_list_consistent():
+    feeds = [make_feed() for _ in range(3)]
+    hub = FanHub()
+    for feed, stream in feeds:
+        hub.attach(feed)
+        feed.apply_snapshot(stream.snapshot())
+    calls = []
+
+    def explode(slot, kind, payload):
+        calls.append(slot)
+        if len(calls) == 2:
+            raise RuntimeError("boom")
+        return True
+
+    with pytest.raises(RuntimeError, match="boom"):
+        hub.drain(explode)
+    assert hub.dirty == 2 and hub.armed       # the failed book and the one after it
+    for feed, stream in feeds:                # touching them again lists nobody twice
+        feed.apply_message(stream.event(n_changes=2)[0])
+    assert hub.dirty == 3
+    got = []
+    hub.drain(lambda slot, kind, payload: got.append(slot) or True)
+    assert sorted(got) == [0, 1, 2] and hub.dirty == 0 and not hub.armed

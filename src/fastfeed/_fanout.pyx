@@ -293,26 +293,34 @@ cdef class FanHub:
         cdef uint32_t i = 0, j, slot, n = self.hub.n_dirty
         cdef ff_fan_log* g
         cdef int sent = 0, rc
-        while i < n:
-            slot = self.hub.dirty[i]
-            g = self.logs[slot]
-            if g.trades:
-                rc = self._flush_trades(<TradeCore>self._cores[slot], g, publish)
-            else:
-                rc = self._flush_one(<BookCore>self._cores[slot], g, publish)
-            if rc < 0:
-                break
-            sent += rc
-            i += 1
-        # keep what was not flushed, in order
-        j = 0
-        while i < n:
-            self.hub.dirty[j] = self.hub.dirty[i]
-            i += 1
-            j += 1
-        self.hub.n_dirty = j
-        if j == 0:
-            self.hub.armed = 0
+        try:
+            while i < n:
+                slot = self.hub.dirty[i]
+                g = self.logs[slot]
+                if g.trades:
+                    rc = self._flush_trades(<TradeCore>self._cores[slot], g, publish)
+                else:
+                    rc = self._flush_one(<BookCore>self._cores[slot], g, publish)
+                if rc < 0:
+                    break
+                sent += rc
+                i += 1
+        finally:
+            # keep what was not flushed, in order (also when publish raised: a flushed
+            # log left in the list could be listed twice and overrun it)
+            j = 0
+            while i < n:
+                self.hub.dirty[j] = self.hub.dirty[i]
+                i += 1
+                j += 1
+            # entries added while publishing (a callback touched a book) come after
+            while n < self.hub.n_dirty:
+                self.hub.dirty[j] = self.hub.dirty[n]
+                n += 1
+                j += 1
+            self.hub.n_dirty = j
+            if j == 0:
+                self.hub.armed = 0
         return sent
 
     cdef int _flush_one(self, BookCore core, ff_fan_log* g, publish) except -2:

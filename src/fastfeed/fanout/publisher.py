@@ -164,6 +164,8 @@ class NatsPublisher:
     def _up(self) -> None:
         # a fresh connection: make sure the streams exist before anything is published
         assert self._loop is not None
+        if self._setup is not None and not self._setup.done():
+            self._setup.cancel()            # a set-up for a connection already lost
         self._setup = self._loop.create_task(self._prepare())
 
     async def _prepare(self) -> None:
@@ -222,13 +224,15 @@ class NatsPublisher:
 
     def _publish(self, slot: int, kind: int, payload: bytes) -> bool:
         book_subj, snap_subj, _, _, _ = self._subjects[slot]
-        if kind == KIND_SNAPSHOT and len(payload) > self.link.max_payload:
+        if len(payload) > self.link.max_payload:
+            # a snapshot of a huge book, or a flush of more trades than one message holds:
+            # counted and skipped (refusing would stop every other book's flush)
             self.too_large += 1
             venue, symbol = self._subjects[slot][3:]
-            self._log.warning(("large", slot), "%s %s: snapshot of %d bytes exceeds the "
+            self._log.warning(("large", slot), "%s %s: message of %d bytes exceeds the "
                               "server's max_payload (%d): not published", venue, symbol,
                               len(payload), self.link.max_payload)
-            return True             # nothing better to do with it: do not block the rest
+            return True
         if not self.link.publish(snap_subj if kind == KIND_SNAPSHOT else book_subj, payload):
             self.refused += 1
             return False
