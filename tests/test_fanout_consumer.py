@@ -258,7 +258,7 @@ def test_negative_size_delta_rejected_and_resynced(server: NatsServer) -> None:
             await c.wait_live(30)
             await pub.send(encode(DELTA, bids=[(9_990, -7)], **pub.header(seq=1)))
             await pub.nc.flush()
-            await until(lambda: c.rejected["delta_levels"] == 1, "rejected")
+            await until(lambda: c.rejected["delta_levels"] >= 1, "rejected")
             assert c.state == "gap" and levels(c) == pub.expect()   # nothing applied
             await pub.deltas(2)
             await pub.snapshot()

@@ -283,28 +283,36 @@ class BookConsumer:
             self._idle_resyncs += 1
         self._trouble.clear()
         while True:
-            snap = await self._fetch_snapshot()
+            snap, stored_ns = await self._fetch_snapshot()
             if snap is not None and (snap.epoch, snap.seq) >= max(self._need,
                                                                   (self.epoch, self.seq)):
                 self._load(snap)
+                # the server's clock stamps the stream too: a publisher clock ahead of it
+                # cannot make the start miss deltas (docs/fanout.md, "Rules")
+                start_ns = min(snap.publish_ns, stored_ns or snap.publish_ns)
                 break
             if self._held and (self.epoch, self.seq) >= self._need:
                 # the held book is as good as a snapshot of (epoch, seq): read on after it
+                start_ns = self.publish_ns
                 break
             await asyncio.sleep(self._pause())
             self._idle_resyncs += 1
-        start_ns = self.publish_ns - START_BEFORE_NS
-        await self._subscribe(start_ns)
+        await self._subscribe(start_ns - START_BEFORE_NS)
 
-    async def _fetch_snapshot(self) -> Message | None:
+    async def _fetch_snapshot(self) -> tuple[Message | None, int]:
+        """The last snapshot (None: none, or unusable) and when the server stored it."""
         from nats.js.errors import NotFoundError
 
         try:
             raw = await self._link.js.get_last_msg(self._snap_stream, self.snap_subject,
                                                    direct=True)
         except NotFoundError:
-            return None
-        m = self._check(raw.data, SNAPSHOT)
+            return None, 0
+        stored_ns = int(raw.time.timestamp() * 1e6) * 1000 if raw.time is not None else 0
+        return self._checked_snapshot(raw.data), stored_ns
+
+    def _checked_snapshot(self, data: bytes) -> Message | None:
+        m = self._check(data, SNAPSHOT)
         if m is None:
             return None
         try:
