@@ -336,3 +336,31 @@ def test_server_restart_heals(tmp_path: Path) -> None:
 
     with NatsServer(tmp_path / "nats") as srv:
         run(main(srv))
+
+
+def test_slow_consumer_detected_and_recovered(server: NatsServer) -> None:
+    async def main() -> None:
+        nc, pub = await seeded(server.url)
+        blocked: list[int] = []
+
+        def stall(c: BookConsumer) -> None:
+            if c.seq == 1 and not blocked:      # the loop stops reading: the flood piles up
+                blocked.append(1)
+                time.sleep(0.5)
+
+        async with BookConsumer(server.url, VENUE, SYMBOL, prefix=pub.prefix,
+                                pending_msgs_limit=10, callback=stall,
+                                max_retry_pause=0.2) as c:
+            await c.wait_live(30)
+            await pub.deltas(2000)
+            await until(lambda: c.slow_consumers >= 1, "the slow consumer reported")
+            # the flood is older than the 2 s look-back of the next snapshot
+            await asyncio.sleep(2.5)
+            await pub.snapshot()
+            for _ in range(10):
+                await pub.deltas(1)
+                await asyncio.sleep(0.01)
+            await until(lambda: c.seq == 2010 and c.state == "live", "recovered at 2010")
+            assert levels(c) == pub.expect() and c.resyncs >= 1
+        await nc.close()
+    run(main())
