@@ -364,3 +364,15 @@ def test_slow_consumer_detected_and_recovered(server: NatsServer) -> None:
             assert levels(c) == pub.expect() and c.resyncs >= 1
         await nc.close()
     run(main())
+
+
+def test_no_server_at_start_is_an_error() -> None:
+    async def main() -> None:
+        from nats.errors import NoServersError
+
+        c = BookConsumer("nats://127.0.0.1:1", VENUE, SYMBOL)
+        with pytest.raises(NoServersError):
+            await c.start()
+        await c.close()
+        assert c.state == "closed"
+    run(main())

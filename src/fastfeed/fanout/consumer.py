@@ -44,6 +44,8 @@ START_BEFORE_NS = 2_000_000_000
 #: consumer: docs/fanout.md, "Failure behaviour")
 PENDING_MSGS = 8192
 PENDING_BYTES = 64 * 1024 * 1024
+#: connection attempts at start() before it fails (NoServersError)
+INITIAL_CONNECT_ATTEMPTS = 3
 
 
 class _Link:
@@ -62,9 +64,14 @@ class _Link:
         options: dict[str, Any] = {"max_reconnect_attempts": -1, "reconnect_time_wait": 0.25,
                                    "connect_timeout": 5}
         options.update(self.options)
+        reconnects = options.pop("max_reconnect_attempts")
+        # nats-py applies the reconnect limit to the first connect too: a server that is
+        # not there at start is an error after a few tries, a lost one is retried forever
         self.nc = await nats.connect(self.url, error_cb=self._error,
                                      disconnected_cb=self._disconnected,
-                                     reconnected_cb=self._reconnected, **options)
+                                     reconnected_cb=self._reconnected,
+                                     max_reconnect_attempts=INITIAL_CONNECT_ATTEMPTS, **options)
+        self.nc.options["max_reconnect_attempts"] = reconnects
         self.js = self.nc.jetstream()
 
     async def close(self) -> None:
