@@ -29,7 +29,7 @@ TESTS=(
     tests/test_decode_backfill.py tests/test_trades_backfill.py tests/test_recording_file.py
     tests/test_recorder.py benches/test_bench_recording.py tests/test_export.py
     tests/test_decode_bybit.py tests/test_tokenmetrics_decode.py
-    tests/test_decode_okx_trades.py tests/test_decode_bybit_trades.py
+    tests/test_decode_okx_trades.py tests/test_decode_bybit_trades.py tests/test_wire.py
     tests/test_fanout_hub.py
 )
 SKIPPED=(
@@ -38,7 +38,7 @@ SKIPPED=(
     tests/test_honest_live.py tests/test_scale.py tests/test_audit.py tests/test_bench_scale.py
     tests/test_backfill.py tests/test_cli_record.py tests/test_replay_serve.py
     tests/test_tokenmetrics.py tests/test_fanout_publisher.py benches/test_bench_fanout.py
-    tests/test_workers.py
+    tests/test_workers.py tests/test_fanout_consumer.py
 )
 unlisted=()
 for f in tests/test_*.py benches/test_*.py; do

@@ -1,4 +1,5 @@
-"""The ``fastfeed`` command line: demo, run, top, record, replay, export, simulate, bench."""
+"""The ``fastfeed`` command line: demo, run, top, record, replay, export, consume, simulate,
+bench."""
 
 from __future__ import annotations
 
@@ -170,6 +171,19 @@ def build_parser() -> argparse.ArgumentParser:
                         "and no request came for a second (default: keep serving until "
                         "Ctrl-C)")
 
+    consume = sub.add_parser("consume", help="rebuild books published over NATS JetStream",
+                             description="Rebuild exact books from a fastfeed fan-out over "
+                             "NATS JetStream (docs/fanout.md, \"Consumer\") and show them; "
+                             "--json prints each book once at the end.")
+    consume.add_argument("url", metavar="NATS_URL", help="e.g. nats://127.0.0.1:4222")
+    consume.add_argument("books", nargs="+", type=parse_book_spec, metavar="VENUE:SYMBOL")
+    consume.add_argument("--duration", type=_positive_float,
+                         help="stop after this many seconds (default: until Ctrl-C)")
+    consume.add_argument("--json", action="store_true",
+                         help="at the end, one line of Book JSON per book on stdout "
+                         "(exact decimal strings, every level best first)")
+    consume.add_argument("--prefix", default="ff", help="subject prefix (default ff)")
+    consume.add_argument("--plain", action="store_true", help="plain periodic lines")
     export = sub.add_parser("export", help="export a recording as Parquet (books, trades)",
                             description="Replay a recording and write the top-N levels of "
                             "every book every T seconds of recorded time (OUT/books.parquet) "
@@ -366,6 +380,43 @@ async def _record(args: argparse.Namespace) -> int:
           f"{st.get('writer', {}).get('bytes_written', 0) / 1e6:,.2f} MB on disk"
           + (f", {st['dropped_frames']:,} DROPPED" if st.get("dropped_frames") else ""),
           file=sys.stderr)
+    return 0
+
+
+async def _consume(args: argparse.Namespace) -> int:
+    """``fastfeed consume``: the live view (not with --json), then with --json the books
+    as Book JSON on stdout, one line each."""
+    from fastfeed.fanout.consumer import BookConsumers
+    from fastfeed.logsafe import describe_exc, redact_url
+    from fastfeed.replay import book_json
+    from fastfeed.view import BookView
+
+    consumers = BookConsumers(args.url, dict.fromkeys(args.books), prefix=args.prefix)
+    try:
+        await consumers.start()
+    except Exception as exc:            # unreachable, refused, not NATS: say so and stop
+        print(f"fastfeed consume: {redact_url(args.url)}: {describe_exc(exc)}",
+              file=sys.stderr)
+        await consumers.close()
+        return 1
+    view = None if args.json else BookView(list(consumers), title="fastfeed consume",
+                                           force_plain=args.plain)
+    loop = asyncio.get_running_loop()
+    end = None if args.duration is None else loop.time() + args.duration
+    lines: list[str] = []
+    try:
+        while end is None or loop.time() < end:
+            tick = 0.5 if view is None or not view.plain else 1.0
+            await asyncio.sleep(tick if end is None else max(0.0, min(tick, end - loop.time())))
+            if view is not None:
+                view.refresh()
+        lines = [json.dumps(book_json(c)) for c in consumers]   # before close: "closed"
+    finally:
+        if view is not None:
+            view.close()
+        await consumers.close()
+    for line in lines if args.json else ():
+        print(line)
     return 0
 
 
@@ -602,6 +653,8 @@ def main(argv: list[str] | None = None) -> int:
         return _replay(args)
     if args.command == "export":
         return _export(args)
+    if args.command == "consume":
+        return run_async(lambda: _consume(args))
     parser.error(f"unknown command {args.command}")
     return 2
 
