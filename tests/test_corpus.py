@@ -31,7 +31,7 @@ SNAPSHOT_VENUES = ("binance", "binance-usdm")
 #: venues without a trade corpus of three scenarios yet (OKX: one)
 BOOK_ONLY = ("okx",)
 #: venues with trades but no BBO or ticker channel yet (docs/venues.md, "Bybit")
-NO_QUOTES = ("bybit", "bybit-linear", "kraken")
+NO_QUOTES = ("bybit", "bybit-linear")
 STATES = ("syncing", "live", "gap", "stale", "closed")
 SNAPSHOT_RESULTS = ("live", "too_old", "gap", "rejected")
 

@@ -181,3 +181,32 @@ def test_a_book_resubscribe_leaves_the_trade_stream_running():
                 await wait_for(lambda: trades.recorded >= before + 10, what="trades after it")
                 assert trades.gaps == 0 and trades.id_jumps == 0 and trades.state == "live"
     run(body, timeout=60)
+
+
+def test_ticker_and_bbo_share_the_book_connection_and_equal_the_simulator():
+    # docs/venues.md, "Kraken ticker and best bid/offer": `ticker` (event_trigger trades)
+    # and the BBO stream (`ticker` with event_trigger bbo) beside `book` on one
+    # connection; the BBO equals the book's top, the ticker's last price the tape's
+    from decimal import Decimal
+
+    async def body():
+        async with Simulator(sim_config({"kraken": ["BTC/USD"]}, rate=50, trade_rate=30)) as sim:
+            async with Engine() as engine:
+                book = await engine.subscribe("kraken", "BTC/USD", **urls(sim))
+                bbo = await engine.subscribe_bbo("kraken", "BTC/USD", **urls(sim))
+                ticker = await engine.subscribe_ticker("kraken", "BTC/USD", **urls(sim))
+                await wait_for(lambda: bbo.recorded >= 20 and ticker.recorded >= 10
+                               and book.is_live, timeout=30, what="BBOs and tickers")
+                sim.pause()
+                await asyncio.sleep(0.3)
+                b = bbo.bbo()
+                bids, asks = book_levels(book)
+                assert (b.bid_price, b.bid_size) == bids[0]
+                assert (b.ask_price, b.ask_size) == asks[0]
+                last = sim.trades("kraken", "BTC/USD")[-1]
+                t = ticker.ticker()
+                tick = Decimal("0.01")
+                assert Decimal(t.last_price).scaleb(-ticker.price_decimals) == last.price * tick
+                assert bbo.rejected == 0 and ticker.rejected == 0
+                assert len(engine.connections) == 1
+    run(body, timeout=60)

@@ -111,5 +111,6 @@ include "parse/kraken.pxi"
 include "parse/okx.pxi"
 include "parse/okx_trades.pxi"
 include "parse/kraken_trades.pxi"
+include "parse/kraken_quotes.pxi"
 
 DECODERS = tuple(_REGISTRY)             # every decoder name registered above

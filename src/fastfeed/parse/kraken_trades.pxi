@@ -4,8 +4,8 @@
 # "trade_id":4665846,"timestamp":"2023-09-25T07:48:36.925533Z"},...]}, keys in any order.
 # One Trade per `data` element in the venue's order, one segment per run of a symbol;
 # `side` is the taker's; `price`/`qty` are bare JSON numbers (exponent allowed, converted
-# exactly by phase 2: parse/decimal.pxi); `ord_type` is not read. Then the Kraken stream
-# decoder (every channel on one connection, docs/architecture.md "Channels").
+# exactly by phase 2: parse/decimal.pxi); `ord_type` is not read. The Kraken stream
+# decoder is in kraken_quotes.pxi (after every Kraken channel decoder).
 
 TRADE_STREAMS[TRADE_STREAM_KRAKEN] = "kraken-trade"   # "trade" is Binance's
 
@@ -299,26 +299,3 @@ cdef int decode_kraken_trades(const char* p, Py_ssize_t n, DeltaBatch* b) noexce
 
 
 _register("kraken-trades", decode_kraken_trades)
-
-
-# -- the Kraken stream decoder (parse/streams.pxi) --------------------------------------
-
-cdef DecodeFn _KRAKEN_CHANNELS[2]
-_KRAKEN_CHANNELS[0] = decode_kraken
-_KRAKEN_CHANNELS[1] = decode_kraken_trades
-
-
-cdef int decode_kraken_stream(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil:
-    """Kraken v2, any channel, by ``channel`` when it comes first (as the venue sends
-    it): ``trade`` to the trade decoder, everything else (``book``, ``heartbeat``,
-    ``status``) to the book decoder; another key order: each decoder in turn."""
-    if _head_is(p, n, '{"channel":"', 12):
-        if _value_is(p, n, 12, "trade", 5):
-            return _as_channel(decode_kraken_trades(p, n, b), b, MSG_TRADES)
-        if (_value_is(p, n, 12, "book", 4) or _value_is(p, n, 12, "heartbeat", 9)
-                or _value_is(p, n, 12, "status", 6)):
-            return decode_kraken(p, n, b)
-    return _first_taker(p, n, b, _KRAKEN_CHANNELS, 2)
-
-
-_register("kraken-stream", decode_kraken_stream)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
+from typing import ClassVar
 
 import aiohttp
 
@@ -36,7 +37,8 @@ class KrakenInstrument(Instrument):
 
 
 class Kraken(Venue):
-    """Kraken spot WebSocket v2: ``book`` (with ``depth``), ``trade`` and ``instrument``."""
+    """Kraken spot WebSocket v2: ``book`` (with ``depth``), ``trade``, ``ticker`` (also
+    the best bid/offer) and ``instrument``."""
 
     name = "kraken"
     symbol_example = "BTC/USD"
@@ -46,6 +48,15 @@ class Kraken(Venue):
     # `trade_id` is documented as sequential per book, but a report says the WebSocket
     # skips ids (docs/venues.md, "Kraken trades"): UNCERTAIN, so ids are only observed
     trade_streams = (("kraken-trade", "observed"),)
+    #: one ``ticker`` message holds the 24 h ticker and the best bid/offer; the BBO stream
+    #: subscribes it with ``event_trigger: "bbo"`` (docs/venues.md, "Kraken ticker and
+    #: best bid/offer")
+    ticker_decoder = "kraken-ticker"
+    bbo_decoder = "kraken-bbo"
+    bbo_in_ticker = True
+    channel_names: ClassVar[dict[str, str]] = {"bbo": "bbo", "ticker": "ticker"}
+    #: the ``ticker`` subscription's ``event_trigger`` of each fastfeed channel
+    TICKER_TRIGGERS: ClassVar[dict[str, str]] = {"bbo": "bbo", "ticker": "trades"}
     sequencing = "in-band"
     ws_url = "wss://ws.kraken.com/v2"
     rest_url = "https://api.kraken.com"
@@ -64,10 +75,16 @@ class Kraken(Venue):
 
     def subscribe_messages(self, symbols: list[str], channel: str = BOOK) -> list[bytes]:
         """One ``book`` subscribe for all the symbols, with ``depth`` and a snapshot
-        (``trade``: with its snapshot of recent trades)."""
+        (``trade``: with its snapshot of recent trades; ``ticker`` / ``bbo``: the
+        ``ticker`` channel with ``event_trigger`` ``trades`` / ``bbo``)."""
         if channel == "kraken-trade":
             return [dumps({"method": "subscribe",
                            "params": {"channel": "trade", "symbol": symbols,
+                                      "snapshot": True}})]
+        if channel in self.TICKER_TRIGGERS:
+            return [dumps({"method": "subscribe",
+                           "params": {"channel": "ticker", "symbol": symbols,
+                                      "event_trigger": self.TICKER_TRIGGERS[channel],
                                       "snapshot": True}})]
         self._check_channel(channel)
         return [dumps({"method": "subscribe",
@@ -79,6 +96,10 @@ class Kraken(Venue):
         if channel == "kraken-trade":
             return [dumps({"method": "unsubscribe",
                            "params": {"channel": "trade", "symbol": symbols}})]
+        if channel in self.TICKER_TRIGGERS:
+            return [dumps({"method": "unsubscribe",
+                           "params": {"channel": "ticker", "symbol": symbols,
+                                      "event_trigger": self.TICKER_TRIGGERS[channel]}})]
         self._check_channel(channel)
         return [dumps({"method": "unsubscribe",
                        "params": {"channel": "book", "symbol": symbols,
