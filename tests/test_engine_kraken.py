@@ -128,3 +128,85 @@ def test_instrument_lookup_failure_is_a_clear_error():
                 with pytest.raises(SubscribeError, match=r"/kraken/v2.*no instrument DOGE/USD"):
                     await engine.subscribe("kraken", "DOGE/USD", **urls(sim), timeout=5)
     run(body)
+
+
+def test_trades_share_the_book_connection_and_equal_the_simulators_tape():
+    # docs/venues.md, "Kraken trades": `trade` beside `book` on one connection; the
+    # subscribe's snapshot (the last trades) then updates, every trade recorded equal to
+    # the simulator's tape (exact price and size from JSON numbers, taker side), none
+    # missing between the first and the last
+    from decimal import Decimal
+
+    async def body():
+        async with Simulator(sim_config({"kraken": ["BTC/USD"]}, rate=50, trade_rate=30)) as sim:
+            async with Engine() as engine:
+                book = await engine.subscribe("kraken", "BTC/USD", **urls(sim))
+                await wait_for(lambda: len(sim.trades("kraken", "BTC/USD")) >= 5,
+                               what="trades on the tape before the subscribe")
+                trades = await engine.subscribe_trades("kraken", "BTC/USD", **urls(sim))
+                assert trades.stream == "kraken-trade"
+                await wait_for(lambda: trades.recorded >= 40, timeout=30, what="40 trades")
+                got = trades.trades()
+                tick, step = Decimal("0.01"), Decimal("0.00001")    # SymbolConfig's defaults
+                truth = {f.trade_id: (f.price * tick, f.size * step, f.taker)
+                         for f in sim.trades("kraken", "BTC/USD")}
+                pd, sd = trades.price_decimals, trades.size_decimals
+                ids = [int(i) for i in got["trade_id"]]
+                assert ids[0] == min(truth)      # the snapshot brought the tape's start
+                for row in got:
+                    tid = int(row["trade_id"])
+                    price = Decimal(int(row["price"])).scaleb(-pd)
+                    size = Decimal(int(row["size"])).scaleb(-sd)
+                    assert (price, size, int(row["side"])) == truth[tid], tid
+                assert ids == list(range(ids[0], ids[-1] + 1))
+                assert trades.gaps == 0 and trades.id_jumps == 0 and trades.state == "live"
+                assert trades.duplicates == 0 and trades.rejected == 0
+                assert book.is_live and book.gaps == 0 and book.rejected == 0
+                assert len(engine.connections) == 1
+    run(body, timeout=60)
+
+
+def test_a_book_resubscribe_leaves_the_trade_stream_running():
+    # a checksum mismatch unsubscribes and resubscribes `book` of that symbol only: the
+    # trades of the same symbol on the same connection go on without a gap
+    async def body():
+        async with Simulator(sim_config({"kraken": ["BTC/USD"]}, rate=50, trade_rate=30)) as sim:
+            async with Engine() as engine:
+                book = await engine.subscribe("kraken", "BTC/USD", **urls(sim))
+                trades = await engine.subscribe_trades("kraken", "BTC/USD", **urls(sim))
+                await wait_for(lambda: trades.recorded >= 5 and book.is_live, what="traffic")
+                sim.inject("kraken", "BTC/USD", "bad_checksum", count=1)
+                await wait_for(lambda: book.gaps == 1 and book.is_live, what="resubscribe")
+                before = trades.recorded
+                await wait_for(lambda: trades.recorded >= before + 10, what="trades after it")
+                assert trades.gaps == 0 and trades.id_jumps == 0 and trades.state == "live"
+    run(body, timeout=60)
+
+
+def test_ticker_and_bbo_share_the_book_connection_and_equal_the_simulator():
+    # docs/venues.md, "Kraken ticker and best bid/offer": `ticker` (event_trigger trades)
+    # and the BBO stream (`ticker` with event_trigger bbo) beside `book` on one
+    # connection; the BBO equals the book's top, the ticker's last price the tape's
+    from decimal import Decimal
+
+    async def body():
+        async with Simulator(sim_config({"kraken": ["BTC/USD"]}, rate=50, trade_rate=30)) as sim:
+            async with Engine() as engine:
+                book = await engine.subscribe("kraken", "BTC/USD", **urls(sim))
+                bbo = await engine.subscribe_bbo("kraken", "BTC/USD", **urls(sim))
+                ticker = await engine.subscribe_ticker("kraken", "BTC/USD", **urls(sim))
+                await wait_for(lambda: bbo.recorded >= 20 and ticker.recorded >= 10
+                               and book.is_live, timeout=30, what="BBOs and tickers")
+                sim.pause()
+                await asyncio.sleep(0.3)
+                b = bbo.bbo()
+                bids, asks = book_levels(book)
+                assert (b.bid_price, b.bid_size) == bids[0]
+                assert (b.ask_price, b.ask_size) == asks[0]
+                last = sim.trades("kraken", "BTC/USD")[-1]
+                t = ticker.ticker()
+                tick = Decimal("0.01")
+                assert Decimal(t.last_price).scaleb(-ticker.price_decimals) == last.price * tick
+                assert bbo.rejected == 0 and ticker.rejected == 0
+                assert len(engine.connections) == 1
+    run(body, timeout=60)

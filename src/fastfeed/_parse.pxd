@@ -20,6 +20,8 @@ cdef enum:
 # *out is written only on success. Grammar: digits ['.' digits] (no sign, no exponent,
 # at least one digit on each side of the point). decimals outside 0..18 -> DECIMAL_OVERFLOW.
 cdef int parse_decimal(const char* p, Py_ssize_t n, int decimals, int64_t* out) noexcept nogil
+# parse_decimal plus an exponent: a bare JSON number (Kraken v2; docs/venues.md, "Exact numbers")
+cdef int parse_number(const char* p, Py_ssize_t n, int decimals, int64_t* out) noexcept nogil
 
 # Inverse of parse_decimal: v units at `decimals` -> text with exactly `decimals` fractional
 # digits (no point when decimals == 0; '-' for negatives). Returns the length written

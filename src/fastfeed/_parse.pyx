@@ -61,7 +61,7 @@ from fastfeed._types cimport (
     batch_next_candle,
     DeltaBatch, Delta, Grid, Segment, Trade, Candle,
     TRADE_STREAM_TRADE, TRADE_STREAM_AGG, TRADE_STREAM_MARKET_TRADES, TRADE_STREAM_MATCHES,
-    TRADE_STREAM_PUBLIC_TRADE, TRADE_STREAM_OKX_TRADES,
+    TRADE_STREAM_PUBLIC_TRADE, TRADE_STREAM_OKX_TRADES, TRADE_STREAM_KRAKEN,
     DEC_OK, DEC_BAD_DECIMAL,
     DECIMAL_OK, DECIMAL_EMPTY, DECIMAL_SIGN, DECIMAL_NON_DIGIT, DECIMAL_TOO_PRECISE,
     DECIMAL_OVERFLOW, DECIMAL_EXPONENT,
@@ -110,5 +110,7 @@ include "parse/bybit_trades.pxi"
 include "parse/kraken.pxi"
 include "parse/okx.pxi"
 include "parse/okx_trades.pxi"
+include "parse/kraken_trades.pxi"
+include "parse/kraken_quotes.pxi"
 
 DECODERS = tuple(_REGISTRY)             # every decoder name registered above

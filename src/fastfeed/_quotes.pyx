@@ -42,6 +42,7 @@ from fastfeed._parse cimport (
     decoder_named,
     grid_init,
     parse_decimal,
+    parse_number,
 )
 from fastfeed._sync cimport connection_sequence_broken, sequence_break_reason
 from fastfeed._types cimport (
@@ -133,36 +134,59 @@ Ticker = namedtuple("Ticker", _TICKER_NAMES)
 # ticker conversion (the one place its rules are written; decode_quotes uses it too)
 # ---------------------------------------------------------------------------------------
 
-cdef int _scale_free(const char* s, int32_t n, int64_t* v, int8_t* dec) noexcept nogil:
-    """A volume: exact at its own significant fraction digits (trailing zeros dropped,
-    at most 18). A DecimalError code (overflow: more than int64 holds)."""
-    cdef const char* dot = <const char*>memchr(s, b'.', <size_t>n) if n > 0 else NULL
+cdef inline bint _bare(const char* s, int32_t n) noexcept nogil:
+    # a bare JSON number (Kraken v2) is not followed by the closing quote of a string
+    return n > 0 and s[n] != b'"'
+
+
+cdef inline int _parse_text(const char* s, int32_t n, int decimals, int64_t* v) noexcept nogil:
+    """A ticker text at ``decimals``: a string's decimal, or a bare JSON number (exponent
+    allowed, exact: docs/venues.md, "Exact numbers")."""
+    if _bare(s, n):
+        return parse_number(s, n, decimals, v)
+    return parse_decimal(s, n, decimals, v)
+
+
+cdef int _scale_free_decimals(const char* s, int32_t n) noexcept nogil:
+    """The decimals a volume is read at: its significant fraction digits (trailing zeros
+    dropped), less a bare number's exponent; 0..18."""
     cdef Py_ssize_t end = n
-    cdef Py_ssize_t at
+    cdef Py_ssize_t at, i
     cdef int f = 0
-    cdef int rc
+    cdef int64_t e = 0
+    cdef bint neg = False
+    cdef const char* dot
+    if _bare(s, n):
+        i = 0
+        while i < n and s[i] != c'e' and s[i] != c'E':
+            i += 1
+        if i < n - 1:
+            end = i
+            i += 1
+            if s[i] == c'-' or s[i] == c'+':
+                neg = s[i] == c'-'
+                i += 1
+            while i < n and c'0' <= s[i] <= c'9' and e < 1000:
+                e = e * 10 + (<int>s[i] - 48)
+                i += 1
+    dot = <const char*>memchr(s, b'.', <size_t>end) if end > 0 else NULL
     if dot != NULL:
         at = dot - s
         while end > at + 1 and s[end - 1] == b'0':
             end -= 1
         f = <int>(end - at - 1)
-        if f > 18:
-            f = 18
-    rc = parse_decimal(s, n, f, v)
+    e = f + e if neg else f - e
+    return <int>(0 if e < 0 else (18 if e > 18 else e))
+
+
+cdef int _scale_free(const char* s, int32_t n, int64_t* v, int8_t* dec) noexcept nogil:
+    """A volume: exact at its own significant fraction digits (trailing zeros dropped,
+    at most 18). A DecimalError code (overflow: more than int64 holds)."""
+    cdef int f = _scale_free_decimals(s, n)
+    cdef int rc = _parse_text(s, n, f, v)
     if rc == DECIMAL_OK:
         dec[0] = <int8_t>f
     return rc
-
-
-cdef inline int _scale_free_decimals(const char* s, int32_t n) noexcept nogil:
-    """The decimals _scale_free reads a volume at (for its error message)."""
-    cdef const char* dot = <const char*>memchr(s, b'.', <size_t>n) if n > 0 else NULL
-    cdef Py_ssize_t end = n
-    if dot == NULL:
-        return 0
-    while end > (dot - s) + 1 and s[end - 1] == b'0':
-        end -= 1
-    return min(<int>(end - (dot - s) - 1), 18)
 
 
 cdef int _ticker_value(const Quote* q, int which, int pd, int sd, int64_t* v,
@@ -178,11 +202,11 @@ cdef int _ticker_value(const Quote* q, int which, int pd, int sd, int64_t* v,
     if which == TK_VOLUME or which == TK_QUOTE_VOLUME:
         return _scale_free(s, n, v, dec)
     if which == TK_CHANGE and n > 0 and s[0] == b'-':
-        rc = parse_decimal(s + 1, n - 1, pd, v)
+        rc = _parse_text(s + 1, n - 1, pd, v)
         if rc == DECIMAL_OK:
             v[0] = -v[0]
         return rc
-    return parse_decimal(s, n, sd if which == TK_LAST_SIZE else pd, v)
+    return _parse_text(s, n, sd if which == TK_LAST_SIZE else pd, v)
 
 
 cdef int convert_ticker(const Quote* q, int pd, int sd, TickerRecord* r,

@@ -117,6 +117,7 @@ cdef enum TradeStream:
     TRADE_STREAM_MATCHES = 4        # Coinbase Exchange matches (match, last_match)
     TRADE_STREAM_PUBLIC_TRADE = 5   # Bybit publicTrade (spot and linear)
     TRADE_STREAM_OKX_TRADES = 6     # OKX trades
+    TRADE_STREAM_KRAKEN = 7         # Kraken v2 trade
 
 
 ctypedef struct Trade:

@@ -1298,7 +1298,7 @@ class Engine:
         symbol = spec.normalize_symbol(symbol)
         ws_url = ws_url or spec.ws_url
         rest_url = rest_url or spec.rest_url
-        instrument = await self._scales(venue, symbol, rest_url, tick_size, step_size)
+        instrument = await self._scales(venue, symbol, rest_url, tick_size, step_size, ws_url)
         trades = LiveTrades(venue, symbol, instrument, stream, capacity)
         trades.callback = callback
         trades.callback_per_read = callback_per_read
@@ -1343,7 +1343,7 @@ class Engine:
             self.streams.append(stream)
             return stream
         channel = self._channel_of(spec, "bbo")
-        instrument = await self._scales(venue, symbol, rest_url, tick_size, step_size)
+        instrument = await self._scales(venue, symbol, rest_url, tick_size, step_size, ws_url)
         stream = LiveBbo(venue, symbol, instrument, channel, capacity)
         stream.callback = callback
         stream.callback_per_read = callback_per_read
@@ -1368,7 +1368,7 @@ class Engine:
         ring of ``capacity``. Arguments as :meth:`subscribe_trades`."""
         spec, symbol, ws_url, rest_url = self._channel_args(venue, symbol, ws_url, rest_url)
         channel = self._channel_of(spec, "mini_ticker" if mini else "ticker")
-        instrument = await self._scales(venue, symbol, rest_url, tick_size, step_size)
+        instrument = await self._scales(venue, symbol, rest_url, tick_size, step_size, ws_url)
         stream = LiveTicker(venue, symbol, instrument, channel, capacity)
         stream.callback = callback
         stream.callback_per_read = callback_per_read
@@ -1412,7 +1412,7 @@ class Engine:
             raise SubscribeError(f"{venue} has no {interval!r} candles (expected one of "
                                  f"{', '.join(spec.candle_intervals) or 'none'})")
         channel = self._channel_of(spec, "candles", interval)
-        instrument = await self._scales(venue, symbol, rest_url, tick_size, step_size)
+        instrument = await self._scales(venue, symbol, rest_url, tick_size, step_size, ws_url)
         stream = LiveCandles(venue, symbol, instrument, interval, channel, capacity)
         stream.callback = callback
         stream.callback_per_read = callback_per_read

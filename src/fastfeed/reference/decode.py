@@ -1198,7 +1198,8 @@ def _convert_trades(seg: dict[str, Any], pd: int, sd: int, tick: int, step: int)
         for what, dec in (("price", pd), ("size", sd)):
             text = trade[what]
             # a value off the instrument's grid is kept exactly (docs/venues.md#instrument-scales)
-            code, value = decimal_code(text.encode("utf-8", "surrogateescape"), dec)
+            parse = number_code if isinstance(text, _Num) else decimal_code
+            code, value = parse(text.encode("utf-8", "surrogateescape"), dec)
             if code != DECIMAL_OK or value is None:
                 shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
                 raise DecodeFailed(f"{what}: " + decimal_error_message(code, shown, dec))
@@ -1461,6 +1462,13 @@ def _bybit_stream_channel(payload: bytes) -> tuple[str, str | None]:
     return _first_taker(payload, ("bybit", "bybit-trades"))
 
 
+def _kraken_stream_channel(payload: bytes) -> tuple[str, str | None]:
+    return _by_head(payload, b'{"channel":"', (b"book", b"heartbeat", b"status"),
+                    {b"trade": ("kraken-trades", "trades"),
+                     b"ticker": ("kraken-ticker", "ticker")},
+                    ("kraken", "kraken-trades", "kraken-ticker"))
+
+
 def _okx_stream_channel(payload: bytes) -> tuple[str, str | None]:
     return _by_head(payload, b'{"arg":{"channel":"', (b"books",),
                     {b"trades": ("okx-trades", "trades")}, ("okx", "okx-trades"))
@@ -1474,6 +1482,7 @@ STREAM_DECODERS: dict[str, Callable[[bytes], tuple[str, str | None]]] = {
     "coinbase-exchange-stream": _coinbase_exchange_stream_channel,
     "bybit-stream": _bybit_stream_channel,
     "okx-stream": _okx_stream_channel,
+    "kraken-stream": _kraken_stream_channel,
 }
 
 
@@ -1556,7 +1565,7 @@ def _kraken(payload: bytes) -> dict[str, Any]:
     t = 0
     for k, v in o.items():
         if k in ("channel", "type"):
-            _str_field(p, k, v)
+            _kr_text(p, k, v)
         elif k == "data" and isinstance(v, list):
             for e in v:
                 if not isinstance(e, _Obj):
@@ -1568,7 +1577,7 @@ def _kraken(payload: bytes) -> dict[str, Any]:
                 for ek, ev in e.items():
                     if ek == "symbol":
                         seen.add(ek)
-                        if _sym_field(p, ek, ev):
+                        if _kr_text(p, ek, ev, symbol=True):
                             symbol = ev
                     elif ek in ("bids", "asks"):
                         seen.add(ek)
@@ -1586,7 +1595,7 @@ def _kraken(payload: bytes) -> dict[str, Any]:
                             checksum = int(ev)
                     elif ek == "timestamp":
                         seen.add(ek)
-                        if _str_field(p, ek, ev):
+                        if _kr_text(p, ek, ev):
                             parsed = parse_rfc3339_ns(_raw(ev))
                             if parsed is None:
                                 p.add("field 'timestamp' is not an RFC 3339 timestamp")
@@ -1604,7 +1613,7 @@ def _kraken(payload: bytes) -> dict[str, Any]:
     if "channel" not in o:
         raise DecodeFailed("field 'channel' missing")
     chan = o["channel"]
-    if not isinstance(chan, str):
+    if not isinstance(chan, str) or isinstance(chan, _Num):
         raise DecodeFailed("field 'channel' has the wrong type (expected string)")
     if chan != "book":
         kind = {"heartbeat": "heartbeat", "status": "control"}.get(chan, "ignored")
@@ -1614,7 +1623,7 @@ def _kraken(payload: bytes) -> dict[str, Any]:
     if "type" not in o:
         raise DecodeFailed("field 'type' missing")
     typ = o["type"]
-    if not isinstance(typ, str):
+    if not isinstance(typ, str) or isinstance(typ, _Num):
         raise DecodeFailed("field 'type' has the wrong type (expected string)")
     if typ not in ("snapshot", "update"):
         raise DecodeFailed("book message type is not 'snapshot' or 'update'")
@@ -1632,6 +1641,143 @@ def _kraken(payload: bytes) -> dict[str, Any]:
     kind = "snapshot" if typ == "snapshot" else "update"
     return _result("snapshot" if kind == "snapshot" else "depth", prev_id=checksum,
                    segments=[_seg(symbol, kind, t, levels)])
+
+
+_KT_TOP = {"channel", "type", "data"}
+_KT = {"symbol", "side", "price", "qty", "trade_id", "timestamp"}
+_KT_DATA = "field 'data' has the wrong type (expected an array of trade objects)"
+
+
+def _kr_load(payload: bytes) -> _Obj:
+    try:
+        o = _KR_DECODER.decode(payload.decode("utf-8", "surrogateescape"))
+    except (ValueError, RecursionError) as exc:
+        raise DecodeFailed(f"malformed JSON ({exc})") from None
+    if not isinstance(o, _Obj):
+        raise DecodeFailed("malformed JSON (not an object)")
+    return o
+
+
+def _kr_text(p: _Pending, name: str, v: Any, symbol: bool = False) -> bool:
+    """A JSON string (a bare number parses to ``_Num``, a ``str`` too: not a string)."""
+    if isinstance(v, _Num):
+        p.add(f"field '{name}' has the wrong type (expected string)")
+        return False
+    return _sym_field(p, name, v) if symbol else _str_field(p, name, v)
+
+
+def _kr_int(p: _Pending, name: str, v: Any) -> int | None:
+    """A JSON integer (a ``_Num`` without fraction or exponent) in 0..2**62, else pended."""
+    if not isinstance(v, _Num) or not re.fullmatch(r"-?[0-9]+", v):
+        p.add(f"field '{name}' has the wrong type (expected integer)")
+        _kr_deep(v)
+    elif not 0 <= int(v) <= MAX_UPDATE_ID:
+        p.add(f"field '{name}' out of range (expected 0..2**62)")
+    else:
+        return int(v)
+    return None
+
+
+def _kr_channel_top(payload: bytes, channel: str, data_fn: Callable[[_Pending, Any], Any]
+                    ) -> tuple[dict[str, Any] | None, bool, Any]:
+    """Twin of ``_kr_top`` (parse/kraken_trades.pxi): ``(verdict, snapshot, data)``;
+    a verdict that is not None is final (not a message of ``channel``)."""
+    o = _kr_load(payload)
+    _check_dups(o, _KT_TOP)
+    p = _Pending()
+    data = None
+    for k, v in o.items():
+        if k == "data":
+            data = data_fn(p, v)
+        else:
+            _kr_deep(v)
+    if "channel" not in o:
+        return _kraken(payload), False, None
+    chan = o["channel"]
+    if not isinstance(chan, str) or isinstance(chan, _Num):
+        raise DecodeFailed("field 'channel' has the wrong type (expected string)")
+    if chan != channel:
+        kind = {"heartbeat": "heartbeat", "status": "control"}.get(chan, "ignored")
+        if kind == "ignored" and _bad_utf8(chan):
+            raise DecodeFailed("field 'channel' is not valid UTF-8")
+        return {"kind": kind}, False, None
+    if "type" not in o:
+        raise DecodeFailed("field 'type' missing")
+    typ = o["type"]
+    if not isinstance(typ, str) or isinstance(typ, _Num):
+        raise DecodeFailed("field 'type' has the wrong type (expected string)")
+    if typ not in ("snapshot", "update"):
+        raise DecodeFailed("field 'type' is not 'snapshot' or 'update'")
+    p.raise_if()
+    if "data" not in o:
+        raise DecodeFailed("field 'data' missing")
+    return None, typ == "snapshot", data
+
+
+def _kt_data(p: _Pending, v: Any) -> list[tuple[str | None, dict[str, Any]]]:
+    if not isinstance(v, list):
+        p.add(_KT_DATA)
+        _kr_deep(v)
+        return []
+    out = []
+    for el in v:
+        if not isinstance(el, _Obj):
+            p.add(_KT_DATA)
+            _kr_deep(el)
+            continue
+        _check_dups(el, _KT)
+        symbol: str | None = None
+        tr = _trade("kraken-trade", -1, -1, -1, 0, "", "", 0)
+        for k, x in el.items():
+            if k == "symbol":
+                if _kr_text(p, k, x, symbol=True):
+                    symbol = x
+            elif k == "side":
+                if _kr_text(p, k, x):
+                    if x in ("buy", "sell"):        # the taker's side
+                        tr["side"] = 1 if x == "buy" else -1
+                    else:
+                        p.add("field 'side' is not 'buy' or 'sell'")
+            elif k in ("price", "qty"):
+                if not isinstance(x, _Num):
+                    p.add(f"field '{k}' has the wrong type (expected number)")
+                    _kr_deep(x)
+                else:
+                    tr["price" if k == "price" else "size"] = x
+            elif k == "trade_id":
+                tid = _kr_int(p, k, x)
+                if tid is not None:
+                    tr["trade_id"] = tid
+            elif k == "timestamp":
+                if _kr_text(p, k, x):
+                    t = parse_rfc3339_ns(_raw(x))
+                    if t is None:
+                        p.add("field 'timestamp' is not an RFC 3339 timestamp")
+                    else:
+                        tr["time_ns"] = t
+            else:
+                _kr_deep(x)
+        for name in ("symbol", "side", "price", "qty", "trade_id", "timestamp"):
+            if name not in el:
+                p.add(f"field '{name}' missing")
+                break
+        out.append((symbol, tr))
+    return out
+
+
+def _kraken_trades(payload: bytes) -> dict[str, Any]:
+    """Kraken v2 ``trade`` (docs/venues.md, "Kraken trades"); ``side`` is the taker's."""
+    verdict, snap, data = _kr_channel_top(payload, "trade", _kt_data)
+    if verdict is not None:
+        return _tresult(verdict["kind"])
+    segs: list[dict[str, Any]] = []
+    for symbol, tr in data:
+        if segs and segs[-1]["symbol"] == symbol:
+            segs[-1]["trades"].append(tr)
+        else:
+            segs.append({"symbol": symbol, "kind": "snapshot" if snap else "update",
+                         "trades": [tr]})
+    return _tresult("trades", -1, data[-1][1]["time_ns"] if data else 0, segs)
 
 
 def kraken_checksum(asks: list[tuple[int, int]], bids: list[tuple[int, int]],
@@ -1670,6 +1816,7 @@ DECODERS: dict[str, Callable[[bytes], dict[str, Any]]] = {
     "kraken": _kraken,
     "okx": _okx,
     "okx-trades": _okx_trades,
+    "kraken-trades": _kraken_trades,
 }
 
 

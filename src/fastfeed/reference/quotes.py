@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from fastfeed.reference.decimal import DECIMAL_OK, decimal_code, decimal_error_message
+from fastfeed.reference.decimal import DECIMAL_OK, decimal_code, decimal_error_message, number_code
 from fastfeed.reference.decode import (
     INT64_MAX,
     INT64_MIN,
@@ -23,8 +23,15 @@ from fastfeed.reference.decode import (
     _check_depth,
     _check_dups,
     _Esc,
+    _kr_channel_top,
+    _kr_deep,
+    _kr_text,
     _load,
+    _Num,
+    _Obj,
+    _Pending,
     _raw,
+    parse_rfc3339_ns,
 )
 from fastfeed.venues import VENUES, get_venue
 
@@ -346,6 +353,75 @@ def _coinbase_exchange(payload: bytes, bbo: bool) -> dict[str, Any]:
         last=-1 if trade_id is None else trade_id)])
 
 
+# ---------------------------------------------------------------------------------------
+# Kraken v2 ticker (docs/venues.md, "Kraken ticker and best bid/offer")
+# ---------------------------------------------------------------------------------------
+
+KRAKEN_TICKER = ("symbol", "bid", "bid_qty", "ask", "ask_qty", "last", "volume", "vwap",
+                 "low", "high", "change", "change_pct", "timestamp")
+_KQ_BBO = ("bid", "bid_qty", "ask", "ask_qty")
+_KQ_TICKER = ("last", "volume", "low", "high", "change")
+_KQ_DATA = "field 'data' has the wrong type (expected an array of ticker objects)"
+
+
+def _kq_data(bbo: bool) -> Any:
+    def read(p: _Pending, v: Any) -> list[dict[str, Any]]:
+        if not isinstance(v, list):
+            p.add(_KQ_DATA)
+            _kr_deep(v)
+            return []
+        out = []
+        for el in v:
+            if not isinstance(el, _Obj):
+                p.add(_KQ_DATA)
+                _kr_deep(el)
+                continue
+            _check_dups(el, set(KRAKEN_TICKER))
+            t = 0
+            for k, x in el.items():
+                if k == "symbol":
+                    _kr_text(p, k, x, symbol=True)
+                elif k == "timestamp":
+                    if _kr_text(p, k, x):
+                        parsed = parse_rfc3339_ns(_raw(x))
+                        if parsed is None:
+                            p.add("field 'timestamp' is not an RFC 3339 timestamp")
+                        else:
+                            t = parsed
+                elif k in KRAKEN_TICKER:
+                    if not isinstance(x, _Num):
+                        p.add(f"field '{k}' has the wrong type (expected number)")
+                        _kr_deep(x)
+                else:
+                    _kr_deep(x)
+            need = ("symbol",) + (_KQ_BBO if bbo else _KQ_TICKER)
+            missing = [name for name in KRAKEN_TICKER if name in need and name not in el]
+            if missing:
+                p.add(f"field '{missing[0]}' missing")
+                continue
+            if p.msg is not None:
+                continue
+            if bbo:
+                out.append(_bbo(el["symbol"], "update", -1, t, el["bid"], el["bid_qty"],
+                                el["ask"], el["ask_qty"]))
+            else:
+                out.append(_ticker(el["symbol"], "update", t, {
+                    0: el["last"], 6: el["volume"], 4: el["low"], 3: el["high"],
+                    5: el["change"]}))
+        return out
+    return read
+
+
+def _kraken(payload: bytes, bbo: bool) -> dict[str, Any]:
+    verdict, snap, segs = _kr_channel_top(payload, "ticker", _kq_data(bbo))
+    if verdict is not None:
+        return _result(verdict["kind"])
+    for seg in segs:
+        seg["kind"] = "snapshot" if snap else "update"
+    return _result("bbo" if bbo else "ticker", -1, segs[-1]["exchange_ns"] if segs else 0,
+                   segs)
+
+
 DECODERS = {
     "binance-bbo": _binance_bbo,
     "binance-ticker": _binance_ticker,
@@ -353,6 +429,8 @@ DECODERS = {
     "coinbase-at-ticker": lambda p: _coinbase_at(p, False),
     "coinbase-exchange-bbo": lambda p: _coinbase_exchange(p, True),
     "coinbase-exchange-ticker": lambda p: _coinbase_exchange(p, False),
+    "kraken-ticker": lambda p: _kraken(p, False),
+    "kraken-bbo": lambda p: _kraken(p, True),
 }
 
 
@@ -365,10 +443,13 @@ def _shown(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def _dec(what: str, text: str, decimals: int) -> int:
-    code, value = decimal_code(text.encode("utf-8", "surrogateescape"), decimals)
+def _dec(what: str, text: str, decimals: int, shown: str | None = None) -> int:
+    # a bare JSON number (Kraken, ``_Num``) may have an exponent
+    parse = number_code if isinstance(text, _Num) else decimal_code
+    code, value = parse(text.encode("utf-8", "surrogateescape"), decimals)
     if code != DECIMAL_OK or value is None:
-        raise DecodeFailed(f"{what}: " + decimal_error_message(code, _shown(text), decimals))
+        raise DecodeFailed(f"{what}: " + decimal_error_message(
+            code, _shown(text if shown is None else shown), decimals))
     return value
 
 
@@ -376,8 +457,23 @@ def scale_free_decimals(text: str) -> int:
     """A volume's decimals: its significant fraction digits (trailing zeros dropped, at
     most 18), as the compiled ``_scale_free``; the value is exact at them."""
     raw = text.encode("utf-8", "surrogateescape")
+    e, neg = 0, False
+    if isinstance(text, _Num):      # less a bare number's exponent
+        at = next((i for i, c in enumerate(raw) if c in b"eE"), len(raw))
+        if at < len(raw) - 1:
+            exp = raw[at + 1:]
+            raw = raw[:at]
+            if exp[:1] in (b"-", b"+"):
+                neg = exp[:1] == b"-"
+                exp = exp[1:]
+            for c in exp:
+                if not 48 <= c <= 57 or e >= 1000:
+                    break
+                e = e * 10 + c - 48
     dot = raw.find(b".")
-    return 0 if dot < 0 else min(len(raw[dot + 1:].rstrip(b"0")), 18)
+    f = 0 if dot < 0 else len(raw[dot + 1:].rstrip(b"0"))
+    f = f + e if neg else f - e
+    return max(0, min(f, 18))
 
 
 def _convert_bbo(seg: dict[str, Any], pd: int, sd: int, tick: int, step: int) -> None:
@@ -407,10 +503,8 @@ def _convert_ticker(seg: dict[str, Any], pd: int, sd: int) -> None:
             decs[i] = scale_free_decimals(text)
             values[name] = _dec(name, text, decs[i])
         elif i == 5 and text.startswith("-"):
-            code, value = decimal_code(text[1:].encode("utf-8", "surrogateescape"), pd)
-            if code != DECIMAL_OK or value is None:
-                raise DecodeFailed(f"{name}: " + decimal_error_message(code, _shown(text), pd))
-            values[name] = -value
+            rest = _Num(text[1:]) if isinstance(text, _Num) else text[1:]
+            values[name] = -_dec(name, rest, pd, shown=text)
         else:
             values[name] = _dec(name, text, sd if i == 1 else pd)
     exchange_ns = seg.pop("exchange_ns")

@@ -1,4 +1,4 @@
-"""Kraken WebSocket v2: the ``book`` channel (depth 25) and the ``instrument`` channel.
+"""Kraken WebSocket v2: the ``book`` channel (depth 25), ``trade`` and ``instrument``.
 
 WebSocket ``/kraken/v2``. On open a ``status`` frame; ``subscribe``/``unsubscribe`` get one
 ack per symbol (``method``, ``result``, ``success``, ``time_in``/``time_out``). A ``book``
@@ -12,7 +12,13 @@ carries the levels of the view that changed, deletes (qty 0) for view levels the
 deleted, and nothing for a level pushed below the depth (the client truncates it away).
 Only depth 25 (``Kraken.book_depth``) is served. ``instrument`` answers a snapshot of every
 configured pair (``price_increment``/``qty_increment`` = tick/step, the precisions =
-their decimals). ``heartbeat`` about once a second on a connection that sent no data.
+their decimals). ``heartbeat`` about once a second on a connection that sent no data. ``trade``: one
+``update`` per model message with fills, one trade per fill (``trade_id`` the fill's id,
++1 per fill; ``side`` the taker's; ``ord_type`` ``market``); ``snapshot: true`` (the
+client's default here; Kraken's is false) sends the last 50 fills first. ``ticker``:
+with ``event_trigger`` ``trades`` an update after each message with fills, with ``bbo``
+one whenever the best bid/offer changed (price or size), a snapshot on subscribe.
+Unsubscribing ``book`` leaves the other channels running.
 Venue faults: ``bad_checksum`` and ``push_out`` (:data:`fastfeed.sim.faults.FAULTS`).
 """
 
@@ -20,7 +26,9 @@ from __future__ import annotations
 
 import heapq
 import json
+import time
 import zlib
+from collections.abc import Iterable
 from typing import Any
 
 from fastfeed.sim import render
@@ -29,11 +37,14 @@ from fastfeed.sim.dialects.coinbase_common import round_robin
 from fastfeed.sim.host import SimHost
 from fastfeed.sim.market import Market
 from fastfeed.sim.model import Message
+from fastfeed.sim.tape import Fill
 from fastfeed.sim.transport import Connection, Item
 from fastfeed.venues.kraken import CHECKSUM_LEVELS, Kraken
 
 #: the faults only this dialect knows (the wire acts on them)
 VENUE_FAULTS = ("bad_checksum", "push_out")
+#: trades a ``trade`` snapshot holds (docs/venues.md, "Kraken trades")
+TRADE_SNAPSHOT = 50
 
 Side = list[tuple[int, int]]
 
@@ -85,6 +96,8 @@ class KrakenWire(Wire):
         self.push_out = 0
         self.frames: list[bytes] = []
         """The burst as complete WebSocket frames, the snapshot first."""
+        self.last_top: tuple[int, int, int, int] | None = None
+        """The best bid/offer the last ``ticker-bbo`` message showed."""
 
     def _scales(self) -> tuple[int, int]:
         m = self.market.model
@@ -115,6 +128,64 @@ class KrakenWire(Wire):
         return (f'{{"channel":"book","type":"{kind}","data":[{{"symbol":"{self.market.symbol}",'
                 f'"bids":[{self._levels(bids)}],"asks":[{self._levels(asks)}],"checksum":{crc},'
                 f'"timestamp":"{render.rfc3339_us()}"}}]}}').encode()
+
+    def trade_message(self, kind: str, fills: list[Fill]) -> bytes:
+        """A ``trade`` message (``snapshot`` or ``update``) of ``fills``, oldest first,
+        shaped as the documented example (docs/venues.md, "Kraken trades")."""
+        pd, sd = self._scales()
+        m = self.market.model
+        items = ",".join(
+            f'{{"symbol":"{self.market.symbol}","side":"{"buy" if f.taker > 0 else "sell"}",'
+            f'"price":{number(f.price * m.price_scale.mantissa, pd)},'
+            f'"qty":{number(f.size * m.size_scale.mantissa, sd)},"ord_type":"market",'
+            f'"trade_id":{f.trade_id},"timestamp":"{render.rfc3339_us(f.t_ns)}"}}'
+            for f in fills)
+        return f'{{"channel":"trade","type":"{kind}","data":[{items}]}}'.encode()
+
+    def trade_snapshot(self) -> bytes:
+        """The last :data:`TRADE_SNAPSHOT` fills of the tape as a ``snapshot``."""
+        fills = list(self.market.model.fills)[-TRADE_SNAPSHOT:]
+        return self.trade_message("snapshot", fills)
+
+    def ticker_message(self, kind: str, now_ns: int) -> bytes:
+        """A ``ticker`` message shaped as the notes' example: the best bid/offer now and
+        the rolling window's statistics (``vwap`` and ``change_pct`` rounded: nothing
+        reads them)."""
+        m = self.market
+        pd, sd = self._scales()
+        pm, sm = m.model.price_scale.mantissa, m.model.size_scale.mantissa
+        st = m.window.stats(now_ns)
+        fallback = st.prev_price if st.prev_price is not None else m.mid()
+        last = st.last if st.last is not None else fallback
+        o = st.open if st.open is not None else fallback
+        high = st.high if st.high is not None else last
+        low = st.low if st.low is not None else last
+        b, bq, a, aq = m.bbo()
+        vwap = render.ratio_text(st.quote * pm, st.volume * 10 ** pd, pd) if st.volume else "0"
+        return (f'{{"channel":"ticker","type":"{kind}","data":[{{"symbol":"{m.symbol}",'
+                f'"bid":{number(b * pm, pd)},"bid_qty":{number(bq * sm, sd)},'
+                f'"ask":{number(a * pm, pd)},"ask_qty":{number(aq * sm, sd)},'
+                f'"last":{number(last * pm, pd)},"volume":{number(st.volume * sm, sd)},'
+                f'"vwap":{vwap},"low":{number(low * pm, pd)},"high":{number(high * pm, pd)},'
+                f'"change":{number((last - o) * pm, pd)},'
+                f'"change_pct":{render.ratio_text((last - o) * 100, o, 2)},'
+                f'"timestamp":"{render.rfc3339_us(now_ns)}"}}]}}').encode()
+
+    def channels(self, msg: Message, keys: Iterable[str]) -> list[tuple[str, bytes]]:
+        """A ``trade`` update of the message's fills (several trades batched in one); a
+        ``ticker`` update after them (``event_trigger: "trades"``) and one whenever the
+        best bid/offer changed (``"bbo"``: channel key ``ticker-bbo``)."""
+        out: list[tuple[str, bytes]] = []
+        if msg.trades and "trade" in keys:
+            out.append(("trade", self.trade_message("update", list(msg.trades))))
+        if msg.trades and "ticker" in keys:
+            out.append(("ticker", self.ticker_message("update", msg.trades[-1].t_ns)))
+        if "ticker-bbo" in keys:
+            top = self.market.bbo()
+            if top != self.last_top:
+                self.last_top = top
+                out.append(("ticker-bbo", self.ticker_message("update", time.time_ns())))
+        return out
 
     def snapshot(self) -> bytes:
         """A ``snapshot`` of the current view (the view is reset to the model's top)."""
@@ -219,6 +290,8 @@ class KrakenConn(Connection):
         super().__init__(host)
         self.venue = venue
         self.books: list[str] = []
+        self.trade_symbols: list[str] = []
+        self.ticker_symbols: dict[str, list[str]] = {}
         self._sent_at_heartbeat = 0
         self.bursting = 0
         """Burst blobs being written (``write_blob`` counts ``sent`` only at the end)."""
@@ -269,6 +342,12 @@ class KrakenConn(Connection):
             if method == "subscribe":
                 self.send_raw(self._instruments())
             return
+        if channel == "trade":
+            self._trade(method, params, req_id)
+            return
+        if channel == "ticker":
+            self._ticker(method, params, req_id)
+            return
         if channel != "book":
             self._ack(method, {"channel": channel}, req_id, error=f"Channel {channel} not supported")
             return
@@ -299,10 +378,64 @@ class KrakenConn(Connection):
                 self.markets.add(m)
             elif method == "unsubscribe" and symbol in self.books:
                 self.books.remove(symbol)
-                m.unsubscribe(self)
-                self.markets.discard(m)
+                m.unsubscribe(self, b"")
+                if not m.has(self):             # the book only: trades go on
+                    self.markets.discard(m)
         if bursts:
             self.spawn(self._burst(bursts))
+
+    def _ticker(self, method: str, params: dict[str, Any], req_id: Any) -> None:
+        """``ticker`` (un)subscribe: ``event_trigger`` ``trades`` (default) or ``bbo``
+        (channel keys ``ticker`` / ``ticker-bbo``); a subscribe's snapshot first."""
+        trigger = params.get("event_trigger", "trades")
+        snap = bool(params.get("snapshot", True))
+        key = "ticker-bbo" if trigger == "bbo" else "ticker"
+        for symbol in params.get("symbol", []):
+            result = {"channel": "ticker", "symbol": symbol, "event_trigger": trigger,
+                      "snapshot": snap}
+            m = self.host.find_market(self.venue, symbol)
+            if m is None or trigger not in ("trades", "bbo"):
+                self._ack(method, result, req_id, error=f"Currency pair not supported {symbol}"
+                          if m is None else f"Invalid event_trigger {trigger}")
+                continue
+            self._ack(method, result, req_id)
+            subs = self.ticker_symbols.setdefault(key, [])
+            if method == "subscribe" and symbol not in subs:
+                subs.append(symbol)
+                wire = wire_of(m, KrakenWire)
+                if snap:
+                    self.send_raw(wire.ticker_message("snapshot", time.time_ns()))
+                if key == "ticker-bbo":
+                    wire.last_top = m.bbo()
+                m.subscribe_channel(self, key)
+                self.markets.add(m)
+            elif method == "unsubscribe" and symbol in subs:
+                subs.remove(symbol)
+                m.unsubscribe_channel(self, key)
+                if not m.has(self):
+                    self.markets.discard(m)
+
+    def _trade(self, method: str, params: dict[str, Any], req_id: Any) -> None:
+        """``trade`` subscribe (with its snapshot when asked) or unsubscribe."""
+        snap = bool(params.get("snapshot", False))
+        for symbol in params.get("symbol", []):
+            result = {"channel": "trade", "symbol": symbol, "snapshot": snap}
+            m = self.host.find_market(self.venue, symbol)
+            if m is None:
+                self._ack(method, result, req_id, error=f"Currency pair not supported {symbol}")
+                continue
+            self._ack(method, result, req_id)
+            if method == "subscribe" and symbol not in self.trade_symbols:
+                self.trade_symbols.append(symbol)
+                if snap:
+                    self.send_raw(wire_of(m, KrakenWire).trade_snapshot())
+                m.subscribe_channel(self, "trade")
+                self.markets.add(m)
+            elif method == "unsubscribe" and symbol in self.trade_symbols:
+                self.trade_symbols.remove(symbol)
+                m.unsubscribe_channel(self, "trade")
+                if not m.has(self):
+                    self.markets.discard(m)
 
     async def _burst(self, markets: list[Market]) -> None:
         """Write the bursts of ``markets``, interleaved, as one blob (no heartbeat meanwhile)."""
@@ -342,7 +475,9 @@ class KrakenConn(Connection):
 
     def heartbeat(self) -> None:
         """``{"channel":"heartbeat"}`` when no data went out since the last tick."""
-        if self.books and self.sent == self._sent_at_heartbeat and not self.bursting:
+        if ((self.books or self.trade_symbols or any(self.ticker_symbols.values()))
+                and self.sent == self._sent_at_heartbeat
+                and not self.bursting):
             self.send_raw(b'{"channel":"heartbeat"}', data=False)
         self._sent_at_heartbeat = self.sent
 
@@ -355,6 +490,7 @@ class KrakenDialect(PathDialect):
     also_paths = ("/kraken",)
     wire_class = KrakenWire
     conn_class = KrakenConn
+    channel_names = ("trade", "ticker", "ticker-bbo")
 
 
 def _frames(m: Market) -> list[bytes]:
