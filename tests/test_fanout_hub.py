@@ -92,10 +92,13 @@ def test_attach_publishes_a_snapshot_that_starts_an_epoch():
     hub.attach(feed)
     assert woken == [1] and hub.armed and hub.dirty == 1
     r = Rebuilder()
-    assert hub.drain(r.take) == 1
-    (msg,) = r.messages
+    assert hub.drain(r.take) == 2
+    msg, marker = r.messages
     assert msg.kind == wire.SNAPSHOT and msg.flags == wire.FLAG_REPLACED
     assert msg.state_name == "syncing" and msg.seq == 0 and not hub.armed
+    # the epoch announced on the delta stream at once, without levels (docs/wire.md)
+    assert (marker.kind, marker.epoch, marker.seq, len(marker.bid_prices)) == (
+        wire.DELTA, msg.epoch, 1, 0)
     with pytest.raises(ValueError, match="already published"):
         hub.attach(feed)
 
@@ -169,9 +172,10 @@ def test_state_change_is_an_empty_delta_and_resync_a_new_epoch():
     feed.start_sync()
     feed.apply_snapshot(stream.snapshot())
     hub.drain(r.take)
-    last = r.messages[-1]
-    assert last.kind == wire.SNAPSHOT and last.flags == wire.FLAG_REPLACED
-    assert last.epoch > epoch and last.state_name == "live"
+    snap, marker = r.messages[-2:]
+    assert snap.kind == wire.SNAPSHOT and snap.flags == wire.FLAG_REPLACED
+    assert snap.epoch > epoch and snap.state_name == "live"
+    assert (marker.kind, marker.epoch, marker.seq) == (wire.DELTA, snap.epoch, 1)
     assert r.levels() == feed_levels(feed)
 
 
@@ -190,7 +194,7 @@ def test_periodic_snapshot_carries_the_last_delta_seq():
     msgs = []
     hub.drain(lambda slot, kind, payload: msgs.append((slot, wire.decode(payload))) or True)
     kinds = [(slot, m.kind, m.seq) for slot, m in msgs]
-    assert kinds == [(0, KIND_DELTA, 1), (0, KIND_SNAPSHOT, 1), (1, KIND_SNAPSHOT, 0)]
+    assert kinds == [(0, KIND_DELTA, 2), (0, KIND_SNAPSHOT, 2), (1, KIND_SNAPSHOT, 1)]
     start, _ = hub.request_snapshots(start, 2)      # wraps: books 2 and 0
     assert start == 1
 
@@ -206,7 +210,8 @@ def test_touch_all_starts_every_book_anew_and_detach_forgets():
     hub.detach(feeds[1][0])
     msgs = []
     hub.drain(lambda slot, kind, payload: msgs.append(wire.decode(payload)) or True)
-    assert [(m.kind, m.flags) for m in msgs] == [(KIND_SNAPSHOT, wire.FLAG_REPLACED)]
+    assert [(m.kind, m.flags, m.seq) for m in msgs] == [(KIND_SNAPSHOT, wire.FLAG_REPLACED, 0),
+                                                          (KIND_DELTA, 0, 1)]
     assert hub.books == 1
     hub.attach(feeds[1][0])         # the freed slot is reused
     assert hub.books == 2 and hub.core(1) is feeds[1][0]
@@ -224,7 +229,7 @@ def test_coinbase_in_band_snapshot_starts_an_epoch():
     hub.drain(lambda slot, kind, payload: got.append(wire.decode(payload)) or True)
     # one loop turn held the in-band snapshot and the updates after it: one snapshot
     assert [(m.kind, m.flags, m.state_name) for m in got] == [
-        (KIND_SNAPSHOT, wire.FLAG_REPLACED, "live")]
+        (KIND_SNAPSHOT, wire.FLAG_REPLACED, "live"), (KIND_DELTA, 0, "live")]
     bids = sorted(zip(got[0].bid_prices.tolist(), got[0].bid_sizes.tolist(), strict=True), reverse=True)
     assert bids == [tuple(map(int, r)) for r in feed.book.bids_int()]
 
@@ -337,7 +342,7 @@ def test_a_publish_that_raises_leaves_the_dirty_list_consistent():
 
     def explode(slot, kind, payload):
         calls.append(slot)
-        if len(calls) == 2:
+        if len(calls) == 3:            # the second book's snapshot
             raise RuntimeError("boom")
         return True
 
@@ -349,4 +354,5 @@ def test_a_publish_that_raises_leaves_the_dirty_list_consistent():
     assert hub.dirty == 3
     got = []
     hub.drain(lambda slot, kind, payload: got.append(slot) or True)
-    assert sorted(got) == [0, 1, 2] and hub.dirty == 0 and not hub.armed
+    # book 0 a delta; books 1 and 2 their snapshot and its epoch announcement
+    assert sorted(got) == [0, 1, 1, 2, 2] and hub.dirty == 0 and not hub.armed

@@ -6,7 +6,10 @@ exactly the engine's books — through venue faults and a NATS server restart.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import socket
+import sys
 
 import pytest
 
@@ -14,6 +17,7 @@ from e2e import assert_exact, run, settle, sim_config, wait_for
 from fastfeed import Engine
 from fastfeed.fanout.publisher import NatsPublisher, parse_nats_url
 from fastfeed.fanout.server import NatsServer
+from fastfeed.replay import book_json
 from fastfeed.sim import Simulator
 from nats_reader import read_book, read_trades
 
@@ -147,3 +151,36 @@ def test_url_parsing_and_option_checks():
         NatsPublisher("nats://h:1", snapshot_every=10_000.0)
     with pytest.raises(ValueError, match="prefix"):
         NatsPublisher("nats://h:1", prefix="a.*")
+
+
+def test_consumer_processes_end_equal_to_the_engine_through_venue_faults(server):
+    # the end-to-end test: the engine publishes through a REST resync, an in-band
+    # resync and a reconnect; a `fastfeed consume` process that joins late (after the
+    # faults began) ends with exactly the engine's books, level for level
+    async def body():
+        venues = {"binance": ["BTCUSDT"], "coinbase": ["BTC-USD"]}
+        async with Simulator(sim_config(venues, rate=200.0)) as sim:
+            async with Engine(nats=server.url, nats_options={"snapshot_every": 1.0}) as engine:
+                books = [await engine.subscribe(v, s, **urls(sim, v))
+                         for v, symbols in venues.items() for s in symbols]
+                await wait_for(lambda: all(b.messages > 30 for b in books), what="traffic")
+                sim.inject("binance", "BTCUSDT", "drop")
+                consumer = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "fastfeed", "consume", server.url,
+                    "binance:BTCUSDT", "coinbase:BTC-USD", "--duration", "6", "--json",
+                    stdout=asyncio.subprocess.PIPE,
+                    env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+                await wait_for(lambda: books[0].resyncs >= 1, what="REST resync")
+                sim.inject("coinbase", "BTC-USD", "drop")
+                sim.inject("binance", "BTCUSDT", "disconnect")
+                await wait_for(lambda: books[1].resyncs >= 1, what="in-band resync")
+                await settle(sim, books)
+                for book in books:
+                    assert_exact(sim, book)
+                await published(engine)
+                out, _ = await asyncio.wait_for(consumer.communicate(), 30)
+                assert consumer.returncode == 0
+                got = {(d["venue"], d["symbol"]): d for d in map(json.loads, out.splitlines())}
+                for book in books:
+                    assert got[(book.venue, book.symbol)] == book_json(book)
+    run(body, timeout=90)

@@ -7,6 +7,7 @@ import struct
 import numpy as np
 import pytest
 
+from fastfeed.fanout import wire
 from fastfeed.fanout.wire import (
     DELTA,
     HEADER_LEN,
@@ -65,7 +66,8 @@ def test_longer_header_is_skipped() -> None:
     (lambda d: d[:HEADER_LEN - 1], "shorter than"),
     (lambda d: b"FFNX" + d[4:], "bad magic"),
     (lambda d: d[:4] + struct.pack("<H", 2) + d[6:], "unsupported wire version 2"),
-    (lambda d: d[:6] + b"\x03" + d[7:], "unknown message kind 3"),
+    (lambda d: d[:6] + b"\x04" + d[7:], "unknown message kind 4"),
+    (lambda d: d[:6] + b"\x03" + d[7:], "trades message"),     # a book body as TRADES
     (lambda d: d[:7] + b"\x05" + d[8:], "unknown book state 5"),
     (lambda d: d[:14] + struct.pack("<H", 80) + d[16:], "header_len 80"),
     (lambda d: d[:-8], "its header says"),
@@ -77,8 +79,12 @@ def test_rejects(mutate: object, reason: str) -> None:
 
 
 def test_encode_rejects_unknown_kind() -> None:
-    with pytest.raises(WireError, match="unknown kind"):
+    with pytest.raises(WireError, match="not a book message kind"):
         encode(9, state=1, book=1, price_decimals=0, size_decimals=0, epoch=1, seq=1)
+    with pytest.raises(WireError, match="not a book message kind"):
+        # TRADES messages are encode_trades' job
+        encode(wire.TRADES, state=1, book=1, price_decimals=0, size_decimals=0, epoch=1,
+               seq=1)
 
 
 def test_names() -> None:

@@ -352,6 +352,16 @@ cdef class FanHub:
                 flags &= ~FF_FAN_PERIODIC    # the snapshot just sent serves
                 if not flags & FF_FAN_NEW_EPOCH:
                     self.overflows += 1
+            if flags & FF_FAN_NEW_EPOCH:
+                # announce the epoch on the delta stream at once (docs/wire.md): a consumer
+                # reading deltas must learn of it even if the book then stays still
+                ff_fan_reset(g)
+                g.flags = FF_FAN_STATE       # kept if the announcement is refused
+                g.dirty = 1
+                if not publish(g.slot, DELTA, self._encode(core, g, DELTA, epoch, 1, 0)):
+                    return -1
+                g.seq = 1
+                sent += 1
         if flags & FF_FAN_PERIODIC:
             # a refused periodic snapshot is only skipped: the next round sends one
             if publish(g.slot, SNAPSHOT, self._encode(core, g, SNAPSHOT, g.epoch, g.seq, 0)):
