@@ -4,50 +4,17 @@
 # .venv-debug and runs the unit and corpus tests with the sanitizer runtime preloaded.
 # Extra arguments go to pytest, e.g. `bash ci/debug.sh -k book -x`.
 #
-# Test selection (explicit, below): everything that drives the compiled modules in-process
-# (book, decimal/decode, feed, histogram, sequencer, corpus, the bench smoke tests). Left out:
-# the end-to-end tests that start the simulator/engine over sockets (test_engine_*,
-# test_chaos, test_sim_*, test_cli, test_bench_cli) and anything marked `slow`: they are slow
-# under ASan and go through the same compiled code the unit tests cover. A test file in
-# neither list fails the job, so a new one gets a deliberate choice.
+# Test selection (ci/test-groups.sh): the IN_PROCESS group. Left out: END_TO_END (the
+# simulator/engine/nats-server over sockets) and anything marked `slow`: they are slow under
+# ASan and go through the same compiled code the unit tests cover.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${FASTFEED_DEBUG_VENV:-.venv-debug}
 PY=${PYTHON:-python3}
 
-TESTS=(
-    tests/test_book.py tests/test_decimal.py tests/test_decode_binance.py
-    tests/test_decode_coinbase.py tests/test_decode_kraken.py tests/test_decode_okx.py tests/test_feed_binance.py tests/test_feed_coinbase.py
-    tests/test_hist.py tests/test_sync.py tests/test_corpus.py tests/test_corpus_listener.py
-    tests/test_states.py tests/test_venues.py tests/test_parse_api.py tests/test_shm.py
-    tests/test_fuzz_smoke.py tests/test_snapshots.py tests/test_memory.py tests/test_view.py
-    tests/test_decode_trades.py tests/test_trades.py tests/test_router_channels.py
-    tests/test_decode_quotes.py tests/test_decode_candles.py tests/test_local_candles.py
-    benches/test_bench_book.py benches/test_bench_feed.py benches/test_bench_hist.py
-    benches/test_bench_parse.py benches/test_bench_trades.py benches/test_bench_quotes.py
-    benches/test_bench_candles.py
-    tests/test_decode_backfill.py tests/test_trades_backfill.py tests/test_recording_file.py
-    tests/test_recorder.py benches/test_bench_recording.py tests/test_export.py
-    tests/test_decode_bybit.py tests/test_tokenmetrics_decode.py
-    tests/test_decode_okx_trades.py tests/test_decode_bybit_trades.py tests/test_wire.py
-    tests/test_fanout_hub.py tests/test_decode_kraken_trades.py tests/test_decode_kraken_quotes.py
-)
-SKIPPED=(
-    tests/test_engine_*.py tests/test_chaos.py tests/test_sim_*.py tests/test_cli.py
-    tests/test_bench_cli.py tests/test_robust.py tests/test_rest_hostile.py tests/test_shm_mp.py
-    tests/test_honest_live.py tests/test_scale.py tests/test_audit.py tests/test_bench_scale.py
-    tests/test_backfill.py tests/test_cli_record.py tests/test_replay_serve.py
-    tests/test_tokenmetrics.py tests/test_fanout_publisher.py benches/test_bench_fanout.py
-    tests/test_workers.py tests/test_fanout_consumer.py
-)
-unlisted=()
-for f in tests/test_*.py benches/test_*.py; do
-    case " ${TESTS[*]} ${SKIPPED[*]} " in *" $f "*) ;; *) unlisted+=("$f") ;; esac
-done
-if [ ${#unlisted[@]} -gt 0 ]; then
-    echo "ci/debug.sh: add to TESTS (in-process) or SKIPPED (end-to-end): ${unlisted[*]}" >&2
-    exit 1
-fi
+# shellcheck source=ci/test-groups.sh
+source ci/test-groups.sh
+TESTS=("${IN_PROCESS[@]}")
 
 ASAN_LIB=$(gcc -print-file-name=libasan.so)
 if [ ! -e "$ASAN_LIB" ] || [ "${ASAN_LIB#/}" = "$ASAN_LIB" ]; then
@@ -70,8 +37,7 @@ tar -cf - --exclude='*.so' --exclude='*.c' --exclude=__pycache__ \
     pyproject.toml setup.py README.md src | tar -xf - -C "$COPY"
 echo "== build (FASTFEED_DEBUG=1 FASTFEED_SANITIZE=address,undefined)"
 FASTFEED_DEBUG=1 FASTFEED_SANITIZE=address,undefined \
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$COPY[test,bench]" \
-    "pytest-xdist>=3.5"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$COPY[test,bench]"
 
 # Guard against a silently unsanitized build (e.g. the setup.py switch broken).
 site=$("$VENV/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['platlib'])")
