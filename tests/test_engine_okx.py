@@ -10,6 +10,7 @@ import asyncio
 
 from e2e import book_levels, run, sim_config, truth_levels, wait_for
 from fastfeed import Engine
+from fastfeed._quotes import QUOTE_MISSING
 from fastfeed.sim import Simulator
 
 SYMBOLS = ["BTC-USDT", "ETH-USDT", "BTC-USDT-SWAP"]
@@ -175,4 +176,51 @@ def test_a_book_resubscribe_leaves_the_trade_stream_running():
                 before = trades.recorded
                 await wait_for(lambda: trades.recorded >= before + 10, what="trades after it")
                 assert trades.gaps == 0 and trades.state == "live"
+    run(body, timeout=60)
+
+
+def test_tickers_share_the_book_connection_and_equal_the_simulators_tape():
+    # docs/venues.md, "OKX": `tickers` beside `books` and `trades` on one connection; with
+    # the market paused, the last ticker is the tape's exactly (last price and size, the
+    # window's open/high/low, base volume and quote volume)
+    from decimal import Decimal
+
+    async def body():
+        async with Simulator(sim_config({"okx": ["BTC-USDT", "BTC-USDT-SWAP"]}, rate=50,
+                                        trade_rate=30)) as sim:
+            async with Engine() as engine:
+                book = await engine.subscribe("okx", "BTC-USDT", **urls(sim))
+                trades = await engine.subscribe_trades("okx", "BTC-USDT", **urls(sim))
+                ticker = await engine.subscribe_ticker("okx", "BTC-USDT", **urls(sim))
+                swap = await engine.subscribe_ticker("okx", "BTC-USDT-SWAP", **urls(sim))
+                assert ticker.channel == "tickers"
+                await wait_for(lambda: ticker.recorded >= 5 and swap.recorded >= 5
+                               and trades.recorded >= 5, timeout=30, what="tickers")
+                sim.pause()
+                await asyncio.sleep(0.8)        # the last change's push (100 ms limit)
+                tick, step = Decimal("0.01"), Decimal("0.00001")    # SymbolConfig's defaults
+                for stream, sym in ((ticker, "BTC-USDT"), (swap, "BTC-USDT-SWAP")):
+                    fills = sim.trades("okx", sym)
+                    t = stream.ticker()
+                    pd, sd = stream.price_decimals, stream.size_decimals
+
+                    def price(v, pd=pd):
+                        return Decimal(int(v)).scaleb(-pd)
+                    assert price(t.last_price) == fills[-1].price * tick
+                    assert Decimal(int(t.last_size)).scaleb(-sd) == fills[-1].size * step
+                    assert price(t.open) == fills[0].price * tick
+                    assert price(t.high) == max(f.price for f in fills) * tick
+                    assert price(t.low) == min(f.price for f in fills) * tick
+                    volume = Decimal(int(t.volume)).scaleb(-int(t.volume_decimals))
+                    assert volume == sum(f.size for f in fills) * step
+                    if sym == "BTC-USDT":
+                        quote = Decimal(int(t.quote_volume)).scaleb(
+                            -int(t.quote_volume_decimals))
+                        assert quote == sum(f.price * f.size for f in fills) * tick * step
+                    else:       # SWAP: volCcy24h is base, no quote volume
+                        assert t.quote_volume == QUOTE_MISSING
+                    assert stream.rejected == 0 and stream.state == "live"
+                assert ticker.connection is book.connection is trades.connection
+                counters = book.connection.listener.counters()
+                assert counters["decode_errors"] == 0, counters
     run(body, timeout=60)

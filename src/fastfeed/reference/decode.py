@@ -1463,7 +1463,8 @@ def _bybit_stream_channel(payload: bytes) -> tuple[str, str | None]:
 
 def _okx_stream_channel(payload: bytes) -> tuple[str, str | None]:
     return _by_head(payload, b'{"arg":{"channel":"', (b"books",),
-                    {b"trades": ("okx-trades", "trades")}, ("okx", "okx-trades"))
+                    {b"trades": ("okx-trades", "trades"), b"tickers": ("okx-ticker", "ticker")},
+                    ("okx", "okx-trades", "okx-ticker"))
 
 
 #: Reference of the stream decoders, by the names venue descriptions use

@@ -5,20 +5,21 @@ subscribe, then ``update`` messages every 100 ms); each update's ``prevSeqId`` m
 the previous message's ``seqId`` (the idle keep-alive has ``seqId == prevSeqId`` and empty
 sides; after maintenance ``seqId`` may go backwards while the chain holds). A break
 resubscribes that instrument only. Trades (channel ``trades``, aggregated per taker
-order) share the connection; their ids are only observed. The connection wants the text ``ping`` when idle and
+order) and tickers (``tickers``) share the connection; trade ids are only observed. The connection wants the text ``ping`` when idle and
 answers ``pong``. The rules: docs/venues.md, "OKX".
 """
 
 from __future__ import annotations
 
 import json
+from typing import ClassVar
 
 from fastfeed.rest import RestClient, RestError
 from fastfeed.venues.base import BOOK, Instrument, Venue, dumps
 
 
 class Okx(Venue):
-    """OKX v5 public WebSocket: the ``books`` and ``trades`` channels."""
+    """OKX v5 public WebSocket: the ``books``, ``trades`` and ``tickers`` channels."""
 
     name = "okx"
     symbol_example = "BTC-USDT"
@@ -30,6 +31,11 @@ class Okx(Venue):
     # (tradeId - count == previous tradeId) is UNCERTAIN, so ids are only observed
     # (docs/venues.md, "OKX")
     trade_streams = (("trades", "observed"),)
+    #: ``tickers`` (docs/venues.md, "OKX")
+    ticker_decoder = "okx-ticker"
+    channel_names: ClassVar[dict[str, str]] = {"ticker": "tickers"}
+    #: the channels besides books a connection subscribes by name
+    channel_arg_names: ClassVar[tuple[str, ...]] = ("trades", "tickers")
     #: the book channel fastfeed subscribes (400-level snapshot + 100 ms updates)
     book_channel = "books"
     ws_url = "wss://ws.okx.com:8443/ws/v5/public"
@@ -57,8 +63,9 @@ class Okx(Venue):
         return "SWAP" if symbol.endswith("-SWAP") else "SPOT"
 
     def _ops(self, op: str, symbols: list[str], channel: str) -> list[bytes]:
-        if channel not in (BOOK, "trades"):
-            raise ValueError(f"{self.name}: only books and trades are implemented, "
+        if channel != BOOK and channel not in self.channel_arg_names:
+            raise ValueError(f"{self.name}: only books, "
+                             f"{', '.join(self.channel_arg_names)} are implemented, "
                              f"not {channel!r}")
         name = self.book_channel if channel == BOOK else channel
         step = self.max_streams_per_message
@@ -68,7 +75,7 @@ class Okx(Venue):
 
     def subscribe_messages(self, symbols: list[str], channel: str = BOOK) -> list[bytes]:
         """``{"op":"subscribe","args":[{"channel":"books","instId":"BTC-USDT"},...]}``
-        (``"channel":"trades"`` for trades)."""
+        (``"channel":"trades"``, ``"tickers"`` for those channels)."""
         return self._ops("subscribe", symbols, channel)
 
     def unsubscribe_messages(self, symbols: list[str], channel: str = BOOK) -> list[bytes]:

@@ -1,4 +1,4 @@
-"""OKX v5 public order books and trades (``okx``): the ``books`` and ``trades`` channels.
+"""OKX v5 public order books, trades and tickers (``okx``): ``books``, ``trades``, ``tickers``.
 
 WebSocket ``/okx/ws/v5/public``. Requests are
 ``{"op":"subscribe"|"unsubscribe","args":[{"channel":"books","instId":"BTC-USDT"},...]}``,
@@ -12,7 +12,8 @@ not match), ``seq_reset`` (``seqId`` jumps backwards, the chain intact: maintena
 ``keepalive`` (idle keep-alive updates: empty sides, ``seqId == prevSeqId``, sent at once).
 The book is served whole (the venue's is 400 levels). ``trades``: one message per taker
 order at one price (the model's fills aggregated), ``tradeId`` the last fill's id,
-``count`` the fills, ``side`` the taker's; unsubscribing ``books`` leaves ``trades``
+``count`` the fills, ``side`` the taker's; ``tickers`` on a trade or a best bid/ask
+change, at most one per 100 ms; unsubscribing ``books`` leaves the other channels
 running. REST:
 ``GET /api/v5/public/instruments?instType=SPOT|SWAP&instId=``. Shapes: docs/simulator.md,
 "OKX".
@@ -21,6 +22,7 @@ running. REST:
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -37,7 +39,9 @@ from fastfeed.sim.tape import Agg, aggregate
 from fastfeed.venues.okx import Okx
 
 #: The channels a connection may subscribe.
-CHANNELS = ("books", "trades")
+CHANNELS = ("books", "trades", "tickers")
+#: ``tickers``: at most one push per this many ns (docs/venues.md, "OKX")
+TICKER_EVERY_NS = 100_000_000
 #: Where a ``seq_reset`` fault takes ``seqId`` (far below any live value).
 RESET_SEQ = 1000
 
@@ -56,6 +60,9 @@ class OkxWire(Wire):
         """``seq_reset`` faults pending."""
         self.frames: list[bytes] = []
         """The burst as complete WebSocket frames, the snapshot first."""
+        self._ticker_due = 0
+        self._ticker_pending = False
+        self._ticker_bbo: tuple[int, int, int, int] | None = None
 
     def render(self, action: str, bids: Iterable[tuple[int, int]], asks: Iterable[tuple[int, int]],
                seq: int, prev: int) -> bytes:
@@ -106,11 +113,60 @@ class OkxWire(Wire):
                 f'"side":"{"buy" if a.taker > 0 else "sell"}","ts":"{a.t_ns // 1_000_000}",'
                 f'"count":"{a.last_id - a.first_id + 1}","source":"0","seqId":{self.seq}}}]}}').encode()
 
-    def channels(self, msg: Message, keys: Iterable[str]) -> list[tuple[str, bytes]]:
-        """A ``trades`` message per aggregate of the message's fills."""
-        if not msg.trades or "trades" not in keys:
+    def ticker(self, now_ns: int) -> bytes:
+        """One ``tickers`` message over the rolling window (``SimConfig.ticker_window``)
+        in the documented field order. SPOT: ``vol24h`` base, ``volCcy24h`` quote; SWAP
+        (a contract is one unit of base here): ``vol24h`` contracts, ``volCcy24h`` base.
+        ``sodUtc0``/``sodUtc8`` are the window's open."""
+        m = self.market
+        fmt = m.fmt
+        st = m.window.stats(now_ns)
+        fallback = st.prev_price if st.prev_price is not None else m.mid()
+        last = st.last if st.last is not None else fallback
+        o = st.open if st.open is not None else fallback
+        h = st.high if st.high is not None else last
+        low = st.low if st.low is not None else last
+        b, bq, a, aq = m.bbo()
+        swap = Okx.inst_type(m.symbol) == "SWAP"
+        vol = fmt.size(st.volume)
+        vol_ccy = vol if swap else render.quote_text(fmt, st.quote, m.dialect.quote_width)
+        op = fmt.price(o)
+        return (f'{{"arg":{{"channel":"tickers","instId":"{m.symbol}"}},"data":[{{'
+                f'"instType":"{"SWAP" if swap else "SPOT"}","instId":"{m.symbol}",'
+                f'"last":"{fmt.price(last)}","lastSz":"{fmt.size(st.last_size)}",'
+                f'"askPx":"{fmt.price(a)}","askSz":"{fmt.size(aq)}","bidPx":"{fmt.price(b)}",'
+                f'"bidSz":"{fmt.size(bq)}","open24h":"{op}","high24h":"{fmt.price(h)}",'
+                f'"low24h":"{fmt.price(low)}","volCcy24h":"{vol_ccy}","vol24h":"{vol}",'
+                f'"sodUtc0":"{op}","sodUtc8":"{op}","ts":"{now_ns // 1_000_000}"}}]}}').encode()
+
+    def _ticker_if_due(self, now_ns: int) -> list[tuple[str, bytes]]:
+        if not self._ticker_pending or now_ns < self._ticker_due:
             return []
-        return [("trades", self.trade(a)) for a in aggregate(msg.trades)]
+        self._ticker_pending = False
+        self._ticker_due = now_ns + TICKER_EVERY_NS
+        return [("tickers", self.ticker(now_ns))]
+
+    def channels(self, msg: Message, keys: Iterable[str]) -> list[tuple[str, bytes]]:
+        """A ``trades`` message per aggregate of the message's fills; ``tickers`` on a
+        trade or a change of the best bid/ask, at most once per 100 ms (a change inside
+        that is pushed when it is over, ``periodic``)."""
+        keys = set(keys)
+        out: list[tuple[str, bytes]] = []
+        if msg.trades and "trades" in keys:
+            out.extend(("trades", self.trade(a)) for a in aggregate(msg.trades))
+        if "tickers" in keys:
+            bbo = self.market.bbo()
+            if msg.trades or bbo != self._ticker_bbo:
+                self._ticker_bbo = bbo
+                self._ticker_pending = True
+            out.extend(self._ticker_if_due(time.time_ns()))
+        else:
+            self._ticker_bbo = None
+        return out
+
+    def periodic(self, now_ns: int, keys: Iterable[str]) -> list[tuple[str, bytes]]:
+        """A ``tickers`` change held back by the 100 ms limit, once it is over."""
+        return self._ticker_if_due(now_ns) if "tickers" in keys else []
 
     def keepalive(self) -> bytes:
         """The idle keep-alive: empty sides, ``seqId == prevSeqId`` (the last one)."""
@@ -157,7 +213,8 @@ class OkxConn(WireSnapshotConn):
         super().__init__(host, venue)
         self.conn_id = f"{id(self) & 0xFFFFFFFF:08x}"
         self.books: list[str] = []
-        self.trade_insts: list[str] = []
+        self.chan_insts: dict[str, list[str]] = {}
+        """The instruments subscribed per channel other than books."""
         self.text_pings = 0
         """Text ``ping`` messages received (answered ``pong``)."""
 
@@ -193,8 +250,8 @@ class OkxConn(WireSnapshotConn):
         for a in args:
             s, channel = a["instId"], a["channel"]
             self._reply({"event": op, "arg": {"channel": channel, "instId": s}})
-            if channel == "trades":
-                self._trades(op, s)
+            if channel != "books":
+                self._channel(op, s, channel)
             elif op == "subscribe" and s not in self.books:
                 self.books.append(s)
                 fresh.append(s)
@@ -206,15 +263,16 @@ class OkxConn(WireSnapshotConn):
                     self.markets.discard(m)
         self.open(fresh)
 
-    def _trades(self, op: str, symbol: str) -> None:
+    def _channel(self, op: str, symbol: str, channel: str) -> None:
         m = self.market(symbol)
-        if op == "subscribe" and symbol not in self.trade_insts:
-            self.trade_insts.append(symbol)
-            m.subscribe_channel(self, "trades")
+        insts = self.chan_insts.setdefault(channel, [])
+        if op == "subscribe" and symbol not in insts:
+            insts.append(symbol)
+            m.subscribe_channel(self, channel)
             self.markets.add(m)
-        elif op == "unsubscribe" and symbol in self.trade_insts:
-            self.trade_insts.remove(symbol)
-            m.unsubscribe_channel(self, "trades")
+        elif op == "unsubscribe" and symbol in insts:
+            insts.remove(symbol)
+            m.unsubscribe_channel(self, channel)
             if not m.has(self):
                 self.markets.discard(m)
 
@@ -226,7 +284,7 @@ class OkxDialect(PathDialect):
     ws_path = "/okx/ws/v5/public"
     wire_class = OkxWire
     conn_class = OkxConn
-    channel_names = ("trades",)
+    channel_names = ("trades", "tickers")
 
     def rest_routes(self) -> list[Route]:
         """``/api/v5/public/instruments``."""
