@@ -234,3 +234,143 @@ def test_ticker_feed_matches_reference_stream(msgs: list[tuple[int, str, str]]) 
     assert (f.recorded, f.stale, f.rejected, f.unknown_symbol) == (
         r.recorded, r.stale, r.rejected, r.unknown_symbol)
     assert np.all(f.tickers()["recv_ns"] > 0)
+
+
+# ---------------------------------------------------------------------------------------
+# bbo-tbt
+# ---------------------------------------------------------------------------------------
+
+# channels.md 6.4, byte for byte
+BBO = (b'{"arg":{"channel":"bbo-tbt","instId":"BCH-USDT-SWAP"},"data":[{"asks":[["111.06",'
+       b'"55154","0","2"]],"bids":[["111.05","57745","0","2"]],"ts":"1670324386802",'
+       b'"seqId":363996337}]}')
+_LEVEL = "has the wrong type (expected one [price, size, \"0\", count] level)"
+
+
+def test_documented_bbo() -> None:
+    out = both(BBO, "bbo", 2, 0)
+    assert out["kind"] == "bbo" and out["last_id"] == 363996337
+    (seg,) = out["segments"]
+    assert seg == {"symbol": "BCH-USDT-SWAP", "kind": "update", "update_id": 363996337,
+                   "exchange_ns": 1670324386802 * 10**6, "bid_price": 11105,
+                   "bid_size": 57745, "ask_price": 11106, "ask_size": 55154, "off_grid": 0}
+
+
+def test_bbo_without_seq_id_has_no_update_id() -> None:
+    seg = both(BBO.replace(b',"seqId":363996337', b''), "bbo", 2, 0)["segments"][0]
+    assert seg["update_id"] == -1
+
+
+@pytest.mark.parametrize(("payload", "message"), [
+    (BBO.replace(b'"seqId":363996337', b'"seqId":"363996337"'),
+     "field 'seqId' has the wrong type (expected integer)"),
+    (BBO.replace(b'"seqId":363996337', b'"seqId":-1'), "field 'seqId' out of range"),
+    (BBO.replace(b'"seqId":363996337', b'"seqId":99999999999999999999'),
+     "field 'seqId' out of range"),
+    (BBO.replace(b',"ts":"1670324386802"', b''), "field 'ts' missing"),
+    (BBO.replace(b'"ts":"1670324386802"', b'"ts":"16703.24"'), _TS),
+    (BBO.replace(b'"bids":[["111.05","57745","0","2"]],', b''), "field 'bids' missing"),
+    (BBO.replace(b'"asks":[["111.06","55154","0","2"]],', b''), "field 'asks' missing"),
+    (BBO.replace(b'"bids":[["111.05","57745","0","2"]]', b'"bids":[]'), "field 'bids' " + _LEVEL),
+    (BBO.replace(b'"bids":[["111.05","57745","0","2"]]',
+                 b'"bids":[["111.05","57745","0","2"],["111.04","1","0","1"]]'),
+     "field 'bids' " + _LEVEL),
+    (BBO.replace(b'"asks":[["111.06","55154","0","2"]]', b'"asks":[["111.06",55154,"0","2"]]'),
+     "field 'asks' " + _LEVEL),
+    (BBO.replace(b'"asks":[["111.06","55154","0","2"]]', b'"asks":[["111.06","55154"]]'),
+     "field 'asks' " + _LEVEL),
+    (BBO.replace(b'"asks":[["111.06","55154","0","2"]]', b'"asks":{}'), "field 'asks' " + _LEVEL),
+    (b'{"arg":{"channel":"bbo-tbt","instId":"X"},"data":[]}', "field 'data' is an empty array"),
+])
+def test_bbo_errors(payload: bytes, message: str) -> None:
+    c, r = run_both("okx", payload, "bbo", 2, 0)
+    assert isinstance(r, ref.DecodeFailed) and str(r) == message
+    assert_same(c, r)
+
+
+@pytest.mark.parametrize(("payload", "message"), [
+    (BBO.replace(b'"111.05"', b'"111.055"'), "price"),             # finer than the tick
+    (BBO.replace(b'"57745"', b'"57745.5"'), "size"),
+    (BBO.replace(b'"57745"', b'"99999999999999999999"'), "size"),
+    (BBO.replace(b'"111.06"', b'"1e2"'), "price"),
+])
+def test_bbo_values_are_exact_or_rejected(payload: bytes, message: str) -> None:
+    c, r = run_both("okx", payload, "bbo", 2, 0)
+    assert isinstance(c, _parse.DecodeFailed) and str(c).startswith(message), c
+    assert_same(c, r)
+
+
+def test_bbo_other_messages_and_truncation() -> None:
+    for payload in (TICKER, BOOKS, TRADES):
+        assert both(payload, "bbo")["kind"] == "ignored"
+    assert both(BBO, "ticker")["kind"] == "ignored"
+    for i in range(len(BBO)):
+        c, r = run_both("okx", BBO[:i], "bbo", 2, 0)
+        assert isinstance(c, _parse.DecodeFailed), i
+        assert_same(c, r)
+    assert _parse.stream_channel("okx", BBO) == ("bbo", None)
+    bad = BBO.replace(b'"seqId":363996337', b'"seqId":true')
+    assert _parse.stream_channel("okx", bad)[0] == "bbo"
+    assert ref_decode.stream_channel("okx", bad) == (
+        "bbo", "field 'seqId' has the wrong type (expected integer)")
+
+
+levels = st.one_of(*[st.tuples(decimals, decimals, st.just("0"), st.just("2")).map(
+    lambda t: [list(t)])] * 6, json_values)
+
+
+@st.composite
+def bbo_messages(draw: st.DrawFn) -> bytes:
+    els = []
+    for _ in range(draw(st.integers(0, 3))):
+        pairs = draw(fields([
+            ("asks", levels), ("bids", levels), ("ts", ms_texts),
+            ("seqId", st.one_of(*[st.integers(0, 10**12)] * 6, st.integers(-3, 2**63 + 3)))]))
+        els.append(Raw(draw(json_object(pairs))))
+    arg = Raw(draw(json_object(draw(fields([
+        ("channel", st.sampled_from(["bbo-tbt", "bbo-tbt", "books", "tickers"])),
+        ("instId", inst_ids)])))))
+    env = draw(fields([("arg", st.just(arg)), ("data", st.just(els))]))
+    return draw(json_object(env)).encode("utf-8", "surrogatepass")
+
+
+@_SETTINGS
+@given(bbo_messages(), st.sampled_from([2, 2, 8, 0]), st.sampled_from([8, 0, 3]),
+       st.sampled_from([1, 5]))
+def test_generated_bbos_match_reference(payload: bytes, pd: int, sd: int, tick: int) -> None:
+    assert_same(*run_both("okx", payload, "bbo", pd, sd, tick, tick))
+
+
+@_SETTINGS
+@given(bbo_messages(), st.data())
+def test_bbo_byte_mutations_match_reference(payload: bytes, data: st.DataObject) -> None:
+    if payload:
+        i = data.draw(st.integers(0, len(payload) - 1))
+        b = data.draw(st.sampled_from(b'{}[]",:\\0.-e \x80\xff'))
+        payload = payload[:i] + bytes([b]) + payload[i + 1:]
+    for channel in ("bbo", "ticker"):
+        assert_same(*run_both("okx", payload, channel, 2, 8))
+    assert ref_decode.stream_channel("okx", payload)[0] == _parse.stream_channel(
+        "okx", payload)[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 30), st.sampled_from(["111.05", "111.055", "7"]),
+                          st.sampled_from(["BCH-USDT-SWAP", "ETH-USDT-SWAP"]), st.booleans()),
+                max_size=20), st.integers(1, 6))
+def test_bbo_feed_matches_reference_stream(msgs: list[tuple[int, str, str, bool]],
+                                           capacity: int) -> None:
+    f = fastfeed.BboFeed("okx", "BCH-USDT-SWAP", "0.01", "1", capacity=capacity, strict=False)
+    r = ref.QuoteStream("okx", "BCH-USDT-SWAP", "bbo", 2, 0, capacity=capacity)
+    for seq, price, sym, with_seq in msgs:
+        p = (BBO.replace(b'"seqId":363996337', b'"seqId":%d' % seq)
+             .replace(b'"111.05"', b'"%s"' % price.encode())
+             .replace(b'"BCH-USDT-SWAP"', b'"%s"' % sym.encode()))
+        if not with_seq:
+            p = p.replace(b',"seqId":%d' % seq, b'')
+        assert f.apply_message(p) == r.apply_message(p)
+    got = [{k: int(rec[k]) for k in ("exchange_ns", "update_id", "bid_price", "bid_size",
+                                     "ask_price", "ask_size")} for rec in f.updates()]
+    assert got == r.records()
+    assert (f.recorded, f.stale, f.rejected, f.overwritten, f.unknown_symbol) == (
+        r.recorded, r.stale, r.rejected, r.overwritten, r.unknown_symbol)

@@ -162,3 +162,119 @@ cdef int decode_okx_ticker(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept 
 
 
 _register("okx-ticker", decode_okx_ticker)
+
+
+# OKX v5 public `bbo-tbt` (docs/venues.md, "OKX"): {"arg":{"channel":"bbo-tbt",
+# "instId":"BCH-USDT-SWAP"},"data":[{"asks":[["111.06","55154","0","2"]],"bids":[["111.05",
+# "57745","0","2"]],"ts":"1670324386802","seqId":363996337}]}: one level a side,
+# [price, size, "0" (deprecated), order count], every message a whole L1 snapshot.
+
+cdef enum:
+    OQB_ts = 0
+    OQB_seqId = 1
+    OQB_bids = 2
+    OQB_asks = 3
+
+cdef QTable _OQ_BBO
+_qtable(&_OQ_BBO, "field", ("ts", "seqId", "bids", "asks", "instId", "checksum",
+                            "prevSeqId"))
+
+cdef const char* _OQ_BIDS_WRONG = ("field 'bids' has the wrong type "
+                                   "(expected one [price, size, \"0\", count] level)")
+cdef const char* _OQ_ASKS_WRONG = ("field 'asks' has the wrong type "
+                                   "(expected one [price, size, \"0\", count] level)")
+
+
+cdef int _oq_level(Cursor* c, DeltaBatch* b, const QVal* side, QVal* price, QVal* size,
+                   const char* wrong) noexcept nogil:
+    """``[[price, size, "0", count]]`` (four strings, one level) at ``side``'s offset
+    (validated JSON): the price and size spans. DEC_OK or a failure."""
+    cdef int j
+    cdef QVal v
+    if side.kind != QK_ARR:
+        return _fail_batch(b, DEC_WRONG_TYPE, side.at, wrong)
+    c.i = side.at + 1
+    if cur_peek(c) != b'[':
+        return _fail_batch(b, DEC_WRONG_TYPE, side.at, wrong)
+    c.i += 1
+    for j in range(4):
+        if j > 0:
+            if cur_peek(c) != b',':
+                return _fail_batch(b, DEC_WRONG_TYPE, side.at, wrong)
+            c.i += 1
+        if cur_peek(c) != b'"' or _q_value(c, &v, False) < 0:
+            return _fail_batch(b, DEC_WRONG_TYPE, side.at, wrong)
+        if j == 0:
+            price[0] = v
+        elif j == 1:
+            size[0] = v
+    if cur_peek(c) != b']':
+        return _fail_batch(b, DEC_WRONG_TYPE, side.at, wrong)
+    c.i += 1
+    if cur_peek(c) != b']':
+        return _fail_batch(b, DEC_WRONG_TYPE, side.at, wrong)
+    return DEC_OK
+
+
+cdef int decode_okx_bbo(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil:
+    """OKX ``bbo-tbt`` → MSG_BBO, one segment per ``data`` element (one bid and one ask
+    level; update id ``seqId`` when present, else -1; time ``ts``); the rest as the ticker
+    decoder. Checked in order: arg, channel, instId, data, then per element ts seqId
+    bids asks."""
+    cdef Cursor c
+    cdef QVal top[Q_MAX_FIELDS]
+    cdef QVal arg[Q_MAX_FIELDS]
+    cdef QVal v[Q_MAX_FIELDS]
+    cdef QVal bid, bid_size, ask, ask_size
+    cdef const QTable* t = &_OQ_BBO
+    cdef Py_ssize_t resume
+    cdef int rc
+    cdef int64_t t_ns = 0
+    cdef int64_t seq = -1
+    batch_reset(b)
+    cur_init(&c, p, n)
+    rc = _oq_head(&c, b, top, arg, "bbo-tbt", 7)
+    if rc >= 0:
+        return rc
+    while True:
+        if cur_peek(&c) != b'{':
+            return _fail_batch(b, DEC_WRONG_TYPE, c.i, _OQ_TOP.wrong_arr[OQ_data])
+        if _q_object(&c, t, v) < 0:
+            return _fail_cursor(b, &c)
+        resume = c.i
+        if _q_str(b, t, v, OQB_ts, True) < 0:
+            return b.error
+        rc = _oq_ms(b, &v[OQB_ts], &t_ns)
+        if rc != DEC_OK:
+            return rc
+        rc = _q_int(b, t, v, OQB_seqId, False, 0, MAX_UPDATE_ID)
+        if rc < 0:
+            return b.error
+        seq = v[OQB_seqId].v if rc == 1 else -1
+        if v[OQB_bids].kind == QK_ABSENT:
+            return _missing(b, t.missing[OQB_bids])
+        rc = _oq_level(&c, b, &v[OQB_bids], &bid, &bid_size, _OQ_BIDS_WRONG)
+        if rc != DEC_OK:
+            return rc
+        if v[OQB_asks].kind == QK_ABSENT:
+            return _missing(b, t.missing[OQB_asks])
+        rc = _oq_level(&c, b, &v[OQB_asks], &ask, &ask_size, _OQ_ASKS_WRONG)
+        if rc != DEC_OK:
+            return rc
+        rc = _q_bbo(b, &arg[OQA_instId], &bid, &bid_size, &ask, &ask_size, seq, t_ns,
+                    SEG_UPDATE)
+        if rc != DEC_OK:
+            return rc
+        c.i = resume
+        rc = cur_next(&c, b']')
+        if rc < 0:
+            return _fail_cursor(b, &c)
+        if rc == 0:
+            break
+    b.msg_kind = MSG_BBO
+    b.last_id = seq
+    b.event_time_ns = t_ns
+    return DEC_OK
+
+
+_register("okx-bbo", decode_okx_bbo)

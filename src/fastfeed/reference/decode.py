@@ -1463,8 +1463,9 @@ def _bybit_stream_channel(payload: bytes) -> tuple[str, str | None]:
 
 def _okx_stream_channel(payload: bytes) -> tuple[str, str | None]:
     return _by_head(payload, b'{"arg":{"channel":"', (b"books",),
-                    {b"trades": ("okx-trades", "trades"), b"tickers": ("okx-ticker", "ticker")},
-                    ("okx", "okx-trades", "okx-ticker"))
+                    {b"trades": ("okx-trades", "trades"), b"tickers": ("okx-ticker", "ticker"),
+                     b"bbo-tbt": ("okx-bbo", "bbo")},
+                    ("okx", "okx-trades", "okx-ticker", "okx-bbo"))
 
 
 #: Reference of the stream decoders, by the names venue descriptions use

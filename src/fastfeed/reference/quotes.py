@@ -433,6 +433,45 @@ def _okx_ticker(payload: bytes) -> dict[str, Any]:
     return _result("ticker", t=t, segments=segments)
 
 
+OKX_BBO = ("ts", "seqId", "bids", "asks", "instId", "checksum", "prevSeqId")
+
+
+def _okx_level(el: dict[str, Any], name: str) -> tuple[str, str]:
+    """``[[price, size, "0", count]]``: one level of four strings."""
+    v = el[name]
+    wrong = (f"field '{name}' has the wrong type "
+             "(expected one [price, size, \"0\", count] level)")
+    if (not isinstance(v, list) or len(v) != 1 or not isinstance(v[0], list)
+            or len(v[0]) != 4 or not all(isinstance(x, str) for x in v[0])):
+        raise DecodeFailed(wrong)
+    return v[0][0], v[0][1]
+
+
+def _okx_bbo(payload: bytes) -> dict[str, Any]:
+    out, sym, data = _okx_head(payload, "bbo-tbt")
+    if out is not None:
+        return out
+    segments = []
+    t, seq = 0, -1
+    for el in data:
+        if not isinstance(el, dict):
+            raise DecodeFailed(_OKX_DATA)
+        _check_dups(el, set(OKX_BBO))  # type: ignore[arg-type]
+        _check_depth(el, {})
+        f = _Fields(el)
+        t = _okx_ms(f)
+        got = f.integer("seqId", False, 0, MAX_UPDATE_ID)
+        seq = -1 if got is None else got
+        if "bids" not in el:
+            raise DecodeFailed("field 'bids' missing")
+        b, bq = _okx_level(el, "bids")
+        if "asks" not in el:
+            raise DecodeFailed("field 'asks' missing")
+        a, aq = _okx_level(el, "asks")
+        segments.append(_bbo(sym, "update", seq, t, b, bq, a, aq))
+    return _result("bbo", last_id=seq, t=t, segments=segments)
+
+
 DECODERS = {
     "binance-bbo": _binance_bbo,
     "binance-ticker": _binance_ticker,
@@ -441,6 +480,7 @@ DECODERS = {
     "coinbase-exchange-bbo": lambda p: _coinbase_exchange(p, True),
     "coinbase-exchange-ticker": lambda p: _coinbase_exchange(p, False),
     "okx-ticker": _okx_ticker,
+    "okx-bbo": _okx_bbo,
 }
 
 

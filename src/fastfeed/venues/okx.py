@@ -5,7 +5,7 @@ subscribe, then ``update`` messages every 100 ms); each update's ``prevSeqId`` m
 the previous message's ``seqId`` (the idle keep-alive has ``seqId == prevSeqId`` and empty
 sides; after maintenance ``seqId`` may go backwards while the chain holds). A break
 resubscribes that instrument only. Trades (channel ``trades``, aggregated per taker
-order) and tickers (``tickers``) share the connection; trade ids are only observed. The connection wants the text ``ping`` when idle and
+order), tickers (``tickers``) and the best bid/offer (``bbo-tbt``) share the connection; trade ids are only observed. The connection wants the text ``ping`` when idle and
 answers ``pong``. The rules: docs/venues.md, "OKX".
 """
 
@@ -19,7 +19,8 @@ from fastfeed.venues.base import BOOK, Instrument, Venue, dumps
 
 
 class Okx(Venue):
-    """OKX v5 public WebSocket: the ``books``, ``trades`` and ``tickers`` channels."""
+    """OKX v5 public WebSocket: the ``books``, ``trades``, ``tickers`` and ``bbo-tbt``
+    channels."""
 
     name = "okx"
     symbol_example = "BTC-USDT"
@@ -31,11 +32,12 @@ class Okx(Venue):
     # (tradeId - count == previous tradeId) is UNCERTAIN, so ids are only observed
     # (docs/venues.md, "OKX")
     trade_streams = (("trades", "observed"),)
-    #: ``tickers`` (docs/venues.md, "OKX")
+    #: ``tickers`` and ``bbo-tbt`` (docs/venues.md, "OKX")
     ticker_decoder = "okx-ticker"
-    channel_names: ClassVar[dict[str, str]] = {"ticker": "tickers"}
+    bbo_decoder = "okx-bbo"
+    channel_names: ClassVar[dict[str, str]] = {"ticker": "tickers", "bbo": "bbo-tbt"}
     #: the channels besides books a connection subscribes by name
-    channel_arg_names: ClassVar[tuple[str, ...]] = ("trades", "tickers")
+    channel_arg_names: ClassVar[tuple[str, ...]] = ("trades", "tickers", "bbo-tbt")
     #: the book channel fastfeed subscribes (400-level snapshot + 100 ms updates)
     book_channel = "books"
     ws_url = "wss://ws.okx.com:8443/ws/v5/public"
@@ -75,7 +77,7 @@ class Okx(Venue):
 
     def subscribe_messages(self, symbols: list[str], channel: str = BOOK) -> list[bytes]:
         """``{"op":"subscribe","args":[{"channel":"books","instId":"BTC-USDT"},...]}``
-        (``"channel":"trades"``, ``"tickers"`` for those channels)."""
+        (``"channel":"trades"``, ``"tickers"``, ``"bbo-tbt"`` for those channels)."""
         return self._ops("subscribe", symbols, channel)
 
     def unsubscribe_messages(self, symbols: list[str], channel: str = BOOK) -> list[bytes]:

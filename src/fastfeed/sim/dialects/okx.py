@@ -1,4 +1,5 @@
-"""OKX v5 public order books, trades and tickers (``okx``): ``books``, ``trades``, ``tickers``.
+"""OKX v5 public order books, trades, tickers, BBO (``okx``): ``books``, ``trades``,
+``tickers``, ``bbo-tbt``.
 
 WebSocket ``/okx/ws/v5/public``. Requests are
 ``{"op":"subscribe"|"unsubscribe","args":[{"channel":"books","instId":"BTC-USDT"},...]}``,
@@ -13,7 +14,8 @@ not match), ``seq_reset`` (``seqId`` jumps backwards, the chain intact: maintena
 The book is served whole (the venue's is 400 levels). ``trades``: one message per taker
 order at one price (the model's fills aggregated), ``tradeId`` the last fill's id,
 ``count`` the fills, ``side`` the taker's; ``tickers`` on a trade or a best bid/ask
-change, at most one per 100 ms; unsubscribing ``books`` leaves the other channels
+change, at most one per 100 ms; ``bbo-tbt`` on every best bid/ask change (``seqId``
+the book's); unsubscribing ``books`` leaves the other channels
 running. REST:
 ``GET /api/v5/public/instruments?instType=SPOT|SWAP&instId=``. Shapes: docs/simulator.md,
 "OKX".
@@ -39,7 +41,7 @@ from fastfeed.sim.tape import Agg, aggregate
 from fastfeed.venues.okx import Okx
 
 #: The channels a connection may subscribe.
-CHANNELS = ("books", "trades", "tickers")
+CHANNELS = ("books", "trades", "tickers", "bbo-tbt")
 #: ``tickers``: at most one push per this many ns (docs/venues.md, "OKX")
 TICKER_EVERY_NS = 100_000_000
 #: Where a ``seq_reset`` fault takes ``seqId`` (far below any live value).
@@ -63,6 +65,8 @@ class OkxWire(Wire):
         self._ticker_due = 0
         self._ticker_pending = False
         self._ticker_bbo: tuple[int, int, int, int] | None = None
+        self._last_bbo: tuple[int, int, int, int] | None = None
+        self._bbo_seq = 0
 
     def render(self, action: str, bids: Iterable[tuple[int, int]], asks: Iterable[tuple[int, int]],
                seq: int, prev: int) -> bytes:
@@ -139,6 +143,18 @@ class OkxWire(Wire):
                 f'"low24h":"{fmt.price(low)}","volCcy24h":"{vol_ccy}","vol24h":"{vol}",'
                 f'"sodUtc0":"{op}","sodUtc8":"{op}","ts":"{now_ns // 1_000_000}"}}]}}').encode()
 
+    def bbo(self, bbo: tuple[int, int, int, int]) -> bytes:
+        """One ``bbo-tbt`` message (documented field order), ``seqId`` the book's (one
+        more than the last when no book subscriber moved it: it always grows)."""
+        m = self.market
+        fmt = m.fmt
+        b, bq, a, aq = bbo
+        self._bbo_seq = self.seq if self.seq > self._bbo_seq else self._bbo_seq + 1
+        return (f'{{"arg":{{"channel":"bbo-tbt","instId":"{m.symbol}"}},"data":[{{"asks":[['
+                f'"{fmt.price(a)}","{fmt.size(aq)}","0","1"]],"bids":[["{fmt.price(b)}",'
+                f'"{fmt.size(bq)}","0","1"]],"ts":"{render.now_ms()}","seqId":{self._bbo_seq}}}]}}'
+                ).encode()
+
     def _ticker_if_due(self, now_ns: int) -> list[tuple[str, bytes]]:
         if not self._ticker_pending or now_ns < self._ticker_due:
             return []
@@ -149,7 +165,8 @@ class OkxWire(Wire):
     def channels(self, msg: Message, keys: Iterable[str]) -> list[tuple[str, bytes]]:
         """A ``trades`` message per aggregate of the message's fills; ``tickers`` on a
         trade or a change of the best bid/ask, at most once per 100 ms (a change inside
-        that is pushed when it is over, ``periodic``)."""
+        that is pushed when it is over, ``periodic``); ``bbo-tbt`` when the best bid or
+        ask (price or size) changed."""
         keys = set(keys)
         out: list[tuple[str, bytes]] = []
         if msg.trades and "trades" in keys:
@@ -162,6 +179,13 @@ class OkxWire(Wire):
             out.extend(self._ticker_if_due(time.time_ns()))
         else:
             self._ticker_bbo = None
+        if "bbo-tbt" in keys:
+            bbo = self.market.bbo()
+            if bbo != self._last_bbo:
+                self._last_bbo = bbo
+                out.append(("bbo-tbt", self.bbo(bbo)))
+        else:
+            self._last_bbo = None
         return out
 
     def periodic(self, now_ns: int, keys: Iterable[str]) -> list[tuple[str, bytes]]:
@@ -284,7 +308,7 @@ class OkxDialect(PathDialect):
     ws_path = "/okx/ws/v5/public"
     wire_class = OkxWire
     conn_class = OkxConn
-    channel_names = ("trades", "tickers")
+    channel_names = ("trades", "tickers", "bbo-tbt")
 
     def rest_routes(self) -> list[Route]:
         """``/api/v5/public/instruments``."""
