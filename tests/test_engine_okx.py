@@ -256,3 +256,39 @@ def test_bbo_tbt_shares_the_book_connection_and_equals_the_book_top():
                 counters = book.connection.listener.counters()
                 assert counters["decode_errors"] == 0, counters
     run(body, timeout=60)
+
+
+def test_candles_are_served_on_business_and_equal_the_simulators_tape():
+    # docs/venues.md, "OKX": `candle<bar>` lives on /business, a connection of its own
+    # (the Binance USD-M route mechanism); every closed candle is the tape's bar exactly
+    from decimal import Decimal
+
+    async def body():
+        async with Simulator(sim_config({"okx": ["BTC-USDT"]}, rate=50, trade_rate=30)) as sim:
+            async with Engine() as engine:
+                book = await engine.subscribe("okx", "BTC-USDT", **urls(sim))
+                candles = await engine.subscribe_candles("okx", "BTC-USDT", "1s", **urls(sim))
+                assert candles.channel == "candle1s"
+                await wait_for(lambda: len(candles.candles()) >= 3, timeout=30,
+                               what="3 closed candles")
+                assert candles.connection is not book.connection
+                assert candles.connection.route == "/business"
+                tick, step = Decimal("0.01"), Decimal("0.00001")    # SymbolConfig's defaults
+                fills = sim.trades("okx", "BTC-USDT")
+                pd, sd = candles.price_decimals, candles.size_decimals
+                for row in candles.candles():
+                    lo, hi = int(row["open_ns"]), int(row["close_ns"])
+                    assert hi - lo == 10**9
+                    bar = [f for f in fills if lo <= f.t_ns < hi]
+                    if not bar:
+                        continue
+                    got = [Decimal(int(row[k])).scaleb(-pd) for k in ("open", "high", "low",
+                                                                      "close")]
+                    assert got == [bar[0].price * tick, max(f.price for f in bar) * tick,
+                                   min(f.price for f in bar) * tick, bar[-1].price * tick]
+                    assert Decimal(int(row["volume"])).scaleb(-sd) == sum(
+                        f.size for f in bar) * step
+                    assert int(row["closed"]) == 1
+                assert candles.rejected == 0 and candles.state == "live"
+                assert candles.connection.listener.counters()["decode_errors"] == 0
+    run(body, timeout=60)

@@ -111,6 +111,7 @@ include "parse/kraken.pxi"
 include "parse/okx.pxi"
 include "parse/okx_trades.pxi"
 include "parse/okx_quotes.pxi"
+include "parse/okx_candles.pxi"
 include "parse/okx_stream.pxi"
 
 DECODERS = tuple(_REGISTRY)             # every decoder name registered above

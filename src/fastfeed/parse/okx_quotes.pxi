@@ -58,10 +58,11 @@ cdef int _oq_ms(DeltaBatch* b, const QVal* v, int64_t* ns) noexcept nogil:
 
 
 cdef int _oq_head(Cursor* c, DeltaBatch* b, QVal* top, QVal* arg, const char* channel,
-                  Py_ssize_t channel_len) noexcept nogil:
+                  Py_ssize_t channel_len, bint prefix=False) noexcept nogil:
     """The envelope: ``pong`` and events (control, ``error`` a venue error), ``arg``
     (channel, instId). DEC_OK with ``b.msg_kind`` set for a message that is not of
-    ``channel``; -1 (go on: ``data`` is next) for one of ``channel``; else a failure."""
+    ``channel`` (with ``prefix``: whose channel does not start with it); -1 (go on: the
+    cursor at the first ``data`` element) for one of ``channel``; else a failure."""
     cdef const QTable* t = &_OQ_TOP
     cdef int rc
     if c.n == 4 and memcmp(c.p, b"pong", 4) == 0:
@@ -86,7 +87,9 @@ cdef int _oq_head(Cursor* c, DeltaBatch* b, QVal* top, QVal* arg, const char* ch
         return _fail_cursor(b, c)
     if _q_str(b, &_OQ_ARG, arg, OQA_channel, True) < 0:
         return b.error
-    if not _span_is(arg[OQA_channel].s, arg[OQA_channel].len, channel, channel_len):
+    if not (_span_is(arg[OQA_channel].s, arg[OQA_channel].len, channel, channel_len) or (
+            prefix and arg[OQA_channel].len > channel_len
+            and memcmp(arg[OQA_channel].s, channel, <size_t>channel_len) == 0)):
         b.msg_kind = MSG_IGNORED        # books, trades, other channels
         return DEC_OK
     if _q_sym(b, &_OQ_ARG, arg, OQA_instId) < 0:

@@ -370,9 +370,11 @@ def _okx_ms(f: _Fields) -> int:
     return ms * 10**6
 
 
-def _okx_head(payload: bytes, channel: str) -> tuple[dict[str, Any] | None, str, list[Any]]:
-    """``(result, instId, data)``: a result for a message not of ``channel``, else None
-    with the symbol and the non-empty ``data`` elements."""
+def _okx_head(payload: bytes, channel: str,
+              prefix: bool = False) -> tuple[dict[str, Any] | None, str, list[Any]]:
+    """``(result, instId, data)``: a result for a message not of ``channel`` (with
+    ``prefix``: whose channel does not start with it), else None with the symbol and the
+    non-empty ``data`` elements."""
     if payload == b"pong":
         return _result("control"), "", []
     o = _load(payload)
@@ -393,7 +395,9 @@ def _okx_head(payload: bytes, channel: str) -> tuple[dict[str, Any] | None, str,
     fa = _Fields(arg)
     chan = fa.text("channel")
     assert chan is not None
-    if _raw(chan) != channel:
+    raw = _raw(chan)
+    if raw != channel and not (prefix and len(raw.encode("utf-8", "surrogateescape"))
+                               > len(channel) and raw.startswith(channel)):
         return _result("ignored"), "", []
     sym = fa.symbol("instId")
     if "data" not in o:

@@ -15,7 +15,9 @@ The book is served whole (the venue's is 400 levels). ``trades``: one message pe
 order at one price (the model's fills aggregated), ``tradeId`` the last fill's id,
 ``count`` the fills, ``side`` the taker's; ``tickers`` on a trade or a best bid/ask
 change, at most one per 100 ms; ``bbo-tbt`` on every best bid/ask change (``seqId``
-the book's); unsubscribing ``books`` leaves the other channels
+the book's); ``candle<bar>`` on ``/okx/ws/v5/business`` only (and nothing else
+there): the open bar every second, the final one (``confirm`` "1") when it is over;
+unsubscribing ``books`` leaves the other channels
 running. REST:
 ``GET /api/v5/public/instruments?instType=SPOT|SWAP&instId=``. Shapes: docs/simulator.md,
 "OKX".
@@ -37,11 +39,15 @@ from fastfeed.sim.host import SimHost
 from fastfeed.sim.market import Market
 from fastfeed.sim.model import BookState, Message
 from fastfeed.sim.rest import RestApi, Route
-from fastfeed.sim.tape import Agg, aggregate
-from fastfeed.venues.okx import Okx
+from fastfeed.sim.tape import Agg, Bar, aggregate
+from fastfeed.venues.okx import BAR_SECONDS, Okx
 
 #: The channels a connection may subscribe.
 CHANNELS = ("books", "trades", "tickers", "bbo-tbt")
+#: The channels of the ``/business`` path (``candle<bar>``: the prefix).
+BUSINESS_PREFIX = "candle"
+#: ``candle<bar>``: an open bar is pushed this often (the venue's fastest push)
+CANDLE_EVERY_NS = 1_000_000_000
 #: ``tickers``: at most one push per this many ns (docs/venues.md, "OKX")
 TICKER_EVERY_NS = 100_000_000
 #: Where a ``seq_reset`` fault takes ``seqId`` (far below any live value).
@@ -67,6 +73,8 @@ class OkxWire(Wire):
         self._ticker_bbo: tuple[int, int, int, int] | None = None
         self._last_bbo: tuple[int, int, int, int] | None = None
         self._bbo_seq = 0
+        self._open_bar: dict[str, int] = {}
+        self._candle_due: dict[str, int] = {}
 
     def render(self, action: str, bids: Iterable[tuple[int, int]], asks: Iterable[tuple[int, int]],
                seq: int, prev: int) -> bytes:
@@ -188,9 +196,45 @@ class OkxWire(Wire):
             self._last_bbo = None
         return out
 
+    def candle(self, bar_name: str, bar: Bar, closed: bool) -> bytes:
+        """One ``candle<bar>`` message: ``[ts, o, h, l, c, vol, volCcy, volCcyQuote,
+        confirm]``; SPOT ``vol`` base and ``volCcy`` quote, SWAP (a contract is one unit
+        of base here) ``vol`` contracts and ``volCcy`` base; ``volCcyQuote`` quote."""
+        m = self.market
+        fmt = m.fmt
+        vol = fmt.size(bar.volume)
+        quote = render.quote_text(fmt, bar.quote, m.dialect.quote_width)
+        ccy = vol if Okx.inst_type(m.symbol) == "SWAP" else quote
+        return (f'{{"arg":{{"channel":"candle{bar_name}","instId":"{m.symbol}"}},"data":[['
+                f'"{bar.start_ns // 1_000_000}","{fmt.price(bar.open)}","{fmt.price(bar.high)}",'
+                f'"{fmt.price(bar.low)}","{fmt.price(bar.close)}","{vol}","{ccy}","{quote}",'
+                f'"{1 if closed else 0}"]]}}').encode()
+
     def periodic(self, now_ns: int, keys: Iterable[str]) -> list[tuple[str, bytes]]:
-        """A ``tickers`` change held back by the 100 ms limit, once it is over."""
-        return self._ticker_if_due(now_ns) if "tickers" in keys else []
+        """A ``tickers`` change held back by the 100 ms limit, once it is over; each
+        ``candle<bar>``'s open bar every second, and its final push (``confirm`` "1") as
+        soon as its interval is over (bars aligned to UTC, every bar)."""
+        keys = set(keys)
+        out = self._ticker_if_due(now_ns) if "tickers" in keys else []
+        for key in keys:
+            if not key.startswith(BUSINESS_PREFIX):
+                continue
+            name = key[len(BUSINESS_PREFIX):]
+            interval = BAR_SECONDS[name] * 1_000_000_000
+            start = now_ns - now_ns % interval
+            open_start = self._open_bar.get(key)
+            if open_start is not None and open_start != start:
+                out.append((key, self.candle(name, self.market.bar(interval, open_start), True)))
+                self._candle_due[key] = 0
+            self._open_bar[key] = start
+            if now_ns >= self._candle_due.get(key, 0):
+                self._candle_due[key] = now_ns + CANDLE_EVERY_NS
+                out.append((key, self.candle(name, self.market.bar(interval, start), False)))
+        for key in list(self._open_bar):
+            if key not in keys:  # nobody left: a later subscriber starts afresh
+                del self._open_bar[key]
+                self._candle_due.pop(key, None)
+        return out
 
     def keepalive(self) -> bytes:
         """The idle keep-alive: empty sides, ``seqId == prevSeqId`` (the last one)."""
@@ -232,9 +276,10 @@ class OkxConn(WireSnapshotConn):
 
     wire_class = OkxWire
 
-    def __init__(self, host: SimHost, venue: str) -> None:
-        """Nothing subscribed."""
+    def __init__(self, host: SimHost, venue: str, business: bool = False) -> None:
+        """Nothing subscribed; ``business``: the ``/business`` path (candles only)."""
         super().__init__(host, venue)
+        self.business = business
         self.conn_id = f"{id(self) & 0xFFFFFFFF:08x}"
         self.books: list[str] = []
         self.chan_insts: dict[str, list[str]] = {}
@@ -263,7 +308,7 @@ class OkxConn(WireSnapshotConn):
             self._reply({"event": "error", "code": "60012", "msg": f"Invalid request: {data[:200]!r}"})
             return
         for a in args:
-            if a.get("channel") not in CHANNELS or not self.known(a.get("instId")):
+            if not self._serves(a.get("channel")) or not self.known(a.get("instId")):
                 self._reply({"event": "error", "code": "60018",
                              "msg": f"Wrong URL or channel:{a.get('channel')},instId:{a.get('instId')} "
                                     f"doesn't exist. Please use the correct URL, channel and parameters "
@@ -287,6 +332,14 @@ class OkxConn(WireSnapshotConn):
                     self.markets.discard(m)
         self.open(fresh)
 
+    def _serves(self, channel: Any) -> bool:
+        # "Subscribing on the wrong path fails": candles on /business, the rest on /public
+        if not isinstance(channel, str):
+            return False
+        if channel.startswith(BUSINESS_PREFIX):
+            return self.business and channel[len(BUSINESS_PREFIX):] in BAR_SECONDS
+        return not self.business and channel in CHANNELS
+
     def _channel(self, op: str, symbol: str, channel: str) -> None:
         m = self.market(symbol)
         insts = self.chan_insts.setdefault(channel, [])
@@ -306,9 +359,14 @@ class OkxDialect(PathDialect):
 
     venue_name = Okx.name
     ws_path = "/okx/ws/v5/public"
+    also_paths = ("/okx/ws/v5/business",)
     wire_class = OkxWire
     conn_class = OkxConn
     channel_names = ("trades", "tickers", "bbo-tbt")
+
+    def accept(self, host: SimHost, path: str, query: Any) -> Any:
+        """A connection on ``/public`` or ``/business``."""
+        return OkxConn(host, self.name, business=path.endswith("/business"))
 
     def rest_routes(self) -> list[Route]:
         """``/api/v5/public/instruments``."""
