@@ -28,8 +28,8 @@ CORPUS = Path(__file__).parent / "corpus"
 VENUES = ("binance", "binance-usdm", "coinbase", "coinbase-exchange", "bybit", "bybit-linear",
           "kraken", "okx")
 SNAPSHOT_VENUES = ("binance", "binance-usdm")
-#: venues without a trade corpus of three scenarios yet (OKX: one)
-BOOK_ONLY = ("okx",)
+#: venues without a trade corpus of three scenarios yet
+BOOK_ONLY: tuple[str, ...] = ()
 #: venues with trades but no BBO or ticker channel yet (docs/venues.md, "Bybit")
 NO_QUOTES = ("bybit", "bybit-linear")
 STATES = ("syncing", "live", "gap", "stale", "closed")

@@ -10,6 +10,7 @@ import asyncio
 
 from e2e import book_levels, run, sim_config, truth_levels, wait_for
 from fastfeed import Engine
+from fastfeed._quotes import QUOTE_MISSING
 from fastfeed.sim import Simulator
 
 SYMBOLS = ["BTC-USDT", "ETH-USDT", "BTC-USDT-SWAP"]
@@ -175,4 +176,119 @@ def test_a_book_resubscribe_leaves_the_trade_stream_running():
                 before = trades.recorded
                 await wait_for(lambda: trades.recorded >= before + 10, what="trades after it")
                 assert trades.gaps == 0 and trades.state == "live"
+    run(body, timeout=60)
+
+
+def test_tickers_share_the_book_connection_and_equal_the_simulators_tape():
+    # docs/venues.md, "OKX": `tickers` beside `books` and `trades` on one connection; with
+    # the market paused, the last ticker is the tape's exactly up to its push time (last
+    # price and size, the window's open/high/low, base volume and quote volume; a change
+    # the 100 ms limit held back is not pushed while the market is paused)
+    from decimal import Decimal
+
+    async def body():
+        async with Simulator(sim_config({"okx": ["BTC-USDT", "BTC-USDT-SWAP"]}, rate=50,
+                                        trade_rate=30)) as sim:
+            async with Engine() as engine:
+                book = await engine.subscribe("okx", "BTC-USDT", **urls(sim))
+                trades = await engine.subscribe_trades("okx", "BTC-USDT", **urls(sim))
+                ticker = await engine.subscribe_ticker("okx", "BTC-USDT", **urls(sim))
+                swap = await engine.subscribe_ticker("okx", "BTC-USDT-SWAP", **urls(sim))
+                assert ticker.channel == "tickers"
+                await wait_for(lambda: ticker.recorded >= 5 and swap.recorded >= 5
+                               and trades.recorded >= 5, timeout=30, what="tickers")
+                sim.pause()
+                await asyncio.sleep(0.3)        # what is in flight arrives
+                tick, step = Decimal("0.01"), Decimal("0.00001")    # SymbolConfig's defaults
+                for stream, sym in ((ticker, "BTC-USDT"), (swap, "BTC-USDT-SWAP")):
+                    t = stream.ticker()
+                    cut = t.exchange_ns + 999_999       # `ts` is whole milliseconds
+                    fills = [f for f in sim.trades("okx", sym) if f.t_ns <= cut]
+                    pd, sd = stream.price_decimals, stream.size_decimals
+
+                    def price(v, pd=pd):
+                        return Decimal(int(v)).scaleb(-pd)
+                    assert price(t.last_price) == fills[-1].price * tick
+                    assert Decimal(int(t.last_size)).scaleb(-sd) == fills[-1].size * step
+                    assert price(t.open) == fills[0].price * tick
+                    assert price(t.high) == max(f.price for f in fills) * tick
+                    assert price(t.low) == min(f.price for f in fills) * tick
+                    volume = Decimal(int(t.volume)).scaleb(-int(t.volume_decimals))
+                    assert volume == sum(f.size for f in fills) * step
+                    if sym == "BTC-USDT":
+                        quote = Decimal(int(t.quote_volume)).scaleb(
+                            -int(t.quote_volume_decimals))
+                        assert quote == sum(f.price * f.size for f in fills) * tick * step
+                    else:       # SWAP: volCcy24h is base, no quote volume
+                        assert t.quote_volume == QUOTE_MISSING
+                    assert stream.rejected == 0 and stream.state == "live"
+                assert ticker.connection is book.connection is trades.connection
+                counters = book.connection.listener.counters()
+                assert counters["decode_errors"] == 0, counters
+    run(body, timeout=60)
+
+
+def test_bbo_tbt_shares_the_book_connection_and_equals_the_book_top():
+    # docs/venues.md, "OKX": `bbo-tbt` beside `books` on one connection; with the market
+    # paused, the last BBO is the book's top exactly, and its seqId only grows
+    async def body():
+        async with Simulator(sim_config({"okx": ["BTC-USDT", "BTC-USDT-SWAP"]}, rate=50)) as sim:
+            async with Engine() as engine:
+                book = await engine.subscribe("okx", "BTC-USDT", **urls(sim))
+                bbo = await engine.subscribe_bbo("okx", "BTC-USDT", **urls(sim))
+                swap = await engine.subscribe_bbo("okx", "BTC-USDT-SWAP", **urls(sim))
+                assert bbo.channel == "bbo-tbt"
+                await wait_for(lambda: bbo.recorded >= 20 and swap.recorded >= 20
+                               and book.is_live, timeout=30, what="BBOs")
+                await settle_now(sim, [book])
+                (bp, bq), (ap, aq) = book.book.best_bid_int(), book.book.best_ask_int()
+
+                def top():
+                    b = bbo.bbo()
+                    return (b.bid_price, b.bid_size, b.ask_price, b.ask_size)
+                await wait_for(lambda: top() == (bp, bq, ap, aq), timeout=10,
+                               what="the last BBO equals the book's top")
+                for stream in (bbo, swap):
+                    ids = [int(u) for u in stream.updates()["update_id"]]
+                    assert ids == sorted(ids) and len(set(ids)) == len(ids) and ids[0] > 0
+                    assert stream.stale == 0 and stream.rejected == 0
+                assert bbo.connection is book.connection is swap.connection
+                counters = book.connection.listener.counters()
+                assert counters["decode_errors"] == 0, counters
+    run(body, timeout=60)
+
+
+def test_candles_are_served_on_business_and_equal_the_simulators_tape():
+    # docs/venues.md, "OKX": `candle<bar>` lives on /business, a connection of its own
+    # (the Binance USD-M route mechanism); every closed candle is the tape's bar exactly
+    from decimal import Decimal
+
+    async def body():
+        async with Simulator(sim_config({"okx": ["BTC-USDT"]}, rate=50, trade_rate=30)) as sim:
+            async with Engine() as engine:
+                book = await engine.subscribe("okx", "BTC-USDT", **urls(sim))
+                candles = await engine.subscribe_candles("okx", "BTC-USDT", "1s", **urls(sim))
+                assert candles.channel == "candle1s"
+                await wait_for(lambda: len(candles.candles()) >= 3, timeout=30,
+                               what="3 closed candles")
+                assert candles.connection is not book.connection
+                assert candles.connection.route == "/business"
+                tick, step = Decimal("0.01"), Decimal("0.00001")    # SymbolConfig's defaults
+                fills = sim.trades("okx", "BTC-USDT")
+                pd, sd = candles.price_decimals, candles.size_decimals
+                for row in candles.candles():
+                    lo, hi = int(row["open_ns"]), int(row["close_ns"])
+                    assert hi - lo == 10**9
+                    bar = [f for f in fills if lo <= f.t_ns < hi]
+                    if not bar:
+                        continue
+                    got = [Decimal(int(row[k])).scaleb(-pd) for k in ("open", "high", "low",
+                                                                      "close")]
+                    assert got == [bar[0].price * tick, max(f.price for f in bar) * tick,
+                                   min(f.price for f in bar) * tick, bar[-1].price * tick]
+                    assert Decimal(int(row["volume"])).scaleb(-sd) == sum(
+                        f.size for f in bar) * step
+                    assert int(row["closed"]) == 1
+                assert candles.rejected == 0 and candles.state == "live"
+                assert candles.connection.listener.counters()["decode_errors"] == 0
     run(body, timeout=60)

@@ -134,3 +134,27 @@ def test_instruments_and_unsubscribe() -> None:
                     pass
                 assert msg["event"] == "unsubscribe" and msg["arg"] == arg
     run(body)
+
+
+def test_business_path_serves_candles_only_and_public_refuses_them() -> None:
+    # channels.md 6.0: candles live on /business, "subscribing on the wrong path fails"
+    async def body() -> None:
+        async with Simulator(make_config()) as sim:
+            public = sim.ws_url("okx")
+            business = public[:-len("/public")] + "/business"
+            candle = {"channel": "candle1s", "instId": "BTC-USDT"}
+            async with await connect(public) as ws:
+                await ws.send(json.dumps({"op": "subscribe", "args": [candle]}))
+                msg = json.loads(await ws.recv())
+                assert (msg["event"], msg["code"]) == ("error", "60018")
+            async with await connect(business) as ws:
+                await ws.send(json.dumps({"op": "subscribe", "args": [
+                    {"channel": "books", "instId": "BTC-USDT"}]}))
+                msg = json.loads(await ws.recv())
+                assert (msg["event"], msg["code"]) == ("error", "60018")
+                await ws.send(json.dumps({"op": "subscribe", "args": [candle]}))
+                assert json.loads(await ws.recv())["event"] == "subscribe"
+                msg = json.loads(await ws.recv())
+                assert msg["arg"] == candle and len(msg["data"][0]) == 9
+                assert msg["data"][0][8] in ("0", "1")
+    run(body)

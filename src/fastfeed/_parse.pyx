@@ -112,5 +112,8 @@ include "parse/okx.pxi"
 include "parse/okx_trades.pxi"
 include "parse/kraken_trades.pxi"
 include "parse/kraken_quotes.pxi"
+include "parse/okx_quotes.pxi"
+include "parse/okx_candles.pxi"
+include "parse/okx_stream.pxi"
 
 DECODERS = tuple(_REGISTRY)             # every decoder name registered above

@@ -3,8 +3,8 @@
 # "tradeId":"130639474","px":"42219.9","sz":"0.12060306","side":"buy","ts":"1630048897897",
 # "count":"3","source":"0","seqId":1234}, ...]}, keys in any order. One Trade per `data`
 # element in the venue's order, one segment (the `arg` instId); `side` is the taker's;
-# `count`, `source`, `seqId` and the element's own `instId` are not read. Then the OKX
-# stream decoder (books and trades on one connection, docs/architecture.md "Channels").
+# `count`, `source`, `seqId` and the element's own `instId` are not read. The OKX stream
+# decoder (every channel on one connection) is parse/okx_stream.pxi.
 
 TRADE_STREAMS[TRADE_STREAM_OKX_TRADES] = "trades"
 
@@ -281,25 +281,3 @@ cdef int decode_okx_trades(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept 
 
 
 _register("okx-trades", decode_okx_trades)
-
-
-# -- the OKX stream decoder ------------------------------------------------------------
-
-cdef DecodeFn _OKX_CHANNELS[2]
-_OKX_CHANNELS[0] = decode_okx
-_OKX_CHANNELS[1] = decode_okx_trades
-
-
-cdef int decode_okx_stream(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil:
-    """OKX, any channel, by ``arg.channel`` when the message starts with it (as the venue
-    sends it): ``books`` to the book decoder, ``trades`` to the trade decoder; anything
-    else (events, ``pong``, another key order) to the first decoder that takes it."""
-    if _head_is(p, n, '{"arg":{"channel":"', 19):
-        if _value_is(p, n, 19, "books", 5):
-            return decode_okx(p, n, b)
-        if _value_is(p, n, 19, "trades", 6):
-            return _as_channel(decode_okx_trades(p, n, b), b, MSG_TRADES)
-    return _first_taker(p, n, b, _OKX_CHANNELS, 2)
-
-
-_register("okx-stream", decode_okx_stream)

@@ -37,6 +37,7 @@ from fastfeed.reference.decode import (
     _bad_utf8,
     _check_depth,
     _check_dups,
+    _Esc,
     _int_field,
     _is_int,
     _load,
@@ -303,8 +304,51 @@ def _coinbase_at_candles(payload: bytes) -> dict[str, Any]:
     return _tresult(kind, last_id, t)
 
 
+# ------------------------------------------------------------------------- OKX
+
+#: OKX bars (``candle<bar>``) and their lengths in seconds (parse/okx_candles.pxi)
+OKX_BARS = {"1s": 1, "1m": 60, "3m": 180, "5m": 300, "15m": 900, "30m": 1800, "1H": 3600,
+            "2H": 7200, "4H": 14400, "6H": 21600, "12H": 43200, "1D": 86400, "2D": 172800,
+            "3D": 259200, "5D": 432000, "1W": 604800, "6Hutc": 21600, "12Hutc": 43200,
+            "1Dutc": 86400, "2Dutc": 172800, "3Dutc": 259200, "5Dutc": 432000,
+            "1Wutc": 604800}
+_OKC_WRONG = "field 'data' has the wrong type (expected arrays of 9 strings)"
+
+
+def _okx_candles(payload: bytes) -> dict[str, Any]:
+    from fastfeed.reference.quotes import _okx_head
+    out, sym, data = _okx_head(payload, "candle", prefix=True)
+    if out is not None:
+        return out
+    bar = _raw(_load(payload)["arg"]["channel"])[6:]
+    if bar not in OKX_BARS:
+        raise DecodeFailed("field 'channel' is not a candle bar fastfeed knows")
+    bar_ns = OKX_BARS[bar] * 10**9
+    spot = sym.count("-") == 1
+    candles = []
+    for el in data:
+        if not isinstance(el, list) or len(el) != 9 or not all(isinstance(x, str) for x in el):
+            raise DecodeFailed(_OKC_WRONG)
+        ts = el[0]
+        if (isinstance(ts, _Esc) or not 1 <= len(ts) <= 18
+                or not all("0" <= ch <= "9" for ch in ts)):
+            raise DecodeFailed("field 'ts' has the wrong type "
+                               "(expected a string of integer milliseconds)")
+        t = int(ts) * 10**6
+        if int(ts) > 9223372036854 or t > INT64_MAX - bar_ns:
+            raise DecodeFailed("field 'ts' out of range")
+        if isinstance(el[8], _Esc) or el[8] not in ("0", "1"):
+            raise DecodeFailed("candle 'confirm' is not '0' or '1'")
+        texts: dict[str, str | None] = {
+            "open": _raw(el[1]), "high": _raw(el[2]), "low": _raw(el[3]), "close": _raw(el[4]),
+            "volume": _raw(el[5] if spot else el[6]), "quote_volume": _raw(el[7])}
+        candles.append(_candle(bar, t, t + bar_ns, texts, -1, -1, -1, int(el[8])))
+    return _tresult("candles", -1, 0, [{"symbol": sym, "kind": "update", "candles": candles}])
+
+
 #: The twins of the compiled candle decoders, by the names ``Venue.candle_decoder`` uses.
-DECODERS = {"binance-candles": _binance_candles, "coinbase-at-candles": _coinbase_at_candles}
+DECODERS = {"binance-candles": _binance_candles, "coinbase-at-candles": _coinbase_at_candles,
+            "okx-candles": _okx_candles}
 
 
 def convert_candles(seg: dict[str, Any], pd: int, sd: int) -> None:

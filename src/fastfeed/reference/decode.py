@@ -1470,8 +1470,13 @@ def _kraken_stream_channel(payload: bytes) -> tuple[str, str | None]:
 
 
 def _okx_stream_channel(payload: bytes) -> tuple[str, str | None]:
+    head = b'{"arg":{"channel":"candle'
+    if payload.startswith(head):
+        return _verdict("okx-candles", payload, "candles")
     return _by_head(payload, b'{"arg":{"channel":"', (b"books",),
-                    {b"trades": ("okx-trades", "trades")}, ("okx", "okx-trades"))
+                    {b"trades": ("okx-trades", "trades"), b"tickers": ("okx-ticker", "ticker"),
+                     b"bbo-tbt": ("okx-bbo", "bbo")},
+                    ("okx", "okx-trades", "okx-ticker", "okx-bbo", "okx-candles"))
 
 
 #: Reference of the stream decoders, by the names venue descriptions use

@@ -422,6 +422,136 @@ def _kraken(payload: bytes, bbo: bool) -> dict[str, Any]:
                    segs)
 
 
+# ---------------------------------------------------------------------------------------
+# OKX (parse/okx_quotes.pxi)
+# ---------------------------------------------------------------------------------------
+
+_OKX_TOP = {"arg", "data", "event"}
+_OKX_ARG = {"channel", "instId"}
+OKX_TICKER = ("ts", "instType", "last", "lastSz", "open24h", "high24h", "low24h", "vol24h",
+              "volCcy24h", "instId", "askPx", "askSz", "bidPx", "bidSz", "sodUtc0", "sodUtc8")
+_OKX_DATA = "field 'data' has the wrong type (expected array of objects)"
+_OKX_TS = "field 'ts' has the wrong type (expected a string of integer milliseconds)"
+
+
+def _okx_ms(f: _Fields) -> int:
+    """``ts``: a plain string of 1..18 ASCII digits (ms) whose ns fit int64."""
+    v = f.text("ts")
+    assert v is not None
+    if isinstance(v, _Esc) or not 1 <= len(v) <= 18 or not all("0" <= ch <= "9" for ch in v):
+        raise DecodeFailed(_OKX_TS)
+    ms = int(v)
+    if ms > MS_MAX:
+        raise DecodeFailed("field 'ts' out of range")
+    return ms * 10**6
+
+
+def _okx_head(payload: bytes, channel: str,
+              prefix: bool = False) -> tuple[dict[str, Any] | None, str, list[Any]]:
+    """``(result, instId, data)``: a result for a message not of ``channel`` (with
+    ``prefix``: whose channel does not start with it), else None with the symbol and the
+    non-empty ``data`` elements."""
+    if payload == b"pong":
+        return _result("control"), "", []
+    o = _load(payload)
+    _check_dups(o, _OKX_TOP)  # type: ignore[arg-type]
+    _check_depth(o, {"arg": dict, "data": list})
+    if "event" in o:
+        ev = o["event"]
+        if not isinstance(ev, str):
+            raise DecodeFailed("field 'event' has the wrong type (expected string)")
+        return _result("venue_error" if _raw(ev) == "error" else "control"), "", []
+    if "arg" not in o:
+        raise DecodeFailed("field 'arg' missing")
+    arg = o["arg"]
+    if not isinstance(arg, dict):
+        raise DecodeFailed("field 'arg' has the wrong type (expected object)")
+    _check_dups(arg, _OKX_ARG)  # type: ignore[arg-type]
+    _check_depth(arg, {})
+    fa = _Fields(arg)
+    chan = fa.text("channel")
+    assert chan is not None
+    raw = _raw(chan)
+    if raw != channel and not (prefix and len(raw.encode("utf-8", "surrogateescape"))
+                               > len(channel) and raw.startswith(channel)):
+        return _result("ignored"), "", []
+    sym = fa.symbol("instId")
+    if "data" not in o:
+        raise DecodeFailed("field 'data' missing")
+    data = o["data"]
+    if not isinstance(data, list):
+        raise DecodeFailed(_OKX_DATA)
+    if not data:
+        raise DecodeFailed("field 'data' is an empty array")
+    return None, sym, data
+
+
+def _okx_ticker(payload: bytes) -> dict[str, Any]:
+    out, sym, data = _okx_head(payload, "tickers")
+    if out is not None:
+        return out
+    segments = []
+    t = 0
+    for el in data:
+        if not isinstance(el, dict):
+            raise DecodeFailed(_OKX_DATA)
+        _check_dups(el, set(OKX_TICKER))  # type: ignore[arg-type]
+        _check_depth(el, {})
+        f = _Fields(el)
+        t = _okx_ms(f)
+        inst_type = f.text("instType")
+        last, last_sz, o24, h24, l24 = (f.text(k) for k in ("last", "lastSz", "open24h",
+                                                            "high24h", "low24h"))
+        vol, vol_ccy = f.text("vol24h"), f.text("volCcy24h")
+        assert inst_type is not None
+        texts = {0: last, 1: last_sz, 2: o24, 3: h24, 4: l24}
+        if _raw(inst_type) in ("SPOT", "MARGIN"):
+            texts[6], texts[7] = vol, vol_ccy      # base, quote
+        else:
+            texts[6] = vol_ccy                     # base (vol24h counts contracts)
+        segments.append(_ticker(sym, "update", t, texts))  # type: ignore[arg-type]
+    return _result("ticker", t=t, segments=segments)
+
+
+OKX_BBO = ("ts", "seqId", "bids", "asks", "instId", "checksum", "prevSeqId")
+
+
+def _okx_level(el: dict[str, Any], name: str) -> tuple[str, str]:
+    """``[[price, size, "0", count]]``: one level of four strings."""
+    v = el[name]
+    wrong = (f"field '{name}' has the wrong type "
+             "(expected one [price, size, \"0\", count] level)")
+    if (not isinstance(v, list) or len(v) != 1 or not isinstance(v[0], list)
+            or len(v[0]) != 4 or not all(isinstance(x, str) for x in v[0])):
+        raise DecodeFailed(wrong)
+    return v[0][0], v[0][1]
+
+
+def _okx_bbo(payload: bytes) -> dict[str, Any]:
+    out, sym, data = _okx_head(payload, "bbo-tbt")
+    if out is not None:
+        return out
+    segments = []
+    t, seq = 0, -1
+    for el in data:
+        if not isinstance(el, dict):
+            raise DecodeFailed(_OKX_DATA)
+        _check_dups(el, set(OKX_BBO))  # type: ignore[arg-type]
+        _check_depth(el, {})
+        f = _Fields(el)
+        t = _okx_ms(f)
+        got = f.integer("seqId", False, 0, MAX_UPDATE_ID)
+        seq = -1 if got is None else got
+        if "bids" not in el:
+            raise DecodeFailed("field 'bids' missing")
+        b, bq = _okx_level(el, "bids")
+        if "asks" not in el:
+            raise DecodeFailed("field 'asks' missing")
+        a, aq = _okx_level(el, "asks")
+        segments.append(_bbo(sym, "update", seq, t, b, bq, a, aq))
+    return _result("bbo", last_id=seq, t=t, segments=segments)
+
+
 DECODERS = {
     "binance-bbo": _binance_bbo,
     "binance-ticker": _binance_ticker,
@@ -431,6 +561,8 @@ DECODERS = {
     "coinbase-exchange-ticker": lambda p: _coinbase_exchange(p, False),
     "kraken-ticker": lambda p: _kraken(p, False),
     "kraken-bbo": lambda p: _kraken(p, True),
+    "okx-ticker": _okx_ticker,
+    "okx-bbo": _okx_bbo,
 }
 
 

@@ -5,20 +5,31 @@ subscribe, then ``update`` messages every 100 ms); each update's ``prevSeqId`` m
 the previous message's ``seqId`` (the idle keep-alive has ``seqId == prevSeqId`` and empty
 sides; after maintenance ``seqId`` may go backwards while the chain holds). A break
 resubscribes that instrument only. Trades (channel ``trades``, aggregated per taker
-order) share the connection; their ids are only observed. The connection wants the text ``ping`` when idle and
+order), tickers (``tickers``) and the best bid/offer (``bbo-tbt``) share the connection; trade ids are only observed. The connection wants the text ``ping`` when idle and
 answers ``pong``. The rules: docs/venues.md, "OKX".
 """
 
 from __future__ import annotations
 
 import json
+from typing import ClassVar
 
 from fastfeed.rest import RestClient, RestError
 from fastfeed.venues.base import BOOK, Instrument, Venue, dumps
 
+#: The ``candle<bar>`` bars fastfeed takes and their lengths in seconds (case matters:
+#: ``1m`` minute, ``1H`` hour); the ``utc`` variants of 6H and longer are as long. Months
+#: (``1M``, ``3M``) have no fixed length and are not taken (docs/venues.md, "OKX").
+BAR_SECONDS: dict[str, int] = {
+    "1s": 1, "1m": 60, "3m": 180, "5m": 300, "15m": 900, "30m": 1800, "1H": 3600,
+    "2H": 7200, "4H": 14400, "6H": 21600, "12H": 43200, "1D": 86400, "2D": 172800,
+    "3D": 259200, "5D": 432000, "1W": 604800, "6Hutc": 21600, "12Hutc": 43200,
+    "1Dutc": 86400, "2Dutc": 172800, "3Dutc": 259200, "5Dutc": 432000, "1Wutc": 604800}
+
 
 class Okx(Venue):
-    """OKX v5 public WebSocket: the ``books`` and ``trades`` channels."""
+    """OKX v5 public WebSocket: the ``books``, ``trades``, ``tickers`` and ``bbo-tbt``
+    channels."""
 
     name = "okx"
     symbol_example = "BTC-USDT"
@@ -30,6 +41,17 @@ class Okx(Venue):
     # (tradeId - count == previous tradeId) is UNCERTAIN, so ids are only observed
     # (docs/venues.md, "OKX")
     trade_streams = (("trades", "observed"),)
+    #: ``tickers`` and ``bbo-tbt`` (docs/venues.md, "OKX")
+    ticker_decoder = "okx-ticker"
+    bbo_decoder = "okx-bbo"
+    channel_names: ClassVar[dict[str, str]] = {"ticker": "tickers", "bbo": "bbo-tbt",
+                                               "candles": "candle{interval}"}
+    #: ``candle<bar>`` on the ``/business`` endpoint (``channel_route``); bars of a fixed
+    #: length only (no ``1M``/``3M``), docs/venues.md "OKX"
+    candle_decoder = "okx-candles"
+    candle_intervals: tuple[str, ...] = tuple(BAR_SECONDS)
+    #: the channels besides books a connection subscribes by name
+    channel_arg_names: ClassVar[tuple[str, ...]] = ("trades", "tickers", "bbo-tbt")
     #: the book channel fastfeed subscribes (400-level snapshot + 100 ms updates)
     book_channel = "books"
     ws_url = "wss://ws.okx.com:8443/ws/v5/public"
@@ -51,14 +73,28 @@ class Okx(Venue):
     keepalive_text = b"ping"
     keepalive_every = 20.0
 
+    def channel_route(self, channel: str = BOOK) -> str:
+        """``/business`` for candles (the venue serves them there only), ``""`` (the
+        ``/public`` URL itself) for the rest."""
+        return "/business" if channel.startswith("candle") else ""
+
+    def connection_url(self, ws_base: str, symbols: list[str], channel: str = BOOK) -> str:
+        """``ws_base`` (``…/ws/v5/public``), or for candles the same URL ending in
+        ``/business`` instead."""
+        if self.channel_route(channel) == "/business" and ws_base.endswith("/public"):
+            return ws_base[:-len("/public")] + "/business"
+        return ws_base
+
     @staticmethod
     def inst_type(symbol: str) -> str:
         """The REST ``instType`` of an ``instId``: ``SWAP`` for ``...-SWAP``, else ``SPOT``."""
         return "SWAP" if symbol.endswith("-SWAP") else "SPOT"
 
     def _ops(self, op: str, symbols: list[str], channel: str) -> list[bytes]:
-        if channel not in (BOOK, "trades"):
-            raise ValueError(f"{self.name}: only books and trades are implemented, "
+        if channel != BOOK and channel not in self.channel_arg_names and not (
+                channel.startswith("candle") and channel[6:] in self.candle_intervals):
+            raise ValueError(f"{self.name}: only books, "
+                             f"{', '.join(self.channel_arg_names)} are implemented, "
                              f"not {channel!r}")
         name = self.book_channel if channel == BOOK else channel
         step = self.max_streams_per_message
@@ -68,7 +104,7 @@ class Okx(Venue):
 
     def subscribe_messages(self, symbols: list[str], channel: str = BOOK) -> list[bytes]:
         """``{"op":"subscribe","args":[{"channel":"books","instId":"BTC-USDT"},...]}``
-        (``"channel":"trades"`` for trades)."""
+        (``"channel":"trades"``, ``"tickers"``, ``"bbo-tbt"`` for those channels)."""
         return self._ops("subscribe", symbols, channel)
 
     def unsubscribe_messages(self, symbols: list[str], channel: str = BOOK) -> list[bytes]:
