@@ -30,6 +30,7 @@ TESTS=(
     tests/test_recorder.py benches/test_bench_recording.py tests/test_export.py
     tests/test_decode_bybit.py tests/test_tokenmetrics_decode.py
     tests/test_decode_okx_trades.py tests/test_decode_bybit_trades.py
+    tests/test_decode_bybit_quotes.py
 )
 SKIPPED=(
     tests/test_engine_*.py tests/test_chaos.py tests/test_sim_*.py tests/test_cli.py

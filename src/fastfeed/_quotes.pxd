@@ -123,3 +123,9 @@ cdef class BboCore(QuoteCore):
 
 cdef class TickerCore(QuoteCore):
     cdef TickerRecord last
+    # delta tickers (Venue.ticker_deltas, Bybit): a delta merges into the last snapshot
+    cdef readonly bint merges_deltas
+    cdef bint have_snapshot         # a snapshot since the start or the last loss
+    cdef readonly int64_t unmerged  # deltas not applied: no snapshot to merge into
+
+    cdef int forget_snapshot(self, str reason) except -1

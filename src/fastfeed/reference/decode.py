@@ -1458,7 +1458,9 @@ def _bybit_stream_channel(payload: bytes) -> tuple[str, str | None]:
             return _verdict("bybit", payload, "book")
         if payload[len(head):len(head) + 12] == b"publicTrade.":
             return _verdict("bybit-trades", payload, "trades")
-    return _first_taker(payload, ("bybit", "bybit-trades"))
+        if payload[len(head):len(head) + 8] == b"tickers.":
+            return _verdict("bybit-ticker", payload, "ticker")
+    return _first_taker(payload, ("bybit", "bybit-trades", "bybit-ticker"))
 
 
 def _okx_stream_channel(payload: bytes) -> tuple[str, str | None]:

@@ -12,6 +12,7 @@ docs/venues.md, "Bybit".
 from __future__ import annotations
 
 import json
+from typing import ClassVar
 
 from fastfeed.rest import RestClient, RestError
 from fastfeed.venues.base import BOOK, Instrument, Venue, dumps
@@ -25,6 +26,9 @@ class BybitSpot(Venue):
     symbol_example = "BTCUSDT"
     decoder = "bybit"
     trade_decoder = "bybit-trades"
+    ticker_decoder = "bybit-ticker"
+    # linear sends a snapshot, then deltas of the changed fields; spot whole snapshots
+    ticker_deltas = True
     stream_decoder = "bybit-stream"
     # no id rule: `i` is a UUID on derivatives, and numeric spot ids are not promised +1
     trade_streams = (("publicTrade", "observed"),)
@@ -48,16 +52,19 @@ class BybitSpot(Venue):
     #: the application keep-alive: ``{"op":"ping"}`` about every 20 s (docs/venues.md, "Bybit")
     keepalive_text = b'{"op":"ping"}'
     keepalive_every = 20.0
+    channel_names: ClassVar[dict[str, str]] = {"ticker": "tickers"}
 
     def topic(self, symbol: str, channel: str = BOOK) -> str:
-        """The topic of ``symbol``'s ``channel``: ``orderbook.50.BTCUSDT`` (books) or
-        ``publicTrade.BTCUSDT`` (trades)."""
+        """The topic of ``symbol``'s ``channel``: ``orderbook.50.BTCUSDT`` (books),
+        ``publicTrade.BTCUSDT`` (trades) or ``tickers.BTCUSDT``."""
         if channel == BOOK:
             return f"orderbook.{self.depth}.{symbol}"
         if channel == "publicTrade":
             return f"publicTrade.{symbol}"
-        raise ValueError(f"{self.name}: only books and publicTrade are implemented, "
-                         f"not {channel!r}")
+        if channel == "tickers":
+            return f"tickers.{symbol}"
+        raise ValueError(f"{self.name}: only books, publicTrade and tickers are "
+                         f"implemented, not {channel!r}")
 
     def _ops(self, op: str, symbols: list[str], channel: str) -> list[bytes]:
         self.topic("", channel)         # an unimplemented channel's error, even for none
