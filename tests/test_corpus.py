@@ -30,8 +30,8 @@ VENUES = ("binance", "binance-usdm", "coinbase", "coinbase-exchange", "bybit", "
 SNAPSHOT_VENUES = ("binance", "binance-usdm")
 #: venues without a trade corpus of three scenarios yet (Kraken: no trades; OKX: one)
 BOOK_ONLY = ("kraken", "okx")
-#: venues with trades but no BBO or ticker channel yet (docs/venues.md, "Bybit")
-NO_QUOTES = ("bybit", "bybit-linear")
+#: venues with trades but no BBO or ticker channel yet
+NO_QUOTES: tuple[str, ...] = ()
 STATES = ("syncing", "live", "gap", "stale", "closed")
 SNAPSHOT_RESULTS = ("live", "too_old", "gap", "rejected")
 

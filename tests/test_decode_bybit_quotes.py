@@ -1,7 +1,8 @@
-"""Bybit v5 tickers (docs/venues.md, "Bybit tickers"): the compiled decoder against the
-reference twin on the documented payloads of ../shared/channels.md §7.2 (byte for byte),
-rejects, generated messages and byte mutations; the delta merge of ``TickerFeed``
-against the reference stream; the stream decoder's dispatch next to books and trades."""
+"""Bybit v5 tickers and the venue BBO (docs/venues.md, "Bybit tickers", "Bybit BBO"): the
+compiled decoders against the reference twins on the documented payloads of
+../shared/channels.md §7.2 (byte for byte), rejects, generated messages and byte mutations; the delta merge of ``TickerFeed`` and
+``BboFeed`` against the reference stream; the stream decoder's dispatch next to books and
+trades."""
 
 from __future__ import annotations
 
@@ -289,5 +290,134 @@ def test_stream_decoder_dispatches_tickers_beside_books_and_trades(
 def test_subscribe_topics() -> None:
     spec = fastfeed.venues.get_venue("bybit")
     assert spec.channel_name("ticker") == "tickers"
+    assert spec.subscribe_messages(["BTCUSDT"], spec.channel_name("bbo")) == [
+        b'{"op":"subscribe","args":["orderbook.1.BTCUSDT"]}']
     assert spec.subscribe_messages(["BTCUSDT"], "tickers") == [
         b'{"op":"subscribe","args":["tickers.BTCUSDT"]}']
+
+
+# ---------------------------------------------------------------------------------------
+# the venue BBO: orderbook.1 (docs/venues.md, "Bybit BBO")
+# ---------------------------------------------------------------------------------------
+
+# the documented book message shape (docs/venues.md "Bybit messages") at depth 1; level 1
+# prints ts before type on every market (channels.md §7.0)
+BBO1 = (b'{"topic":"orderbook.1.BTCUSDT","ts":1672304484978,"type":"snapshot","data":{'
+        b'"s":"BTCUSDT","b":[["16493.50","0.006"]],"a":[["16611.00","0.029"]],'
+        b'"u":18521288,"seq":7961638724},"cts":1672304484976}')
+
+
+def bbo_msg(u: int, bid: str = "16493.50", ask: str = "16611.00", typ: str = "snapshot",
+            depth: str = "1") -> bytes:
+    return (b'{"topic":"orderbook.%s.BTCUSDT","ts":%d,"type":"%s","data":{"s":"BTCUSDT",'
+            b'"b":[["%s","0.006"]],"a":[["%s","0.029"]],"u":%d,"seq":1},"cts":1}' % (
+                depth.encode(), 1672304484978 + u, typ.encode(), bid.encode(), ask.encode(), u))
+
+
+def test_orderbook_1_is_the_bbo() -> None:
+    c, r = run_both("bybit-linear", BBO1, "bbo", 2, 3)
+    assert_same(c, r)
+    (seg,) = c["segments"]
+    assert (seg["bid_price"], seg["bid_size"], seg["ask_price"], seg["ask_size"]) == (
+        1649350, 6, 1661100, 29)
+    assert seg["update_id"] == 18521288 and seg["exchange_ns"] == 1672304484978 * 10**6
+    # an empty side is price and size 0
+    (seg,) = both("bybit", BBO1.replace(b'[["16611.00","0.029"]]', b'[]'), "bbo", 2, 3)[
+        "segments"]
+    assert (seg["ask_price"], seg["ask_size"]) == (0, 0)
+
+
+@pytest.mark.parametrize("payload,kind", [
+    (bbo_msg(5, depth="50"), "ignored"), (bbo_msg(5, typ="delta", depth="50"), "ignored"),
+    (LINEAR, "ignored"), (b'{"success":true,"ret_msg":"pong","op":"ping"}', "heartbeat"),
+])
+def test_bbo_other_messages(payload: bytes, kind: str) -> None:
+    assert both("bybit", payload, "bbo")["kind"] == kind
+
+
+@pytest.mark.parametrize("payload,message", [
+    (bbo_msg(5, typ="delta"), "orderbook.1 is snapshot-only"),
+    (BBO1.replace(b'[["16611.00","0.029"]]', b'[["16611.00","0.029"],["16612.00","1"]]'),
+     "orderbook.1 has more than one level on a side"),
+    (BBO1.replace(b'"u":18521288', b'"u":-1'), "field 'u' out of range"),
+    (BBO1.replace(b'"s":"BTCUSDT"', b'"s":"ETHUSDT"'), "does not match the topic's symbol"),
+    (BBO1.replace(b'"16493.50"', b'16493.50'), "field 'b' has the wrong type"),
+])
+def test_bbo_rejects(payload: bytes, message: str) -> None:
+    c, r = run_both("bybit", payload, "bbo", 2, 3)
+    assert isinstance(c, _parse.DecodeFailed)
+    assert_same(c, r)
+    assert message in str(c)
+
+
+def test_bbo_feed_idle_resend_is_stale_and_restart_is_fresh() -> None:
+    f = fastfeed.BboFeed("bybit-linear", "BTCUSDT", "0.10", "0.001")
+    assert f.apply_message(bbo_msg(100)) == 1
+    assert f.apply_message(bbo_msg(100)) == 0 and f.stale == 1     # the 3 s idle re-send
+    assert f.apply_message(bbo_msg(101, bid="16494.00")) == 1
+    assert f.apply_message(bbo_msg(1, bid="16495.00")) == 1         # service restart: u = 1
+    assert f.apply_message(bbo_msg(2, bid="16495.50")) == 1
+    assert f.bbo().bid_price == 164955 and f.bbo().update_id == 2
+    with pytest.raises(DecodeRejected, match="more decimals than the scale allows"):
+        f.apply_message(bbo_msg(3, bid="16495.55"))
+    assert f.recorded == 4
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.sampled_from(["16493.50", "16493.55", "1"]),
+                          st.sampled_from(["snapshot", "delta"]), st.sampled_from(["1", "50"])),
+                max_size=25))
+def test_bbo_feed_matches_reference_stream(msgs: list[tuple[int, str, str, str]]) -> None:
+    f = fastfeed.BboFeed("bybit", "BTCUSDT", "0.10", "0.001", strict=False)
+    r = ref.QuoteStream("bybit", "BTCUSDT", "bbo", f.price_decimals, f.size_decimals,
+                        f.price_tick, f.size_step)
+    for u, bid, typ, depth in msgs:
+        p = bbo_msg(u, bid=bid, typ=typ, depth=depth)
+        assert f.apply_message(p) == r.apply_message(p)
+    got = [{k: int(rec[k]) for k in ("exchange_ns", "update_id", "bid_price", "bid_size",
+                                     "ask_price", "ask_size")} for rec in f.updates()]
+    assert got == r.records()
+    assert (f.recorded, f.stale, f.rejected, f.off_grid) == (
+        r.recorded, r.stale, r.rejected, r.off_grid)
+
+
+@pytest.mark.parametrize("payload,expected", [
+    (BBO1, "bbo"), (bbo_msg(5, depth="50"), "snapshot"),
+    (b'{"ts":1,"topic":"orderbook.1.BTCUSDT","type":"snapshot","data":{"s":"BTCUSDT",'
+     b'"b":[],"a":[],"u":1}}', "bbo"),
+    (b'{"ts":1,"topic":"orderbook.50.BTCUSDT","type":"snapshot","data":{"s":"BTCUSDT",'
+     b'"b":[],"a":[],"u":1}}', "snapshot"),
+])
+def test_stream_decoder_sends_orderbook_1_to_the_bbo_not_the_book(payload: bytes,
+                                                                  expected: str) -> None:
+    assert _parse.stream_channel("bybit", payload) == (expected, None)
+    assert ref_decode.stream_channel("bybit", payload) == (expected, None)
+    c = _parse.stream_channel("bybit", bbo_msg(5, typ="delta"))
+    assert c[0] == "bbo" and "snapshot-only" in c[1]
+
+
+@st.composite
+def bbo_messages(draw: st.DrawFn) -> bytes:
+    level = st.lists(st.just(0).flatmap(lambda _: st.tuples(decimals, decimals)).map(
+        lambda t: Raw(json.dumps(list(t)))), max_size=2)
+    data = draw(fields([("s", st.sampled_from(["BTCUSDT", "BTCUSDT", "ETHUSDT"])),
+                        ("b", level), ("a", level), ("u", ids), ("seq", ids)]))
+    env = draw(fields([
+        ("topic", st.sampled_from(["orderbook.1.BTCUSDT", "orderbook.1.BTCUSDT",
+                                   "orderbook.50.BTCUSDT", "tickers.BTCUSDT"])),
+        ("ts", ids), ("type", st.sampled_from(["snapshot", "snapshot", "delta", "x"])),
+        ("data", st.just(Raw(draw(json_object(data)))))]))
+    return _dump(draw, env, False)
+
+
+@_SETTINGS
+@given(bbo_messages(), st.data())
+def test_generated_bbo_messages_match_reference(payload: bytes, data: st.DataObject) -> None:
+    assert_same(*run_both("bybit", payload, "bbo", 2, 3))
+    if payload and data.draw(st.booleans()):
+        i = data.draw(st.integers(0, len(payload) - 1))
+        b = data.draw(st.sampled_from(b'{}[]",:\\0.-e \x80\xff'))
+        payload = payload[:i] + bytes([b]) + payload[i + 1:]
+        assert_same(*run_both("bybit", payload, "bbo", 2, 3))
+    c, r = _parse.stream_channel("bybit", payload), ref_decode.stream_channel("bybit", payload)
+    assert c[0] == r[0] and (c[1] is None) == (r[1] is None), (c, r)

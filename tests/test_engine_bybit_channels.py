@@ -61,3 +61,29 @@ def test_bybit_ticker_live_beside_book_and_trades(venue):
                 assert counters["decode_errors"] == 0, counters
                 assert ticker.rejected == 0
     run(body, timeout=60)
+
+
+@pytest.mark.parametrize("venue", ["bybit", "bybit-linear"])
+def test_bybit_bbo_from_orderbook_1_beside_the_depth_50_book(venue):
+    async def body():
+        async with Simulator(sim_config({venue: ["BTCUSDT"]}, rate=40)) as sim:
+            async with Engine() as engine:
+                book = await engine.subscribe(venue, "BTCUSDT", **urls(sim, venue))
+                bbo = await engine.subscribe_bbo(venue, "BTCUSDT", **urls(sim, venue))
+                await wait_for(lambda: bbo.recorded >= 5 and book.state == "live",
+                               timeout=30, what="BBO records")
+                assert bbo.channel == "orderbook.1" and bbo.connection is book.connection
+
+                def agree() -> bool:
+                    top_b, top_a = book.book.best_bid_int(), book.book.best_ask_int()
+                    b = bbo.bbo()
+                    return (top_b is not None and top_a is not None
+                            and (b.bid_price, b.bid_size, b.ask_price, b.ask_size)
+                            == (top_b[0], top_b[1], top_a[0], top_a[1]))
+                # the 1-level book never reaches the depth-50 book: both stay exact
+                await wait_for(agree, timeout=30, what="the BBO equal to the book's top")
+                assert book.gaps == 0 and book.state == "live"
+                counters = book.connection.listener.counters()
+                assert counters["decode_errors"] == 0, counters
+                assert bbo.rejected == 0
+    run(body, timeout=60)

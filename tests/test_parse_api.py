@@ -25,7 +25,7 @@ def test_decoders_are_the_ones_venues_name() -> None:
                                "coinbase-exchange-stream", "binance-rest-aggtrades",
                                "coinbase-exchange-rest-trades", "bybit", "bybit-trades",
                                "bybit-stream", "kraken", "okx", "okx-trades", "okx-stream",
-                               "bybit-ticker")
+                               "bybit-ticker", "bybit-bbo")
     named = {v.decoder for v in VENUES.values()}
     named |= {v.stream_decoder for v in VENUES.values() if v.stream_decoder}
     named |= {d for v in VENUES.values() for d in (v.bbo_decoder, v.ticker_decoder) if d}
@@ -51,7 +51,7 @@ def test_decode_message_follows_the_venue_description(monkeypatch: pytest.Monkey
                                          r"binance-rest-aggtrades, "
                                          r"coinbase-exchange-rest-trades, bybit, bybit-trades, "
                                          r"bybit-stream, kraken, okx, okx-trades, okx-stream, "
-                                         r"bybit-ticker\)$"):
+                                         r"bybit-ticker, bybit-bbo\)$"):
         _parse.decode_message("binance", SPOT, 2, 1)
 
 

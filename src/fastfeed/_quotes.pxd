@@ -61,6 +61,7 @@ cdef class QuoteCore:
     cdef Grid price_grid
     cdef Grid size_grid
     cdef readonly bint strict
+    cdef bint id_restarts           # Venue.quote_id_restarts: an update id of 1 is fresh
     cdef uint8_t msg_kind           # MSG_BBO or MSG_TICKER: the segments this core takes
     cdef bint closed
     # ring: capacity records of itemsize bytes in C memory, head = next write

@@ -401,6 +401,7 @@ cdef class QuoteCore:
         self.price_tick = price_tick
         self.size_step = size_step
         self.strict = strict
+        self.id_restarts = bool(spec.quote_id_restarts)
         PyMem_Free(self.ring)
         self.ring = <char*>PyMem_Malloc(capacity * self.itemsize)
         if self.ring == NULL:
@@ -443,6 +444,8 @@ cdef class QuoteCore:
 
     cdef bint _is_stale(self, int64_t update_id) noexcept nogil:
         """An update id not newer than the last recorded one (ids only order here)."""
+        if self.id_restarts and update_id == 1:
+            return False                # the venue restarted its ids (Bybit u == 1)
         return update_id >= 0 and self.last_update_id >= 0 and update_id <= self.last_update_id
 
     cdef int unreadable(self, str text) except -1:

@@ -3,7 +3,8 @@
 # "data":{"symbol":..,"lastPrice":..,"highPrice24h":..,"lowPrice24h":..,"prevPrice24h":..,
 # "volume24h":..,"turnover24h":..,...}}, keys in any order. Spot sends snapshots only;
 # linear a snapshot, then deltas carrying only the fields that changed (the ticker core
-# merges them: _quotes.pyx, TickerCore).
+# merges them: _quotes.pyx, TickerCore). The venue BBO: orderbook.1.{symbol}, the 1-level
+# book (snapshot-only), read by the book decoder and turned into one BBO.
 
 cdef enum:
     BYQ_topic = 0
@@ -106,3 +107,73 @@ cdef int decode_bybit_ticker(const char* p, Py_ssize_t n, DeltaBatch* b) noexcep
 
 
 _register("bybit-ticker", decode_bybit_ticker)
+
+
+cdef int decode_bybit_bbo(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil:
+    """Bybit ``orderbook.1.*`` (the 1-level book, snapshot-only) → MSG_BBO, one segment
+    (bid Delta, ask Delta; an empty side is price and size ``0``): update id ``u``, time
+    ``ts``. Read and checked by the book decoder first (the same errors); a ``delta`` on
+    depth 1, or more than one level a side, is rejected. Other depths and topics →
+    MSG_IGNORED; acks, pongs and errors as the book decoder reads them."""
+    cdef bint one = False
+    cdef Delta sides[2]
+    cdef Delta* d
+    cdef Segment* seg
+    cdef Quote* q
+    cdef const char* sym
+    cdef int32_t sym_len
+    cdef int64_t u, t
+    cdef Py_ssize_t i
+    cdef int k
+    cdef int seen[2]
+    cdef int rc = _decode_bybit_book(p, n, b, &one)
+    if rc != DEC_OK or (b.msg_kind != MSG_SNAPSHOT and b.msg_kind != MSG_DEPTH):
+        return rc
+    if not one:
+        b.n_levels = b.n_segs = 0
+        b.first_id = b.last_id = -1
+        b.event_time_ns = 0
+        b.msg_kind = MSG_IGNORED        # a deeper book: not the BBO
+        return DEC_OK
+    if b.msg_kind == MSG_DEPTH:
+        return _fail_batch(b, DEC_UNKNOWN_MESSAGE, -1,
+                           "orderbook.1 is snapshot-only: a 'delta' is not a best bid/offer")
+    for k in range(2):
+        sides[k].price_ptr = sides[k].size_ptr = "0"
+        sides[k].price_len = sides[k].size_len = 1
+        sides[k].price = sides[k].size = 0
+    seen[0] = seen[1] = 0
+    for i in range(b.n_levels):
+        k = 0 if b.levels[i].side == SIDE_BID else 1
+        seen[k] += 1
+        if seen[k] > 1:
+            return _fail_batch(b, DEC_UNKNOWN_MESSAGE, -1,
+                               "orderbook.1 has more than one level on a side")
+        sides[k] = b.levels[i]
+    sym = b.segs[0].symbol_ptr
+    sym_len = b.segs[0].symbol_len
+    u = b.last_id
+    t = b.event_time_ns
+    b.n_levels = b.n_segs = 0
+    q = batch_next_quote(b, &seg)
+    if q == NULL:
+        return _fail_batch(b, DEC_TOO_MANY_LEVELS, -1, "too many segments")
+    for k in range(2):
+        d = batch_next_level(b)
+        if d == NULL:
+            return _fail_batch(b, DEC_TOO_MANY_LEVELS, -1, "out of memory")
+        d[0] = sides[k]
+        d.side = SIDE_BID if k == 0 else SIDE_ASK
+    q.update_id = u
+    q.time_ns = t
+    seg.symbol_ptr = sym
+    seg.symbol_len = sym_len
+    seg.kind = SEG_SNAPSHOT
+    seg.start = 0
+    seg.count = 2
+    seg.event_time_ns = t
+    b.msg_kind = MSG_BBO
+    return DEC_OK
+
+
+_register("bybit-bbo", decode_bybit_bbo)

@@ -406,6 +406,30 @@ def _bybit_ticker(payload: bytes) -> dict[str, Any]:
                                                     t, texts)])
 
 
+def _bybit_bbo(payload: bytes) -> dict[str, Any]:
+    """``orderbook.1`` (the 1-level book, snapshot-only) as one BBO, read by the book
+    twin first (docs/venues.md, "Bybit BBO")."""
+    from fastfeed.reference.decode import _bybit, _bybit_depth_one
+    out = _bybit(payload)
+    if out["kind"] not in ("snapshot", "depth"):
+        return _result(out["kind"])
+    if not _bybit_depth_one(payload):
+        return _result("ignored")
+    if out["kind"] == "depth":
+        raise DecodeFailed("orderbook.1 is snapshot-only: a 'delta' is not a best bid/offer")
+    (seg,) = out["segments"]
+    sides: dict[str, tuple[str, str]] = {}
+    for side, price, size in seg["levels"]:
+        if side in sides:
+            raise DecodeFailed("orderbook.1 has more than one level on a side")
+        sides[side] = (price, size)
+    b, bq = sides.get("bid", ("0", "0"))
+    a, aq = sides.get("ask", ("0", "0"))
+    u, t = out["last_id"], out["event_time_ns"]
+    return _result("bbo", last_id=u, t=t,
+                   segments=[_bbo(seg["symbol"], "snapshot", u, t, b, bq, a, aq)])
+
+
 DECODERS = {
     "binance-bbo": _binance_bbo,
     "binance-ticker": _binance_ticker,
@@ -414,6 +438,7 @@ DECODERS = {
     "coinbase-exchange-bbo": lambda p: _coinbase_exchange(p, True),
     "coinbase-exchange-ticker": lambda p: _coinbase_exchange(p, False),
     "bybit-ticker": _bybit_ticker,
+    "bybit-bbo": _bybit_bbo,
 }
 
 
@@ -543,6 +568,7 @@ class QuoteStream:
         self.scale = (price_decimals, size_decimals, price_tick, size_step)
         self.connection_sequence = spec.connection_sequence
         self.merges_deltas = channel == "ticker" and spec.ticker_deltas
+        self.id_restarts = spec.quote_id_restarts
         self.has_snapshot = False
         self.unmerged = 0
         self.ring: deque[dict[str, Any]] = deque(maxlen=capacity)
@@ -594,7 +620,8 @@ class QuoteStream:
             elif self.merges_deltas:
                 self.has_snapshot = True
             uid = seg["update_id"]
-            if uid >= 0 and self.last_update_id >= 0 and uid <= self.last_update_id:
+            if (uid >= 0 and self.last_update_id >= 0 and uid <= self.last_update_id
+                    and not (self.id_restarts and uid == 1)):
                 self.stale += 1
                 continue
             if uid >= 0:

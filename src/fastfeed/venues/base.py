@@ -87,6 +87,9 @@ class Venue:
     #: fields (Bybit): ``TickerCore`` merges each delta into the last ticker
     #: (docs/venues.md, "Bybit tickers")
     ticker_deltas: bool = False
+    #: a BBO or ticker update id of 1 is the venue's service restart (Bybit ``u``): the id
+    #: space starts again, so it is never stale (docs/venues.md, "Bybit BBO")
+    quote_id_restarts: bool = False
     #: compiled decoder for the venue's own candles (a name in ``fastfeed._parse.DECODERS``;
     #: None: the venue has none, local candles from trades only) and the interval names it
     #: offers (docs/venues.md, "Candles")

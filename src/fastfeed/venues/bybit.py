@@ -17,6 +17,9 @@ from typing import ClassVar
 from fastfeed.rest import RestClient, RestError
 from fastfeed.venues.base import BOOK, Instrument, Venue, dumps
 
+#: The BBO's channel: the 1-level book, ``orderbook.1.{symbol}`` (snapshot-only).
+BBO_TOPIC = "orderbook.1"
+
 
 class BybitSpot(Venue):
     """Bybit v5 spot public WebSocket: ``orderbook.{depth}.{symbol}`` and
@@ -27,6 +30,10 @@ class BybitSpot(Venue):
     decoder = "bybit"
     trade_decoder = "bybit-trades"
     ticker_decoder = "bybit-ticker"
+    # the venue BBO: orderbook.1, the 1-level book (snapshot-only; docs/venues.md "Bybit BBO")
+    bbo_decoder = "bybit-bbo"
+    # u == 1 is the venue's service restart: the id space starts again
+    quote_id_restarts = True
     # linear sends a snapshot, then deltas of the changed fields; spot whole snapshots
     ticker_deltas = True
     stream_decoder = "bybit-stream"
@@ -52,19 +59,22 @@ class BybitSpot(Venue):
     #: the application keep-alive: ``{"op":"ping"}`` about every 20 s (docs/venues.md, "Bybit")
     keepalive_text = b'{"op":"ping"}'
     keepalive_every = 20.0
-    channel_names: ClassVar[dict[str, str]] = {"ticker": "tickers"}
+    channel_names: ClassVar[dict[str, str]] = {"ticker": "tickers", "bbo": BBO_TOPIC}
 
     def topic(self, symbol: str, channel: str = BOOK) -> str:
         """The topic of ``symbol``'s ``channel``: ``orderbook.50.BTCUSDT`` (books),
-        ``publicTrade.BTCUSDT`` (trades) or ``tickers.BTCUSDT``."""
+        ``publicTrade.BTCUSDT`` (trades), ``tickers.BTCUSDT`` or ``orderbook.1.BTCUSDT``
+        (the BBO)."""
         if channel == BOOK:
             return f"orderbook.{self.depth}.{symbol}"
         if channel == "publicTrade":
             return f"publicTrade.{symbol}"
         if channel == "tickers":
             return f"tickers.{symbol}"
-        raise ValueError(f"{self.name}: only books, publicTrade and tickers are "
-                         f"implemented, not {channel!r}")
+        if channel == BBO_TOPIC:
+            return f"{BBO_TOPIC}.{symbol}"
+        raise ValueError(f"{self.name}: only books, publicTrade, tickers and {BBO_TOPIC} "
+                         f"are implemented, not {channel!r}")
 
     def _ops(self, op: str, symbols: list[str], channel: str) -> list[bytes]:
         self.topic("", channel)         # an unimplemented channel's error, even for none

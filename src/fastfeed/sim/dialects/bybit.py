@@ -14,7 +14,8 @@ that filled, its ``data`` the fills oldest first (at most 1024 a message): ``S``
 taker's side, ``i`` the trade id as a digit string on spot and a UUID derived from it on
 linear, ``seq`` the fill's update id. ``tickers.{symbol}``: a snapshot on subscribe,
 then spot snapshots every 50 ms or linear deltas every 100 ms when something changed.
-REST:
+``orderbook.1.{symbol}`` is the 1-level book as Bybit serves it: a snapshot (``u`` +1)
+whenever the best bid or ask changed, re-sent with the same ``u`` after 3 s idle. REST:
 ``GET /v5/market/instruments-info?category=spot|linear&symbol=``.
 Shapes: docs/simulator.md, "Bybit".
 """
@@ -46,8 +47,12 @@ TRADES = "publicTrade"
 TRADES_PER_MESSAGE = 1024
 #: The ticker channel's topic prefix and channel key (``tickers.{symbol}``).
 TICKERS = "tickers"
+#: The BBO's channel key: the 1-level book ``orderbook.1.{symbol}`` (snapshot-only).
+BBO = "orderbook.1"
 #: The channels a ``{prefix}.{symbol}`` topic subscribes besides the book.
-TOPICS = (TRADES, TICKERS)
+TOPICS = (TRADES, TICKERS, BBO)
+#: ``orderbook.1`` re-sends its snapshot (same ``u``) after this long without a change.
+BBO_IDLE_NS = 3_000_000_000
 MS = 1_000_000
 #: Ticker push periods (ns): spot 50 ms, derivatives 100 ms (docs/venues.md, "Bybit tickers").
 TICKER_PERIOD = {True: 50 * MS, False: 100 * MS}
@@ -68,6 +73,10 @@ class BybitWire(Wire):
         venue = get_venue(market.venue)
         self.spot = venue.name == BybitSpot.name
         self.topic_prefix = f"orderbook.{getattr(venue, 'depth', 50)}."
+        self.bbo_u = 1_000_000 + market.model.last_id % 1_000_000
+        """The ``u`` of the last ``orderbook.1`` snapshot (+1 per change)."""
+        self._bbo_last: tuple[int, int, int, int] | None = None
+        self._bbo_sent_ns = 0
         self.ticker_sent: dict[str, str] | None = None
         """The ticker fields as last pushed (linear deltas are the changes from it)."""
         self._ticker_due = 0
@@ -125,12 +134,35 @@ class BybitWire(Wire):
 
     def channels(self, msg: Message, keys: Iterable[str]) -> list[tuple[str, bytes]]:
         """The message's fills as ``publicTrade`` messages of at most
-        :data:`TRADES_PER_MESSAGE` trades."""
-        if not msg.trades or TRADES not in keys:
-            return []
-        fills = msg.trades
-        return [(TRADES, self.trades(fills[i:i + TRADES_PER_MESSAGE]))
-                for i in range(0, len(fills), TRADES_PER_MESSAGE)]
+        :data:`TRADES_PER_MESSAGE` trades; an ``orderbook.1`` snapshot (``u`` +1) when the
+        best bid or ask, price or size, changed."""
+        keys = set(keys)
+        out: list[tuple[str, bytes]] = []
+        if msg.trades and TRADES in keys:
+            fills = msg.trades
+            out += [(TRADES, self.trades(fills[i:i + TRADES_PER_MESSAGE]))
+                    for i in range(0, len(fills), TRADES_PER_MESSAGE)]
+        if BBO in keys:
+            bbo = self.market.bbo()
+            if bbo != self._bbo_last:
+                self._bbo_last = bbo
+                self.bbo_u += 1
+                out.append((BBO, self.bbo_snapshot(render.now_ms() * MS)))
+        else:
+            self._bbo_last = None
+        return out
+
+    def bbo_snapshot(self, now_ns: int) -> bytes:
+        """``orderbook.1``: a ``snapshot`` of the best level a side at ``bbo_u`` (level 1
+        prints ``ts`` before ``type`` on every market: docs/venues.md, "Bybit")."""
+        m = self.market
+        fmt = m.fmt
+        b, bq, a, aq = m.bbo()
+        ts = now_ns // MS
+        self._bbo_sent_ns = now_ns
+        return (f'{{"topic":"{BBO}.{m.symbol}","ts":{ts},"type":"snapshot","data":{{"s":"{m.symbol}",'
+                f'"b":[["{fmt.price(b)}","{fmt.size(bq)}"]],"a":[["{fmt.price(a)}","{fmt.size(aq)}"]],'
+                f'"u":{self.bbo_u},"seq":{m.model.last_id}}},"cts":{ts - 2}}}').encode()
 
     # -- tickers ---------------------------------------------------------------------------
 
@@ -202,7 +234,14 @@ class BybitWire(Wire):
                 f'{changed}}},"cs":{m.model.last_id},"ts":{now_ns // MS}}}').encode()
 
     def periodic(self, now_ns: int, keys: Iterable[str]) -> list[tuple[str, bytes]]:
-        """``tickers`` every 50 ms (spot) or 100 ms (linear) when something changed."""
+        """``tickers`` every 50 ms (spot) or 100 ms (linear) when something changed;
+        ``orderbook.1`` again (same ``u``) after 3 s without a change."""
+        out: list[tuple[str, bytes]] = []
+        if BBO in keys and self._bbo_last is not None and now_ns - self._bbo_sent_ns >= BBO_IDLE_NS:
+            out.append((BBO, self.bbo_snapshot(now_ns)))
+        return out + self._tickers_due(now_ns, keys)
+
+    def _tickers_due(self, now_ns: int, keys: Iterable[str]) -> list[tuple[str, bytes]]:
         if TICKERS not in keys:
             self.ticker_sent = None     # nobody left: a later subscriber starts afresh
             return []
@@ -278,6 +317,9 @@ class BybitConn(WireSnapshotConn):
             if len(parts) == 2 and parts[0] in TOPICS and self.known(parts[1]):
                 channels.append((parts[0], parts[1]))
                 continue
+            if len(parts) == 3 and f"{parts[0]}.{parts[1]}" == BBO and self.known(parts[2]):
+                channels.append((BBO, parts[2]))    # the 1-level book: the BBO channel
+                continue
             if len(parts) != 3 or parts[0] != "orderbook" or parts[1] not in DEPTHS or not self.known(parts[2]):
                 self._reply({"success": False, "ret_msg": f"error:handler not found,topic:{topic}", **head,
                              "op": op})
@@ -293,8 +335,8 @@ class BybitConn(WireSnapshotConn):
                 if m.live:
                     m.subscribe_channel(self, key)
                     self.markets.add(m)
-                    if key == TICKERS:
-                        snapshots.append(m)
+                    if key in (TICKERS, BBO):
+                        snapshots.append((key, m))
             elif op == "unsubscribe" and s in held:
                 held.remove(s)
                 m.unsubscribe_channel(self, key)
@@ -311,8 +353,10 @@ class BybitConn(WireSnapshotConn):
         # spot acks say the op in ret_msg; linear and inverse leave it empty
         self._reply({"success": True, "ret_msg": op if self.spec.name == BybitSpot.name else "", **head,
                      "op": op})
-        for m in snapshots:     # a ticker subscription starts with a snapshot
-            self.send_raw(wire_of(m, BybitWire).ticker_snapshot(render.now_ms() * MS))
+        for key, m in snapshots:    # a ticker or orderbook.1 subscription starts with one
+            wire = wire_of(m, BybitWire)
+            now_ns = render.now_ms() * MS
+            self.send_raw(wire.ticker_snapshot(now_ns) if key == TICKERS else wire.bbo_snapshot(now_ns))
         self.open(fresh)
 
     def close_product(self, product: str) -> None:
