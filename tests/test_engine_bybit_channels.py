@@ -87,3 +87,25 @@ def test_bybit_bbo_from_orderbook_1_beside_the_depth_50_book(venue):
                 assert counters["decode_errors"] == 0, counters
                 assert bbo.rejected == 0
     run(body, timeout=60)
+
+
+def test_linear_ticker_lost_delta_resubscribes_for_a_fresh_snapshot():
+    # a truncated tickers message (its topic read) may have been a delta: the stream drops its merged
+    # state, the engine resubscribes, and the venue's new snapshot makes it whole again
+    async def body():
+        venue = "bybit-linear"
+        async with Simulator(sim_config({venue: ["BTCUSDT"]}, rate=40, trade_rate=20)) as sim:
+            async with Engine() as engine:
+                ticker = await engine.subscribe_ticker(venue, "BTCUSDT", **urls(sim, venue))
+                await wait_for(lambda: ticker.recorded >= 3, timeout=30, what="tickers")
+                sim.inject(venue, "BTCUSDT", "truncated", channel="tickers")
+                await wait_for(lambda: ticker.last_reject is not None, timeout=30,
+                               what="the reject")
+                before = ticker.recorded
+                await wait_for(lambda: ticker.has_snapshot and ticker.recorded > before + 2,
+                               timeout=30, what="tickers after the resubscribe")
+                await wait_for(lambda: _same(ticker, _pushed(sim, venue, "BTCUSDT"),
+                                             ticker.price_decimals),
+                               timeout=30, what="the ticker the simulator pushed")
+                assert ticker.state == "live"
+    run(body, timeout=60)
