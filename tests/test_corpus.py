@@ -30,8 +30,8 @@ VENUES = ("binance", "binance-usdm", "coinbase", "coinbase-exchange", "bybit", "
 SNAPSHOT_VENUES = ("binance", "binance-usdm")
 #: venues without a trade corpus of three scenarios yet
 BOOK_ONLY: tuple[str, ...] = ()
-#: venues with trades but no BBO or ticker channel yet (docs/venues.md, "Bybit")
-NO_QUOTES = ("bybit", "bybit-linear")
+#: venues with trades but no BBO or ticker channel yet
+NO_QUOTES: tuple[str, ...] = ()
 STATES = ("syncing", "live", "gap", "stale", "closed")
 SNAPSHOT_RESULTS = ("live", "too_old", "gap", "rejected")
 
@@ -472,11 +472,11 @@ def run_trade_scenario(path: Path) -> None:
 
 QUOTE_TOP_KEYS = {"description", "rule", "symbol", "tick_size", "step_size", "capacity",
                   "steps"}
-QUOTE_EXPECT_KEYS = {"note", "applied", "bbo", "ticker", "reject", "rejects", "held",
+QUOTE_EXPECT_KEYS = {"note", "applied", "bbo", "ticker", "reject", "rejects", "held", "unmerged",
                      "recorded", "overwritten", "stale", "rejected", "unknown_symbol",
                      "connection_gaps", "off_grid"}
 QUOTE_COUNTERS = ("held", "recorded", "overwritten", "stale", "rejected", "unknown_symbol",
-                  "connection_gaps", "off_grid")
+                  "connection_gaps", "off_grid", "unmerged")
 # expected values: decimal strings (null: the venue gives none) at these scales, or ints
 _PRICE_FIELDS = ("bid", "ask", "last_price", "open", "high", "low", "change")
 _SIZE_FIELDS = ("bid_size", "ask_size", "last_size")

@@ -40,6 +40,7 @@ them stay direct C calls); ``_parse.pxd`` is the cimport surface for other modul
     parse/kraken.pxi             Kraken WebSocket v2 book (JSON-number levels)
     parse/okx.pxi                OKX v5 books
     parse/okx_trades.pxi         OKX v5 trades, and the OKX stream decoder
+    parse/bybit_quotes.pxi       Bybit v5 tickers
 
 The C helpers (SWAR scanners, bit scans, clocks) are headers in ``include/``, declared in
 ``_cdefs.pxd``.
@@ -115,5 +116,6 @@ include "parse/kraken_quotes.pxi"
 include "parse/okx_quotes.pxi"
 include "parse/okx_candles.pxi"
 include "parse/okx_stream.pxi"
+include "parse/bybit_quotes.pxi"
 
 DECODERS = tuple(_REGISTRY)             # every decoder name registered above

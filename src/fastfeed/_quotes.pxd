@@ -61,6 +61,7 @@ cdef class QuoteCore:
     cdef Grid price_grid
     cdef Grid size_grid
     cdef readonly bint strict
+    cdef bint id_restarts           # Venue.quote_id_restarts: an update id of 1 is fresh
     cdef uint8_t msg_kind           # MSG_BBO or MSG_TICKER: the segments this core takes
     cdef bint closed
     # ring: capacity records of itemsize bytes in C memory, head = next write
@@ -123,3 +124,9 @@ cdef class BboCore(QuoteCore):
 
 cdef class TickerCore(QuoteCore):
     cdef TickerRecord last
+    # delta tickers (Venue.ticker_deltas, Bybit): a delta merges into the last snapshot
+    cdef readonly bint merges_deltas
+    cdef bint have_snapshot         # a snapshot since the start or the last loss
+    cdef readonly int64_t unmerged  # deltas not applied: no snapshot to merge into
+
+    cdef int forget_snapshot(self, str reason) except -1

@@ -154,6 +154,17 @@ class TickerCore(QuoteCore):
     def __init__(self, venue: str, symbol: str, price_decimals: int, size_decimals: int,
                  price_tick: int = 1, size_step: int = 1, *, capacity: int = ...,
                  strict: bool = True, offline: bool = False) -> None: ...
+    @property
+    def merges_deltas(self) -> bool:
+        """The venue sends ticker deltas (Venue.ticker_deltas): merged into the last."""
+    @property
+    def unmerged(self) -> int:
+        """Deltas not applied: no snapshot to merge them into."""
+    @property
+    def has_snapshot(self) -> bool:
+        """A delta-merging stream holds a snapshot to merge deltas into."""
+    def drop_snapshot(self, reason: str = ...) -> None:
+        """Forget the merged state: deltas wait for the next snapshot."""
     def ticker(self) -> Ticker | None:
         """The latest ticker, or None before the first."""
     def tickers(self, since: int | None = None) -> np.ndarray[Any, Any]:

@@ -25,7 +25,7 @@ import numpy as np
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.stdint cimport INT64_MIN, int8_t, int32_t, int64_t
+from libc.stdint cimport INT64_MIN, int8_t, int32_t, int64_t, uint32_t
 from libc.string cimport memchr, memcmp, memcpy, memset
 
 from fastfeed._cdefs cimport (
@@ -54,8 +54,14 @@ from fastfeed._types cimport (
     MSG_VENUE_ERROR,
     REJECT_VENUE_ERROR,
     SEG_SNAPSHOT,
+    SEG_UPDATE,
     TK_CHANGE,
+    TK_HIGH,
+    TK_LAST,
     TK_LAST_SIZE,
+    TK_LOW,
+    TK_N_TEXTS,
+    TK_OPEN,
     TK_QUOTE_VOLUME,
     TK_VOLUME,
     DeltaBatch,
@@ -242,6 +248,46 @@ cdef int convert_ticker(const Quote* q, int pd, int sd, TickerRecord* r,
     return DECIMAL_OK
 
 
+cdef uint32_t ticker_delta_view(const Quote* q, Quote* out) noexcept nogil:
+    """A delta ticker (only the changed fields; docs/venues.md, "Bybit tickers") as a
+    Quote ``convert_ticker`` reads: an empty text (``""``, no value) becomes absent
+    (QUOTE_MISSING). Returns the mask of the texts the delta does not carry (by
+    TickerText: unchanged, kept from the last ticker by ``ticker_merge``)."""
+    cdef uint32_t absent = 0
+    cdef int i
+    out[0] = q[0]
+    for i in range(TK_N_TEXTS):
+        if q.text[i] == NULL:
+            absent |= <uint32_t>1 << i
+        elif q.text_len[i] == 0:
+            out.text[i] = NULL
+    return absent
+
+
+cdef void ticker_merge(TickerRecord* r, const TickerRecord* last,
+                       uint32_t absent) noexcept nogil:
+    """Fill the fields a delta did not carry (``absent``, by TickerText) from ``last``;
+    the rest of ``r`` (times, ids) is the delta's."""
+    if absent & (1 << TK_LAST):
+        r.last_price = last.last_price
+    if absent & (1 << TK_LAST_SIZE):
+        r.last_size = last.last_size
+    if absent & (1 << TK_OPEN):
+        r.open = last.open
+    if absent & (1 << TK_HIGH):
+        r.high = last.high
+    if absent & (1 << TK_LOW):
+        r.low = last.low
+    if absent & (1 << TK_CHANGE):
+        r.change = last.change
+    if absent & (1 << TK_VOLUME):
+        r.volume = last.volume
+        r.volume_decimals = last.volume_decimals
+    if absent & (1 << TK_QUOTE_VOLUME):
+        r.quote_volume = last.quote_volume
+        r.quote_volume_decimals = last.quote_volume_decimals
+
+
 cdef str ticker_error_message(const Quote* q, int which, int rc, const char* payload,
                               int pd, int sd):
     """Cold path: the message for a ticker text that failed, ``"<field> at byte N:
@@ -289,8 +335,10 @@ def decode_quotes(str venue, payload, str channel, int price_decimals, int size_
     cdef Segment* seg
     cdef Quote* q
     cdef TickerRecord r
+    cdef Quote dq
     cdef Py_ssize_t si
     cdef int rc, bad = 0
+    cdef bint deltas = bool(get_venue(venue).ticker_deltas)
     if (grid_init(&price_grid, price_decimals, price_tick) != 0
             or grid_init(&size_grid, size_decimals, size_step) != 0):
         raise ValueError(f"unusable scales {price_decimals}/{size_decimals} "
@@ -320,6 +368,9 @@ def decode_quotes(str venue, payload, str channel, int price_decimals, int size_
                                      else b.levels[seg.start + 1].size),
                            off_grid=b.off_grid)
             else:
+                if deltas and seg.kind == SEG_UPDATE:
+                    ticker_delta_view(q, &dq)
+                    q = &dq
                 rc = convert_ticker(q, price_decimals, size_decimals, &r, &bad)
                 if rc != DECIMAL_OK:
                     raise DecodeFailed(ticker_error_message(q, bad, rc, p, price_decimals,
@@ -374,6 +425,7 @@ cdef class QuoteCore:
         self.price_tick = price_tick
         self.size_step = size_step
         self.strict = strict
+        self.id_restarts = bool(spec.quote_id_restarts)
         PyMem_Free(self.ring)
         self.ring = <char*>PyMem_Malloc(capacity * self.itemsize)
         if self.ring == NULL:
@@ -416,6 +468,8 @@ cdef class QuoteCore:
 
     cdef bint _is_stale(self, int64_t update_id) noexcept nogil:
         """An update id not newer than the last recorded one (ids only order here)."""
+        if self.id_restarts and update_id == 1:
+            return False                # the venue restarted its ids (Bybit u == 1)
         return update_id >= 0 and self.last_update_id >= 0 and update_id <= self.last_update_id
 
     cdef int unreadable(self, str text) except -1:
@@ -778,6 +832,9 @@ cdef class TickerCore(QuoteCore):
         self._setup(venue, symbol, price_decimals, size_decimals, price_tick, size_step,
                     capacity, strict, offline, "ticker")
         memset(&self.last, 0, sizeof(TickerRecord))
+        self.merges_deltas = bool(get_venue(venue).ticker_deltas)
+        self.have_snapshot = False
+        self.unmerged = 0
 
     cdef int process_segment(self, DeltaBatch* b, const Segment* seg, int64_t t_recv,
                              const char* payload) except -1:
@@ -785,20 +842,36 @@ cdef class TickerCore(QuoteCore):
         cdef const Quote* q
         cdef TickerRecord r
         cdef TickerRecord* rec
+        cdef Quote dq
+        cdef uint32_t absent = 0
         cdef int rc, bad = 0
         if self.closed or b.msg_kind != MSG_TICKER:
             return 0
         q = &b.quotes[seg - b.segs]
         self.messages += 1
-        rc = convert_ticker(q, self.price_decimals, self.size_decimals, &r, &bad)
+        if self.merges_deltas and seg.kind == SEG_UPDATE:
+            if not self.have_snapshot:
+                self.unmerged += 1      # nothing to merge into: wait for a snapshot
+                return 0
+            absent = ticker_delta_view(q, &dq)
+            rc = convert_ticker(&dq, self.price_decimals, self.size_decimals, &r, &bad)
+        else:
+            rc = convert_ticker(q, self.price_decimals, self.size_decimals, &r, &bad)
         if rc != DECIMAL_OK:
             self.reject_counts[<int>DEC_BAD_DECIMAL] += 1
+            # a lost delta (or snapshot): the merged state may now be wrong
+            self.forget_snapshot("a ticker that did not convert was lost")
             self.note_reject(ticker_error_message(q, bad, rc, payload, self.price_decimals,
                                                   self.size_decimals))
             return 0
         if self._is_stale(q.update_id):
             self.stale += 1
             return 0
+        if self.merges_deltas:
+            if seg.kind == SEG_UPDATE:
+                ticker_merge(&r, &self.last, absent)
+            else:
+                self.have_snapshot = True
         r.recv_ns = t_recv + ff_wall_offset_ns(t_recv)
         rec = <TickerRecord*>self._slot()
         rec[0] = r
@@ -810,6 +883,42 @@ cdef class TickerCore(QuoteCore):
         if self.callback is not None:
             self._callback_due()
         return 1
+
+    cdef int forget_snapshot(self, str reason) except -1:
+        """A delta-merging stream (``merges_deltas``) may have lost a delta: the deltas
+        that follow are not applied (``unmerged``) until the next snapshot. The latest
+        ticker stays readable; the owner is told (``on_quotes_gap``) so it can
+        resubscribe for a fresh snapshot (docs/venues.md, "Bybit tickers")."""
+        if not self.merges_deltas or not self.have_snapshot:
+            return 0
+        self.have_snapshot = False
+        self.last_gap_reason = reason
+        if self._owner is not None:
+            self._owner.on_quotes_gap(self, reason)
+        return 0
+
+    cdef int connection_gap(self, str reason) except -1:
+        """As ``QuoteCore.connection_gap``; a delta-merging stream also waits for the
+        next snapshot."""
+        self.have_snapshot = False      # before the owner hears of it (it resubscribes)
+        return QuoteCore.connection_gap(self, reason)
+
+    cdef int unreadable(self, str text) except -1:
+        """As ``QuoteCore.unreadable``; on a delta-merging stream the unreadable message
+        may have been one of its deltas: it waits for the next snapshot."""
+        self.forget_snapshot("an unreadable message may have held a ticker delta")
+        return QuoteCore.unreadable(self, text)
+
+    def drop_snapshot(self, reason: str = "the connection was lost") -> None:
+        """Forget the merged state of a delta-merging stream (a disconnect): deltas are
+        not applied until the next snapshot (no-op on a stream of whole tickers)."""
+        self.forget_snapshot(reason)
+
+    @property
+    def has_snapshot(self) -> bool:
+        """A delta-merging stream holds a snapshot to merge deltas into (always False on
+        a stream of whole tickers, which needs none)."""
+        return bool(self.have_snapshot)
 
     def ticker(self):
         """The latest ticker as a ``Ticker`` (the ``TICKER_DTYPE`` fields, exact ints;

@@ -699,8 +699,13 @@ class Connection:
 
     def on_quotes_gap(self, stream: Any, reason: str) -> None:
         """A BBO or ticker stream's connection lost messages (counted; the next quote
-        replaces what may be old)."""
+        replaces what may be old). A delta-merging ticker that lost its snapshot
+        (docs/venues.md, "Bybit tickers") is resubscribed for a fresh one."""
         stream.last_error = venue_text(reason)
+        if (getattr(stream, "merges_deltas", False) and not stream.has_snapshot
+                and stream in self.channels and self.transport is not None):
+            self._control("unsubscribe", [stream.symbol], stream.channel)
+            self._control("subscribe", [stream.symbol], stream.channel)
 
     def on_quotes_reject(self, stream: Any, text: str) -> None:
         """A BBO or ticker stream refused a message (counted; logged at a bounded rate)."""

@@ -128,3 +128,9 @@ class LiveTicker(Subscribed, TickerCore):
                                                            instrument.step_size),
                          capacity=capacity, strict=False)
         self._init_subscription(channel, instrument)
+
+    def mark_stale(self) -> None:
+        """The connection is down (``stale``); a delta-merging ticker (Bybit linear)
+        also forgets its merged state: deltas wait for the resubscribe's snapshot."""
+        super().mark_stale()
+        self.drop_snapshot()

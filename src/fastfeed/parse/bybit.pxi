@@ -107,6 +107,13 @@ cdef int decode_bybit(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil
     """Bybit ``orderbook.*`` ``snapshot`` → MSG_SNAPSHOT, ``delta`` → MSG_DEPTH (first and
     last id = ``u``); other topics → MSG_IGNORED; pongs → MSG_HEARTBEAT; acks →
     MSG_CONTROL; ``"success":false`` → MSG_VENUE_ERROR."""
+    return _decode_bybit_book(p, n, b, NULL)
+
+
+cdef int _decode_bybit_book(const char* p, Py_ssize_t n, DeltaBatch* b,
+                            bint* depth_one) noexcept nogil:
+    """``decode_bybit``; ``depth_one`` (when not NULL) says whether a book message's topic
+    is ``orderbook.1.*`` (the venue BBO: bybit_quotes.pxi)."""
     cdef Cursor c
     cdef KeySet ks
     cdef Pending pd, scratch
@@ -238,6 +245,8 @@ cdef int decode_bybit(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil
         b.n_levels = 0
         b.msg_kind = MSG_IGNORED        # another channel's topic (publicTrade, tickers, ...)
         return DEC_OK
+    if depth_one != NULL:
+        depth_one[0] = topic_len >= 12 and memcmp(topic, b"orderbook.1.", 12) == 0
     if not seen & BY_type:
         return _missing(b, "field 'type' missing")
     if typ_len < 0:

@@ -627,6 +627,13 @@ def _bybit(payload: bytes) -> dict[str, Any]:
     snap = typ == "snapshot"
     return _result("snapshot" if snap else "depth", first_id=u, last_id=u, event_time_ns=t,
                    segments=[_seg(data["s"], "snapshot" if snap else "update", t, levels)])
+
+
+def _bybit_depth_one(payload: bytes) -> bool:
+    """A book message ``_bybit`` took is of ``orderbook.1`` (the venue BBO)."""
+    return _raw(_load(payload)["topic"]).startswith("orderbook.1.")
+
+
 _OKX = {"arg", "action", "data", "event"}
 _OKX_ARG = {"channel", "instId"}
 _OKX_BOOK = {"asks", "bids", "ts", "seqId", "prevSeqId"}
@@ -1455,11 +1462,15 @@ def _coinbase_exchange_stream_channel(payload: bytes) -> tuple[str, str | None]:
 def _bybit_stream_channel(payload: bytes) -> tuple[str, str | None]:
     head = b'{"topic":"'
     if len(payload) > len(head) and payload.startswith(head):
+        if payload[len(head):len(head) + 12] == b"orderbook.1.":
+            return _verdict("bybit-bbo", payload, "bbo")
         if payload[len(head):len(head) + 10] == b"orderbook.":
             return _verdict("bybit", payload, "book")
         if payload[len(head):len(head) + 12] == b"publicTrade.":
             return _verdict("bybit-trades", payload, "trades")
-    return _first_taker(payload, ("bybit", "bybit-trades"))
+        if payload[len(head):len(head) + 8] == b"tickers.":
+            return _verdict("bybit-ticker", payload, "ticker")
+    return _first_taker(payload, ("bybit-bbo", "bybit", "bybit-trades", "bybit-ticker"))
 
 
 def _kraken_stream_channel(payload: bytes) -> tuple[str, str | None]:

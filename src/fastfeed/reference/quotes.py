@@ -552,6 +552,90 @@ def _okx_bbo(payload: bytes) -> dict[str, Any]:
     return _result("bbo", last_id=seq, t=t, segments=segments)
 
 
+# ---------------------------------------------------------------------------------------
+# Bybit v5 (docs/venues.md, "Bybit tickers")
+# ---------------------------------------------------------------------------------------
+
+_BY_ENV = {"topic", "type", "ts", "cs", "data", "success", "op"}
+_BY_TICKER = ("symbol", "lastPrice", "highPrice24h", "lowPrice24h", "prevPrice24h",
+              "volume24h", "turnover24h")
+_BY_TEXT = {"lastPrice": 0, "highPrice24h": 3, "lowPrice24h": 4, "prevPrice24h": 2,
+            "volume24h": 6, "turnover24h": 7}
+
+
+def _by_envelope(payload: bytes, prefix: str) -> tuple[dict[str, Any] | None, _Fields,
+                                                         _Fields | None]:
+    """The envelope checks of the compiled ``_byq_envelope``: (a decided result, or None
+    with the envelope's and ``data``'s fields)."""
+    from fastfeed.reference.decode import _bybit
+    o = _load(payload)
+    _check_dups(o, _BY_ENV)  # type: ignore[arg-type]
+    _check_depth(o, {"data": dict})
+    d = o.get("data")
+    if isinstance(d, dict):
+        _check_dups(d, set(_BY_TICKER))  # type: ignore[arg-type]
+        _check_depth(d, {})
+    f = _Fields(o)
+    if "topic" not in o:
+        return _result(_bybit(payload)["kind"]), f, None
+    topic = f.text("topic")
+    assert topic is not None
+    if not _raw(topic).startswith(prefix):
+        return _result("ignored"), f, None
+    f.text("type")
+    f.integer("ts", True, 0, MS_MAX)
+    f.integer("cs", False, 0, MAX_UPDATE_ID)
+    if "data" not in o:
+        raise DecodeFailed("field 'data' missing")
+    if not isinstance(d, dict):
+        raise DecodeFailed("field 'data' has the wrong type (expected object)")
+    return None, f, _Fields(d, "ticker field")
+
+
+def _bybit_ticker(payload: bytes) -> dict[str, Any]:
+    done, f, fd = _by_envelope(payload, "tickers.")
+    if done is not None:
+        return done
+    assert fd is not None
+    typ = f.o["type"]
+    if typ not in ("snapshot", "delta"):
+        raise DecodeFailed("field 'type' is not 'snapshot' or 'delta'")
+    snap = typ == "snapshot"
+    sym = fd.symbol("symbol")
+    texts: dict[int, str] = {}
+    for name in _BY_TICKER[1:]:
+        v = fd.text(name, snap)
+        if v is not None and (v != "" or not snap):
+            texts[_BY_TEXT[name]] = v
+    t = f.o["ts"] * 10**6
+    return _result("ticker", t=t, segments=[_ticker(sym, "snapshot" if snap else "update",
+                                                    t, texts)])
+
+
+def _bybit_bbo(payload: bytes) -> dict[str, Any]:
+    """``orderbook.1`` (the 1-level book, snapshot-only) as one BBO, read by the book
+    twin first (docs/venues.md, "Bybit BBO")."""
+    from fastfeed.reference.decode import _bybit, _bybit_depth_one
+    out = _bybit(payload)
+    if out["kind"] not in ("snapshot", "depth"):
+        return _result(out["kind"])
+    if not _bybit_depth_one(payload):
+        return _result("ignored")
+    if out["kind"] == "depth":
+        raise DecodeFailed("orderbook.1 is snapshot-only: a 'delta' is not a best bid/offer")
+    (seg,) = out["segments"]
+    sides: dict[str, tuple[str, str]] = {}
+    for side, price, size in seg["levels"]:
+        if side in sides:
+            raise DecodeFailed("orderbook.1 has more than one level on a side")
+        sides[side] = (price, size)
+    b, bq = sides.get("bid", ("0", "0"))
+    a, aq = sides.get("ask", ("0", "0"))
+    u, t = out["last_id"], out["event_time_ns"]
+    return _result("bbo", last_id=u, t=t,
+                   segments=[_bbo(seg["symbol"], "snapshot", u, t, b, bq, a, aq)])
+
+
 DECODERS = {
     "binance-bbo": _binance_bbo,
     "binance-ticker": _binance_ticker,
@@ -563,6 +647,8 @@ DECODERS = {
     "kraken-bbo": lambda p: _kraken(p, True),
     "okx-ticker": _okx_ticker,
     "okx-bbo": _okx_bbo,
+    "bybit-ticker": _bybit_ticker,
+    "bybit-bbo": _bybit_bbo,
 }
 
 
@@ -623,6 +709,23 @@ def _convert_bbo(seg: dict[str, Any], pd: int, sd: int, tick: int, step: int) ->
                off_grid=off)
 
 
+def _delta_view(seg: dict[str, Any]) -> set[int]:
+    """A delta ticker (``Venue.ticker_deltas``): ``""`` (no value) becomes absent; returns
+    the texts the delta does not carry (kept from the last ticker when merged)."""
+    texts = seg["_texts"]
+    absent = {i for i in range(len(TICKER_TEXTS)) if i not in texts}
+    seg["_texts"] = {i: v for i, v in texts.items() if v != ""}
+    return absent
+
+
+def _merge(rec: dict[str, Any], last: dict[str, Any], absent: set[int]) -> None:
+    for i in absent:
+        rec[TICKER_TEXTS[i]] = last[TICKER_TEXTS[i]]
+        if i in (6, 7):
+            key = "volume_decimals" if i == 6 else "quote_volume_decimals"
+            rec[key] = last[key]
+
+
 def _convert_ticker(seg: dict[str, Any], pd: int, sd: int) -> None:
     texts = seg.pop("_texts")
     values: dict[str, int] = {}
@@ -668,6 +771,8 @@ def decode_quotes(venue: str, payload: bytes | bytearray | memoryview, channel: 
         if out["kind"] == "bbo":
             _convert_bbo(seg, price_decimals, size_decimals, price_tick, size_step)
         else:
+            if spec.ticker_deltas and seg["kind"] == "update":
+                _delta_view(seg)
             _convert_ticker(seg, price_decimals, size_decimals)
     return out
 
@@ -688,6 +793,10 @@ class QuoteStream:
         self.symbol = symbol.upper()
         self.scale = (price_decimals, size_decimals, price_tick, size_step)
         self.connection_sequence = spec.connection_sequence
+        self.merges_deltas = channel == "ticker" and spec.ticker_deltas
+        self.id_restarts = spec.quote_id_restarts
+        self.has_snapshot = False
+        self.unmerged = 0
         self.ring: deque[dict[str, Any]] = deque(maxlen=capacity)
         self.last_update_id = self.conn_seq = -1
         self.recorded = self.overwritten = self.messages = self.stale = 0
@@ -700,6 +809,7 @@ class QuoteStream:
                 bytes(payload))
         except DecodeFailed:
             self.rejected += 1
+            self.has_snapshot = False    # it may have been a delta of this stream
             return 0
         raw.pop("_txn", None)
         if self.connection_sequence and raw["last_id"] >= 0:
@@ -717,6 +827,11 @@ class QuoteStream:
                 self.unknown_symbol += 1
                 continue
             self.messages += 1
+            delta = self.merges_deltas and seg["kind"] == "update"
+            if delta and not self.has_snapshot:
+                self.unmerged += 1
+                continue
+            absent = _delta_view(seg) if delta else set()
             try:
                 if self.channel == "bbo":
                     _convert_bbo(seg, *self.scale)
@@ -724,9 +839,15 @@ class QuoteStream:
                     _convert_ticker(seg, *self.scale[:2])
             except DecodeFailed:
                 self.rejected += 1
+                self.has_snapshot = False
                 continue
+            if delta:
+                _merge(seg, self.ring[-1], absent)
+            elif self.merges_deltas:
+                self.has_snapshot = True
             uid = seg["update_id"]
-            if uid >= 0 and self.last_update_id >= 0 and uid <= self.last_update_id:
+            if (uid >= 0 and self.last_update_id >= 0 and uid <= self.last_update_id
+                    and not (self.id_restarts and uid == 1)):
                 self.stale += 1
                 continue
             if uid >= 0:

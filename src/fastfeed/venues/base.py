@@ -83,6 +83,13 @@ class Venue:
     #: the best bid/offer arrives inside the ticker channel's messages (Coinbase): a
     #: connection's router reads a ticker message with both decoders when both listen
     bbo_in_ticker: bool = False
+    #: the ticker channel sends a snapshot, then deltas that carry only the changed
+    #: fields (Bybit): ``TickerCore`` merges each delta into the last ticker
+    #: (docs/venues.md, "Bybit tickers")
+    ticker_deltas: bool = False
+    #: a BBO or ticker update id of 1 is the venue's service restart (Bybit ``u``): the id
+    #: space starts again, so it is never stale (docs/venues.md, "Bybit BBO")
+    quote_id_restarts: bool = False
     #: compiled decoder for the venue's own candles (a name in ``fastfeed._parse.DECODERS``;
     #: None: the venue has none, local candles from trades only) and the interval names it
     #: offers (docs/venues.md, "Candles")

@@ -12,9 +12,13 @@ docs/venues.md, "Bybit".
 from __future__ import annotations
 
 import json
+from typing import ClassVar
 
 from fastfeed.rest import RestClient, RestError
 from fastfeed.venues.base import BOOK, Instrument, Venue, dumps
+
+#: The BBO's channel: the 1-level book, ``orderbook.1.{symbol}`` (snapshot-only).
+BBO_TOPIC = "orderbook.1"
 
 
 class BybitSpot(Venue):
@@ -25,6 +29,13 @@ class BybitSpot(Venue):
     symbol_example = "BTCUSDT"
     decoder = "bybit"
     trade_decoder = "bybit-trades"
+    ticker_decoder = "bybit-ticker"
+    # the venue BBO: orderbook.1, the 1-level book (snapshot-only; docs/venues.md "Bybit BBO")
+    bbo_decoder = "bybit-bbo"
+    # u == 1 is the venue's service restart: the id space starts again
+    quote_id_restarts = True
+    # linear sends a snapshot, then deltas of the changed fields; spot whole snapshots
+    ticker_deltas = True
     stream_decoder = "bybit-stream"
     # no id rule: `i` is a UUID on derivatives, and numeric spot ids are not promised +1
     trade_streams = (("publicTrade", "observed"),)
@@ -48,16 +59,22 @@ class BybitSpot(Venue):
     #: the application keep-alive: ``{"op":"ping"}`` about every 20 s (docs/venues.md, "Bybit")
     keepalive_text = b'{"op":"ping"}'
     keepalive_every = 20.0
+    channel_names: ClassVar[dict[str, str]] = {"ticker": "tickers", "bbo": BBO_TOPIC}
 
     def topic(self, symbol: str, channel: str = BOOK) -> str:
-        """The topic of ``symbol``'s ``channel``: ``orderbook.50.BTCUSDT`` (books) or
-        ``publicTrade.BTCUSDT`` (trades)."""
+        """The topic of ``symbol``'s ``channel``: ``orderbook.50.BTCUSDT`` (books),
+        ``publicTrade.BTCUSDT`` (trades), ``tickers.BTCUSDT`` or ``orderbook.1.BTCUSDT``
+        (the BBO)."""
         if channel == BOOK:
             return f"orderbook.{self.depth}.{symbol}"
         if channel == "publicTrade":
             return f"publicTrade.{symbol}"
-        raise ValueError(f"{self.name}: only books and publicTrade are implemented, "
-                         f"not {channel!r}")
+        if channel == "tickers":
+            return f"tickers.{symbol}"
+        if channel == BBO_TOPIC:
+            return f"{BBO_TOPIC}.{symbol}"
+        raise ValueError(f"{self.name}: only books, publicTrade, tickers and {BBO_TOPIC} "
+                         f"are implemented, not {channel!r}")
 
     def _ops(self, op: str, symbols: list[str], channel: str) -> list[bytes]:
         self.topic("", channel)         # an unimplemented channel's error, even for none

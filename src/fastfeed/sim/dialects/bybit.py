@@ -12,7 +12,10 @@ book is served whole whatever the depth asked (1, 50, 200 or 1000): the simulato
 not truncate. ``publicTrade.{symbol}`` sends one ``snapshot`` message per market message
 that filled, its ``data`` the fills oldest first (at most 1024 a message): ``S`` the
 taker's side, ``i`` the trade id as a digit string on spot and a UUID derived from it on
-linear, ``seq`` the fill's update id. REST:
+linear, ``seq`` the fill's update id. ``tickers.{symbol}``: a snapshot on subscribe,
+then spot snapshots every 50 ms or linear deltas every 100 ms when something changed.
+``orderbook.1.{symbol}`` is the 1-level book as Bybit serves it: a snapshot (``u`` +1)
+whenever the best bid or ask changed, re-sent with the same ``u`` after 3 s idle. REST:
 ``GET /v5/market/instruments-info?category=spot|linear&symbol=``.
 Shapes: docs/simulator.md, "Bybit".
 """
@@ -26,7 +29,7 @@ from typing import Any
 from aiohttp import web
 
 from fastfeed.sim import render
-from fastfeed.sim.dialects.base import PathDialect, Wire
+from fastfeed.sim.dialects.base import PathDialect, Wire, wire_of
 from fastfeed.sim.dialects.coinbase_common import WireSnapshotConn
 from fastfeed.sim.host import SimHost
 from fastfeed.sim.market import Market
@@ -42,6 +45,17 @@ DEPTHS = ("1", "50", "200", "1000")
 TRADES = "publicTrade"
 #: Trades one ``publicTrade`` message holds at most (docs/venues.md, "Bybit").
 TRADES_PER_MESSAGE = 1024
+#: The ticker channel's topic prefix and channel key (``tickers.{symbol}``).
+TICKERS = "tickers"
+#: The BBO's channel key: the 1-level book ``orderbook.1.{symbol}`` (snapshot-only).
+BBO = "orderbook.1"
+#: The channels a ``{prefix}.{symbol}`` topic subscribes besides the book.
+TOPICS = (TRADES, TICKERS, BBO)
+#: ``orderbook.1`` re-sends its snapshot (same ``u``) after this long without a change.
+BBO_IDLE_NS = 3_000_000_000
+MS = 1_000_000
+#: Ticker push periods (ns): spot 50 ms, derivatives 100 ms (docs/venues.md, "Bybit tickers").
+TICKER_PERIOD = {True: 50 * MS, False: 100 * MS}
 
 
 class BybitWire(Wire):
@@ -59,6 +73,13 @@ class BybitWire(Wire):
         venue = get_venue(market.venue)
         self.spot = venue.name == BybitSpot.name
         self.topic_prefix = f"orderbook.{getattr(venue, 'depth', 50)}."
+        self.bbo_u = 1_000_000 + market.model.last_id % 1_000_000
+        """The ``u`` of the last ``orderbook.1`` snapshot (+1 per change)."""
+        self._bbo_last: tuple[int, int, int, int] | None = None
+        self._bbo_sent_ns = 0
+        self.ticker_sent: dict[str, str] | None = None
+        """The ticker fields as last pushed (linear deltas are the changes from it)."""
+        self._ticker_due = 0
 
     def render(self, kind: str, bids: Iterable[tuple[int, int]], asks: Iterable[tuple[int, int]],
                u: int, seq: int) -> bytes:
@@ -113,12 +134,122 @@ class BybitWire(Wire):
 
     def channels(self, msg: Message, keys: Iterable[str]) -> list[tuple[str, bytes]]:
         """The message's fills as ``publicTrade`` messages of at most
-        :data:`TRADES_PER_MESSAGE` trades."""
-        if not msg.trades or TRADES not in keys:
+        :data:`TRADES_PER_MESSAGE` trades; an ``orderbook.1`` snapshot (``u`` +1) when the
+        best bid or ask, price or size, changed."""
+        keys = set(keys)
+        out: list[tuple[str, bytes]] = []
+        if msg.trades and TRADES in keys:
+            fills = msg.trades
+            out += [(TRADES, self.trades(fills[i:i + TRADES_PER_MESSAGE]))
+                    for i in range(0, len(fills), TRADES_PER_MESSAGE)]
+        if BBO in keys:
+            bbo = self.market.bbo()
+            if bbo != self._bbo_last:
+                self._bbo_last = bbo
+                self.bbo_u += 1
+                out.append((BBO, self.bbo_snapshot(render.now_ms() * MS)))
+        else:
+            self._bbo_last = None
+        return out
+
+    def bbo_snapshot(self, now_ns: int) -> bytes:
+        """``orderbook.1``: a ``snapshot`` of the best level a side at ``bbo_u`` (level 1
+        prints ``ts`` before ``type`` on every market: docs/venues.md, "Bybit")."""
+        m = self.market
+        fmt = m.fmt
+        b, bq, a, aq = m.bbo()
+        ts = now_ns // MS
+        self._bbo_sent_ns = now_ns
+        return (f'{{"topic":"{BBO}.{m.symbol}","ts":{ts},"type":"snapshot","data":{{"s":"{m.symbol}",'
+                f'"b":[["{fmt.price(b)}","{fmt.size(bq)}"]],"a":[["{fmt.price(a)}","{fmt.size(aq)}"]],'
+                f'"u":{self.bbo_u},"seq":{m.model.last_id}}},"cts":{ts - 2}}}').encode()
+
+    # -- tickers ---------------------------------------------------------------------------
+
+    def ticker_fields(self, now_ns: int) -> dict[str, str]:
+        """The ticker's changing fields now: last price and the rolling window's
+        statistics (``SimConfig.ticker_window``); linear adds the best bid and ask."""
+        m = self.market
+        fmt = m.fmt
+        st = m.window.stats(now_ns)
+        fallback = st.prev_price if st.prev_price is not None else m.mid()
+        last = st.last if st.last is not None else fallback
+        o = st.open if st.open is not None else fallback
+        h = st.high if st.high is not None else last
+        low = st.low if st.low is not None else last
+        out = {"lastPrice": fmt.price(last), "highPrice24h": fmt.price(h),
+               "lowPrice24h": fmt.price(low), "prevPrice24h": fmt.price(o),
+               "volume24h": fmt.size(st.volume),
+               "turnover24h": render.quote_text(fmt, st.quote, m.dialect.quote_width),
+               "price24hPcnt": render.ratio_text(last - o, o, 6) if o else "0"}
+        if not self.spot:
+            b, bq, a, aq = m.bbo()
+            out.update(bid1Price=fmt.price(b), bid1Size=fmt.size(bq), ask1Price=fmt.price(a),
+                       ask1Size=fmt.size(aq))
+        return out
+
+    def ticker_snapshot(self, now_ns: int) -> bytes:
+        """A ``snapshot`` in the documented key order of the market (spot: ``ts`` and
+        ``cs`` before ``data``; linear: ``data`` first, then ``cs``, ``ts``), of the state
+        last pushed (so a new subscriber's snapshot and the deltas everyone gets agree)."""
+        m = self.market
+        if self.ticker_sent is None:
+            self.ticker_sent = self.ticker_fields(now_ns)
+        f = self.ticker_sent
+        ts, cs = now_ns // MS, m.model.last_id
+        if self.spot:
+            return (f'{{"topic":"{TICKERS}.{m.symbol}","ts":{ts},"type":"snapshot","cs":{cs},'
+                    f'"data":{{"symbol":"{m.symbol}","lastPrice":"{f["lastPrice"]}",'
+                    f'"highPrice24h":"{f["highPrice24h"]}","lowPrice24h":"{f["lowPrice24h"]}",'
+                    f'"prevPrice24h":"{f["prevPrice24h"]}","volume24h":"{f["volume24h"]}",'
+                    f'"turnover24h":"{f["turnover24h"]}","price24hPcnt":"{f["price24hPcnt"]}",'
+                    f'"usdIndexPrice":"{f["lastPrice"]}"}}}}').encode()
+        return (f'{{"topic":"{TICKERS}.{m.symbol}","type":"snapshot","data":{{"symbol":"{m.symbol}",'
+                f'"tickDirection":"ZeroPlusTick","price24hPcnt":"{f["price24hPcnt"]}",'
+                f'"lastPrice":"{f["lastPrice"]}","prevPrice24h":"{f["prevPrice24h"]}",'
+                f'"highPrice24h":"{f["highPrice24h"]}","lowPrice24h":"{f["lowPrice24h"]}",'
+                f'"prevPrice1h":"{f["prevPrice24h"]}","markPrice":"{f["lastPrice"]}",'
+                f'"indexPrice":"{f["lastPrice"]}","openInterest":"0","openInterestValue":"0",'
+                f'"turnover24h":"{f["turnover24h"]}","volume24h":"{f["volume24h"]}",'
+                f'"fundingIntervalHour":"8","fundingCap":"0.005",'
+                f'"nextFundingTime":"{ts - ts % 28_800_000 + 28_800_000}","fundingRate":"0.0001",'
+                f'"bid1Price":"{f["bid1Price"]}","bid1Size":"{f["bid1Size"]}",'
+                f'"ask1Price":"{f["ask1Price"]}","ask1Size":"{f["ask1Size"]}",'
+                f'"preOpenPrice":"","preQty":"","curPreListingPhase":""}},"cs":{cs},"ts":{ts}}}'
+                ).encode()
+
+    def ticker_update(self, now_ns: int) -> bytes | None:
+        """What the push due now sends, None if nothing changed: spot a whole snapshot,
+        linear a ``delta`` of the fields that changed since the last push."""
+        m = self.market
+        now = self.ticker_fields(now_ns)
+        if now == self.ticker_sent:
+            return None
+        if self.spot or self.ticker_sent is None:
+            self.ticker_sent = now
+            return self.ticker_snapshot(now_ns)
+        changed = ",".join(f'"{k}":"{v}"' for k, v in now.items() if self.ticker_sent.get(k) != v)
+        self.ticker_sent = now
+        return (f'{{"topic":"{TICKERS}.{m.symbol}","type":"delta","data":{{"symbol":"{m.symbol}",'
+                f'{changed}}},"cs":{m.model.last_id},"ts":{now_ns // MS}}}').encode()
+
+    def periodic(self, now_ns: int, keys: Iterable[str]) -> list[tuple[str, bytes]]:
+        """``tickers`` every 50 ms (spot) or 100 ms (linear) when something changed;
+        ``orderbook.1`` again (same ``u``) after 3 s without a change."""
+        out: list[tuple[str, bytes]] = []
+        if BBO in keys and self._bbo_last is not None and now_ns - self._bbo_sent_ns >= BBO_IDLE_NS:
+            out.append((BBO, self.bbo_snapshot(now_ns)))
+        return out + self._tickers_due(now_ns, keys)
+
+    def _tickers_due(self, now_ns: int, keys: Iterable[str]) -> list[tuple[str, bytes]]:
+        if TICKERS not in keys:
+            self.ticker_sent = None     # nobody left: a later subscriber starts afresh
             return []
-        fills = msg.trades
-        return [(TRADES, self.trades(fills[i:i + TRADES_PER_MESSAGE]))
-                for i in range(0, len(fills), TRADES_PER_MESSAGE)]
+        if now_ns < self._ticker_due:
+            return []
+        self._ticker_due = now_ns + TICKER_PERIOD[self.spot]
+        payload = self.ticker_update(now_ns)
+        return [] if payload is None else [(TICKERS, payload)]
 
     def inject(self, fault: str, params: dict[str, Any]) -> bool:
         """``restart``: the next ``count`` messages are ``u == 1`` snapshots."""
@@ -148,7 +279,8 @@ class BybitConn(WireSnapshotConn):
         super().__init__(host, venue)
         self.conn_id = f"sim-{id(self):x}"
         self.books: list[str] = []
-        self.trade_symbols: list[str] = []
+        self.channel_symbols: dict[str, list[str]] = {}
+        """The symbols subscribed on each channel besides the book (by channel key)."""
         self.spec = get_venue(venue)
 
     def _reply(self, obj: dict[str, Any]) -> None:
@@ -179,11 +311,14 @@ class BybitConn(WireSnapshotConn):
                          **head, "op": op})
             return
         symbols = []
-        trades = []
+        channels: list[tuple[str, str]] = []
         for topic in args:
             parts = topic.split(".") if isinstance(topic, str) else []
-            if len(parts) == 2 and parts[0] == TRADES and self.known(parts[1]):
-                trades.append(parts[1])
+            if len(parts) == 2 and parts[0] in TOPICS and self.known(parts[1]):
+                channels.append((parts[0], parts[1]))
+                continue
+            if len(parts) == 3 and f"{parts[0]}.{parts[1]}" == BBO and self.known(parts[2]):
+                channels.append((BBO, parts[2]))    # the 1-level book: the BBO channel
                 continue
             if len(parts) != 3 or parts[0] != "orderbook" or parts[1] not in DEPTHS or not self.known(parts[2]):
                 self._reply({"success": False, "ret_msg": f"error:handler not found,topic:{topic}", **head,
@@ -191,16 +326,20 @@ class BybitConn(WireSnapshotConn):
                 return
             symbols.append(parts[2])
         self.subscribed = True
-        for s in trades:
+        snapshots = []
+        for key, s in channels:
             m = self.market(s)
-            if op == "subscribe" and s not in self.trade_symbols:
-                self.trade_symbols.append(s)
+            held = self.channel_symbols.setdefault(key, [])
+            if op == "subscribe" and s not in held:
+                held.append(s)
                 if m.live:
-                    m.subscribe_channel(self, TRADES)
+                    m.subscribe_channel(self, key)
                     self.markets.add(m)
-            elif op == "unsubscribe" and s in self.trade_symbols:
-                self.trade_symbols.remove(s)
-                m.unsubscribe_channel(self, TRADES)
+                    if key in (TICKERS, BBO):
+                        snapshots.append((key, m))
+            elif op == "unsubscribe" and s in held:
+                held.remove(s)
+                m.unsubscribe_channel(self, key)
                 if not m.has(self):
                     self.markets.discard(m)
         fresh = []
@@ -214,15 +353,20 @@ class BybitConn(WireSnapshotConn):
         # spot acks say the op in ret_msg; linear and inverse leave it empty
         self._reply({"success": True, "ret_msg": op if self.spec.name == BybitSpot.name else "", **head,
                      "op": op})
+        for key, m in snapshots:    # a ticker or orderbook.1 subscription starts with one
+            wire = wire_of(m, BybitWire)
+            now_ns = render.now_ms() * MS
+            self.send_raw(wire.ticker_snapshot(now_ns) if key == TICKERS else wire.bbo_snapshot(now_ns))
         self.open(fresh)
 
     def close_product(self, product: str) -> None:
         """Stop the product's book; its ``publicTrade`` topic, when subscribed, goes on."""
         super().close_product(product)
         m = self.market(product)
-        if product in self.trade_symbols and m.live:
-            m.subscribe_channel(self, TRADES)
-            self.markets.add(m)
+        for key, held in self.channel_symbols.items():
+            if product in held and m.live:
+                m.subscribe_channel(self, key)
+                self.markets.add(m)
 
 
 class BybitDialect(PathDialect):
@@ -232,7 +376,7 @@ class BybitDialect(PathDialect):
     ws_path = "/bybit/v5/public/spot"
     wire_class = BybitWire
     conn_class = BybitConn
-    channel_names = (TRADES,)
+    channel_names = TOPICS
 
     def rest_routes(self) -> list[Route]:
         """``instruments-info`` for every category (one route: the port is shared)."""
