@@ -58,6 +58,7 @@ class Link(asyncio.Protocol):
         self.last_error = ""
         self._transport: asyncio.Transport | None = None
         self._buf = bytearray()
+        self._out: list[bytes] = []         # queued by publish(), written by write()
         self._info: asyncio.Future[dict[str, Any]] | None = None
         self._pong: asyncio.Future[None] | None = None
         self._closing = False
@@ -132,13 +133,20 @@ class Link(asyncio.Protocol):
     # ------------------------------------------------------------------ writes
 
     def publish(self, subject: bytes, payload: bytes) -> bool:
-        """Queue one message; False (nothing queued) when the link is down or its buffer
-        is full, or the payload exceeds the server's ``max_payload``."""
-        t = self._transport
-        if not self.connected or self.paused or t is None or len(payload) > self.max_payload:
+        """Queue one message until :meth:`write`; False (nothing queued) when the link is
+        down or its buffer is full, or the payload exceeds the server's ``max_payload``."""
+        if not self.connected or self.paused or len(payload) > self.max_payload:
             return False
-        t.writelines((b"PUB %s %d\r\n" % (subject, len(payload)), payload, b"\r\n"))
+        self._out += (b"PUB %s %d\r\n" % (subject, len(payload)), payload, b"\r\n")
         return True
+
+    def write(self) -> None:
+        """Hand everything queued since the last call to the transport at once (one
+        system call for a whole flush, however many books it held)."""
+        out, self._out = self._out, []
+        t = self._transport
+        if out and t is not None and not t.is_closing():
+            t.writelines(out)
 
     async def ping(self) -> None:
         """Round trip to the server: everything published before has been received."""
@@ -168,6 +176,7 @@ class Link(asyncio.Protocol):
         was_up = self.connected
         self.connected = False
         self._transport = None
+        self._out = []
         for fut in (self._info, self._pong):
             if fut is not None and not fut.done():
                 fut.set_exception(ConnectionError(f"nats connection lost: {exc}"))

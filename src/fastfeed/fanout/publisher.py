@@ -220,7 +220,10 @@ class NatsPublisher:
     def _flush(self) -> None:
         self._scheduled = False
         if self.ready and not self.link.paused:
-            self.hub.drain(self._publish)
+            try:
+                self.hub.drain(self._publish)
+            finally:
+                self.link.write()           # the whole flush in one write
 
     def _publish(self, slot: int, kind: int, payload: bytes) -> bool:
         book_subj, snap_subj, _, _, _ = self._subjects[slot]
@@ -264,6 +267,7 @@ class NatsPublisher:
         self._status_event(event, venue)
 
     def _status_event(self, event: dict[str, Any], venue: str | None = None) -> None:
+        # queued with the flush's messages (written by its link.write())
         event["publish_ns"] = time.time_ns()
         data = json.dumps(event).encode()
         venues = [venue] if venue is not None else sorted({s[3] for s in self._subjects.values()})
