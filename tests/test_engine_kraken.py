@@ -210,3 +210,42 @@ def test_ticker_and_bbo_share_the_book_connection_and_equal_the_simulator():
                 assert bbo.rejected == 0 and ticker.rejected == 0
                 assert len(engine.connections) == 1
     run(body, timeout=60)
+
+
+def test_ohlc_candles_beside_the_book_equal_the_tape():
+    # docs/venues.md, "Kraken candles": `ohlc` on the book's connection, updated on
+    # trades; the open candle is the tape's bar of its minute exactly
+    from decimal import Decimal
+
+    async def body():
+        async with Simulator(sim_config({"kraken": ["BTC/USD"]}, rate=40,
+                                        trade_rate=20)) as sim:
+            async with Engine() as engine:
+                book = await engine.subscribe("kraken", "BTC/USD", **urls(sim))
+                candles = await engine.subscribe_candles("kraken", "BTC/USD", "1m",
+                                                         **urls(sim))
+                assert candles.channel == "ohlc-1m"
+                await wait_for(lambda: candles.updates >= 10 and book.is_live, timeout=30,
+                               what="candle updates")
+                sim.pause()
+                await asyncio.sleep(0.3)
+                tick, step = Decimal("0.01"), Decimal("0.00001")    # SymbolConfig's defaults
+                fills = sim.trades("kraken", "BTC/USD")
+                pd, sd = candles.price_decimals, candles.size_decimals
+                rows = list(candles.candles()) + list(candles.current())
+                assert rows
+                for row in rows:
+                    lo, hi = int(row["open_ns"]), int(row["close_ns"])
+                    assert hi - lo == 60 * 10**9
+                    bar = [f for f in fills if lo <= f.t_ns < hi]
+                    got = [Decimal(int(row[k])).scaleb(-pd) for k in ("open", "high", "low",
+                                                                      "close")]
+                    assert got == [bar[0].price * tick, max(f.price for f in bar) * tick,
+                                   min(f.price for f in bar) * tick, bar[-1].price * tick]
+                    assert Decimal(int(row["volume"])).scaleb(-sd) == sum(
+                        f.size for f in bar) * step
+                    assert int(row["trades"]) == len(bar)
+                assert candles.rejected == 0 and candles.state == "live"
+                assert candles.connection is book.connection
+                assert candles.connection.listener.counters()["decode_errors"] == 0
+    run(body, timeout=60)

@@ -245,8 +245,9 @@ cdef class CandleCore(_CandleSeries):
         self._interval_key = interval.encode("ascii")
         self.interval_ptr = PyBytes_AS_STRING(self._interval_key)
         self.interval_len = len(self._interval_key)
-        # Coinbase's candles carry no closed flag (decoders set closed -1)
-        self.has_closed_flag = spec.candle_decoder != "coinbase-at-candles"
+        # Coinbase's and Kraken's candles carry no closed flag (decoders set closed -1)
+        self.has_closed_flag = spec.candle_decoder not in ("coinbase-at-candles",
+                                                           "kraken-candles")
         self.strict = strict
 
     # ------------------------------------------------------------------ hot path

@@ -22,6 +22,10 @@ cdef enum:
 cdef int parse_decimal(const char* p, Py_ssize_t n, int decimals, int64_t* out) noexcept nogil
 # parse_decimal plus an exponent: a bare JSON number (Kraken v2; docs/venues.md, "Exact numbers")
 cdef int parse_number(const char* p, Py_ssize_t n, int decimals, int64_t* out) noexcept nogil
+# A value's text (a pointer into its payload): a bare JSON number when not followed by '"'
+cdef bint is_bare_number(const char* s, Py_ssize_t n) noexcept nogil
+# parse_number for a bare number, else parse_decimal (book levels, tickers, candles)
+cdef int parse_text(const char* s, Py_ssize_t n, int decimals, int64_t* out) noexcept nogil
 
 # Inverse of parse_decimal: v units at `decimals` -> text with exactly `decimals` fractional
 # digits (no point when decimals == 0; '-' for negatives). Returns the length written

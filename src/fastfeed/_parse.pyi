@@ -17,6 +17,8 @@ REJECT_LIMITS: dict[str, int]
 #: trade stream names by TradeStream code (the keys of ``Venue.trade_streams``)
 TRADE_STREAMS: dict[int, str]
 OKX_CANDLE_INTERVALS: tuple[str, ...]
+#: Kraken ``ohlc`` intervals: (fastfeed's name, the wire's minutes)
+KRAKEN_CANDLE_MINUTES: tuple[tuple[str, int], ...]
 
 def reason_name(code: int) -> str:
     """snake_case name of a reject reason (e.g. "malformed_json")."""

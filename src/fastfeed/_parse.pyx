@@ -117,5 +117,6 @@ include "parse/okx_quotes.pxi"
 include "parse/okx_candles.pxi"
 include "parse/okx_stream.pxi"
 include "parse/bybit_quotes.pxi"
+include "parse/kraken_candles.pxi"
 
 DECODERS = tuple(_REGISTRY)             # every decoder name registered above

@@ -41,8 +41,8 @@ from fastfeed._parse cimport (
     convert_segment,
     decoder_named,
     grid_init,
-    parse_decimal,
-    parse_number,
+    is_bare_number,
+    parse_text,
 )
 from fastfeed._sync cimport connection_sequence_broken, sequence_break_reason
 from fastfeed._types cimport (
@@ -140,19 +140,6 @@ Ticker = namedtuple("Ticker", _TICKER_NAMES)
 # ticker conversion (the one place its rules are written; decode_quotes uses it too)
 # ---------------------------------------------------------------------------------------
 
-cdef inline bint _bare(const char* s, int32_t n) noexcept nogil:
-    # a bare JSON number (Kraken v2) is not followed by the closing quote of a string
-    return n > 0 and s[n] != b'"'
-
-
-cdef inline int _parse_text(const char* s, int32_t n, int decimals, int64_t* v) noexcept nogil:
-    """A ticker text at ``decimals``: a string's decimal, or a bare JSON number (exponent
-    allowed, exact: docs/venues.md, "Exact numbers")."""
-    if _bare(s, n):
-        return parse_number(s, n, decimals, v)
-    return parse_decimal(s, n, decimals, v)
-
-
 cdef int _scale_free_decimals(const char* s, int32_t n) noexcept nogil:
     """The decimals a volume is read at: its significant fraction digits (trailing zeros
     dropped), less a bare number's exponent; 0..18."""
@@ -162,7 +149,7 @@ cdef int _scale_free_decimals(const char* s, int32_t n) noexcept nogil:
     cdef int64_t e = 0
     cdef bint neg = False
     cdef const char* dot
-    if _bare(s, n):
+    if is_bare_number(s, n):
         i = 0
         while i < n and s[i] != c'e' and s[i] != c'E':
             i += 1
@@ -189,7 +176,7 @@ cdef int _scale_free(const char* s, int32_t n, int64_t* v, int8_t* dec) noexcept
     """A volume: exact at its own significant fraction digits (trailing zeros dropped,
     at most 18). A DecimalError code (overflow: more than int64 holds)."""
     cdef int f = _scale_free_decimals(s, n)
-    cdef int rc = _parse_text(s, n, f, v)
+    cdef int rc = parse_text(s, n, f, v)
     if rc == DECIMAL_OK:
         dec[0] = <int8_t>f
     return rc
@@ -208,11 +195,11 @@ cdef int _ticker_value(const Quote* q, int which, int pd, int sd, int64_t* v,
     if which == TK_VOLUME or which == TK_QUOTE_VOLUME:
         return _scale_free(s, n, v, dec)
     if which == TK_CHANGE and n > 0 and s[0] == b'-':
-        rc = _parse_text(s + 1, n - 1, pd, v)
+        rc = parse_text(s + 1, n - 1, pd, v)
         if rc == DECIMAL_OK:
             v[0] = -v[0]
         return rc
-    return _parse_text(s, n, sd if which == TK_LAST_SIZE else pd, v)
+    return parse_text(s, n, sd if which == TK_LAST_SIZE else pd, v)
 
 
 cdef int convert_ticker(const Quote* q, int pd, int sd, TickerRecord* r,

@@ -71,7 +71,8 @@ cdef int parse_decimal128(const char* p, Py_ssize_t n, int decimals,
 
 cdef inline int _candle_value(const char* s, int32_t slen, int decimals, int field,
                               int64_t* v, CandleValues* out) noexcept nogil:
-    cdef int rc = parse_decimal(s, slen, decimals, v)
+    # a string's decimal, or a bare JSON number (Kraken ohlc: exponent allowed)
+    cdef int rc = parse_text(s, slen, decimals, v)
     if rc != DECIMAL_OK:
         out.bad_field = field
         out.decimal_error = rc

@@ -189,13 +189,25 @@ cdef enum:
     _OFF_GRID = -1          # _convert_value: exact, but not a multiple of the grid's step
 
 
+cdef bint is_bare_number(const char* s, Py_ssize_t n) noexcept nogil:
+    """A value's text (a pointer into its payload) is a bare JSON number (Kraken v2;
+    followed by ',', '}', ']' or space), not a string's content (followed by its
+    closing quote)."""
+    return n > 0 and s[n] != b'"'
+
+
+cdef int parse_text(const char* s, Py_ssize_t n, int decimals, int64_t* out) noexcept nogil:
+    """A value's text at ``decimals``: a string's decimal (parse_decimal), or a bare JSON
+    number (parse_number: exponent allowed, exact; docs/venues.md, "Exact numbers"). The
+    one place that choice is made (book levels, tickers, candles)."""
+    if is_bare_number(s, n):
+        return parse_number(s, n, decimals, out)
+    return parse_decimal(s, n, decimals, out)
+
+
 cdef inline int _parse_level_text(const char* s, int32_t slen, int decimals,
                                   int64_t* v) noexcept nogil:
-    # A level's text is a string's content (followed by its closing quote) or a bare JSON
-    # number (Kraken v2; followed by ',', '}', ']' or space), whose grammar has an exponent.
-    if slen > 0 and s[slen] != b'"':
-        return parse_number(s, slen, decimals, v)
-    return parse_decimal(s, slen, decimals, v)
+    return parse_text(s, slen, decimals, v)
 
 
 cdef inline int _convert_value(const char* s, int32_t slen, int decimals, int grid_decimals,

@@ -222,16 +222,18 @@ _register("kraken-bbo", decode_kraken_bbo)
 
 # -- the Kraken stream decoder (parse/streams.pxi) --------------------------------------
 
-cdef DecodeFn _KRAKEN_CHANNELS[3]
+cdef DecodeFn _KRAKEN_CHANNELS[4]
 _KRAKEN_CHANNELS[0] = decode_kraken
 _KRAKEN_CHANNELS[1] = decode_kraken_trades
 _KRAKEN_CHANNELS[2] = decode_kraken_ticker
+_KRAKEN_CHANNELS[3] = decode_kraken_candles     # kraken_candles.pxi
 
 
 cdef int decode_kraken_stream(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil:
     """Kraken v2, any channel, by ``channel`` when it comes first (as the venue sends
     it): ``trade`` to the trade decoder, ``ticker`` to the ticker decoder (the router
-    reads its best bid/offer with the BBO decoder: ``Venue.bbo_in_ticker``), ``book``,
+    reads its best bid/offer with the BBO decoder: ``Venue.bbo_in_ticker``), ``ohlc``
+    to the candle decoder, ``book``,
     ``heartbeat``, ``status`` to the book decoder; another key order: each decoder in
     turn."""
     if _head_is(p, n, '{"channel":"', 12):
@@ -239,10 +241,12 @@ cdef int decode_kraken_stream(const char* p, Py_ssize_t n, DeltaBatch* b) noexce
             return _as_channel(decode_kraken_trades(p, n, b), b, MSG_TRADES)
         if _value_is(p, n, 12, "ticker", 6):
             return _as_channel(decode_kraken_ticker(p, n, b), b, MSG_TICKER)
+        if _value_is(p, n, 12, "ohlc", 4):
+            return _as_channel(decode_kraken_candles(p, n, b), b, MSG_CANDLES)
         if (_value_is(p, n, 12, "book", 4) or _value_is(p, n, 12, "heartbeat", 9)
                 or _value_is(p, n, 12, "status", 6)):
             return decode_kraken(p, n, b)
-    return _first_taker(p, n, b, _KRAKEN_CHANNELS, 3)
+    return _first_taker(p, n, b, _KRAKEN_CHANNELS, 4)
 
 
 _register("kraken-stream", decode_kraken_stream)

@@ -15,6 +15,7 @@ of ``quote_hi``/``quote_lo``; no ``recv_ns``).
 from __future__ import annotations
 
 import decimal as _dec
+import re
 from typing import Any
 
 from fastfeed.reference.decimal import (
@@ -26,6 +27,7 @@ from fastfeed.reference.decimal import (
     _bad_char,
     decimal_code,
     decimal_error_message,
+    number_code,
 )
 from fastfeed.reference.decode import (
     _OBJS,
@@ -40,8 +42,13 @@ from fastfeed.reference.decode import (
     _Esc,
     _int_field,
     _is_int,
+    _kr_channel_top,
+    _kr_deep,
+    _kr_int,
+    _kr_text,
     _load,
     _ms_to_ns,
+    _Num,
     _numeric_id,
     _Obj,
     _Pending,
@@ -49,6 +56,7 @@ from fastfeed.reference.decode import (
     _str_field,
     _sym_field,
     _tresult,
+    parse_rfc3339_ns,
 )
 from fastfeed.venues import VENUES
 
@@ -346,9 +354,110 @@ def _okx_candles(payload: bytes) -> dict[str, Any]:
     return _tresult("candles", -1, 0, [{"symbol": sym, "kind": "update", "candles": candles}])
 
 
+# ------------------------------------------------------------------------- Kraken
+
+#: Kraken ``ohlc`` intervals: fastfeed's name -> the wire's minutes
+KRAKEN_MINUTES = {"1m": 1, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "4h": 240, "1d": 1440,
+                  "1w": 10080, "15d": 21600}
+_KC_NAME = {m: name for name, m in KRAKEN_MINUTES.items()}
+_KC = ("symbol", "open", "high", "low", "close", "volume", "vwap", "trades",
+       "interval_begin", "interval", "timestamp")
+_KC_REQUIRED = ("symbol", "open", "high", "low", "close", "volume", "interval_begin",
+                "interval")
+_KC_DATA = "field 'data' has the wrong type (expected an array of candle objects)"
+_KC_INTERVAL = "field 'interval' is not an interval fastfeed knows"
+
+
+def _kc_candle(p: _Pending, el: _Obj) -> tuple[str | None, dict[str, Any] | None]:
+    """Twin of ``_kc_element`` (parse/kraken_candles.pxi)."""
+    _check_dups(el, set(_KC))
+    symbol: str | None = None
+    texts: dict[str, str | None] = {"quote_volume": None}
+    trades = -1
+    begin = 0
+    minutes = -1
+    for k, x in el.items():
+        if k == "symbol":
+            if _kr_text(p, k, x, symbol=True):
+                symbol = x
+        elif k in ("interval_begin", "timestamp"):
+            if _kr_text(p, k, x) and k == "interval_begin":
+                t = parse_rfc3339_ns(_raw(x))
+                if t is None:
+                    p.add("field 'interval_begin' is not an RFC 3339 timestamp")
+                else:
+                    begin = t
+        elif k == "trades":
+            v = _kr_int(p, k, x)
+            if v is not None:
+                trades = v
+        elif k == "interval":
+            if not isinstance(x, _Num) or not re.fullmatch(r"-?[0-9]+", x):
+                p.add("field 'interval' has the wrong type (expected integer)")
+                _kr_deep(x)
+            elif int(x) not in _KC_NAME:
+                p.add(_KC_INTERVAL)
+            else:
+                minutes = int(x)
+        elif k in _KC:
+            if not isinstance(x, _Num):
+                p.add(f"field '{k}' has the wrong type (expected number)")
+                _kr_deep(x)
+            elif k != "vwap":
+                texts[k] = x
+        else:
+            _kr_deep(x)
+    for name in _KC_REQUIRED:
+        if name not in el:
+            p.add(f"field '{name}' missing")
+            return None, None
+    if p.msg is not None:
+        return None, None
+    span = minutes * 60 * 10**9
+    if begin > INT64_MAX - span:
+        p.add("field 'interval_begin' out of range")
+        return None, None
+    return symbol, _candle(_KC_NAME[minutes], begin, begin + span, texts, trades, -1, -1, -1)
+
+
+def _kc_data(p: _Pending, v: Any) -> list[tuple[str | None, dict[str, Any]]]:
+    if not isinstance(v, list):
+        p.add(_KC_DATA)
+        _kr_deep(v)
+        return []
+    out = []
+    for el in v:
+        if not isinstance(el, _Obj):
+            p.add(_KC_DATA)
+            _kr_deep(el)
+            continue
+        sym, c = _kc_candle(p, el)
+        if c is not None:
+            out.append((sym, c))
+    return out
+
+
+def _kraken_candles(payload: bytes) -> dict[str, Any]:
+    """Kraken v2 ``ohlc`` (docs/venues.md, "Kraken candles"): one segment per run of one
+    symbol and interval; no closed flag (closed -1)."""
+    verdict, snap, data = _kr_channel_top(payload, "ohlc", _kc_data)
+    if verdict is not None:
+        return _tresult(verdict["kind"])
+    segs: list[dict[str, Any]] = []
+    for sym, c in data:
+        if segs and segs[-1]["symbol"] == sym and segs[-1]["candles"][-1]["interval"] == c[
+                "interval"]:
+            segs[-1]["candles"].append(c)
+        else:
+            segs.append({"symbol": sym, "kind": "snapshot" if snap else "update",
+                         "candles": [c]})
+    return _tresult("candles", -1, 0, segs)
+
+
 #: The twins of the compiled candle decoders, by the names ``Venue.candle_decoder`` uses.
 DECODERS = {"binance-candles": _binance_candles, "coinbase-at-candles": _coinbase_at_candles,
             "okx-candles": _okx_candles}
+DECODERS["kraken-candles"] = _kraken_candles
 
 
 def convert_candles(seg: dict[str, Any], pd: int, sd: int) -> None:
@@ -363,8 +472,10 @@ def convert_candles(seg: dict[str, Any], pd: int, sd: int) -> None:
                 code, value = decimal128_code(text.encode("utf-8", "surrogateescape"),
                                               pd + sd)
             else:
-                code, value = decimal_code(text.encode("utf-8", "surrogateescape"),
-                                           pd if field != "volume" else sd)
+                # a bare JSON number (Kraken, ``_Num``) may have an exponent
+                parse = number_code if isinstance(text, _Num) else decimal_code
+                code, value = parse(text.encode("utf-8", "surrogateescape"),
+                                    pd if field != "volume" else sd)
             if code != DECIMAL_OK or value is None:
                 shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
                 if field == "quote_volume" and code == DECIMAL_OVERFLOW:
@@ -409,7 +520,8 @@ class CandleStream:
         if not spec.candle_decoder:
             raise ValueError(f"{venue} has no venue candles")
         self.decoder: str = spec.candle_decoder
-        self.has_closed_flag = spec.candle_decoder != "coinbase-at-candles"
+        self.has_closed_flag = spec.candle_decoder not in ("coinbase-at-candles",
+                                                          "kraken-candles")
         self.connection_sequence = spec.connection_sequence
         self.capacity = capacity
         self.closed: list[dict[str, Any]] = []

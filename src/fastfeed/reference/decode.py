@@ -1476,8 +1476,9 @@ def _bybit_stream_channel(payload: bytes) -> tuple[str, str | None]:
 def _kraken_stream_channel(payload: bytes) -> tuple[str, str | None]:
     return _by_head(payload, b'{"channel":"', (b"book", b"heartbeat", b"status"),
                     {b"trade": ("kraken-trades", "trades"),
-                     b"ticker": ("kraken-ticker", "ticker")},
-                    ("kraken", "kraken-trades", "kraken-ticker"))
+                     b"ticker": ("kraken-ticker", "ticker"),
+                     b"ohlc": ("kraken-candles", "candles")},
+                    ("kraken", "kraken-trades", "kraken-ticker", "kraken-candles"))
 
 
 def _okx_stream_channel(payload: bytes) -> tuple[str, str | None]:

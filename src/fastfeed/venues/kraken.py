@@ -38,7 +38,7 @@ class KrakenInstrument(Instrument):
 
 class Kraken(Venue):
     """Kraken spot WebSocket v2: ``book`` (with ``depth``), ``trade``, ``ticker`` (also
-    the best bid/offer) and ``instrument``."""
+    the best bid/offer), ``ohlc`` (venue candles) and ``instrument``."""
 
     name = "kraken"
     symbol_example = "BTC/USD"
@@ -54,7 +54,16 @@ class Kraken(Venue):
     ticker_decoder = "kraken-ticker"
     bbo_decoder = "kraken-bbo"
     bbo_in_ticker = True
-    channel_names: ClassVar[dict[str, str]] = {"bbo": "bbo", "ticker": "ticker"}
+    channel_names: ClassVar[dict[str, str]] = {"bbo": "bbo", "ticker": "ticker",
+                                               "candles": "ohlc-{interval}"}
+    #: the ``ohlc`` channel: fastfeed's interval names and the minutes Kraken's
+    #: ``interval`` parameter takes; no closed flag, a later ``interval_begin`` closes a
+    #: bar (docs/venues.md, "Kraken candles")
+    OHLC_MINUTES: ClassVar[dict[str, int]] = {
+        "1m": 1, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "4h": 240, "1d": 1440,
+        "1w": 10080, "15d": 21600}
+    candle_decoder = "kraken-candles"
+    candle_intervals: tuple[str, ...] = tuple(OHLC_MINUTES)
     #: the ``ticker`` subscription's ``event_trigger`` of each fastfeed channel
     TICKER_TRIGGERS: ClassVar[dict[str, str]] = {"bbo": "bbo", "ticker": "trades"}
     sequencing = "in-band"
@@ -76,10 +85,16 @@ class Kraken(Venue):
     def subscribe_messages(self, symbols: list[str], channel: str = BOOK) -> list[bytes]:
         """One ``book`` subscribe for all the symbols, with ``depth`` and a snapshot
         (``trade``: with its snapshot of recent trades; ``ticker`` / ``bbo``: the
-        ``ticker`` channel with ``event_trigger`` ``trades`` / ``bbo``)."""
+        ``ticker`` channel with ``event_trigger`` ``trades`` / ``bbo``; ``ohlc-<interval>``:
+        the ``ohlc`` channel with ``interval`` in minutes and its snapshot)."""
         if channel == "kraken-trade":
             return [dumps({"method": "subscribe",
                            "params": {"channel": "trade", "symbol": symbols,
+                                      "snapshot": True}})]
+        if channel.startswith("ohlc-"):
+            return [dumps({"method": "subscribe",
+                           "params": {"channel": "ohlc", "symbol": symbols,
+                                      "interval": self._ohlc_minutes(channel),
                                       "snapshot": True}})]
         if channel in self.TICKER_TRIGGERS:
             return [dumps({"method": "subscribe",
@@ -96,6 +111,10 @@ class Kraken(Venue):
         if channel == "kraken-trade":
             return [dumps({"method": "unsubscribe",
                            "params": {"channel": "trade", "symbol": symbols}})]
+        if channel.startswith("ohlc-"):
+            return [dumps({"method": "unsubscribe",
+                           "params": {"channel": "ohlc", "symbol": symbols,
+                                      "interval": self._ohlc_minutes(channel)}})]
         if channel in self.TICKER_TRIGGERS:
             return [dumps({"method": "unsubscribe",
                            "params": {"channel": "ticker", "symbol": symbols,
@@ -104,6 +123,13 @@ class Kraken(Venue):
         return [dumps({"method": "unsubscribe",
                        "params": {"channel": "book", "symbol": symbols,
                                   "depth": self.book_depth}})]
+
+    def _ohlc_minutes(self, channel: str) -> int:
+        minutes = self.OHLC_MINUTES.get(channel[5:])
+        if minutes is None:
+            raise ValueError(f"{self.name}: no {channel!r} channel (expected ohlc-<one of "
+                             f"{', '.join(self.candle_intervals)}>)")
+        return minutes
 
     def _check_channel(self, channel: str) -> None:
         if channel != BOOK:

@@ -37,7 +37,7 @@ from fastfeed.sim.dialects.coinbase_common import round_robin
 from fastfeed.sim.host import SimHost
 from fastfeed.sim.market import Market
 from fastfeed.sim.model import Message
-from fastfeed.sim.tape import Fill
+from fastfeed.sim.tape import Bar, Fill
 from fastfeed.sim.transport import Connection, Item
 from fastfeed.venues.kraken import CHECKSUM_LEVELS, Kraken
 
@@ -171,11 +171,47 @@ class KrakenWire(Wire):
                 f'"change_pct":{render.ratio_text((last - o) * 100, o, 2)},'
                 f'"timestamp":"{render.rfc3339_us(now_ns)}"}}]}}').encode()
 
+    def ohlc_message(self, kind: str, minutes: int, bars: list[Bar]) -> bytes:
+        """An ``ohlc`` message of the tape's ``bars`` shaped as the notes' example (5.4):
+        ``interval_begin`` with 9 digits, the deprecated per-bar ``timestamp`` the bar's
+        end; ``vwap`` rounded (nothing reads it)."""
+        m = self.market
+        pd, sd = self._scales()
+        pm, sm = m.model.price_scale.mantissa, m.model.size_scale.mantissa
+        span = minutes * 60_000_000_000
+        items = ",".join(
+            f'{{"symbol":"{m.symbol}","open":{number(b.open * pm, pd)},'
+            f'"high":{number(b.high * pm, pd)},"low":{number(b.low * pm, pd)},'
+            f'"close":{number(b.close * pm, pd)},"trades":{b.n},'
+            f'"volume":{number(b.volume * sm, sd)},'
+            f'"vwap":{render.ratio_text(b.quote * pm, b.volume * 10 ** pd, pd) if b.volume else "0"},'
+            f'"interval_begin":"{_rfc3339_ns(b.start_ns)}","interval":{minutes},'
+            f'"timestamp":"{render.rfc3339_us(b.start_ns + span)}"}}' for b in bars)
+        return (f'{{"channel":"ohlc","type":"{kind}","timestamp":"{_rfc3339_ns(time.time_ns())}",'
+                f'"data":[{items}]}}').encode()
+
+    def ohlc_snapshot(self, minutes: int, now_ns: int) -> bytes:
+        """The previous bar (when it holds a trade) and the current one."""
+        span = minutes * 60_000_000_000
+        start = now_ns - now_ns % span
+        bars = [self.market.bar(span, start - span), self.market.bar(span, start)]
+        return self.ohlc_message("snapshot", minutes, [b for b in bars if b.n] or bars[1:])
+
     def channels(self, msg: Message, keys: Iterable[str]) -> list[tuple[str, bytes]]:
         """A ``trade`` update of the message's fills (several trades batched in one); a
         ``ticker`` update after them (``event_trigger: "trades"``) and one whenever the
-        best bid/offer changed (``"bbo"``: channel key ``ticker-bbo``)."""
+        best bid/offer changed (``"bbo"``: channel key ``ticker-bbo``); an ``ohlc``
+        update of the last fill's bar per subscribed interval (key ``ohlc-<minutes>``:
+        Kraken updates candles on trades only)."""
         out: list[tuple[str, bytes]] = []
+        if msg.trades:
+            for key in keys:
+                if key.startswith(OHLC_PREFIX):
+                    minutes = int(key[len(OHLC_PREFIX):])
+                    span = minutes * 60_000_000_000
+                    t = msg.trades[-1].t_ns
+                    out.append((key, self.ohlc_message(
+                        "update", minutes, [self.market.bar(span, t - t % span)])))
         if msg.trades and "trade" in keys:
             out.append(("trade", self.trade_message("update", list(msg.trades))))
         if msg.trades and "ticker" in keys:
@@ -292,6 +328,7 @@ class KrakenConn(Connection):
         self.books: list[str] = []
         self.trade_symbols: list[str] = []
         self.ticker_symbols: dict[str, list[str]] = {}
+        self.ohlc_symbols: dict[str, list[str]] = {}
         self._sent_at_heartbeat = 0
         self.bursting = 0
         """Burst blobs being written (``write_blob`` counts ``sent`` only at the end)."""
@@ -347,6 +384,9 @@ class KrakenConn(Connection):
             return
         if channel == "ticker":
             self._ticker(method, params, req_id)
+            return
+        if channel == "ohlc":
+            self._ohlc(method, params, req_id)
             return
         if channel != "book":
             self._ack(method, {"channel": channel}, req_id, error=f"Channel {channel} not supported")
@@ -437,6 +477,35 @@ class KrakenConn(Connection):
                 if not m.has(self):
                     self.markets.discard(m)
 
+    def _ohlc(self, method: str, params: dict[str, Any], req_id: Any) -> None:
+        """``ohlc`` (un)subscribe keyed by ``interval`` (minutes; channel key
+        ``ohlc-<minutes>``); a subscribe's snapshot (``snapshot`` defaults to true) first."""
+        interval = params.get("interval", 1)
+        snap = bool(params.get("snapshot", True))
+        for symbol in params.get("symbol", []):
+            result = {"channel": "ohlc", "symbol": symbol, "interval": interval,
+                      "snapshot": snap}
+            m = self.host.find_market(self.venue, symbol)
+            if m is None or interval not in OHLC_MINUTES:
+                self._ack(method, result, req_id, error=(
+                    f"Currency pair not supported {symbol}" if m is None
+                    else "Invalid interval"))
+                continue
+            self._ack(method, result, req_id)
+            key = f"{OHLC_PREFIX}{interval}"
+            subs = self.ohlc_symbols.setdefault(key, [])
+            if method == "subscribe" and symbol not in subs:
+                subs.append(symbol)
+                if snap:
+                    self.send_raw(wire_of(m, KrakenWire).ohlc_snapshot(interval, time.time_ns()))
+                m.subscribe_channel(self, key)
+                self.markets.add(m)
+            elif method == "unsubscribe" and symbol in subs:
+                subs.remove(symbol)
+                m.unsubscribe_channel(self, key)
+                if not m.has(self):
+                    self.markets.discard(m)
+
     async def _burst(self, markets: list[Market]) -> None:
         """Write the bursts of ``markets``, interleaved, as one blob (no heartbeat meanwhile)."""
         key = (self.venue, tuple(m.symbol for m in markets), 0)
@@ -475,7 +544,8 @@ class KrakenConn(Connection):
 
     def heartbeat(self) -> None:
         """``{"channel":"heartbeat"}`` when no data went out since the last tick."""
-        if ((self.books or self.trade_symbols or any(self.ticker_symbols.values()))
+        if ((self.books or self.trade_symbols or any(self.ticker_symbols.values())
+                or any(self.ohlc_symbols.values()))
                 and self.sent == self._sent_at_heartbeat
                 and not self.bursting):
             self.send_raw(b'{"channel":"heartbeat"}', data=False)
@@ -491,6 +561,18 @@ class KrakenDialect(PathDialect):
     wire_class = KrakenWire
     conn_class = KrakenConn
     channel_names = ("trade", "ticker", "ticker-bbo")
+
+
+#: ``ohlc`` channel keys are this prefix and the interval in minutes
+OHLC_PREFIX = "ohlc-"
+#: the ``interval`` values Kraken documents (channels.md 5.4)
+OHLC_MINUTES = (1, 5, 15, 30, 60, 240, 1440, 10080, 21600)
+
+
+def _rfc3339_ns(t_ns: int) -> str:
+    """``2023-10-04T15:25:00.000000000Z`` (``ohlc`` prints nanoseconds)."""
+    sec, ns = divmod(t_ns, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)) + f".{ns:09d}Z"
 
 
 def _frames(m: Market) -> list[bytes]:
