@@ -17,6 +17,7 @@ REJECT_LIMITS: dict[str, int]
 #: trade stream names by TradeStream code (the keys of ``Venue.trade_streams``)
 TRADE_STREAMS: dict[int, str]
 OKX_CANDLE_INTERVALS: tuple[str, ...]
+BYBIT_CANDLE_INTERVALS: tuple[str, ...]
 
 def reason_name(code: int) -> str:
     """snake_case name of a reject reason (e.g. "malformed_json")."""
