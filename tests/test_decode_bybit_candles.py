@@ -68,7 +68,7 @@ def test_intervals_are_the_venue_description() -> None:
     assert get_venue("bybit").channel_name("candles", "D") == "kline.D"
     assert get_venue("bybit").subscribe_messages(["BTCUSDT"], "kline.60") == [
         b'{"op":"subscribe","args":["kline.60.BTCUSDT"]}']
-    with pytest.raises(ValueError, match="not 'kline.1m'"):
+    with pytest.raises(ValueError, match=r"not 'kline\.1m'"):
         get_venue("bybit").subscribe_messages(["BTCUSDT"], "kline.1m")
     start = 1672324800000
     for name, ms in KLINE_MS.items():

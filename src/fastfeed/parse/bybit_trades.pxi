@@ -282,8 +282,9 @@ _register("bybit-trades", decode_bybit_trades)
 # -- the Bybit stream decoder (parse/streams.pxi) ---------------------------------------
 
 # (the ticker and BBO decoders are defined later, in bybit_quotes.pxi, the candle decoder
-# in bybit_candles.pxi: one compilation unit). The BBO decoder first: it takes only orderbook.1 (the book decoder would take
-# it as a book) and otherwise gives the book decoder's verdict.
+# in bybit_candles.pxi: one compilation unit). The BBO decoder first: it takes only
+# orderbook.1 (the book decoder would take it as a book) and otherwise gives the book
+# decoder's verdict.
 cdef DecodeFn _BYBIT_CHANNELS[5]
 _BYBIT_CHANNELS[0] = decode_bybit_bbo
 _BYBIT_CHANNELS[1] = decode_bybit
