@@ -22,7 +22,7 @@ IN_PROCESS=(
     tests/test_decode_okx_trades.py tests/test_decode_bybit_trades.py tests/test_wire.py
     tests/test_fanout_hub.py tests/test_decode_kraken_trades.py tests/test_decode_kraken_quotes.py
     tests/test_decode_okx_quotes.py tests/test_decode_okx_candles.py
-    tests/test_decode_bybit_quotes.py
+    tests/test_decode_bybit_quotes.py tests/test_decode_bybit_candles.py
     tests/test_decode_kraken_candles.py
 )
 END_TO_END=(

@@ -29,7 +29,7 @@ def test_decoders_are_the_ones_venues_name() -> None:
                                "kraken-stream", "okx-ticker", "okx-bbo", "okx-candles",
                                "okx-stream",
                                "bybit-ticker", "bybit-bbo",
-                               "kraken-candles")
+                               "kraken-candles", "bybit-candles")
     named = {v.decoder for v in VENUES.values()}
     named |= {v.stream_decoder for v in VENUES.values() if v.stream_decoder}
     named |= {d for v in VENUES.values() for d in (v.bbo_decoder, v.ticker_decoder) if d}
@@ -58,7 +58,7 @@ def test_decode_message_follows_the_venue_description(monkeypatch: pytest.Monkey
                                          r"kraken-trades, kraken-ticker, kraken-bbo, "
                                          r"kraken-stream, okx-ticker, okx-bbo, okx-candles, "
                                          r"okx-stream, bybit-ticker, bybit-bbo, "
-                                         r"kraken-candles\)$"):
+                                         r"kraken-candles, bybit-candles\)$"):
         _parse.decode_message("binance", SPOT, 2, 1)
 
 

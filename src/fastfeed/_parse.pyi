@@ -19,6 +19,8 @@ TRADE_STREAMS: dict[int, str]
 OKX_CANDLE_INTERVALS: tuple[str, ...]
 #: Kraken ``ohlc`` intervals: (fastfeed's name, the wire's minutes)
 KRAKEN_CANDLE_MINUTES: tuple[tuple[str, int], ...]
+#: Bybit ``kline`` interval names
+BYBIT_CANDLE_INTERVALS: tuple[str, ...]
 
 def reason_name(code: int) -> str:
     """snake_case name of a reject reason (e.g. "malformed_json")."""

@@ -41,6 +41,7 @@ them stay direct C calls); ``_parse.pxd`` is the cimport surface for other modul
     parse/okx.pxi                OKX v5 books
     parse/okx_trades.pxi         OKX v5 trades, and the OKX stream decoder
     parse/bybit_quotes.pxi       Bybit v5 tickers
+    parse/bybit_candles.pxi      Bybit v5 kline
 
 The C helpers (SWAR scanners, bit scans, clocks) are headers in ``include/``, declared in
 ``_cdefs.pxd``.
@@ -118,5 +119,6 @@ include "parse/okx_candles.pxi"
 include "parse/okx_stream.pxi"
 include "parse/bybit_quotes.pxi"
 include "parse/kraken_candles.pxi"
+include "parse/bybit_candles.pxi"
 
 DECODERS = tuple(_REGISTRY)             # every decoder name registered above

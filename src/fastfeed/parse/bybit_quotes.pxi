@@ -35,10 +35,13 @@ _BYQT_TEXT[:] = [-1, TK_LAST, TK_HIGH, TK_LOW, TK_OPEN, TK_VOLUME, TK_QUOTE_VOLU
 
 
 cdef int _byq_envelope(Cursor* c, const char* p, Py_ssize_t n, DeltaBatch* b, QVal* v,
-                       QVal* dv, const char* prefix, Py_ssize_t prefix_len) noexcept nogil:
+                       QVal* dv, const char* prefix, Py_ssize_t prefix_len,
+                       bint data_array=False) noexcept nogil:
     """The envelope of a Bybit quote message in ``v`` (``data`` read into ``dv`` with the
     ticker table). 1: a message of the topic ``prefix``, to decode further; 0: decided
-    here (``b.msg_kind`` set: an ack, a pong, an error, another topic); -1: failed."""
+    here (``b.msg_kind`` set: an ack, a pong, an error, another topic); -1: failed.
+    ``data_array``: ``data`` must be an array instead (kline: bybit_candles.pxi), left
+    for the caller to read from ``v[BYQ_data].at``."""
     cdef const QTable* t = &_BYQ_ENV
     batch_reset(b)
     cur_init(c, p, n)
@@ -61,7 +64,11 @@ cdef int _byq_envelope(Cursor* c, const char* p, Py_ssize_t n, DeltaBatch* b, QV
     if v[BYQ_data].kind == QK_ABSENT:
         _missing(b, t.missing[BYQ_data])
         return -1
-    if v[BYQ_data].kind != QK_OBJ:
+    if data_array:
+        if v[BYQ_data].kind != QK_ARR:
+            _fail_batch(b, DEC_WRONG_TYPE, v[BYQ_data].at, t.wrong_arr[BYQ_data])
+            return -1
+    elif v[BYQ_data].kind != QK_OBJ:
         _fail_batch(b, DEC_WRONG_TYPE, v[BYQ_data].at, t.wrong_obj[BYQ_data])
         return -1
     b.event_time_ns = v[BYQ_ts].v * 1000000

@@ -281,20 +281,23 @@ _register("bybit-trades", decode_bybit_trades)
 
 # -- the Bybit stream decoder (parse/streams.pxi) ---------------------------------------
 
-# (the ticker and BBO decoders are defined later, in bybit_quotes.pxi: one compilation
-# unit). The BBO decoder first: it takes only orderbook.1 (the book decoder would take
-# it as a book) and otherwise gives the book decoder's verdict.
-cdef DecodeFn _BYBIT_CHANNELS[4]
+# (the ticker and BBO decoders are defined later, in bybit_quotes.pxi, the candle decoder
+# in bybit_candles.pxi: one compilation unit). The BBO decoder first: it takes only
+# orderbook.1 (the book decoder would take it as a book) and otherwise gives the book
+# decoder's verdict.
+cdef DecodeFn _BYBIT_CHANNELS[5]
 _BYBIT_CHANNELS[0] = decode_bybit_bbo
 _BYBIT_CHANNELS[1] = decode_bybit
 _BYBIT_CHANNELS[2] = decode_bybit_trades
 _BYBIT_CHANNELS[3] = decode_bybit_ticker
+_BYBIT_CHANNELS[4] = decode_bybit_candles
 
 
 cdef int decode_bybit_stream(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil:
     """Bybit, any channel, by ``topic`` when it comes first: ``orderbook.1.*`` to the BBO
     decoder, other ``orderbook.*`` to the book decoder, ``publicTrade.*`` to the trade
-    decoder, ``tickers.*`` to the ticker decoder; otherwise each decoder in turn."""
+    decoder, ``tickers.*`` to the ticker decoder, ``kline.*`` to the candle decoder;
+    otherwise each decoder in turn."""
     if _head_is(p, n, '{"topic":"', 10):
         if _value_starts(p, n, 10, "orderbook.1.", 12):
             return _as_channel(decode_bybit_bbo(p, n, b), b, MSG_BBO)
@@ -304,7 +307,9 @@ cdef int decode_bybit_stream(const char* p, Py_ssize_t n, DeltaBatch* b) noexcep
             return _as_channel(decode_bybit_trades(p, n, b), b, MSG_TRADES)
         if _value_starts(p, n, 10, "tickers.", 8):
             return _as_channel(decode_bybit_ticker(p, n, b), b, MSG_TICKER)
-    return _first_taker(p, n, b, _BYBIT_CHANNELS, 4)
+        if _value_starts(p, n, 10, "kline.", 6):
+            return _as_channel(decode_bybit_candles(p, n, b), b, MSG_CANDLES)
+    return _first_taker(p, n, b, _BYBIT_CHANNELS, 5)
 
 
 _register("bybit-stream", decode_bybit_stream)

@@ -454,10 +454,81 @@ def _kraken_candles(payload: bytes) -> dict[str, Any]:
     return _tresult("candles", -1, 0, segs)
 
 
+# ------------------------------------------------------------------------- Bybit
+
+#: the ``kline.{interval}`` order of checks (parse/bybit_candles.pxi's table)
+BYBIT_KLINE = ("start", "end", "interval", "open", "close", "high", "low", "volume",
+               "turnover", "confirm", "timestamp")
+_BYK_MAX_MS = 9223372036853
+_DAY_MS = 86_400_000
+
+
+def _byk_candle(el: dict[str, Any], interval: str, iv_ms: int) -> dict[str, Any]:
+    from fastfeed.reference.quotes import MS_MAX, _Fields
+    f = _Fields(el, "kline field")
+    start = f.integer("start", True, 0, _BYK_MAX_MS)
+    end = f.integer("end", True, 0, _BYK_MAX_MS)
+    assert start is not None and end is not None
+    texts = {name: f.text(name) for name in BYBIT_KLINE[2:9]}
+    if "confirm" not in el:
+        raise DecodeFailed("kline field 'confirm' missing")
+    confirm = el["confirm"]
+    if type(confirm) is not bool:
+        raise DecodeFailed("kline field 'confirm' has the wrong type (expected boolean)")
+    f.integer("timestamp", False, 0, MS_MAX)
+    if end < start:
+        raise DecodeFailed("kline field 'end' is before 'start'")
+    if _raw(texts["interval"]) != interval:  # type: ignore[arg-type]
+        raise DecodeFailed("kline field 'interval' differs from the topic's")
+    length = end + 1 - start
+    if length != iv_ms if iv_ms > 0 else not 28 * _DAY_MS <= length <= 31 * _DAY_MS:
+        raise DecodeFailed("kline 'start'..'end' is not one interval long")
+    values: dict[str, str | None] = {
+        "open": _raw(texts["open"]), "high": _raw(texts["high"]),  # type: ignore[arg-type]
+        "low": _raw(texts["low"]), "close": _raw(texts["close"]),  # type: ignore[arg-type]
+        "volume": _raw(texts["volume"]),  # type: ignore[arg-type]
+        "quote_volume": _raw(texts["turnover"])}  # type: ignore[arg-type]
+    return _candle(interval, start * 10**6, (end + 1) * 10**6, values, -1, -1, -1,
+                   1 if confirm else 0)
+
+
+def _bybit_candles(payload: bytes) -> dict[str, Any]:
+    from fastfeed.reference.quotes import _by_envelope
+    from fastfeed.venues.bybit import KLINE_MS
+    done, f, _ = _by_envelope(payload, "kline.", data_array=True)
+    if done is not None:
+        return _tresult(done["kind"])
+    topic = f.o["topic"]
+    if isinstance(topic, _Esc):
+        raise DecodeFailed("field 'topic' contains an escape (symbols must be plain strings)")
+    interval, dot, sym = topic[6:].partition(".")
+    if not dot or interval not in KLINE_MS:
+        raise DecodeFailed("field 'topic' is not kline.{interval}.{symbol} with an "
+                           "interval fastfeed knows")
+    if not sym:
+        raise DecodeFailed("field 'topic' has no symbol")
+    if _bad_utf8(sym):
+        raise DecodeFailed("field 'topic' is not valid UTF-8")
+    if _raw(f.o["type"]) != "snapshot":
+        raise DecodeFailed("field 'type' is not 'snapshot'")
+    data = f.o["data"]
+    if not data:
+        raise DecodeFailed("field 'data' is an empty array")
+    candles = []
+    for el in data:
+        if not isinstance(el, dict):
+            raise DecodeFailed("field 'data' has the wrong type (expected array of objects)")
+        _check_dups(el, set(BYBIT_KLINE))  # type: ignore[arg-type]
+        _check_depth(el, {})
+        candles.append(_byk_candle(el, interval, KLINE_MS[interval]))
+    t = f.o["ts"] * 10**6
+    return _tresult("candles", -1, t, [{"symbol": sym, "kind": "update", "candles": candles}])
+
+
 #: The twins of the compiled candle decoders, by the names ``Venue.candle_decoder`` uses.
 DECODERS = {"binance-candles": _binance_candles, "coinbase-at-candles": _coinbase_at_candles,
-            "okx-candles": _okx_candles}
-DECODERS["kraken-candles"] = _kraken_candles
+            "okx-candles": _okx_candles, "kraken-candles": _kraken_candles,
+            "bybit-candles": _bybit_candles}
 
 
 def convert_candles(seg: dict[str, Any], pd: int, sd: int) -> None:

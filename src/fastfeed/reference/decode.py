@@ -771,7 +771,7 @@ def _convert(seg: dict[str, Any], pd: int, sd: int, tick: int, step: int) -> Non
 # ---------------------------------------------------------------------------------------
 
 
-def _check_depth(o: dict[str, Any], structural: dict[str, type]) -> None:
+def _check_depth(o: dict[str, Any], structural: dict[str, type | tuple[type, ...]]) -> None:
     """Every member value the compiled decoder skips (all but the containers it walks,
     ``structural``: key -> container type) must nest at most 64 deep."""
     for k, v in o.items():
@@ -1470,7 +1470,10 @@ def _bybit_stream_channel(payload: bytes) -> tuple[str, str | None]:
             return _verdict("bybit-trades", payload, "trades")
         if payload[len(head):len(head) + 8] == b"tickers.":
             return _verdict("bybit-ticker", payload, "ticker")
-    return _first_taker(payload, ("bybit-bbo", "bybit", "bybit-trades", "bybit-ticker"))
+        if payload[len(head):len(head) + 6] == b"kline.":
+            return _verdict("bybit-candles", payload, "candles")
+    return _first_taker(payload, ("bybit-bbo", "bybit", "bybit-trades", "bybit-ticker",
+                                  "bybit-candles"))
 
 
 def _kraken_stream_channel(payload: bytes) -> tuple[str, str | None]:

@@ -563,14 +563,16 @@ _BY_TEXT = {"lastPrice": 0, "highPrice24h": 3, "lowPrice24h": 4, "prevPrice24h":
             "volume24h": 6, "turnover24h": 7}
 
 
-def _by_envelope(payload: bytes, prefix: str) -> tuple[dict[str, Any] | None, _Fields,
-                                                         _Fields | None]:
+def _by_envelope(payload: bytes, prefix: str,
+                 data_array: bool = False) -> tuple[dict[str, Any] | None, _Fields,
+                                                    _Fields | None]:
     """The envelope checks of the compiled ``_byq_envelope``: (a decided result, or None
-    with the envelope's and ``data``'s fields)."""
+    with the envelope's and ``data``'s fields; ``data_array``: ``data`` must be an array,
+    the kline's, read by the caller from ``f.o["data"]``)."""
     from fastfeed.reference.decode import _bybit
     o = _load(payload)
     _check_dups(o, _BY_ENV)  # type: ignore[arg-type]
-    _check_depth(o, {"data": dict})
+    _check_depth(o, {"data": (list, dict) if data_array else dict})
     d = o.get("data")
     if isinstance(d, dict):
         _check_dups(d, set(_BY_TICKER))  # type: ignore[arg-type]
@@ -587,6 +589,10 @@ def _by_envelope(payload: bytes, prefix: str) -> tuple[dict[str, Any] | None, _F
     f.integer("cs", False, 0, MAX_UPDATE_ID)
     if "data" not in o:
         raise DecodeFailed("field 'data' missing")
+    if data_array:
+        if not isinstance(d, list):
+            raise DecodeFailed("field 'data' has the wrong type (expected array of objects)")
+        return None, f, None
     if not isinstance(d, dict):
         raise DecodeFailed("field 'data' has the wrong type (expected object)")
     return None, f, _Fields(d, "ticker field")

@@ -5,7 +5,8 @@ Snapshots arrive in-band (``orderbook.{depth}.{symbol}``: a ``snapshot`` after t
 subscribe, then ``delta`` messages); ``u`` steps by one per message of a book, and a
 snapshot with ``u == 1`` means the venue's service restarted (a fresh book, not a gap).
 A jump in ``u`` resubscribes that symbol only. Trades: ``publicTrade.{symbol}`` on the
-same connections (no usable id sequence: ``i`` is a UUID on derivatives). The rules:
+same connections (no usable id sequence: ``i`` is a UUID on derivatives); tickers, the
+BBO (``orderbook.1``) and candles (``kline.{interval}.{symbol}``) too. The rules:
 docs/venues.md, "Bybit".
 """
 
@@ -19,6 +20,12 @@ from fastfeed.venues.base import BOOK, Instrument, Venue, dumps
 
 #: The BBO's channel: the 1-level book, ``orderbook.1.{symbol}`` (snapshot-only).
 BBO_TOPIC = "orderbook.1"
+#: The ``kline.{interval}`` intervals and their lengths in ms; ``M`` (a calendar month)
+#: has none fixed: 0, the decoder takes 28..31 days (docs/venues.md, "Bybit candles").
+KLINE_MS: dict[str, int] = {
+    "1": 60_000, "3": 180_000, "5": 300_000, "15": 900_000, "30": 1_800_000,
+    "60": 3_600_000, "120": 7_200_000, "240": 14_400_000, "360": 21_600_000,
+    "720": 43_200_000, "D": 86_400_000, "W": 604_800_000, "M": 0}
 
 
 class BybitSpot(Venue):
@@ -59,12 +66,17 @@ class BybitSpot(Venue):
     #: the application keep-alive: ``{"op":"ping"}`` about every 20 s (docs/venues.md, "Bybit")
     keepalive_text = b'{"op":"ping"}'
     keepalive_every = 20.0
-    channel_names: ClassVar[dict[str, str]] = {"ticker": "tickers", "bbo": BBO_TOPIC}
+    channel_names: ClassVar[dict[str, str]] = {"ticker": "tickers", "bbo": BBO_TOPIC,
+                                               "candles": "kline.{interval}"}
+    #: ``kline.{interval}.{symbol}``, ``confirm`` true the final update (docs/venues.md,
+    #: "Bybit candles"); every documented interval, the month's length read from the bar
+    candle_decoder = "bybit-candles"
+    candle_intervals: tuple[str, ...] = tuple(KLINE_MS)
 
     def topic(self, symbol: str, channel: str = BOOK) -> str:
         """The topic of ``symbol``'s ``channel``: ``orderbook.50.BTCUSDT`` (books),
         ``publicTrade.BTCUSDT`` (trades), ``tickers.BTCUSDT`` or ``orderbook.1.BTCUSDT``
-        (the BBO)."""
+        (the BBO), ``kline.5.BTCUSDT`` (candles)."""
         if channel == BOOK:
             return f"orderbook.{self.depth}.{symbol}"
         if channel == "publicTrade":
@@ -73,8 +85,10 @@ class BybitSpot(Venue):
             return f"tickers.{symbol}"
         if channel == BBO_TOPIC:
             return f"{BBO_TOPIC}.{symbol}"
-        raise ValueError(f"{self.name}: only books, publicTrade, tickers and {BBO_TOPIC} "
-                         f"are implemented, not {channel!r}")
+        if channel.startswith("kline.") and channel[6:] in KLINE_MS:
+            return f"{channel}.{symbol}"
+        raise ValueError(f"{self.name}: only books, publicTrade, tickers, {BBO_TOPIC} and "
+                         f"kline.{{interval}} are implemented, not {channel!r}")
 
     def _ops(self, op: str, symbols: list[str], channel: str) -> list[bytes]:
         self.topic("", channel)         # an unimplemented channel's error, even for none

@@ -15,7 +15,10 @@ taker's side, ``i`` the trade id as a digit string on spot and a UUID derived fr
 linear, ``seq`` the fill's update id. ``tickers.{symbol}``: a snapshot on subscribe,
 then spot snapshots every 50 ms or linear deltas every 100 ms when something changed.
 ``orderbook.1.{symbol}`` is the 1-level book as Bybit serves it: a snapshot (``u`` +1)
-whenever the best bid or ask changed, re-sent with the same ``u`` after 3 s idle. REST:
+whenever the best bid or ask changed, re-sent with the same ``u`` after 3 s idle.
+``kline.{interval}.{symbol}``: the open bar every second (``confirm`` false), its final
+update (``confirm`` true) as soon as its interval is over (bars aligned to UTC); ``W``
+and ``M`` are accepted and silent (not epoch-aligned on the venue). REST:
 ``GET /v5/market/instruments-info?category=spot|linear&symbol=``.
 Shapes: docs/simulator.md, "Bybit".
 """
@@ -35,8 +38,9 @@ from fastfeed.sim.host import SimHost
 from fastfeed.sim.market import Market
 from fastfeed.sim.model import BookState, Message
 from fastfeed.sim.rest import RestApi, Route
-from fastfeed.sim.tape import Fill
+from fastfeed.sim.tape import Bar, Fill
 from fastfeed.venues import BybitLinear, BybitSpot, get_venue
+from fastfeed.venues.bybit import KLINE_MS
 from fastfeed.venues.bybit import BybitSpot as _Spot
 
 #: The book depths Bybit offers (``orderbook.{depth}.{symbol}``).
@@ -56,6 +60,12 @@ BBO_IDLE_NS = 3_000_000_000
 MS = 1_000_000
 #: Ticker push periods (ns): spot 50 ms, derivatives 100 ms (docs/venues.md, "Bybit tickers").
 TICKER_PERIOD = {True: 50 * MS, False: 100 * MS}
+#: The candle channels' key prefix (``kline.{interval}``, the topic without the symbol).
+KLINE = "kline."
+#: ``kline``: the open bar is pushed this often (the venue: every 1-60 s).
+KLINE_EVERY_NS = 1_000_000_000
+#: Intervals served silently: not epoch-aligned on the venue (weeks, calendar months).
+KLINE_SILENT = ("W", "M")
 
 
 class BybitWire(Wire):
@@ -80,6 +90,8 @@ class BybitWire(Wire):
         self.ticker_sent: dict[str, str] | None = None
         """The ticker fields as last pushed (linear deltas are the changes from it)."""
         self._ticker_due = 0
+        self._open_bar: dict[str, int] = {}
+        self._kline_due: dict[str, int] = {}
 
     def render(self, kind: str, bids: Iterable[tuple[int, int]], asks: Iterable[tuple[int, int]],
                u: int, seq: int) -> bytes:
@@ -239,7 +251,51 @@ class BybitWire(Wire):
         out: list[tuple[str, bytes]] = []
         if BBO in keys and self._bbo_last is not None and now_ns - self._bbo_sent_ns >= BBO_IDLE_NS:
             out.append((BBO, self.bbo_snapshot(now_ns)))
-        return out + self._tickers_due(now_ns, keys)
+        return out + self._tickers_due(now_ns, keys) + self._klines_due(now_ns, keys)
+
+    def kline(self, name: str, interval_ns: int, bar: Bar, closed: bool, now_ns: int) -> bytes:
+        """One ``kline.{interval}.{symbol}`` message, the documented shape (channels.md
+        7.3): ``start``/``end`` ms numbers (``end`` the bar's last ms), ``volume`` base,
+        ``turnover`` quote, ``confirm``, ``timestamp`` the push time."""
+        m = self.market
+        fmt = m.fmt
+        start = bar.start_ns // MS
+        end = (bar.start_ns + interval_ns) // MS - 1
+        ts = now_ns // MS
+        return (f'{{"topic":"{KLINE}{name}.{m.symbol}","data":[{{"start":{start},"end":{end},'
+                f'"interval":"{name}","open":"{fmt.price(bar.open)}",'
+                f'"close":"{fmt.price(bar.close)}","high":"{fmt.price(bar.high)}",'
+                f'"low":"{fmt.price(bar.low)}","volume":"{fmt.size(bar.volume)}",'
+                f'"turnover":"{render.quote_text(fmt, bar.quote, m.dialect.quote_width)}",'
+                f'"confirm":{"true" if closed else "false"},"timestamp":{ts}}}],'
+                f'"ts":{ts},"type":"snapshot"}}').encode()
+
+    def _klines_due(self, now_ns: int, keys: Iterable[str]) -> list[tuple[str, bytes]]:
+        """Each ``kline`` key's open bar every second, and its final update as soon as
+        its interval is over."""
+        keys = set(keys)
+        out: list[tuple[str, bytes]] = []
+        for key in keys:
+            name = key[len(KLINE):]
+            if not key.startswith(KLINE) or name in KLINE_SILENT:
+                continue
+            interval = KLINE_MS[name] * MS
+            start = now_ns - now_ns % interval
+            open_start = self._open_bar.get(key)
+            if open_start is not None and open_start != start:
+                out.append((key, self.kline(name, interval, self.market.bar(interval, open_start),
+                                            True, now_ns)))
+                self._kline_due[key] = 0
+            self._open_bar[key] = start
+            if now_ns >= self._kline_due.get(key, 0):
+                self._kline_due[key] = now_ns + KLINE_EVERY_NS
+                out.append((key, self.kline(name, interval, self.market.bar(interval, start),
+                                            False, now_ns)))
+        for key in list(self._open_bar):
+            if key not in keys:     # nobody left: a later subscriber starts afresh
+                del self._open_bar[key]
+                self._kline_due.pop(key, None)
+        return out
 
     def _tickers_due(self, now_ns: int, keys: Iterable[str]) -> list[tuple[str, bytes]]:
         if TICKERS not in keys:
@@ -319,6 +375,10 @@ class BybitConn(WireSnapshotConn):
                 continue
             if len(parts) == 3 and f"{parts[0]}.{parts[1]}" == BBO and self.known(parts[2]):
                 channels.append((BBO, parts[2]))    # the 1-level book: the BBO channel
+                continue
+            if (len(parts) == 3 and f"{parts[0]}." == KLINE and parts[1] in KLINE_MS
+                    and self.known(parts[2])):
+                channels.append((f"{KLINE}{parts[1]}", parts[2]))
                 continue
             if len(parts) != 3 or parts[0] != "orderbook" or parts[1] not in DEPTHS or not self.known(parts[2]):
                 self._reply({"success": False, "ret_msg": f"error:handler not found,topic:{topic}", **head,
