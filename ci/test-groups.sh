@@ -31,6 +31,7 @@ END_TO_END=(
     tests/test_honest_live.py tests/test_scale.py tests/test_audit.py tests/test_bench_scale.py
     tests/test_backfill.py tests/test_cli_record.py tests/test_replay_serve.py
     tests/test_tokenmetrics.py tests/test_fanout_publisher.py benches/test_bench_fanout.py
+    benches/test_bench_fanout_e2e.py
     tests/test_workers.py tests/test_fanout_consumer.py
 )
 unlisted=()
