@@ -149,6 +149,8 @@ def test_rebuild_from_snapshot_and_deltas(server: NatsServer) -> None:
             assert c.state == "live" and c.update_id == pub.uid and c.epoch == pub.epoch
             assert c.deltas == 200 and c.gaps == 0 and c.resyncs == 0 and not c.rejected
             assert seen == list(range(201))
+            lag = c.lag_ns
+            assert lag is not None and lag >= 0 and c.publish_ns > 0
         assert c.state == "closed"
         await nc.close()
     run(main())

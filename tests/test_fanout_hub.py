@@ -356,3 +356,27 @@ def test_a_publish_that_raises_leaves_the_dirty_list_consistent():
     hub.drain(lambda slot, kind, payload: got.append(slot) or True)
     # book 0 a delta; books 1 and 2 their snapshot and its epoch announcement
     assert sorted(got) == [0, 1, 1, 2, 2] and hub.dirty == 0 and not hub.armed
+
+
+def test_a_burst_sends_a_book_early_instead_of_overflowing():
+    # a loop turn holding more changes than the log: with on_full the book is sent as
+    # deltas mid-turn (exact, contiguous); without, it overflows into a snapshot
+    for early in (True, False):
+        feed, stream = make_feed()
+        hub = FanHub(64)
+        r = Rebuilder()
+        hub.attach(feed)
+        feed.apply_snapshot(stream.snapshot())
+        hub.drain(r.take)
+        if early:
+            hub.on_full = lambda slot, hub=hub, r=r: hub.drain_one(slot, r.take)
+        for _ in range(80):                  # 80 x 5 changes in one "turn"
+            feed.apply_message(stream.event(n_changes=5)[0])
+        hub.drain(r.take)
+        kinds = [m.kind for m in r.messages[2:]]
+        assert r.levels() == feed_levels(feed) and not hub.armed and hub.dirty == 0
+        if early:
+            assert hub.early_flushes >= 2 and hub.overflows == 0, hub.early_flushes
+            assert set(kinds) == {wire.DELTA} and len(kinds) == hub.early_flushes + 1
+        else:
+            assert hub.overflows == 1 and kinds == [wire.SNAPSHOT]

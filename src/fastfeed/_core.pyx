@@ -121,6 +121,11 @@ cdef inline int64_t _wall_offset(int64_t mono_now) noexcept nogil:
     return _offset_ns
 
 
+cdef inline bint _fan_room(const ff_fan_log* g, Py_ssize_t n) noexcept nogil:
+    """The log takes ``n`` more changes on either side (or is past caring: full already)."""
+    return (g.flags & FF_FAN_FULL) != 0 or (g.n[0] + n <= g.cap and g.n[1] + n <= g.cap)
+
+
 cdef inline void _fan_levels(ff_fan_log* g, const Delta* d, Py_ssize_t n) noexcept nogil:
     """Log one segment's applied level changes for the fan-out publisher."""
     cdef Py_ssize_t i
@@ -265,6 +270,10 @@ cdef class BookCore:
             self.book.apply_deltas(b.levels + seg.start, seg.count)
             self.seq.applied(b.last_id)
             if self.fan_log != NULL:
+                if not _fan_room(self.fan_log, seg.count):
+                    # a burst: send the log now rather than let it overflow into a
+                    # snapshot (docs/fanout.md, "How it stays off the hot path")
+                    self._fan_owner.flush_full(self)
                 _fan_levels(self.fan_log, b.levels + seg.start, seg.count)
             if self.seq.rule == RULE_OKX and b.last_id < 0:
                 self.unchained_messages += 1

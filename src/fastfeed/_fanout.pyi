@@ -16,6 +16,9 @@ class FanHub:
     @property
     def max_delta_levels(self) -> int: ...
     on_wake: Callable[[], object] | None
+    on_full: Callable[[int], object] | None
+    @property
+    def early_flushes(self) -> int: ...
     @property
     def overflows(self) -> int: ...
     @property
@@ -25,6 +28,10 @@ class FanHub:
     def __new__(cls, max_delta_levels: int = 1024) -> FanHub: ...
     def wake(self) -> None:
         """Called from the hot path when the hub arms (first change since a flush)."""
+    def flush_full(self, core: Any) -> None:
+        """Called from the hot path when ``core``'s log cannot take its next changes."""
+    def drain_one(self, slot: int, publish: Callable[[int, int, bytes], bool]) -> int:
+        """Send the book in ``slot`` now; the messages published."""
     def next_epoch(self) -> int:
         """A new epoch (wall-clock ns, or one more than the last)."""
     def attach(self, core: Any) -> int:

@@ -93,6 +93,8 @@ cdef class FanHub:
     cdef readonly uint32_t max_delta_levels
     cdef uint64_t _last_epoch
     cdef public object on_wake
+    cdef public object on_full
+    cdef readonly int64_t early_flushes  # logs about to overflow, handed to on_full
     cdef readonly int64_t overflows     # flushes that had to send a whole book
     cdef readonly int64_t lost_trades   # trades the ring overwrote before their flush
     cdef readonly int64_t wakes
@@ -124,6 +126,38 @@ cdef class FanHub:
         self.wakes += 1
         if self.on_wake is not None:
             self.on_wake()
+
+    def flush_full(self, BookCore core):
+        """Called from the hot path when ``core``'s log cannot take its next message's
+        changes: ``on_full(slot)`` may send that book at once (``drain_one``); otherwise
+        the log overflows and the book goes out whole at the next flush."""
+        self.early_flushes += 1
+        if self.on_full is not None and core.fan_log != NULL:
+            self.on_full(core.fan_log.slot)
+
+    def drain_one(self, uint32_t slot, publish) -> int:
+        """Send the book in ``slot`` now (as ``drain`` would) and take it off the dirty
+        list; the messages published (0 if it was not dirty or ``publish`` refused)."""
+        cdef ff_fan_log* g
+        cdef uint32_t i, j = 0
+        cdef int rc
+        if slot >= self.n_slots or self.logs[slot] == NULL or not self.logs[slot].dirty:
+            return 0
+        g = self.logs[slot]
+        if g.trades:
+            rc = self._flush_trades(<TradeCore>self._cores[slot], g, publish)
+        else:
+            rc = self._flush_one(<BookCore>self._cores[slot], g, publish)
+        if rc < 0 or g.dirty:
+            return 0                # refused (or the announcement pending): stays listed
+        for i in range(self.hub.n_dirty):
+            if self.hub.dirty[i] != slot:
+                self.hub.dirty[j] = self.hub.dirty[i]
+                j += 1
+        self.hub.n_dirty = j
+        if j == 0:
+            self.hub.armed = 0
+        return rc
 
     cpdef uint64_t next_epoch(self):
         """A new epoch: the wall clock in ns, or one more than the last if it has not

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
@@ -201,6 +202,15 @@ class BookConsumer:
     def size_decimals(self) -> int:
         """A size is ``lots / 10**size_decimals``."""
         return int(self.book.size_decimals)
+
+    @property
+    def lag_ns(self) -> int | None:
+        """How far behind the publisher the held book is: now minus the ``publish_ns`` of
+        the last applied message (None before the first). Right after ``wait_live`` the
+        book may be the snapshot's, up to the publisher's ``snapshot_every`` old, until
+        the deltas after it are read (milliseconds); a consumer that needs the current
+        book waits for a small lag (docs/fanout.md, "States")."""
+        return time.time_ns() - self.publish_ns if self.publish_ns else None
 
     @property
     def messages(self) -> int:

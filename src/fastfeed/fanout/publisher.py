@@ -77,6 +77,7 @@ class NatsPublisher:
         self.snapshot_every = snapshot_every
         self.hub = FanHub(max_delta_levels)
         self.hub.on_wake = self._wake
+        self.hub.on_full = self._flush_full
         self.link = Link(host, port, name=name, max_buffer_bytes=max_buffer_bytes,
                          on_up=self._up, on_down=self._down, on_writable=self._schedule)
         self.ready = False              # connected and the streams exist
@@ -225,6 +226,13 @@ class NatsPublisher:
             finally:
                 self.link.write()           # the whole flush in one write
 
+    def _flush_full(self, slot: int) -> None:
+        # a burst filled one book's log inside a loop turn: send that book now (one write),
+        # so it stays a delta instead of becoming a whole-book snapshot at the flush
+        if self.ready and not self.link.paused:
+            self.hub.drain_one(slot, self._publish)
+            self.link.write()
+
     def _publish(self, slot: int, kind: int, payload: bytes) -> bool:
         book_subj, snap_subj, _, _, _ = self._subjects[slot]
         if len(payload) > self.link.max_payload:
@@ -311,6 +319,7 @@ class NatsPublisher:
                 "lost_trades": self.hub.lost_trades, "refused": self.refused,
                 "coalesced": self.hub.overflows, "too_large": self.too_large,
                 "epoch_restarts": self.epoch_restarts, "status_events": self.status_events,
+                "early_flushes": self.hub.early_flushes,
                 "connects": self.link.connects, "disconnects": self.link.disconnects,
                 "server_errors": self.link.errors, "buffered_bytes": self.link.buffered_bytes(),
                 "dirty": self.hub.dirty}
