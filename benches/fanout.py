@@ -31,6 +31,7 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import uvloop
@@ -70,6 +71,26 @@ def _levels(feed: Any) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
 CHUNK = 250     # messages per timed slice: the baseline and the publishing book alternate
 
 
+def _slices(msgs: list[bytes]) -> Iterator[tuple[list[bytes], int]]:
+    for start in range(0, len(msgs), CHUNK):
+        yield msgs[start:start + CHUNK], start
+
+
+def _alternate(base_feed: Any, feed: Any, part: list[bytes], start: int, batch: int,
+               flush: Callable[[], None], clock: Callable[[], int]) -> tuple[int, int]:
+    """One slice into the baseline book, then into the publishing one with ``flush`` every
+    ``batch`` messages; the two durations."""
+    t0 = clock()
+    for m in part:
+        base_feed.apply_message(m)
+    t1 = clock()
+    for i, m in enumerate(part, start):
+        feed.apply_message(m)
+        if i % batch == batch - 1:
+            flush()
+    return t1 - t0, clock() - t1
+
+
 def bench_in_process(w: Any, msgs: list[bytes], batch: int) -> tuple[float, float, float, int]:
     """(apply ns/msg, apply + fan-out ns/msg, of which flushing ns/msg, bytes published).
 
@@ -88,22 +109,20 @@ def bench_in_process(w: Any, msgs: list[bytes], batch: int) -> tuple[float, floa
         return True
 
     hub.drain(publish)
-    base = fan = flush = 0
     clock = time.perf_counter_ns
-    for start in range(0, len(msgs), CHUNK):
-        part = msgs[start:start + CHUNK]
-        t0 = clock()
-        for m in part:
-            base_feed.apply_message(m)
-        t1 = clock()
-        for i, m in enumerate(part, start):
-            feed.apply_message(m)
-            if i % batch == batch - 1:
-                t2 = clock()
-                hub.drain(publish)
-                flush += clock() - t2
-        fan += clock() - t1
-        base += t1 - t0
+    flush = 0
+
+    def timed_drain() -> None:
+        nonlocal flush
+        t = clock()
+        hub.drain(publish)
+        flush += clock() - t
+
+    base = fan = 0
+    for part, start in _slices(msgs):
+        b, f = _alternate(base_feed, feed, part, start, batch, timed_drain, clock)
+        base += b
+        fan += f
     hub.drain(publish)
     if _rebuild(out) != _levels(feed) or _levels(feed) != _levels(base_feed):
         raise AssertionError("the book rebuilt from the messages differs")
@@ -130,18 +149,11 @@ async def _bench_nats(w: Any, msgs: list[bytes], batch: int, url: str) -> tuple[
     await pub.link.ping()
     base = fan = 0
     clock = time.thread_time_ns
-    for start in range(0, len(msgs), CHUNK):
-        part = msgs[start:start + CHUNK]
-        t0 = clock()
-        for m in part:
-            base_feed.apply_message(m)
-        t1 = clock()
-        for i, m in enumerate(part, start):
-            feed.apply_message(m)
-            if i % batch == batch - 1:
-                pub._flush()                # what the loop turn's flush does
-        fan += clock() - t1
-        base += t1 - t0
+    for part, start in _slices(msgs):
+        # pub._flush is what the loop turn's flush does
+        b, f = _alternate(base_feed, feed, part, start, batch, pub._flush, clock)
+        base += b
+        fan += f
         await asyncio.sleep(0)              # a loop turn: the transport writes
     pub._flush()
     t0 = clock()
