@@ -661,6 +661,26 @@ def _okx_ms(p: _Pending, v: Any) -> int:
     return int(v)
 
 
+
+def _okx_envelope(o: dict[str, Any], channel: str) -> str | None:
+    """The OKX envelope's checks, in the compiled decoders' order: the message kind it
+    decides on (``venue_error``, ``control``, ``ignored`` for another channel), or None
+    when it is ``channel``'s (``o["arg"]`` is then an object with a string channel)."""
+    if "event" in o:
+        if not isinstance(o["event"], str):
+            raise DecodeFailed("field 'event' has the wrong type (expected string)")
+        return "venue_error" if o["event"] == "error" else "control"
+    if "arg" not in o:
+        raise DecodeFailed("field 'arg' missing")
+    arg = o["arg"]
+    if not isinstance(arg, dict):
+        raise DecodeFailed("field 'arg' has the wrong type (expected object)")
+    if "channel" not in arg:
+        raise DecodeFailed("field 'channel' missing")
+    if not isinstance(arg["channel"], str):
+        raise DecodeFailed("field 'channel' has the wrong type (expected string)")
+    return None if arg["channel"] == channel else "ignored"
+
 def _okx(payload: bytes) -> dict[str, Any]:
     """OKX v5 ``books`` (docs/venues.md, "OKX"); the text ``pong`` and events are control."""
     if payload == b"pong":
@@ -707,21 +727,10 @@ def _okx(payload: bytes) -> dict[str, Any]:
                         _int_field(p, dk, dv)
             if len(v) != 1:
                 p.add(_OKX_DATA)
-    if "event" in o:
-        if not isinstance(o["event"], str):
-            raise DecodeFailed("field 'event' has the wrong type (expected string)")
-        return _result("venue_error" if o["event"] == "error" else "control")
-    if "arg" not in o:
-        raise DecodeFailed("field 'arg' missing")
+    verdict = _okx_envelope(o, "books")
+    if verdict is not None:
+        return _result(verdict)
     arg = o["arg"]
-    if not isinstance(arg, dict):
-        raise DecodeFailed("field 'arg' has the wrong type (expected object)")
-    if "channel" not in arg:
-        raise DecodeFailed("field 'channel' missing")
-    if not isinstance(arg["channel"], str):
-        raise DecodeFailed("field 'channel' has the wrong type (expected string)")
-    if arg["channel"] != "books":
-        return _result("ignored")
     p.raise_if()
     for k, where in (("instId", arg), ("action", o), ("data", o)):
         if k not in where:
@@ -967,21 +976,10 @@ def _okx_trades(payload: bytes) -> dict[str, Any]:
                         p.add(f"field '{name}' missing")
                         break
                 trades.append(tr)
-    if "event" in o:
-        if not isinstance(o["event"], str):
-            raise DecodeFailed("field 'event' has the wrong type (expected string)")
-        return _tresult("venue_error" if o["event"] == "error" else "control")
-    if "arg" not in o:
-        raise DecodeFailed("field 'arg' missing")
+    verdict = _okx_envelope(o, "trades")
+    if verdict is not None:
+        return _tresult(verdict)
     arg = o["arg"]
-    if not isinstance(arg, dict):
-        raise DecodeFailed("field 'arg' has the wrong type (expected object)")
-    if "channel" not in arg:
-        raise DecodeFailed("field 'channel' missing")
-    if not isinstance(arg["channel"], str):
-        raise DecodeFailed("field 'channel' has the wrong type (expected string)")
-    if arg["channel"] != "trades":
-        return _tresult("ignored")
     p.raise_if()
     if "instId" not in arg:
         raise DecodeFailed("field 'instId' missing")
