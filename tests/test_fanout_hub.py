@@ -83,6 +83,26 @@ class Rebuilder:
     def levels(self):
         return sorted(self.bids.items(), reverse=True), sorted(self.asks.items())
 
+    def take_framed(self, data, subjects):
+        """Every ``PUB <subject> <len>\\r\\n<payload>\\r\\n`` of one framed flush, in
+        order, through :meth:`take` (the subject must be the message kind's)."""
+        i = 0
+        while i < len(data):
+            eol = data.index(b"\r\n", i)
+            verb, subj, size = data[i:eol].split(b" ")
+            assert verb == b"PUB"
+            payload = data[eol + 2:eol + 2 + int(size)]
+            assert len(payload) == int(size)
+            assert data[eol + 2 + int(size):eol + 4 + int(size)] == b"\r\n"
+            kind = payload[6]
+            assert subj == subjects[1 if kind == wire.SNAPSHOT else 0]
+            self.take(0, kind, payload)
+            i = eol + 4 + int(size)
+        return i
+
+
+SUBJECTS = (b"ff.book.binance.BTCUSDT", b"ff.snap.binance.BTCUSDT")
+
 
 def test_attach_publishes_a_snapshot_that_starts_an_epoch():
     feed, _ = make_feed()
@@ -241,17 +261,27 @@ def test_coinbase_in_band_snapshot_starts_an_epoch():
                               st.tuples(st.just("resync"), st.just(0)),
                               st.tuples(st.just("periodic"), st.just(0))),
                     min_size=1, max_size=60))
-def test_any_interleaving_rebuilds_exactly(cap, ops):
+@pytest.mark.parametrize("framed", [False, True], ids=["callable", "framed"])
+def test_any_interleaving_rebuilds_exactly(framed, cap, ops):
     feed, stream = make_feed()
     hub = FanHub(cap)
     r = Rebuilder()
-    hub.attach(feed)
+    slot = hub.attach(feed)
+    hub.set_subjects(slot, *SUBJECTS)
     feed.apply_snapshot(stream.snapshot())
     for op, arg in ops:
         if op == "msg":
             feed.apply_message(stream.event(n_changes=arg)[0])
         elif op == "drain":
-            if arg:
+            if framed:
+                # an early flush of the book joins the same buffer (the publisher's burst
+                # path); the link being full means no drain at all
+                (hub.drain_one_framed(slot) if arg else hub.drain_framed())
+                r.take_framed(hub.take_framed(), SUBJECTS)
+                assert hub.take_framed() == b"" and hub.framed_bytes == 0
+                assert r.levels() == feed_levels(feed)
+                assert r.state == feed.state
+            elif arg:
                 hub.drain(r.take)
                 assert r.levels() == feed_levels(feed)
                 assert r.state == feed.state
@@ -262,8 +292,14 @@ def test_any_interleaving_rebuilds_exactly(cap, ops):
             feed.apply_snapshot(stream.snapshot())
         else:
             hub.request_snapshots(0, 1)
-    hub.drain(r.take)
+    if framed:
+        hub.drain_framed()
+        r.take_framed(hub.take_framed(), SUBJECTS)
+    else:
+        hub.drain(r.take)
     assert r.levels() == feed_levels(feed) and not hub.armed
+    assert hub.messages == len(r.messages)
+    assert hub.deltas + hub.snapshots == hub.messages
 
 
 def bn_trade(t, p="97250.01", q="0.00100"):
@@ -380,3 +416,42 @@ def test_a_burst_sends_a_book_early_instead_of_overflowing():
             assert set(kinds) == {wire.DELTA} and len(kinds) == hub.early_flushes + 1
         else:
             assert hub.overflows == 1 and kinds == [wire.SNAPSHOT]
+
+
+def test_framed_drain_skips_and_reports_a_message_above_max_payload():
+    big, stream = make_feed()
+    small = TradeFeed("binance", "BTCUSDT", tick_size="0.01", step_size="0.00001")
+    hub = FanHub()
+    b = hub.attach(big)
+    t = hub.attach_trades(small)
+    hub.set_subjects(b, *SUBJECTS)
+    hub.set_subjects(t, b"ff.trade.binance.BTCUSDT", b"ff.trade.binance.BTCUSDT")
+    big.apply_snapshot(stream.snapshot())          # 80 levels: 1,368 bytes
+    small.apply_message(bn_trade(1))
+    hub.max_payload = 1000
+    assert hub.drain_framed() == 2                 # the announcement and the trades
+    data = hub.take_framed()
+    subjects = [line.split(b" ")[1] for line in data.split(b"\r\n") if line.startswith(b"PUB ")]
+    assert subjects == [SUBJECTS[0], b"ff.trade.binance.BTCUSDT"]
+    size = 88 + 16 * (len(big.book.bids_int()) + len(big.book.asks_int()))
+    events = hub.take_events()
+    assert ("too_large", b, size) in events and hub.too_large == 1
+    # each slot's first published state is reported once, not again
+    assert sorted(e[1] for e in events if e[0] == "state") == [b, t]
+    assert not hub.armed and hub.take_events() == []
+    small.apply_message(bn_trade(2))
+    hub.drain_framed()
+    assert hub.take_events() == [] and hub.trade_messages == 2
+
+
+def test_framed_drain_needs_subjects_and_callable_drain_a_callable():
+    feed, _ = make_feed()
+    hub = FanHub()
+    hub.attach(feed)
+    with pytest.raises(RuntimeError, match="set_subjects"):
+        hub.drain_framed()
+    assert hub.armed and hub.dirty == 1            # nothing was lost
+    with pytest.raises(TypeError):
+        hub.drain(None)
+    with pytest.raises(ValueError, match="bad subject"):
+        hub.set_subjects(0, b"ff.book x", b"ff.snap.x")

@@ -25,6 +25,19 @@ class FanHub:
     def wakes(self) -> int: ...
     @property
     def lost_trades(self) -> int: ...
+    @property
+    def messages(self) -> int: ...
+    @property
+    def bytes_sent(self) -> int: ...
+    @property
+    def deltas(self) -> int: ...
+    @property
+    def snapshots(self) -> int: ...
+    @property
+    def trade_messages(self) -> int: ...
+    @property
+    def too_large(self) -> int: ...
+    max_payload: int
     def __new__(cls, max_delta_levels: int = 1024) -> FanHub: ...
     def wake(self) -> None:
         """Called from the hot path when the hub arms (first change since a flush)."""
@@ -32,6 +45,8 @@ class FanHub:
         """Called from the hot path when ``core``'s log cannot take its next changes."""
     def drain_one(self, slot: int, publish: Callable[[int, int, bytes], bool]) -> int:
         """Send the book in ``slot`` now; the messages published."""
+    def drain_one_framed(self, slot: int) -> int:
+        """``drain_one`` into the framed buffer."""
     def next_epoch(self) -> int:
         """A new epoch (wall-clock ns, or one more than the last)."""
     def attach(self, core: Any) -> int:
@@ -54,3 +69,13 @@ class FanHub:
         """Mark up to ``count`` books from ``start`` for a periodic snapshot."""
     def drain(self, publish: Callable[[int, int, bytes], bool]) -> int:
         """Turn every dirty book into its message(s); the number published."""
+    def drain_framed(self) -> int:
+        """Every dirty book's message(s), framed as NATS ``PUB``s into one buffer."""
+    def take_framed(self) -> bytes:
+        """The framed messages since the last call, as one bytes object."""
+    @property
+    def framed_bytes(self) -> int: ...
+    def take_events(self) -> list[tuple[Any, ...]]:
+        """State changes and skipped messages noticed by the framed drains."""
+    def set_subjects(self, slot: int, delta_subject: bytes, snapshot_subject: bytes) -> None:
+        """The NATS subjects ``drain_framed`` publishes the book in ``slot`` on."""

@@ -5,13 +5,21 @@ the list of dirty books, and the wire encoder (``docs/wire.md``, version 1).
 A ``FanHub`` owns one ``ff_fan_log`` per attached ``BookCore`` (``include/ff_fanout.h``).
 The hot path appends each applied level change to its book's log and, the first time the
 hub goes from idle to armed, calls ``FanHub.wake()`` (one Python call per flush, however
-many books and messages). The publisher then calls ``drain(publish)``: every dirty book
-becomes one message (a delta, or a snapshot when the book was replaced, its log
-overflowed, or a periodic snapshot is due), built here straight from the C arrays.
+many books and messages). The publisher then drains the hub: every dirty book becomes
+one message (a delta, or a snapshot when the book was replaced, its log overflowed, or a
+periodic snapshot is due), built here straight from the C arrays.
+
+Two sinks share the encoder: ``drain(publish)`` hands each message to a Python callable
+(tests, benchmarks, other transports); ``drain_framed()`` writes each one, framed as a
+NATS ``PUB``, into one bytes object that grows in place and is handed over whole by
+``take_framed()``: a flush is one allocation and one socket write, whatever it holds.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.object cimport PyObject
+from cpython.bytes cimport PyBytes_GET_SIZE
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from libc.stdint cimport int8_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
@@ -33,6 +41,11 @@ from fastfeed._trades cimport TradeCore, TradeRecord
 
 import zlib
 
+
+cdef extern from "Python.h":
+    # grows a bytes object it owns alone in place (the framed flush buffer)
+    int _PyBytes_Resize(PyObject** obj, Py_ssize_t size) except -1
+
 # docs/wire.md: kinds, flags, the header
 cdef enum:
     DELTA = 1
@@ -41,6 +54,9 @@ cdef enum:
     FLAG_REPLACED = 1
     HEADER_LEN = 88
     DEFAULT_MAX_DELTA_LEVELS = 1024
+    FRAMED_START = 64 * 1024        # the framed buffer's first size, and what it keeps
+    PUB_LINE_MAX = 32               # "PUB " + " " + 20 digits + CRLF, besides the subject
+    NO_STATE = 255
 
 KIND_DELTA = DELTA
 KIND_SNAPSHOT = SNAPSHOT
@@ -77,6 +93,21 @@ cdef inline void _copy_reversed(int64_t* dst, const int64_t* src, Py_ssize_t n) 
         dst[i] = src[n - 1 - i]
 
 
+cdef inline Py_ssize_t _write_decimal(char* p, Py_ssize_t v) noexcept nogil:
+    """``v`` (>= 0) in decimal at ``p``; the digits written."""
+    cdef char tmp[20]
+    cdef Py_ssize_t n = 0, i
+    while True:
+        tmp[n] = <char>(48 + v % 10)
+        n += 1
+        v //= 10
+        if v == 0:
+            break
+    for i in range(n):
+        p[i] = tmp[n - 1 - i]
+    return n
+
+
 cdef class FanHub:
     """The change logs of the books one publisher sends, and their dirty list.
 
@@ -98,6 +129,22 @@ cdef class FanHub:
     cdef readonly int64_t overflows     # flushes that had to send a whole book
     cdef readonly int64_t lost_trades   # trades the ring overwrote before their flush
     cdef readonly int64_t wakes
+    # what was sent, by kind (both sinks)
+    cdef readonly int64_t messages      # wire messages
+    cdef readonly int64_t bytes_sent    # their payload bytes
+    cdef readonly int64_t deltas
+    cdef readonly int64_t snapshots
+    cdef readonly int64_t trade_messages
+    cdef readonly int64_t too_large     # framed: above max_payload, counted and skipped
+    cdef public Py_ssize_t max_payload  # framed: the server's limit (0: none)
+    cdef list _subjects                 # by slot: (delta or trade subject, snapshot subject)
+    cdef uint8_t* _states               # by slot: the state last sent (NO_STATE: none yet)
+    cdef list _events                   # ("state"|"too_large", slot, ...) for take_events()
+    cdef object _sink                   # during drain(publish): the callable; None: framed
+    cdef object _msg                    # sink mode: the bytes being built
+    cdef PyObject* _framed              # framed mode: the bytes being filled (owned)
+    cdef Py_ssize_t _framed_len
+    cdef char* _cur                     # the message being built (its header)
 
     def __cinit__(self, uint32_t max_delta_levels=DEFAULT_MAX_DELTA_LEVELS):
         if not 1 <= max_delta_levels <= 1 << 24:
@@ -105,6 +152,8 @@ cdef class FanHub:
         self.max_delta_levels = max_delta_levels
         self._cores = []
         self._free = []
+        self._subjects = []
+        self._events = []
         memset(&self.hub, 0, sizeof(ff_fan_hub))
 
     def __dealloc__(self):
@@ -114,6 +163,8 @@ cdef class FanHub:
                 self._free_log(self.logs[i])
             PyMem_Free(self.logs)
         PyMem_Free(self.hub.dirty)
+        PyMem_Free(self._states)
+        Py_XDECREF(self._framed)
 
     cdef void _free_log(self, ff_fan_log* g) noexcept:
         if g == NULL:
@@ -138,6 +189,20 @@ cdef class FanHub:
     def drain_one(self, uint32_t slot, publish) -> int:
         """Send the book in ``slot`` now (as ``drain`` would) and take it off the dirty
         list; the messages published (0 if it was not dirty or ``publish`` refused)."""
+        if publish is None:
+            raise TypeError("publish must be a callable (drain_one_framed frames)")
+        self._sink = publish
+        try:
+            return self._drain_slot(slot)
+        finally:
+            self._sink = None
+            self._msg = None
+
+    def drain_one_framed(self, uint32_t slot) -> int:
+        """``drain_one`` into the framed buffer (see ``drain_framed``)."""
+        return self._drain_slot(slot)
+
+    cdef int _drain_slot(self, uint32_t slot) except -2:
         cdef ff_fan_log* g
         cdef uint32_t i, j = 0
         cdef int rc
@@ -145,9 +210,9 @@ cdef class FanHub:
             return 0
         g = self.logs[slot]
         if g.trades:
-            rc = self._flush_trades(<TradeCore>self._cores[slot], g, publish)
+            rc = self._flush_trades(<TradeCore>self._cores[slot], g)
         else:
-            rc = self._flush_one(<BookCore>self._cores[slot], g, publish)
+            rc = self._flush_one(<BookCore>self._cores[slot], g)
         if rc < 0 or g.dirty:
             return 0                # refused (or the announcement pending): stays listed
         for i in range(self.hub.n_dirty):
@@ -205,11 +270,29 @@ cdef class FanHub:
                 raise MemoryError()
             self.hub.dirty = <uint32_t*>mem
             self.hub.cap = slot + 1
+            mem = PyMem_Realloc(self._states, (slot + 1) * sizeof(uint8_t))
+            if mem == NULL:
+                self._free_log(g)
+                raise MemoryError()
+            self._states = <uint8_t*>mem
             self.n_slots = slot + 1
             self._cores.append(core)
+            self._subjects.append(None)
         g.slot = slot
         self.logs[slot] = g
+        self._states[slot] = NO_STATE
+        self._subjects[slot] = None
         return g
+
+    def set_subjects(self, uint32_t slot, bytes delta_subject, bytes snapshot_subject):
+        """The NATS subjects ``drain_framed`` publishes the book in ``slot`` on: deltas
+        (or a trade stream's messages) and snapshots."""
+        if slot >= self.n_slots or self.logs[slot] == NULL:
+            raise ValueError(f"no book in slot {slot}")
+        for subj in (delta_subject, snapshot_subject):
+            if not subj or any(c in subj for c in b" \t\r\n"):
+                raise ValueError(f"bad subject {subj!r}")
+        self._subjects[slot] = (delta_subject, snapshot_subject)
 
     def attach(self, BookCore core) -> int:
         """Publish ``core`` from now on; its slot. Its first message is a snapshot that
@@ -265,6 +348,7 @@ cdef class FanHub:
         self.logs[slot] = NULL
         self._free_log(g)
         self._cores[slot] = None
+        self._subjects[slot] = None
         self._free.append(slot)
 
     def core(self, uint32_t slot):
@@ -324,6 +408,47 @@ cdef class FanHub:
         ``publish(slot, kind, payload) -> bool``. A False return (the connection cannot
         take more now) stops the drain: that book and the rest stay dirty and the hub
         stays armed for the next call. Returns the messages published."""
+        if publish is None:
+            raise TypeError("publish must be a callable (drain_framed frames)")
+        self._sink = publish
+        try:
+            return self._drain_all()
+        finally:
+            self._sink = None
+            self._msg = None
+
+    def drain_framed(self) -> int:
+        """Every dirty book's message(s), each framed as a NATS ``PUB`` on the subjects
+        given to ``set_subjects``, appended to the buffer ``take_framed`` hands over; the
+        messages added. One above ``max_payload`` is counted (``too_large``), reported by
+        ``take_events`` and skipped: refusing it would stop every other book's flush."""
+        return self._drain_all()
+
+    def take_framed(self) -> bytes:
+        """The framed messages since the last call, as one bytes object (b"" if none),
+        ready for one socket write."""
+        if self._framed_len == 0:
+            return b""
+        _PyBytes_Resize(&self._framed, self._framed_len)
+        out = <object>self._framed
+        Py_XDECREF(self._framed)
+        self._framed = NULL
+        self._framed_len = 0
+        return out
+
+    @property
+    def framed_bytes(self) -> int:
+        """Bytes waiting in the framed buffer."""
+        return self._framed_len
+
+    def take_events(self) -> list:
+        """What the framed drains noticed since the last call, in order:
+        ``("state", slot, kind, state, epoch, seq)`` when a book's (or trade stream's)
+        published state changed, ``("too_large", slot, size)`` for a skipped message."""
+        out, self._events = self._events, []
+        return out
+
+    cdef int _drain_all(self) except -2:
         cdef uint32_t i = 0, j, slot, n = self.hub.n_dirty
         cdef ff_fan_log* g
         cdef int sent = 0, rc
@@ -332,9 +457,9 @@ cdef class FanHub:
                 slot = self.hub.dirty[i]
                 g = self.logs[slot]
                 if g.trades:
-                    rc = self._flush_trades(<TradeCore>self._cores[slot], g, publish)
+                    rc = self._flush_trades(<TradeCore>self._cores[slot], g)
                 else:
-                    rc = self._flush_one(<BookCore>self._cores[slot], g, publish)
+                    rc = self._flush_one(<BookCore>self._cores[slot], g)
                 if rc < 0:
                     break
                 sent += rc
@@ -357,11 +482,85 @@ cdef class FanHub:
                 self.hub.armed = 0
         return sent
 
-    cdef int _flush_one(self, BookCore core, ff_fan_log* g, publish) except -2:
-        """The message(s) of one dirty book; -1 if ``publish`` refused (nothing changed)."""
+    # ------------------------------------------------------------------ the two sinks
+
+    cdef char* _begin(self, uint32_t slot, int kind, Py_ssize_t size) except? NULL:
+        """Where one message of ``size`` bytes is to be written: a new bytes object for
+        the ``publish`` callable, or the framed buffer after the message's PUB line.
+        NULL without an error: too large for the server, counted and skipped."""
+        cdef bytes subj
+        cdef Py_ssize_t sl, need, cap
+        cdef char* base
+        cdef char* p
+        if self._sink is not None:
+            self._msg = PyBytes_FromStringAndSize(NULL, size)
+            self._cur = PyBytes_AS_STRING(self._msg)
+            return self._cur
+        if self.max_payload and size > self.max_payload:
+            self.too_large += 1
+            self._events.append(("too_large", slot, size))
+            return NULL
+        pair = self._subjects[slot]
+        if pair is None:
+            raise RuntimeError(f"slot {slot} has no subjects (FanHub.set_subjects)")
+        subj = pair[1] if kind == SNAPSHOT else pair[0]
+        sl = len(subj)
+        need = self._framed_len + PUB_LINE_MAX + sl + size + 2
+        if self._framed == NULL:
+            cap = FRAMED_START if need <= FRAMED_START else need
+            obj = PyBytes_FromStringAndSize(NULL, cap)
+            self._framed = <PyObject*>obj
+            Py_INCREF(obj)
+        elif need > PyBytes_GET_SIZE(<object>self._framed):
+            cap = 2 * PyBytes_GET_SIZE(<object>self._framed)
+            _PyBytes_Resize(&self._framed, cap if cap >= need else need)
+        base = PyBytes_AS_STRING(<object>self._framed)
+        p = base + self._framed_len
+        memcpy(p, b"PUB ", 4)
+        memcpy(p + 4, PyBytes_AS_STRING(subj), sl)
+        p += 4 + sl
+        p[0] = b' '
+        p += 1 + _write_decimal(p + 1, size)
+        p[0] = b'\r'
+        p[1] = b'\n'
+        self._cur = p + 2
+        return self._cur
+
+    cdef int _end(self, uint32_t slot, int kind, Py_ssize_t size) except -2:
+        """The message begun with ``_begin`` is complete: hand it to the callable (-1 if
+        it refused) or close its frame; count it and note a change of published state."""
+        cdef const WireHeader* h = <const WireHeader*>self._cur
+        cdef uint8_t state = h.state
+        cdef uint64_t epoch = h.epoch, seq = h.seq
+        if self._sink is not None:
+            msg = self._msg
+            self._msg = None
+            if not self._sink(slot, kind, msg):
+                return -1
+        else:
+            self._cur[size] = b'\r'
+            self._cur[size + 1] = b'\n'
+            self._framed_len = self._cur + size + 2 - PyBytes_AS_STRING(<object>self._framed)
+            if state != self._states[slot]:
+                self._events.append(("state", slot, kind, state, epoch, seq))
+        self._states[slot] = state
+        self.messages += 1
+        self.bytes_sent += size
+        if kind == SNAPSHOT:
+            self.snapshots += 1
+        elif kind == TRADES:
+            self.trade_messages += 1
+        else:
+            self.deltas += 1
+        return 1
+
+    # ------------------------------------------------------------------ messages
+
+    cdef int _flush_one(self, BookCore core, ff_fan_log* g) except -2:
+        """The message(s) of one dirty book; -1 if the sink refused (nothing changed)."""
         cdef uint32_t flags = g.flags
         cdef uint64_t epoch = g.epoch, seq = g.seq
-        cdef int sent = 0, kind = 0
+        cdef int sent = 0, kind = 0, rc
         if flags & FF_FAN_NEW_EPOCH:
             # the book was replaced (or the publisher reconnected): a new epoch
             kind = SNAPSHOT
@@ -375,11 +574,11 @@ cdef class FanHub:
             kind = DELTA
             seq += 1
         if kind:
-            payload = self._encode(core, g, kind, epoch, seq,
-                                   FLAG_REPLACED if flags & FF_FAN_NEW_EPOCH else 0)
-            if not publish(g.slot, kind, payload):
+            rc = self._encode(core, g, kind, epoch, seq,
+                              FLAG_REPLACED if flags & FF_FAN_NEW_EPOCH else 0)
+            if rc < 0:
                 return -1
-            sent = 1
+            sent = rc
             g.epoch = epoch
             g.seq = seq
             if kind == SNAPSHOT:
@@ -392,25 +591,26 @@ cdef class FanHub:
                 ff_fan_reset(g)
                 g.flags = FF_FAN_STATE       # kept if the announcement is refused
                 g.dirty = 1
-                if not publish(g.slot, DELTA, self._encode(core, g, DELTA, epoch, 1, 0)):
+                rc = self._encode(core, g, DELTA, epoch, 1, 0)
+                if rc < 0:
                     return -1
                 g.seq = 1
-                sent += 1
+                sent += rc
         if flags & FF_FAN_PERIODIC:
             # a refused periodic snapshot is only skipped: the next round sends one
-            if publish(g.slot, SNAPSHOT, self._encode(core, g, SNAPSHOT, g.epoch, g.seq, 0)):
-                sent += 1
+            rc = self._encode(core, g, SNAPSHOT, g.epoch, g.seq, 0)
+            if rc > 0:
+                sent += rc
         g.flags = 0
         ff_fan_reset(g)
         return sent
 
-    cdef int _flush_trades(self, TradeCore core, ff_fan_log* g, publish) except -2:
+    cdef int _flush_trades(self, TradeCore core, ff_fan_log* g) except -2:
         """The trades a stream recorded since its last message (and its state); -1 if
-        ``publish`` refused. Trades the ring overwrote before a flush are counted in the
+        the sink refused. Trades the ring overwrote before a flush are counted in the
         message's ``lost`` field (docs/wire.md, "Trades")."""
         cdef int64_t n = core.recorded - core.fan_sent, lost = 0
-        cdef Py_ssize_t i, k
-        cdef bytes out
+        cdef Py_ssize_t i, k, size
         cdef char* p
         cdef WireHeader* h
         cdef TradeRecord* rec
@@ -421,48 +621,50 @@ cdef class FanHub:
             g.flags = 0
             ff_fan_reset(g)
             return 0
-        out = PyBytes_FromStringAndSize(NULL, HEADER_LEN + n * sizeof(TradeRecord))
-        p = PyBytes_AS_STRING(out)
-        h = <WireHeader*>p
-        rec = <TradeRecord*>(p + HEADER_LEN)
-        for i in range(n):
-            k = core.head - n + i
-            if k < 0:
-                k += core.capacity
-            memcpy(&rec[i], &core.ring[k], sizeof(TradeRecord))
-            memset(rec[i].pad, 0, sizeof(rec[i].pad))     # docs/wire.md: zero padding
-        memset(h, 0, HEADER_LEN)
-        memcpy(h.magic, b"FFNB", 4)
-        h.version = 1
-        h.kind = TRADES
-        h.state = <uint8_t>core.seq.state
-        h.book_id = g.book_id
-        h.price_decimals = <int8_t>core.price_grid.decimals
-        h.size_decimals = <int8_t>core.size_grid.decimals
-        h.header_len = HEADER_LEN
-        h.epoch = g.epoch
-        h.seq = g.seq + 1
-        h.first_update_id = rec[0].trade_id if n else -1
-        h.last_update_id = rec[n - 1].trade_id if n else -1
-        h.exchange_ns = rec[n - 1].exchange_ns if n else 0
-        h.recv_ns = rec[n - 1].recv_ns if n else 0
-        h.publish_ns = ff_wall_ns()
-        h.n_bids = <uint32_t>n
-        h.messages = <uint32_t>min(lost, 0xFFFFFFFF)
-        if not publish(g.slot, TRADES, out):
-            return -1
-        g.seq += 1
+        size = HEADER_LEN + n * sizeof(TradeRecord)
+        p = self._begin(g.slot, TRADES, size)
+        if p != NULL:
+            h = <WireHeader*>p
+            rec = <TradeRecord*>(p + HEADER_LEN)
+            for i in range(n):
+                k = core.head - n + i
+                if k < 0:
+                    k += core.capacity
+                memcpy(&rec[i], &core.ring[k], sizeof(TradeRecord))
+                memset(rec[i].pad, 0, sizeof(rec[i].pad))     # docs/wire.md: zero padding
+            memset(h, 0, HEADER_LEN)
+            memcpy(h.magic, b"FFNB", 4)
+            h.version = 1
+            h.kind = TRADES
+            h.state = <uint8_t>core.seq.state
+            h.book_id = g.book_id
+            h.price_decimals = <int8_t>core.price_grid.decimals
+            h.size_decimals = <int8_t>core.size_grid.decimals
+            h.header_len = HEADER_LEN
+            h.epoch = g.epoch
+            h.seq = g.seq + 1
+            h.first_update_id = rec[0].trade_id if n else -1
+            h.last_update_id = rec[n - 1].trade_id if n else -1
+            h.exchange_ns = rec[n - 1].exchange_ns if n else 0
+            h.recv_ns = rec[n - 1].recv_ns if n else 0
+            h.publish_ns = ff_wall_ns()
+            h.n_bids = <uint32_t>n
+            h.messages = <uint32_t>min(lost, 0xFFFFFFFF)
+            if self._end(g.slot, TRADES, size) < 0:
+                return -1
+            g.seq += 1
         core.fan_sent = core.recorded
         self.lost_trades += lost
         g.flags = 0
         ff_fan_reset(g)
-        return 1
+        return 1 if p != NULL else 0
 
-    cdef bytes _encode(self, BookCore core, ff_fan_log* g, int kind, uint64_t epoch,
-                       uint64_t seq, uint32_t flags):
+    cdef int _encode(self, BookCore core, ff_fan_log* g, int kind, uint64_t epoch,
+                     uint64_t seq, uint32_t flags) except -2:
+        """One message of ``core`` into the sink: 1, 0 if skipped as too large, -1 if
+        the sink refused."""
         cdef L2Book bk = core.book
-        cdef Py_ssize_t nb, na
-        cdef bytes out
+        cdef Py_ssize_t nb, na, size
         cdef char* p
         cdef WireHeader* h
         cdef int64_t* a
@@ -473,8 +675,10 @@ cdef class FanHub:
         else:
             nb = g.n[0]
             na = g.n[1]
-        out = PyBytes_FromStringAndSize(NULL, HEADER_LEN + 16 * (nb + na))
-        p = PyBytes_AS_STRING(out)
+        size = HEADER_LEN + 16 * (nb + na)
+        p = self._begin(g.slot, kind, size)
+        if p == NULL:
+            return 0
         h = <WireHeader*>p
         memcpy(h.magic, b"FFNB", 4)
         h.version = 1
@@ -508,4 +712,4 @@ cdef class FanHub:
             memcpy(a + nb, g.sz[0], nb * sizeof(int64_t))
             memcpy(a + 2 * nb, g.px[1], na * sizeof(int64_t))
             memcpy(a + 2 * nb + na, g.sz[1], na * sizeof(int64_t))
-        return out
+        return self._end(g.slot, kind, size)

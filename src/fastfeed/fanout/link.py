@@ -140,13 +140,18 @@ class Link(asyncio.Protocol):
         self._out += (b"PUB %s %d\r\n" % (subject, len(payload)), payload, b"\r\n")
         return True
 
-    def write(self) -> None:
-        """Hand everything queued since the last call to the transport at once (one
-        system call for a whole flush, however many books it held)."""
+    def write(self, framed: bytes = b"") -> None:
+        """Hand ``framed`` (ready-made ``PUB`` frames: a publisher's whole flush) and
+        everything queued since the last call to the transport at once (one system call
+        for a flush, however many books it held)."""
         out, self._out = self._out, []
         t = self._transport
-        if out and t is not None and not t.is_closing():
-            t.writelines(out)
+        if t is None or t.is_closing() or not self.connected:
+            return
+        if out:
+            t.writelines([framed, *out] if framed else out)
+        elif framed:
+            t.write(framed)
 
     async def ping(self) -> None:
         """Round trip to the server: everything published before has been received."""

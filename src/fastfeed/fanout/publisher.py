@@ -16,7 +16,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastfeed._fanout import KIND_SNAPSHOT, KIND_TRADES, FanHub
+from fastfeed._fanout import KIND_TRADES, FanHub
 from fastfeed.fanout.link import Link
 from fastfeed.fanout.streams import StreamLimits, ensure_streams
 from fastfeed.fanout.wire import STATE_NAMES, subject
@@ -41,18 +41,25 @@ def parse_nats_url(url: str) -> tuple[str, int]:
     return parts.hostname, port
 
 
+#: an early-flushed burst is written before the coalescing window ends once this much
+#: is buffered (bounds the flush buffer; a burst of 1,000 books never waits on it)
+EARLY_WRITE_BYTES = 1 << 20
+
+
 class NatsPublisher:
     """Publishes books (deltas, snapshots, status events) to one NATS server.
 
-    ``coalesce_ms`` 0 flushes once per event-loop turn; more waits that long after the
-    first change. ``snapshot_every`` seconds each book's whole state goes to the snapshot
+    ``coalesce_ms`` is the least time between two flushes: the first change after a quiet
+    spell goes out at the end of its event-loop turn, and during a burst the flushes come
+    at most every ``coalesce_ms`` (0: once per loop turn), each one socket write of every
+    dirty book's messages. ``snapshot_every`` seconds each book's whole state goes to the snapshot
     stream (spread evenly over the interval); a book replaced by a resync, or with more
     than ``max_delta_levels`` changes between flushes, sends a snapshot at once.
     ``max_buffer_bytes`` bounds what waits in the connection's buffer: above it, flushes
     stop and the books coalesce in their logs until it drains.
     """
 
-    def __init__(self, url: str, *, prefix: str = "ff", coalesce_ms: float = 0.0,
+    def __init__(self, url: str, *, prefix: str = "ff", coalesce_ms: float = 1.0,
                  snapshot_every: float = 30.0, max_delta_levels: int = 1024,
                  max_buffer_bytes: int = 64 << 20, limits: StreamLimits | None = None,
                  name: str = "fastfeed-publisher") -> None:
@@ -81,19 +88,13 @@ class NatsPublisher:
         self.link = Link(host, port, name=name, max_buffer_bytes=max_buffer_bytes,
                          on_up=self._up, on_down=self._down, on_writable=self._schedule)
         self.ready = False              # connected and the streams exist
-        self.messages = 0               # wire messages published
-        self.bytes = 0
-        self.deltas = 0
-        self.snapshots = 0
-        self.trade_messages = 0
-        self.refused = 0                # publishes the link could not take (kept, coalesced)
-        self.too_large = 0              # snapshots above the server's max_payload
+        self.refused = 0                # flushes put off: the link's buffer was full
         self.epoch_restarts = 0         # reconnects after which every book started anew
         self.status_events = 0
         self._subjects: dict[int, tuple[bytes, bytes, bytes, str, str]] = {}
-        self._states: dict[int, int] = {}
         self._books: dict[int, Any] = {}
         self._scheduled = False
+        self._last_flush = -math.inf    # loop time of the last flush
         self._loop: asyncio.AbstractEventLoop | None = None
         self._snap_start = 0
         self._snap_timer: asyncio.TimerHandle | None = None
@@ -112,7 +113,7 @@ class NatsPublisher:
         self._subjects[slot] = (subject(self.prefix, "book", venue, symbol).encode(),
                                 subject(self.prefix, "snap", venue, symbol).encode(),
                                 subject(self.prefix, "status", venue).encode(), venue, symbol)
-        self._states[slot] = -1
+        self.hub.set_subjects(slot, *self._subjects[slot][:2])
         self._books[slot] = book
 
     def attach_trades(self, stream: Any) -> None:
@@ -123,7 +124,7 @@ class NatsPublisher:
         subj = subject(self.prefix, "trade", venue, symbol).encode()
         self._subjects[slot] = (subj, subj, subject(self.prefix, "status", venue).encode(),
                                 venue, symbol)
-        self._states[slot] = -1
+        self.hub.set_subjects(slot, subj, subj)
         self._books[slot] = stream
 
     def retire(self, book: Any) -> None:
@@ -137,7 +138,7 @@ class NatsPublisher:
         for slot, b in list(self._books.items()):
             if b is book:
                 self.hub.detach(book)
-                del self._books[slot], self._subjects[slot], self._states[slot]
+                del self._books[slot], self._subjects[slot]
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -209,66 +210,72 @@ class NatsPublisher:
         if self.ready and not self._scheduled:
             self._schedule()
 
+    def flush_delay(self, now: float) -> float:
+        """Seconds until a flush may run at loop time ``now`` (0: at the end of this loop
+        turn): ``coalesce_ms`` after the last one."""
+        return max(0.0, self._last_flush + self.coalesce - now)
+
     def _schedule(self) -> None:
         if self._scheduled or self._loop is None or not self.ready:
             return
         self._scheduled = True
-        if self.coalesce > 0:
-            self._loop.call_later(self.coalesce, self._flush)
+        delay = self.flush_delay(self._loop.time())
+        if delay > 0:
+            self._loop.call_later(delay, self._flush)
         else:
             self._loop.call_soon(self._flush)
 
     def _flush(self) -> None:
         self._scheduled = False
-        if self.ready and not self.link.paused:
-            try:
-                self.hub.drain(self._publish)
-            finally:
-                self.link.write()           # the whole flush in one write
+        if self._loop is not None:
+            self._last_flush = self._loop.time()
+        if not self.ready:
+            return
+        if self.link.paused:
+            self.refused += 1               # books coalesce until resume_writing()
+            return
+        self.hub.max_payload = self.link.max_payload
+        try:
+            self.hub.drain_framed()
+        finally:
+            self._send()
 
     def _flush_full(self, slot: int) -> None:
-        # a burst filled one book's log inside a loop turn: send that book now (one write),
-        # so it stays a delta instead of becoming a whole-book snapshot at the flush
-        if self.ready and not self.link.paused:
-            self.hub.drain_one(slot, self._publish)
-            self.link.write()
-
-    def _publish(self, slot: int, kind: int, payload: bytes) -> bool:
-        book_subj, snap_subj, _, _, _ = self._subjects[slot]
-        if len(payload) > self.link.max_payload:
-            # a snapshot of a huge book, or a flush of more trades than one message holds:
-            # counted and skipped (refusing would stop every other book's flush)
-            self.too_large += 1
-            venue, symbol = self._subjects[slot][3:]
-            self._log.warning(("large", slot), "%s %s: message of %d bytes exceeds the "
-                              "server's max_payload (%d): not published", venue, symbol,
-                              len(payload), self.link.max_payload)
-            return True
-        if not self.link.publish(snap_subj if kind == KIND_SNAPSHOT else book_subj, payload):
+        # a burst filled one book's log inside a coalescing window: its delta joins the
+        # flush's buffer now (no write yet), so it stays a delta instead of becoming a
+        # whole-book snapshot; a buffer grown past EARLY_WRITE_BYTES is written at once
+        if not self.ready:
+            return
+        if self.link.paused:
             self.refused += 1
-            return False
-        self.messages += 1
-        self.bytes += len(payload)
-        if kind == KIND_SNAPSHOT:
-            self.snapshots += 1
-        elif kind == KIND_TRADES:
-            self.trade_messages += 1
-        else:
-            self.deltas += 1
-        state = payload[7]
-        if state != self._states[slot]:
-            self._states[slot] = state
-            self._book_status(slot, payload)
-        return True
+            return
+        self.hub.max_payload = self.link.max_payload
+        self.hub.drain_one_framed(slot)
+        if self.hub.framed_bytes >= EARLY_WRITE_BYTES:
+            self._send()
 
-    def _book_status(self, slot: int, payload: bytes) -> None:
+    def _send(self) -> None:
+        # the buffered messages, then status events about them, in one write
+        data = self.hub.take_framed()
+        for event in self.hub.take_events():
+            if event[0] == "state":
+                self._book_status(*event[1:])
+            else:
+                _, slot, size = event
+                venue, symbol = self._subjects[slot][3:]
+                self._log.warning(("large", slot), "%s %s: message of %d bytes exceeds the "
+                                  "server's max_payload (%d): not published", venue, symbol,
+                                  size, self.link.max_payload)
+        self.link.write(data)
+
+    def _book_status(self, slot: int, kind: int, state_code: int, epoch: int,
+                     seq: int) -> None:
         venue, symbol = self._subjects[slot][3:]
         book = self._books[slot]
-        state = STATE_NAMES[payload[7]]
+        state = STATE_NAMES[state_code]
         event: dict[str, Any] = {"venue": venue, "symbol": symbol, "state": state,
-                                 "epoch": int.from_bytes(payload[16:24], "little"),
-                                 "seq": int.from_bytes(payload[24:32], "little")}
-        if payload[6] == KIND_TRADES:
+                                 "epoch": epoch, "seq": seq}
+        if kind == KIND_TRADES:
             event["stream"] = "trades"
         if state in ("gap", "stale"):
             event["reason"] = getattr(book, "last_gap_reason", None) or ""
@@ -304,6 +311,11 @@ class NatsPublisher:
 
     # ------------------------------------------------------------------ status
 
+    @property
+    def messages(self) -> int:
+        """Wire messages published (deltas, snapshots, trade messages)."""
+        return self.hub.messages
+
     def memory(self) -> int:
         """Bytes of the books' change logs (32 bytes per ``max_delta_levels`` entry and
         book, docs/memory.md), the bound on what the publisher holds per book."""
@@ -313,11 +325,12 @@ class NatsPublisher:
         """Counters: messages, bytes, deltas, snapshots, refused (kept and coalesced),
         coalesced (snapshots sent instead of deltas), too_large, epoch_restarts,
         connection state and buffered bytes."""
-        return {"url": redact_url(self.url), "ready": self.ready, "books": self.hub.books,
-                "messages": self.messages, "bytes": self.bytes, "deltas": self.deltas,
-                "snapshots": self.snapshots, "trade_messages": self.trade_messages,
-                "lost_trades": self.hub.lost_trades, "refused": self.refused,
-                "coalesced": self.hub.overflows, "too_large": self.too_large,
+        hub = self.hub
+        return {"url": redact_url(self.url), "ready": self.ready, "books": hub.books,
+                "messages": hub.messages, "bytes": hub.bytes_sent, "deltas": hub.deltas,
+                "snapshots": hub.snapshots, "trade_messages": hub.trade_messages,
+                "lost_trades": hub.lost_trades, "refused": self.refused,
+                "coalesced": hub.overflows, "too_large": hub.too_large,
                 "epoch_restarts": self.epoch_restarts, "status_events": self.status_events,
                 "early_flushes": self.hub.early_flushes,
                 "connects": self.link.connects, "disconnects": self.link.disconnects,
