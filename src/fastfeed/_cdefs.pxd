@@ -204,3 +204,28 @@ cdef extern from "ff_fanout.h":
     void ff_fan_message(ff_fan_log* g, int64_t first_id, int64_t last_id,
                         int64_t exchange_ns, int64_t recv_mono_ns) noexcept nogil
     void ff_fan_reset(ff_fan_log* g) noexcept nogil
+
+
+cdef extern from "ff_writer.h":
+    # A socket writer thread (docs/fanout.md): buffers queued by the owner are sent from a
+    # thread of its own on a dup of the connection's descriptor; no Python, no GIL.
+    ctypedef struct ff_wbuf:
+        const char* p
+        size_t len
+        void* owner
+        ff_wbuf* next
+    ctypedef struct ff_writer:
+        int fd
+        int notify_fd
+        size_t queued
+        int err
+        int finished
+        uint64_t sends
+        uint64_t bytes
+    int ff_writer_start(ff_writer* w, int fd, int notify_fd, size_t low_mark) noexcept nogil
+    size_t ff_writer_submit(ff_writer* w, ff_wbuf* b, size_t high_mark) noexcept nogil
+    ff_wbuf* ff_writer_take_done(ff_writer* w) noexcept nogil
+    size_t ff_writer_queued(ff_writer* w) noexcept nogil
+    void ff_writer_stop(ff_writer* w, int drain) noexcept nogil
+    void ff_writer_join(ff_writer* w) noexcept nogil
+    void ff_writer_free(ff_writer* w) noexcept nogil

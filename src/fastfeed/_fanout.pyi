@@ -79,3 +79,33 @@ class FanHub:
         """State changes and skipped messages noticed by the framed drains."""
     def set_subjects(self, slot: int, delta_subject: bytes, snapshot_subject: bytes) -> None:
         """The NATS subjects ``drain_framed`` publishes the book in ``slot`` on."""
+
+@disjoint_base
+class SocketWriter:
+    """Sends buffers to a socket from a thread of its own."""
+
+    @property
+    def notify_fd(self) -> int: ...
+    @property
+    def high_mark(self) -> int: ...
+    @property
+    def low_mark(self) -> int: ...
+    def __new__(cls, fd: int, high_mark: int, low_mark: int) -> SocketWriter: ...
+    def submit(self, data: bytes) -> int:
+        """Queue ``data``; the bytes queued after it, or -1 if the writer has stopped."""
+    def wakeup(self) -> None:
+        """``notify_fd`` was readable: empty it and release the buffers already sent."""
+    def stop(self, drain: bool = False) -> None:
+        """Finish the thread, after what is queued (``drain``) or at once."""
+    def join(self) -> None:
+        """Wait for the thread and close its descriptor."""
+    @property
+    def queued(self) -> int: ...
+    @property
+    def error(self) -> int: ...
+    @property
+    def finished(self) -> bool: ...
+    @property
+    def sends(self) -> int: ...
+    @property
+    def bytes_written(self) -> int: ...

@@ -19,7 +19,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.object cimport PyObject
 from cpython.bytes cimport PyBytes_GET_SIZE
-from cpython.ref cimport Py_INCREF, Py_XDECREF
+from cpython.ref cimport Py_DECREF, Py_INCREF, Py_XDECREF
 from libc.stdint cimport int8_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
@@ -35,6 +35,15 @@ from fastfeed._cdefs cimport (
     ff_fan_touch,
     ff_wall_ns,
     ff_wall_offset_ns,
+    ff_wbuf,
+    ff_writer,
+    ff_writer_free,
+    ff_writer_join,
+    ff_writer_queued,
+    ff_writer_start,
+    ff_writer_stop,
+    ff_writer_submit,
+    ff_writer_take_done,
 )
 from fastfeed._core cimport BookCore
 from fastfeed._trades cimport TradeCore, TradeRecord
@@ -713,3 +722,157 @@ cdef class FanHub:
             memcpy(a + 2 * nb, g.px[1], na * sizeof(int64_t))
             memcpy(a + 2 * nb + na, g.sz[1], na * sizeof(int64_t))
         return self._end(g.slot, kind, size)
+
+
+cdef class SocketWriter:
+    """Sends buffers to a socket from a thread of its own (``include/ff_writer.h``), so
+    the event loop's thread only queues them (docs/fanout.md, "How it stays off the hot
+    path").
+
+    ``fd`` is the connection's descriptor (the writer works on a dup of it). ``submit``
+    returns the bytes queued after the buffer; above ``high_mark`` the caller should stop
+    queueing until ``notify_fd`` becomes readable and ``queued`` is back at ``low_mark``.
+    ``notify_fd`` (the read end of a pipe, for ``loop.add_reader``) also fires when the
+    writer fails (``error``) or finishes; call ``wakeup()`` then, which also releases the
+    buffers already sent.
+    """
+
+    cdef ff_writer w
+    cdef bint _started              # the ff_writer was initialised (its lock exists)
+    cdef bint _running              # buffers may be submitted
+    cdef bint _joined
+    cdef readonly int notify_fd
+    cdef int _notify_w
+    cdef readonly size_t high_mark
+    cdef readonly size_t low_mark
+
+    def __cinit__(self, int fd, size_t high_mark, size_t low_mark):
+        import os
+        if low_mark > high_mark:
+            raise ValueError("low_mark must not exceed high_mark")
+        self.notify_fd = -1
+        self._notify_w = -1
+        self._joined = True
+        self.high_mark = high_mark
+        self.low_mark = low_mark
+        mine = os.dup(fd)
+        try:
+            self.notify_fd, self._notify_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        except BaseException:
+            os.close(mine)
+            raise
+        rc = ff_writer_start(&self.w, mine, self._notify_w, low_mark)
+        self._started = True
+        if rc != 0:
+            raise OSError(rc, "cannot start the socket writer thread")   # __dealloc__ closes
+        self._running = True
+        self._joined = False
+
+    def __dealloc__(self):
+        if self._started:
+            if not self._joined:
+                ff_writer_stop(&self.w, 0)
+            with nogil:
+                ff_writer_join(&self.w)     # also closes the descriptor of a failed start
+            self._release()
+            ff_writer_free(&self.w)
+        if self.notify_fd >= 0:
+            _close_fd(self.notify_fd)
+        if self._notify_w >= 0:
+            _close_fd(self._notify_w)
+
+    cdef void _release(self) noexcept:
+        """Drop the references to the buffers the thread is done with."""
+        cdef ff_wbuf* b = ff_writer_take_done(&self.w)
+        cdef ff_wbuf* nxt
+        while b != NULL:
+            nxt = b.next
+            Py_DECREF(<object>b.owner)
+            PyMem_Free(b)
+            b = nxt
+
+    def submit(self, bytes data) -> int:
+        """Queue ``data`` (kept alive until sent); the bytes queued after it, or -1 if the
+        writer has stopped (nothing queued)."""
+        cdef ff_wbuf* b
+        cdef size_t q
+        if not self._running or len(data) == 0:
+            return -1 if not self._running else <Py_ssize_t>ff_writer_queued(&self.w)
+        self._release()
+        b = <ff_wbuf*>PyMem_Malloc(sizeof(ff_wbuf))
+        if b == NULL:
+            raise MemoryError()
+        b.p = PyBytes_AS_STRING(data)
+        b.len = len(data)
+        b.owner = <void*>data
+        Py_INCREF(data)
+        q = ff_writer_submit(&self.w, b, self.high_mark)
+        if q == 0:
+            Py_DECREF(data)
+            PyMem_Free(b)
+            self._running = False
+            return -1
+        return <Py_ssize_t>q
+
+    def wakeup(self) -> None:
+        """``notify_fd`` was readable: empty it and release the buffers already sent."""
+        import os
+        try:
+            while os.read(self.notify_fd, 4096):
+                pass
+        except BlockingIOError:
+            pass
+        self._release()
+
+    def stop(self, bint drain=False) -> None:
+        """Finish the thread: after sending what is queued (``drain``; ``finished`` tells
+        when), or at once (the connection is being dropped: its socket is shut down and
+        unsent buffers are released)."""
+        self._running = False
+        if not self._joined:
+            ff_writer_stop(&self.w, drain)
+
+    def join(self) -> None:
+        """Stop the thread if that was not asked (at once), wait for it (quick after a
+        non-draining ``stop`` or once ``finished``) and close its descriptor."""
+        if self._joined:
+            return
+        if self._running:
+            self.stop(False)
+        with nogil:
+            ff_writer_join(&self.w)
+        self._joined = True
+        self._release()
+
+    @property
+    def queued(self) -> int:
+        """Bytes queued and not yet written."""
+        return ff_writer_queued(&self.w) if not self._joined else 0
+
+    @property
+    def error(self) -> int:
+        """The errno that stopped the writer (0: none)."""
+        return self.w.err
+
+    @property
+    def finished(self) -> bool:
+        """The thread has ended (stopped, drained or failed)."""
+        return bool(self.w.finished)
+
+    @property
+    def sends(self) -> int:
+        """``send()`` calls that wrote something."""
+        return self.w.sends
+
+    @property
+    def bytes_written(self) -> int:
+        """Bytes written to the socket."""
+        return self.w.bytes
+
+
+cdef void _close_fd(int fd) noexcept:
+    import os
+    try:
+        os.close(fd)
+    except OSError:
+        pass

@@ -2,11 +2,13 @@
 
 A deliberately small client (the NATS text protocol's ``CONNECT``, ``PUB``, ``PING`` and
 ``PONG``, docs/fanout.md "Why a second client"), because the publisher needs what a
-general client hides: publishing is a synchronous write into the transport's buffer
-(never an ``await`` on the ingestion loop), the buffer is bounded in bytes
-(``pause_writing`` at ``max_buffer_bytes``: the publisher stops draining and its books
-coalesce), and the moment the connection is lost is known exactly (the publisher then
-starts new epochs). Stream management and every consumer use ``nats-py``.
+general client hides: publishing never waits (never an ``await`` on the ingestion loop),
+what waits is bounded in bytes (``paused`` above ``max_buffer_bytes``: the publisher stops
+draining and its books coalesce), and the moment the connection is lost is known exactly
+(the publisher then starts new epochs). After the handshake every write goes to a
+``SocketWriter`` thread (``fastfeed._fanout``): the event loop's thread only queues it,
+and the system calls, with the local server's share of their cost, run off it. Stream
+management and every consumer use ``nats-py``.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import random
 from collections.abc import Callable
 from typing import Any, cast
 
+from fastfeed._fanout import SocketWriter
 from fastfeed.logsafe import RateLimitedLog, describe_exc
 
 __all__ = ["Link", "LinkError"]
@@ -57,6 +61,8 @@ class Link(asyncio.Protocol):
         self.errors = 0                 # -ERR lines from the server
         self.last_error = ""
         self._transport: asyncio.Transport | None = None
+        self._writer: SocketWriter | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._buf = bytearray()
         self._out: list[bytes] = []         # queued by publish(), written by write()
         self._info: asyncio.Future[dict[str, Any]] | None = None
@@ -122,6 +128,7 @@ class Link(asyncio.Protocol):
                        "headers": False, "echo": False}
             transport.write(b"CONNECT " + json.dumps(connect).encode() + b"\r\n")
             await asyncio.wait_for(self.ping(), self.connect_timeout)
+            self._start_writer(loop, transport)
         except BaseException:
             transport.close()
             raise
@@ -131,6 +138,47 @@ class Link(asyncio.Protocol):
             self.on_up()
 
     # ------------------------------------------------------------------ writes
+
+    def _start_writer(self, loop: asyncio.AbstractEventLoop,
+                      transport: asyncio.BaseTransport) -> None:
+        sock = transport.get_extra_info("socket")
+        w = SocketWriter(sock.fileno(), self.max_buffer_bytes, self.max_buffer_bytes // 2)
+        self._writer, self._loop = w, loop
+        loop.add_reader(w.notify_fd, self._on_writer)
+
+    def _stop_writer(self) -> None:
+        w, self._writer = self._writer, None
+        if w is not None:
+            if self._loop is not None:
+                self._loop.remove_reader(w.notify_fd)
+            w.join()                        # at once: the connection is gone
+
+    def _on_writer(self) -> None:
+        # the writer thread drained below its low mark, failed or ended
+        w = self._writer
+        if w is None:
+            return
+        w.wakeup()
+        if w.error:
+            self._log.warning("write", "nats %s:%d: write failed (%s); reconnecting",
+                              self.host, self.port, os.strerror(w.error))
+            if self._transport is not None:
+                self._transport.abort()
+        elif self.paused and w.queued <= w.low_mark:
+            self.paused = False
+            if self.on_writable is not None:
+                self.on_writable()
+
+    def _send(self, data: bytes) -> None:
+        w = self._writer
+        if w is None:
+            t = self._transport
+            if t is not None and not t.is_closing():
+                t.write(data)               # the handshake, before the writer exists
+            return
+        if w.submit(data) > self.max_buffer_bytes:
+            self.paused = True              # _on_writer resumes at the low mark
+        # a stopped writer refused it: _on_writer drops the connection
 
     def publish(self, subject: bytes, payload: bytes) -> bool:
         """Queue one message until :meth:`write`; False (nothing queued) when the link is
@@ -145,13 +193,12 @@ class Link(asyncio.Protocol):
         everything queued since the last call to the transport at once (one system call
         for a flush, however many books it held)."""
         out, self._out = self._out, []
-        t = self._transport
-        if t is None or t.is_closing() or not self.connected:
+        if not self.connected:
             return
         if out:
-            t.writelines([framed, *out] if framed else out)
+            self._send(b"".join([framed, *out]) if framed else b"".join(out))
         elif framed:
-            t.write(framed)
+            self._send(framed)
 
     async def ping(self) -> None:
         """Round trip to the server: everything published before has been received."""
@@ -160,13 +207,15 @@ class Link(asyncio.Protocol):
             raise ConnectionError("nats link is down")
         if self._pong is None or self._pong.done():
             self._pong = asyncio.get_running_loop().create_future()
-            t.write(b"PING\r\n")
+            self._send(b"PING\r\n")
         await asyncio.shield(self._pong)
 
     def buffered_bytes(self) -> int:
         """Bytes written but not yet taken by the socket."""
         t = self._transport
-        return t.get_write_buffer_size() if t is not None else 0
+        w = self._writer
+        return ((t.get_write_buffer_size() if t is not None else 0)
+                + (w.queued if w is not None else 0))
 
     # ------------------------------------------------------------------ protocol
 
@@ -181,6 +230,7 @@ class Link(asyncio.Protocol):
         was_up = self.connected
         self.connected = False
         self._transport = None
+        self._stop_writer()
         self._out = []
         for fut in (self._info, self._pong):
             if fut is not None and not fut.done():
@@ -195,7 +245,7 @@ class Link(asyncio.Protocol):
                 self.on_down()
 
     def pause_writing(self) -> None:
-        self.paused = True
+        self.paused = True                  # the handshake's writes only
 
     def resume_writing(self) -> None:
         self.paused = False
@@ -218,8 +268,7 @@ class Link(asyncio.Protocol):
     def _line(self, line: bytes) -> None:
         op = line[:4].upper()
         if op == b"PING":
-            if self._transport is not None:
-                self._transport.write(b"PONG\r\n")
+            self._send(b"PONG\r\n")
         elif op == b"PONG":
             if self._pong is not None and not self._pong.done():
                 self._pong.set_result(None)
