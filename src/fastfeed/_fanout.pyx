@@ -22,6 +22,7 @@ from cpython.bytes cimport PyBytes_GET_SIZE
 from cpython.ref cimport Py_DECREF, Py_INCREF, Py_XDECREF
 from libc.stdint cimport int8_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
+from posix.unistd cimport close
 
 from fastfeed._book cimport L2Book
 from fastfeed._cdefs cimport (
@@ -63,7 +64,7 @@ cdef enum:
     FLAG_REPLACED = 1
     HEADER_LEN = 88
     DEFAULT_MAX_DELTA_LEVELS = 1024
-    FRAMED_START = 64 * 1024        # the framed buffer's first size, and what it keeps
+    FRAMED_MIN = 4096               # the framed buffer's least first size
     PUB_LINE_MAX = 32               # "PUB " + " " + 20 digits + CRLF, besides the subject
     NO_STATE = 255
 
@@ -153,6 +154,7 @@ cdef class FanHub:
     cdef object _msg                    # sink mode: the bytes being built
     cdef PyObject* _framed              # framed mode: the bytes being filled (owned)
     cdef Py_ssize_t _framed_len
+    cdef Py_ssize_t _framed_last        # the size of the last buffer handed over
     cdef char* _cur                     # the message being built (its header)
 
     def __cinit__(self, uint32_t max_delta_levels=DEFAULT_MAX_DELTA_LEVELS):
@@ -439,6 +441,7 @@ cdef class FanHub:
         if self._framed_len == 0:
             return b""
         _PyBytes_Resize(&self._framed, self._framed_len)
+        self._framed_last = self._framed_len
         out = <object>self._framed
         Py_XDECREF(self._framed)
         self._framed = NULL
@@ -516,7 +519,12 @@ cdef class FanHub:
         sl = len(subj)
         need = self._framed_len + PUB_LINE_MAX + sl + size + 2
         if self._framed == NULL:
-            cap = FRAMED_START if need <= FRAMED_START else need
+            # sized for what the last flush held: one allocation, no growth, as a rule
+            cap = 2 * self._framed_last
+            if cap < FRAMED_MIN:
+                cap = FRAMED_MIN
+            if cap < need:
+                cap = need
             obj = PyBytes_FromStringAndSize(NULL, cap)
             self._framed = <PyObject*>obj
             Py_INCREF(obj)
@@ -870,9 +878,5 @@ cdef class SocketWriter:
         return self.w.bytes
 
 
-cdef void _close_fd(int fd) noexcept:
-    import os
-    try:
-        os.close(fd)
-    except OSError:
-        pass
+cdef inline void _close_fd(int fd) noexcept nogil:
+    close(fd)                   # libc: also safe while the interpreter shuts down
