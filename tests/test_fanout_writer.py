@@ -5,6 +5,7 @@ that every buffer handed to it is released exactly once."""
 from __future__ import annotations
 
 import errno
+import os
 import select
 import socket
 import sys
@@ -109,3 +110,16 @@ def test_marks_are_checked():
         SocketWriter(-1, 10, 5)             # no descriptor to duplicate
     a.close()
     b.close()
+
+
+def test_a_refused_construction_closes_no_descriptor_it_does_not_own():
+    r, w = os.pipe()
+    try:
+        for _ in range(3):
+            with pytest.raises(ValueError):
+                SocketWriter(w, 10, 20)
+        os.fstat(0)                         # stdin (fd 0) still open
+        assert os.write(w, b"x") == 1 and os.read(r, 1) == b"x"
+    finally:
+        os.close(r)
+        os.close(w)

@@ -756,11 +756,11 @@ cdef class SocketWriter:
 
     def __cinit__(self, int fd, size_t high_mark, size_t low_mark):
         import os
-        if low_mark > high_mark:
-            raise ValueError("low_mark must not exceed high_mark")
-        self.notify_fd = -1
+        self.notify_fd = -1         # before anything can raise: __dealloc__ closes them
         self._notify_w = -1
         self._joined = True
+        if low_mark > high_mark:
+            raise ValueError("low_mark must not exceed high_mark")
         self.high_mark = high_mark
         self.low_mark = low_mark
         mine = os.dup(fd)
