@@ -240,10 +240,12 @@ class Connection(WSListener):
         """Write pre-framed bytes as fast as the socket takes them, honouring flow control.
 
         Chunks end on frame boundaries so pings and other frames picows sends between two
-        chunks never land inside a frame. ``delay`` is waited first (the blob is ready).
+        chunks never land inside a frame. ``delay`` is waited first (the blob is ready),
+        then the host's burst gate (synchronized bursts).
         """
         if delay > 0:
             await asyncio.sleep(delay)
+        await self.host.burst_gate()
         view = memoryview(blob)
         pos = 0
         total = len(blob)
