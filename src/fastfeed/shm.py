@@ -373,8 +373,9 @@ class Reader:
     When ``NAME`` is a segment directory, the reader maps each member segment and finds
     a book in whichever holds it. A member not created yet is looked for again on every
     :meth:`books` / :meth:`health` and on a lookup of an unknown book; a member replaced
-    by a restarted publisher is remapped then, and on a read of one of its books once its
-    heartbeat has been silent for ``MEMBER_SILENT_NS`` (docs/shm.md, "Segment directory").
+    by a restarted publisher is remapped then, and on a read of one of its books once it is
+    closed or its heartbeat has been silent for ``MEMBER_SILENT_NS`` (docs/shm.md,
+    "Segment directory").
     """
 
     def __init__(self, name: str) -> None:
@@ -485,7 +486,8 @@ class Reader:
         view = m.view
         if view is None:
             raise ValueError("reader is closed")
-        if self._dir is not None and time.time_ns() - view.heartbeat_ns > MEMBER_SILENT_NS \
+        if self._dir is not None and (view.flags & FLAG_CLOSED or time.time_ns()
+                                      - view.heartbeat_ns > MEMBER_SILENT_NS) \
                 and m.replaced() and self._remap(m):
             return self._member(venue, symbol)      # its restarted publisher's segment
         return m, view, m.slots[key]
