@@ -9,8 +9,9 @@ for one release (``POST /debug/burst``), so all the workers' bursts start at the
 instant and the simulator only copies bytes into sockets. Then, alternating 1, 2, 1, 2,
 ... workers (``fastfeed.workers.Supervisor``, ``--shm`` into a segment directory):
 
-1. start the workers and wait until every book's burst waits at the gate (and 1 s more:
-   the workers' REST snapshots and start-up work are out of the window);
+1. start the workers and wait until every book's burst waits at the gate and every book
+   has loaded its REST snapshot (the gate lets each burst's first message through), so
+   start-up work is out of the window;
 2. read every process's CPU time (``/proc/<pid>/stat``), release the bursts (``t_ns``:
    the simulator's clock at the release; one host, one clock);
 3. read the books through ``fastfeed.shm.Reader(NAME)`` (one reader for every worker's
@@ -107,14 +108,21 @@ async def run_once(sim: Any, syms: list[str], n: int, truths: dict[str, dict[str
     try:
         await _wait(lambda: sim.debug("/debug/stats")["bursts_waiting"] >= len(syms), timeout,
                     "the workers' bursts not all waiting at the gate", every=0.2)
-        await asyncio.sleep(1.0)
+        reader = Reader(name)
+
+        def synced() -> bool:           # each book loaded its snapshot (first message out)
+            try:
+                return all(reader.book("binance", s).update_id >= 0 for s in syms)
+            except KeyError:
+                return False
+        await _wait(synced, timeout, "books without a snapshot before the release")
+        await asyncio.sleep(0.5)
         pids = {w.index: w.pid for w in sup.workers}
         assert sim.proc is not None
         sim_pid = sim.proc.pid
         cpu0 = {i: proc_cpu_s(p) for i, p in pids.items() if p}
         sim0, load0 = proc_cpu_s(sim_pid), _loadavg()
         t_ns = sim.debug("/debug/burst", {})["t_ns"]
-        reader = Reader(name)
         snaps: dict[str, Any] = {}
 
         def done() -> bool:
