@@ -168,7 +168,8 @@ class SegmentDirectory:
     def __init__(self, name: str, members: list[str] | list[tuple[str, int]]) -> None:
         self.name = name
         self.path = segment_path(name)
-        pairs = [(m, i) if isinstance(m, str) else m for i, m in enumerate(members)]
+        pairs = [(m, i) if isinstance(m, str) else (str(m[0]), int(m[1]))
+                 for i, m in enumerate(members)]
         for member, _ in pairs:
             segment_path(member)
             if member == name:
