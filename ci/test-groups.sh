@@ -32,7 +32,7 @@ END_TO_END=(
     tests/test_backfill.py tests/test_cli_record.py tests/test_replay_serve.py
     tests/test_tokenmetrics.py tests/test_fanout_publisher.py benches/test_bench_fanout.py
     benches/test_bench_fanout_e2e.py
-    tests/test_workers.py tests/test_fanout_consumer.py
+    tests/test_workers.py tests/test_fanout_consumer.py benches/test_bench_workers.py
 )
 unlisted=()
 for f in tests/test_*.py benches/test_*.py; do

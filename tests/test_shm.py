@@ -22,6 +22,7 @@ from fastfeed.shm import (
     NotASegment,
     Publisher,
     Reader,
+    SegmentDirectory,
     SegmentFull,
     SegmentInUse,
     segment_path,
@@ -322,3 +323,71 @@ def test_a_bbo_stream_is_published_and_preferred_to_the_book_top(name):
             assert r.bbo("binance", "BTCUSDT") == want != book_top
     finally:
         pub.close()
+
+
+def _eth_feed():
+    feed = BookFeed("binance", "ETHUSDT", "0.01", "0.001")
+    feed.start_sync()
+    assert feed.apply_snapshot(snapshot(7, [["50.00", "1.000"]], [["51.00", "2.000"]])) == "live"
+    return feed
+
+
+def test_segment_directory_reads_every_member_and_follows_a_replacement(name):
+    members = [f"{name}-w0", f"{name}-w1"]
+    directory = SegmentDirectory(name, members)
+    pubs = []
+    try:
+        with pytest.raises(SegmentInUse):       # a live directory's name is taken
+            SegmentDirectory(name, members)
+        with pytest.raises(ValueError, match="itself"):
+            SegmentDirectory(f"{name}-x", [f"{name}-x"])
+        pubs.append(Publisher(members[0], capacity=4, depth=5))
+        btc = live_feed(levels=3)
+        pubs[0].attach(btc)
+        r = Reader(name)
+        assert r.is_directory and r.segments() == members
+        assert r.books() == [("binance", "BTCUSDT")]             # w1 not created yet
+        health = r.health()
+        assert health["status"] == "degraded" and health["pid"] == os.getpid()
+        assert [m["status"] for m in health["members"]] == ["ok", "missing"]
+        with pytest.raises(ValueError, match="directory"):
+            r.view                                              # noqa: B018
+        with pytest.raises(KeyError):
+            r.book("binance", "ETHUSDT")
+        pubs.append(Publisher(members[1], capacity=4, depth=5))
+        eth = _eth_feed()
+        pubs[1].attach(eth)
+        # an unknown book is looked for in every member: found without a refresh call
+        assert r.book("binance", "ETHUSDT").bids_int.tolist() == [[50_00000000, 1_00000000]]
+        assert r.segment_of("binance", "ETHUSDT") == members[1]
+        assert r.segment_of("binance", "BTCUSDT") == members[0]
+        assert r.books() == [("binance", "BTCUSDT"), ("binance", "ETHUSDT")]
+        for p in pubs:
+            p.heartbeat()
+        assert r.health()["status"] == "ok" and r.health()["books"] == 2
+        # member 1 restarts: a new segment under the same name; book() follows it alone
+        # (the old one's heartbeat is silent) and sees the new book
+        old_gen = r.health()["members"][1]["generation"]
+        eth.close()
+        pubs[1].close()
+        pubs[1] = Publisher(members[1], capacity=4, depth=5)
+        eth2 = _eth_feed()
+        eth2.apply_message(depth_update(8, 8, [["50.00", "3.000"]], []).replace(
+            b"BTCUSDT", b"ETHUSDT"))
+        pubs[1].attach(eth2)
+        snap = r.book("binance", "ETHUSDT")
+        assert snap.state == "live" and snap.update_id == 8
+        assert snap.bids_int.tolist() == [[50_00000000, 3_00000000]]
+        assert r.health()["members"][1]["generation"] not in (old_gen, None)
+        from fastfeed.shm import summary
+        assert {(b["symbol"], b["segment"]) for b in summary(r)["books"]} == \
+            {("BTCUSDT", members[0]), ("ETHUSDT", members[1])}
+        directory.close()
+        assert r.health()["status"] == "closed"
+        assert not os.path.exists(segment_path(name))
+        assert all(os.path.exists(segment_path(m)) for m in members)  # live: left alone
+        r.close()
+    finally:
+        directory.close()
+        for p in pubs:
+            p.close()

@@ -108,3 +108,115 @@ def test_cli_run_workers_prints_a_merged_summary():
             assert {b["worker"] for b in summary["books"]} <= {0, 1}
             assert "worker 0: pid" in out.decode() or "worker 1: pid" in out.decode()
     run(body, timeout=60)
+
+
+def _shm_exact(sim, reader, symbol):
+    """The book in shared memory equals the simulator's truth at its update id (the
+    top levels the segment holds)."""
+    snap = reader.book("binance", symbol)
+    if snap.state != "live":
+        return False
+    t = sim.truth("binance", symbol, snap.update_id)
+    pq, sq = 10 ** (snap.price_decimals - t.price_decimals), 10 ** (snap.size_decimals
+                                                                  - t.size_decimals)
+    depth = len(snap.bids_int)
+    return (snap.bids_int.tolist() == [[p * pq, q * sq] for p, q in t.bids[:depth]]
+            and snap.asks_int.tolist() == [[p * pq, q * sq] for p, q in t.asks[:depth]]
+            and depth == min(len(t.bids), reader.depth))
+
+
+def test_shm_directory_reads_every_worker_and_follows_a_restarted_one(name):
+    from fastfeed.shm import Reader, segment_path
+
+    async def body():
+        async with Simulator(sim_config({"binance": SYMBOLS}, rate=50.0)) as sim:
+            args = ["--ws-url", sim.ws_url("binance"), "--rest-url", sim.rest_url("binance")]
+            sup = Supervisor([("binance", s) for s in SYMBOLS], 2, worker_args=args,
+                             shm=name, backoff_min=0.1)
+            async with sup:
+                reader = Reader(name)           # one reader, opened once, for every worker
+                assert reader.is_directory
+                assert reader.segments() == [f"{name}-w{w.index}" for w in sup.workers]
+
+                def all_live():
+                    try:
+                        return all(reader.book("binance", s).state == "live" for s in SYMBOLS)
+                    except KeyError:
+                        return False
+                await wait_for(all_live, timeout=30, what="every book live in shared memory")
+                for w in sup.workers:
+                    for _, s in w.specs:
+                        assert reader.segment_of("binance", s) == sup.segment(w)
+                sim.pause()
+                await asyncio.sleep(0.3)        # the last messages reach the workers
+                for s in SYMBOLS:
+                    await wait_for(lambda s=s: _shm_exact(sim, reader, s), timeout=10,
+                                   what=f"{s} exact in shared memory")
+                sim.resume()
+                # `fastfeed top NAME` shows every book of both workers
+                proc = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "fastfeed", "top", name, "--once", "--json",
+                    stdout=asyncio.subprocess.PIPE,
+                    env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+                out, _ = await proc.communicate()
+                top = json.loads(out)
+                assert sorted(b["symbol"] for b in top["books"]) == sorted(SYMBOLS)
+                assert top["publisher"]["status"] == "ok"
+                assert len(top["publisher"]["members"]) == 2
+                # kill worker 0: its segment is replaced by the restarted worker's, and the
+                # same reader's book() reads the new one (no reopen by hand)
+                victim = sup.workers[0]
+                sym = victim.specs[0][1]
+                before = reader.health()["members"][0]["generation"]
+                held = reader.book("binance", sym).update_id
+                pid = victim.pid
+                os.kill(pid, signal.SIGKILL)
+                await wait_for(lambda: victim.restarts == 1 and victim.pid != pid,
+                               timeout=20, what="restart")
+
+                def moved_on():
+                    try:
+                        snap = reader.book("binance", sym)
+                    except KeyError:            # remapped: the new worker has not got it yet
+                        return False
+                    return snap.state == "live" and snap.update_id > held
+                await wait_for(moved_on, timeout=30, what="the restarted worker's book")
+                member = reader.health()["members"][0]
+                assert member["generation"] != before and member["pid"] == victim.pid
+                assert member["status"] == "ok"
+                await wait_for(all_live, timeout=30, what="every book live after the restart")
+                reader_health = reader.health()
+            assert reader_health["status"] == "ok"
+            assert reader.health()["status"] == "closed"
+            assert not os.path.exists(segment_path(name))
+            for w in sup.workers:               # the workers closed theirs; nothing left
+                assert not os.path.exists(segment_path(sup.segment(w)))
+            reader.close()
+    run(body, timeout=150)
+
+
+def test_gated_bursts_start_together_at_the_release():
+    from fastfeed.sim import SimConfig, SymbolConfig
+
+    syms = ["BTCUSDT", "ETHUSDT"]
+    cfg = SimConfig(venues={"binance": [SymbolConfig(s, burst=500, levels_per_message=5)
+                                        for s in syms]}, burst_gate=True, ping_interval=0)
+
+    async def body():
+        async with Simulator(cfg) as sim, Engine() as engine:
+            books = [await engine.subscribe("binance", s, ws_url=sim.ws_url("binance"),
+                                            rest_url=sim.rest_url("binance"), wait=False)
+                     for s in syms]
+            await wait_for(lambda: sim.stats()["bursts_waiting"] == 2, timeout=20,
+                           what="both bursts at the gate")
+            final = {b.symbol: sim.truth("binance", b.symbol).last_id for b in books}
+            # only each burst's first message is out (a book can fetch its snapshot)
+            assert all(b.messages <= 1 and b.last_update_id < final[b.symbol] for b in books)
+            released = sim.release_bursts()
+            assert released["released"] == 2 and released["t_ns"] > 0
+            assert sim.stats()["bursts_waiting"] == 0 and sim.stats()["burst_releases"] == 1
+            await wait_for(lambda: all(b.last_update_id == final[b.symbol] for b in books),
+                           timeout=20, what="bursts applied")
+            for b in books:
+                assert_exact(sim, b)
+    run(body, timeout=60)

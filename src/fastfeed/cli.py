@@ -280,10 +280,17 @@ async def _run_workers(args: argparse.Namespace) -> int:
         return 1
     loop = asyncio.get_running_loop()
     end = None if args.duration is None else loop.time() + args.duration
-    async with sup:
+    try:
+        await sup.start()
+    except OSError as exc:              # the --shm directory's name is taken
+        print(f"fastfeed run: {exc}", file=sys.stderr)
+        return 1
+    try:
         while end is None or loop.time() < end:
             await asyncio.sleep(1.0 if end is None else max(0.0, min(1.0, end - loop.time())))
             print(sup.render() + "\n", flush=True)
+    finally:
+        await sup.close()
     print(json.dumps(sup.summary()), flush=True)
     return 0
 
@@ -542,9 +549,12 @@ def _top_rows(summary: dict[str, Any], rates: dict[tuple[str, str], float]) -> l
 
 def _top_header(summary: dict[str, Any]) -> str:
     p = summary["publisher"]
+    members = p.get("members")      # a segment directory (fastfeed run --workers N --shm)
+    parts = "" if members is None else ", segments " + " ".join(
+        f"{m['segment']}:{m['status']}" for m in members)
     return (f"{summary['segment']}: publisher pid {p['pid']} {p['status']} "
             f"(heartbeat {p['heartbeat_age_s']:.1f}s ago), {p['books']}/{p['capacity']} "
-            f"books, depth {p['depth']}")
+            f"books, depth {p['depth']}{parts}")
 
 
 def _top(args: argparse.Namespace) -> int:

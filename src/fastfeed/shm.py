@@ -5,6 +5,9 @@ levels of each book into it after every applied message and state change, and th
 newest trades of each trade stream after every message that carried some, from the hot
 path (``fastfeed._shm``). Readers (:class:`Reader`) map it read-only and take consistent
 copies through a per-book seqlock: no socket, no lock, nothing the publisher waits on.
+Several publishers (the workers of ``fastfeed run --workers N --shm NAME``) share one
+name through a *segment directory* (:class:`SegmentDirectory`): ``/dev/shm/NAME`` then
+lists their segments, and a :class:`Reader` of ``NAME`` reads every book of every one.
 Layout, protocol and lifecycle: ``docs/shm.md``.
 
 This module imports neither the engine nor uvloop (readers stay light).
@@ -18,6 +21,7 @@ import fcntl
 import os
 import re
 import stat
+import struct
 import time
 from typing import Any, cast
 
@@ -39,8 +43,8 @@ from fastfeed._shm import (
 
 __all__ = [
     "DEFAULT_CAPACITY", "DEFAULT_DEPTH", "SHM_TRADE_DTYPE", "TRADES", "Market", "NotASegment",
-    "Publisher", "Reader", "SegmentFull", "SegmentInUse", "SlotBusy", "Snapshot",
-    "segment_path",
+    "Publisher", "Reader", "SegmentDirectory", "SegmentFull", "SegmentInUse", "SlotBusy",
+    "Snapshot", "segment_path",
 ]
 
 SHM_DIR = "/dev/shm"
@@ -50,6 +54,18 @@ DEFAULT_DEPTH = 20
 HEARTBEAT_INTERVAL = 0.25
 STALE_AFTER = 3.0
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,200}\Z")
+#: A segment directory (docs/shm.md, "Segment directory"): its magic, the bytes
+#: ``FSHMDIR1``; header (magic, version, header size, entry size, members, generation,
+#: pid, created_ns, flags) and each entry (a member's segment name, NUL-padded, and its
+#: worker index), little-endian.
+DIR_MAGIC = b"FSHMDIR1"
+DIR_VERSION = 1
+_DIR_HEADER = struct.Struct("<8sIIIIQqqI12x")
+_DIR_ENTRY = struct.Struct("<240sI12x")
+_DIR_FLAGS_AT = 48
+#: A directory member whose heartbeat is this old (4 missed beats) is checked for a
+#: replacement on the next read of one of its books.
+MEMBER_SILENT_NS = 1_000_000_000
 
 
 class SegmentInUse(FileExistsError):
@@ -96,13 +112,17 @@ def _take_over(path: str) -> None:
         raise SegmentInUse(f"{path} exists and belongs to someone else") from None
     try:
         st = os.fstat(fd)
-        try:
-            view = SegmentView(fd, st.st_size)
-        except NotASegment as exc:
-            raise SegmentInUse(f"{path} exists and is not a fastfeed segment ({exc}); "
-                               f"remove it by hand if it is garbage") from None
-        pid = view.pid
-        view.close()
+        head = os.pread(fd, _DIR_HEADER.size, 0)
+        if head[:8] == DIR_MAGIC and len(head) == _DIR_HEADER.size:
+            pid = _DIR_HEADER.unpack(head)[6]
+        else:
+            try:
+                view = SegmentView(fd, st.st_size)
+            except NotASegment as exc:
+                raise SegmentInUse(f"{path} exists and is not a fastfeed segment ({exc}); "
+                                   f"remove it by hand if it is garbage") from None
+            pid = view.pid
+            view.close()
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -112,6 +132,91 @@ def _take_over(path: str) -> None:
             os.unlink(path)
     finally:
         os.close(fd)
+
+
+def _create_or_take_over(path: str, size: int) -> int:
+    """A new file at ``path`` (a dead publisher's left-over is replaced), locked."""
+    try:
+        return _create(path, size)
+    except FileExistsError:
+        _take_over(path)
+        return _create(path, size)      # FileExistsError again: someone raced us
+
+
+def _unlink_if(path: str, ino: int) -> None:
+    """Unlink ``path`` if it still names inode ``ino`` (not a successor's file)."""
+    try:
+        if os.stat(path).st_ino == ino:
+            os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+class SegmentDirectory:
+    """One name for the segments of several publishers (the workers of ``fastfeed run
+    --workers N --shm NAME``): ``/dev/shm/NAME`` lists the member segments, and a
+    :class:`Reader` of ``NAME`` reads the books of all of them (docs/shm.md, "Segment
+    directory").
+
+    ``SegmentDirectory(name, members)`` writes the directory once (``members``: segment
+    names, or ``(name, index)`` pairs); the members are created, and re-created after a
+    crash, by their own publishers under those names. :meth:`close` marks it closed,
+    unlinks it and removes members left by dead publishers. Same creation and take-over
+    rules as a :class:`Publisher`'s segment.
+    """
+
+    def __init__(self, name: str, members: list[str] | list[tuple[str, int]]) -> None:
+        self.name = name
+        self.path = segment_path(name)
+        pairs = [(m, i) if isinstance(m, str) else (str(m[0]), int(m[1]))
+                 for i, m in enumerate(members)]
+        for member, _ in pairs:
+            segment_path(member)
+            if member == name:
+                raise ValueError(f"segment directory {name!r} cannot list itself")
+        self.members = [m for m, _ in pairs]
+        self.generation = int.from_bytes(os.urandom(8), "little") | 1
+        body = b"".join(_DIR_ENTRY.pack(m.encode(), i) for m, i in pairs)
+        size = _DIR_HEADER.size + len(body)
+        fd = _create_or_take_over(self.path, size)
+        self._fd, self._ino = fd, os.fstat(fd).st_ino
+        os.pwrite(fd, _DIR_HEADER.pack(b"\0" * 8, DIR_VERSION, _DIR_HEADER.size,
+                                       _DIR_ENTRY.size, len(pairs), self.generation,
+                                       os.getpid(), time.time_ns(), 0) + body, 0)
+        os.pwrite(fd, DIR_MAGIC, 0)       # last: a reader seeing it sees all the rest
+        self.closed = False
+
+    def close(self) -> None:
+        """Mark closed, unlink, and remove member segments whose publisher is gone
+        (a live one is left alone). Idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        os.pwrite(self._fd, struct.pack("<I", FLAG_CLOSED), _DIR_FLAGS_AT)
+        _unlink_if(self.path, self._ino)
+        os.close(self._fd)
+        for member in self.members:
+            try:
+                _take_over(segment_path(member))
+            except SegmentInUse:
+                pass
+
+
+def _read_directory(fd: int, size: int) -> tuple[list[str], dict[str, int]] | None:
+    """The members and header of a segment directory, or None if ``fd`` is not one."""
+    head = os.pread(fd, _DIR_HEADER.size, 0)
+    if len(head) < _DIR_HEADER.size or head[:8] != DIR_MAGIC:
+        return None
+    _, version, hsize, esize, n, gen, pid, created, flags = _DIR_HEADER.unpack(head)
+    if version != DIR_VERSION or hsize != _DIR_HEADER.size or esize != _DIR_ENTRY.size \
+            or size < hsize + n * esize:
+        raise NotASegment(f"segment directory layout version {version} with sizes "
+                          f"{hsize}/{esize} for {n} members in {size} bytes: not readable "
+                          f"by this version")
+    body = os.pread(fd, n * esize, hsize)
+    members = [_DIR_ENTRY.unpack_from(body, i * esize)[0].rstrip(b"\0").decode()
+               for i in range(n)]
+    return members, {"generation": gen, "pid": pid, "created_ns": created, "flags": flags}
 
 
 class Publisher:
@@ -128,12 +233,7 @@ class Publisher:
                  depth: int = DEFAULT_DEPTH) -> None:
         self.name = name
         self.path = segment_path(name)
-        size = segment_size(capacity, depth)
-        try:
-            fd = _create(self.path, size)
-        except FileExistsError:
-            _take_over(self.path)
-            fd = _create(self.path, size)   # FileExistsError again: someone raced us
+        fd = _create_or_take_over(self.path, segment_size(capacity, depth))
         self._fd = fd
         self._ino = os.fstat(fd).st_ino
         generation = int.from_bytes(os.urandom(8), "little") | 1
@@ -185,11 +285,7 @@ class Publisher:
             await asyncio.sleep(interval)
 
     def _unlink(self) -> None:
-        try:
-            if os.stat(self.path).st_ino == self._ino:
-                os.unlink(self.path)
-        except FileNotFoundError:
-            pass
+        _unlink_if(self.path, self._ino)
 
     def close(self) -> None:
         """Mark closed, unmap and unlink (books stop publishing first). Idempotent."""
@@ -203,19 +299,93 @@ class Publisher:
         os.close(self._fd)
 
 
+def _map(path: str, name: str) -> tuple[SegmentView, int]:
+    """Map the segment at ``path`` read-only: the view and the file's inode."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no shared-memory segment {name!r} "
+                                f"({path}): is the publisher running?") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotASegment(f"{path} is not a regular file")
+        view = None
+        for _ in range(50):     # a publisher may be between ftruncate and the magic
+            try:
+                view = SegmentView(fd, st.st_size)
+                break
+            except NotASegment:
+                time.sleep(0.01)
+                st = os.fstat(fd)
+        if view is None:
+            view = SegmentView(fd, st.st_size)
+    finally:
+        os.close(fd)            # the mapping outlives the descriptor
+    return view, st.st_ino
+
+
+class _Member:
+    """One mapped segment of a :class:`Reader` and the books seen in its directory."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.path = segment_path(name)
+        self.view: SegmentView | None = None
+        self.ino = 0
+        self.slots: dict[tuple[str, str], int] = {}
+        self.seen = 0
+
+    def open(self) -> None:
+        view, ino = _map(self.path, self.name)
+        self.close()
+        self.view, self.ino = view, ino
+        self.slots, self.seen = {}, 0
+
+    def refresh(self) -> list[tuple[str, str]]:
+        """New directory entries since the last call; their keys."""
+        view = self.view
+        new: list[tuple[str, str]] = []
+        if view is not None and view.n_books != self.seen:
+            for venue, symbol, slot in view.entries(self.seen):
+                self.slots[(venue, symbol)] = slot
+                self.seen += 1
+                new.append((venue, symbol))
+        return new
+
+    def replaced(self) -> bool:
+        return _replaced(self.path, self.ino)
+
+    def close(self) -> None:
+        if self.view is not None:
+            self.view.close()
+            self.view = None
+
+
 class Reader:
-    """Read-only view of a running publisher's books.
+    """Read-only view of a running publisher's books, or of every member of a segment
+    directory (:class:`SegmentDirectory`: the workers of ``fastfeed run --workers N``).
 
     ``Reader("NAME")`` maps ``/dev/shm/NAME`` read-only (``O_RDONLY`` + ``PROT_READ``).
     :meth:`book` returns a consistent :class:`Snapshot` (never torn); :meth:`wait` blocks
     for the next update; :meth:`health` tells a live publisher from a dead, closed or
     replaced one (then :meth:`reopen`).
+
+    When ``NAME`` is a segment directory, the reader maps each member segment and finds
+    a book in whichever holds it. A member not created yet is looked for again on every
+    :meth:`books` / :meth:`health` and on a lookup of an unknown book; a member replaced
+    by a restarted publisher is remapped then, and on a read of one of its books once it is
+    closed or its heartbeat has been silent for ``MEMBER_SILENT_NS`` (docs/shm.md,
+    "Segment directory").
     """
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.path = segment_path(name)
-        self._view: SegmentView | None = None
+        self._members: list[_Member] = []
+        self._dir: dict[str, int] | None = None
+        self._dir_fd = -1
+        self._ino = 0
         self._open()
 
     def _open(self) -> None:
@@ -226,86 +396,126 @@ class Reader:
                                     f"({self.path}): is the publisher running?") from None
         try:
             st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise NotASegment(f"{self.path} is not a regular file")
-            view = None
-            for _ in range(50):     # a publisher may be between ftruncate and the magic
-                try:
-                    view = SegmentView(fd, st.st_size)
-                    break
-                except NotASegment:
-                    time.sleep(0.01)
-                    st = os.fstat(fd)
-            if view is None:
-                view = SegmentView(fd, st.st_size)
-        finally:
-            os.close(fd)            # the mapping outlives the descriptor
-        if self._view is not None:
-            self._view.close()
-        self._view = view
-        self._ino = st.st_ino
-        self._slots: dict[tuple[str, str], int] = {}
-        self._seen = 0
+            found = _read_directory(fd, st.st_size) if stat.S_ISREG(st.st_mode) else None
+            if found is None:
+                member = _Member(self.name)
+                member.open()
+                members, info = [member], None
+            else:
+                members, info = [_Member(m) for m in found[0]], found[1]
+        except BaseException:
+            os.close(fd)
+            raise
+        self.close()
+        if info is None:
+            os.close(fd)
+        else:
+            self._dir_fd = fd           # kept: the directory's flags outlive its name
+        self._members, self._dir, self._ino = members, info, st.st_ino
+        self._where: dict[tuple[str, str], _Member] = {}
+        self._refresh()
 
     def reopen(self) -> None:
         """Map the segment now at the path (after a publisher restart)."""
         self._open()
 
     @property
+    def is_directory(self) -> bool:
+        """True when ``NAME`` is a segment directory (several publishers' segments)."""
+        return self._dir is not None
+
+    def segments(self) -> list[str]:
+        """The names of the segments read: ``NAME`` itself, or the directory's members."""
+        return [m.name for m in self._members]
+
+    @property
     def view(self) -> SegmentView:
-        """The underlying mapped segment."""
-        if self._view is None:
+        """The underlying mapped segment (one segment only: a directory has several)."""
+        if self._dir is not None:
+            raise ValueError(f"{self.name!r} is a segment directory of "
+                             f"{len(self._members)} segments: no single view")
+        view = self._members[0].view if self._members else None
+        if view is None:
             raise ValueError("reader is closed")
-        return self._view
+        return view
 
     @property
     def generation(self) -> int:
-        """The mapped segment's generation (new for every segment a publisher creates)."""
-        return self.view.generation
+        """The mapped segment's generation (new for every segment or directory created)."""
+        return self._dir["generation"] if self._dir is not None else self.view.generation
 
     @property
     def depth(self) -> int:
-        """Levels per side the segment holds."""
-        return self.view.depth
+        """Levels per side the segment holds (every member of a directory: the first
+        mapped one's)."""
+        for m in self._members:
+            if m.view is not None:
+                return m.view.depth
+        raise ValueError(f"no segment of {self.name!r} is mapped yet")
 
     def _refresh(self) -> None:
-        view = self.view
-        if view.n_books != self._seen:
-            for venue, symbol, slot in view.entries(self._seen):
-                self._slots[(venue, symbol)] = slot
-                self._seen += 1
+        if self._dir is not None:
+            for m in self._members:
+                if m.view is None or m.replaced():
+                    self._remap(m)
+        for m in self._members:
+            for key in m.refresh():
+                self._where[key] = m
+
+    def _remap(self, m: _Member) -> bool:
+        """Map a directory member's current segment; False if there is none (yet)."""
+        try:
+            m.open()
+        except (FileNotFoundError, NotASegment):
+            return False
+        for key in [k for k, v in self._where.items() if v is m]:
+            del self._where[key]
+        for key in m.refresh():
+            self._where[key] = m
+        return True
+
+    def _member(self, venue: str, symbol: str) -> tuple[_Member, SegmentView, int]:
+        """The segment holding a book, its view and the book's slot; ``KeyError`` if
+        it is not published."""
+        key = (venue, symbol)
+        m = self._where.get(key)
+        if m is None:
+            self._refresh()
+            m = self._where.get(key)
+            if m is None:
+                raise KeyError(f"{venue}:{symbol} is not published in {self.name!r}")
+        view = m.view
+        if view is None:
+            raise ValueError("reader is closed")
+        if self._dir is not None and (view.flags & FLAG_CLOSED or time.time_ns()
+                                      - view.heartbeat_ns > MEMBER_SILENT_NS) \
+                and m.replaced() and self._remap(m):
+            return self._member(venue, symbol)      # its restarted publisher's segment
+        return m, view, m.slots[key]
 
     def books(self) -> list[tuple[str, str]]:
-        """``(venue, symbol)`` of every published book, in directory order."""
+        """``(venue, symbol)`` of every published book, in directory order (segment by
+        segment for a segment directory)."""
         self._refresh()
-        return list(self._slots)
+        return [k for m in self._members for k in m.slots]
+
+    def segment_of(self, venue: str, symbol: str) -> str:
+        """The name of the segment that holds a book; ``KeyError`` if none does."""
+        return self._member(venue, symbol)[0].name
 
     def slot(self, venue: str, symbol: str) -> int:
-        """The slot index of a book; ``KeyError`` if it is not published."""
-        key = (venue, symbol)
-        slot = self._slots.get(key)
-        if slot is None:
-            self._refresh()
-            slot = self._slots.get(key)
-            if slot is None:
-                raise KeyError(f"{venue}:{symbol} is not published in {self.name!r}")
-        return slot
+        """The slot index of a book in its segment; ``KeyError`` if it is not published."""
+        return self._member(venue, symbol)[2]
 
     def book(self, venue: str, symbol: str) -> Snapshot:
         """A consistent copy of one book (``SlotBusy`` if its writer died mid-write)."""
-        slot = self._slots.get((venue, symbol))
-        view = self._view
-        if slot is None or view is None:
-            slot, view = self.slot(venue, symbol), self.view
+        _, view, slot = self._member(venue, symbol)
         return view.read(slot, venue, symbol)
 
     def market(self, venue: str, symbol: str) -> Market:
         """A consistent copy of the instrument's market block: the venue's best
         bid/offer and its newest trades (``Market``; docs/shm.md)."""
-        slot = self._slots.get((venue, symbol))
-        view = self._view
-        if slot is None or view is None:
-            slot, view = self.slot(venue, symbol), self.view
+        _, view, slot = self._member(venue, symbol)
         return view.read_market(slot, venue, symbol)
 
     def trades(self, venue: str, symbol: str) -> npt.NDArray[Any]:
@@ -328,15 +538,16 @@ class Reader:
 
     def updates(self, venue: str, symbol: str) -> int:
         """The book's publish counter, without copying it."""
-        return self.view.updates(self.slot(venue, symbol))
+        _, view, slot = self._member(venue, symbol)
+        return view.updates(slot)
 
     def wait(self, venue: str, symbol: str, after: int, timeout: float | None = None,
              spin: float = 50e-6) -> Snapshot | None:
         """The book once its publish counter exceeds ``after`` (a ``Snapshot.updates``);
         None after ``timeout`` seconds. Spins ``spin`` seconds, then sleeps with a
-        backoff from 50 µs to 1 ms, so a quiet book costs no core."""
-        view = self.view
-        slot = self.slot(venue, symbol)
+        backoff from 50 µs to 1 ms, so a quiet book costs no core. (In a segment
+        directory it waits on the segment holding the book when called.)"""
+        _, view, slot = self._member(venue, symbol)
         now = time.monotonic()
         end = None if timeout is None else now + timeout
         spin_end = now + spin
@@ -357,40 +568,83 @@ class Reader:
         (the path now holds another segment or nothing: :meth:`reopen`), ``dead`` (pid
         gone) or ``stale`` (heartbeat older than ``STALE_AFTER`` seconds). Plus pid,
         generation, heartbeat age and book count.
+
+        For a segment directory: the same fields for the directory's writer (the
+        supervisor; its ``closed`` and ``replaced`` as above, ``dead`` when it is
+        gone), ``degraded`` when any member is not ``ok``; summed ``books`` and
+        ``capacity``, the oldest member heartbeat, and ``members``: each member's own
+        health with its ``segment`` (``missing``: not created yet, or being replaced).
         """
-        view = self.view
-        age = (time.time_ns() - view.heartbeat_ns) / 1e9
-        try:
-            replaced = os.stat(self.path).st_ino != self._ino
-        except FileNotFoundError:
-            replaced = True
-        alive = _pid_alive(view.pid)
-        if view.flags & FLAG_CLOSED:
+        if self._dir is None:
+            return _health(self.view, self.path, self._ino)
+        self._refresh()
+        members = [{"segment": m.name, **(_health(m.view, m.path, m.ino)
+                                          if m.view is not None else {"status": "missing"})}
+                   for m in self._members]
+        # the flags are the directory's only field that changes
+        flags = struct.unpack("<I", os.pread(self._dir_fd, 4, _DIR_FLAGS_AT))[0]
+        replaced = _replaced(self.path, self._ino)
+        pid = self._dir["pid"]
+        if flags & FLAG_CLOSED:
             status = "closed"
         elif replaced:
             status = "replaced"
-        elif not alive:
+        elif not _pid_alive(pid):
             status = "dead"
-        elif age > STALE_AFTER:
-            status = "stale"
+        elif any(m["status"] != "ok" for m in members):
+            status = "degraded"
         else:
             status = "ok"
-        return {"status": status, "pid": view.pid, "pid_alive": alive,
-                "generation": view.generation, "heartbeat_age_s": age,
-                "replaced": replaced, "books": view.n_books, "capacity": view.capacity,
-                "depth": view.depth}
+        ages = [m["heartbeat_age_s"] for m in members if "heartbeat_age_s" in m]
+        return {"status": status, "pid": pid, "pid_alive": _pid_alive(pid),
+                "generation": self._dir["generation"],
+                "heartbeat_age_s": max(ages) if ages else float("inf"),
+                "replaced": replaced, "books": sum(m.get("books", 0) for m in members),
+                "capacity": sum(m.get("capacity", 0) for m in members),
+                "depth": next((m["depth"] for m in members if "depth" in m), 0),
+                "members": members}
 
     def close(self) -> None:
         """Unmap (idempotent)."""
-        if self._view is not None:
-            self._view.close()
-            self._view = None
+        for m in self._members:
+            m.close()
+        if self._dir_fd >= 0:
+            os.close(self._dir_fd)
+            self._dir_fd = -1
 
     def __enter__(self) -> Reader:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _replaced(path: str, ino: int) -> bool:
+    try:
+        return os.stat(path).st_ino != ino
+    except FileNotFoundError:
+        return True
+
+
+def _health(view: SegmentView, path: str, ino: int) -> dict[str, Any]:
+    """One segment's publisher as seen through ``view`` (:meth:`Reader.health`)."""
+    age = (time.time_ns() - view.heartbeat_ns) / 1e9
+    replaced = _replaced(path, ino)
+    alive = _pid_alive(view.pid)
+    if view.flags & FLAG_CLOSED:
+        status = "closed"
+    elif replaced:
+        status = "replaced"
+    elif not alive:
+        status = "dead"
+    elif age > STALE_AFTER:
+        status = "stale"
+    else:
+        status = "ok"
+    return {"status": status, "pid": view.pid, "pid_alive": alive,
+            "generation": view.generation, "heartbeat_age_s": age,
+            "replaced": replaced, "books": view.n_books, "capacity": view.capacity,
+            "depth": view.depth}
 
 
 def _pid_alive(pid: int) -> bool:
@@ -407,7 +661,7 @@ def summary(reader: Reader, now_ns: int | None = None) -> dict[str, Any]:
     """One JSON-ready picture of a segment (what ``fastfeed top --once --json`` prints):
     ``publisher`` (:meth:`Reader.health`) and per book its state, best bid/ask, spread,
     update id, publish counter and ``age_s`` since the last received message (None if
-    nothing was received yet)."""
+    nothing was received yet); from a segment directory, also each book's ``segment``."""
     now = time.time_ns() if now_ns is None else now_ns
     books: list[dict[str, Any]] = []
     for venue, symbol in reader.books():
@@ -427,4 +681,6 @@ def summary(reader: Reader, now_ns: int | None = None) -> dict[str, Any]:
             "updates": s.updates,
             "age_s": (now - s.recv_ts_ns) / 1e9 if s.recv_ts_ns else None,
         })
+        if reader.is_directory:
+            books[-1]["segment"] = reader.segment_of(venue, symbol)
     return {"segment": reader.name, "publisher": reader.health(), "books": books}

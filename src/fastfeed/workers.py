@@ -5,7 +5,8 @@ processes, each a ``fastfeed run`` of its shard of the books: the shard of a boo
 stable (:func:`shard_of`, a hash of ``venue:symbol``), so a restarted worker takes the
 same books and a book never moves while the set of books and N stay the same. Workers
 publish where they are told (``--nats`` into one server: distinct subjects per book;
-``--shm NAME`` into a segment of their own, ``NAME-w<i>``) and report their books' states
+``--shm NAME`` into a segment of their own, ``NAME-w<i>``, listed by the segment directory
+``NAME`` the supervisor keeps, so one reader of ``NAME`` sees every book) and report their books' states
 as one JSON line a second on stdout, which the supervisor merges into one view. A worker
 that exits is restarted (capped exponential backoff); its books resync from scratch and,
 on NATS, start new epochs, which consumers follow.
@@ -75,7 +76,9 @@ class Supervisor:
 
     ``worker_args`` are the ``fastfeed run`` options every worker gets (``--nats URL``,
     ``--ws-url``, ...); ``shm`` (a segment name) gives worker ``i`` the segment
-    ``<shm>-w<i>``. ``python`` is the interpreter the workers run on.
+    ``<shm>-w<i>`` and makes ``<shm>`` a segment directory listing them
+    (:class:`fastfeed.shm.SegmentDirectory`, from :meth:`start` to :meth:`close`).
+    ``python`` is the interpreter the workers run on.
     """
 
     def __init__(self, specs: Sequence[tuple[str, str]], workers: int, *,
@@ -89,21 +92,37 @@ class Supervisor:
         self.workers = [Worker(i, s) for i, s in enumerate(shards(specs, workers)) if s]
         self.worker_args = list(worker_args)
         self.shm = shm
+        if shm:
+            from fastfeed.shm import segment_path
+
+            for name in (shm, *(self.segment(w) for w in self.workers)):
+                segment_path(name)          # a bad name fails here, not in a worker
         self.python = python or sys.executable
         self.backoff_min, self.backoff_max = backoff_min, backoff_max
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
+        self._directory: Any = None
 
     def command(self, w: Worker) -> list[str]:
         """The command line of worker ``w``."""
         cmd = [self.python, "-m", "fastfeed", "run", *(f"{v}:{s}" for v, s in w.specs),
                "--status-lines", *self.worker_args]
         if self.shm:
-            cmd += ["--shm", f"{self.shm}-w{w.index}"]
+            cmd += ["--shm", self.segment(w)]
         return cmd
 
+    def segment(self, w: Worker) -> str:
+        """The shared-memory segment worker ``w`` publishes into (with ``shm``)."""
+        return f"{self.shm}-w{w.index}"
+
     async def start(self) -> None:
-        """Start every worker (each kept running by its own task)."""
+        """Create the segment directory (with ``shm``) and start every worker (each kept
+        running by its own task). ``SegmentInUse`` if another live process holds it."""
+        if self.shm and self._directory is None:
+            from fastfeed.shm import SegmentDirectory
+
+            self._directory = SegmentDirectory(
+                self.shm, [(self.segment(w), w.index) for w in self.workers])
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._keep(w), name=f"fastfeed:worker-{w.index}")
                        for w in self.workers]
@@ -129,6 +148,9 @@ class Supervisor:
         for t in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
+        if self._directory is not None:     # after the workers closed their segments
+            self._directory.close()
+            self._directory = None
 
     async def __aenter__(self) -> Supervisor:
         await self.start()

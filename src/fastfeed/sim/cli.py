@@ -44,6 +44,9 @@ def build_arg_parser(prog: str = "fastfeed simulate") -> argparse.ArgumentParser
     p.add_argument("--burst", type=int, default=0,
                    help="burst mode: pre-generate N messages per symbol, written as fast as possible on subscribe")
     p.add_argument("--burst-delay", type=float, default=0.0, help="seconds between subscribe and burst")
+    p.add_argument("--burst-gate", action="store_true",
+                   help="bursts wait (after --burst-delay) for POST /debug/burst, which starts "
+                        "every waiting connection's burst at one instant")
     p.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     p.add_argument("--ws-port", type=int, default=0, help="WebSocket port (0 = any free port)")
     p.add_argument("--rest-port", type=int, default=0, help="REST port (0 = any free port)")
@@ -104,7 +107,8 @@ def _parse_fault(text: str) -> FaultSpec:
 def config_from_args(args: argparse.Namespace) -> SimConfig:
     """A :class:`SimConfig` from parsed arguments."""
     cfg = SimConfig(seed=args.seed, host=args.host, ws_port=args.ws_port, rest_port=args.rest_port,
-                    ping_interval=args.ping_interval, history=args.history)
+                    ping_interval=args.ping_interval, history=args.history,
+                    burst_gate=args.burst_gate)
     given = {v: getattr(args, flag[2:].replace("-", "_")) for v, flag in _VENUE_FLAGS.items()}
     if any(x is not None for x in given.values()):
         cfg.venues = {v: _parse_symbols(t, args) for v, t in given.items() if t is not None}

@@ -176,6 +176,11 @@ class SimConfig:
     trade_snapshot: int = 50
     """Coinbase Advanced Trade: recent trades in the ``market_trades`` snapshot sent on
     subscribe (the venue does not document the count: UNCERTAIN)."""
+    burst_gate: bool = False
+    """Burst mode: every burst write waits, after its ``burst_delay``, until
+    :meth:`~fastfeed.sim.server.Simulator.release_bursts` (``POST /debug/burst``), so the
+    bursts of every connection start at one instant (docs/simulator.md, "Synchronized
+    bursts")."""
     use_aiofastnet: bool = False
     """Let picows use aiofastnet transports (plain uvloop transports measured faster)."""
 

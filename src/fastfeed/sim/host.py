@@ -79,6 +79,10 @@ class SimHost(Protocol):
     def markets_of(self, venue: str) -> list[Market]:
         """Every market of ``venue``, in configuration order."""
 
+    async def burst_gate(self) -> None:
+        """Return when a burst may start: at once, or with ``SimConfig.burst_gate`` at the
+        next release of the bursts."""
+
     def connection_opened(self, conn: Connection) -> None:
         """A WebSocket connection finished its handshake."""
 

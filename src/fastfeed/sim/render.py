@@ -11,7 +11,7 @@ import hashlib
 import json
 import struct
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -217,6 +217,17 @@ def ws_frame_header(n: int, opcode: int = 0x1) -> bytes:
 def ws_frame(payload: bytes, opcode: int = 0x1) -> bytes:
     """One complete unmasked WebSocket frame (FIN set) carrying ``payload``."""
     return ws_frame_header(len(payload), opcode) + payload
+
+
+def frame_payloads(blob: bytes, ends: list[int]) -> Iterator[bytes]:
+    """The payloads of the unmasked frames of a blob (:func:`frames_blob`), in order:
+    a burst's other forms are built from its framed form without rendering it again."""
+    view = memoryview(blob)
+    pos = 0
+    for end in ends:
+        n = view[pos + 1] & 0x7F
+        yield bytes(view[pos + (2 if n < 126 else 4 if n == 126 else 10):end])
+        pos = end
 
 
 def frames_blob(frames: Iterable[bytes]) -> tuple[bytes, list[int]]:

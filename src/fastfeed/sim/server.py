@@ -15,7 +15,8 @@ URL scheme (one WS port, one REST port; ``H`` = host):
 * Bybit — ``ws://H:WS/bybit/v5/public/spot`` and ``.../linear`` (books only). REST:
   ``/v5/market/instruments-info?category=spot|linear&symbol=``.
 * Debug (REST port): ``GET /debug/truth``, ``POST /debug/fault``, ``POST /debug/pause``,
-  ``POST /debug/resume``, ``GET /debug/stats``, ``GET /debug/limits``, and the trade
+  ``POST /debug/resume``, ``POST /debug/burst`` (release the gated bursts),
+  ``GET /debug/stats``, ``GET /debug/limits``, and the trade
   truth: ``GET /debug/trades?venue=&symbol=[&from_id=][&limit=]`` (the tape) and
   ``GET /debug/candles?venue=&symbol=&interval=<seconds>`` (the bars it makes).
 * Trades, BBO, tickers and candles (``SymbolConfig.trade_rate``): Binance
@@ -111,6 +112,9 @@ class Simulator:
         self._ws_port = 0
         self._rest_port = 0
         self._started = False
+        self._gate = asyncio.Event()
+        self._gate_waiting = 0
+        self._releases = 0
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -233,6 +237,29 @@ class Simulator:
         """True while paused."""
         return self._paused
 
+    def release_bursts(self) -> dict[str, int]:
+        """Start every burst waiting at the gate now (``SimConfig.burst_gate``); bursts of
+        later subscriptions wait for the next release. Returns ``released`` (how many)
+        and ``t_ns``, the wall-clock instant of the release."""
+        gate, self._gate = self._gate, asyncio.Event()
+        released, self._gate_waiting = self._gate_waiting, 0
+        self._releases += 1
+        t_ns = time.time_ns()
+        gate.set()
+        return {"released": released, "t_ns": t_ns}
+
+    async def burst_gate(self) -> None:
+        """Return when a burst may start (:class:`~fastfeed.sim.host.SimHost`)."""
+        if not self.config.burst_gate:
+            return
+        gate = self._gate
+        self._gate_waiting += 1
+        try:
+            await gate.wait()
+        finally:
+            if not gate.is_set():       # the connection went away before the release
+                self._gate_waiting -= 1
+
     def step(self, venue: str, symbol: str, count: int = 1) -> None:
         """Generate and send ``count`` messages for one market right now (works while paused)."""
         self.market(venue, symbol).advance(count)
@@ -335,6 +362,8 @@ class Simulator:
             "connections_opened": self.counters["connections_opened"],
             "rest_requests": self.counters["rest_requests"],
             "bursts_written": self.counters["bursts_written"],
+            "bursts_waiting": self._gate_waiting,
+            "burst_releases": self._releases,
             "limit_trips": self.limit_trips(),
             "corruptions": self.corruptions,
             "paused": self._paused,
@@ -445,6 +474,7 @@ class Simulator:
             ("POST", "/debug/fault", self._debug_fault),
             ("POST", "/debug/pause", self._debug_pause),
             ("POST", "/debug/resume", self._debug_resume),
+            ("POST", "/debug/burst", self._debug_burst),
             ("GET", "/debug/stats", self._debug_stats),
             ("GET", "/debug/limits", self._debug_limits),
             ("GET", "/debug/trades", self._debug_trades),
@@ -508,6 +538,9 @@ class Simulator:
     async def _debug_resume(self, request: web.Request) -> web.Response:
         self.resume()
         return web.json_response({"paused": False})
+
+    async def _debug_burst(self, request: web.Request) -> web.Response:
+        return web.json_response(self.release_bursts())
 
     async def _debug_stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats())

@@ -240,13 +240,20 @@ class Connection(WSListener):
         """Write pre-framed bytes as fast as the socket takes them, honouring flow control.
 
         Chunks end on frame boundaries so pings and other frames picows sends between two
-        chunks never land inside a frame. ``delay`` is waited first (the blob is ready).
+        chunks never land inside a frame. ``delay`` is waited first (the blob is ready),
+        then, after the first frame, the host's burst gate (synchronized bursts).
         """
         if delay > 0:
             await asyncio.sleep(delay)
         view = memoryview(blob)
         pos = 0
         total = len(blob)
+        if self.host.config.burst_gate and ends and self.transport is not None:
+            # the first message goes out now, so the client can sync (fetch its snapshot)
+            # before the release (docs/simulator.md, "Synchronized bursts")
+            self.transport.underlying_transport.write(bytes(view[:ends[0]]))
+            pos = ends[0]
+        await self.host.burst_gate()
         while pos < total and not self.closed and self.transport is not None:
             i = bisect.bisect_left(ends, pos + CHUNK)
             end = ends[i] if i < len(ends) else total

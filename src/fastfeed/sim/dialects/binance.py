@@ -211,15 +211,15 @@ class BinanceWire(Wire):
         cached = self._blobs.get(stream)
         if cached is not None:
             return cached
-        m = self.market
-        frames = []
-        e = render.now_ms()
-        for msg in m.burst:
-            payload = render.binance_event(m.symbol, msg, m.fmt, self.usdm, e)
-            if stream is not None:
-                payload = render.combined(stream, payload)
-            frames.append(render.ws_frame(payload))
-        out = render.frames_blob(frames)
+        if stream is not None:      # wrapping the raw frames' payloads: no second render
+            out = render.frames_blob(render.ws_frame(render.combined(stream, p))
+                                     for p in render.frame_payloads(*self.burst_blob(None)))
+        else:
+            m = self.market
+            e = render.now_ms()
+            out = render.frames_blob(
+                render.ws_frame(render.binance_event(m.symbol, msg, m.fmt, self.usdm, e))
+                for msg in m.burst)
         self._blobs[stream] = out
         return out
 
