@@ -23,7 +23,7 @@ IN_PROCESS=(
     tests/test_fanout_hub.py tests/test_decode_kraken_trades.py tests/test_decode_kraken_quotes.py
     tests/test_decode_okx_quotes.py tests/test_decode_okx_candles.py
     tests/test_decode_bybit_quotes.py tests/test_decode_bybit_candles.py
-    tests/test_decode_kraken_candles.py tests/test_fanout_writer.py
+    tests/test_decode_kraken_candles.py tests/test_fanout_writer.py tests/test_per_read.py
 )
 END_TO_END=(
     tests/test_engine_*.py tests/test_chaos.py tests/test_sim_*.py tests/test_cli.py

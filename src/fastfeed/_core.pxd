@@ -91,6 +91,14 @@ cdef class BookCore:
     cdef LatencyHistogram _conn_exchange_to_recv
     cdef LatencyHistogram _conn_resync_duration
     cdef public object callback     # user: callable(core) after each applied message
+    # with callback_per_read: once per socket read that applied any (docs/architecture.md)
+    cdef public bint callback_per_read
+    # per-read work (the router's read queue, run at picows' last_in_buffer): the
+    # shared-memory copy and a per-read callback wait for the end of the read
+    cdef list _read_queue
+    cdef bint _in_read_queue
+    cdef bint _shm_pending
+    cdef bint _callback_pending
     # engine wiring (cold path): on_book_gap / on_book_reject / on_book_buffered / on_book_live
     cdef object _owner
     cdef readonly str last_reject
@@ -123,6 +131,10 @@ cdef class BookCore:
                            const char* payload, Py_ssize_t n) except -1
     cdef int _went_live(self, int64_t now) except -1
     cdef int _run_callback(self) except -1
+    cdef void _record_publish(self, int64_t t_recv) noexcept
+    cdef int _defer_to_read_end(self) except -1
+    # the end of a socket read (or of a snapshot's replay): the work deferred to it
+    cdef int read_done(self) except -1
     cdef int _replay_one(self, const char* p, Py_ssize_t n, int64_t t_recv) except -1
     cdef _reject_convert(self, DeltaBatch* b, const Segment* seg, const char* payload,
                          str what)

@@ -58,6 +58,7 @@ class BookCore:
     exchange_to_recv: LatencyHistogram | None
     resync_duration: LatencyHistogram | None
     callback: Callable[[Any], Any] | None
+    callback_per_read: bool
     last_reject: str | None
     last_gap_reason: str | None
 

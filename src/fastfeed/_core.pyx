@@ -305,7 +305,12 @@ cdef class BookCore:
             elif seg.event_time_ns > 0:
                 self.last_event_time_ns = seg.event_time_ns
             if self.shm_slot != NULL:
-                self.shm_publish()
+                if self._read_queue is not None:
+                    # readers see the book as of the end of the read: one copy a read
+                    self._shm_pending = True
+                    self._defer_to_read_end()
+                else:
+                    self.shm_publish()
             if self.fan_log != NULL:
                 ff_fan_message(self.fan_log, b.first_id, b.last_id, self.last_event_time_ns,
                                t_recv)
@@ -314,12 +319,12 @@ cdef class BookCore:
             if self.top_sink_fn != NULL and self.seq.state == SYNC_LIVE:
                 self._publish_top(t_recv)
             if self.callback is not None:
-                self._run_callback()
-                ns = monotonic_ns() - t_recv
-                if self.recv_to_publish is not None:
-                    self.recv_to_publish.record(ns)
-                if self._conn_recv_to_publish is not None:
-                    self._conn_recv_to_publish.record(ns)
+                if self.callback_per_read and self._read_queue is not None:
+                    self._callback_pending = True
+                    self._defer_to_read_end()
+                else:
+                    self._run_callback()
+                    self._record_publish(t_recv)
             return seg.count
         if verdict == SEQ_BUFFER:
             self.buffer_payload(payload, n, b.first_id)
@@ -422,6 +427,35 @@ cdef class BookCore:
         return ff_kraken_checksum(bk.ask_px, bk.ask_sz, bk.n_asks, bk.bid_px, bk.bid_sz,
                                   bk.n_bids, self.checksum_levels or 10, self._ck_pdiv,
                                   self._ck_pmul, self._ck_sdiv, self._ck_smul)
+
+    cdef int _defer_to_read_end(self) except -1:
+        if not self._in_read_queue:
+            self._in_read_queue = True
+            self._read_queue.append(self)
+        return 0
+
+    cdef void _record_publish(self, int64_t t_recv) noexcept:
+        """recv → publish latency: the message's (or the read's) receive stamp to now."""
+        cdef int64_t ns = monotonic_ns() - t_recv
+        if self.recv_to_publish is not None:
+            self.recv_to_publish.record(ns)
+        if self._conn_recv_to_publish is not None:
+            self._conn_recv_to_publish.record(ns)
+
+    cdef int read_done(self) except -1:
+        """The socket read ended (or a snapshot's replay did): publish to shared memory
+        once, and run a per-read callback once, for everything the read applied."""
+        self._in_read_queue = False
+        if self._shm_pending:
+            self._shm_pending = False
+            if self.shm_slot != NULL:
+                self.shm_publish()
+        if self._callback_pending:
+            self._callback_pending = False
+            if self.callback is not None:
+                self._run_callback()
+                self._record_publish(self.last_recv_ns)
+        return 0
 
     cdef int _run_callback(self) except -1:
         """The user's callback. Live (not strict), an exception is counted and logged
@@ -658,6 +692,7 @@ cdef class BookCore:
             return self._replay_buffer()
         finally:
             self._trim_scratch()
+            self.read_done()        # the replay was not part of any socket read
 
     def _replay_buffer(self) -> str:
         buffered = self._buffer

@@ -16,6 +16,8 @@ cdef class FeedListener(WSListener):
     cdef readonly int64_t frames
     cdef readonly int64_t bytes_received
     cdef readonly int64_t last_frame_ns
+    cdef bint _mid_read                 # frames of the current socket read are pending
+    cdef readonly int64_t reads         # socket reads that held complete frames
     cdef readonly int64_t protocol_errors
     cdef readonly double read_interval  # seconds between reads (0: read as frames arrive)
     cdef readonly int64_t read_pauses   # reads followed by a read_interval pause

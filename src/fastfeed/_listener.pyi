@@ -21,6 +21,7 @@ class FeedListener(WSListener):
     frames: int
     bytes_received: int
     last_frame_ns: int
+    reads: int
     protocol_errors: int
     read_interval: float
     read_pauses: int

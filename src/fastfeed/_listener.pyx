@@ -66,6 +66,7 @@ cdef class FeedListener(WSListener):
 
     cpdef on_ws_connected(self, WSTransport transport):
         self.router.reset_connection()
+        self._mid_read = False
         self._fragmented = False
         self._fragments.clear()
         # fastfeed offers no extension: a server that claims one (permessage-deflate) would
@@ -88,9 +89,18 @@ cdef class FeedListener(WSListener):
         self.owner.on_listener_disconnected(transport)
 
     cpdef on_ws_frame(self, WSTransport transport, WSFrame frame):
-        cdef int64_t t_recv = monotonic_ns()
+        # one clock read per socket read: its frames arrived together, and each is
+        # stamped with the read's time (so recv → apply includes waiting behind the
+        # frames before it in the read)
+        cdef int64_t t_recv
         cdef WSMsgType kind = frame.msg_type
-        self.last_frame_ns = t_recv
+        if self._mid_read:
+            t_recv = self.last_frame_ns
+        else:
+            t_recv = monotonic_ns()
+            self.last_frame_ns = t_recv
+            self.reads += 1
+        self._mid_read = not frame.last_in_buffer
         self.frames += 1
         self.bytes_received += frame.payload_size
         if frame.rsv1 or frame.rsv2 or frame.rsv3:

@@ -73,3 +73,4 @@ cdef class Router:
 
 cdef class OfflineCore(BookCore):
     cdef readonly Router router
+    cdef int _route_one(self, payload, int64_t t_recv) except -1

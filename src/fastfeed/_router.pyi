@@ -55,6 +55,8 @@ class OfflineCore(BookCore):
         """BookCore.memory() plus this book's own router."""
     def apply_message(self, payload: bytes | bytearray | memoryview) -> int:
         """Push one WebSocket payload through the compiled path; level changes applied."""
+    def apply_read(self, payloads: Iterable[bytes | bytearray | memoryview]) -> int:
+        """Push payloads that arrived in one socket read; level changes applied."""
     def on_router_reject(self, text: str, head: bytes) -> None:
         """An unusable payload: this book's last_reject; raises when strict."""
     def on_router_control(self, payload: bytes, is_error: bool) -> None:

@@ -156,6 +156,7 @@ cdef class Router:
         _table_init(&self._books, len(cores))
         for core in cores:
             _table_put(&self._books, <PyObject*>core, core.symbol_ptr, core.symbol_len)
+            core._read_queue = self.read_queue
         self._books.only = <PyObject*>cores[0] if len(cores) == 1 else NULL
         self._cores = cores
 
@@ -340,12 +341,15 @@ cdef class Router:
         return 0
 
     cdef int flush_reads(self) except -1:
-        """Run the per-read callbacks that came due (once per core, in the order their
-        first trades of this read arrived)."""
+        """The end of a socket read: the books' deferred work (shared-memory copies,
+        per-read callbacks) and the channels' per-read callbacks, once per core, in the
+        order the read first touched them."""
         due = self.read_queue[:]
         del self.read_queue[:]
         for core in due:
-            if isinstance(core, TradeCore):
+            if isinstance(core, BookCore):
+                (<BookCore>core).read_done()
+            elif isinstance(core, TradeCore):
                 (<TradeCore>core)._run_callback()
             elif isinstance(core, QuoteCore):
                 (<QuoteCore>core)._run_callback()
@@ -457,8 +461,28 @@ cdef class OfflineCore(BookCore):
         Returns the number of level changes applied to this book. Messages for other
         symbols are ignored; control messages update only the counters.
         """
-        cdef Py_buffer view
+        cdef int n = self._route_one(payload, monotonic_ns())
+        if self.router.read_queue:          # one payload pushed by hand is one "read"
+            self.router.flush_reads()
+        return n
+
+    def apply_read(self, payloads) -> int:
+        """Push payloads that arrived in one socket read: one receive stamp for all, and
+        the per-read work (shared-memory copy, a per-read callback) once after the last,
+        as the live listener does (docs/architecture.md, "Per read, not per frame").
+        Returns the level changes applied to this book."""
         cdef int64_t t_recv = monotonic_ns()
+        cdef int n = 0
+        try:
+            for payload in payloads:
+                n += self._route_one(payload, t_recv)
+        finally:
+            if self.router.read_queue:
+                self.router.flush_reads()
+        return n
+
+    cdef int _route_one(self, payload, int64_t t_recv) except -1:
+        cdef Py_buffer view
         if PyBytes_CheckExact(payload):
             return self.router.route(PyBytes_AS_STRING(payload), len(<bytes>payload), t_recv)
         PyObject_GetBuffer(payload, &view, PyBUF_SIMPLE)

@@ -1184,14 +1184,17 @@ class Engine:
     async def subscribe(self, venue: str, symbol: str, *, ws_url: str | None = None,
                         rest_url: str | None = None, tick_size: str | None = None,
                         step_size: str | None = None, callback: BookCallback | None = None,
-                        wait: bool = True, timeout: float = 30.0) -> LiveBook:
+                        callback_per_read: bool = False, wait: bool = True,
+                        timeout: float = 30.0) -> LiveBook:
         """Start keeping ``symbol``'s book on ``venue`` and return its handle.
 
         ``ws_url``/``rest_url`` override the venue endpoints (testnets, proxies, the
         simulator). ``tick_size``/``step_size`` skip the instrument lookup. ``callback``
         is called with the book after every applied message, inside the hot path: it
         costs one Python call (~0.1 µs) plus whatever it does, and delays every later
-        message on the connection — keep it short. With ``wait`` (default) this returns
+        message on the connection — keep it short; with ``callback_per_read`` it runs
+        once per socket read that applied any (docs/architecture.md, "Per read, not per
+        frame"). With ``wait`` (default) this returns
         once the book is live, raising ``SubscribeError`` after ``timeout`` seconds.
         """
         if self._closed:
@@ -1208,6 +1211,7 @@ class Engine:
                                         ws_url=ws_url)
         book = LiveBook(venue, symbol, instrument, self.book_latency)
         book.callback = callback
+        book.callback_per_read = callback_per_read
         if self.recorder is not None:
             self.recorder.declare(book, "book", **book.declaration())
             book.recorder = self.recorder
