@@ -30,23 +30,7 @@ In one run, against one local ``nats-server`` (``fastfeed.fanout.server.NatsServ
     keeps the book: venue messages/s and NATS messages/s from the first message until
     the consumer applied the last one, and the publisher's own rate (until the server
     answered a PING after the last).
-``workers``
-    ``fastfeed.workers.Supervisor`` with 1 and then 2 workers (``fastfeed run``
-    processes, publishing to the server) against a simulator in burst mode
-    (``--worker-books`` symbols split evenly over the shards, ``--worker-burst``
-    messages each, a fresh simulator per run). The end of the burst is seen in the
-    workers' status lines (their message counts must add up to the burst); its span is
-    the workers' busy time once all books are live (status lines; the burst comes
-    ``--burst-delay`` s after each worker's subscriptions): CPU of every worker sampled
-    every 20 ms from ``/proc/<pid>/stat``, from the last sample before it used more than
-    :data:`BUSY` of a core to the last sample in which it did (workers idle before and
-    after; the resolution is one sample). ``messages_per_s`` is all messages over the
-    union of the workers' bursts (what happened); the workers' bursts are not
-    synchronised (each starts after its own subscriptions), so ``overlap_s`` says how
-    long both ran at once and ``sum_of_worker_rates`` is what they would do together if
-    they fully overlapped. CPU of the
-    simulator, the nats-server and each worker over that span (``/proc/<pid>/stat``,
-    sampled every 20 ms): on a 2-core machine they all compete.
+``--workers 1`` vs ``--workers 2`` is ``benches/workers.py`` (one synchronised burst).
 
 Every consumed book is checked: equal (levels and update id) to the publishing book
 once the source is paused, and the latency run's books also to the simulator's truth.
@@ -58,7 +42,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import json
 import os
 import platform
@@ -70,25 +53,20 @@ from typing import Any
 
 import uvloop
 
+from benches.scale import proc_cpu_s
 from fastfeed.latency import summary
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-#: share of one core the workers together must use in a 20 ms sample to count as busy
-BUSY = 0.3
-
 #: top-level fields of the report (the smoke test checks them)
 REPORT_FIELDS = ("python", "machine", "cpus", "load_before", "load_after", "latency",
-                 "rebuild", "throughput", "workers")
+                 "rebuild", "throughput")
 LATENCY_FIELDS = ("books", "rate", "seconds", "warmup", "deltas", "recv_to_consumer",
                   "exchange_to_consumer", "engine_recv_to_apply", "sim_cpu_pct", "exact",
                   "exact_vs_truth")
 THROUGHPUT_FIELDS = ("venue_messages", "nats_messages", "venue_messages_per_s",
                      "nats_messages_per_s", "publisher_venue_messages_per_s",
                      "slow_consumers", "exact")
-WORKER_FIELDS = ("books", "burst", "venue_messages", "messages_per_s", "burst_s",
-                 "ratio_two_over_one", "sim_cpu_pct", "nats_server_cpu_pct", "exact_counts")
-
 
 def _us(h: Any) -> dict[str, Any]:
     s = summary(h)
@@ -99,16 +77,6 @@ def _us(h: Any) -> dict[str, Any]:
 def _levels(book: Any) -> list[list[list[int]]]:
     return [[[int(p), int(s)] for p, s in book.bids_int()],
             [[int(p), int(s)] for p, s in book.asks_int()]]
-
-
-def proc_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` (nan if gone)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
 
 
 def _loadavg() -> list[float]:
@@ -451,189 +419,6 @@ async def bench_throughput(args: argparse.Namespace, url: str) -> dict[str, Any]
             "exact": all(r["exact"] for r in runs)}
 
 
-# --------------------------------------------------------------------------- 4. workers
-
-def balanced_symbols(n: int, workers: int = 2) -> list[str]:
-    """``n`` symbols that :func:`fastfeed.workers.shard_of` splits evenly over ``workers``."""
-    from fastfeed.workers import shard_of
-
-    out: list[str] = []
-    per = [0] * workers
-    i = 0
-    while len(out) < n:
-        sym = f"W{i}USDT"
-        k = shard_of("binance", sym, workers)
-        if per[k] < -(-n // workers):
-            per[k] += 1
-            out.append(sym)
-        i += 1
-    return out
-
-
-class BurstWatch:
-    """A core-NATS subscription to every book and snapshot subject of ``prefix``, reading
-    only headers: how many deltas and snapshots the workers published, and per book the
-    engine receive time (``recv_ns``) of the first message past the book's sync and of
-    the last one (``recv_span_s``: a cross-check only; the first flush of a burst can
-    come late, so this span can be far too short)."""
-
-    def __init__(self) -> None:
-        self.first_id: dict[int, int] = {}
-        self.first_ns: dict[int, int] = {}
-        self.last_ns: dict[int, int] = {}
-        self.deltas = 0
-        self.snapshots = 0
-        self.nc: Any = None
-
-    async def start(self, url: str, prefix: str) -> None:
-        import nats
-
-        self.nc = await nats.connect(url)
-        for kind in ("book", "snap"):
-            await self.nc.subscribe(f"{prefix}.{kind}.>", cb=self._on,
-                                    pending_msgs_limit=1 << 22, pending_bytes_limit=1 << 31)
-        await self.nc.flush()
-
-    async def _on(self, msg: Any) -> None:
-        import struct
-
-        kind, book, upd, recv = (msg.data[6], *struct.unpack_from("<I", msg.data, 8),
-                                 *struct.unpack_from("<q", msg.data, 40),
-                                 *struct.unpack_from("<q", msg.data, 56))
-        if kind == 2:
-            self.snapshots += 1
-        else:
-            self.deltas += 1
-        if book not in self.first_id:
-            if kind == 2:
-                self.first_id[book] = upd          # the sync's snapshot
-            return
-        if upd > self.first_id[book] and recv > 0:
-            self.first_ns.setdefault(book, recv)
-            self.last_ns[book] = max(self.last_ns.get(book, 0), recv)
-
-    async def close(self) -> None:
-        if self.nc is not None:
-            await self.nc.close()
-
-
-async def _workers_once(args: argparse.Namespace, n: int, url: str,
-                        server_pid: int) -> dict[str, Any]:
-    from fastfeed.sim.process import SimProcess
-    from fastfeed.workers import Supervisor
-
-    syms = balanced_symbols(args.worker_books)
-    sim = SimProcess(["--binance", ",".join(syms), "--burst", str(args.worker_burst),
-                      "--burst-delay", str(args.burst_delay), "--levels", "10",
-                      "--depth", "200", "--no-limits"])
-    await asyncio.to_thread(sim.start, 600)
-    assert sim.proc is not None
-    total = args.worker_books * args.worker_burst
-    prefix = f"wk{n}"
-    sup = Supervisor([("binance", s) for s in syms], n,
-                     worker_args=["--ws-url", sim.ws_url("binance"),
-                                  "--rest-url", sim.rest_url("binance"),
-                                  "--nats", url, "--nats-prefix", prefix])
-    expect = {w.index: len(w.specs) * args.worker_burst for w in sup.workers}
-    cpu: list[tuple[int, dict[int, float]]] = []     # (wall ns, {pid: cpu s})
-    watch = BurstWatch()
-    got = 0
-    coalesced = 0
-    live_ns: dict[int, int] = {}
-    try:
-        await watch.start(url, prefix)
-        await sup.start()
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
-            pids = [sim.proc.pid, server_pid, *(w.pid for w in sup.workers if w.pid)]
-            cpu.append((time.time_ns(), {p: proc_cpu_s(p) for p in pids}))
-            for w in sup.workers:               # synced: its burst is still to come
-                if w.pid and w.pid not in live_ns and w.status and all(
-                        b.get("state") == "live" for b in w.status["books"]):
-                    live_ns[w.pid] = time.time_ns()
-            done = all(w.status and sum(b.get("messages", 0) for b in w.status["books"])
-                       >= expect[w.index] for w in sup.workers)
-            if done:
-                break
-        await asyncio.sleep(1.5)            # the last flushes reach us, a status line too
-        worker_pids = [w.pid for w in sup.workers]
-        got = sum(b.get("messages", 0) for w in sup.workers for b in w.status["books"])
-        coalesced = sum((w.status.get("nats") or {}).get("coalesced", 0)
-                        for w in sup.workers)
-    finally:
-        await watch.close()
-        await sup.close()
-        sim.stop()
-    # each worker's burst: once every book was live, from the last 20 ms sample before
-    # it got busy (above BUSY of a core) to the last sample in which it was
-    spans: dict[int, tuple[int, int]] = {}
-    for pid in worker_pids:
-        busy = [(t0, t1) for (t0, c0), (t1, c1) in itertools.pairwise(cpu)
-                if pid in live_ns and t0 >= live_ns[pid] and pid in c0 and pid in c1
-                and (c1[pid] - c0[pid]) * 1e9 / (t1 - t0) > BUSY]
-        if busy:
-            spans[pid] = (busy[0][0], busy[-1][1])
-    per_worker = []
-    for w, pid in zip(sup.workers, worker_pids, strict=True):
-        t = spans.get(pid)
-        sec = (t[1] - t[0]) / 1e9 if t else 0.0
-        per_worker.append({"books": len(w.specs), "messages": expect[w.index],
-                           "burst_s": round(sec, 3),
-                           "messages_per_s": round(expect[w.index] / sec) if sec else None})
-    first = min((t[0] for t in spans.values()), default=0)
-    last = max((t[1] for t in spans.values()), default=0)
-    span = (last - first) / 1e9
-    both = 0.0
-    if len(spans) == 2:
-        (a0, a1), (b0, b1) = spans.values()
-        both = max(0, min(a1, b1) - max(a0, b0)) / 1e9
-    w_first, w_last = min(watch.first_ns.values(), default=0), max(watch.last_ns.values(),
-                                                                   default=0)
-
-    def cpu_pct(pid: int | None) -> float | None:
-        inside = [(t, c[pid]) for t, c in cpu if pid in c and first <= t <= last]
-        if len(inside) < 2 or inside[-1][0] <= inside[0][0]:
-            return None
-        return round(100 * (inside[-1][1] - inside[0][1]) * 1e9
-                     / (inside[-1][0] - inside[0][0]), 1)
-
-    return {"workers": n, "books": args.worker_books, "burst": args.worker_burst,
-            "shards": [len(w.specs) for w in sup.workers],
-            "venue_messages": got, "nats_deltas": watch.deltas,
-            "nats_snapshots": watch.snapshots, "coalesced": coalesced,
-            "burst_s": round(span, 3),
-            "recv_span_s": round((w_last - w_first) / 1e9, 3),
-            "messages_per_s": round(got / span) if span > 0 else None,
-            "per_worker": per_worker,
-            "sum_of_worker_rates": (sum(x["messages_per_s"] for x in per_worker)
-                                    if all(x["messages_per_s"] for x in per_worker) else None),
-            "overlap_s": round(both, 3),
-            "sim_cpu_pct": cpu_pct(sim.proc.pid), "nats_server_cpu_pct": cpu_pct(server_pid),
-            "worker_cpu_pct": [cpu_pct(p) for p in worker_pids],
-            "exact_counts": got == total}
-
-
-async def bench_workers(args: argparse.Namespace, url: str, server_pid: int
-                        ) -> dict[str, Any]:
-    one = await _workers_once(args, 1, url, server_pid)
-    two = await _workers_once(args, 2, url, server_pid)
-    ratio = (round(two["messages_per_s"] / one["messages_per_s"], 2)
-             if one["messages_per_s"] and two["messages_per_s"] else None)
-    return {"books": args.worker_books, "burst": args.worker_burst, "one": one, "two": two,
-            "ratio_two_over_one": ratio,
-            "ratio_sum_of_worker_rates": (
-                round(two["sum_of_worker_rates"] / one["sum_of_worker_rates"], 2)
-                if one["sum_of_worker_rates"] and two["sum_of_worker_rates"] else None), "venue_messages": one["venue_messages"],
-            "messages_per_s": [one["messages_per_s"], two["messages_per_s"]],
-            "burst_s": [one["burst_s"], two["burst_s"]],
-            "sim_cpu_pct": [one["sim_cpu_pct"], two["sim_cpu_pct"]],
-            "nats_server_cpu_pct": [one["nats_server_cpu_pct"], two["nats_server_cpu_pct"]],
-            "exact_counts": one["exact_counts"] and two["exact_counts"]}
-
-
-# ------------------------------------------------------------------------------ driver
-
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     from fastfeed.fanout.server import NatsServer
 
@@ -644,9 +429,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         doc["latency"] = await bench_latency(args, server.url)
         doc["rebuild"] = await bench_rebuild(args, server.url)
         doc["throughput"] = await bench_throughput(args, server.url)
-        assert server.proc is not None
-        doc["workers"] = (await bench_workers(args, server.url, server.proc.pid)
-                          if not args.no_workers else None)
     finally:
         server.close()
     doc["load_after"] = _loadavg()
@@ -654,7 +436,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def render(doc: dict[str, Any]) -> str:
-    lat, tp, wk = doc["latency"], doc["throughput"], doc["workers"]
+    lat, tp = doc["latency"], doc["throughput"]
     lines = [f"load {doc['load_before']} -> {doc['load_after']}, {doc['cpus']} cpus"]
     for name in ("recv_to_consumer", "exchange_to_consumer", "engine_recv_to_apply"):
         h = lat[name]
@@ -672,13 +454,6 @@ def render(doc: dict[str, Any]) -> str:
                  f"{tp['nats_messages_per_s']:,} NATS msg/s (consumer kept up), publisher "
                  f"alone {tp['publisher_venue_messages_per_s']:,} venue msg/s, exact "
                  f"{tp['exact']}, slow consumers {tp['slow_consumers']}")
-    if wk:
-        lines.append(f"workers 1 vs 2: {wk['messages_per_s']} venue msg/s, ratio "
-                     f"{wk['ratio_two_over_one']} (bursts {wk['burst_s']} s; sum of worker "
-                     f"rates ratio {wk['ratio_sum_of_worker_rates']}, overlap "
-                     f"{wk['two']['overlap_s']} s), sim cpu "
-                     f"{wk['sim_cpu_pct']} %, nats-server cpu {wk['nats_server_cpu_pct']} %, "
-                     f"counts exact {wk['exact_counts']}")
     return "\n".join(lines)
 
 
@@ -699,11 +474,6 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--messages", type=int, default=30_000, help="throughput: venue messages")
     ap.add_argument("--batch", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=3, help="throughput repeats")
-    ap.add_argument("--worker-books", type=int, default=6)
-    ap.add_argument("--worker-burst", type=int, default=100_000,
-                    help="workers: messages per book (default 100000)")
-    ap.add_argument("--burst-delay", type=float, default=4.0)
-    ap.add_argument("--no-workers", action="store_true")
     return ap
 
 

@@ -40,7 +40,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from benches.fanout_e2e import proc_cpu_s
+from benches.scale import proc_cpu_s
 
 #: the fields every run's record has (the smoke test checks them)
 RUN_FIELDS = ("workers", "shards", "messages", "span_s", "messages_per_s", "cpu_s",
