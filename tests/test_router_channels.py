@@ -326,3 +326,29 @@ def test_stream_channel_examples() -> None:
     assert kind == "trades" and "not of the channel its stream name says" in error
     kind, error = _parse.stream_channel("coinbase", at_trades(1, 1).replace(b"BUY", b"buy"))
     assert kind == "trades" and error
+
+
+# -- quote streams: update ids order quotes within one connection -------------------------
+
+def okx_bbo(seq: int, bid: str = "111.05") -> bytes:
+    return dumps({"arg": {"channel": "bbo-tbt", "instId": "BCH-USDT-SWAP"}, "data": [{
+        "asks": [["111.06", "55154", "0", "2"]], "bids": [[bid, "57745", "0", "2"]],
+        "ts": "1670324386802", "seqId": seq}]})
+
+
+def test_a_new_connection_resets_the_quote_staleness_base() -> None:
+    from fastfeed._quotes import BboCore
+
+    scales = instrument_scales("okx", "0.01", "1")
+    book = BookCore("okx", "BCH-USDT-SWAP", *scales, strict=False)
+    bbo = BboCore("okx", "BCH-USDT-SWAP", *scales, strict=False)
+    router = Router("okx", None, [book])
+    router.set_channel_cores([bbo])
+    router.route_payload(okx_bbo(363996337))
+    router.route_payload(okx_bbo(1000, bid="111.04"))   # ids went back: stale
+    assert bbo.recorded == 1 and bbo.stale == 1
+    router.reset_connection()               # maintenance: a reconnect, ids restart
+    router.route_payload(okx_bbo(1000, bid="111.04"))
+    router.route_payload(okx_bbo(999, bid="111.03"))    # within a connection: stale
+    assert bbo.recorded == 2 and bbo.stale == 2
+    assert bbo.bbo().bid_price == 11104 and bbo.bbo().update_id == 1000

@@ -548,8 +548,11 @@ cdef class QuoteCore:
             PyBuffer_Release(&view)
 
     def reset_connection(self) -> None:
-        """A new connection: its sequence starts afresh."""
+        """A new connection: its sequence starts afresh, and so does the staleness base
+        (update ids only order quotes within one connection: a venue may restart them
+        across a reconnect, e.g. OKX after maintenance, docs/venues.md)."""
         self.conn_seq = -1
+        self.last_update_id = -1
 
     @property
     def connection_sequence(self) -> int:

@@ -200,8 +200,11 @@ cdef class Router:
         self._candle_cores = candles
 
     def reset_connection(self) -> None:
-        """A new connection: its sequence starts afresh."""
+        """A new connection: its sequence starts afresh, and so do the quote streams'
+        staleness bases."""
         self.conn_seq = -1
+        for quote in self._bbo_cores + self._ticker_cores:
+            (<QuoteCore>quote).reset_connection()
 
     # ------------------------------------------------------------------ hot path
 
