@@ -352,3 +352,22 @@ def test_a_new_connection_resets_the_quote_staleness_base() -> None:
     router.route_payload(okx_bbo(999, bid="111.03"))    # within a connection: stale
     assert bbo.recorded == 2 and bbo.stale == 2
     assert bbo.bbo().bid_price == 11104 and bbo.bbo().update_id == 1000
+
+
+def test_an_unreadable_frame_reaches_the_channel_streams_of_a_venue_with_book_ids() -> None:
+    # Bybit's books carry their own ids (an unreadable frame is no book gap), but a merged
+    # linear ticker cannot tell whether the frame held one of its deltas
+    from fastfeed._quotes import TickerCore
+    from test_decode_bybit_quotes import LINEAR
+
+    scales = instrument_scales("bybit-linear", "0.10", "0.001")
+    book = BookCore("bybit-linear", "BTCUSDT", *scales, strict=False)
+    ticker = TickerCore("bybit-linear", "BTCUSDT", *scales, strict=False)
+    router = Router("bybit-linear", None, [book])
+    router.set_channel_cores([ticker])
+    router.route_payload(LINEAR)
+    assert ticker.has_snapshot and ticker.recorded == 1
+    router.route_payload(b'{"type":"delta","data":{"symb')   # its topic unread
+    assert not ticker.has_snapshot          # waits for the next snapshot, never guesses
+    assert book.state == "syncing"          # the book's ids will tell: no gap marked
+    assert router.counters()["decode_errors"] == 1

@@ -300,11 +300,23 @@ cdef class Router:
         return self._unreadable(reason, p, n)
 
     cdef int _unreadable(self, str text, const char* p, Py_ssize_t n) except -1:
+        cdef TradeCore core
+        cdef QuoteCore quote
+        cdef CandleCore candle
         self.last_error = text
         if self.rules.unreadable_is_gap:
             # No per-book ids (Coinbase): the message may have carried any book's update
             # and nothing later would tell. Binance event ids tell exactly, so no guess.
             self.connection_gap("unreadable message: " + text)
+        else:
+            # the books' ids will tell; the other streams' may not (a merged ticker's
+            # lost delta, a candle's final update): each decides what it means for it
+            for core in list(self._trade_cores):
+                core.unreadable(text)
+            for quote in list(self._bbo_cores) + list(self._ticker_cores):
+                quote.unreadable(text)
+            for candle in list(self._candle_cores):
+                candle.unreadable(text)
         if self.owner is not None:
             self.owner.on_router_reject(text, PyBytes_FromStringAndSize(p, min(n, 120)))
         return 0
