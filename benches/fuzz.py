@@ -17,6 +17,12 @@ symbols, levels, levels off the tick/step grid) or both reject. Each decoder run
 scales a real book of its venue gets (``fastfeed.feed.instrument_scales``: Binance books at
 8 decimals with the tick and step as a grid). A finding is a payload where they differ,
 or where either raises anything but its ``DecodeFailed``.
+
+``--paths`` (Binance depth and snapshots, docs/architecture.md "Decoder fast paths"):
+instead of the reference twin, each payload goes through ``_parse._bn_paths``, which
+decodes it at every SIMD level the machine runs and compares, field by field, with the
+general decoder alone at the scalar level; the seeds add full-size events (30 and 200
+levels) so the SIMD loop, its reclassified blocks and its tail copy all see mutations.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from benches.parse import depth_event
 from fastfeed import _parse, _quotes
 from fastfeed.feed import instrument_scales
 from fastfeed.reference import candles as ref_candles
@@ -621,6 +628,49 @@ def fuzz(name: str, n: int, seed: int, keep: int = 20) -> dict[str, Any]:
             "seconds": round(time.perf_counter() - t0, 1), "examples": findings}
 
 
+def _big_event(levels: int, usdm: bool, combined: bool) -> Obj:
+    ev = depth_event(levels)
+    o = Obj((k, ev[k]) for k in ("e", "E", "s", "U", "u"))
+    if usdm:
+        o.insert(2, ("T", ev["E"] - 5))
+        o.append(("pu", ev["U"] - 1))
+    o += [("b", ev["b"]), ("a", ev["a"])]
+    return _o(stream="btcusdt@depth@100ms", data=o) if combined else o
+
+
+PATHS_SEEDS: dict[str, list[Json]] = {
+    "binance-depth": SEEDS["binance-depth"][4] + [
+        _big_event(30, False, False), _big_event(30, True, True),
+        _big_event(200, False, True), _big_event(200, True, False)],
+    "binance-snapshot": SEEDS["binance-snapshot"][4] + [
+        _o(lastUpdateId=1027024, bids=depth_event(400)["b"], asks=depth_event(60)["a"])],
+}
+
+
+def fuzz_paths(name: str, n: int, seed: int, keep: int = 20) -> dict[str, Any]:
+    """``n`` mutated payloads through ``_parse._bn_paths`` (every SIMD level against the
+    general decoder): the findings (at most ``keep`` shown) and how many the fast path
+    decided."""
+    seeds = PATHS_SEEDS[name]
+    sc = scales(name)
+    snap = SEEDS[name][1]
+    rng = random.Random(f"paths:{name}:{seed}")
+    findings: list[dict[str, str]] = []
+    n_findings = fast = 0
+    t0 = time.perf_counter()
+    for _ in range(n):
+        p = payload(seeds, rng)
+        took_fast, diff = _parse._bn_paths(p, *sc, snapshot=snap)
+        fast += took_fast
+        if diff is not None:
+            n_findings += 1
+            if len(findings) < keep:
+                findings.append({"payload": p.decode("utf-8", "backslashreplace"), "diff": diff})
+    return {"decoder": name, "payloads": n, "seed": seed, "findings": n_findings,
+            "fast_path": fast, "levels": list(_parse.simd_levels()),
+            "seconds": round(time.perf_counter() - t0, 1), "examples": findings}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--decoder", choices=sorted(SEEDS), action="append",
@@ -628,7 +678,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--payloads", type=int, default=10000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--paths", action="store_true",
+                    help="fast paths at every SIMD level vs the general decoder (Binance)")
     args = ap.parse_args(argv)
+    if args.paths:
+        names = args.decoder or sorted(PATHS_SEEDS)
+        bad = sorted(set(names) - set(PATHS_SEEDS))
+        if bad:
+            ap.error(f"--paths covers {', '.join(sorted(PATHS_SEEDS))}, not {', '.join(bad)}")
+        res = [fuzz_paths(name, args.payloads, args.seed) for name in names]
+        if args.json:
+            print(json.dumps({"results": res}, indent=1))
+        else:
+            for r in res:
+                print(f"{r['decoder']:18} {r['payloads']:>9} payloads  {r['findings']:>6} "
+                      f"findings  {r['fast_path']:>9} by the fast path  levels "
+                      f"{','.join(r['levels'])}  {r['seconds']:>7} s")
+                for ex in r["examples"][:3]:
+                    print(f"    {ex['payload'][:160]}\n      {ex['diff'][:200]}")
+        return 1 if any(r["findings"] for r in res) else 0
     names = args.decoder or sorted(SEEDS)
     results = [fuzz(name, args.payloads, args.seed) for name in names]
     if args.json:

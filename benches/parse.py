@@ -4,17 +4,23 @@ Loops run inside the compiled module and are timed with a monotonic clock in C, 
 numbers are per-call costs without Python overhead. ``json.loads``/``orjson.loads`` of the
 same payload (which only build Python objects, no exact decimals) are measured in the same
 run for scale.
+
+The Binance spot and USD-M events are also decoded at every SIMD level the machine runs
+(docs/architecture.md, "Decoder fast paths"), decode alone and decode + convert: rounds
+interleave the levels, each row is the median of its rounds, and ``*_vs_scalar`` is that
+median over the scalar level's from the same run (below 1: faster than scalar).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import time
 from typing import Any
 
-from fastfeed import _benchkit
+from fastfeed import _benchkit, _parse
 
 DECIMAL_TEXT = b"104250.33000000"
 
@@ -44,6 +50,44 @@ def depth_payload_shuffled(levels: int = 30) -> bytes:
 def depth_payload_spaced(levels: int = 30) -> bytes:
     """The same event with ``", "``/``": "`` separators: general decoder, levels included."""
     return json.dumps(depth_event(levels)).encode()
+
+
+def usdm_payload(levels: int = 30) -> bytes:
+    """The USD-M form of the event, combined stream (``T`` and ``pu`` in Binance's order)."""
+    ev = depth_event(levels)
+    usdm = {"e": ev["e"], "E": ev["E"], "T": ev["E"] - 5, "s": ev["s"], "U": ev["U"],
+            "u": ev["u"], "pu": ev["U"] - 1, "b": ev["b"], "a": ev["a"]}
+    env = {"stream": "btcusdt@depth@100ms", "data": usdm}
+    return json.dumps(env, separators=(",", ":")).encode()
+
+
+def simd_rows(quick: bool = False, rounds: int = 15) -> dict[str, Any]:
+    """ns per call and GB/s of the Binance spot and USD-M events at every SIMD level,
+    decode alone and decode + convert, interleaved rounds, medians."""
+    iters = 200 if quick else 5_000
+    rounds = 3 if quick else rounds
+    work = {"spot": depth_payload(), "usdm": usdm_payload()}
+    times: dict[tuple[str, str, bool], list[float]] = {}
+    old = _parse.simd_level()
+    try:
+        for _ in range(rounds):
+            for level in _parse.simd_levels():
+                _parse._set_simd_level(level)
+                for name, p in work.items():
+                    for conv in (False, True):
+                        t = _benchkit.bench_decode("binance", p, iters, 8, 8, convert=conv)
+                        times.setdefault((name, level, conv), []).append(t / iters)
+    finally:
+        _parse._set_simd_level(old)
+    out: dict[str, Any] = {"simd_levels": list(_parse.simd_levels()), "simd_rounds": rounds}
+    for (name, level, conv), ts in times.items():
+        key = f"binance_{name}_{level}_{'decode_convert' if conv else 'decode'}"
+        med = statistics.median(ts)
+        out[f"{key}_ns"] = med
+        out[f"{key}_gb_per_s"] = len(work[name]) / med
+        base = statistics.median(times[(name, "scalar", conv)])
+        out[f"{key}_vs_scalar"] = med / base
+    return out
 
 
 def coinbase_payload(levels: int = 30) -> bytes:
@@ -109,6 +153,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     out["json_loads_over_decode"] = out["json_loads_ns"] / out["decode_binance_ns"]
     if out["orjson_loads_ns"] is not None:
         out["orjson_loads_over_decode"] = out["orjson_loads_ns"] / out["decode_binance_ns"]
+    out.update(simd_rows(quick))
     return out
 
 
@@ -129,6 +174,16 @@ def main(argv: list[str] | None = None) -> int:
           f"spaced {res['decode_binance_spaced_ns']:.0f} ns")
     print(f"decode+convert Coinbase AT l2_data ({res['coinbase_payload_bytes']} B, 30 updates): "
           f"{res['decode_coinbase_ns']:.0f} ns (json.loads {res['coinbase_json_loads_ns']:.0f} ns)")
+    print(f"Binance at each SIMD level (median of {res['simd_rounds']} interleaved rounds; "
+          f"x: over scalar in this run):")
+    for name in ("spot", "usdm"):
+        for level in res["simd_levels"]:
+            cells = []
+            for what in ("decode", "decode_convert"):
+                k = f"binance_{name}_{level}_{what}"
+                cells.append(f"{what.replace('_', '+')} {res[k + '_ns']:.0f} ns "
+                             f"{res[k + '_gb_per_s']:.2f} GB/s x{res[k + '_vs_scalar']:.2f}")
+            print(f"  {name:4} {level:6}  " + "   ".join(cells))
     print(f"json.loads: {res['json_loads_ns']:.0f} ns ({res['json_loads_over_decode']:.1f}x)")
     if res["orjson_loads_ns"] is not None:
         print(f"orjson.loads: {res['orjson_loads_ns']:.0f} ns "

@@ -65,14 +65,27 @@ echo "== pytest (ASan + UBSan)"
 LOGS="$(cd "$VENV" && pwd)/sanitizer-logs"
 rm -rf "$LOGS"
 mkdir -p "$LOGS"
+sanitized_pytest() {
+    LD_PRELOAD="$ASAN_LIB" \
+    ASAN_OPTIONS="detect_leaks=0:log_path=$LOGS/asan" \
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    PYTHONMALLOC=malloc \
+    HYPOTHESIS_PROFILE=ci \
+        "$VENV/bin/python" -m pytest -m "not slow" --timeout=600 -n 2 --capture=sys "$@"
+}
 rc=0
-LD_PRELOAD="$ASAN_LIB" \
-ASAN_OPTIONS="detect_leaks=0:log_path=$LOGS/asan" \
-UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-PYTHONMALLOC=malloc \
-HYPOTHESIS_PROFILE=ci \
-    "$VENV/bin/python" -m pytest -m "not slow" --timeout=600 -n 2 --capture=sys \
-    "${TESTS[@]}" "$@" || rc=$?
+sanitized_pytest "${TESTS[@]}" "$@" || rc=$?
+# Every SIMD level of the level-array fast path (docs/architecture.md, "Decoder fast
+# paths"): the run above is at the default level (tests/test_simd_dispatch.py already
+# compares every level in-process); the Binance decode tests run once more per other
+# level this machine has, FASTFEED_SIMD forcing it (~30 s each under the sanitizers).
+levels=$(LD_PRELOAD="$ASAN_LIB" ASAN_OPTIONS=detect_leaks=0 "$VENV/bin/python" -c \
+    "from fastfeed import _parse; print(*_parse.simd_levels()[1:])")
+for level in $levels; do
+    echo "== pytest FASTFEED_SIMD=$level (ASan + UBSan)"
+    FASTFEED_SIMD=$level sanitized_pytest tests/test_decode_binance.py \
+        tests/test_simd_dispatch.py tests/test_corpus.py "$@" || rc=$?
+done
 reports=("$LOGS"/*)
 if [ -e "${reports[0]}" ]; then
     echo "== sanitizer reports (${#reports[@]}, in $LOGS)"

@@ -62,8 +62,8 @@ def bench_parse_decimal(text: bytes, decimals: int, iterations: int) -> int:
     """Total ns for ``iterations`` parses (loop in C)."""
 
 def bench_decode(venue: str, payload: bytes, iterations: int, price_decimals: int,
-                 size_decimals: int, *, snapshot: bool = False) -> int:
-    """Total ns for ``iterations`` decode+convert runs (loop in C)."""
+                 size_decimals: int, *, snapshot: bool = False, convert: bool = True) -> int:
+    """Total ns for ``iterations`` decode+convert runs (``convert=False``: decode alone)."""
 
 def bench_trades(core: OfflineTradeCore, payloads: list[bytes]) -> tuple[int, int]:
     """Route every payload once through a trade stream: (total ns, trades recorded)."""

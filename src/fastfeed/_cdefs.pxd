@@ -46,6 +46,35 @@ cdef extern from "ff_swar.h":
                             int64_t* out) noexcept nogil
 
 
+cdef extern from "ff_simd.h":
+    # Run-time SIMD dispatch for the level-array fast path (docs/architecture.md,
+    # "Decoder fast paths"): level codes, detection, the level in use.
+    enum:
+        FF_SIMD_SCALAR
+        FF_SIMD_SSE2
+        FF_SIMD_AVX2
+        FF_SIMD_NEON
+    int ff_simd_detect() noexcept nogil
+    int ff_simd_available(int level) noexcept nogil
+    int ff_simd_set(int level) noexcept nogil
+    int ff_simd_level() noexcept nogil
+    # Quote / non-digit bitmaps of p[0 .. 64 * nblocks), one word per 64 bytes.
+    void ff_simd_classify(const char* p, Py_ssize_t nblocks, uint64_t* quote,
+                          uint64_t* nondigit) noexcept nogil
+    # 64 bits of a bitmap from bit offset o (word o // 64 + 1 must exist).
+    uint64_t ff_bits_at(const uint64_t* a, Py_ssize_t o) noexcept nogil
+    ctypedef struct ff_tight_lv:
+        int32_t p_off
+        int32_t p_len
+        int32_t s_off
+        int32_t s_len
+        int64_t p_pre
+        int64_t s_pre
+    # One usual `["price","size"]` level at lp[0] from its 64-byte masks (72 bytes
+    # readable): the index past its ']', or 0 for any other shape.
+    int ff_tight_level(const char* lp, uint64_t qm, uint64_t nm, ff_tight_lv* o) noexcept nogil
+
+
 cdef extern from "ff_shm.h":
     # Shared-memory market segment (docs/shm.md): layout constants, seqlock writers and
     # readers of a slot's book and of its market block (best bid/offer, last trades).

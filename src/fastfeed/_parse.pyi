@@ -22,6 +22,29 @@ KRAKEN_CANDLE_MINUTES: tuple[tuple[str, int], ...]
 #: Bybit ``kline`` interval names
 BYBIT_CANDLE_INTERVALS: tuple[str, ...]
 
+def simd_levels() -> tuple[str, ...]:
+    """The SIMD levels this machine runs, lowest first (what FASTFEED_SIMD may name)."""
+
+def simd_level() -> str:
+    """The SIMD level the level-array fast path uses, chosen once at import."""
+
+def _set_simd_level(name: str) -> str:
+    """Switch the SIMD level (tests and benches only); returns the previous one."""
+
+def _init_simd_level(env: str) -> None:
+    """Apply a FASTFEED_SIMD value (what import does once)."""
+
+def _bn_paths(
+    payload: bytes | bytearray | memoryview,
+    price_decimals: int,
+    size_decimals: int,
+    price_tick: int = 1,
+    size_step: int = 1,
+    *,
+    snapshot: bool = False,
+) -> tuple[bool, str | None]:
+    """Differential check of the Binance fast paths at every SIMD level on one payload."""
+
 def reason_name(code: int) -> str:
     """snake_case name of a reject reason (e.g. "malformed_json")."""
 

@@ -51,7 +51,7 @@ cimport cython
 from libc.stdint cimport (
     int8_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t, INT32_MAX, INT64_MAX,
 )
-from libc.string cimport memchr, memcmp, memcpy, memset
+from libc.string cimport memchr, memcmp, memcpy, memset, strcmp
 
 from fastfeed._types cimport (
     MAX_BATCH_LEVELS, SIDE_BID, SIDE_ASK, SEG_UPDATE, SEG_SNAPSHOT,
@@ -78,6 +78,10 @@ from fastfeed._types cimport (
 from fastfeed._cdefs cimport (
     FF_I64_LIM, FF_POW10, ff_ctz64, ff_fast_uint, ff_pre_decimal, ff_scan_string, ff_skip_zeros,
     ff_take_digits,
+)
+from fastfeed._cdefs cimport (
+    FF_SIMD_SCALAR, ff_bits_at, ff_simd_available, ff_simd_classify, ff_simd_level, ff_simd_set,
+    ff_tight_level, ff_tight_lv,
 )
 from fastfeed._cdefs cimport (
     ff_i128, ff_i128_add, ff_i128_from64, ff_i128_hi, ff_i128_lo, ff_i128_mul,

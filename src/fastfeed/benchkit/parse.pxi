@@ -35,9 +35,10 @@ def bench_parse_decimal(bytes text, int decimals, long long iterations) -> int:
 
 
 def bench_decode(str venue, bytes payload, long long iterations, int price_decimals,
-                 int size_decimals, *, bint snapshot=False) -> int:
+                 int size_decimals, *, bint snapshot=False, bint convert=True) -> int:
     """Total nanoseconds (monotonic clock, measured in C) for ``iterations`` rounds of
-    decode + convert of every segment of ``payload``; the payload must decode cleanly."""
+    decode + convert of every segment of ``payload`` (``convert=False``: decode alone);
+    the payload must decode cleanly."""
     cdef DecodeFn fn = venue_decoder(venue, snapshot)
     cdef const char* p = payload
     cdef Py_ssize_t n = len(payload)
@@ -57,6 +58,8 @@ def bench_decode(str venue, bytes payload, long long iterations, int price_decim
         for _k in range(iterations):
             ff_barrier()
             rc |= fn(p, n, &b)
+            if not convert:
+                continue
             for si in range(b.n_segs):
                 rc |= convert_segment(&b, &b.segs[si], &price_grid, &size_grid)
         t1 = ff_monotonic_ns()

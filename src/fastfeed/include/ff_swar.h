@@ -121,6 +121,28 @@ static const uint64_t FF_I64_LIM[19] = {
     922337203685ULL, 92233720368ULL, 9223372036ULL, 922337203ULL, 92233720ULL,
     9223372ULL, 922337ULL, 92233ULL, 9223ULL, 922ULL, 92ULL, 9ULL
 };
+/* The pre-parse (below) of j integer digits, the low j bytes of w (1..8), and k fraction
+   digits, the low k bytes of w2 (k = 0: none; else 1..8); the other bytes are ignored.
+   Always inlined (it was ff_pre_decimal's body; the SIMD level loop calls it too). */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline uint64_t ff_pre_value(uint64_t w, int j, uint64_t w2, int k) {
+    uint64_t nz, iv;
+    int f;
+    if (k == 0) return ff_value8(w << (64 - 8 * j)) << 5;
+    nz = (w2 ^ 0x3030303030303030ULL) & (k == 8 ? ~0ULL : ((1ULL << (8 * k)) - 1));
+    if (!nz) return ff_value8(w << (64 - 8 * j)) << 5;
+    f = ((63 - ff_clz64(nz)) >> 3) + 1;
+    if (j + f <= 8) {
+        /* one conversion: integer digits then the f fraction digits, in one word
+           (leading NUL bytes count as 0 digits) */
+        return (ff_value8(((w << (64 - 8 * j)) >> (8 * f)) | (w2 << (64 - 8 * f))) << 5)
+               | (uint64_t)f;
+    }
+    iv = ff_value8(w << (64 - 8 * j));
+    return ((iv * FF_POW10[f] + ff_value8(w2 << (64 - 8 * f))) << 5) | (uint64_t)f;
+}
 /* Phase-1 pre-parse of the usual level string (s just past the opening quote, at least
    24 readable bytes): 1..8 integer digits, optionally '.' and 1..8 fraction digits, then
    the closing '"'. On success returns the string length and sets
@@ -130,27 +152,16 @@ static const uint64_t FF_I64_LIM[19] = {
    scans the string the general way and phase 2 parses it with parse_decimal). */
 static inline Py_ssize_t ff_pre_decimal(const char* s, uint64_t* pre) {
 #if FF_SWAR
-    uint64_t w = ff_load8(s), m = ff_nondigit8(w), iv, w2, m2, nz;
-    int j = m ? (ff_ctz64(m) >> 3) : 8, k, f;
+    uint64_t w = ff_load8(s), m = ff_nondigit8(w), w2, m2;
+    int j = m ? (ff_ctz64(m) >> 3) : 8, k;
     if (j == 0) return -1;
-    if (s[j] == '"') { *pre = ff_value8(w << (64 - 8 * j)) << 5; return j; }
+    if (s[j] == '"') { *pre = ff_pre_value(w, j, 0, 0); return j; }
     if (s[j] != '.') return -1;
     w2 = ff_load8(s + j + 1);
     m2 = ff_nondigit8(w2);
     k = m2 ? (ff_ctz64(m2) >> 3) : 8;
     if (k == 0 || s[j + 1 + k] != '"') return -1;
-    nz = (w2 ^ 0x3030303030303030ULL) & (k == 8 ? ~0ULL : ((1ULL << (8 * k)) - 1));
-    if (!nz) { *pre = ff_value8(w << (64 - 8 * j)) << 5; return j + 1 + k; }
-    f = ((63 - ff_clz64(nz)) >> 3) + 1;
-    if (j + f <= 8) {
-        /* one conversion: integer digits then the f fraction digits, in one word
-           (leading NUL bytes count as 0 digits) */
-        *pre = (ff_value8(((w << (64 - 8 * j)) >> (8 * f)) | (w2 << (64 - 8 * f))) << 5)
-               | (uint64_t)f;
-    } else {
-        iv = ff_value8(w << (64 - 8 * j));
-        *pre = ((iv * FF_POW10[f] + ff_value8(w2 << (64 - 8 * f))) << 5) | (uint64_t)f;
-    }
+    *pre = ff_pre_value(w, j, w2, k);
     return j + 1 + k;
 #else
     (void)s; (void)pre;

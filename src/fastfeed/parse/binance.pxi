@@ -201,6 +201,7 @@ cdef Py_ssize_t _bn_fast_event(const char* p, Py_ssize_t i, Py_ssize_t n,
     cdef const char* sym
     cdef Py_ssize_t j
     cdef Segment* seg
+    cdef TightScan ts
     if not _lit(p, i, n, '{"e":"depthUpdate","E":', 23):
         return -1
     i = ff_fast_uint(p, i + 23, n, &E)
@@ -237,10 +238,11 @@ cdef Py_ssize_t _bn_fast_event(const char* p, Py_ssize_t i, Py_ssize_t n,
         return -1
     cur_init(&c, p, n)
     c.i = i + 5
-    if _levels_tight(&c, b, SIDE_BID) < 0 or not _lit(p, c.i, n, ',"a":[', 6):
+    tight_scan_init(&ts)            # the asks reuse the bitmaps classified for the bids
+    if _levels_tight(&c, b, SIDE_BID, &ts) < 0 or not _lit(p, c.i, n, ',"a":[', 6):
         return -1
     c.i += 5
-    if _levels_tight(&c, b, SIDE_ASK) < 0 or not _lit(p, c.i, n, '}', 1):
+    if _levels_tight(&c, b, SIDE_ASK, &ts) < 0 or not _lit(p, c.i, n, '}', 1):
         return -1
     if not _ns_from_ms_ok(E) or not _ns_from_ms_ok(T):
         return -1
@@ -284,14 +286,19 @@ cdef int _bn_fast(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil:
 cdef int decode_binance_depth(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil:
     """Binance spot/USD-M ``depthUpdate`` (raw or combined-stream form), subscribe results
     (MSG_CONTROL), ``{"code":..}`` errors (MSG_VENUE_ERROR), other events (MSG_IGNORED)."""
+    batch_reset(b)
+    if _bn_fast(p, n, b) == DEC_OK:
+        return DEC_OK
+    return _bn_general(p, n, b)
+
+
+cdef int _bn_general(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil:
+    # decode_binance_depth without its fast path: what alone decides anything unusual
     cdef Cursor c
     cdef BnObj top
     cdef BnObj inner
     cdef BnObj* ev = &top
     cdef Segment* seg
-    batch_reset(b)
-    if _bn_fast(p, n, b) == DEC_OK:
-        return DEC_OK
     batch_reset(b)
     cur_init(&c, p, n)
     _bn_init(&top)
@@ -418,6 +425,108 @@ cdef int decode_binance_snapshot(const char* p, Py_ssize_t n, DeltaBatch* b) noe
     b.event_time_ns = o.E * 1000000
     b.txn_time_ns = o.T * 1000000
     return DEC_OK
+
+
+# -- the differential check of the fast paths (benches/fuzz.py --paths) ---------------
+
+cdef int _decode_convert(DecodeFn fn, const char* p, Py_ssize_t n, DeltaBatch* b,
+                         const Grid* pg, const Grid* sg, bint convert) noexcept nogil:
+    cdef int rc = fn(p, n, b)
+    cdef Py_ssize_t si
+    if rc != DEC_OK or not convert:
+        return rc
+    for si in range(b.n_segs):
+        rc = convert_segment(b, &b.segs[si], pg, sg)
+        if rc != DEC_OK:
+            return rc
+    return DEC_OK
+
+
+cdef str _batch_diff(const DeltaBatch* a, int ra, const DeltaBatch* b, int rb):
+    # None if the two batches (and return codes) are the same, field by field
+    cdef Py_ssize_t k
+    cdef const Delta* x
+    cdef const Delta* y
+    cdef const Segment* s
+    cdef const Segment* t
+    if ra != rb or a.error != b.error or a.error_offset != b.error_offset:
+        return f"code {ra}/{rb}, error {a.error}/{b.error} at {a.error_offset}/{b.error_offset}"
+    if (a.error_detail == NULL) != (b.error_detail == NULL) or (
+            a.error_detail != NULL and strcmp(a.error_detail, b.error_detail) != 0):
+        return "error detail"
+    if ra != DEC_OK:
+        return None
+    if (a.msg_kind != b.msg_kind or a.first_id != b.first_id or a.last_id != b.last_id
+            or a.prev_id != b.prev_id or a.event_time_ns != b.event_time_ns
+            or a.txn_time_ns != b.txn_time_ns or a.off_grid != b.off_grid
+            or a.decimal_error != b.decimal_error):
+        return "header"
+    if a.n_levels != b.n_levels or a.n_segs != b.n_segs:
+        return f"{a.n_levels}/{b.n_levels} levels, {a.n_segs}/{b.n_segs} segments"
+    for k in range(a.n_levels):
+        x = &a.levels[k]
+        y = &b.levels[k]
+        if (x.side != y.side or x.price_ptr != y.price_ptr or x.size_ptr != y.size_ptr
+                or x.price_len != y.price_len or x.size_len != y.size_len
+                or x.price != y.price or x.size != y.size):
+            return f"level {k}: {x.price}/{y.price}, {x.size}/{y.size}"
+    for k in range(a.n_segs):
+        s = &a.segs[k]
+        t = &b.segs[k]
+        if (s.symbol_ptr != t.symbol_ptr or s.symbol_len != t.symbol_len or s.kind != t.kind
+                or s.start != t.start or s.count != t.count
+                or s.event_time_ns != t.event_time_ns):
+            return f"segment {k}"
+    return None
+
+
+def _bn_paths(payload, int price_decimals, int size_decimals, int64_t price_tick=1,
+              int64_t size_step=1, *, bint snapshot=False) -> tuple:
+    """Differential check of the Binance fast paths on one payload (benches/fuzz.py
+    ``--paths``; docs/architecture.md#decoder-fast-paths): the decoder at every SIMD level
+    this machine runs against the general decoder alone at the scalar level (converted),
+    and each level's phase-1 batch against the scalar level's (pre-parses included).
+    ``snapshot``: the REST decoder (no fast path; its level arrays take the SIMD loop).
+    Returns ``(fast path decided, None or what differed)``."""
+    cdef bytes data = bytes(payload)
+    cdef const char* p = data
+    cdef Py_ssize_t n = len(data)
+    cdef DecodeFn fn = decode_binance_snapshot if snapshot else decode_binance_depth
+    cdef DecodeFn general = decode_binance_snapshot if snapshot else _bn_general
+    cdef DeltaBatch ref, raw, got
+    cdef Grid pg, sg
+    cdef int r_ref, r_raw, r_got, fast
+    cdef int old = ff_simd_level()
+    _check_scale(price_decimals, size_decimals, price_tick, size_step)
+    grid_init(&pg, price_decimals, price_tick)
+    grid_init(&sg, size_decimals, size_step)
+    if batch_init(&ref, 64) < 0 or batch_init(&raw, 64) < 0 or batch_init(&got, 64) < 0:
+        raise MemoryError()
+    diff = None
+    try:
+        ff_simd_set(FF_SIMD_SCALAR)
+        r_ref = _decode_convert(general, p, n, &ref, &pg, &sg, True)
+        r_raw = _decode_convert(fn, p, n, &raw, &pg, &sg, False)
+        batch_reset(&got)
+        fast = not snapshot and _bn_fast(p, n, &got) == DEC_OK
+        for level in simd_levels():
+            ff_simd_set(_SIMD_NAMES.index(level))
+            r_got = _decode_convert(fn, p, n, &got, &pg, &sg, False)
+            diff = _batch_diff(&got, r_got, &raw, r_raw)
+            if diff is not None:
+                diff = f"{level} phase 1 vs scalar: {diff}"
+                break
+            r_got = _decode_convert(fn, p, n, &got, &pg, &sg, True)
+            diff = _batch_diff(&got, r_got, &ref, r_ref)
+            if diff is not None:
+                diff = f"{level} vs the general decoder: {diff}"
+                break
+    finally:
+        ff_simd_set(old)
+        batch_free(&ref)
+        batch_free(&raw)
+        batch_free(&got)
+    return bool(fast), diff
 
 
 _register("binance-depth", decode_binance_depth)

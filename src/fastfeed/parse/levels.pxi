@@ -123,54 +123,217 @@ cdef inline Py_ssize_t _dec_string(const char* p, Py_ssize_t i, Py_ssize_t n,
     return -1
 
 
-cdef int _levels_tight(Cursor* c, DeltaBatch* b, uint8_t side) noexcept nogil:
-    """At '[': ``[["price","size"],...]`` with no whitespace and no escapes, the shape
-    venues send. 0: parsed (spans recorded, decimals pre-parsed in the same pass);
-    -1: any deviation (nothing reported: the caller restores the batch and cursor and
-    runs the general loop, which gives the exact result or error)."""
-    cdef const char* p = c.p
-    cdef Py_ssize_t n = c.n
-    cdef Py_ssize_t i = c.i + 1
+cdef inline Py_ssize_t _tight_level(const char* p, Py_ssize_t i, Py_ssize_t n, DeltaBatch* b,
+                                    uint8_t side) noexcept nogil:
+    """One level ``["price","size"]`` at p[i], the SWAR way: the index just past its ']'
+    (readable: the ',' or ']' after it), or -1 on any deviation."""
     cdef Py_ssize_t q
     cdef int64_t pre
+    cdef Delta* d
+    if n - i < 2 or p[i] != b'[' or p[i + 1] != b'"':
+        return -1
+    i += 2
+    q = _dec_string(p, i, n, &pre)
+    if q < 0 or q - i > INT32_MAX:
+        return -1
+    d = batch_next_level(b)
+    if d == NULL:
+        return -1
+    d.side = side
+    d.price_ptr = p + i
+    d.price_len = <int32_t>(q - i)
+    d.price = pre
+    if n - q < 3 or p[q + 1] != b',' or p[q + 2] != b'"':
+        return -1
+    i = q + 3
+    q = _dec_string(p, i, n, &pre)
+    if q < 0 or q - i > INT32_MAX:
+        return -1
+    d.size_ptr = p + i
+    d.size_len = <int32_t>(q - i)
+    d.size = pre
+    if n - q < 3 or p[q + 1] != b']':
+        return -1
+    return q + 2
+
+
+cdef enum:
+    # 64-byte blocks classified at a time by the SIMD loop (1 KB: a usual depth event)
+    _TIGHT_BLOCKS = 16
+    # bytes ff_tight_level may read from a level's start; a shorter tail is copied
+    _TIGHT_READ = 72
+    # the tail copy: the payload's last bytes (a tail level starts past the 8th of them)
+    _TIGHT_TAIL = 80
+
+
+ctypedef struct TightScan:
+    # Quote / non-digit bitmaps of p[base .. end) (a zero word after the last block, for
+    # ff_bits_at), reused by consecutive level arrays of one payload.
+    const char* p
+    Py_ssize_t base
+    Py_ssize_t end
+    uint64_t quote[_TIGHT_BLOCKS + 1]
+    uint64_t nondigit[_TIGHT_BLOCKS + 1]
+
+
+cdef inline void tight_scan_init(TightScan* ts) noexcept nogil:
+    ts.p = NULL
+    ts.base = 0
+    ts.end = 0
+
+
+cdef int _levels_tight_simd(Cursor* c, DeltaBatch* b, uint8_t side, TightScan* ts) noexcept nogil:
+    # docs/architecture.md#decoder-fast-paths: the usual level is found from quote and
+    # non-digit bitmaps (no serial scan), anything else goes to _tight_level, so the batch
+    # is exactly the SWAR loop's
+    cdef const char* p = c.p
+    cdef const char* lp
+    cdef Py_ssize_t n = c.n
+    cdef Py_ssize_t i = c.i + 1
+    cdef Py_ssize_t nblk
+    cdef int r
+    cdef ff_tight_lv lv
+    cdef uint64_t tq[2]
+    cdef uint64_t tn[2]
+    cdef char tail[_TIGHT_TAIL + _TIGHT_READ + 8]
+    cdef bint tail_ready = False
     cdef Delta* d
     cdef char ch
     if i < n and p[i] == b']':
         c.i = i + 1
         return 0
+    if ts.p != p:
+        tight_scan_init(ts)
+        ts.p = p
     while True:
-        if n - i < 2 or p[i] != b'[' or p[i + 1] != b'"':
-            return -1
-        i += 2
-        q = _dec_string(p, i, n, &pre)
-        if q < 0 or q - i > INT32_MAX:
-            return -1
-        d = batch_next_level(b)
-        if d == NULL:
-            return -1
-        d.side = side
-        d.price_ptr = p + i
-        d.price_len = <int32_t>(q - i)
-        d.price = pre
-        if n - q < 3 or p[q + 1] != b',' or p[q + 2] != b'"':
-            return -1
-        i = q + 3
-        q = _dec_string(p, i, n, &pre)
-        if q < 0 or q - i > INT32_MAX:
-            return -1
-        d.size_ptr = p + i
-        d.size_len = <int32_t>(q - i)
-        d.size = pre
-        if n - q < 3 or p[q + 1] != b']':
-            return -1
-        ch = p[q + 2]
-        i = q + 3
+        if n - i >= _TIGHT_READ:
+            if i + 64 > ts.end or i < ts.base:
+                nblk = (n - i) >> 6
+                if nblk > _TIGHT_BLOCKS:
+                    nblk = _TIGHT_BLOCKS
+                ff_simd_classify(p + i, nblk, ts.quote, ts.nondigit)
+                ts.quote[nblk] = 0
+                ts.nondigit[nblk] = 0
+                ts.base = i
+                ts.end = i + 64 * nblk
+            lp = p + i
+            r = ff_tight_level(lp, ff_bits_at(ts.quote, i - ts.base),
+                               ff_bits_at(ts.nondigit, i - ts.base), &lv)
+        elif n >= _TIGHT_TAIL:
+            # the tail: a zero-padded copy of the payload's last bytes (fixed sizes: plain
+            # moves; a NUL is no quote, digit nor structure, so only a level whose bytes
+            # are all real can match)
+            if not tail_ready:
+                memcpy(tail, p + n - _TIGHT_TAIL, _TIGHT_TAIL)
+                memset(tail + _TIGHT_TAIL, 0, _TIGHT_READ + 8)
+                tail_ready = True
+            lp = tail + (i - (n - _TIGHT_TAIL))
+            ff_simd_classify(lp, 1, tq, tn)
+            r = ff_tight_level(lp, tq[0], tn[0], &lv)
+        else:
+            r = 0
+        if r > 0:
+            d = batch_next_level(b)
+            if d == NULL:
+                return -1
+            d.side = side
+            d.price_ptr = p + i + lv.p_off
+            d.price_len = lv.p_len
+            d.price = lv.p_pre
+            d.size_ptr = p + i + lv.s_off
+            d.size_len = lv.s_len
+            d.size = lv.s_pre
+            ch = lp[r]
+            i += r + 1
+        else:
+            i = _tight_level(p, i, n, b, side)
+            if i < 0:
+                return -1
+            ch = p[i]
+            i += 1
         if ch == b',':
             continue
         if ch == b']':
             c.i = i
             return 0
         return -1
+
+
+cdef int _levels_tight(Cursor* c, DeltaBatch* b, uint8_t side, TightScan* ts) noexcept nogil:
+    """At '[': ``[["price","size"],...]`` with no whitespace and no escapes, the shape
+    venues send. 0: parsed (spans recorded, decimals pre-parsed in the same pass);
+    -1: any deviation (nothing reported: the caller restores the batch and cursor and
+    runs the general loop, which gives the exact result or error). ``ts``: the SIMD
+    loop's bitmaps, shared by the arrays of one payload (NULL: a fresh one)."""
+    cdef Py_ssize_t i
+    cdef char ch
+    cdef TightScan own
+    if ff_simd_level() != FF_SIMD_SCALAR:
+        if ts == NULL:
+            tight_scan_init(&own)
+            ts = &own
+        return _levels_tight_simd(c, b, side, ts)
+    i = c.i + 1
+    if i < c.n and c.p[i] == b']':
+        c.i = i + 1
+        return 0
+    while True:
+        i = _tight_level(c.p, i, c.n, b, side)
+        if i < 0:
+            return -1
+        ch = c.p[i]
+        i += 1
+        if ch == b',':
+            continue
+        if ch == b']':
+            c.i = i
+            return 0
+        return -1
+
+
+# SIMD levels by FF_SIMD_* code (docs/architecture.md#decoder-fast-paths)
+_SIMD_NAMES = ("scalar", "sse2", "avx2", "neon")
+
+
+def simd_levels() -> tuple:
+    """The SIMD levels this machine runs, lowest first (``"scalar"`` always; ``"sse2"``
+    and ``"avx2"`` on x86-64, ``"neon"`` on aarch64): what ``FASTFEED_SIMD`` may name."""
+    return tuple(name for code, name in enumerate(_SIMD_NAMES) if ff_simd_available(code))
+
+
+def simd_level() -> str:
+    """The SIMD level the level-array fast path uses, chosen once at import: the best this
+    CPU runs, or the one ``FASTFEED_SIMD`` names (docs/architecture.md, "Decoder fast
+    paths"). Every level decodes to exactly the same batches; only the speed differs."""
+    return _SIMD_NAMES[ff_simd_level()]
+
+
+def _set_simd_level(str name) -> str:
+    """Switch the SIMD level (tests and benches only; not thread-safe against a decode in
+    flight, which would still be correct): returns the previous level's name."""
+    if name not in _SIMD_NAMES or not ff_simd_available(_SIMD_NAMES.index(name)):
+        raise ValueError(f"SIMD level {name!r} is not one this machine runs "
+                         f"({', '.join(simd_levels())})")
+    return _SIMD_NAMES[ff_simd_set(_SIMD_NAMES.index(name))]
+
+
+def _init_simd_level(str env) -> None:
+    # FASTFEED_SIMD, read once at import. Unset, "" or "auto": scalar for now, the SIMD
+    # loop measured slower than the SWAR one on the Binance workloads
+    # (docs/architecture.md#decoder-fast-paths); a level must be asked for by name
+    if env in ("", "auto"):
+        ff_simd_set(FF_SIMD_SCALAR)
+        return
+    if env not in _SIMD_NAMES:
+        raise ValueError(f"FASTFEED_SIMD={env!r} is not one of auto, {', '.join(_SIMD_NAMES)}")
+    if not ff_simd_available(_SIMD_NAMES.index(env)):
+        raise ValueError(f"FASTFEED_SIMD={env!r}: this machine runs {', '.join(simd_levels())}")
+    ff_simd_set(_SIMD_NAMES.index(env))
+
+
+import os as _os
+_init_simd_level(_os.environ.get("FASTFEED_SIMD", "").strip().lower())
+del _os
 
 
 cdef int _levels_fast(Cursor* c, DeltaBatch* b, uint8_t side, bint with_side,
@@ -251,7 +414,7 @@ cdef int _levels(Cursor* c, DeltaBatch* b, uint8_t side, bint with_side, Pending
     cur_peek(c)
     start = c.i
     if not with_side and start < c.n and c.p[start] == b'[':
-        if _levels_tight(c, b, side) == 0:
+        if _levels_tight(c, b, side, NULL) == 0:
             return 0
         b.n_levels = saved
         c.i = start

@@ -1,0 +1,241 @@
+/* SIMD classification for the level-array fast path, chosen at run time (declared for
+ * Cython in fastfeed/_cdefs.pxd; the rules are in docs/architecture.md, "Decoder fast
+ * paths").
+ *
+ * Levels: FF_SIMD_SCALAR (the SWAR loop of parse/levels.pxi, every machine), FF_SIMD_SSE2
+ * (x86-64 baseline), FF_SIMD_AVX2 (x86-64 when the CPU and OS have it: gcc/clang
+ * target("avx2") functions, never -march), FF_SIMD_NEON (little-endian aarch64, always
+ * present there). ff_simd_detect() is the best level this machine runs; the module picks
+ * one once at import (FASTFEED_SIMD may force a lower one) and stores it with
+ * ff_simd_set().
+ *
+ * ff_simd_classify reads exactly 64 * nblocks bytes: callers classify only whole
+ * blocks that lie inside the payload and handle a shorter tail from a zero-padded copy.
+ * The SIMD levels need little-endian words (the SWAR conversions): FF_SWAR gates them. */
+#ifndef FF_SIMD_H
+#define FF_SIMD_H
+
+#include <Python.h>     /* Py_ssize_t */
+#include <stdint.h>
+#include <string.h>
+
+#include "ff_bits.h"
+#include "ff_swar.h"
+
+enum { FF_SIMD_SCALAR = 0, FF_SIMD_SSE2 = 1, FF_SIMD_AVX2 = 2, FF_SIMD_NEON = 3 };
+
+#if FF_SWAR && (defined(__x86_64__) || defined(_M_X64))
+#define FF_SIMD_X86 1
+#include <emmintrin.h>
+#if defined(__GNUC__)
+#include <immintrin.h>
+#define FF_SIMD_HAVE_AVX2 1
+#endif
+#elif FF_SWAR && (defined(__aarch64__) || defined(_M_ARM64)) && !defined(__ARM_BIG_ENDIAN)
+#define FF_SIMD_ARM 1
+#include <arm_neon.h>
+#endif
+
+/* Always inlined into the level loop: called out of line, the level's fields come back
+   through the stack as narrow stores read wide (a store-forwarding stall per level). */
+#if defined(__GNUC__)
+#define FF_SIMD_INLINE static inline __attribute__((always_inline))
+#else
+#define FF_SIMD_INLINE static inline
+#endif
+
+/* The level in use (one per extension module that includes this header: only _parse). */
+static int ff_simd_level_now = FF_SIMD_SCALAR;
+
+#if FF_SIMD_X86
+/* 16 bytes: quote and non-digit bits. Non-digit: (b - '0') unsigned > 9, as a signed
+   compare after flipping the top bit (SSE2 has no unsigned byte compare). */
+static inline void ff_cls16_sse2(const char* p, uint64_t* q, uint64_t* nd, int sh) {
+    __m128i v = _mm_loadu_si128((const __m128i*)(const void*)p);
+    __m128i t = _mm_xor_si128(_mm_sub_epi8(v, _mm_set1_epi8('0')),
+                              _mm_set1_epi8((char)0x80));
+    *q |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"'))) << sh;
+    *nd |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpgt_epi8(t, _mm_set1_epi8((char)0x89)))
+           << sh;
+}
+static void ff_classify_sse2(const char* p, Py_ssize_t nblocks, uint64_t* quote,
+                             uint64_t* nondigit) {
+    Py_ssize_t k;
+    for (k = 0; k < nblocks; k++, p += 64) {
+        uint64_t q = 0, nd = 0;
+        ff_cls16_sse2(p, &q, &nd, 0);
+        ff_cls16_sse2(p + 16, &q, &nd, 16);
+        ff_cls16_sse2(p + 32, &q, &nd, 32);
+        ff_cls16_sse2(p + 48, &q, &nd, 48);
+        quote[k] = q;
+        nondigit[k] = nd;
+    }
+}
+#endif
+
+#if FF_SIMD_HAVE_AVX2
+__attribute__((target("avx2")))
+static inline void ff_cls32_avx2(const char* p, uint64_t* q, uint64_t* nd, int sh) {
+    __m256i v = _mm256_loadu_si256((const __m256i*)(const void*)p);
+    __m256i t = _mm256_xor_si256(_mm256_sub_epi8(v, _mm256_set1_epi8('0')),
+                                 _mm256_set1_epi8((char)0x80));
+    *q |= (uint64_t)(uint32_t)_mm256_movemask_epi8(
+        _mm256_cmpeq_epi8(v, _mm256_set1_epi8('"'))) << sh;
+    *nd |= (uint64_t)(uint32_t)_mm256_movemask_epi8(
+        _mm256_cmpgt_epi8(t, _mm256_set1_epi8((char)0x89))) << sh;
+}
+__attribute__((target("avx2")))
+static void ff_classify_avx2(const char* p, Py_ssize_t nblocks, uint64_t* quote,
+                             uint64_t* nondigit) {
+    Py_ssize_t k;
+    for (k = 0; k < nblocks; k++, p += 64) {
+        uint64_t q = 0, nd = 0;
+        ff_cls32_avx2(p, &q, &nd, 0);
+        ff_cls32_avx2(p + 32, &q, &nd, 32);
+        quote[k] = q;
+        nondigit[k] = nd;
+    }
+}
+#endif
+
+#if FF_SIMD_ARM
+/* 4 x 16 lanes of 0x00/0xFF to a 64-bit mask (bit i = byte i): weight each lane by its bit
+   and add neighbours pairwise three times. */
+static inline uint64_t ff_neon_mask64(uint8x16_t a, uint8x16_t b, uint8x16_t c,
+                                      uint8x16_t d) {
+    static const uint8_t w[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+    const uint8x16_t bits = vld1q_u8(w);
+    uint8x16_t s0 = vpaddq_u8(vandq_u8(a, bits), vandq_u8(b, bits));
+    uint8x16_t s1 = vpaddq_u8(vandq_u8(c, bits), vandq_u8(d, bits));
+    s0 = vpaddq_u8(s0, s1);
+    s0 = vpaddq_u8(s0, s0);
+    return vgetq_lane_u64(vreinterpretq_u64_u8(s0), 0);
+}
+static void ff_classify_neon(const char* p, Py_ssize_t nblocks, uint64_t* quote,
+                             uint64_t* nondigit) {
+    const uint8x16_t dq = vdupq_n_u8('"'), d0 = vdupq_n_u8('0'), d9 = vdupq_n_u8(9);
+    Py_ssize_t k;
+    for (k = 0; k < nblocks; k++, p += 64) {
+        const uint8_t* u = (const uint8_t*)p;
+        uint8x16_t v0 = vld1q_u8(u), v1 = vld1q_u8(u + 16);
+        uint8x16_t v2 = vld1q_u8(u + 32), v3 = vld1q_u8(u + 48);
+        quote[k] = ff_neon_mask64(vceqq_u8(v0, dq), vceqq_u8(v1, dq), vceqq_u8(v2, dq),
+                                  vceqq_u8(v3, dq));
+        nondigit[k] = ff_neon_mask64(
+            vcgtq_u8(vsubq_u8(v0, d0), d9), vcgtq_u8(vsubq_u8(v1, d0), d9),
+            vcgtq_u8(vsubq_u8(v2, d0), d9), vcgtq_u8(vsubq_u8(v3, d0), d9));
+    }
+}
+#endif
+
+/* The best level this machine runs. */
+static inline int ff_simd_detect(void) {
+#if FF_SIMD_HAVE_AVX2
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) return FF_SIMD_AVX2;   /* checks OS (XCR0) too */
+#endif
+#if FF_SIMD_X86
+    return FF_SIMD_SSE2;
+#elif FF_SIMD_ARM
+    return FF_SIMD_NEON;
+#else
+    return FF_SIMD_SCALAR;
+#endif
+}
+
+/* Can this machine run `level`? (SSE2 is implied by AVX2; NEON only on aarch64.) */
+static inline int ff_simd_available(int level) {
+    int best = ff_simd_detect();
+    if (level == FF_SIMD_SCALAR || level == best) return 1;
+    return level == FF_SIMD_SSE2 && best == FF_SIMD_AVX2;
+}
+
+/* Use `level` from now on (the caller checked ff_simd_available); returns the old one. */
+static inline int ff_simd_set(int level) {
+    int old = ff_simd_level_now;
+    ff_simd_level_now = level;
+    return old;
+}
+
+static inline int ff_simd_level(void) { return ff_simd_level_now; }
+
+/* Bit b of quote[k] / nondigit[k]: is p[64k + b] a '"' / not '0'..'9'. Reads p[0 ..
+   64 * nblocks); only valid at a SIMD level (the scalar level never calls it). */
+static inline void ff_simd_classify(const char* p, Py_ssize_t nblocks, uint64_t* quote,
+                                    uint64_t* nondigit) {
+    switch (ff_simd_level_now) {
+#if FF_SIMD_HAVE_AVX2
+    case FF_SIMD_AVX2: ff_classify_avx2(p, nblocks, quote, nondigit); return;
+#endif
+#if FF_SIMD_X86
+    case FF_SIMD_SSE2: ff_classify_sse2(p, nblocks, quote, nondigit); return;
+#endif
+#if FF_SIMD_ARM
+    case FF_SIMD_NEON: ff_classify_neon(p, nblocks, quote, nondigit); return;
+#endif
+    default: (void)p; (void)nblocks; (void)quote; (void)nondigit; return;
+    }
+}
+
+/* 64 bits of a classified bitmap from bit offset o (a[o / 64 + 1] must exist). */
+FF_SIMD_INLINE uint64_t ff_bits_at(const uint64_t* a, Py_ssize_t o) {
+    Py_ssize_t w = o >> 6;
+    unsigned sh = (unsigned)(o & 63);
+    return (a[w] >> sh) | ((a[w + 1] << 1) << (63 - sh));
+}
+
+/* One level of a tight array, found from the masks of lp[0..64), lp[0] == '[':
+   offsets and lengths of the price and size strings and their pre-parses. */
+typedef struct {
+    int32_t p_off, p_len, s_off, s_len;
+    int64_t p_pre, s_pre;
+} ff_tight_lv;
+
+/* lp[s..e) (e <= 63, the closing quote at e) as ff_pre_decimal's plain decimal: 1..8
+   digits, optionally '.' and 1..8 digits. 1 with *pre = ~pre-parse, else 0. */
+FF_SIMD_INLINE int ff_tight_decimal(const char* lp, uint64_t nm, int s, int e, int64_t* pre) {
+    uint64_t im = nm & ((1ULL << e) - 1) & ~((1ULL << s) - 1);
+    uint64_t w2 = 0;
+    int j, k = 0, dot;
+    if (!im) {
+        j = e - s;
+        if ((unsigned)(j - 1) > 7u) return 0;
+    } else {
+        dot = ff_ctz64(im);
+        if ((im & (im - 1)) || lp[dot] != '.') return 0;
+        j = dot - s;
+        k = e - dot - 1;
+        if ((unsigned)(j - 1) > 7u || (unsigned)(k - 1) > 7u) return 0;
+        w2 = ff_load8(lp + dot + 1);
+    }
+    *pre = ~(int64_t)ff_pre_value(ff_load8(lp + s), j, w2, k);
+    return 1;
+}
+
+/* The usual level `["<decimal>","<decimal>"]` at lp[0], within lp[0..64) (qm, nm: quote
+   and non-digit bits from lp; lp[0..72) readable). Returns the index just past its ']'
+   (lp[that] is the ',' or ']' after it, for the caller) or 0: any other shape (the
+   caller's scalar loop takes that level, so results stay exactly the scalar path's). */
+FF_SIMD_INLINE int ff_tight_level(const char* lp, uint64_t qm, uint64_t nm, ff_tight_lv* o) {
+    uint64_t r = qm & ~3ULL;
+    int q1, q2, q3;
+    if ((qm & 3) != 2 || lp[0] != '[' || !r) return 0;
+    q1 = ff_ctz64(r);
+    r &= r - 1;
+    if (!r) return 0;
+    q2 = ff_ctz64(r);
+    r &= r - 1;
+    if (!r) return 0;
+    q3 = ff_ctz64(r);
+    if (q2 != q1 + 2 || lp[q1 + 1] != ',' || q3 > 61 || lp[q3 + 1] != ']') return 0;
+    if (!ff_tight_decimal(lp, nm, 2, q1, &o->p_pre)
+            || !ff_tight_decimal(lp, nm, q2 + 1, q3, &o->s_pre))
+        return 0;
+    o->p_off = 2;
+    o->p_len = q1 - 2;
+    o->s_off = q2 + 1;
+    o->s_len = q3 - q2 - 1;
+    return q3 + 2;
+}
+
+#endif /* FF_SIMD_H */
