@@ -29,9 +29,11 @@ renders the burst, is left out), CPU µs per message (this process's CPU time fr
 the first connection is open to the last frame, divided by the frames; the simulator's
 CPU is not included), the ratio of its rate to the ceiling, fastfeed's speedup over each baseline
 (per run, then the median), and receive→applied latency percentiles (p50, p90, p99,
-p99.9, max) from fastfeed's ``recv_to_apply`` histograms (stamped in the frame callback,
-recorded after the book update). ``picows-orjson`` records the same interval with the
-same clock (a Python call per message, ~0.3 µs, included in its figures). With
+p99.9, max) from fastfeed's ``recv_to_apply`` histograms (stamped once per socket read,
+recorded after the book update: a frame's figure includes its wait behind the frames
+before it in the same read, which in a burst holds hundreds). ``picows-orjson`` records
+the same interval with the same clock and the same per-read stamp (a Python call per
+message, ~0.3 µs, included in its figures). With
 ``--repeat N`` rates are the median of N runs (contender order rotates between runs)
 and latencies come from all runs merged.
 

@@ -181,6 +181,8 @@ def _make_orjson_listener(venue: str, router: Any, expected: int, done: asyncio.
             self.nbytes = 0
             self.first_ns = 0
             self.last_ns = 0
+            self.read_ns = 0
+            self.mid_read = False
 
         def on_ws_connected(self, transport: Any) -> None:
             for m in subs:
@@ -191,7 +193,11 @@ def _make_orjson_listener(venue: str, router: Any, expected: int, done: asyncio.
                 done.set_exception(ConnectionError("disconnected before the burst ended"))
 
         def on_ws_frame(self, transport: Any, frame: Any) -> None:
-            t = clock()
+            # stamped once per socket read, as fastfeed's listener does
+            if not self.mid_read:
+                self.read_ns = clock()
+            self.mid_read = not frame.last_in_buffer
+            t = self.read_ns
             kind = frame.msg_type
             if kind != text:
                 if kind == close:
