@@ -686,30 +686,28 @@ def main(argv: list[str] | None = None) -> int:
         bad = sorted(set(names) - set(PATHS_SEEDS))
         if bad:
             ap.error(f"--paths covers {', '.join(sorted(PATHS_SEEDS))}, not {', '.join(bad)}")
-        res = [fuzz_paths(name, args.payloads, args.seed) for name in names]
-        if args.json:
-            print(json.dumps({"results": res}, indent=1))
-        else:
-            for r in res:
-                print(f"{r['decoder']:18} {r['payloads']:>9} payloads  {r['findings']:>6} "
-                      f"findings  {r['fast_path']:>9} by the fast path  levels "
-                      f"{','.join(r['levels'])}  {r['seconds']:>7} s")
-                for ex in r["examples"][:3]:
-                    print(f"    {ex['payload'][:160]}\n      {ex['diff'][:200]}")
-        return 1 if any(r["findings"] for r in res) else 0
+        return _report([fuzz_paths(name, args.payloads, args.seed) for name in names],
+                       args.json, lambda r: f"{r['fast_path']:>9} by the fast path  levels "
+                                            f"{','.join(r['levels'])}")
     names = args.decoder or sorted(SEEDS)
-    results = [fuzz(name, args.payloads, args.seed) for name in names]
-    if args.json:
+    return _report([fuzz(name, args.payloads, args.seed) for name in names], args.json,
+                   lambda r: f"{r['rejected']:>9} rejected by both  {r['off_grid']:>7} off "
+                             f"the grid")
+
+
+def _report(results: list[dict[str, Any]], as_json: bool,
+            middle: Callable[[dict[str, Any]], str]) -> int:
+    """Print the runs (one JSON object, or a line each with ``middle``'s fields and up to
+    three examples); exit status 1 if any found something."""
+    if as_json:
         print(json.dumps({"results": results}, indent=1))
     else:
         for r in results:
             print(f"{r['decoder']:18} {r['payloads']:>9} payloads  {r['findings']:>6} findings  "
-                  f"{r['rejected']:>9} rejected by both  {r['off_grid']:>7} off the grid  "
-                  f"{r['seconds']:>7} s")
+                  f"{middle(r)}  {r['seconds']:>7} s")
             for ex in r["examples"][:3]:
                 print(f"    {ex['payload'][:160]}\n      {ex['diff'][:200]}")
     return 1 if any(r["findings"] for r in results) else 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
