@@ -173,8 +173,13 @@ static inline Py_ssize_t ff_fast_uint(const char* p, Py_ssize_t i, Py_ssize_t n,
    expected to repeat (Coinbase's per-update event_time, docs/venues.md). */
 static inline int ff_same_bytes(const char* a, const char* b, Py_ssize_t len) {
     uint64_t x = ff_load8(a + len - 8) ^ ff_load8(b + len - 8);
-    Py_ssize_t k;
-    for (k = 0; k + 8 < len; k += 8) x |= ff_load8(a + k) ^ ff_load8(b + k);
+    Py_ssize_t k = 0;
+    if (len > 24) {     /* RFC 3339 times with a fraction (25..35 bytes): no loop for <= 32 */
+        x |= (ff_load8(a) ^ ff_load8(b)) | (ff_load8(a + 8) ^ ff_load8(b + 8))
+             | (ff_load8(a + 16) ^ ff_load8(b + 16));
+        k = 24;
+    }
+    for (; k + 8 < len; k += 8) x |= ff_load8(a + k) ^ ff_load8(b + k);
     return x == 0;
 }
 

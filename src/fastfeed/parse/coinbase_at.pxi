@@ -151,10 +151,13 @@ cdef int _cb_update(Cursor* c, DeltaBatch* b, Segment* seg, bint* got_time,
 
 
 ctypedef struct CbTimeRef:
-    # The first event_time the fast path scanned in this updates array (clean: no quote,
-    # backslash or control byte; len 0: none yet, or too short to compare).
+    # A time text the fast path has checked clean (no quote, backslash or control byte):
+    # the envelope's timestamp, else the updates array's first event_time; len 0: none
+    # yet, or too short to compare. ns: its value when has_ns (the envelope's, parsed).
     const char* ref
     Py_ssize_t len
+    int64_t ns
+    bint has_ns
 
 
 cdef int _cb_update_tight(Cursor* c, DeltaBatch* b, Segment* seg, bint* got_time,
@@ -172,7 +175,7 @@ cdef int _cb_update_tight(Cursor* c, DeltaBatch* b, Segment* seg, bint* got_time
     cdef Py_ssize_t saved
     cdef int64_t pre
     cdef uint64_t v
-    cdef bint offer
+    cdef bint offer, same
     cdef bint any_done = False
     cdef Delta* d
     while True:
@@ -193,7 +196,8 @@ cdef int _cb_update_tight(Cursor* c, DeltaBatch* b, Segment* seg, bint* got_time
         # event_time: only the first is parsed (see _cb_update), the others only have to
         # be plain strings; the same bytes as an earlier clean one prove that cheaper than
         # a scan (they are almost always equal within an event)
-        if tm.len and n - t > tm.len and ff_same_bytes(p + t, tm.ref, tm.len):
+        same = tm.len and n - t > tm.len and ff_same_bytes(p + t, tm.ref, tm.len)
+        if same:
             te = t + tm.len
         else:
             te = ff_scan_string(p, t, n)
@@ -202,6 +206,7 @@ cdef int _cb_update_tight(Cursor* c, DeltaBatch* b, Segment* seg, bint* got_time
         if tm.len == 0 and te - t >= 8:
             tm.ref = p + t
             tm.len = te - t
+            tm.has_ns = False
         d = batch_next_level(b)
         if d == NULL:
             break
@@ -230,7 +235,9 @@ cdef int _cb_update_tight(Cursor* c, DeltaBatch* b, Segment* seg, bint* got_time
         if not got_time[0]:
             # the event's time is its first update's (as in _cb_update)
             got_time[0] = True
-            if parse_rfc3339_ns(p + t, te - t, &seg.event_time_ns) < 0:
+            if same and tm.has_ns:
+                seg.event_time_ns = tm.ns       # the envelope's timestamp, same text
+            elif parse_rfc3339_ns(p + t, te - t, &seg.event_time_ns) < 0:
                 _pend(pd, DEC_BAD_TIMESTAMP, t - 1,
                       "field 'event_time' is not an RFC 3339 timestamp")
         if not _lit(p, c.i, n, ',{', 2):
@@ -240,14 +247,19 @@ cdef int _cb_update_tight(Cursor* c, DeltaBatch* b, Segment* seg, bint* got_time
 
 
 cdef int _cb_array(Cursor* c, DeltaBatch* b, Segment* seg, Pending* pd, bint events,
-                   const char* wrong) noexcept nogil:
-    """``events`` (events=True) or an event's ``updates`` array of objects."""
+                   const char* wrong, const CbTimeRef* known) noexcept nogil:
+    """``events`` (events=True) or an event's ``updates`` array of objects; ``known``: a
+    checked time text for the fast path to compare event times with, or NULL."""
     cdef int rc
     cdef Py_ssize_t saved, start
     cdef bint got_time = False
     cdef CbTimeRef tm
-    tm.ref = NULL
-    tm.len = 0
+    if known != NULL:
+        tm = known[0]
+    else:
+        tm.ref = NULL
+        tm.len = 0
+        tm.has_ns = False
     if cur_peek(c) != b'[':
         _pend(pd, DEC_WRONG_TYPE, c.i, wrong)
         return cur_skip_value(c, 0)
@@ -338,7 +350,8 @@ cdef int _cb_event(Cursor* c, DeltaBatch* b, Pending* pd) noexcept nogil:
                 seen |= CB_updates
                 # the segment array does not move while levels are appended
                 rc = _cb_array(c, b, &b.segs[seg_index], pd, False,
-                               "field 'updates' has the wrong type (expected array of objects)")
+                               "field 'updates' has the wrong type (expected array of objects)",
+                               NULL)
             elif key_set_add(c, &ks, k, kl) < 0:
                 return -1
             else:
@@ -376,6 +389,7 @@ cdef int _cb_tight(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil:
     cdef int64_t seq
     cdef Segment* seg
     cdef uint8_t kind
+    cdef CbTimeRef tm
     pd.code = DEC_OK
     pd.at = -1
     pd.detail = NULL
@@ -397,6 +411,11 @@ cdef int _cb_tight(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil:
         return -1
     if parse_rfc3339_ns(p + t, te - t, &b.event_time_ns) < 0:
         return -1
+    # the first event_time is usually the envelope's timestamp, byte for byte
+    tm.ref = p + t
+    tm.len = te - t if te - t >= 8 else 0
+    tm.ns = b.event_time_ns
+    tm.has_ns = True
     cur_init(&c, p, n)
     i = q + 11
     while True:
@@ -423,7 +442,7 @@ cdef int _cb_tight(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept nogil:
         seg.count = 0
         seg.event_time_ns = 0
         c.i = te + 12
-        if _cb_array(&c, b, seg, &pd, False, NULL) < 0 or pd.code != DEC_OK:
+        if _cb_array(&c, b, seg, &pd, False, NULL, &tm) < 0 or pd.code != DEC_OK:
             return -1
         seg = &b.segs[seg_index]
         seg.count = b.n_levels - seg.start
@@ -500,7 +519,8 @@ cdef int decode_coinbase_at(const char* p, Py_ssize_t n, DeltaBatch* b) noexcept
                     return _fail_batch(b, DEC_MALFORMED_JSON, c.i, "duplicate field")
                 o.seen |= CB_events
                 rc = _cb_array(&c, b, NULL, &o.ev_pd, True,
-                               "field 'events' has the wrong type (expected array of objects)")
+                               "field 'events' has the wrong type (expected array of objects)",
+                               NULL)
             elif key_is(k, kl, "type", 4):
                 # only {"type":"error"} matters here; any other type or value is ignored
                 if o.seen & CB_type:
