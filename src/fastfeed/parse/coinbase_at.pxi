@@ -152,8 +152,8 @@ cdef int _cb_update(Cursor* c, DeltaBatch* b, Segment* seg, bint* got_time,
 
 ctypedef struct CbTimeRef:
     # A time text the fast path has checked clean (no quote, backslash or control byte):
-    # the envelope's timestamp, else the updates array's first event_time; len 0: none
-    # yet, or too short to compare. ns: its value when has_ns (the envelope's, parsed).
+    # the envelope's timestamp, then the last event_time that was not the same as it;
+    # len 0: none yet, or too short to compare. ns: its value when has_ns (the envelope's).
     const char* ref
     Py_ssize_t len
     int64_t ns
@@ -203,7 +203,8 @@ cdef int _cb_update_tight(Cursor* c, DeltaBatch* b, Segment* seg, bint* got_time
             te = ff_scan_string(p, t, n)
         if not _lit(p, te, n, '","price_level":"', 17):
             break
-        if tm.len == 0 and te - t >= 8:
+        if not same and te - t >= 8:
+            # compare the next ones with this one (times change rarely within a run)
             tm.ref = p + t
             tm.len = te - t
             tm.has_ns = False
