@@ -142,6 +142,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     out["decode_coinbase_ns"] = _best_ns_per_call(
         lambda n: _benchkit.bench_decode("coinbase", cb, n, 2, 8), 20_000 // scale, 7)
     out["coinbase_json_loads_ns"] = _py_ns_per_call(json.loads, cb, 5_000 // scale, 5)
+    out["decode_coinbase_mb_per_s"] = len(cb) / out["decode_coinbase_ns"] * 1e3
     out["json_loads_ns"] = _py_ns_per_call(json.loads, payload, 10_000 // scale, 5)
     try:
         import orjson
@@ -173,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
           f"shuffled fields {res['decode_binance_shuffled_ns']:.0f} ns, "
           f"spaced {res['decode_binance_spaced_ns']:.0f} ns")
     print(f"decode+convert Coinbase AT l2_data ({res['coinbase_payload_bytes']} B, 30 updates): "
-          f"{res['decode_coinbase_ns']:.0f} ns (json.loads {res['coinbase_json_loads_ns']:.0f} ns)")
+          f"{res['decode_coinbase_ns']:.0f} ns ({res['decode_coinbase_mb_per_s']:.0f} MB/s; "
+          f"json.loads {res['coinbase_json_loads_ns']:.0f} ns)")
     print(f"Binance at each SIMD level (median of {res['simd_rounds']} interleaved rounds; "
           f"x: over scalar in this run):")
     for name in ("spot", "usdm"):

@@ -369,6 +369,78 @@ def test_at_fast_path_truncated_at_every_offset() -> None:
         assert_same(c, r)
 
 
+def raw(payload: bytes, fast: bool, pd: int = 2, sd: int = 8) -> tuple[Any, ...]:
+    return _parse._decode_raw("coinbase", payload, pd, sd, fast=fast)
+
+
+def assert_fast_same(payload: bytes, pd: int = 2, sd: int = 8) -> tuple[Any, ...]:
+    """The fast path's contract: the same whole batch as the general decoder alone."""
+    a = raw(payload, True, pd, sd)
+    assert a == raw(payload, False, pd, sd), payload
+    return a
+
+
+# The envelope in Coinbase's layout, with and without client_id (the production feed omits
+# it), several events, a run of updates whose event_time repeats or changes mid-run.
+FAST_CASES = [
+    AT,
+    AT.replace(b'"client_id":"",', b""),
+    at_compact([("bid", TS, "21921.73", "0.06317902")] * 30 + [("offer", TS, "21921.74", "0")]),
+    at_compact([("bid", TS, "1", "2"), ("offer", "2023-02-09T20:32:50.7Z", "3", "4"),
+                ("bid", TS, "5", "6"), ("bid", TS[:-2] + "6Z", "7", "8")], kind="snapshot"),
+    at_compact([("bid", TS, "1", "2"), ("offer", "bad", "3", "4"), ("bid", TS, "5", "6")]),
+    at_compact([("bid", TS[:-2] + "6Z", str(k), "1") for k in range(1, 6)]),   # not the envelope's
+    at_compact([("bid", "bad", "1", "2"), ("offer", TS, "3", "4")]),
+    at_compact([("bid", TS, "1", "2"), ("ask", TS, "3", "4"), ("bid", TS, "5", "6")]),
+    at_compact([("bid", TS, "1e5", "2"), ("offer", TS, "123456789.123456789", "-4")]),
+    at_compact([("bid", TS, "1", "2")]).replace(b'"sequence_num":3', b'"sequence_num":0'),
+    at_compact([("bid", TS, "1", "2")]).replace(b'"sequence_num":3',
+                                                b'"sequence_num":4611686018427387904'),
+    at_compact([("bid", TS, "1", "2")]).replace(b'"sequence_num":3',
+                                                b'"sequence_num":4611686018427387905'),
+    at_compact([("bid", TS, "1", "2")]).replace(b'"sequence_num":3', b'"sequence_num":03'),
+    at_compact([("bid", TS, "1", "2")]).replace(b'"timestamp":"' + TS.encode(),
+                                                b'"timestamp":"bad'),
+    at_compact([("bid", TS, "1", "2")]).replace(b'BTC-USD', b'BTC\\u002dUSD'),
+    at_compact([("bid", TS, "1", "2")]) + b" ",
+    at_compact([("bid", TS, "1", "2")]) + b"}",
+    at_compact([("bid", TS, "1", "2"), ("offer", TS, "3", "4")]).replace(b"},{", b"}, {"),
+    at_compact([("bid", TS, "1", "2"), ("offer", TS, "3", "4")]).replace(b'"}]}]}', b'"},]}]}'),
+    at_compact([("bid", TS, "1", "2"), ("offer", TS[:-1] + "\\", "3", "4"), ("bid", TS, "5", "6")]),
+]
+
+
+@pytest.mark.parametrize("payload", FAST_CASES)
+def test_at_fast_path_whole_batch_same_as_general(payload: bytes) -> None:
+    assert_fast_same(payload)
+    assert_fast_same(payload, 8, 8)
+
+
+def test_at_fast_path_decodes_the_usual_layout() -> None:
+    # the comparison above must not be vacuous: these decode, with the levels expected
+    out = assert_fast_same(FAST_CASES[3])
+    assert out[0] == 0 and out[3] == 3            # DEC_OK, sequence_num
+    (_, _, _, start, count, ev_ns), (rc, _, vals) = out[10]
+    assert (start, count, ev_ns, rc) == (0, 4, T0 + 714964855, 0)
+    assert vals == [(100, 200000000), (300, 400000000), (500, 600000000), (700, 800000000)]
+    assert [lv[0] for lv in out[11]] == [0, 1, 0, 0]      # bid, ask (offer), bid, bid
+    past = next(c for c in FAST_CASES if b"4611686018427387905" in c)
+    assert raw(past, True)[7] != 0                # sequence_num past 2**62: rejected
+
+
+def test_at_fast_path_whole_batch_truncated_at_every_offset() -> None:
+    payload = at_compact([("bid", TS, "21921.73", "0.06317902"), ("offer", TS, "5", "0.1")])
+    for cut in range(len(payload) + 1):
+        assert_fast_same(payload[:cut])
+
+
+def test_at_fast_path_differential_fuzz_smoke() -> None:
+    from benches import fuzz_fast
+    r = fuzz_fast.fuzz(3000, seed=5)
+    assert r["findings"] == 0, r["examples"][:3]
+    assert r["decoded"] > 300           # a good share gets through: the fast path is exercised
+
+
 # issue 17: strict JSON (both decoders must agree; None = decodes, equal to the reference)
 STRICT_AT = [
     (_at(sequence_num=-1), "field 'sequence_num' out of range"),

@@ -44,6 +44,10 @@ cdef extern from "ff_swar.h":
     # A JSON integer of 1..18 digits at p[i..n): index after it (value in *out) or -1.
     Py_ssize_t ff_fast_uint(const char* p, Py_ssize_t i, Py_ssize_t n,
                             int64_t* out) noexcept nogil
+    # Same bytes in a[0..len) and b[0..len)? len >= 8 (8-byte loads, the last overlapping).
+    int ff_same_bytes(const char* a, const char* b, Py_ssize_t len) noexcept nogil
+    # 8 bytes at p as a little-endian uint64 (unaligned).
+    uint64_t ff_load8(const char* p) noexcept nogil
 
 
 cdef extern from "ff_simd.h":

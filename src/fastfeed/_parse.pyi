@@ -123,3 +123,7 @@ def decode_candles(
 
 def parse_decimal128_py(text: str | bytes, decimals: int) -> int:
     """Exact decimal text into a 128-bit count of 10**-decimals units (quote volumes)."""
+
+def _decode_raw(venue: str, payload: bytes | bytearray | memoryview, price_decimals: int,
+                size_decimals: int, *, fast: bool = True) -> tuple[Any, ...]:
+    """Private (differential checks): the whole DeltaBatch of one decode as a tuple."""

@@ -179,4 +179,19 @@ static inline Py_ssize_t ff_fast_uint(const char* p, Py_ssize_t i, Py_ssize_t n,
     return i + nd;
 }
 
+/* Do a[0..len) and b[0..len) hold the same bytes? len >= 8; reads exactly those bytes, 8
+   at a time (the last load overlaps). Cheaper than a scan when a known-clean span is
+   expected to repeat (Coinbase's per-update event_time, docs/venues.md). */
+static inline int ff_same_bytes(const char* a, const char* b, Py_ssize_t len) {
+    uint64_t x = ff_load8(a + len - 8) ^ ff_load8(b + len - 8);
+    Py_ssize_t k = 0;
+    if (len > 24) {     /* RFC 3339 times with a fraction (25..35 bytes): no loop for <= 32 */
+        x |= (ff_load8(a) ^ ff_load8(b)) | (ff_load8(a + 8) ^ ff_load8(b + 8))
+             | (ff_load8(a + 16) ^ ff_load8(b + 16));
+        k = 24;
+    }
+    for (; k + 8 < len; k += 8) x |= ff_load8(a + k) ^ ff_load8(b + k);
+    return x == 0;
+}
+
 #endif /* FF_SWAR_H */
