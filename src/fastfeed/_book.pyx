@@ -24,7 +24,7 @@ the overshoot) instead of calling memmove.
 """
 
 cimport numpy as cnp
-from libc.stdint cimport int64_t, uint8_t, uint64_t
+from libc.stdint cimport INT64_MAX, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free, malloc, qsort
 from libc.string cimport memcpy, memmove
 
@@ -61,6 +61,11 @@ cdef enum:
     MIN_CAPACITY = 16
     # Deltas converted per apply_deltas call in apply_many (a stack buffer).
     APPLY_CHUNK = 256
+    # A run of at least MIN_RUN same-side changes sorted best first (how Binance, Bybit
+    # and OKX send a message's side) has its changes among the best MERGE_WINDOW
+    # levels merged in one pass (_merge_top) instead of one by one.
+    MIN_RUN = 4
+    MERGE_WINDOW = 32
     MAX_DECIMALS = 18
 
 
@@ -279,6 +284,143 @@ cdef inline int _side_set(SideView* s, int64_t price, int64_t size, bint bid) no
     return 0
 
 
+cdef inline Py_ssize_t _run_length(const Delta* d, Py_ssize_t n) noexcept nogil:
+    """How many of d[0:n] (d[0] valid, n >= 1) form a run: one side, each change valid
+    and strictly worse than the one before it (so every price in the run is distinct
+    and the run's changes commute: any order gives the in-order book)."""
+    cdef uint8_t side = d[0].side
+    cdef Py_ssize_t j = 1
+    if side == SIDE_BID:
+        while (j < n and d[j].side == side and (d[j].price | d[j].size) >= 0
+               and d[j].price < d[j - 1].price):
+            j += 1
+    else:
+        while (j < n and d[j].side == side and (d[j].price | d[j].size) >= 0
+               and d[j].price > d[j - 1].price):
+            j += 1
+    return j
+
+
+cdef inline Py_ssize_t _top_cluster(const SideView* s, const Delta* c, Py_ssize_t m,
+                                    bint bid) noexcept nogil:
+    """How many of run c[0:m] (best first) land among the side's best MERGE_WINDOW
+    levels, at most MERGE_WINDOW (the rest of the run is applied one by one)."""
+    cdef Py_ssize_t t = 0
+    cdef int64_t edge
+    if s.n <= MERGE_WINDOW:
+        return m if m < MERGE_WINDOW else MERGE_WINDOW
+    edge = s.px[s.n - MERGE_WINDOW]
+    while t < m and t < MERGE_WINDOW and _better(c[t].price, edge, bid):
+        t += 1
+    return t
+
+
+cdef int _merge_top(SideView* s, const Delta* c, Py_ssize_t t, bint bid,
+                    int64_t* absent) noexcept nogil:
+    """Apply run c[0:t] (best first, distinct prices, all among the best MERGE_WINDOW
+    levels, t <= MERGE_WINDOW) in one pass; 0, or NEED_ROOM with nothing changed.
+
+    The levels from the run's worst price to the top are copied aside and merged with
+    the run, worst first, back into place: each step emits the worse of the next level
+    and the next change, with no branch on what the change does (an equal price is an
+    update or a delete; a new one an insert or an absent delete, counted in *absent).
+    The output may end up to t slots above the old top, so the slack is checked first.
+    """
+    cdef int64_t tpx[MERGE_WINDOW + 1]
+    cdef int64_t tsz[MERGE_WINDOW + 1]
+    cdef int64_t cpx[MERGE_WINDOW + 1]
+    cdef int64_t csz[MERGE_WINDOW + 1]
+    cdef int64_t* px = s.px
+    cdef int64_t* sz = s.sz
+    cdef Py_ssize_t n = s.n, k0, r, q, i = 0, j = 0, o, steps
+    cdef Py_ssize_t take_a, eq, keep
+    cdef int64_t a, cp, cs, mask, gone = 0
+    # A pad strictly better than every price ends each list: the other one drains.
+    cdef int64_t pad = INT64_MAX if bid else -1
+    if s.lo + n + t > s.cap or (bid and (c[0].price == pad or px[n - 1] == pad)):
+        return NEED_ROOM            # no slack (or a bid at INT64_MAX): one by one instead
+    k0 = _locate(px, n, c[t - 1].price, bid)
+    if k0 > 0 and px[k0 - 1] == c[t - 1].price:
+        k0 -= 1                             # the worst change's own level is merged too
+    r = n - k0                              # <= MERGE_WINDOW: c[t - 1] is inside it
+    memcpy(tpx, px + k0, r * sizeof(int64_t))
+    memcpy(tsz, sz + k0, r * sizeof(int64_t))
+    for q in range(t):                      # the run worst first, like the levels
+        cpx[q] = c[t - 1 - q].price
+        csz[q] = c[t - 1 - q].size
+    tpx[r] = cpx[t] = pad
+    tsz[r] = csz[t] = 0
+    o = k0
+    # Each step takes one level or one change or both (an equal price): i + j reaches
+    # r + t exactly when both lists are used up. Bitwise logic, no branch but the exit.
+    steps = r + t
+    while i + j < steps:
+        a = tpx[i]
+        cp = cpx[j]
+        cs = csz[j]
+        take_a = _better(cp, a, bid)        # the book's level is worse: it goes first
+        eq = a == cp
+        keep = cs != 0
+        # masks, not a conditional: the compiler turns a ?: here back into a branch
+        mask = -<int64_t>take_a
+        px[o] = cp ^ ((a ^ cp) & mask)
+        sz[o] = cs ^ ((tsz[i] ^ cs) & mask)
+        o += take_a | keep
+        gone += (take_a | eq | keep) ^ 1
+        i += take_a | eq
+        j += take_a ^ 1
+    s.n = o
+    absent[0] += gone
+    return 0
+
+
+cdef inline Py_ssize_t _append_worst(SideView* s, const Delta* c, Py_ssize_t m, bint bid,
+                                     int64_t* absent) noexcept nogil:
+    """Apply the end of run c[0:m] (best first) that lies below the side's worst level:
+    each is an insert (or an absent delete, counted in *absent) under the last, so
+    no search and no shift. Returns how many were applied: 0 if none, or if the slack
+    below the region is too small (they then go one by one)."""
+    cdef Py_ssize_t u = m, o = 0, q, keep
+    cdef int64_t gone = 0
+    cdef int64_t* px = s.px
+    cdef int64_t* sz = s.sz
+    if s.n == 0:
+        return 0
+    while u > 0 and _better(px[0], c[u - 1].price, bid):
+        u -= 1
+    if m - u > s.lo:
+        return 0
+    for q in range(u, m):
+        keep = c[q].size != 0
+        px[-1 - o] = c[q].price         # an absent delete is written, then overwritten
+        sz[-1 - o] = c[q].size
+        o += keep
+        gone += keep ^ 1
+    s.px = px - o
+    s.sz = sz - o
+    s.lo -= o
+    s.n += o
+    absent[0] += gone
+    return m - u
+
+
+cdef inline int _set_one(L2Book b, SideView* bids, SideView* asks, const Delta* x,
+                         int64_t* absent) except -1:
+    """Apply one valid change to its side; grow that side (cold, the GIL) when needed."""
+    cdef int r
+    while True:
+        if x.side == SIDE_BID:
+            r = _side_set(bids, x.price, x.size, True)
+        else:
+            r = _side_set(asks, x.price, x.size, False)
+        if r != NEED_ROOM:
+            absent[0] += r == ABSENT
+            return 0
+        _put_sides(b, bids, asks)
+        b._grow(x.side, (bids.n if x.side == SIDE_BID else asks.n) + 1)
+        _get_sides(b, bids, asks)
+
+
 cdef int _cmp_entry(const void* a, const void* b) noexcept nogil:
     cdef const Entry* x = <const Entry*>a
     cdef const Entry* y = <const Entry*>b
@@ -436,9 +578,10 @@ cdef class L2Book:
 
     cdef int apply_deltas(self, const Delta* d, Py_ssize_t n) except -1:
         cdef SideView bids, asks
+        cdef SideView* sv
         cdef const Delta* x
-        cdef Py_ssize_t i = 0
-        cdef int r
+        cdef Py_ssize_t i = 0, m, t, u, q
+        cdef bint bid
         cdef int64_t absent = 0
         _get_sides(self, &bids, &asks)
         while i < n:
@@ -447,19 +590,22 @@ cdef class L2Book:
                 _put_sides(self, &bids, &asks)
                 self.absent_deletes += absent
                 return _bad_level(x.side, x.price, x.size)
-            if x.side == SIDE_BID:
-                r = _side_set(&bids, x.price, x.size, True)
-            else:
-                r = _side_set(&asks, x.price, x.size, False)
-            if r == ABSENT:
-                absent += 1
-            elif r != 0:
-                # Cold: grow that side (Python allocation), then retry the same delta.
-                _put_sides(self, &bids, &asks)
-                self._grow(x.side, (bids.n if x.side == SIDE_BID else asks.n) + 1)
-                _get_sides(self, &bids, &asks)
-                continue
-            i += 1
+            # d[i:i + m] is valid; it is a sorted run when m >= MIN_RUN: its best part
+            # is merged in one pass, its part below the book appended, the rest (if
+            # any) goes one by one (docs/performance.md, "Book apply").
+            m = _run_length(x, n - i)
+            t = 0
+            u = m
+            if m >= MIN_RUN:
+                bid = x.side == SIDE_BID
+                sv = &bids if bid else &asks
+                t = _top_cluster(sv, x, m, bid)
+                if t > 0 and _merge_top(sv, x, t, bid, &absent) != 0:
+                    t = 0
+                u = m - _append_worst(sv, x + t, m - t, bid, &absent)
+            for q in range(i + t, i + u):
+                _set_one(self, &bids, &asks, &d[q], &absent)
+            i += m
         _put_sides(self, &bids, &asks)
         self.absent_deletes += absent
         return 0
