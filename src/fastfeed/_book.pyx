@@ -78,6 +78,13 @@ ctypedef struct SideView:
     Py_ssize_t cap
 
 
+ctypedef struct Merged:
+    # _merge_top's result: the side's new level count (-1: not applied) and how many
+    # of the run's deletes were of absent levels.
+    Py_ssize_t n
+    int64_t absent
+
+
 ctypedef struct Entry:
     int64_t price
     int64_t size
@@ -284,113 +291,118 @@ cdef inline int _side_set(SideView* s, int64_t price, int64_t size, bint bid) no
     return 0
 
 
-cdef inline Py_ssize_t _run_length(const Delta* d, Py_ssize_t n) noexcept nogil:
-    """How many of d[0:n] (d[0] valid, n >= 1) form a run: one side, each change valid
-    and strictly worse than the one before it (so every price in the run is distinct
-    and the run's changes commute: any order gives the in-order book)."""
+cdef inline Py_ssize_t _scan_run(const Delta* d, Py_ssize_t n, const SideView* s, bint bid,
+                                 Py_ssize_t* top, Py_ssize_t* below) noexcept nogil:
+    """How many of d[0:n] (d[0] valid and on side s) form a run: one side, each change
+    valid and strictly worse than the one before it (so its prices are distinct and
+    its changes commute: any order gives the in-order book).
+
+    Also counts, without a branch per change, the run's leading changes that land
+    among the side's best MERGE_WINDOW levels (*top: sorted, so they are a prefix) and
+    its trailing ones below the side's worst level (*below; 0 unless the side has more
+    than MERGE_WINDOW levels, so that the two never overlap).
+    """
     cdef uint8_t side = d[0].side
     cdef Py_ssize_t j = 1
-    if side == SIDE_BID:
-        while (j < n and d[j].side == side and (d[j].price | d[j].size) >= 0
-               and d[j].price < d[j - 1].price):
-            j += 1
+    cdef int64_t edge, low, prev = d[0].price, p
+    cdef Py_ssize_t t, w
+    if s.n > MERGE_WINDOW:
+        edge = s.px[s.n - MERGE_WINDOW]
+        low = s.px[0]
     else:
-        while (j < n and d[j].side == side and (d[j].price | d[j].size) >= 0
-               and d[j].price > d[j - 1].price):
-            j += 1
+        # every price is better than edge (an ask at INT64_MAX aside), none worse than low
+        edge = -1 if bid else INT64_MAX
+        low = edge
+    t = _better(prev, edge, bid)
+    w = _better(low, prev, bid)
+    while j < n:
+        p = d[j].price
+        if (d[j].side != side) | ((p | d[j].size) < 0) | (not _better(prev, p, bid)):
+            break
+        t += _better(p, edge, bid)
+        w += _better(low, p, bid)
+        prev = p
+        j += 1
+    top[0] = t
+    below[0] = w
     return j
 
 
-cdef inline Py_ssize_t _top_cluster(const SideView* s, const Delta* c, Py_ssize_t m,
-                                    bint bid) noexcept nogil:
-    """How many of run c[0:m] (best first) land among the side's best MERGE_WINDOW
-    levels, at most MERGE_WINDOW (the rest of the run is applied one by one)."""
-    cdef Py_ssize_t t = 0
-    cdef int64_t edge
-    if s.n <= MERGE_WINDOW:
-        return m if m < MERGE_WINDOW else MERGE_WINDOW
-    edge = s.px[s.n - MERGE_WINDOW]
-    while t < m and t < MERGE_WINDOW and _better(c[t].price, edge, bid):
-        t += 1
-    return t
+cdef inline bint _run_starts(const Delta* d, bint bid) noexcept nogil:
+    """d[0:MIN_RUN] share a side and are strictly sorted best first: one test without a
+    branch per change, so interleaved sides (no runs) pay no mispredicted loop exit.
+    (Validity is _scan_run's check.)"""
+    cdef Py_ssize_t j, ok = 1
+    for j in range(1, MIN_RUN):
+        ok &= (d[j].side == d[0].side) & _better(d[j - 1].price, d[j].price, bid)
+    return ok != 0
 
 
-cdef int _merge_top(SideView* s, const Delta* c, Py_ssize_t t, bint bid,
-                    int64_t* absent) noexcept nogil:
+cdef Merged _merge_top(int64_t* px, int64_t* sz, Py_ssize_t n, Py_ssize_t lo, Py_ssize_t cap,
+                       const Delta* c, Py_ssize_t t, bint bid) noexcept nogil:
     """Apply run c[0:t] (best first, distinct prices, all among the best MERGE_WINDOW
-    levels, t <= MERGE_WINDOW) in one pass; 0, or NEED_ROOM with nothing changed.
+    levels, t <= MERGE_WINDOW) in one pass to the side px/sz (n levels, lo of slack
+    below, array length cap). Returns the new level count, or -1 with nothing changed
+    when there is too little slack (the run then goes one by one). Takes the side by
+    value so that the caller's SideView stays in registers.
 
-    The levels from the run's worst price to the top are copied aside and merged with
-    the run, worst first, back into place: each step emits the worse of the next level
-    and the next change, with no branch on what the change does (an equal price is an
-    update or a delete; a new one an insert or an absent delete, counted in *absent).
-    The output may end up to t slots above the old top, so the slack is checked first.
+    The run and the book's levels are merged best first, from the top down, into a
+    buffer: each step emits the better of the next level and the next change, with no
+    branch on what the change does (an equal price is an update or a delete; a new one
+    an insert or an absent delete, counted). It stops at the run's last change: the
+    levels below it stay where they are and the buffer is copied back on top of them.
+    No search: the run's depth is found by the merge itself.
     """
-    cdef int64_t tpx[MERGE_WINDOW + 1]
-    cdef int64_t tsz[MERGE_WINDOW + 1]
-    cdef int64_t cpx[MERGE_WINDOW + 1]
-    cdef int64_t csz[MERGE_WINDOW + 1]
-    cdef int64_t* px = s.px
-    cdef int64_t* sz = s.sz
-    cdef Py_ssize_t n = s.n, k0, r, q, i = 0, j = 0, o, steps
+    cdef int64_t opx[2 * MERGE_WINDOW]
+    cdef int64_t osz[2 * MERGE_WINDOW]
+    cdef Py_ssize_t i = n - 1, j = 0, w = 2 * MERGE_WINDOW - 1, o
     cdef Py_ssize_t take_a, eq, keep
     cdef int64_t a, cp, cs, mask, gone = 0
-    # A pad strictly better than every price ends each list: the other one drains.
-    cdef int64_t pad = INT64_MAX if bid else -1
-    if s.lo + n + t > s.cap or (bid and (c[0].price == pad or px[n - 1] == pad)):
-        return NEED_ROOM            # no slack (or a bid at INT64_MAX): one by one instead
-    k0 = _locate(px, n, c[t - 1].price, bid)
-    if k0 > 0 and px[k0 - 1] == c[t - 1].price:
-        k0 -= 1                             # the worst change's own level is merged too
-    r = n - k0                              # <= MERGE_WINDOW: c[t - 1] is inside it
-    memcpy(tpx, px + k0, r * sizeof(int64_t))
-    memcpy(tsz, sz + k0, r * sizeof(int64_t))
-    for q in range(t):                      # the run worst first, like the levels
-        cpx[q] = c[t - 1 - q].price
-        csz[q] = c[t - 1 - q].size
-    tpx[r] = cpx[t] = pad
-    tsz[r] = csz[t] = 0
-    o = k0
-    # Each step takes one level or one change or both (an equal price): i + j reaches
-    # r + t exactly when both lists are used up. Bitwise logic, no branch but the exit.
-    steps = r + t
-    while i + j < steps:
-        a = tpx[i]
-        cp = cpx[j]
-        cs = csz[j]
-        take_a = _better(cp, a, bid)        # the book's level is worse: it goes first
+    cdef Merged out
+    # A pad below the region, worse than every price: once the levels run out the
+    # changes go first. (An ask at INT64_MAX could equal it: such a run goes one by one.)
+    cdef int64_t pad = -1 if bid else INT64_MAX
+    out.n = -1
+    out.absent = 0
+    if lo == 0 or lo + n + t > cap or (not bid and c[t - 1].price == pad):
+        return out
+    px[-1] = pad
+    while j < t:
+        a = px[i]
+        cp = c[j].price
+        cs = c[j].size
+        take_a = _better(a, cp, bid)        # the book's level is better: it goes first
         eq = a == cp
         keep = cs != 0
         # masks, not a conditional: the compiler turns a ?: here back into a branch
         mask = -<int64_t>take_a
-        px[o] = cp ^ ((a ^ cp) & mask)
-        sz[o] = cs ^ ((tsz[i] ^ cs) & mask)
-        o += take_a | keep
+        opx[w] = cp ^ ((a ^ cp) & mask)
+        osz[w] = cs ^ ((sz[i] ^ cs) & mask)
+        w -= take_a | keep
         gone += (take_a | eq | keep) ^ 1
-        i += take_a | eq
+        i -= take_a | eq
         j += take_a ^ 1
-    s.n = o
-    absent[0] += gone
-    return 0
+    # px[i + 1:n] was merged into opx[w + 1:]; it is replaced by that, ascending.
+    o = 2 * MERGE_WINDOW - 1 - w
+    memcpy(px + i + 1, opx + w + 1, o * sizeof(int64_t))
+    memcpy(sz + i + 1, osz + w + 1, o * sizeof(int64_t))
+    out.n = i + 1 + o
+    out.absent = gone
+    return out
 
 
-cdef inline Py_ssize_t _append_worst(SideView* s, const Delta* c, Py_ssize_t m, bint bid,
-                                     int64_t* absent) noexcept nogil:
-    """Apply the end of run c[0:m] (best first) that lies below the side's worst level:
-    each is an insert (or an absent delete, counted in *absent) under the last, so
-    no search and no shift. Returns how many were applied: 0 if none, or if the slack
-    below the region is too small (they then go one by one)."""
-    cdef Py_ssize_t u = m, o = 0, q, keep
+cdef inline int _append_worst(SideView* s, const Delta* c, Py_ssize_t m,
+                              int64_t* absent) noexcept nogil:
+    """Apply c[0:m], the end of a run: every price worse than the side's worst level,
+    best first. Each is an insert (or an absent delete, counted in *absent) below the
+    last: no search, no shift. 0, or NEED_ROOM (too little slack below the region)."""
+    cdef Py_ssize_t o = 0, q, keep
     cdef int64_t gone = 0
     cdef int64_t* px = s.px
     cdef int64_t* sz = s.sz
-    if s.n == 0:
-        return 0
-    while u > 0 and _better(px[0], c[u - 1].price, bid):
-        u -= 1
-    if m - u > s.lo:
-        return 0
-    for q in range(u, m):
+    if m > s.lo:
+        return NEED_ROOM
+    for q in range(m):
         keep = c[q].size != 0
         px[-1 - o] = c[q].price         # an absent delete is written, then overwritten
         sz[-1 - o] = c[q].size
@@ -401,24 +413,36 @@ cdef inline Py_ssize_t _append_worst(SideView* s, const Delta* c, Py_ssize_t m, 
     s.lo -= o
     s.n += o
     absent[0] += gone
-    return m - u
+    return 0
 
 
-cdef inline int _set_one(L2Book b, SideView* bids, SideView* asks, const Delta* x,
-                         int64_t* absent) except -1:
-    """Apply one valid change to its side; grow that side (cold, the GIL) when needed."""
-    cdef int r
-    while True:
-        if x.side == SIDE_BID:
-            r = _side_set(bids, x.price, x.size, True)
+cdef inline Py_ssize_t _apply_run(SideView* s, const Delta* x, Py_ssize_t left, bint bid,
+                                  Py_ssize_t* head, Py_ssize_t* tail,
+                                  int64_t* absent) noexcept nogil:
+    """Apply what can be applied in one pass of the run starting at x (valid; left
+    deltas from it). Returns the run's length m; *head and *tail are how many of its
+    first and last changes were applied (merged, appended): x[*head:m - *tail] is left
+    to the caller, one by one."""
+    cdef Py_ssize_t t, w, m
+    cdef Merged r
+    m = _scan_run(x, left, s, bid, &t, &w)
+    if m < MIN_RUN:                     # an invalid delta cut it short: one by one
+        t = 0
+        w = 0
+    if t > MERGE_WINDOW:
+        t = MERGE_WINDOW
+    if t > 0:
+        r = _merge_top(s.px, s.sz, s.n, s.lo, s.cap, x, t, bid)
+        if r.n < 0:
+            t = 0
         else:
-            r = _side_set(asks, x.price, x.size, False)
-        if r != NEED_ROOM:
-            absent[0] += r == ABSENT
-            return 0
-        _put_sides(b, bids, asks)
-        b._grow(x.side, (bids.n if x.side == SIDE_BID else asks.n) + 1)
-        _get_sides(b, bids, asks)
+            s.n = r.n
+            absent[0] += r.absent
+    if w > 0 and _append_worst(s, x + m - w, w, absent) != 0:
+        w = 0
+    head[0] = t
+    tail[0] = w
+    return m
 
 
 cdef int _cmp_entry(const void* a, const void* b) noexcept nogil:
@@ -578,34 +602,48 @@ cdef class L2Book:
 
     cdef int apply_deltas(self, const Delta* d, Py_ssize_t n) except -1:
         cdef SideView bids, asks
-        cdef SideView* sv
         cdef const Delta* x
-        cdef Py_ssize_t i = 0, m, t, u, q
+        cdef Py_ssize_t i = 0, m, t, w, mid_end = 0, run_end = 0
         cdef bint bid
+        cdef int r
         cdef int64_t absent = 0
         _get_sides(self, &bids, &asks)
-        while i < n:
+        while True:
+            if i == mid_end:
+                i = run_end                 # a run's merged / appended end: done
+            if i >= n:
+                break
             x = &d[i]
             if (x.size | x.price) < 0 or x.side > SIDE_ASK:
                 _put_sides(self, &bids, &asks)
                 self.absent_deletes += absent
                 return _bad_level(x.side, x.price, x.size)
-            # d[i:i + m] is valid; it is a sorted run when m >= MIN_RUN: its best part
-            # is merged in one pass, its part below the book appended, the rest (if
-            # any) goes one by one (docs/performance.md, "Book apply").
-            m = _run_length(x, n - i)
-            t = 0
-            u = m
-            if m >= MIN_RUN:
-                bid = x.side == SIDE_BID
-                sv = &bids if bid else &asks
-                t = _top_cluster(sv, x, m, bid)
-                if t > 0 and _merge_top(sv, x, t, bid, &absent) != 0:
-                    t = 0
-                u = m - _append_worst(sv, x + t, m - t, bid, &absent)
-            for q in range(i + t, i + u):
-                _set_one(self, &bids, &asks, &d[q], &absent)
-            i += m
+            bid = x.side == SIDE_BID
+            if i >= run_end and n - i >= MIN_RUN and _run_starts(x, bid):
+                # A sorted run d[i:run_end] (docs/performance.md, "Book apply"): its
+                # best part merged in one pass, its part below the book appended;
+                # d[i:mid_end] is what is left, to go one by one below.
+                if bid:
+                    m = _apply_run(&bids, x, n - i, True, &t, &w, &absent)
+                else:
+                    m = _apply_run(&asks, x, n - i, False, &t, &w, &absent)
+                run_end = i + m
+                mid_end = run_end - w
+                i += t
+                continue
+            if bid:
+                r = _side_set(&bids, x.price, x.size, True)
+            else:
+                r = _side_set(&asks, x.price, x.size, False)
+            if r == ABSENT:
+                absent += 1
+            elif r != 0:
+                # Cold: grow that side (Python allocation), then retry the same delta.
+                _put_sides(self, &bids, &asks)
+                self._grow(x.side, (bids.n if bid else asks.n) + 1)
+                _get_sides(self, &bids, &asks)
+                continue
+            i += 1
         _put_sides(self, &bids, &asks)
         self.absent_deletes += absent
         return 0
