@@ -700,8 +700,18 @@ def test_run_merge_counts_absent_deletes_and_re_adds():
     book, ref = L2Book(0, 0), ReferenceBook(0, 0)
     book.load(*snap)
     ref.load(*snap)
-    rows = [(BID, 1003, 0), (BID, 1001, 4), (BID, 1000, 0), (BID, 999, 0), (BID, 998, 9),
-            (BID, 997, 3), (BID, 950, 0), (BID, 921, 0), (BID, 919, 5), (BID, 900, 6)]
+    rows = [
+        (BID, 1003, 0),
+        (BID, 1001, 4),
+        (BID, 1000, 0),
+        (BID, 999, 0),
+        (BID, 998, 9),
+        (BID, 997, 3),
+        (BID, 950, 0),
+        (BID, 921, 0),
+        (BID, 919, 5),
+        (BID, 900, 6),
+    ]
     bench_apply_deltas(book, *_columns(rows))
     for r in rows:
         ref.apply(*r)

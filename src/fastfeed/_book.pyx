@@ -91,6 +91,18 @@ ctypedef struct Entry:
     Py_ssize_t idx      # position in the snapshot: among duplicates the last wins
 
 
+# Off only for benchmarks and tests (set_run_merging): every change goes one by one.
+cdef bint _MERGE_RUNS = True
+
+
+def set_run_merging(bint on):
+    """Merge sorted runs in one pass (the default) or, off, apply every change one by
+    one (for benchmarks and tests: the same book either way; docs/performance.md,
+    "Book apply"). Affects every book in the process."""
+    global _MERGE_RUNS
+    _MERGE_RUNS = on
+
+
 cdef double _POW10[MAX_DECIMALS + 1]
 cdef int _i
 _POW10[0] = 1.0
@@ -619,7 +631,7 @@ cdef class L2Book:
                 self.absent_deletes += absent
                 return _bad_level(x.side, x.price, x.size)
             bid = x.side == SIDE_BID
-            if i >= run_end and n - i >= MIN_RUN and _run_starts(x, bid):
+            if i >= run_end and n - i >= MIN_RUN and _MERGE_RUNS and _run_starts(x, bid):
                 # A sorted run d[i:run_end] (docs/performance.md, "Book apply"): its
                 # best part merged in one pass, its part below the book appended;
                 # d[i:mid_end] is what is left, to go one by one below.
