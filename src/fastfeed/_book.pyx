@@ -15,9 +15,12 @@ Prices are ticks at ``price_decimals`` (value × 10**price_decimals), sizes lots
 ``size_decimals``, both never negative. Size 0 deletes a level; deleting an absent
 level is a no-op.
 
-Hot path (``apply_deltas``, tuned on ``benches/book.py binance_realistic``): a
-change is located by a branch-free count over the best 8 levels, then over the 64
-below them (8 block heads, then one block), then the worst 8, then a branch-free
+Hot path (``apply_deltas``, tuned on ``benches/book.py binance_realistic``): a run of
+same-side changes sorted best first (how Binance, Bybit and OKX send a message's side)
+is applied in one pass: its part among the best 32 levels merged top-down, its part
+below the worst level appended (docs/performance.md, "Book apply"). Any other change
+goes one by one: located by a branch-free count over the best 8 levels, then over the
+64 below them (8 block heads, then one block), then the worst 8, then a branch-free
 lower bound over the rest; an insert or delete that shifts at most 8 levels copies
 a fixed 8-element block through registers (slack outside the used region absorbs
 the overshoot) instead of calling memmove.
