@@ -621,3 +621,153 @@ def test_apply_deltas_rejects_negative_price_after_applying_the_prefix():
     assert book.bids_int().tolist() == [[8, 2], [7, 1]]
     assert book.asks_int().tolist() == [[9, 1]]
     book._check_invariants()
+
+
+# ---------------------------------------------------------------- sorted runs (one pass)
+# apply_deltas merges a run of same-side changes sorted best first in one pass
+# (docs/performance.md, "Book apply"); everything else goes one by one. The book must
+# be exactly the one-by-one book: these draw runs on purpose (random rows rarely form
+# one), mixed with rows that break them (duplicates, unsorted, the other side).
+
+RUN_SIZE = st.sampled_from([0, 0, 0, 1, 7, INT64_MAX])
+
+
+@st.composite
+def run_rows(draw, n: int, side: int, base: int) -> list[tuple[int, int, int]]:
+    """A run on ``side`` of a book of n levels at even offsets from ``base`` (its best):
+    distinct offsets from the best, sorted best first; odd offsets fall between levels,
+    negative ones above the best, ones past 2n below the worst."""
+    span = 2 * n + 8
+    where = st.one_of(st.integers(-4, 12), st.integers(-4, span), st.integers(2 * n - 6, span))
+    offs = sorted(set(draw(st.lists(where, min_size=1, max_size=40))))
+    step = -1 if side == BID else 1
+    prices = [base + step * o for o in offs]
+    return [(side, p, draw(RUN_SIZE)) for p in prices if 0 <= p <= INT64_MAX]
+
+
+@st.composite
+def run_batches(draw):
+    n = draw(st.sampled_from([0, 1, 3, 8, 31, 32, 33, 40, 100]))
+    high = draw(st.booleans())  # prices at the top of int64: the merge's pads
+    top_bid = INT64_MAX - 4 * n - 120 if high else 4 * n + 100
+    top_ask = INT64_MAX - 50 if high else top_bid + 10
+    bids = [(top_bid - 2 * i, 1 + i) for i in range(n)]
+    asks = [(top_ask + 2 * i, 1 + i) for i in range(n) if top_ask + 2 * i <= INT64_MAX]
+    batches = []
+    for _ in range(draw(st.integers(1, 4))):
+        rows: list[tuple[int, int, int]] = []
+        for _ in range(draw(st.integers(1, 3))):
+            side = draw(SIDE)
+            run = draw(run_rows(n, side, top_bid if side == BID else top_ask))
+            breaker = draw(st.sampled_from(["none", "none", "dup", "swap", "other"]))
+            if breaker == "dup" and run:  # a repeated price: last wins, in order
+                k = draw(st.integers(0, len(run) - 1))
+                run.insert(draw(st.integers(0, len(run))), (side, run[k][1], draw(RUN_SIZE)))
+            elif breaker == "swap" and len(run) > 1:
+                k = draw(st.integers(0, len(run) - 2))
+                run[k], run[k + 1] = run[k + 1], run[k]
+            elif breaker == "other" and run:
+                run.insert(draw(st.integers(0, len(run))), (1 - side, top_bid, 5))
+            rows += run
+        batches.append(rows)
+    return (bids, asks), batches, draw(st.sampled_from([0, 16, 1024]))
+
+
+@settings(max_examples=_examples(600), deadline=None, suppress_health_check=_SLOW_OK)
+@given(case=run_batches())
+def test_sorted_runs_equal_one_by_one_and_reference(case):
+    from fastfeed._benchkit import bench_apply_deltas
+
+    snap, batches, capacity = case
+    merged, one, ref = L2Book(0, 0, capacity), L2Book(0, 0, capacity), ReferenceBook(0, 0)
+    for b in (merged, one, ref):
+        b.load(*snap)
+    for rows in batches:
+        bench_apply_deltas(merged, *_columns(rows))  # one apply_deltas call: runs merge
+        for s, p, q in rows:
+            one.apply(s, p, q)  # one change per call: never a run
+            ref.apply(s, p, q)
+        assert_same(merged, ref, ns=(None,))
+        assert_same(one, ref, ns=(None,))
+
+
+def test_run_merge_counts_absent_deletes_and_re_adds():
+    """A run deleting absent levels, deleting present ones and adding new ones, at the
+    top and below the worst level, in one apply_deltas call."""
+    from fastfeed._benchkit import bench_apply_deltas
+
+    snap = (_dense(40, BID), _dense(40, ASK))  # bids 1000, 998, ..., 922
+    book, ref = L2Book(0, 0), ReferenceBook(0, 0)
+    book.load(*snap)
+    ref.load(*snap)
+    rows = [
+        (BID, 1003, 0),
+        (BID, 1001, 4),
+        (BID, 1000, 0),
+        (BID, 999, 0),
+        (BID, 998, 9),
+        (BID, 997, 3),
+        (BID, 950, 0),
+        (BID, 921, 0),
+        (BID, 919, 5),
+        (BID, 900, 6),
+    ]
+    bench_apply_deltas(book, *_columns(rows))
+    for r in rows:
+        ref.apply(*r)
+    assert_same(book, ref, ns=(None,))
+    assert book.absent_deletes == 3  # 1003, 999 and 921 were not in the book
+    assert book.bids_int(4).tolist() == [[1001, 4], [998, 9], [997, 3], [996, 3]]
+    assert book.bids_int()[-2:].tolist() == [[919, 5], [900, 6]]
+    # Deleting then re-adding the same prices in one batch (not a run: in order).
+    again = [(BID, 1001, 0), (BID, 1001, 8), (BID, 900, 0), (BID, 900, 0)]
+    bench_apply_deltas(book, *_columns(again))
+    for r in again:
+        ref.apply(*r)
+    assert_same(book, ref, ns=(None,))
+    assert book.absent_deletes == 4
+
+
+@pytest.mark.parametrize("bad_at", [1, 3, 5, 9])
+def test_bad_delta_inside_a_run_applies_the_prefix_only(bad_at):
+    from fastfeed._benchkit import bench_apply_deltas
+
+    snap = (_dense(50, BID), _dense(50, ASK))
+    book, ref = L2Book(0, 0), ReferenceBook(0, 0)
+    book.load(*snap)
+    ref.load(*snap)
+    rows = [(ASK, 1995 + 2 * k, 0 if k % 3 == 1 else 7 + k) for k in range(12)]
+    rows[bad_at] = (ASK, rows[bad_at][1], -1)
+    with pytest.raises(ValueError, match="negative size"):
+        bench_apply_deltas(book, *_columns(rows))
+    for r in rows[:bad_at]:
+        ref.apply(*r)
+    assert_same(book, ref, ns=(None,))
+
+
+@BIG
+@given(seed=st.integers(0, 2**32 - 1))
+def test_runs_in_10k_level_books(seed):
+    """Message-like runs (each side sorted best first) near the top, deep, below the
+    worst level and across the whole book of a 10,000-level side, growth included."""
+    from fastfeed._benchkit import bench_apply_deltas
+
+    rng = np.random.default_rng(seed)
+    n = 10_000
+    bids = _random_side(rng, n, 0, 15_000)
+    asks = _random_side(rng, n, 15_000, 30_000)
+    book, ref = L2Book(2, 8, 64), ReferenceBook(2, 8)
+    book.load(bids, asks)
+    ref.load(bids, asks)
+    for _ in range(30):
+        rows = []
+        for side in (BID, ASK):
+            region = [(0, 40), (0, 15_000), (14_000, 15_000), (0, 200)][int(rng.integers(0, 4))]
+            off = np.unique(rng.integers(*region, size=int(rng.integers(1, 60))))
+            prices = 14_999 - off if side == BID else 15_000 + off  # best first
+            sizes = np.where(rng.random(len(off)) < 0.33, 0, rng.integers(1, 10**6, len(off)))
+            rows += list(zip([side] * len(off), prices.tolist(), sizes.tolist(), strict=True))
+        bench_apply_deltas(book, *_columns(rows))
+        for r in rows:
+            ref.apply(*r)
+    assert_same(book, ref, ns=(None, 10))

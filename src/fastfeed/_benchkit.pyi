@@ -17,9 +17,14 @@ from fastfeed._record import RecordBuffer
 from fastfeed._trades import OfflineTradeCore
 
 def bench_apply_deltas(
-    book: L2Book, sides: npt.ArrayLike, prices: npt.ArrayLike, sizes: npt.ArrayLike
+    book: L2Book,
+    sides: npt.ArrayLike,
+    prices: npt.ArrayLike,
+    sizes: npt.ArrayLike,
+    counts: npt.ArrayLike | None = None,
 ) -> int:
-    """Apply rows through the cdef ``apply_deltas`` in one call; return elapsed ns."""
+    """Apply rows through the cdef ``apply_deltas`` (one call, or one per ``counts``
+    entry); return elapsed ns."""
 
 def bench_record(hist: LatencyHistogram, values: npt.NDArray[np.int64]) -> int:
     """Total ns to record every value in a nogil C loop."""

@@ -10,6 +10,10 @@ from typing_extensions import disjoint_base
 BID: Final[int]
 ASK: Final[int]
 
+def set_run_merging(on: bool) -> None:
+    """Merge sorted runs in one pass (default) or apply every change one by one
+    (benchmarks and tests; the same book either way)."""
+
 @disjoint_base
 class L2Book:
     """Exact L2 order book: int64 price ticks and size lots, best levels first on read."""

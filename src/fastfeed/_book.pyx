@@ -15,16 +15,19 @@ Prices are ticks at ``price_decimals`` (value × 10**price_decimals), sizes lots
 ``size_decimals``, both never negative. Size 0 deletes a level; deleting an absent
 level is a no-op.
 
-Hot path (``apply_deltas``, tuned on ``benches/book.py binance_realistic``): a
-change is located by a branch-free count over the best 8 levels, then over the 64
-below them (8 block heads, then one block), then the worst 8, then a branch-free
+Hot path (``apply_deltas``, tuned on ``benches/book.py binance_realistic``): a run of
+same-side changes sorted best first (how Binance, Bybit and OKX send a message's side)
+is applied in one pass: its part among the best 32 levels merged top-down, its part
+below the worst level appended (docs/performance.md, "Book apply"). Any other change
+goes one by one: located by a branch-free count over the best 8 levels, then over the
+64 below them (8 block heads, then one block), then the worst 8, then a branch-free
 lower bound over the rest; an insert or delete that shifts at most 8 levels copies
 a fixed 8-element block through registers (slack outside the used region absorbs
 the overshoot) instead of calling memmove.
 """
 
 cimport numpy as cnp
-from libc.stdint cimport int64_t, uint8_t, uint64_t
+from libc.stdint cimport INT64_MAX, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free, malloc, qsort
 from libc.string cimport memcpy, memmove
 
@@ -61,6 +64,11 @@ cdef enum:
     MIN_CAPACITY = 16
     # Deltas converted per apply_deltas call in apply_many (a stack buffer).
     APPLY_CHUNK = 256
+    # A run of at least MIN_RUN same-side changes sorted best first (how Binance, Bybit
+    # and OKX send a message's side) has its changes among the best MERGE_WINDOW
+    # levels merged in one pass (_merge_top) instead of one by one.
+    MIN_RUN = 4
+    MERGE_WINDOW = 32
     MAX_DECIMALS = 18
 
 
@@ -73,10 +81,29 @@ ctypedef struct SideView:
     Py_ssize_t cap
 
 
+ctypedef struct Merged:
+    # _merge_top's result: the side's new level count (-1: not applied) and how many
+    # of the run's deletes were of absent levels.
+    Py_ssize_t n
+    int64_t absent
+
+
 ctypedef struct Entry:
     int64_t price
     int64_t size
     Py_ssize_t idx      # position in the snapshot: among duplicates the last wins
+
+
+# Off only for benchmarks and tests (set_run_merging): every change goes one by one.
+cdef bint _MERGE_RUNS = True
+
+
+def set_run_merging(bint on):
+    """Merge sorted runs in one pass (the default) or, off, apply every change one by
+    one (for benchmarks and tests: the same book either way; docs/performance.md,
+    "Book apply"). Affects every book in the process."""
+    global _MERGE_RUNS
+    _MERGE_RUNS = on
 
 
 cdef double _POW10[MAX_DECIMALS + 1]
@@ -279,6 +306,160 @@ cdef inline int _side_set(SideView* s, int64_t price, int64_t size, bint bid) no
     return 0
 
 
+cdef inline Py_ssize_t _scan_run(const Delta* d, Py_ssize_t n, const SideView* s, bint bid,
+                                 Py_ssize_t* top, Py_ssize_t* below) noexcept nogil:
+    """How many of d[0:n] (d[0] valid and on side s) form a run: one side, each change
+    valid and strictly worse than the one before it (so its prices are distinct and
+    its changes commute: any order gives the in-order book).
+
+    Also counts, without a branch per change, the run's leading changes that land
+    among the side's best MERGE_WINDOW levels (*top: sorted, so they are a prefix) and
+    its trailing ones below the side's worst level (*below; 0 unless the side has more
+    than MERGE_WINDOW levels, so that the two never overlap).
+    """
+    cdef uint8_t side = d[0].side
+    cdef Py_ssize_t j = 1
+    cdef int64_t edge, low, prev = d[0].price, p
+    cdef Py_ssize_t t, w
+    if s.n > MERGE_WINDOW:
+        edge = s.px[s.n - MERGE_WINDOW]
+        low = s.px[0]
+    else:
+        # every price is better than edge (an ask at INT64_MAX aside), none worse than low
+        edge = -1 if bid else INT64_MAX
+        low = edge
+    t = _better(prev, edge, bid)
+    w = _better(low, prev, bid)
+    while j < n:
+        p = d[j].price
+        if (d[j].side != side) | ((p | d[j].size) < 0) | (not _better(prev, p, bid)):
+            break
+        t += _better(p, edge, bid)
+        w += _better(low, p, bid)
+        prev = p
+        j += 1
+    top[0] = t
+    below[0] = w
+    return j
+
+
+cdef inline bint _run_starts(const Delta* d, bint bid) noexcept nogil:
+    """d[0:MIN_RUN] share a side and are strictly sorted best first: one test without a
+    branch per change, so interleaved sides (no runs) pay no mispredicted loop exit.
+    (Validity is _scan_run's check.)"""
+    cdef Py_ssize_t j, ok = 1
+    for j in range(1, MIN_RUN):
+        ok &= (d[j].side == d[0].side) & _better(d[j - 1].price, d[j].price, bid)
+    return ok != 0
+
+
+cdef Merged _merge_top(int64_t* px, int64_t* sz, Py_ssize_t n, Py_ssize_t lo, Py_ssize_t cap,
+                       const Delta* c, Py_ssize_t t, bint bid) noexcept nogil:
+    """Apply run c[0:t] (best first, distinct prices, all among the best MERGE_WINDOW
+    levels, t <= MERGE_WINDOW) in one pass to the side px/sz (n levels, lo of slack
+    below, array length cap). Returns the new level count, or -1 with nothing changed
+    when there is too little slack (the run then goes one by one). Takes the side by
+    value so that the caller's SideView stays in registers.
+
+    The run and the book's levels are merged best first, from the top down, into a
+    buffer: each step emits the better of the next level and the next change, with no
+    branch on what the change does (an equal price is an update or a delete; a new one
+    an insert or an absent delete, counted). It stops at the run's last change: the
+    levels below it stay where they are and the buffer is copied back on top of them.
+    No search: the run's depth is found by the merge itself.
+    """
+    cdef int64_t opx[2 * MERGE_WINDOW]
+    cdef int64_t osz[2 * MERGE_WINDOW]
+    cdef Py_ssize_t i = n - 1, j = 0, w = 2 * MERGE_WINDOW - 1, o
+    cdef Py_ssize_t take_a, eq, keep
+    cdef int64_t a, cp, cs, mask, gone = 0
+    cdef Merged out
+    # A pad below the region, worse than every price: once the levels run out the
+    # changes go first. (An ask at INT64_MAX could equal it: such a run goes one by one.)
+    cdef int64_t pad = -1 if bid else INT64_MAX
+    out.n = -1
+    out.absent = 0
+    if lo == 0 or lo + n + t > cap or (not bid and c[t - 1].price == pad):
+        return out
+    px[-1] = pad
+    while j < t:
+        a = px[i]
+        cp = c[j].price
+        cs = c[j].size
+        take_a = _better(a, cp, bid)        # the book's level is better: it goes first
+        eq = a == cp
+        keep = cs != 0
+        # masks, not a conditional: the compiler turns a ?: here back into a branch
+        mask = -<int64_t>take_a
+        opx[w] = cp ^ ((a ^ cp) & mask)
+        osz[w] = cs ^ ((sz[i] ^ cs) & mask)
+        w -= take_a | keep
+        gone += (take_a | eq | keep) ^ 1
+        i -= take_a | eq
+        j += take_a ^ 1
+    # px[i + 1:n] was merged into opx[w + 1:]; it is replaced by that, ascending.
+    o = 2 * MERGE_WINDOW - 1 - w
+    memcpy(px + i + 1, opx + w + 1, o * sizeof(int64_t))
+    memcpy(sz + i + 1, osz + w + 1, o * sizeof(int64_t))
+    out.n = i + 1 + o
+    out.absent = gone
+    return out
+
+
+cdef inline int _append_worst(SideView* s, const Delta* c, Py_ssize_t m,
+                              int64_t* absent) noexcept nogil:
+    """Apply c[0:m], the end of a run: every price worse than the side's worst level,
+    best first. Each is an insert (or an absent delete, counted in *absent) below the
+    last: no search, no shift. 0, or NEED_ROOM (too little slack below the region)."""
+    cdef Py_ssize_t o = 0, q, keep
+    cdef int64_t gone = 0
+    cdef int64_t* px = s.px
+    cdef int64_t* sz = s.sz
+    if m > s.lo:
+        return NEED_ROOM
+    for q in range(m):
+        keep = c[q].size != 0
+        px[-1 - o] = c[q].price         # an absent delete is written, then overwritten
+        sz[-1 - o] = c[q].size
+        o += keep
+        gone += keep ^ 1
+    s.px = px - o
+    s.sz = sz - o
+    s.lo -= o
+    s.n += o
+    absent[0] += gone
+    return 0
+
+
+cdef inline Py_ssize_t _apply_run(SideView* s, const Delta* x, Py_ssize_t left, bint bid,
+                                  Py_ssize_t* head, Py_ssize_t* tail,
+                                  int64_t* absent) noexcept nogil:
+    """Apply what can be applied in one pass of the run starting at x (valid; left
+    deltas from it). Returns the run's length m; *head and *tail are how many of its
+    first and last changes were applied (merged, appended): x[*head:m - *tail] is left
+    to the caller, one by one."""
+    cdef Py_ssize_t t, w, m
+    cdef Merged r
+    m = _scan_run(x, left, s, bid, &t, &w)
+    if m < MIN_RUN:                     # an invalid delta cut it short: one by one
+        t = 0
+        w = 0
+    if t > MERGE_WINDOW:
+        t = MERGE_WINDOW
+    if t > 0:
+        r = _merge_top(s.px, s.sz, s.n, s.lo, s.cap, x, t, bid)
+        if r.n < 0:
+            t = 0
+        else:
+            s.n = r.n
+            absent[0] += r.absent
+    if w > 0 and _append_worst(s, x + m - w, w, absent) != 0:
+        w = 0
+    head[0] = t
+    tail[0] = w
+    return m
+
+
 cdef int _cmp_entry(const void* a, const void* b) noexcept nogil:
     cdef const Entry* x = <const Entry*>a
     cdef const Entry* y = <const Entry*>b
@@ -437,17 +618,35 @@ cdef class L2Book:
     cdef int apply_deltas(self, const Delta* d, Py_ssize_t n) except -1:
         cdef SideView bids, asks
         cdef const Delta* x
-        cdef Py_ssize_t i = 0
+        cdef Py_ssize_t i = 0, m, t, w, mid_end = 0, run_end = 0
+        cdef bint bid
         cdef int r
         cdef int64_t absent = 0
         _get_sides(self, &bids, &asks)
-        while i < n:
+        while True:
+            if i == mid_end:
+                i = run_end                 # a run's merged / appended end: done
+            if i >= n:
+                break
             x = &d[i]
             if (x.size | x.price) < 0 or x.side > SIDE_ASK:
                 _put_sides(self, &bids, &asks)
                 self.absent_deletes += absent
                 return _bad_level(x.side, x.price, x.size)
-            if x.side == SIDE_BID:
+            bid = x.side == SIDE_BID
+            if i >= run_end and n - i >= MIN_RUN and _MERGE_RUNS and _run_starts(x, bid):
+                # A sorted run d[i:run_end] (docs/performance.md, "Book apply"): its
+                # best part merged in one pass, its part below the book appended;
+                # d[i:mid_end] is what is left, to go one by one below.
+                if bid:
+                    m = _apply_run(&bids, x, n - i, True, &t, &w, &absent)
+                else:
+                    m = _apply_run(&asks, x, n - i, False, &t, &w, &absent)
+                run_end = i + m
+                mid_end = run_end - w
+                i += t
+                continue
+            if bid:
                 r = _side_set(&bids, x.price, x.size, True)
             else:
                 r = _side_set(&asks, x.price, x.size, False)
@@ -456,7 +655,7 @@ cdef class L2Book:
             elif r != 0:
                 # Cold: grow that side (Python allocation), then retry the same delta.
                 _put_sides(self, &bids, &asks)
-                self._grow(x.side, (bids.n if x.side == SIDE_BID else asks.n) + 1)
+                self._grow(x.side, (bids.n if bid else asks.n) + 1)
                 _get_sides(self, &bids, &asks)
                 continue
             i += 1
