@@ -764,7 +764,10 @@ cdef class SocketWriter:
         self.low_mark = low_mark
         mine = os.dup(fd)
         try:
-            self.notify_fd, self._notify_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+            # os.pipe: close-on-exec already, and portable (pipe2 is Linux-only)
+            self.notify_fd, self._notify_w = os.pipe()
+            os.set_blocking(self.notify_fd, False)
+            os.set_blocking(self._notify_w, False)
         except BaseException:
             os.close(mine)
             raise
