@@ -96,10 +96,20 @@ cdef packed struct WireHeader:
 assert sizeof(WireHeader) == HEADER_LEN
 
 
-cdef inline void _copy_reversed(int64_t* dst, const int64_t* src, Py_ssize_t n) noexcept nogil:
+# A framed message starts after its PUB line, at any byte: the encoder stores into it
+# only with memcpy (no int64/struct access through a misaligned pointer).
+
+cdef inline char* _put_reversed(char* dst, const int64_t* src, Py_ssize_t n) noexcept nogil:
+    """src[n-1], ..., src[0] as int64 at dst; the byte after them."""
     cdef Py_ssize_t i
     for i in range(n):
-        dst[i] = src[n - 1 - i]
+        memcpy(dst + 8 * i, &src[n - 1 - i], 8)
+    return dst + 8 * n
+
+
+cdef inline char* _put(char* dst, const int64_t* src, Py_ssize_t n) noexcept nogil:
+    memcpy(dst, src, 8 * n)
+    return dst + 8 * n
 
 
 cdef inline Py_ssize_t _write_decimal(char* p, Py_ssize_t v) noexcept nogil:
@@ -629,7 +639,8 @@ cdef class FanHub:
         cdef Py_ssize_t i, k, size
         cdef char* p
         cdef WireHeader* h
-        cdef TradeRecord* rec
+        cdef TradeRecord rec
+        cdef Py_ssize_t first = 0, last = 0
         if n > core.count:
             lost = n - core.count
             n = core.count
@@ -641,13 +652,16 @@ cdef class FanHub:
         p = self._begin(g.slot, TRADES, size)
         if p != NULL:
             h = <WireHeader*>p
-            rec = <TradeRecord*>(p + HEADER_LEN)
             for i in range(n):
                 k = core.head - n + i
                 if k < 0:
                     k += core.capacity
-                memcpy(&rec[i], &core.ring[k], sizeof(TradeRecord))
-                memset(rec[i].pad, 0, sizeof(rec[i].pad))     # docs/wire.md: zero padding
+                if i == 0:
+                    first = k
+                last = k
+                rec = core.ring[k]
+                memset(rec.pad, 0, sizeof(rec.pad))     # docs/wire.md: zero padding
+                memcpy(p + HEADER_LEN + i * sizeof(TradeRecord), &rec, sizeof(TradeRecord))
             memset(h, 0, HEADER_LEN)
             memcpy(h.magic, b"FFNB", 4)
             h.version = 1
@@ -659,10 +673,10 @@ cdef class FanHub:
             h.header_len = HEADER_LEN
             h.epoch = g.epoch
             h.seq = g.seq + 1
-            h.first_update_id = rec[0].trade_id if n else -1
-            h.last_update_id = rec[n - 1].trade_id if n else -1
-            h.exchange_ns = rec[n - 1].exchange_ns if n else 0
-            h.recv_ns = rec[n - 1].recv_ns if n else 0
+            h.first_update_id = core.ring[first].trade_id if n else -1
+            h.last_update_id = core.ring[last].trade_id if n else -1
+            h.exchange_ns = core.ring[last].exchange_ns if n else 0
+            h.recv_ns = core.ring[last].recv_ns if n else 0
             h.publish_ns = ff_wall_ns()
             h.n_bids = <uint32_t>n
             h.messages = <uint32_t>min(lost, 0xFFFFFFFF)
@@ -683,7 +697,7 @@ cdef class FanHub:
         cdef Py_ssize_t nb, na, size
         cdef char* p
         cdef WireHeader* h
-        cdef int64_t* a
+        cdef char* a
         cdef int64_t now = ff_wall_ns()
         if kind == SNAPSHOT:
             nb = bk.n_bids
@@ -716,18 +730,18 @@ cdef class FanHub:
         h.n_asks = <uint32_t>na
         h.messages = g.messages if kind == DELTA else 0
         h.flags = flags
-        a = <int64_t*>(p + HEADER_LEN)
+        a = p + HEADER_LEN
         if kind == SNAPSHOT:
             # the book keeps each side best level last; the wire wants best first
-            _copy_reversed(a, bk.bid_px, nb)
-            _copy_reversed(a + nb, bk.bid_sz, nb)
-            _copy_reversed(a + 2 * nb, bk.ask_px, na)
-            _copy_reversed(a + 2 * nb + na, bk.ask_sz, na)
+            a = _put_reversed(a, bk.bid_px, nb)
+            a = _put_reversed(a, bk.bid_sz, nb)
+            a = _put_reversed(a, bk.ask_px, na)
+            _put_reversed(a, bk.ask_sz, na)
         else:
-            memcpy(a, g.px[0], nb * sizeof(int64_t))
-            memcpy(a + nb, g.sz[0], nb * sizeof(int64_t))
-            memcpy(a + 2 * nb, g.px[1], na * sizeof(int64_t))
-            memcpy(a + 2 * nb + na, g.sz[1], na * sizeof(int64_t))
+            a = _put(a, g.px[0], nb)
+            a = _put(a, g.sz[0], nb)
+            a = _put(a, g.px[1], na)
+            _put(a, g.sz[1], na)
         return self._end(g.slot, kind, size)
 
 
