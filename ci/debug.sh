@@ -75,17 +75,10 @@ sanitized_pytest() {
 }
 rc=0
 sanitized_pytest "${TESTS[@]}" "$@" || rc=$?
-# Every SIMD level of the level-array fast path (docs/architecture.md, "Decoder fast
-# paths"): the run above is at the default level (tests/test_simd_dispatch.py already
-# compares every level in-process); the Binance decode tests run once more per other
-# level this machine has, FASTFEED_SIMD forcing it (~30 s each under the sanitizers).
-levels=$(LD_PRELOAD="$ASAN_LIB" ASAN_OPTIONS=detect_leaks=0 "$VENV/bin/python" -c \
-    "from fastfeed import _parse; print(*_parse.simd_levels()[1:])")
-for level in $levels; do
-    echo "== pytest FASTFEED_SIMD=$level (ASan + UBSan)"
-    FASTFEED_SIMD=$level sanitized_pytest tests/test_decode_binance.py \
-        tests/test_simd_dispatch.py tests/test_corpus.py "$@" || rc=$?
-done
+# The SIMD levels of the level-array fast path (docs/architecture.md, "Decoder fast paths")
+# are covered by the run above: tests/test_simd_dispatch.py switches to every level this
+# machine has in-process and compares each with the general decoder, so the sanitizers see
+# every level's code without re-running the decode suites once per level.
 reports=("$LOGS"/*)
 if [ -e "${reports[0]}" ]; then
     echo "== sanitizer reports (${#reports[@]}, in $LOGS)"
