@@ -9,14 +9,15 @@ import json
 import os
 import signal
 import sys
+from decimal import Decimal
 
 import pytest
 
 from e2e import assert_exact, run, settle, sim_config, wait_for
-from fastfeed import Engine
+from fastfeed import BookFeed, Engine
 from fastfeed.fanout.server import NatsServer
 from fastfeed.sim import Simulator
-from fastfeed.workers import Supervisor, shard_of, shards
+from fastfeed.workers import Supervisor, book_status, shard_of, shards
 from nats_reader import read_book
 
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "BNBUSDT"]
@@ -35,6 +36,20 @@ def test_shards_are_stable_and_cover_every_book():
         shard_of("binance", "BTCUSDT", 0)
     with pytest.raises(ValueError, match="no books"):
         Supervisor([], 2)
+
+
+@pytest.mark.parametrize(("bid", "ask"), [("43210.12", "43210.123456"),
+                                          ("0.00001234", "0.00001235")])
+def test_status_line_best_prices_are_exact_decimal_text(bid, ask):
+    # the int64 ticks at the book's scale as text (a float's %.8g printed 1.234e-05 and
+    # 43210.123): docs/fanout.md, "Workers"
+    feed = BookFeed("binance", "BTCUSDT", "0.00000001", "0.00001")
+    assert book_status(feed)["best"] == ["", ""]
+    pd = feed.book.price_decimals
+    feed.replace_levels([(int(Decimal(bid).scaleb(pd)), 1)], [(int(Decimal(ask).scaleb(pd)), 1)])
+    best = book_status(feed)["best"]
+    assert [Decimal(x) for x in best] == [Decimal(bid), Decimal(ask)]
+    assert all(len(x.split(".")[1]) == pd for x in best)       # the book's scale, always
 
 
 def test_workers_publish_exact_books_and_a_killed_worker_comes_back(tmp_path):
