@@ -19,6 +19,8 @@ import pytest
 from fastfeed._shm import SegmentWriter, layout, segment_size
 from fastfeed.feed import BookFeed
 from fastfeed.shm import (
+    BookNotPublished,
+    BookRestarting,
     NotASegment,
     Publisher,
     Reader,
@@ -391,3 +393,65 @@ def test_segment_directory_reads_every_member_and_follows_a_replacement(name):
         directory.close()
         for p in pubs:
             p.close()
+
+
+def test_a_restarted_members_book_is_restarting_until_its_new_publisher_publishes_it(name):
+    # docs/shm.md, "Segment directory": a book the replaced publisher had is not a bare
+    # KeyError while the new one has not attached it; one never published stays unknown
+    from fastfeed.shm import summary
+    members = [f"{name}-w0", f"{name}-w1"]
+    directory = SegmentDirectory(name, members)
+    pubs = [Publisher(m, capacity=4, depth=5) for m in members]
+    try:
+        eth = _eth_feed()
+        pubs[0].attach(live_feed(levels=3))
+        pubs[1].attach(eth)
+        r = Reader(name)
+        assert r.book("binance", "ETHUSDT").state == "live" and r.restarting() == []
+        eth.close()
+        pubs[1].close()                 # member 1's publisher goes, and comes back ...
+        pubs[1] = Publisher(members[1], capacity=4, depth=5)     # ... without the book yet
+        with pytest.raises(BookRestarting, match="not published yet by the new publisher "
+                           f"of segment '{members[1]}'") as restarting:
+            r.book("binance", "ETHUSDT")
+        assert restarting.value.segment == members[1]
+        assert isinstance(restarting.value, KeyError)       # `except KeyError` still works
+        assert r.restarting() == [("binance", "ETHUSDT")]
+        assert r.books() == [("binance", "BTCUSDT")]
+        rows = {b["symbol"]: b for b in summary(r)["books"]}
+        assert rows["ETHUSDT"]["state"] == "restarting"
+        assert rows["ETHUSDT"]["segment"] == members[1] and rows["BTCUSDT"]["state"] == "live"
+        with pytest.raises(BookNotPublished) as unknown:
+            r.book("binance", "XRPUSDT")
+        assert not isinstance(unknown.value, BookRestarting)
+        assert str(unknown.value) == f"binance:XRPUSDT is not published in {name!r}"
+        # the new publisher attaches it: readable again (syncing until its snapshot)
+        pubs[1].attach(BookFeed("binance", "ETHUSDT", "0.01", "0.001"))
+        assert r.book("binance", "ETHUSDT").state == "syncing"
+        assert r.restarting() == [] and r.segment_of("binance", "ETHUSDT") == members[1]
+        r.close()
+    finally:
+        directory.close()
+        for p in pubs:
+            p.close()
+
+
+def test_reopen_reports_the_old_publishers_books_restarting_until_published(name):
+    pub = Publisher(name, capacity=2, depth=5)
+    r = Reader(name)
+    try:
+        feed = live_feed(levels=3)
+        pub.attach(feed)
+        assert r.book("binance", "BTCUSDT").state == "live"
+        feed.close()
+        pub.close()
+        pub = Publisher(name, capacity=2, depth=5)
+        r.reopen()
+        with pytest.raises(BookRestarting) as restarting:
+            r.book("binance", "BTCUSDT")
+        assert restarting.value.segment == name and r.restarting() == [("binance", "BTCUSDT")]
+        pub.attach(live_feed(levels=3))
+        assert r.book("binance", "BTCUSDT").state == "live" and r.restarting() == []
+    finally:
+        r.close()
+        pub.close()

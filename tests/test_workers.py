@@ -141,7 +141,7 @@ def _shm_exact(sim, reader, symbol):
 
 
 def test_shm_directory_reads_every_worker_and_follows_a_restarted_one(name):
-    from fastfeed.shm import Reader, segment_path
+    from fastfeed.shm import BookNotPublished, BookRestarting, Reader, segment_path
 
     async def body():
         async with Simulator(sim_config({"binance": SYMBOLS}, rate=50.0)) as sim:
@@ -156,7 +156,7 @@ def test_shm_directory_reads_every_worker_and_follows_a_restarted_one(name):
                 def all_live():
                     try:
                         return all(reader.book("binance", s).state == "live" for s in SYMBOLS)
-                    except KeyError:
+                    except BookNotPublished:
                         return False
                 await wait_for(all_live, timeout=30, what="every book live in shared memory")
                 for w in sup.workers:
@@ -192,7 +192,7 @@ def test_shm_directory_reads_every_worker_and_follows_a_restarted_one(name):
                 def moved_on():
                     try:
                         snap = reader.book("binance", sym)
-                    except KeyError:            # remapped: the new worker has not got it yet
+                    except BookRestarting:      # remapped: the new worker has not got it yet
                         return False
                     return snap.state == "live" and snap.update_id > held
                 await wait_for(moved_on, timeout=30, what="the restarted worker's book")
