@@ -319,13 +319,19 @@ class Publisher:
         os.close(self._fd)
 
 
-def _map(path: str, name: str) -> tuple[SegmentView, int]:
-    """Map the segment at ``path`` read-only: the view and the file's inode."""
+def _open_readonly(path: str, name: str) -> int:
+    """A read-only descriptor of the segment (or directory) ``name`` at ``path``; a
+    missing one is a ``FileNotFoundError`` that says so."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
         raise FileNotFoundError(f"no shared-memory segment {name!r} "
                                 f"({path}): is the publisher running?") from None
+
+
+def _map(path: str, name: str) -> tuple[SegmentView, int]:
+    """Map the segment at ``path`` read-only: the view and the file's inode."""
+    fd = _open_readonly(path, name)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -416,11 +422,7 @@ class Reader:
         self._open()
 
     def _open(self) -> None:
-        try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-        except FileNotFoundError:
-            raise FileNotFoundError(f"no shared-memory segment {self.name!r} "
-                                    f"({self.path}): is the publisher running?") from None
+        fd = _open_readonly(self.path, self.name)
         try:
             st = os.fstat(fd)
             found = _read_directory(fd, st.st_size) if stat.S_ISREG(st.st_mode) else None
