@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from e2e import run, sim_config, wait_for
+from e2e import SIM_STEP, bar_values, candle_values, run, sim_config, wait_for
 from fastfeed import Engine
 from fastfeed.reference.decode import DecodeFailed
 from fastfeed.reference.quotes import _dec
@@ -128,20 +129,15 @@ def test_linear_ticker_lost_delta_resubscribes_for_a_fresh_snapshot():
 def _tape_prefix_matches(row, fills, pd: int, sd: int) -> bool:
     """The open candle is the tape's bar up to some fill: the fills of its minute, oldest
     first, whose sizes sum to its volume (a unique prefix: sizes are positive) have its
-    open, high, low and close exactly (tick 0.01, step 0.00001: SymbolConfig's)."""
-    from decimal import Decimal
-    tick, step = Decimal("0.01"), Decimal("0.00001")
+    open, high, low and close exactly."""
     lo, hi = int(row["open_ns"]), int(row["close_ns"])
     bar = [f for f in fills if lo <= f.t_ns < hi]
-    volume = Decimal(int(row["volume"])).scaleb(-sd)
-    got = [Decimal(int(row[k])).scaleb(-pd) for k in ("open", "high", "low", "close")]
+    got = candle_values(row, pd, sd)
     total = Decimal(0)
     for i, f in enumerate(bar):
-        total += f.size * step
-        if total == volume:
-            part = bar[:i + 1]
-            return got == [part[0].price * tick, max(f.price for f in part) * tick,
-                           min(f.price for f in part) * tick, part[-1].price * tick]
+        total += f.size * SIM_STEP
+        if total == got[4]:
+            return bar_values(bar[:i + 1]) == got
     return False
 
 
