@@ -55,6 +55,26 @@ def assert_exact(sim: Simulator, book: Any) -> None:
     assert book_levels(book) == truth_levels(sim, book, last_id), book
 
 
+#: SymbolConfig's default tick and step: a simulator fill's price and size units
+SIM_TICK, SIM_STEP = Decimal(SymbolConfig.tick_size), Decimal(SymbolConfig.step_size)
+
+
+def bar_values(fills: list[Any]) -> list[Decimal]:
+    """Open, high, low, close and volume of the simulator's ``fills`` (oldest first, in
+    ``SIM_TICK`` and ``SIM_STEP`` units), exact."""
+    prices = [f.price for f in fills]
+    return [prices[0] * SIM_TICK, max(prices) * SIM_TICK, min(prices) * SIM_TICK,
+            prices[-1] * SIM_TICK, sum(f.size for f in fills) * SIM_STEP]
+
+
+def candle_values(row: Any, price_decimals: int, size_decimals: int) -> list[Decimal]:
+    """Open, high, low, close and volume of one candle row (its int64 fields at the
+    stream's scales), exact: comparable with :func:`bar_values`."""
+    return [Decimal(int(row[k])).scaleb(-price_decimals)
+            for k in ("open", "high", "low", "close")] + [
+        Decimal(int(row["volume"])).scaleb(-size_decimals)]
+
+
 async def settle(sim: Simulator, books: list[Any], timeout: float = 10.0) -> None:
     """Pause the market and wait until every book is live and caught up with it."""
     sim.pause()

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import fastfeed
 from fastfeed import _parse
 from fastfeed.reference import candles as ref
 from test_decode_binance import Raw, decimal_strings, json_object
@@ -55,6 +57,24 @@ def assert_same(c: Any, r: Any) -> None:
             assert cm == rm
     else:
         assert c == r
+
+
+def assert_feed_matches_reference(venue: str, symbol: str, interval: str, tick_size: str,
+                                  price_decimals: int, payloads: Iterable[bytes],
+                                  names: tuple[str, ...] = ("open_ns", "close", "volume",
+                                                            "closed")) -> None:
+    """A lenient ``CandleFeed`` and the reference ``CandleStream`` (size scale 8) fed the
+    same ``payloads``: the same result per message, the same closed candles (fields
+    ``names``) and the same counters."""
+    f = fastfeed.CandleFeed(venue, symbol, interval, tick_size=tick_size,
+                            step_size="0.00000001", strict=False)
+    r = ref.CandleStream(venue, symbol, interval, price_decimals, 8)
+    for p in payloads:
+        assert f.apply_message(p) == r.apply_message(p)
+    assert [{n: int(c[n]) for n in names} for c in f.candles()] == [
+        {n: c[n] for n in names} for c in r.closed]
+    assert (f.updates, f.stale, f.rejected) == (
+        r.counters["updates"], r.counters["stale"], r.counters["rejected"])
 
 
 def candle(**kw: Any) -> dict[str, Any]:

@@ -18,7 +18,8 @@ from fastfeed.reference import candles as ref
 from fastfeed.reference import decode as ref_decode
 from fastfeed.venues import get_venue
 from test_decode_binance import Raw, json_object
-from test_decode_candles import assert_same, run_both
+from test_decode_candles import assert_feed_matches_reference, assert_same, run_both
+from test_decode_quotes import assert_same_stream
 
 # channels.md 5.4, byte for byte
 OHLC = (b'{"channel":"ohlc","type":"snapshot","timestamp":"2023-10-04T16:26:01.806315597Z",'
@@ -215,9 +216,7 @@ def ohlc_messages(draw: st.DrawFn) -> bytes:
 @given(ohlc_messages(), st.sampled_from([5, 8, 0]), st.sampled_from([8, 0, 3]))
 def test_generated_candles_match_reference(payload: bytes, pd: int, sd: int) -> None:
     assert_same(*run_both("kraken", payload, pd, sd))
-    c = _parse.stream_channel("kraken", payload)
-    r = ref_decode.stream_channel("kraken", payload)
-    assert c[0] == r[0] and (c[1] is None) == (r[1] is None)
+    assert_same_stream("kraken", payload)
 
 
 @settings(max_examples=300, deadline=None)
@@ -258,14 +257,6 @@ def test_candle_feed_closes_a_bar_on_a_later_interval_begin() -> None:
 @given(st.lists(st.tuples(st.integers(0, 4), st.sampled_from(["0.11", "0.123456", "1.2e-1"])),
                 max_size=15))
 def test_candle_feed_matches_reference_stream(msgs: list[tuple[int, str]]) -> None:
-    f = fastfeed.CandleFeed("kraken", "ALGO/USD", "5m", tick_size="0.00001",
-                            step_size="0.00000001", strict=False)
-    r = ref.CandleStream("kraken", "ALGO/USD", "5m", 5, 8)
-    for k, close in msgs:
-        p = _bar(k, close)
-        assert f.apply_message(p) == r.apply_message(p)
-    names = ("open_ns", "close", "volume", "trades", "closed")
-    assert [{n: int(c[n]) for n in names} for c in f.candles()] == [
-        {n: c[n] for n in names} for c in r.closed]
-    assert (f.updates, f.stale, f.rejected) == (
-        r.counters["updates"], r.counters["stale"], r.counters["rejected"])
+    assert_feed_matches_reference("kraken", "ALGO/USD", "5m", "0.00001", 5,
+                                  [_bar(k, close) for k, close in msgs],
+                                  ("open_ns", "close", "volume", "trades", "closed"))

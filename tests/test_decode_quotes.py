@@ -17,6 +17,7 @@ import fastfeed
 from fastfeed import _parse
 from fastfeed._core import DecodeRejected
 from fastfeed._quotes import QUOTE_MISSING, BboCore, decode_quotes
+from fastfeed.reference import decode as ref_decode
 from fastfeed.reference import quotes as ref
 from test_decode_binance import Raw, decimal_strings, json_object, json_values, odd_decimals
 from test_decode_trades import ts_ns
@@ -386,6 +387,23 @@ _SETTINGS = settings(max_examples=300, deadline=None,
                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
+def mutate_one_byte(payload: bytes, data: st.DataObject) -> bytes:
+    """``payload`` with the byte at a drawn offset replaced by a drawn JSON-significant or
+    invalid-UTF-8 byte (an empty payload comes back as it is)."""
+    if not payload:
+        return payload
+    i = data.draw(st.integers(0, len(payload) - 1))
+    b = data.draw(st.sampled_from(b'{}[]",:\\0.-e \x80\xff'))
+    return payload[:i] + bytes([b]) + payload[i + 1:]
+
+
+def assert_same_stream(venue: str, payload: bytes) -> None:
+    """The compiled and the reference stream dispatch agree on ``payload``: the same
+    channel, and both name a stream or neither does."""
+    c, r = _parse.stream_channel(venue, payload), ref_decode.stream_channel(venue, payload)
+    assert c[0] == r[0] and (c[1] is None) == (r[1] is None), (c, r)
+
+
 @_SETTINGS
 @given(binance_messages() | at_messages() | cx_messages(), st.sampled_from(["bbo", "ticker"]),
        st.sampled_from([8, 8, 8, 10, 2, 0]), st.sampled_from([8, 8, 10, 3, 0]),
@@ -399,11 +417,7 @@ def test_generated_messages_match_reference(msg: tuple[str, bytes], channel: str
 @_SETTINGS
 @given(binance_messages() | at_messages() | cx_messages(), st.data())
 def test_byte_mutations_match_reference(msg: tuple[str, bytes], data: st.DataObject) -> None:
-    venue, payload = msg
-    if payload:
-        i = data.draw(st.integers(0, len(payload) - 1))
-        b = data.draw(st.sampled_from(b'{}[]",:\\0.-e \x80\xff'))
-        payload = payload[:i] + bytes([b]) + payload[i + 1:]
+    venue, payload = msg[0], mutate_one_byte(msg[1], data)
     for channel in ("bbo", "ticker"):
         assert_same(*run_both(venue, payload, channel, 8, 8))
 

@@ -10,7 +10,17 @@ import asyncio
 
 import pytest
 
-from e2e import book_levels, run, sim_config, truth_levels, wait_for
+from e2e import (
+    SIM_STEP,
+    SIM_TICK,
+    bar_values,
+    book_levels,
+    candle_values,
+    run,
+    sim_config,
+    truth_levels,
+    wait_for,
+)
 from fastfeed import Engine, SubscribeError
 from fastfeed.sim import Simulator
 from fastfeed.venues.kraken import Kraken
@@ -147,7 +157,7 @@ def test_trades_share_the_book_connection_and_equal_the_simulators_tape():
                 assert trades.stream == "kraken-trade"
                 await wait_for(lambda: trades.recorded >= 40, timeout=30, what="40 trades")
                 got = trades.trades()
-                tick, step = Decimal("0.01"), Decimal("0.00001")    # SymbolConfig's defaults
+                tick, step = SIM_TICK, SIM_STEP
                 truth = {f.trade_id: (f.price * tick, f.size * step, f.taker)
                          for f in sim.trades("kraken", "BTC/USD")}
                 pd, sd = trades.price_decimals, trades.size_decimals
@@ -205,7 +215,7 @@ def test_ticker_and_bbo_share_the_book_connection_and_equal_the_simulator():
                 assert (b.ask_price, b.ask_size) == asks[0]
                 last = sim.trades("kraken", "BTC/USD")[-1]
                 t = ticker.ticker()
-                tick = Decimal("0.01")
+                tick = SIM_TICK
                 assert Decimal(t.last_price).scaleb(-ticker.price_decimals) == last.price * tick
                 assert bbo.rejected == 0 and ticker.rejected == 0
                 assert len(engine.connections) == 1
@@ -215,7 +225,6 @@ def test_ticker_and_bbo_share_the_book_connection_and_equal_the_simulator():
 def test_ohlc_candles_beside_the_book_equal_the_tape():
     # docs/venues.md, "Kraken candles": `ohlc` on the book's connection, updated on
     # trades; the open candle is the tape's bar of its minute exactly
-    from decimal import Decimal
 
     async def body():
         async with Simulator(sim_config({"kraken": ["BTC/USD"]}, rate=40,
@@ -229,7 +238,6 @@ def test_ohlc_candles_beside_the_book_equal_the_tape():
                                what="candle updates")
                 sim.pause()
                 await asyncio.sleep(0.3)
-                tick, step = Decimal("0.01"), Decimal("0.00001")    # SymbolConfig's defaults
                 fills = sim.trades("kraken", "BTC/USD")
                 pd, sd = candles.price_decimals, candles.size_decimals
                 rows = list(candles.candles()) + list(candles.current())
@@ -238,12 +246,7 @@ def test_ohlc_candles_beside_the_book_equal_the_tape():
                     lo, hi = int(row["open_ns"]), int(row["close_ns"])
                     assert hi - lo == 60 * 10**9
                     bar = [f for f in fills if lo <= f.t_ns < hi]
-                    got = [Decimal(int(row[k])).scaleb(-pd) for k in ("open", "high", "low",
-                                                                      "close")]
-                    assert got == [bar[0].price * tick, max(f.price for f in bar) * tick,
-                                   min(f.price for f in bar) * tick, bar[-1].price * tick]
-                    assert Decimal(int(row["volume"])).scaleb(-sd) == sum(
-                        f.size for f in bar) * step
+                    assert candle_values(row, pd, sd) == bar_values(bar)
                     assert int(row["trades"]) == len(bar)
                 assert candles.rejected == 0 and candles.state == "live"
                 assert candles.connection is book.connection

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 import asyncio
 
-from e2e import book_levels, run, sim_config, truth_levels, wait_for
+from e2e import (
+    SIM_STEP,
+    SIM_TICK,
+    bar_values,
+    book_levels,
+    candle_values,
+    run,
+    sim_config,
+    truth_levels,
+    wait_for,
+)
 from fastfeed import Engine
 from fastfeed._quotes import QUOTE_MISSING
 from fastfeed.sim import Simulator
@@ -142,7 +152,7 @@ def test_trades_share_the_book_connection_and_equal_the_simulators_tape():
                 assert trades.stream == "trades"
                 await wait_for(lambda: trades.recorded >= 40, timeout=30, what="40 trades")
                 got = trades.trades()
-                tick, step = Decimal("0.01"), Decimal("0.00001")    # SymbolConfig's defaults
+                tick, step = SIM_TICK, SIM_STEP
                 truth = {a.last_id: (a.price * tick, a.size * step, a.taker)
                          for a in aggregate(sim.trades("okx", "BTC-USDT"))}
                 pd, sd = trades.price_decimals, trades.size_decimals
@@ -199,7 +209,7 @@ def test_tickers_share_the_book_connection_and_equal_the_simulators_tape():
                                and trades.recorded >= 5, timeout=30, what="tickers")
                 sim.pause()
                 await asyncio.sleep(0.3)        # what is in flight arrives
-                tick, step = Decimal("0.01"), Decimal("0.00001")    # SymbolConfig's defaults
+                tick, step = SIM_TICK, SIM_STEP
                 for stream, sym in ((ticker, "BTC-USDT"), (swap, "BTC-USDT-SWAP")):
                     t = stream.ticker()
                     cut = t.exchange_ns + 999_999       # `ts` is whole milliseconds
@@ -261,7 +271,6 @@ def test_bbo_tbt_shares_the_book_connection_and_equals_the_book_top():
 def test_candles_are_served_on_business_and_equal_the_simulators_tape():
     # docs/venues.md, "OKX": `candle<bar>` lives on /business, a connection of its own
     # (the Binance USD-M route mechanism); every closed candle is the tape's bar exactly
-    from decimal import Decimal
 
     async def body():
         async with Simulator(sim_config({"okx": ["BTC-USDT"]}, rate=50, trade_rate=30)) as sim:
@@ -273,7 +282,6 @@ def test_candles_are_served_on_business_and_equal_the_simulators_tape():
                                what="3 closed candles")
                 assert candles.connection is not book.connection
                 assert candles.connection.route == "/business"
-                tick, step = Decimal("0.01"), Decimal("0.00001")    # SymbolConfig's defaults
                 fills = sim.trades("okx", "BTC-USDT")
                 pd, sd = candles.price_decimals, candles.size_decimals
                 for row in candles.candles():
@@ -282,12 +290,7 @@ def test_candles_are_served_on_business_and_equal_the_simulators_tape():
                     bar = [f for f in fills if lo <= f.t_ns < hi]
                     if not bar:
                         continue
-                    got = [Decimal(int(row[k])).scaleb(-pd) for k in ("open", "high", "low",
-                                                                      "close")]
-                    assert got == [bar[0].price * tick, max(f.price for f in bar) * tick,
-                                   min(f.price for f in bar) * tick, bar[-1].price * tick]
-                    assert Decimal(int(row["volume"])).scaleb(-sd) == sum(
-                        f.size for f in bar) * step
+                    assert candle_values(row, pd, sd) == bar_values(bar)
                     assert int(row["closed"]) == 1
                 assert candles.rejected == 0 and candles.state == "live"
                 assert candles.connection.listener.counters()["decode_errors"] == 0

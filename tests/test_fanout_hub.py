@@ -101,6 +101,27 @@ class Rebuilder:
         return i
 
 
+def live_on(hub):
+    """A book attached to ``hub`` and loaded from a snapshot, its first flush taken by a
+    Rebuilder: ``(feed, stream, rebuilder)``."""
+    feed, stream = make_feed()
+    r = Rebuilder()
+    hub.attach(feed)
+    feed.apply_snapshot(stream.snapshot())
+    hub.drain(r.take)
+    return feed, stream, r
+
+
+def attached_live(hub, n):
+    """``n`` books attached to ``hub`` and loaded from a snapshot (nothing drained yet):
+    their ``(feed, stream)``."""
+    feeds = [make_feed() for _ in range(n)]
+    for feed, stream in feeds:
+        hub.attach(feed)
+        feed.apply_snapshot(stream.snapshot())
+    return feeds
+
+
 SUBJECTS = (b"ff.book.binance.BTCUSDT", b"ff.snap.binance.BTCUSDT")
 
 
@@ -124,14 +145,10 @@ def test_attach_publishes_a_snapshot_that_starts_an_epoch():
 
 
 def test_deltas_rebuild_the_book_and_wake_once_per_flush():
-    feed, stream = make_feed()
     hub = FanHub()
     woken = []
     hub.on_wake = lambda: woken.append(1)
-    r = Rebuilder()
-    hub.attach(feed)
-    feed.apply_snapshot(stream.snapshot())
-    hub.drain(r.take)
+    feed, stream, r = live_on(hub)
     assert r.state == "live" and r.levels() == feed_levels(feed)
     for _ in range(5):
         for _ in range(10):
@@ -146,12 +163,8 @@ def test_deltas_rebuild_the_book_and_wake_once_per_flush():
 
 
 def test_overflow_sends_the_whole_book_as_the_next_seq():
-    feed, stream = make_feed()
     hub = FanHub(8)
-    r = Rebuilder()
-    hub.attach(feed)
-    feed.apply_snapshot(stream.snapshot())
-    hub.drain(r.take)
+    feed, stream, r = live_on(hub)
     seq = r.seq
     feed.apply_message(stream.event(n_changes=20)[0])     # 20 changes > 8 a side
     hub.drain(r.take)
@@ -161,12 +174,8 @@ def test_overflow_sends_the_whole_book_as_the_next_seq():
 
 
 def test_refused_publish_keeps_the_book_dirty_and_the_seq_unspent():
-    feed, stream = make_feed()
     hub = FanHub()
-    r = Rebuilder()
-    hub.attach(feed)
-    feed.apply_snapshot(stream.snapshot())
-    hub.drain(r.take)
+    feed, stream, r = live_on(hub)
     feed.apply_message(stream.event(n_changes=3)[0])
     assert hub.drain(lambda slot, kind, payload: False) == 0
     assert hub.armed and hub.dirty == 1
@@ -177,12 +186,8 @@ def test_refused_publish_keeps_the_book_dirty_and_the_seq_unspent():
 
 
 def test_state_change_is_an_empty_delta_and_resync_a_new_epoch():
-    feed, stream = make_feed()
     hub = FanHub()
-    r = Rebuilder()
-    hub.attach(feed)
-    feed.apply_snapshot(stream.snapshot())
-    hub.drain(r.take)
+    feed, stream, r = live_on(hub)
     epoch = r.epoch
     feed.mark_stale("connection lost")
     hub.drain(r.take)
@@ -200,12 +205,9 @@ def test_state_change_is_an_empty_delta_and_resync_a_new_epoch():
 
 
 def test_periodic_snapshot_carries_the_last_delta_seq():
-    feeds = [make_feed() for _ in range(3)]
     hub = FanHub()
+    feeds = attached_live(hub, 3)
     sent = []
-    for feed, stream in feeds:
-        hub.attach(feed)
-        feed.apply_snapshot(stream.snapshot())
     hub.drain(lambda slot, kind, payload: sent.append((slot, kind)) or True)
     feeds[0][0].apply_message(feeds[0][1].event(n_changes=2)[0])
     sent.clear()
@@ -220,11 +222,8 @@ def test_periodic_snapshot_carries_the_last_delta_seq():
 
 
 def test_touch_all_starts_every_book_anew_and_detach_forgets():
-    feeds = [make_feed() for _ in range(2)]
     hub = FanHub()
-    for feed, stream in feeds:
-        hub.attach(feed)
-        feed.apply_snapshot(stream.snapshot())
+    feeds = attached_live(hub, 2)
     hub.drain(lambda *a: True)
     assert hub.touch_all(True)
     hub.detach(feeds[1][0])
@@ -369,11 +368,8 @@ def test_wire_rejects_what_is_not_a_message():
 
 
 def test_a_publish_that_raises_leaves_the_dirty_list_consistent():
-    feeds = [make_feed() for _ in range(3)]
     hub = FanHub()
-    for feed, stream in feeds:
-        hub.attach(feed)
-        feed.apply_snapshot(stream.snapshot())
+    feeds = attached_live(hub, 3)
     calls = []
 
     def explode(slot, kind, payload):
@@ -398,12 +394,8 @@ def test_a_burst_sends_a_book_early_instead_of_overflowing():
     # a loop turn holding more changes than the log: with on_full the book is sent as
     # deltas mid-turn (exact, contiguous); without, it overflows into a snapshot
     for early in (True, False):
-        feed, stream = make_feed()
         hub = FanHub(64)
-        r = Rebuilder()
-        hub.attach(feed)
-        feed.apply_snapshot(stream.snapshot())
-        hub.drain(r.take)
+        feed, stream, r = live_on(hub)
         if early:
             hub.on_full = lambda slot, hub=hub, r=r: hub.drain_one(slot, r.take)
         for _ in range(80):                  # 80 x 5 changes in one "turn"

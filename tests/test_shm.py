@@ -12,6 +12,8 @@ import stat
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -19,6 +21,8 @@ import pytest
 from fastfeed._shm import SegmentWriter, layout, segment_size
 from fastfeed.feed import BookFeed
 from fastfeed.shm import (
+    BookNotPublished,
+    BookRestarting,
     NotASegment,
     Publisher,
     Reader,
@@ -332,11 +336,34 @@ def _eth_feed():
     return feed
 
 
-def test_segment_directory_reads_every_member_and_follows_a_replacement(name):
+@contextmanager
+def two_member_directory(name: str) -> Iterator[tuple[SegmentDirectory, list[str],
+                                                      list[Publisher]]]:
+    """A segment directory ``name`` of members ``name-w0`` and ``name-w1``, and a list the
+    test puts the members' publishers in; the directory and every publisher listed are
+    closed after."""
     members = [f"{name}-w0", f"{name}-w1"]
     directory = SegmentDirectory(name, members)
-    pubs = []
+    pubs: list[Publisher] = []
     try:
+        yield directory, members, pubs
+    finally:
+        directory.close()
+        for p in pubs:
+            p.close()
+
+
+def restarted(pub: Publisher, *books: BookFeed) -> Publisher:
+    """``pub``'s publisher restarted: its ``books`` and it closed, a new one (no book
+    attached yet) under the same name."""
+    for book in books:
+        book.close()
+    pub.close()
+    return Publisher(pub.name, capacity=4, depth=5)
+
+
+def test_segment_directory_reads_every_member_and_follows_a_replacement(name):
+    with two_member_directory(name) as (directory, members, pubs):
         with pytest.raises(SegmentInUse):       # a live directory's name is taken
             SegmentDirectory(name, members)
         with pytest.raises(ValueError, match="itself"):
@@ -352,7 +379,7 @@ def test_segment_directory_reads_every_member_and_follows_a_replacement(name):
         assert [m["status"] for m in health["members"]] == ["ok", "missing"]
         with pytest.raises(ValueError, match="directory"):
             r.view                                              # noqa: B018
-        with pytest.raises(KeyError):
+        with pytest.raises(BookNotPublished):
             r.book("binance", "ETHUSDT")
         pubs.append(Publisher(members[1], capacity=4, depth=5))
         eth = _eth_feed()
@@ -368,9 +395,7 @@ def test_segment_directory_reads_every_member_and_follows_a_replacement(name):
         # member 1 restarts: a new segment under the same name; book() follows it alone
         # (the old one's heartbeat is silent) and sees the new book
         old_gen = r.health()["members"][1]["generation"]
-        eth.close()
-        pubs[1].close()
-        pubs[1] = Publisher(members[1], capacity=4, depth=5)
+        pubs[1] = restarted(pubs[1], eth)
         eth2 = _eth_feed()
         eth2.apply_message(depth_update(8, 8, [["50.00", "3.000"]], []).replace(
             b"BTCUSDT", b"ETHUSDT"))
@@ -387,7 +412,55 @@ def test_segment_directory_reads_every_member_and_follows_a_replacement(name):
         assert not os.path.exists(segment_path(name))
         assert all(os.path.exists(segment_path(m)) for m in members)  # live: left alone
         r.close()
+
+
+def test_a_restarted_members_book_is_restarting_until_its_new_publisher_publishes_it(name):
+    # docs/shm.md, "Segment directory": a book the replaced publisher had is not a bare
+    # KeyError while the new one has not attached it; one never published stays unknown
+    from fastfeed.shm import summary
+    with two_member_directory(name) as (_, members, pubs):
+        pubs.extend(Publisher(m, capacity=4, depth=5) for m in members)
+        eth = _eth_feed()
+        pubs[0].attach(live_feed(levels=3))
+        pubs[1].attach(eth)
+        r = Reader(name)
+        assert r.book("binance", "ETHUSDT").state == "live" and r.restarting() == []
+        pubs[1] = restarted(pubs[1], eth)       # back without the book yet
+        with pytest.raises(BookRestarting, match="not published yet by the new publisher "
+                           f"of segment '{members[1]}'") as restarting:
+            r.book("binance", "ETHUSDT")
+        assert restarting.value.segment == members[1]
+        assert isinstance(restarting.value, KeyError)       # `except KeyError` still works
+        assert r.restarting() == [("binance", "ETHUSDT")]
+        assert r.books() == [("binance", "BTCUSDT")]
+        rows = {b["symbol"]: b for b in summary(r)["books"]}
+        assert rows["ETHUSDT"]["state"] == "restarting"
+        assert rows["ETHUSDT"]["segment"] == members[1] and rows["BTCUSDT"]["state"] == "live"
+        with pytest.raises(BookNotPublished) as unknown:
+            r.book("binance", "XRPUSDT")
+        assert not isinstance(unknown.value, BookRestarting)
+        assert str(unknown.value) == f"binance:XRPUSDT is not published in {name!r}"
+        # the new publisher attaches it: readable again (syncing until its snapshot)
+        pubs[1].attach(BookFeed("binance", "ETHUSDT", "0.01", "0.001"))
+        assert r.book("binance", "ETHUSDT").state == "syncing"
+        assert r.restarting() == [] and r.segment_of("binance", "ETHUSDT") == members[1]
+        r.close()
+
+
+def test_reopen_reports_the_old_publishers_books_restarting_until_published(name):
+    pub = Publisher(name, capacity=2, depth=5)
+    r = Reader(name)
+    try:
+        feed = live_feed(levels=3)
+        pub.attach(feed)
+        assert r.book("binance", "BTCUSDT").state == "live"
+        pub = restarted(pub, feed)
+        r.reopen()
+        with pytest.raises(BookRestarting) as restarting:
+            r.book("binance", "BTCUSDT")
+        assert restarting.value.segment == name and r.restarting() == [("binance", "BTCUSDT")]
+        pub.attach(live_feed(levels=3))
+        assert r.book("binance", "BTCUSDT").state == "live" and r.restarting() == []
     finally:
-        directory.close()
-        for p in pubs:
-            p.close()
+        r.close()
+        pub.close()

@@ -9,14 +9,15 @@ import json
 import os
 import signal
 import sys
+from decimal import Decimal
 
 import pytest
 
 from e2e import assert_exact, run, settle, sim_config, wait_for
-from fastfeed import Engine
+from fastfeed import BookFeed, Engine
 from fastfeed.fanout.server import NatsServer
 from fastfeed.sim import Simulator
-from fastfeed.workers import Supervisor, shard_of, shards
+from fastfeed.workers import Supervisor, book_status, shard_of, shards
 from nats_reader import read_book
 
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "BNBUSDT"]
@@ -35,6 +36,20 @@ def test_shards_are_stable_and_cover_every_book():
         shard_of("binance", "BTCUSDT", 0)
     with pytest.raises(ValueError, match="no books"):
         Supervisor([], 2)
+
+
+@pytest.mark.parametrize(("bid", "ask"), [("43210.12", "43210.123456"),
+                                          ("0.00001234", "0.00001235")])
+def test_status_line_best_prices_are_exact_decimal_text(bid, ask):
+    # the int64 ticks at the book's scale as text (a float's %.8g printed 1.234e-05 and
+    # 43210.123): docs/fanout.md, "Workers"
+    feed = BookFeed("binance", "BTCUSDT", "0.00000001", "0.00001")
+    assert book_status(feed)["best"] == ["", ""]
+    pd = feed.book.price_decimals
+    feed.replace_levels([(int(Decimal(bid).scaleb(pd)), 1)], [(int(Decimal(ask).scaleb(pd)), 1)])
+    best = book_status(feed)["best"]
+    assert [Decimal(x) for x in best] == [Decimal(bid), Decimal(ask)]
+    assert all(len(x.split(".")[1]) == pd for x in best)       # the book's scale, always
 
 
 def test_workers_publish_exact_books_and_a_killed_worker_comes_back(tmp_path):
@@ -126,7 +141,7 @@ def _shm_exact(sim, reader, symbol):
 
 
 def test_shm_directory_reads_every_worker_and_follows_a_restarted_one(name):
-    from fastfeed.shm import Reader, segment_path
+    from fastfeed.shm import BookNotPublished, BookRestarting, Reader, segment_path
 
     async def body():
         async with Simulator(sim_config({"binance": SYMBOLS}, rate=50.0)) as sim:
@@ -141,7 +156,7 @@ def test_shm_directory_reads_every_worker_and_follows_a_restarted_one(name):
                 def all_live():
                     try:
                         return all(reader.book("binance", s).state == "live" for s in SYMBOLS)
-                    except KeyError:
+                    except BookNotPublished:
                         return False
                 await wait_for(all_live, timeout=30, what="every book live in shared memory")
                 for w in sup.workers:
@@ -177,7 +192,7 @@ def test_shm_directory_reads_every_worker_and_follows_a_restarted_one(name):
                 def moved_on():
                     try:
                         snap = reader.book("binance", sym)
-                    except KeyError:            # remapped: the new worker has not got it yet
+                    except BookRestarting:      # remapped: the new worker has not got it yet
                         return False
                     return snap.state == "live" and snap.update_id > held
                 await wait_for(moved_on, timeout=30, what="the restarted worker's book")

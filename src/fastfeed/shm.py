@@ -42,8 +42,8 @@ from fastfeed._shm import (
 )
 
 __all__ = [
-    "DEFAULT_CAPACITY", "DEFAULT_DEPTH", "SHM_TRADE_DTYPE", "TRADES", "Market", "NotASegment",
-    "Publisher", "Reader", "SegmentDirectory", "SegmentFull", "SegmentInUse", "SlotBusy",
+    "DEFAULT_CAPACITY", "DEFAULT_DEPTH", "SHM_TRADE_DTYPE", "TRADES", "BookNotPublished",
+    "BookRestarting", "Market", "NotASegment", "Publisher", "Reader", "SegmentDirectory", "SegmentFull", "SegmentInUse", "SlotBusy",
     "Snapshot", "segment_path",
 ]
 
@@ -70,6 +70,26 @@ MEMBER_SILENT_NS = 1_000_000_000
 
 class SegmentInUse(FileExistsError):
     """The name is taken: by a live publisher, or by a file that is not a fastfeed segment."""
+
+
+class BookNotPublished(KeyError):
+    """A :class:`Reader` lookup of a book no segment it reads holds (yet). A ``KeyError``
+    (``except KeyError`` keeps working) whose ``str()`` is its message."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class BookRestarting(BookNotPublished):
+    """The book was published in ``segment``, whose publisher has since been replaced (a
+    restarted worker, or the publisher a :meth:`Reader.reopen` found), and the new one has
+    not published it yet: a moment after a restart, until the restarted engine attaches the
+    book (which then reads ``syncing`` until its snapshot). Retry (docs/shm.md, "Segment
+    directory")."""
+
+    def __init__(self, message: str, segment: str) -> None:
+        super().__init__(message)
+        self.segment = segment
 
 
 def segment_path(name: str) -> str:
@@ -299,13 +319,19 @@ class Publisher:
         os.close(self._fd)
 
 
-def _map(path: str, name: str) -> tuple[SegmentView, int]:
-    """Map the segment at ``path`` read-only: the view and the file's inode."""
+def _open_readonly(path: str, name: str) -> int:
+    """A read-only descriptor of the segment (or directory) ``name`` at ``path``; a
+    missing one is a ``FileNotFoundError`` that says so."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
         raise FileNotFoundError(f"no shared-memory segment {name!r} "
                                 f"({path}): is the publisher running?") from None
+
+
+def _map(path: str, name: str) -> tuple[SegmentView, int]:
+    """Map the segment at ``path`` read-only: the view and the file's inode."""
+    fd = _open_readonly(path, name)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -377,23 +403,26 @@ class Reader:
     by a restarted publisher is remapped then, and on a read of one of its books once it is
     closed or its heartbeat has been silent for ``MEMBER_SILENT_NS`` (docs/shm.md,
     "Segment directory").
+
+    A lookup of a book no segment holds raises :class:`BookNotPublished`; of a book a
+    replaced publisher had and its successor has not published yet,
+    :class:`BookRestarting` (:meth:`restarting` lists those books).
     """
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.path = segment_path(name)
         self._members: list[_Member] = []
+        self._where: dict[tuple[str, str], _Member] = {}
+        # books a replaced publisher had, not yet published by its successor: their segment
+        self._gone: dict[tuple[str, str], str] = {}
         self._dir: dict[str, int] | None = None
         self._dir_fd = -1
         self._ino = 0
         self._open()
 
     def _open(self) -> None:
-        try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-        except FileNotFoundError:
-            raise FileNotFoundError(f"no shared-memory segment {self.name!r} "
-                                    f"({self.path}): is the publisher running?") from None
+        fd = _open_readonly(self.path, self.name)
         try:
             st = os.fstat(fd)
             found = _read_directory(fd, st.st_size) if stat.S_ISREG(st.st_mode) else None
@@ -411,8 +440,9 @@ class Reader:
             os.close(fd)
         else:
             self._dir_fd = fd           # kept: the directory's flags outlive its name
+        gone = {**self._gone, **{k: m.name for k, m in self._where.items()}}
         self._members, self._dir, self._ino = members, info, st.st_ino
-        self._where: dict[tuple[str, str], _Member] = {}
+        self._where, self._gone = {}, gone
         self._refresh()
 
     def reopen(self) -> None:
@@ -459,8 +489,13 @@ class Reader:
                 if m.view is None or m.replaced():
                     self._remap(m)
         for m in self._members:
-            for key in m.refresh():
-                self._where[key] = m
+            self._found(m)
+
+    def _found(self, m: _Member) -> None:
+        """Take in the books ``m``'s directory lists since the last look."""
+        for key in m.refresh():
+            self._where[key] = m
+            self._gone.pop(key, None)
 
     def _remap(self, m: _Member) -> bool:
         """Map a directory member's current segment; False if there is none (yet)."""
@@ -470,20 +505,26 @@ class Reader:
             return False
         for key in [k for k, v in self._where.items() if v is m]:
             del self._where[key]
-        for key in m.refresh():
-            self._where[key] = m
+            self._gone[key] = m.name
+        self._found(m)
         return True
 
     def _member(self, venue: str, symbol: str) -> tuple[_Member, SegmentView, int]:
-        """The segment holding a book, its view and the book's slot; ``KeyError`` if
-        it is not published."""
+        """The segment holding a book, its view and the book's slot; ``BookRestarting``
+        or ``BookNotPublished`` if none does."""
         key = (venue, symbol)
         m = self._where.get(key)
         if m is None:
             self._refresh()
             m = self._where.get(key)
             if m is None:
-                raise KeyError(f"{venue}:{symbol} is not published in {self.name!r}")
+                segment = self._gone.get(key)
+                if segment is not None:
+                    raise BookRestarting(
+                        f"{venue}:{symbol} is not published yet by the new publisher of "
+                        f"segment {segment!r} (in {self.name!r}; its previous publisher had "
+                        f"it): retry in a moment", segment)
+                raise BookNotPublished(f"{venue}:{symbol} is not published in {self.name!r}")
         view = m.view
         if view is None:
             raise ValueError("reader is closed")
@@ -499,12 +540,20 @@ class Reader:
         self._refresh()
         return [k for m in self._members for k in m.slots]
 
+    def restarting(self) -> list[tuple[str, str]]:
+        """``(venue, symbol)`` of every book a replaced publisher had that its successor
+        has not published yet (a lookup of one raises :class:`BookRestarting`)."""
+        self._refresh()
+        return list(self._gone)
+
     def segment_of(self, venue: str, symbol: str) -> str:
-        """The name of the segment that holds a book; ``KeyError`` if none does."""
+        """The name of the segment that holds a book; :class:`BookNotPublished` if none
+        does."""
         return self._member(venue, symbol)[0].name
 
     def slot(self, venue: str, symbol: str) -> int:
-        """The slot index of a book in its segment; ``KeyError`` if it is not published."""
+        """The slot index of a book in its segment; :class:`BookNotPublished` if it is not
+        published."""
         return self._member(venue, symbol)[2]
 
     def book(self, venue: str, symbol: str) -> Snapshot:
@@ -661,15 +710,21 @@ def summary(reader: Reader, now_ns: int | None = None) -> dict[str, Any]:
     """One JSON-ready picture of a segment (what ``fastfeed top --once --json`` prints):
     ``publisher`` (:meth:`Reader.health`) and per book its state, best bid/ask, spread,
     update id, publish counter and ``age_s`` since the last received message (None if
-    nothing was received yet); from a segment directory, also each book's ``segment``."""
+    nothing was received yet); from a segment directory, also each book's ``segment``.
+    A book a restarted publisher has not published yet is listed with state
+    ``restarting`` (:class:`BookRestarting`), one whose writer died mid-write ``busy``."""
     now = time.time_ns() if now_ns is None else now_ns
     books: list[dict[str, Any]] = []
-    for venue, symbol in reader.books():
+    for venue, symbol in dict.fromkeys(reader.books() + reader.restarting()):
         try:
             s = reader.book(venue, symbol)
         except SlotBusy as exc:
             books.append({"venue": venue, "symbol": symbol, "state": "busy",
                           "error": str(exc)})
+            continue
+        except BookRestarting as exc:
+            books.append({"venue": venue, "symbol": symbol, "state": "restarting",
+                          "segment": exc.segment, "error": str(exc)})
             continue
         bid, ask = s.best_bid(), s.best_ask()
         books.append({

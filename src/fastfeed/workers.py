@@ -27,6 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from fastfeed._parse import format_decimal_py
+
 __all__ = ["Supervisor", "Worker", "shard_of", "shards"]
 
 log = logging.getLogger("fastfeed.workers")
@@ -234,9 +236,12 @@ class Supervisor:
 
 
 def book_status(book: Any) -> dict[str, Any]:
-    """One book's line in a worker's status (``fastfeed run --status-lines``)."""
-    bid, ask = book.book.best_bid(), book.book.best_ask()
+    """One book's line in a worker's status (``fastfeed run --status-lines``); ``best``
+    holds the best bid and ask prices as exact decimal text at the book's price scale
+    (from its int64 ticks, never a float), ``""`` for an empty side."""
+    levels, pd = book.book, book.book.price_decimals
+    best = [levels.best_bid_int(), levels.best_ask_int()]
     return {"venue": book.venue, "symbol": book.symbol, "state": book.state,
             "messages": book.messages, "update_id": book.last_update_id,
             "resyncs": book.resyncs, "gaps": book.gaps,
-            "best": [f"{bid[0]:.8g}" if bid else "", f"{ask[0]:.8g}" if ask else ""]}
+            "best": [format_decimal_py(top[0], pd) if top else "" for top in best]}

@@ -28,7 +28,8 @@ import heapq
 import json
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 from fastfeed.sim import render
@@ -439,21 +440,8 @@ class KrakenConn(Connection):
                           if m is None else f"Invalid event_trigger {trigger}")
                 continue
             self._ack(method, result, req_id)
-            subs = self.ticker_symbols.setdefault(key, [])
-            if method == "subscribe" and symbol not in subs:
-                subs.append(symbol)
-                wire = wire_of(m, KrakenWire)
-                if snap:
-                    self.send_raw(wire.ticker_message("snapshot", time.time_ns()))
-                if key == "ticker-bbo":
-                    wire.last_top = m.bbo()
-                m.subscribe_channel(self, key)
-                self.markets.add(m)
-            elif method == "unsubscribe" and symbol in subs:
-                subs.remove(symbol)
-                m.unsubscribe_channel(self, key)
-                if not m.has(self):
-                    self.markets.discard(m)
+            self._switch(method, m, self.ticker_symbols.setdefault(key, []), symbol, key,
+                         partial(self._ticker_first, m, snap, key == "ticker-bbo"))
 
     def _trade(self, method: str, params: dict[str, Any], req_id: Any) -> None:
         """``trade`` subscribe (with its snapshot when asked) or unsubscribe."""
@@ -465,17 +453,9 @@ class KrakenConn(Connection):
                 self._ack(method, result, req_id, error=f"Currency pair not supported {symbol}")
                 continue
             self._ack(method, result, req_id)
-            if method == "subscribe" and symbol not in self.trade_symbols:
-                self.trade_symbols.append(symbol)
-                if snap:
-                    self.send_raw(wire_of(m, KrakenWire).trade_snapshot())
-                m.subscribe_channel(self, "trade")
-                self.markets.add(m)
-            elif method == "unsubscribe" and symbol in self.trade_symbols:
-                self.trade_symbols.remove(symbol)
-                m.unsubscribe_channel(self, "trade")
-                if not m.has(self):
-                    self.markets.discard(m)
+            self._switch(method, m, self.trade_symbols, symbol, "trade",
+                         partial(self._send, wire_of(m, KrakenWire).trade_snapshot)
+                         if snap else None)
 
     def _ohlc(self, method: str, params: dict[str, Any], req_id: Any) -> None:
         """``ohlc`` (un)subscribe keyed by ``interval`` (minutes; channel key
@@ -493,18 +473,41 @@ class KrakenConn(Connection):
                 continue
             self._ack(method, result, req_id)
             key = f"{OHLC_PREFIX}{interval}"
-            subs = self.ohlc_symbols.setdefault(key, [])
-            if method == "subscribe" and symbol not in subs:
-                subs.append(symbol)
-                if snap:
-                    self.send_raw(wire_of(m, KrakenWire).ohlc_snapshot(interval, time.time_ns()))
-                m.subscribe_channel(self, key)
-                self.markets.add(m)
-            elif method == "unsubscribe" and symbol in subs:
-                subs.remove(symbol)
-                m.unsubscribe_channel(self, key)
-                if not m.has(self):
-                    self.markets.discard(m)
+            bars = partial(wire_of(m, KrakenWire).ohlc_snapshot, interval, time.time_ns())
+            self._switch(method, m, self.ohlc_symbols.setdefault(key, []), symbol, key,
+                         partial(self._send, bars) if snap else None)
+
+    def _switch(self, method: str, m: Market, subs: list[str], symbol: str, key: str,
+                first: Callable[[], None] | None) -> None:
+        """One symbol's (un)subscribe on channel ``key`` of ``m``: a new subscribe lists
+        ``symbol`` in ``subs``, calls ``first`` (its snapshot goes out before any update)
+        and joins the channel; an unsubscribe of a listed symbol leaves it, and drops ``m``
+        once nothing of it is subscribed. A repeated subscribe or an unknown unsubscribe
+        changes nothing."""
+        if method == "subscribe" and symbol not in subs:
+            subs.append(symbol)
+            if first is not None:
+                first()
+            m.subscribe_channel(self, key)
+            self.markets.add(m)
+        elif method == "unsubscribe" and symbol in subs:
+            subs.remove(symbol)
+            m.unsubscribe_channel(self, key)
+            if not m.has(self):
+                self.markets.discard(m)
+
+    def _send(self, snapshot: Callable[[], bytes]) -> None:
+        """Send what ``snapshot`` renders (rendered only for a new subscribe)."""
+        self.send_raw(snapshot())
+
+    def _ticker_first(self, m: Market, snap: bool, bbo: bool) -> None:
+        """A new ticker subscription's start: its snapshot when asked and, on the
+        ``bbo`` trigger, the top it will compare against."""
+        wire = wire_of(m, KrakenWire)
+        if snap:
+            self.send_raw(wire.ticker_message("snapshot", time.time_ns()))
+        if bbo:
+            wire.last_top = m.bbo()
 
     async def _burst(self, markets: list[Market]) -> None:
         """Write the bursts of ``markets``, interleaved, as one blob (no heartbeat meanwhile)."""
