@@ -56,10 +56,16 @@ FULL = "_parse"
 #: pyconfig.h macros that describe the x86-64 build machine's FPU, not the target:
 #: undefined for aarch64 (only CPython's internal pycore_pymath.h reads them)
 _X86_ONLY = re.compile(r"^#define\s+(\w*(?:X87|X64|X86|I386|AMD64)\w*)", re.M)
-#: ff_simd.h's FF_SIMD_* codes, by _parse.simd_levels() name
-LEVELS = {"sse2": 1, "avx2": 2, "neon": 3}
-# lp[0 .. 72) readable from any offset ff_tight_level is tried at (ff_simd.h)
+# ff_tight_level reads lp[0 .. 72) (ff_simd.h) and is tried up to 64 bytes before the
+# end of the last whole block: 8 bytes after a payload are read
 _PAD = 8
+
+
+def level_code(name: str) -> int:
+    """ff_simd.h's FF_SIMD_* code of a level name (``_parse._SIMD_NAMES``: by code)."""
+    from fastfeed import _parse
+
+    return list(_parse._SIMD_NAMES).index(name)     # type: ignore[attr-defined]
 
 
 # -- 1: the modules --------------------------------------------------------------------
@@ -158,14 +164,16 @@ class Job:
     syntax_only: bool = False
 
 
-def _front_end(cmd: list[str], env: dict[str, str]) -> list[str]:
+def _front_end(cmd: list[str], env: dict[str, str]) -> list[str] | str:
     # zig cc cannot run -fsyntax-only (ziglang/zig#17361: it then looks for the object);
-    # its own clang -cc1 line, from -###, can
-    out = subprocess.run([*cmd, "-###"], capture_output=True, text=True, env=env, check=True)
-    cc1 = next(shlex.split(ln) for ln in out.stderr.splitlines() if '"-cc1"' in ln)
-    i = cc1.index("-o")
-    del cc1[i:i + 2]
-    return [("-fsyntax-only" if a == "-emit-obj" else a) for a in cc1]
+    # its own clang -cc1 line, from -###, can. A str: why there is none.
+    out = subprocess.run([*cmd, "-###"], capture_output=True, text=True, env=env)
+    cc1 = [shlex.split(ln) for ln in out.stderr.splitlines() if '"-cc1"' in ln]
+    if out.returncode or len(cc1) != 1 or "-emit-obj" not in cc1[0]:
+        return f"no clang -cc1 line from {shlex.join([*cmd, '-###'])}:\n{out.stderr}"
+    i = cc1[0].index("-o")
+    del cc1[0][i:i + 2]
+    return [("-fsyntax-only" if a == "-emit-obj" else a) for a in cc1[0]]
 
 
 def run_jobs(jobs: list[Job], env: dict[str, str], workers: int) -> list[dict[str, Any]]:
@@ -173,9 +181,13 @@ def run_jobs(jobs: list[Job], env: dict[str, str], workers: int) -> list[dict[st
     def one(j: Job) -> dict[str, Any]:
         t0 = time.perf_counter()
         cmd = _front_end(j.cmd, env) if j.syntax_only else j.cmd
-        p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if isinstance(cmd, str):
+            rc, output = 1, cmd
+        else:
+            p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+            rc, output = p.returncode, (p.stdout + p.stderr).strip()
         return {"label": j.label, "seconds": round(time.perf_counter() - t0, 1),
-                "rc": p.returncode, "output": (p.stdout + p.stderr).strip()}
+                "rc": rc, "output": output}
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
         return list(pool.map(one, jobs))
 
@@ -302,14 +314,14 @@ class HostHarness:
 
     def available(self, level: str) -> bool:
         """Does this machine run ``level``?"""
-        return bool(self.lib.ff_harness_available(LEVELS[level]))
+        return bool(self.lib.ff_harness_available(level_code(level)))
 
     def run(self, level: str, b: Batch) -> Result:
         """The batch at ``level``."""
         bits = np.zeros(b.nbits, "<u8")
         r = np.zeros(len(b.buf), np.int8)
         lv = np.zeros(len(b.buf) // 9 + len(b.jobs), HLEVEL)
-        n = self.lib.ff_harness_run(LEVELS[level], b.buf, b.jobs.ctypes.data, len(b.jobs),
+        n = self.lib.ff_harness_run(level_code(level), b.buf, b.jobs.ctypes.data, len(b.jobs),
                                     bits.ctypes.data, r.ctypes.data, lv.ctypes.data)
         return Result(bits, r, lv[:n])
 
@@ -366,7 +378,7 @@ class Arm64Harness:
         for a, p in zip(addrs, parts, strict=True):
             self.mu.mem_write(a, p)
         c = self.c
-        regs = [LEVELS[level], addrs[0], addrs[1], len(b.jobs), addrs[2], addrs[3], addrs[4]]
+        regs = [level_code(level), addrs[0], addrs[1], len(b.jobs), addrs[2], addrs[3], addrs[4]]
         for k, v in enumerate(regs):
             self.mu.reg_write(c.UC_ARM64_REG_X0 + k, v)
         self.mu.reg_write(c.UC_ARM64_REG_SP, self._STACK + (1 << 20) - 64)
