@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debug job (CI, or by hand): builds fastfeed with FASTFEED_DEBUG=1 (bounds/wraparound/
 # initialized checks, -O0 -g) plus AddressSanitizer and UndefinedBehaviorSanitizer into
-# .venv-debug and runs the unit and corpus tests with the sanitizer runtime preloaded.
+# .venv-debug and runs the unit and corpus tests with the sanitizer runtime preloaded,
+# then the aarch64 check (ci/cross-aarch64.sh).
 # Extra arguments go to pytest, e.g. `bash ci/debug.sh -k book -x`.
 #
 # Test selection (ci/test-groups.sh): the IN_PROCESS group. Left out: END_TO_END (the
@@ -89,4 +90,9 @@ if [ -e "${reports[0]}" ]; then
     done
     [ "$rc" -ne 0 ] || rc=1
 fi
+# aarch64: every module cross-compiled, the NEON level run under emulation
+# (ci/cross-aarch64.sh; docs/architecture.md, "Decoder fast paths"), in this venv: its
+# fastfeed (the ASan build) supplies the input generators
+echo "== ci/cross-aarch64.sh"
+FASTFEED_CROSS_VENV="$VENV" FASTFEED_CROSS_PRELOAD="$ASAN_LIB" bash ci/cross-aarch64.sh || rc=$?
 exit "$rc"

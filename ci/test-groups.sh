@@ -13,7 +13,7 @@ IN_PROCESS=(
     tests/test_fuzz_smoke.py tests/test_snapshots.py tests/test_memory.py tests/test_view.py
     tests/test_decode_trades.py tests/test_trades.py tests/test_router_channels.py
     tests/test_decode_quotes.py tests/test_decode_candles.py tests/test_local_candles.py
-    tests/test_simd_dispatch.py
+    tests/test_simd_dispatch.py tests/test_cross_aarch64.py
     benches/test_bench_book.py benches/test_bench_feed.py benches/test_bench_hist.py
     benches/test_bench_parse.py benches/test_bench_trades.py benches/test_bench_quotes.py
     benches/test_bench_candles.py

@@ -243,7 +243,7 @@ cdef uint32_t ticker_delta_view(const Quote* q, Quote* out) noexcept nogil:
     cdef uint32_t absent = 0
     cdef int i
     out[0] = q[0]
-    for i in range(TK_N_TEXTS):
+    for i in range(<int>TK_N_TEXTS):
         if q.text[i] == NULL:
             absent |= <uint32_t>1 << i
         elif q.text_len[i] == 0:
