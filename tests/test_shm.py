@@ -307,6 +307,34 @@ def test_a_trade_stream_without_a_book_gets_a_slot_with_its_scales(name):
         pub.close()
 
 
+@pytest.mark.parametrize(("tick", "bid", "ask", "spread"), [
+    ("0.01", "43210.12000000", "43210.13000000", "0.01000000"),   # Binance: 8 decimals
+    ("0.00000001", "0.00001234", "0.00001240", "0.00000006"),
+    # 2**53 + 1 ticks: a float prints the bid ...94 and the spread 0.00000001
+    ("0.00000001", "90071992.54740993", "90071992.54740995", "0.00000002"),
+])
+def test_summary_and_top_print_exact_decimal_text(name, tick, bid, ask, spread):
+    # docs/shm.md, "fastfeed top": prices are the int64 ticks' exact decimal text, never
+    # a float, in the table and in --json
+    from fastfeed.cli import _top_rows
+    from fastfeed.shm import best_levels, summary
+    feed = BookFeed("binance", "BTCUSDT", tick, "0.00000001")
+    feed.start_sync()
+    assert feed.apply_snapshot(snapshot(5, [[bid, "0.00001234"]], [[ask, "2"]])) == "live"
+    pub = Publisher(name, capacity=2, depth=5)
+    pub.attach(feed)
+    with Reader(name) as r:
+        assert best_levels(r.book("binance", "BTCUSDT")) == (
+            (int(bid.replace(".", "")), 1234), (int(ask.replace(".", "")), 2_00000000))
+        (b,) = json.loads(json.dumps(summary(r)))["books"]
+        assert (b["bid"], b["ask"], b["spread"]) == (bid, ask, spread)
+        assert (b["bid_size"], b["ask_size"]) == ("0.00001234", "2.00000000")
+        assert (b["price_decimals"], b["size_decimals"]) == (8, 8)
+        (row,) = _top_rows(summary(r), {})
+        assert row[1:4] == [bid, ask, spread]
+    pub.close()
+
+
 def test_a_bbo_stream_is_published_and_preferred_to_the_book_top(name):
     from fastfeed.quotes import BboFeed
     pub = Publisher(name, capacity=2, depth=5)

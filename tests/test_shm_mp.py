@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -286,7 +287,8 @@ def test_top_once_json_and_plain_from_another_process(name):
         assert snap["publisher"]["status"] == "ok" and snap["publisher"]["pid"] == os.getpid()
         (b,) = snap["books"]
         assert (b["venue"], b["symbol"], b["state"]) == ("binance", "BTCUSDT", "live")
-        assert (b["bid"], b["ask"], b["spread"], b["update_id"]) == (100.0, 101.0, 1.0, 100)
+        assert (b["bid"], b["ask"], b["spread"], b["update_id"]) == (
+            "100.00000000", "101.00000000", "1.00000000", 100)      # exact text (docs/shm.md)
         out = _cli("top", name, "--plain", "--interval", "0.1", "--duration", "0.3")
         assert out.returncode == 0, out.stderr
         assert "publisher pid" in out.stdout and "binance:BTCUSDT" in out.stdout
@@ -328,7 +330,7 @@ def test_run_shm_publishes_for_top_in_another_process(name):
             assert snap is not None and snap["books"][0]["state"] == "live", snap
             assert snap["publisher"]["pid"] == run_cmd.pid
             b = snap["books"][0]
-            assert b["bid"] < b["ask"] and b["age_s"] is not None and b["age_s"] < 5
+            assert Decimal(b["bid"]) < Decimal(b["ask"]) and b["age_s"] is not None and b["age_s"] < 5
         finally:
             run_cmd.send_signal(signal.SIGINT)
             run_cmd.wait(10)

@@ -27,6 +27,7 @@ from typing import Any, cast
 
 import numpy.typing as npt
 
+from fastfeed._parse import format_decimal_py
 from fastfeed._shm import (
     FLAG_CLOSED,
     SHM_TRADE_DTYPE,
@@ -44,7 +45,7 @@ from fastfeed._shm import (
 __all__ = [
     "DEFAULT_CAPACITY", "DEFAULT_DEPTH", "SHM_TRADE_DTYPE", "TRADES", "BookNotPublished",
     "BookRestarting", "Market", "NotASegment", "Publisher", "Reader", "SegmentDirectory", "SegmentFull", "SegmentInUse", "SlotBusy",
-    "Snapshot", "segment_path",
+    "Snapshot", "best_levels", "segment_path", "summary",
 ]
 
 SHM_DIR = "/dev/shm"
@@ -579,11 +580,8 @@ class Reader:
         m = self.market(venue, symbol)
         if m.bbo_updates:
             return (m.bid_px, m.bid_sz, m.ask_px, m.ask_sz)
-        snap = self.book(venue, symbol)
-        if not len(snap.bids_int) or not len(snap.asks_int):
-            return None
-        return (int(snap.bids_int[0, 0]), int(snap.bids_int[0, 1]),
-                int(snap.asks_int[0, 0]), int(snap.asks_int[0, 1]))
+        bid, ask = best_levels(self.book(venue, symbol))
+        return None if bid is None or ask is None else (*bid, *ask)
 
     def updates(self, venue: str, symbol: str) -> int:
         """The book's publish counter, without copying it."""
@@ -706,12 +704,22 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def best_levels(snapshot: Snapshot) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+    """The exact best bid and best ask of ``snapshot``: each ``(price ticks, size lots)``
+    at its ``price_decimals`` / ``size_decimals``, or None for an empty side.
+    (``Snapshot.best_bid()`` / ``best_ask()`` are float convenience views of the same.)"""
+    bids, asks = snapshot.bids_int, snapshot.asks_int
+    return ((int(bids[0, 0]), int(bids[0, 1])) if len(bids) else None,
+            (int(asks[0, 0]), int(asks[0, 1])) if len(asks) else None)
+
+
 def summary(reader: Reader, now_ns: int | None = None) -> dict[str, Any]:
     """One JSON-ready picture of a segment (what ``fastfeed top --once --json`` prints):
-    ``publisher`` (:meth:`Reader.health`) and per book its state, best bid/ask, spread,
-    update id, publish counter and ``age_s`` since the last received message (None if
-    nothing was received yet); from a segment directory, also each book's ``segment``.
-    A book a restarted publisher has not published yet is listed with state
+    ``publisher`` (:meth:`Reader.health`) and per book its state, best bid/ask and their
+    sizes and the spread as exact decimal strings (None for an empty side; docs/shm.md,
+    "fastfeed top"), update id, publish counter and ``age_s`` since the last received
+    message (None if nothing was received yet); from a segment directory, also each book's
+    ``segment``. A book a restarted publisher has not published yet is listed with state
     ``restarting`` (:class:`BookRestarting`), one whose writer died mid-write ``busy``."""
     now = time.time_ns() if now_ns is None else now_ns
     books: list[dict[str, Any]] = []
@@ -726,13 +734,17 @@ def summary(reader: Reader, now_ns: int | None = None) -> dict[str, Any]:
             books.append({"venue": venue, "symbol": symbol, "state": "restarting",
                           "segment": exc.segment, "error": str(exc)})
             continue
-        bid, ask = s.best_bid(), s.best_ask()
+        pd, sd = s.price_decimals, s.size_decimals
+        bid, ask = best_levels(s)
         books.append({
             "venue": venue, "symbol": symbol, "state": s.state,
-            "bid": bid[0] if bid else None, "bid_size": bid[1] if bid else None,
-            "ask": ask[0] if ask else None, "ask_size": ask[1] if ask else None,
-            "spread": round(ask[0] - bid[0], s.price_decimals) if bid and ask else None,
-            "price_decimals": s.price_decimals, "update_id": s.update_id,
+            "bid": None if bid is None else format_decimal_py(bid[0], pd),
+            "bid_size": None if bid is None else format_decimal_py(bid[1], sd),
+            "ask": None if ask is None else format_decimal_py(ask[0], pd),
+            "ask_size": None if ask is None else format_decimal_py(ask[1], sd),
+            "spread": None if bid is None or ask is None
+            else format_decimal_py(ask[0] - bid[0], pd),
+            "price_decimals": pd, "size_decimals": sd, "update_id": s.update_id,
             "updates": s.updates,
             "age_s": (now - s.recv_ts_ns) / 1e9 if s.recv_ts_ns else None,
         })
