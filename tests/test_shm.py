@@ -475,6 +475,65 @@ def test_a_restarted_members_book_is_restarting_until_its_new_publisher_publishe
         r.close()
 
 
+def _dead_pid() -> int:
+    """The pid of a process that has exited and been reaped."""
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_dead_members_books_read_stale_until_its_successor_publishes(name, monkeypatch):
+    # docs/shm.md, "Telling live from dead": the dead worker's last copy still says
+    # `live`; the reader's state, summary() and top say `stale`
+    from fastfeed.shm import summary
+    with two_member_directory(name) as (_, members, pubs):
+        pubs.append(Publisher(members[0], capacity=4, depth=5))
+        gone = _dead_pid()
+        with monkeypatch.context() as m:        # member 1's publisher: a pid now gone
+            m.setattr(os, "getpid", lambda: gone)
+            pubs.append(Publisher(members[1], capacity=4, depth=5))
+        eth = _eth_feed()
+        pubs[0].attach(live_feed(levels=3))
+        pubs[1].attach(eth)
+        r = Reader(name)
+        assert r.health()["members"][1]["status"] == "dead"
+        assert r.book("binance", "ETHUSDT").state == "live"      # the publisher's last word
+        assert r.state("binance", "ETHUSDT") == "stale"
+        assert r.state("binance", "BTCUSDT") == "live"
+        rows = {b["symbol"]: b["state"] for b in summary(r)["books"]}
+        assert rows == {"ETHUSDT": "stale", "BTCUSDT": "live"}
+        pubs[1] = restarted(pubs[1], eth)       # the successor, alive, publishes it again
+        assert {b["symbol"]: b["state"] for b in summary(r)["books"]}["ETHUSDT"] == \
+            "restarting"
+        pubs[1].attach(_eth_feed())
+        assert r.state("binance", "ETHUSDT") == "live"
+        assert {b["symbol"]: b["state"] for b in summary(r)["books"]} == \
+            {"ETHUSDT": "live", "BTCUSDT": "live"}
+        r.close()
+
+
+def test_a_silent_publishers_books_read_stale_and_a_closed_book_stays_closed(name,
+                                                                              monkeypatch):
+    import fastfeed.shm as shm
+    pub = Publisher(name, capacity=2, depth=5)
+    feed = live_feed(levels=3)
+    pub.attach(feed)
+    try:
+        with Reader(name) as r:
+            assert r.state("binance", "BTCUSDT") == "live"
+            monkeypatch.setattr(shm, "STALE_AFTER", -1.0)     # any heartbeat is too old
+            assert r.health()["status"] == "stale"
+            assert r.state("binance", "BTCUSDT") == "stale"
+            assert [b["state"] for b in shm.summary(r)["books"]] == ["stale"]
+            feed.close()
+            assert r.state("binance", "BTCUSDT") == "closed"
+            monkeypatch.undo()
+            pub.heartbeat()
+            assert r.state("binance", "BTCUSDT") == "closed"
+    finally:
+        pub.close()
+
+
 def test_reopen_reports_the_old_publishers_books_restarting_until_published(name):
     pub = Publisher(name, capacity=2, depth=5)
     r = Reader(name)

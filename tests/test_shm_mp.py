@@ -141,7 +141,11 @@ def test_reader_detects_publisher_crash_and_restart(name):
         p1.join(5)
         h = r.health()
         assert h["status"] == "dead" and not h["pid_alive"], h
-        last = r.book("test", "BOOK")          # the last version stays readable
+        last = r.book("test", "BOOK")          # the last version stays readable ...
+        assert last.state == "live" and r.state("test", "BOOK") == "stale"   # ... not live
+        out = _cli("top", "--once", "--json", name)
+        assert out.returncode == 0, out.stderr
+        assert [b["state"] for b in json.loads(out.stdout)["books"]] == ["stale"]
         assert r.wait("test", "BOOK", after=last.updates, timeout=0.1) is None
         # a new publisher takes the dead one's name over (its flock is gone)
         p2 = _start_publisher(name, 1_000_000)
@@ -151,6 +155,7 @@ def test_reader_detects_publisher_crash_and_restart(name):
             r.reopen()
             assert r.generation != gen1
             assert r.health()["status"] == "ok" and r.health()["pid"] == p2.pid
+            assert r.state("test", "BOOK") == "live"
             s = r.wait("test", "BOOK", after=0, timeout=5)
             assert s is not None and s.update_id >= 1_000_000
         finally:

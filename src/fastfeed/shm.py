@@ -43,9 +43,10 @@ from fastfeed._shm import (
 )
 
 __all__ = [
-    "DEFAULT_CAPACITY", "DEFAULT_DEPTH", "SHM_TRADE_DTYPE", "TRADES", "BookNotPublished",
-    "BookRestarting", "Market", "NotASegment", "Publisher", "Reader", "SegmentDirectory", "SegmentFull", "SegmentInUse", "SlotBusy",
-    "Snapshot", "best_levels", "segment_path", "summary",
+    "DEFAULT_CAPACITY", "DEFAULT_DEPTH", "GONE_STATUSES", "SHM_TRADE_DTYPE", "TRADES",
+    "BookNotPublished", "BookRestarting", "Market", "NotASegment", "Publisher", "Reader",
+    "SegmentDirectory", "SegmentFull", "SegmentInUse", "SlotBusy", "Snapshot",
+    "best_levels", "segment_path", "summary", "trusted_state",
 ]
 
 SHM_DIR = "/dev/shm"
@@ -64,6 +65,10 @@ DIR_VERSION = 1
 _DIR_HEADER = struct.Struct("<8sIIIIQqqI12x")
 _DIR_ENTRY = struct.Struct("<240sI12x")
 _DIR_FLAGS_AT = 48
+#: The health statuses of a segment whose publisher is gone (pid), silent (heartbeat) or
+#: replaced by a successor: its books' last states are not to be trusted, and a reader
+#: reports them ``stale`` (docs/shm.md, "Telling live from dead").
+GONE_STATUSES = frozenset({"dead", "stale", "replaced"})
 #: A directory member whose heartbeat is this old (4 missed beats) is checked for a
 #: replacement on the next read of one of its books.
 MEMBER_SILENT_NS = 1_000_000_000
@@ -558,9 +563,21 @@ class Reader:
         return self._member(venue, symbol)[2]
 
     def book(self, venue: str, symbol: str) -> Snapshot:
-        """A consistent copy of one book (``SlotBusy`` if its writer died mid-write)."""
+        """A consistent copy of one book (``SlotBusy`` if its writer died mid-write). Its
+        ``state`` is the last one its publisher wrote, even if that publisher has died
+        since: :meth:`state` is the state to trust."""
         _, view, slot = self._member(venue, symbol)
         return view.read(slot, venue, symbol)
+
+    def state(self, venue: str, symbol: str) -> str:
+        """The book's state as this reader can vouch for it: the state its publisher last
+        wrote, but ``stale`` while that publisher is gone (its segment's :meth:`health`
+        status is ``dead``, ``stale`` or ``replaced``), until a successor publishes the
+        book (a ``closed`` book stays ``closed``; docs/shm.md, "Telling live from
+        dead")."""
+        m, view, slot = self._member(venue, symbol)
+        return trusted_state(view.read(slot, venue, symbol).state,
+                             _health(view, m.path, m.ino)["status"])
 
     def market(self, venue: str, symbol: str) -> Market:
         """A consistent copy of the instrument's market block: the venue's best
@@ -694,6 +711,13 @@ def _health(view: SegmentView, path: str, ino: int) -> dict[str, Any]:
             "depth": view.depth}
 
 
+def trusted_state(state: str, status: str) -> str:
+    """A book's ``state`` as a reader reports it, given its segment's health ``status``:
+    ``stale`` when the publisher is gone (:data:`GONE_STATUSES`), else ``state`` (a
+    ``closed`` book stays ``closed``)."""
+    return "stale" if status in GONE_STATUSES and state != "closed" else state
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -719,9 +743,16 @@ def summary(reader: Reader, now_ns: int | None = None) -> dict[str, Any]:
     sizes and the spread as exact decimal strings (None for an empty side; docs/shm.md,
     "fastfeed top"), update id, publish counter and ``age_s`` since the last received
     message (None if nothing was received yet); from a segment directory, also each book's
-    ``segment``. A book a restarted publisher has not published yet is listed with state
-    ``restarting`` (:class:`BookRestarting`), one whose writer died mid-write ``busy``."""
+    ``segment``. A book's ``state`` is :meth:`Reader.state`'s: ``stale`` while the
+    publisher of its segment is gone. A book a restarted publisher has not published yet
+    is listed with state ``restarting`` (:class:`BookRestarting`), one whose writer died
+    mid-write ``busy``."""
     now = time.time_ns() if now_ns is None else now_ns
+    # health first: it remaps directory members a successor replaced, so the statuses
+    # are those of the segments the books are then read from
+    health = reader.health()
+    status = {m["segment"]: m["status"] for m in health.get("members", ())} \
+        or {reader.name: health["status"]}
     books: list[dict[str, Any]] = []
     for venue, symbol in dict.fromkeys(reader.books() + reader.restarting()):
         try:
@@ -736,8 +767,10 @@ def summary(reader: Reader, now_ns: int | None = None) -> dict[str, Any]:
             continue
         pd, sd = s.price_decimals, s.size_decimals
         bid, ask = best_levels(s)
+        segment = reader.segment_of(venue, symbol)
         books.append({
-            "venue": venue, "symbol": symbol, "state": s.state,
+            "venue": venue, "symbol": symbol,
+            "state": trusted_state(s.state, status.get(segment, "missing")),
             "bid": None if bid is None else format_decimal_py(bid[0], pd),
             "bid_size": None if bid is None else format_decimal_py(bid[1], sd),
             "ask": None if ask is None else format_decimal_py(ask[0], pd),
@@ -749,5 +782,5 @@ def summary(reader: Reader, now_ns: int | None = None) -> dict[str, Any]:
             "age_s": (now - s.recv_ts_ns) / 1e9 if s.recv_ts_ns else None,
         })
         if reader.is_directory:
-            books[-1]["segment"] = reader.segment_of(venue, symbol)
-    return {"segment": reader.name, "publisher": reader.health(), "books": books}
+            books[-1]["segment"] = segment
+    return {"segment": reader.name, "publisher": health, "books": books}
