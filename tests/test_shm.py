@@ -307,6 +307,34 @@ def test_a_trade_stream_without_a_book_gets_a_slot_with_its_scales(name):
         pub.close()
 
 
+@pytest.mark.parametrize(("tick", "bid", "ask", "spread"), [
+    ("0.01", "43210.12000000", "43210.13000000", "0.01000000"),   # Binance: 8 decimals
+    ("0.00000001", "0.00001234", "0.00001240", "0.00000006"),
+    # 2**53 + 1 ticks: a float prints the bid ...94 and the spread 0.00000001
+    ("0.00000001", "90071992.54740993", "90071992.54740995", "0.00000002"),
+])
+def test_summary_and_top_print_exact_decimal_text(name, tick, bid, ask, spread):
+    # docs/shm.md, "fastfeed top": prices are the int64 ticks' exact decimal text, never
+    # a float, in the table and in --json
+    from fastfeed.cli import _top_rows
+    from fastfeed.shm import best_levels, summary
+    feed = BookFeed("binance", "BTCUSDT", tick, "0.00000001")
+    feed.start_sync()
+    assert feed.apply_snapshot(snapshot(5, [[bid, "0.00001234"]], [[ask, "2"]])) == "live"
+    pub = Publisher(name, capacity=2, depth=5)
+    pub.attach(feed)
+    with Reader(name) as r:
+        assert best_levels(r.book("binance", "BTCUSDT")) == (
+            (int(bid.replace(".", "")), 1234), (int(ask.replace(".", "")), 2_00000000))
+        (b,) = json.loads(json.dumps(summary(r)))["books"]
+        assert (b["bid"], b["ask"], b["spread"]) == (bid, ask, spread)
+        assert (b["bid_size"], b["ask_size"]) == ("0.00001234", "2.00000000")
+        assert (b["price_decimals"], b["size_decimals"]) == (8, 8)
+        (row,) = _top_rows(summary(r), {})
+        assert row[1:4] == [bid, ask, spread]
+    pub.close()
+
+
 def test_a_bbo_stream_is_published_and_preferred_to_the_book_top(name):
     from fastfeed.quotes import BboFeed
     pub = Publisher(name, capacity=2, depth=5)
@@ -445,6 +473,65 @@ def test_a_restarted_members_book_is_restarting_until_its_new_publisher_publishe
         assert r.book("binance", "ETHUSDT").state == "syncing"
         assert r.restarting() == [] and r.segment_of("binance", "ETHUSDT") == members[1]
         r.close()
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has exited and been reaped."""
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_dead_members_books_read_stale_until_its_successor_publishes(name, monkeypatch):
+    # docs/shm.md, "Telling live from dead": the dead worker's last copy still says
+    # `live`; the reader's state, summary() and top say `stale`
+    from fastfeed.shm import summary
+    with two_member_directory(name) as (_, members, pubs):
+        pubs.append(Publisher(members[0], capacity=4, depth=5))
+        gone = _dead_pid()
+        with monkeypatch.context() as m:        # member 1's publisher: a pid now gone
+            m.setattr(os, "getpid", lambda: gone)
+            pubs.append(Publisher(members[1], capacity=4, depth=5))
+        eth = _eth_feed()
+        pubs[0].attach(live_feed(levels=3))
+        pubs[1].attach(eth)
+        r = Reader(name)
+        assert r.health()["members"][1]["status"] == "dead"
+        assert r.book("binance", "ETHUSDT").state == "live"      # the publisher's last word
+        assert r.state("binance", "ETHUSDT") == "stale"
+        assert r.state("binance", "BTCUSDT") == "live"
+        rows = {b["symbol"]: b["state"] for b in summary(r)["books"]}
+        assert rows == {"ETHUSDT": "stale", "BTCUSDT": "live"}
+        pubs[1] = restarted(pubs[1], eth)       # the successor, alive, publishes it again
+        assert {b["symbol"]: b["state"] for b in summary(r)["books"]}["ETHUSDT"] == \
+            "restarting"
+        pubs[1].attach(_eth_feed())
+        assert r.state("binance", "ETHUSDT") == "live"
+        assert {b["symbol"]: b["state"] for b in summary(r)["books"]} == \
+            {"ETHUSDT": "live", "BTCUSDT": "live"}
+        r.close()
+
+
+def test_a_silent_publishers_books_read_stale_and_a_closed_book_stays_closed(name,
+                                                                              monkeypatch):
+    import fastfeed.shm as shm
+    pub = Publisher(name, capacity=2, depth=5)
+    feed = live_feed(levels=3)
+    pub.attach(feed)
+    try:
+        with Reader(name) as r:
+            assert r.state("binance", "BTCUSDT") == "live"
+            monkeypatch.setattr(shm, "STALE_AFTER", -1.0)     # any heartbeat is too old
+            assert r.health()["status"] == "stale"
+            assert r.state("binance", "BTCUSDT") == "stale"
+            assert [b["state"] for b in shm.summary(r)["books"]] == ["stale"]
+            feed.close()
+            assert r.state("binance", "BTCUSDT") == "closed"
+            monkeypatch.undo()
+            pub.heartbeat()
+            assert r.state("binance", "BTCUSDT") == "closed"
+    finally:
+        pub.close()
 
 
 def test_reopen_reports_the_old_publishers_books_restarting_until_published(name):

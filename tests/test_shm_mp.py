@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -140,7 +141,11 @@ def test_reader_detects_publisher_crash_and_restart(name):
         p1.join(5)
         h = r.health()
         assert h["status"] == "dead" and not h["pid_alive"], h
-        last = r.book("test", "BOOK")          # the last version stays readable
+        last = r.book("test", "BOOK")          # the last version stays readable ...
+        assert last.state == "live" and r.state("test", "BOOK") == "stale"   # ... not live
+        out = _cli("top", "--once", "--json", name)
+        assert out.returncode == 0, out.stderr
+        assert [b["state"] for b in json.loads(out.stdout)["books"]] == ["stale"]
         assert r.wait("test", "BOOK", after=last.updates, timeout=0.1) is None
         # a new publisher takes the dead one's name over (its flock is gone)
         p2 = _start_publisher(name, 1_000_000)
@@ -150,6 +155,7 @@ def test_reader_detects_publisher_crash_and_restart(name):
             r.reopen()
             assert r.generation != gen1
             assert r.health()["status"] == "ok" and r.health()["pid"] == p2.pid
+            assert r.state("test", "BOOK") == "live"
             s = r.wait("test", "BOOK", after=0, timeout=5)
             assert s is not None and s.update_id >= 1_000_000
         finally:
@@ -286,7 +292,8 @@ def test_top_once_json_and_plain_from_another_process(name):
         assert snap["publisher"]["status"] == "ok" and snap["publisher"]["pid"] == os.getpid()
         (b,) = snap["books"]
         assert (b["venue"], b["symbol"], b["state"]) == ("binance", "BTCUSDT", "live")
-        assert (b["bid"], b["ask"], b["spread"], b["update_id"]) == (100.0, 101.0, 1.0, 100)
+        assert (b["bid"], b["ask"], b["spread"], b["update_id"]) == (
+            "100.00000000", "101.00000000", "1.00000000", 100)      # exact text (docs/shm.md)
         out = _cli("top", name, "--plain", "--interval", "0.1", "--duration", "0.3")
         assert out.returncode == 0, out.stderr
         assert "publisher pid" in out.stdout and "binance:BTCUSDT" in out.stdout
@@ -328,7 +335,7 @@ def test_run_shm_publishes_for_top_in_another_process(name):
             assert snap is not None and snap["books"][0]["state"] == "live", snap
             assert snap["publisher"]["pid"] == run_cmd.pid
             b = snap["books"][0]
-            assert b["bid"] < b["ask"] and b["age_s"] is not None and b["age_s"] < 5
+            assert Decimal(b["bid"]) < Decimal(b["ask"]) and b["age_s"] is not None and b["age_s"] < 5
         finally:
             run_cmd.send_signal(signal.SIGINT)
             run_cmd.wait(10)

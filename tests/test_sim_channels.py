@@ -616,3 +616,46 @@ def test_cli_trade_rate() -> None:
     assert {s.trade_rate for symbols in cfg.venues.values() for s in symbols} == {2.5}
     plain = config_from_args(build_arg_parser().parse_args([]))
     assert {s.trade_rate for symbols in plain.venues.values() for s in symbols} == {0.0}
+
+
+class _ChannelsOnly:
+    """A market's channel bookkeeping alone (``subscribe_channel`` / ``unsubscribe_channel``
+    / ``has``, as :class:`fastfeed.sim.market.Market` keeps it), plus a held book."""
+
+    def __init__(self) -> None:
+        self.chans: dict[str, list[Any]] = defaultdict(list)
+        self.book: set[Any] = set()
+
+    def subscribe_channel(self, conn: Any, key: str, stream: bytes = b"") -> None:
+        self.chans[key].append(conn)
+
+    def unsubscribe_channel(self, conn: Any, key: str, stream: bytes | None = None) -> None:
+        self.chans[key].remove(conn)
+
+    def has(self, conn: Any) -> bool:
+        return conn in self.book or any(conn in c for c in self.chans.values())
+
+
+def test_switch_channel_joins_once_and_drops_the_market_with_its_last_stream() -> None:
+    # the dialects' shared subscribe/unsubscribe bookkeeping (sim/dialects/base.py)
+    from fastfeed.sim.dialects.base import switch_channel
+
+    class Conn:
+        def __init__(self) -> None:
+            self.markets: set[Any] = set()
+    conn, m = Conn(), _ChannelsOnly()
+    subs: list[str] = []
+    firsts: list[str] = []
+    for _ in range(2):      # a repeated subscribe: one join, one snapshot
+        switch_channel(conn, "subscribe", m, subs, "BTC", "trade",  # type: ignore[arg-type]
+                       lambda: firsts.append("snapshot"))
+    assert (subs, firsts, m.chans["trade"], conn.markets) == (["BTC"], ["snapshot"], [conn], {m})
+    switch_channel(conn, "unsubscribe", m, subs, "ETH", "trade")  # type: ignore[arg-type]
+    assert subs == ["BTC"] and m.chans["trade"] == [conn]        # unknown: nothing
+    m.book.add(conn)        # the book is still held: the market stays
+    switch_channel(conn, "unsubscribe", m, subs, "BTC", "trade")  # type: ignore[arg-type]
+    assert (subs, m.chans["trade"], conn.markets) == ([], [], {m})
+    switch_channel(conn, "subscribe", m, subs, "BTC", "trade")  # type: ignore[arg-type]
+    m.book.clear()          # the last stream goes: so does the market
+    switch_channel(conn, "unsubscribe", m, subs, "BTC", "trade")  # type: ignore[arg-type]
+    assert (subs, conn.markets) == ([], set())

@@ -532,13 +532,10 @@ TOP_COLUMNS = ("book", "bid", "ask", "spread", "state", "upd/s", "age", "update 
 def _top_rows(summary: dict[str, Any], rates: dict[tuple[str, str], float]) -> list[list[str]]:
     rows = []
     for b in summary["books"]:
-        d = b.get("price_decimals", 2)
         age = b.get("age_s")
-        rows.append([
+        rows.append([        # prices are summary()'s exact decimal text (docs/shm.md)
             f"{b['venue']}:{b['symbol']}",
-            "-" if b.get("bid") is None else f"{b['bid']:.{d}f}",
-            "-" if b.get("ask") is None else f"{b['ask']:.{d}f}",
-            "-" if b.get("spread") is None else f"{b['spread']:.{d}f}",
+            b.get("bid") or "-", b.get("ask") or "-", b.get("spread") or "-",
             b["state"],
             f"{rates.get((b['venue'], b['symbol']), 0.0):,.0f}",
             "-" if age is None else f"{age:.1f}s" if age >= 1 else f"{age * 1e3:.0f}ms",

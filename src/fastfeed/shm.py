@@ -27,6 +27,7 @@ from typing import Any, cast
 
 import numpy.typing as npt
 
+from fastfeed._parse import format_decimal_py
 from fastfeed._shm import (
     FLAG_CLOSED,
     SHM_TRADE_DTYPE,
@@ -42,9 +43,10 @@ from fastfeed._shm import (
 )
 
 __all__ = [
-    "DEFAULT_CAPACITY", "DEFAULT_DEPTH", "SHM_TRADE_DTYPE", "TRADES", "BookNotPublished",
-    "BookRestarting", "Market", "NotASegment", "Publisher", "Reader", "SegmentDirectory", "SegmentFull", "SegmentInUse", "SlotBusy",
-    "Snapshot", "segment_path",
+    "DEFAULT_CAPACITY", "DEFAULT_DEPTH", "GONE_STATUSES", "SHM_TRADE_DTYPE", "TRADES",
+    "BookNotPublished", "BookRestarting", "Market", "NotASegment", "Publisher", "Reader",
+    "SegmentDirectory", "SegmentFull", "SegmentInUse", "SlotBusy", "Snapshot",
+    "best_levels", "segment_path", "summary", "trusted_state",
 ]
 
 SHM_DIR = "/dev/shm"
@@ -63,6 +65,10 @@ DIR_VERSION = 1
 _DIR_HEADER = struct.Struct("<8sIIIIQqqI12x")
 _DIR_ENTRY = struct.Struct("<240sI12x")
 _DIR_FLAGS_AT = 48
+#: The health statuses of a segment whose publisher is gone (pid), silent (heartbeat) or
+#: replaced by a successor: its books' last states are not to be trusted, and a reader
+#: reports them ``stale`` (docs/shm.md, "Telling live from dead").
+GONE_STATUSES = frozenset({"dead", "stale", "replaced"})
 #: A directory member whose heartbeat is this old (4 missed beats) is checked for a
 #: replacement on the next read of one of its books.
 MEMBER_SILENT_NS = 1_000_000_000
@@ -557,9 +563,21 @@ class Reader:
         return self._member(venue, symbol)[2]
 
     def book(self, venue: str, symbol: str) -> Snapshot:
-        """A consistent copy of one book (``SlotBusy`` if its writer died mid-write)."""
+        """A consistent copy of one book (``SlotBusy`` if its writer died mid-write). Its
+        ``state`` is the last one its publisher wrote, even if that publisher has died
+        since: :meth:`state` is the state to trust."""
         _, view, slot = self._member(venue, symbol)
         return view.read(slot, venue, symbol)
+
+    def state(self, venue: str, symbol: str) -> str:
+        """The book's state as this reader can vouch for it: the state its publisher last
+        wrote, but ``stale`` while that publisher is gone (its segment's :meth:`health`
+        status is ``dead``, ``stale`` or ``replaced``), until a successor publishes the
+        book (a ``closed`` book stays ``closed``; docs/shm.md, "Telling live from
+        dead")."""
+        m, view, slot = self._member(venue, symbol)
+        return trusted_state(view.read(slot, venue, symbol).state,
+                             _health(view, m.path, m.ino)["status"])
 
     def market(self, venue: str, symbol: str) -> Market:
         """A consistent copy of the instrument's market block: the venue's best
@@ -579,11 +597,8 @@ class Reader:
         m = self.market(venue, symbol)
         if m.bbo_updates:
             return (m.bid_px, m.bid_sz, m.ask_px, m.ask_sz)
-        snap = self.book(venue, symbol)
-        if not len(snap.bids_int) or not len(snap.asks_int):
-            return None
-        return (int(snap.bids_int[0, 0]), int(snap.bids_int[0, 1]),
-                int(snap.asks_int[0, 0]), int(snap.asks_int[0, 1]))
+        bid, ask = best_levels(self.book(venue, symbol))
+        return None if bid is None or ask is None else (*bid, *ask)
 
     def updates(self, venue: str, symbol: str) -> int:
         """The book's publish counter, without copying it."""
@@ -696,6 +711,13 @@ def _health(view: SegmentView, path: str, ino: int) -> dict[str, Any]:
             "depth": view.depth}
 
 
+def trusted_state(state: str, status: str) -> str:
+    """A book's ``state`` as a reader reports it, given its segment's health ``status``:
+    ``stale`` when the publisher is gone (:data:`GONE_STATUSES`), else ``state`` (a
+    ``closed`` book stays ``closed``)."""
+    return "stale" if status in GONE_STATUSES and state != "closed" else state
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -706,14 +728,31 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def best_levels(snapshot: Snapshot) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+    """The exact best bid and best ask of ``snapshot``: each ``(price ticks, size lots)``
+    at its ``price_decimals`` / ``size_decimals``, or None for an empty side.
+    (``Snapshot.best_bid()`` / ``best_ask()`` are float convenience views of the same.)"""
+    bids, asks = snapshot.bids_int, snapshot.asks_int
+    return ((int(bids[0, 0]), int(bids[0, 1])) if len(bids) else None,
+            (int(asks[0, 0]), int(asks[0, 1])) if len(asks) else None)
+
+
 def summary(reader: Reader, now_ns: int | None = None) -> dict[str, Any]:
     """One JSON-ready picture of a segment (what ``fastfeed top --once --json`` prints):
-    ``publisher`` (:meth:`Reader.health`) and per book its state, best bid/ask, spread,
-    update id, publish counter and ``age_s`` since the last received message (None if
-    nothing was received yet); from a segment directory, also each book's ``segment``.
-    A book a restarted publisher has not published yet is listed with state
-    ``restarting`` (:class:`BookRestarting`), one whose writer died mid-write ``busy``."""
+    ``publisher`` (:meth:`Reader.health`) and per book its state, best bid/ask and their
+    sizes and the spread as exact decimal strings (None for an empty side; docs/shm.md,
+    "fastfeed top"), update id, publish counter and ``age_s`` since the last received
+    message (None if nothing was received yet); from a segment directory, also each book's
+    ``segment``. A book's ``state`` is :meth:`Reader.state`'s: ``stale`` while the
+    publisher of its segment is gone. A book a restarted publisher has not published yet
+    is listed with state ``restarting`` (:class:`BookRestarting`), one whose writer died
+    mid-write ``busy``."""
     now = time.time_ns() if now_ns is None else now_ns
+    # health first: it remaps directory members a successor replaced, so the statuses
+    # are those of the segments the books are then read from
+    health = reader.health()
+    status = {m["segment"]: m["status"] for m in health.get("members", ())} \
+        or {reader.name: health["status"]}
     books: list[dict[str, Any]] = []
     for venue, symbol in dict.fromkeys(reader.books() + reader.restarting()):
         try:
@@ -726,16 +765,22 @@ def summary(reader: Reader, now_ns: int | None = None) -> dict[str, Any]:
             books.append({"venue": venue, "symbol": symbol, "state": "restarting",
                           "segment": exc.segment, "error": str(exc)})
             continue
-        bid, ask = s.best_bid(), s.best_ask()
+        pd, sd = s.price_decimals, s.size_decimals
+        bid, ask = best_levels(s)
+        segment = reader.segment_of(venue, symbol)
         books.append({
-            "venue": venue, "symbol": symbol, "state": s.state,
-            "bid": bid[0] if bid else None, "bid_size": bid[1] if bid else None,
-            "ask": ask[0] if ask else None, "ask_size": ask[1] if ask else None,
-            "spread": round(ask[0] - bid[0], s.price_decimals) if bid and ask else None,
-            "price_decimals": s.price_decimals, "update_id": s.update_id,
+            "venue": venue, "symbol": symbol,
+            "state": trusted_state(s.state, status.get(segment, "missing")),
+            "bid": None if bid is None else format_decimal_py(bid[0], pd),
+            "bid_size": None if bid is None else format_decimal_py(bid[1], sd),
+            "ask": None if ask is None else format_decimal_py(ask[0], pd),
+            "ask_size": None if ask is None else format_decimal_py(ask[1], sd),
+            "spread": None if bid is None or ask is None
+            else format_decimal_py(ask[0] - bid[0], pd),
+            "price_decimals": pd, "size_decimals": sd, "update_id": s.update_id,
             "updates": s.updates,
             "age_s": (now - s.recv_ts_ns) / 1e9 if s.recv_ts_ns else None,
         })
         if reader.is_directory:
-            books[-1]["segment"] = reader.segment_of(venue, symbol)
-    return {"segment": reader.name, "publisher": reader.health(), "books": books}
+            books[-1]["segment"] = segment
+    return {"segment": reader.name, "publisher": health, "books": books}

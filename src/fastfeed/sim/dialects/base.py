@@ -8,7 +8,7 @@ facts (limits, paths, stream names) come from its description in :mod:`fastfeed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastfeed.sim import render
@@ -20,6 +20,7 @@ from fastfeed.venues import Venue, get_venue
 
 if TYPE_CHECKING:
     from fastfeed.sim.market import Market
+    from fastfeed.sim.transport import Connection
 
 
 class Wire:
@@ -154,3 +155,32 @@ def wire_of(market: Market, cls: type[W]) -> W:
     wire = market.wire
     assert isinstance(wire, cls), (market.symbol, type(wire).__name__)
     return wire
+
+
+def switch_channel(conn: Connection, method: str, m: Market, subs: list[str], symbol: str,
+                   key: str, first: Callable[[], None] | None = None) -> None:
+    """One symbol's ``subscribe`` / ``unsubscribe`` (``method``) of channel ``key`` of
+    ``m`` on ``conn``, ``subs`` listing the symbols ``conn`` holds on that channel: a new
+    subscribe lists ``symbol``, calls ``first`` (its snapshot goes out before any update)
+    and joins the channel; an unsubscribe is :func:`leave_channel`. A repeated subscribe
+    or an unknown unsubscribe changes nothing."""
+    if method == "subscribe" and symbol not in subs:
+        subs.append(symbol)
+        if first is not None:
+            first()
+        m.subscribe_channel(conn, key)
+        conn.markets.add(m)
+    elif method == "unsubscribe":
+        leave_channel(conn, m, subs, symbol, key)
+
+
+def leave_channel(conn: Connection, m: Market, subs: list[str], symbol: str,
+                  key: str) -> None:
+    """Unsubscribe ``symbol`` (if ``subs`` lists it) from channel ``key`` of ``m`` on
+    ``conn``: unlisted, the channel left, and ``m`` dropped from ``conn.markets`` once
+    nothing of it (book or another channel) is subscribed there."""
+    if symbol in subs:
+        subs.remove(symbol)
+        m.unsubscribe_channel(conn, key)
+        if not m.has(conn):
+            conn.markets.discard(m)

@@ -32,7 +32,7 @@ from typing import Any
 from aiohttp import web
 
 from fastfeed.sim import render
-from fastfeed.sim.dialects.base import PathDialect, Wire, wire_of
+from fastfeed.sim.dialects.base import PathDialect, Wire, leave_channel, wire_of
 from fastfeed.sim.dialects.coinbase_common import WireSnapshotConn
 from fastfeed.sim.host import SimHost
 from fastfeed.sim.market import Market
@@ -397,11 +397,8 @@ class BybitConn(WireSnapshotConn):
                     self.markets.add(m)
                     if key in (TICKERS, BBO):
                         snapshots.append((key, m))
-            elif op == "unsubscribe" and s in held:
-                held.remove(s)
-                m.unsubscribe_channel(self, key)
-                if not m.has(self):
-                    self.markets.discard(m)
+            elif op == "unsubscribe":
+                leave_channel(self, m, held, s, key)
         fresh = []
         for s in symbols:
             if op == "subscribe" and s not in self.books:

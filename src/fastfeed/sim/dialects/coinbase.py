@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from fastfeed.sim import render
-from fastfeed.sim.dialects.base import Wire
+from fastfeed.sim.dialects.base import Wire, leave_channel
 from fastfeed.sim.dialects.coinbase_common import (
     CANDLE_NS,
     CoinbaseConn,
@@ -221,12 +221,7 @@ class AdvancedTradeConn(CoinbaseConn):
         mine = self.chan_products[channel]
         if kind == "unsubscribe":
             for p in products:
-                if p in mine:
-                    mine.remove(p)
-                    m = self.market(p)
-                    m.unsubscribe_channel(self, channel)
-                    if not m.has(self):
-                        self.markets.discard(m)
+                leave_channel(self, self.market(p), mine, p, channel)
             self._subscriptions()
             return
         new = [p for p in products if p not in mine]

@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from fastfeed.sim import render
-from fastfeed.sim.dialects.base import Wire
+from fastfeed.sim.dialects.base import Wire, leave_channel
 from fastfeed.sim.dialects.coinbase_common import (
     CoinbaseConn,
     CoinbaseDialect,
@@ -164,12 +164,8 @@ class ExchangeConn(CoinbaseConn):
                     if kind == "subscribe" and p not in mine:
                         mine.append(p)
                         fresh.append((name, p))
-                    elif kind == "unsubscribe" and p in mine:
-                        mine.remove(p)
-                        m = self.market(p)
-                        m.unsubscribe_channel(self, name)
-                        if not m.has(self):
-                            self.markets.discard(m)
+                    elif kind == "unsubscribe":
+                        leave_channel(self, self.market(p), mine, p, name)
             elif name == "heartbeat":
                 for p in prods:
                     if kind == "subscribe" and p not in self.hb:

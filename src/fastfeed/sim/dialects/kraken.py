@@ -33,7 +33,7 @@ from functools import partial
 from typing import Any
 
 from fastfeed.sim import render
-from fastfeed.sim.dialects.base import PathDialect, Wire, wire_of
+from fastfeed.sim.dialects.base import PathDialect, Wire, switch_channel, wire_of
 from fastfeed.sim.dialects.coinbase_common import round_robin
 from fastfeed.sim.host import SimHost
 from fastfeed.sim.market import Market
@@ -440,8 +440,8 @@ class KrakenConn(Connection):
                           if m is None else f"Invalid event_trigger {trigger}")
                 continue
             self._ack(method, result, req_id)
-            self._switch(method, m, self.ticker_symbols.setdefault(key, []), symbol, key,
-                         partial(self._ticker_first, m, snap, key == "ticker-bbo"))
+            switch_channel(self, method, m, self.ticker_symbols.setdefault(key, []), symbol,
+                           key, partial(self._ticker_first, m, snap, key == "ticker-bbo"))
 
     def _trade(self, method: str, params: dict[str, Any], req_id: Any) -> None:
         """``trade`` subscribe (with its snapshot when asked) or unsubscribe."""
@@ -453,9 +453,9 @@ class KrakenConn(Connection):
                 self._ack(method, result, req_id, error=f"Currency pair not supported {symbol}")
                 continue
             self._ack(method, result, req_id)
-            self._switch(method, m, self.trade_symbols, symbol, "trade",
-                         partial(self._send, wire_of(m, KrakenWire).trade_snapshot)
-                         if snap else None)
+            switch_channel(self, method, m, self.trade_symbols, symbol, "trade",
+                           partial(self._send, wire_of(m, KrakenWire).trade_snapshot)
+                           if snap else None)
 
     def _ohlc(self, method: str, params: dict[str, Any], req_id: Any) -> None:
         """``ohlc`` (un)subscribe keyed by ``interval`` (minutes; channel key
@@ -474,27 +474,8 @@ class KrakenConn(Connection):
             self._ack(method, result, req_id)
             key = f"{OHLC_PREFIX}{interval}"
             bars = partial(wire_of(m, KrakenWire).ohlc_snapshot, interval, time.time_ns())
-            self._switch(method, m, self.ohlc_symbols.setdefault(key, []), symbol, key,
-                         partial(self._send, bars) if snap else None)
-
-    def _switch(self, method: str, m: Market, subs: list[str], symbol: str, key: str,
-                first: Callable[[], None] | None) -> None:
-        """One symbol's (un)subscribe on channel ``key`` of ``m``: a new subscribe lists
-        ``symbol`` in ``subs``, calls ``first`` (its snapshot goes out before any update)
-        and joins the channel; an unsubscribe of a listed symbol leaves it, and drops ``m``
-        once nothing of it is subscribed. A repeated subscribe or an unknown unsubscribe
-        changes nothing."""
-        if method == "subscribe" and symbol not in subs:
-            subs.append(symbol)
-            if first is not None:
-                first()
-            m.subscribe_channel(self, key)
-            self.markets.add(m)
-        elif method == "unsubscribe" and symbol in subs:
-            subs.remove(symbol)
-            m.unsubscribe_channel(self, key)
-            if not m.has(self):
-                self.markets.discard(m)
+            switch_channel(self, method, m, self.ohlc_symbols.setdefault(key, []), symbol,
+                           key, partial(self._send, bars) if snap else None)
 
     def _send(self, snapshot: Callable[[], bytes]) -> None:
         """Send what ``snapshot`` renders (rendered only for a new subscribe)."""

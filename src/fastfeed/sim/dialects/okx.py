@@ -33,7 +33,7 @@ from typing import Any
 from aiohttp import web
 
 from fastfeed.sim import render
-from fastfeed.sim.dialects.base import PathDialect, Wire
+from fastfeed.sim.dialects.base import PathDialect, Wire, switch_channel
 from fastfeed.sim.dialects.coinbase_common import WireSnapshotConn
 from fastfeed.sim.host import SimHost
 from fastfeed.sim.market import Market
@@ -341,17 +341,8 @@ class OkxConn(WireSnapshotConn):
         return not self.business and channel in CHANNELS
 
     def _channel(self, op: str, symbol: str, channel: str) -> None:
-        m = self.market(symbol)
-        insts = self.chan_insts.setdefault(channel, [])
-        if op == "subscribe" and symbol not in insts:
-            insts.append(symbol)
-            m.subscribe_channel(self, channel)
-            self.markets.add(m)
-        elif op == "unsubscribe" and symbol in insts:
-            insts.remove(symbol)
-            m.unsubscribe_channel(self, channel)
-            if not m.has(self):
-                self.markets.discard(m)
+        switch_channel(self, op, self.market(symbol), self.chan_insts.setdefault(channel, []),
+                       symbol, channel)
 
 
 class OkxDialect(PathDialect):
