@@ -265,6 +265,7 @@ def _random_side(rng: np.random.Generator, n: int, lo: int, hi: int) -> list[tup
     return list(zip(prices.tolist(), sizes.tolist(), strict=True))
 
 
+@pytest.mark.slow
 @BIG
 @given(seed=st.integers(0, 2**32 - 1), where=st.sampled_from(["top", "deep", "uniform"]))
 def test_10k_level_books(seed, where):
@@ -540,7 +541,8 @@ def test_every_change_at_every_position_near_both_ends(n, capacity):
                     assert_same(book, ref, ns=(None,))
 
 
-@pytest.mark.parametrize("n", [72, 73, 79, 80, 81, 88, 150, 10_000])
+@pytest.mark.parametrize("n", [72, 73, 79, 80, 81, 88, 150,
+                               pytest.param(10_000, marks=pytest.mark.slow)])
 def test_every_change_at_every_position_of_the_near_window(n):
     """Levels 8..72 are found by an 8-wide count of block heads then one of a block:
     every position there (every block, every slot in a block, both block edges), each
@@ -745,6 +747,7 @@ def test_bad_delta_inside_a_run_applies_the_prefix_only(bad_at):
     assert_same(book, ref, ns=(None,))
 
 
+@pytest.mark.slow
 @BIG
 @given(seed=st.integers(0, 2**32 - 1))
 def test_runs_in_10k_level_books(seed):

@@ -168,6 +168,7 @@ def test_counts_and_percentiles_equal_package(values: list[int], extra_ps: list[
     assert mine.get_total_count() == ref.get_total_count()
 
 
+@pytest.mark.slow      # the package reference under the sanitizers' malloc: half a minute
 @slow_ok(25)
 @given(values=st.lists(st.one_of(st.integers(0, 10**5), st.sampled_from(EDGES[:40])),
                        min_size=1, max_size=100))
