@@ -3,7 +3,8 @@
 # decimal/decode, feed, histogram, sequencer, corpus, the bench smoke tests): CPU-bound,
 # independent, run in parallel, and under the sanitizers by ci/debug.sh. END_TO_END: the
 # tests that start the simulator, an engine, nats-server or CLI processes over sockets:
-# run one at a time (their timeouts assume a machine they do not share with each other).
+# two at a time (each uses its own ports, segment names and temporary directories; their
+# timeouts allow for sharing the machine with one other such test).
 # A test file in neither list fails both jobs, so a new one gets a deliberate choice.
 IN_PROCESS=(
     tests/test_book.py tests/test_decimal.py tests/test_decode_binance.py

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README, CI): creates .venv if needed, builds and installs fastfeed with
 # its test extra, then runs the linters, the type checker, the stub check and the test suite
-# (ci/test-groups.sh: the in-process group on 2 workers, then the end-to-end group).
+# (ci/test-groups.sh: the in-process group, then the end-to-end group, each on 2 workers).
 # Extra arguments go to pytest, e.g. `bash ci/test.sh -k book -x`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,14 +28,15 @@ for pyx in src/fastfeed/*.pyx; do mods+=("fastfeed.$(basename "$pyx" .pyx)"); do
     --allowlist ci/stubtest-allowlist.txt "${mods[@]}"
 # shellcheck source=ci/test-groups.sh
 source ci/test-groups.sh
-# the in-process tests in parallel (CPU-bound, independent), then the end-to-end ones one
-# at a time; pytest's 5 (nothing collected, e.g. a -k that matches only the other group)
-# is not a failure here
+# the in-process tests (CPU-bound, independent), then the end-to-end ones (mostly waiting on
+# sockets and child processes: two at a time take 180 s instead of 300 s), each group on 2
+# workers; pytest's 5 (nothing collected, e.g. a -k that matches only the other group) is
+# not a failure here
 rc=0
 echo "== pytest (in-process, 2 workers)"
 "$VENV/bin/python" -m pytest -n 2 "${IN_PROCESS[@]}" "$@" || rc=$?
 [ "$rc" -eq 0 ] || [ "$rc" -eq 5 ] || exit "$rc"
 rc=0
-echo "== pytest (end to end)"
-"$VENV/bin/python" -m pytest "${END_TO_END[@]}" "$@" || rc=$?
+echo "== pytest (end to end, 2 workers)"
+"$VENV/bin/python" -m pytest -n 2 "${END_TO_END[@]}" "$@" || rc=$?
 [ "$rc" -eq 0 ] || [ "$rc" -eq 5 ] || exit "$rc"
