@@ -77,6 +77,11 @@ cdef extern from "ff_simd.h":
     # One usual `["price","size"]` level at lp[0] from its 64-byte masks (72 bytes
     # readable): the index past its ']', or 0 for any other shape.
     int ff_tight_level(const char* lp, uint64_t qm, uint64_t nm, ff_tight_lv* o) noexcept nogil
+    # The AVX2 level's matcher: the same level and result from lp[0..FF_AVX2_READ) alone
+    # (no bitmaps; its strings at most 15 bytes), both strings converted at once.
+    enum:
+        FF_AVX2_READ
+    int ff_level_avx2(const char* lp, ff_tight_lv* o) noexcept nogil
 
 
 cdef extern from "ff_shm.h":

@@ -73,30 +73,6 @@ static void ff_classify_sse2(const char* p, Py_ssize_t nblocks, uint64_t* quote,
 }
 #endif
 
-#if FF_SIMD_HAVE_AVX2
-__attribute__((target("avx2")))
-static inline void ff_cls32_avx2(const char* p, uint64_t* q, uint64_t* nd, int sh) {
-    __m256i v = _mm256_loadu_si256((const __m256i*)(const void*)p);
-    __m256i t = _mm256_xor_si256(_mm256_sub_epi8(v, _mm256_set1_epi8('0')),
-                                 _mm256_set1_epi8((char)0x80));
-    *q |= (uint64_t)(uint32_t)_mm256_movemask_epi8(
-        _mm256_cmpeq_epi8(v, _mm256_set1_epi8('"'))) << sh;
-    *nd |= (uint64_t)(uint32_t)_mm256_movemask_epi8(
-        _mm256_cmpgt_epi8(t, _mm256_set1_epi8((char)0x89))) << sh;
-}
-__attribute__((target("avx2")))
-static void ff_classify_avx2(const char* p, Py_ssize_t nblocks, uint64_t* quote,
-                             uint64_t* nondigit) {
-    Py_ssize_t k;
-    for (k = 0; k < nblocks; k++, p += 64) {
-        uint64_t q = 0, nd = 0;
-        ff_cls32_avx2(p, &q, &nd, 0);
-        ff_cls32_avx2(p + 32, &q, &nd, 32);
-        quote[k] = q;
-        nondigit[k] = nd;
-    }
-}
-#endif
 
 #if FF_SIMD_ARM
 /* 4 x 16 lanes of 0x00/0xFF to a 64-bit mask (bit i = byte i): weight each lane by its bit
@@ -160,20 +136,22 @@ static inline int ff_simd_set(int level) {
 static inline int ff_simd_level(void) { return ff_simd_level_now; }
 
 /* Bit b of quote[k] / nondigit[k]: is p[64k + b] a '"' / not '0'..'9'. Reads p[0 ..
-   64 * nblocks); only valid at a SIMD level (the scalar level never calls it). */
+   64 * nblocks); only valid at the SSE2 and NEON levels (scalar and AVX2 never call it:
+   AVX2 has its own per-level path, ff_level_avx2). */
 static inline void ff_simd_classify(const char* p, Py_ssize_t nblocks, uint64_t* quote,
                                     uint64_t* nondigit) {
     switch (ff_simd_level_now) {
-#if FF_SIMD_HAVE_AVX2
-    case FF_SIMD_AVX2: ff_classify_avx2(p, nblocks, quote, nondigit); return;
-#endif
 #if FF_SIMD_X86
     case FF_SIMD_SSE2: ff_classify_sse2(p, nblocks, quote, nondigit); return;
 #endif
 #if FF_SIMD_ARM
     case FF_SIMD_NEON: ff_classify_neon(p, nblocks, quote, nondigit); return;
 #endif
-    default: (void)p; (void)nblocks; (void)quote; (void)nondigit; return;
+    default:    /* not called here; defined anyway (zero bitmaps) */
+        memset(quote, 0, (size_t)nblocks * sizeof(uint64_t));
+        memset(nondigit, 0, (size_t)nblocks * sizeof(uint64_t));
+        (void)p;
+        return;
     }
 }
 
@@ -237,5 +215,115 @@ FF_SIMD_INLINE int ff_tight_level(const char* lp, uint64_t qm, uint64_t nm, ff_t
     o->s_len = q3 - q2 - 1;
     return q3 + 2;
 }
+
+#if FF_SIMD_HAVE_AVX2
+/* Gather controls for ff_level_avx2 (pshufb): row (j - 1) * 9 + f moves a string's j
+   integer digits and its first f fraction digits (skipping the '.' at j) right-aligned
+   into 16 lanes, one digit number of j + f <= 16 digits; 0x80 zeroes the lanes before. */
+#define FF_GD(j, f, t) ((t) - (16 - (j) - (f)))
+#define FF_G(j, f, t) \
+    (FF_GD(j, f, t) < 0 ? 0x80 : FF_GD(j, f, t) < (j) ? FF_GD(j, f, t) : FF_GD(j, f, t) + 1)
+#define FF_GROW(j, f) { \
+    FF_G(j, f, 0), FF_G(j, f, 1), FF_G(j, f, 2), FF_G(j, f, 3), FF_G(j, f, 4), \
+    FF_G(j, f, 5), FF_G(j, f, 6), FF_G(j, f, 7), FF_G(j, f, 8), FF_G(j, f, 9), \
+    FF_G(j, f, 10), FF_G(j, f, 11), FF_G(j, f, 12), FF_G(j, f, 13), FF_G(j, f, 14), \
+    FF_G(j, f, 15)}
+#define FF_GJ(j) FF_GROW(j, 0), FF_GROW(j, 1), FF_GROW(j, 2), FF_GROW(j, 3), FF_GROW(j, 4), \
+    FF_GROW(j, 5), FF_GROW(j, 6), FF_GROW(j, 7), FF_GROW(j, 8)
+static const uint8_t FF_GATHER[72][16] __attribute__((aligned(16))) = {
+    FF_GJ(1), FF_GJ(2), FF_GJ(3), FF_GJ(4), FF_GJ(5), FF_GJ(6), FF_GJ(7), FF_GJ(8)
+};
+#undef FF_GJ
+#undef FF_GROW
+#undef FF_G
+#undef FF_GD
+
+/* One string s[0..len) (len <= 15) as ff_pre_decimal's plain decimal, from its digit and
+   '0' bits (dm, zm; bit i = s[i]): 1..8 digits, optionally '.' and 1..8 digits. Returns
+   its FF_GATHER row and sets *f (fraction digits up to the last non-zero one), or -1. */
+FF_SIMD_INLINE int ff_avx2_row(unsigned dm, unsigned zm, int len, const char* s, int* f) {
+    unsigned in = (1u << len) - 1, nd = ~dm & in, nz;
+    int dot;
+    if (!nd) {
+        if ((unsigned)(len - 1) > 7u) return -1;
+        *f = 0;
+        return (len - 1) * 9;
+    }
+    dot = ff_ctz64(nd);
+    if ((nd & (nd - 1)) || s[dot] != '.' || (unsigned)(dot - 1) > 7u
+            || (unsigned)(len - dot - 2) > 7u)
+        return -1;
+    nz = ~zm & in & ~((2u << dot) - 1);
+    *f = nz ? (int)(31 - __builtin_clz(nz)) - dot : 0;
+    return (dot - 1) * 9 + *f;
+}
+
+/* The usual level `["<decimal>","<decimal>"]` at lp[0] (lp[0..FF_AVX2_READ) readable; it
+   reads at most lp[0..38)), each string ff_pre_decimal's plain decimal of at most 15
+   bytes: each string's quote, digit and '0' bits from one 16-byte load, both conversions
+   in one 256-bit chain (price in the low lane, size in the high one). Same contract as
+   ff_tight_level: the index just past its ']' (lp[that] is the ',' or ']' after it, for
+   the caller), or 0 for any other level (the caller's scalar loop takes it, so the batch
+   is exactly the SWAR loop's). Little-endian (FF_SWAR) 2-byte compares. */
+#define FF_AVX2_READ 40
+__attribute__((target("avx2")))
+static inline int ff_level_avx2(const char* lp, ff_tight_lv* o) {
+    const __m128i dq = _mm_set1_epi8('"');
+    __m128i a, b;
+    __m256i t, g;
+    unsigned qa, qb, dm, zm;
+    int l1, l2, s2, r1, r2, f1, f2;
+    uint64_t x, y;
+    uint16_t w;
+    memcpy(&w, lp, 2);
+    if (w != 0x225B) return 0;                  /* '[' '"' */
+    a = _mm_loadu_si128((const __m128i*)(const void*)(lp + 2));
+    qa = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(a, dq));
+    if (!qa) return 0;
+    l1 = ff_ctz64(qa);
+    memcpy(&w, lp + 3 + l1, 2);
+    if (w != 0x222C) return 0;                  /* ',' '"' */
+    s2 = l1 + 5;
+    b = _mm_loadu_si128((const __m128i*)(const void*)(lp + s2));
+    qb = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b, dq));
+    if (!qb) return 0;
+    l2 = ff_ctz64(qb);
+    if (lp[s2 + l2 + 1] != ']') return 0;
+    /* digits: (byte - '0') unsigned <= 9 */
+    t = _mm256_sub_epi8(_mm256_inserti128_si256(_mm256_castsi128_si256(a), b, 1),
+                        _mm256_set1_epi8('0'));
+    dm = (unsigned)_mm256_movemask_epi8(
+        _mm256_cmpeq_epi8(_mm256_min_epu8(t, _mm256_set1_epi8(9)), t));
+    zm = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(t, _mm256_setzero_si256()));
+    r1 = ff_avx2_row(dm & 0xFFFFu, zm & 0xFFFFu, l1, lp + 2, &f1);
+    if (r1 < 0) return 0;
+    r2 = ff_avx2_row(dm >> 16, zm >> 16, l2, lp + s2, &f2);
+    if (r2 < 0) return 0;
+    /* 16 digits per lane: pairs (x10 + x1), quads (x100 + x1), packed to 16 bits, then
+       8-digit halves (x10000 + x1): lane words [high 8 digits, low 8 digits] */
+    g = _mm256_shuffle_epi8(t, _mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_load_si128((const __m128i*)(const void*)FF_GATHER[r1])),
+        _mm_load_si128((const __m128i*)(const void*)FF_GATHER[r2]), 1));
+    g = _mm256_maddubs_epi16(g, _mm256_set1_epi16(0x010A));
+    g = _mm256_madd_epi16(g, _mm256_set1_epi32(0x00010064));
+    g = _mm256_packus_epi32(g, g);
+    g = _mm256_madd_epi16(g, _mm256_set1_epi32(0x00012710));
+    x = (uint64_t)_mm_cvtsi128_si64(_mm256_castsi256_si128(g));
+    y = (uint64_t)_mm_cvtsi128_si64(_mm256_extracti128_si256(g, 1));
+    o->p_pre = ~(int64_t)(((((x & 0xFFFFFFFFu) * 100000000u) + (x >> 32)) << 5) | (unsigned)f1);
+    o->s_pre = ~(int64_t)(((((y & 0xFFFFFFFFu) * 100000000u) + (y >> 32)) << 5) | (unsigned)f2);
+    o->p_off = 2;
+    o->p_len = l1;
+    o->s_off = s2;
+    o->s_len = l2;
+    return s2 + l2 + 2;
+}
+#else
+#define FF_AVX2_READ 40
+static inline int ff_level_avx2(const char* lp, ff_tight_lv* o) {
+    (void)lp; (void)o;
+    return 0;       /* never called: FF_SIMD_AVX2 is not available here */
+}
+#endif
 
 #endif /* FF_SIMD_H */

@@ -160,7 +160,8 @@ cdef inline Py_ssize_t _tight_level(const char* p, Py_ssize_t i, Py_ssize_t n, D
 cdef enum:
     # 64-byte blocks classified at a time by the SIMD loop (1 KB: a usual depth event)
     _TIGHT_BLOCKS = 16
-    # bytes ff_tight_level may read from a level's start; a shorter tail is copied
+    # bytes ff_tight_level may read from a level's start (ff_level_avx2: FF_AVX2_READ,
+    # fewer); a shorter tail is copied
     _TIGHT_READ = 72
     # the tail copy: the payload's last bytes (a tail level starts past the 8th of them)
     _TIGHT_TAIL = 80
@@ -183,9 +184,10 @@ cdef inline void tight_scan_init(TightScan* ts) noexcept nogil:
 
 
 cdef int _levels_tight_simd(Cursor* c, DeltaBatch* b, uint8_t side, TightScan* ts) noexcept nogil:
-    # docs/architecture.md#decoder-fast-paths: the usual level is found from quote and
-    # non-digit bitmaps (no serial scan), anything else goes to _tight_level, so the batch
-    # is exactly the SWAR loop's
+    # docs/architecture.md#decoder-fast-paths: the usual level is found without a serial
+    # scan (AVX2: ff_level_avx2 from its own loads, converting both strings at once; SSE2,
+    # NEON: from quote and non-digit bitmaps), anything else goes to _tight_level, so the
+    # batch is exactly the SWAR loop's
     cdef const char* p = c.p
     cdef const char* lp
     cdef Py_ssize_t n = c.n
@@ -197,6 +199,8 @@ cdef int _levels_tight_simd(Cursor* c, DeltaBatch* b, uint8_t side, TightScan* t
     cdef uint64_t tn[2]
     cdef char tail[_TIGHT_TAIL + _TIGHT_READ + 8]
     cdef bint tail_ready = False
+    cdef bint avx2 = ff_simd_level() == FF_SIMD_AVX2
+    cdef Py_ssize_t need = FF_AVX2_READ if avx2 else _TIGHT_READ
     cdef Delta* d
     cdef char ch
     if i < n and p[i] == b']':
@@ -206,19 +210,22 @@ cdef int _levels_tight_simd(Cursor* c, DeltaBatch* b, uint8_t side, TightScan* t
         tight_scan_init(ts)
         ts.p = p
     while True:
-        if n - i >= _TIGHT_READ:
-            if i + 64 > ts.end or i < ts.base:
-                nblk = (n - i) >> 6
-                if nblk > _TIGHT_BLOCKS:
-                    nblk = _TIGHT_BLOCKS
-                ff_simd_classify(p + i, nblk, ts.quote, ts.nondigit)
-                ts.quote[nblk] = 0
-                ts.nondigit[nblk] = 0
-                ts.base = i
-                ts.end = i + 64 * nblk
+        if n - i >= need:
             lp = p + i
-            r = ff_tight_level(lp, ff_bits_at(ts.quote, i - ts.base),
-                               ff_bits_at(ts.nondigit, i - ts.base), &lv)
+            if avx2:
+                r = ff_level_avx2(lp, &lv)
+            else:
+                if i + 64 > ts.end or i < ts.base:
+                    nblk = (n - i) >> 6
+                    if nblk > _TIGHT_BLOCKS:
+                        nblk = _TIGHT_BLOCKS
+                    ff_simd_classify(p + i, nblk, ts.quote, ts.nondigit)
+                    ts.quote[nblk] = 0
+                    ts.nondigit[nblk] = 0
+                    ts.base = i
+                    ts.end = i + 64 * nblk
+                r = ff_tight_level(lp, ff_bits_at(ts.quote, i - ts.base),
+                                   ff_bits_at(ts.nondigit, i - ts.base), &lv)
         elif n >= _TIGHT_TAIL:
             # the tail: a zero-padded copy of the payload's last bytes (fixed sizes: plain
             # moves; a NUL is no quote, digit nor structure, so only a level whose bytes
@@ -228,8 +235,11 @@ cdef int _levels_tight_simd(Cursor* c, DeltaBatch* b, uint8_t side, TightScan* t
                 memset(tail + _TIGHT_TAIL, 0, _TIGHT_READ + 8)
                 tail_ready = True
             lp = tail + (i - (n - _TIGHT_TAIL))
-            ff_simd_classify(lp, 1, tq, tn)
-            r = ff_tight_level(lp, tq[0], tn[0], &lv)
+            if avx2:
+                r = ff_level_avx2(lp, &lv)
+            else:
+                ff_simd_classify(lp, 1, tq, tn)
+                r = ff_tight_level(lp, tq[0], tn[0], &lv)
         else:
             r = 0
         if r > 0:
