@@ -183,11 +183,21 @@ cdef inline void tight_scan_init(TightScan* ts) noexcept nogil:
     ts.end = 0
 
 
+cdef inline const char* _tail_at(char* tail, bint* ready, const char* p, Py_ssize_t n,
+                                  Py_ssize_t i) noexcept nogil:
+    # p[i] in a zero-padded copy of the payload's last _TIGHT_TAIL bytes (n >= that; i past
+    # its 8th), copied once per array: fixed sizes, plain moves
+    if not ready[0]:
+        memcpy(tail, p + n - _TIGHT_TAIL, _TIGHT_TAIL)
+        memset(tail + _TIGHT_TAIL, 0, _TIGHT_READ + 8)
+        ready[0] = True
+    return tail + (i - (n - _TIGHT_TAIL))
+
+
 cdef int _levels_tight_simd(Cursor* c, DeltaBatch* b, uint8_t side, TightScan* ts) noexcept nogil:
-    # docs/architecture.md#decoder-fast-paths: the usual level is found without a serial
-    # scan (AVX2: ff_level_avx2 from its own loads, converting both strings at once; SSE2,
-    # NEON: from quote and non-digit bitmaps), anything else goes to _tight_level, so the
-    # batch is exactly the SWAR loop's
+    # docs/architecture.md#decoder-fast-paths: the usual level is found from quote and
+    # non-digit bitmaps (no serial scan), anything else goes to _tight_level, so the batch
+    # is exactly the SWAR loop's
     cdef const char* p = c.p
     cdef const char* lp
     cdef Py_ssize_t n = c.n
@@ -199,8 +209,6 @@ cdef int _levels_tight_simd(Cursor* c, DeltaBatch* b, uint8_t side, TightScan* t
     cdef uint64_t tn[2]
     cdef char tail[_TIGHT_TAIL + _TIGHT_READ + 8]
     cdef bint tail_ready = False
-    cdef bint avx2 = ff_simd_level() == FF_SIMD_AVX2
-    cdef Py_ssize_t need = FF_AVX2_READ if avx2 else _TIGHT_READ
     cdef Delta* d
     cdef char ch
     if i < n and p[i] == b']':
@@ -210,36 +218,26 @@ cdef int _levels_tight_simd(Cursor* c, DeltaBatch* b, uint8_t side, TightScan* t
         tight_scan_init(ts)
         ts.p = p
     while True:
-        if n - i >= need:
+        if n - i >= _TIGHT_READ:
+            if i + 64 > ts.end or i < ts.base:
+                nblk = (n - i) >> 6
+                if nblk > _TIGHT_BLOCKS:
+                    nblk = _TIGHT_BLOCKS
+                ff_simd_classify(p + i, nblk, ts.quote, ts.nondigit)
+                ts.quote[nblk] = 0
+                ts.nondigit[nblk] = 0
+                ts.base = i
+                ts.end = i + 64 * nblk
             lp = p + i
-            if avx2:
-                r = ff_level_avx2(lp, &lv)
-            else:
-                if i + 64 > ts.end or i < ts.base:
-                    nblk = (n - i) >> 6
-                    if nblk > _TIGHT_BLOCKS:
-                        nblk = _TIGHT_BLOCKS
-                    ff_simd_classify(p + i, nblk, ts.quote, ts.nondigit)
-                    ts.quote[nblk] = 0
-                    ts.nondigit[nblk] = 0
-                    ts.base = i
-                    ts.end = i + 64 * nblk
-                r = ff_tight_level(lp, ff_bits_at(ts.quote, i - ts.base),
-                                   ff_bits_at(ts.nondigit, i - ts.base), &lv)
+            r = ff_tight_level(lp, ff_bits_at(ts.quote, i - ts.base),
+                               ff_bits_at(ts.nondigit, i - ts.base), &lv)
         elif n >= _TIGHT_TAIL:
             # the tail: a zero-padded copy of the payload's last bytes (fixed sizes: plain
             # moves; a NUL is no quote, digit nor structure, so only a level whose bytes
             # are all real can match)
-            if not tail_ready:
-                memcpy(tail, p + n - _TIGHT_TAIL, _TIGHT_TAIL)
-                memset(tail + _TIGHT_TAIL, 0, _TIGHT_READ + 8)
-                tail_ready = True
-            lp = tail + (i - (n - _TIGHT_TAIL))
-            if avx2:
-                r = ff_level_avx2(lp, &lv)
-            else:
-                ff_simd_classify(lp, 1, tq, tn)
-                r = ff_tight_level(lp, tq[0], tn[0], &lv)
+            lp = _tail_at(tail, &tail_ready, p, n, i)
+            ff_simd_classify(lp, 1, tq, tn)
+            r = ff_tight_level(lp, tq[0], tn[0], &lv)
         else:
             r = 0
         if r > 0:
@@ -269,6 +267,77 @@ cdef int _levels_tight_simd(Cursor* c, DeltaBatch* b, uint8_t side, TightScan* t
         return -1
 
 
+cdef inline int _put_lv(DeltaBatch* b, uint8_t side, const ff_lv* lv, const char* src,
+                        const char* dst) noexcept nogil:
+    # one ff_lv level into the batch, its spans moved from the bytes it read at src to the
+    # payload's at dst
+    cdef Delta* d = batch_next_level(b)
+    if d == NULL:
+        return -1
+    d.side = side
+    d.price_ptr = dst + (lv.price - src)
+    d.price_len = lv.p_len
+    d.price = lv.p_pre
+    d.size_ptr = dst + (lv.size - src)
+    d.size_len = lv.s_len
+    d.size = lv.s_pre
+    return 0
+
+
+cdef enum:
+    # levels ff_levels_avx2 matches per call (a depth event's side fits in one)
+    _AVX2_RUN = 32
+
+
+cdef int _levels_tight_avx2(Cursor* c, DeltaBatch* b, uint8_t side) noexcept nogil:
+    # docs/architecture.md#decoder-fast-paths: runs of usual levels matched and converted
+    # by ff_levels_avx2 (each level from its own loads, no bitmaps), the last ones from the
+    # tail copy by ff_level_avx2, anything else by _tight_level: the SWAR loop's batch
+    cdef const char* p = c.p
+    cdef const char* lp
+    cdef Py_ssize_t n = c.n
+    cdef Py_ssize_t i = c.i + 1
+    cdef Py_ssize_t k, m, stop
+    cdef ff_lv run[_AVX2_RUN]
+    cdef char tail[_TIGHT_TAIL + _TIGHT_READ + 8]
+    cdef bint tail_ready = False
+    cdef int r
+    cdef char ch
+    if i < n and p[i] == b']':
+        c.i = i + 1
+        return 0
+    while True:
+        m = ff_levels_avx2(p, i, n, run, _AVX2_RUN, &stop)
+        if m > 0:
+            for k in range(m):
+                if _put_lv(b, side, &run[k], p, p) < 0:
+                    return -1
+            ch = p[stop]
+            i = stop + 1
+        else:
+            r = 0
+            if n - i < FF_AVX2_READ and n >= _TIGHT_TAIL:
+                lp = _tail_at(tail, &tail_ready, p, n, i)
+                r = ff_level_avx2(lp, &run[0])
+            if r > 0:
+                if _put_lv(b, side, &run[0], lp, p + i) < 0:
+                    return -1
+                ch = lp[r]
+                i += r + 1
+            else:
+                i = _tight_level(p, i, n, b, side)
+                if i < 0:
+                    return -1
+                ch = p[i]
+                i += 1
+        if ch == b',':
+            continue
+        if ch == b']':
+            c.i = i
+            return 0
+        return -1
+
+
 cdef int _levels_tight(Cursor* c, DeltaBatch* b, uint8_t side, TightScan* ts) noexcept nogil:
     """At '[': ``[["price","size"],...]`` with no whitespace and no escapes, the shape
     venues send. 0: parsed (spans recorded, decimals pre-parsed in the same pass);
@@ -278,6 +347,8 @@ cdef int _levels_tight(Cursor* c, DeltaBatch* b, uint8_t side, TightScan* ts) no
     cdef Py_ssize_t i
     cdef char ch
     cdef TightScan own
+    if ff_simd_level() == FF_SIMD_AVX2:
+        return _levels_tight_avx2(c, b, side)
     if ff_simd_level() != FF_SIMD_SCALAR:
         if ts == NULL:
             tight_scan_init(&own)
@@ -325,6 +396,38 @@ def _set_simd_level(str name) -> str:
         raise ValueError(f"SIMD level {name!r} is not one this machine runs "
                          f"({', '.join(simd_levels())})")
     return _SIMD_NAMES[ff_simd_set(_SIMD_NAMES.index(name))]
+
+
+def _level_paths(bytes level) -> tuple:
+    """One level ``["price","size"]`` (the bytes after it: ``]]``) through the SWAR
+    matcher (``_tight_level``) and, where this machine runs the AVX2 level, through
+    ``ff_level_avx2`` alone (tests): ``(swar, avx2)``, each None when that matcher does
+    not take the level, else ``(end, price_at, price_len, size_at, size_len, price_pre,
+    size_pre)``; avx2 is also None without AVX2. Both read a zero-padded copy (as the
+    tail path does)."""
+    cdef bytes data = level + b"]]" + bytes(FF_AVX2_READ)
+    cdef const char* p = data
+    cdef Py_ssize_t n = len(level) + 2
+    cdef DeltaBatch b
+    cdef Delta* d
+    cdef ff_lv lv
+    cdef Py_ssize_t r
+    swar = avx2 = None
+    if batch_init(&b, 4) < 0:
+        raise MemoryError()
+    try:
+        r = _tight_level(p, 0, n, &b, SIDE_BID)
+        if r >= 0 and b.n_levels == 1:
+            d = &b.levels[0]
+            swar = (r, d.price_ptr - p, d.price_len, d.size_ptr - p, d.size_len, d.price,
+                    d.size)
+    finally:
+        batch_free(&b)
+    if ff_simd_available(FF_SIMD_AVX2):
+        r = ff_level_avx2(p, &lv)
+        if r > 0:
+            avx2 = (r, lv.price - p, lv.p_len, lv.size - p, lv.s_len, lv.p_pre, lv.s_pre)
+    return swar, avx2
 
 
 def _init_simd_level(str env) -> None:
