@@ -77,14 +77,16 @@ rc=0
 sanitized_pytest "${TESTS[@]}" "$@" || rc=$?
 # Every SIMD level of the level-array fast path (docs/architecture.md, "Decoder fast
 # paths"): the run above is at the default level (tests/test_simd_dispatch.py already
-# compares every level in-process); the Binance decode tests run once more per other
-# level this machine has, FASTFEED_SIMD forcing it (~30 s each under the sanitizers).
+# compares every level in-process); the decode tests of the venues whose level arrays
+# take it (Binance, Bybit, Coinbase Exchange) run once more per other level this machine
+# has, FASTFEED_SIMD forcing it (~30 s each under the sanitizers).
 levels=$(LD_PRELOAD="$ASAN_LIB" ASAN_OPTIONS=detect_leaks=0 "$VENV/bin/python" -c \
-    "from fastfeed import _parse; print(*_parse.simd_levels()[1:])")
+    "from fastfeed import _parse as p; print(*(v for v in p.simd_levels() if v != p.simd_level()))")
 for level in $levels; do
     echo "== pytest FASTFEED_SIMD=$level (ASan + UBSan)"
     FASTFEED_SIMD=$level sanitized_pytest tests/test_decode_binance.py \
-        tests/test_simd_dispatch.py tests/test_corpus.py "$@" || rc=$?
+        tests/test_simd_dispatch.py tests/test_corpus.py tests/test_decode_bybit.py \
+        tests/test_decode_coinbase.py "$@" || rc=$?
 done
 reports=("$LOGS"/*)
 if [ -e "${reports[0]}" ]; then

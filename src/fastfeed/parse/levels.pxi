@@ -383,9 +383,10 @@ def simd_levels() -> tuple:
 
 
 def simd_level() -> str:
-    """The SIMD level the level-array fast path uses, chosen once at import: the best this
-    CPU runs, or the one ``FASTFEED_SIMD`` names (docs/architecture.md, "Decoder fast
-    paths"). Every level decodes to exactly the same batches; only the speed differs."""
+    """The SIMD level the level-array fast path uses, chosen once at import: ``avx2``
+    where this CPU runs it, else ``scalar``, or the one ``FASTFEED_SIMD`` names
+    (docs/architecture.md, "Decoder fast paths"). Every level decodes to exactly the same
+    batches; only the speed differs."""
     return _SIMD_NAMES[ff_simd_level()]
 
 
@@ -431,11 +432,12 @@ def _level_paths(bytes level) -> tuple:
 
 
 def _init_simd_level(str env) -> None:
-    # FASTFEED_SIMD, read once at import. Unset, "" or "auto": scalar for now, the SIMD
-    # loop measured slower than the SWAR one on the Binance workloads
-    # (docs/architecture.md#decoder-fast-paths); a level must be asked for by name
+    # FASTFEED_SIMD, read once at import. Unset, "" or "auto": avx2 where the machine runs
+    # it, else scalar (the bitmap loop of sse2 and neon measured slower than the SWAR one
+    # on the Binance workloads, docs/architecture.md#decoder-fast-paths); sse2 and neon
+    # must be asked for by name
     if env in ("", "auto"):
-        ff_simd_set(FF_SIMD_SCALAR)
+        ff_simd_set(FF_SIMD_AVX2 if ff_simd_available(FF_SIMD_AVX2) else FF_SIMD_SCALAR)
         return
     if env not in _SIMD_NAMES:
         raise ValueError(f"FASTFEED_SIMD={env!r} is not one of auto, {', '.join(_SIMD_NAMES)}")
