@@ -184,7 +184,7 @@ cdef inline void tight_scan_init(TightScan* ts) noexcept nogil:
 
 
 cdef inline const char* _tail_at(char* tail, bint* ready, const char* p, Py_ssize_t n,
-                                  Py_ssize_t i) noexcept nogil:
+                                 Py_ssize_t i) noexcept nogil:
     # p[i] in a zero-padded copy of the payload's last _TIGHT_TAIL bytes (n >= that; i past
     # its 8th), copied once per array: fixed sizes, plain moves
     if not ready[0]:
