@@ -11,6 +11,8 @@ from collections.abc import Iterator
 import pytest
 from benches import fuzz
 from benches.parse import depth_event, depth_payload
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fastfeed import _parse
 
@@ -221,3 +223,13 @@ def test_levels_inside_runs(i: int, level: bytes) -> None:
     # run starts after it
     _, diff = _parse._bn_paths(_with_level(i, level), *SCALES)
     assert diff is None
+
+
+_DECIMALS = st.from_regex(r"\A[0-9]{0,10}(\.[0-9]{0,10})?\Z") | st.from_regex(
+    r"\A[0-9.eE+\- ]{0,17}\Z")
+
+
+@settings(max_examples=500, deadline=None)
+@given(_DECIMALS, _DECIMALS)
+def test_avx2_random_levels(price: str, size: str) -> None:
+    _check_level(price, size)
