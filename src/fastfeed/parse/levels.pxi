@@ -157,6 +157,15 @@ cdef inline Py_ssize_t _tight_level(const char* p, Py_ssize_t i, Py_ssize_t n, D
     return q + 2
 
 
+ctypedef Py_ssize_t (*_TightLevelFn)(const char* p, Py_ssize_t i, Py_ssize_t n, DeltaBatch* b,
+                                     uint8_t side) noexcept nogil
+
+# _tight_level for the SIMD loops' rare levels and tests: an indirect call, so the scalar
+# loop stays its only direct caller and GCC keeps inlining it there (with more callers it
+# went out of line: +2.3k instructions a Binance event at scalar, callgrind)
+cdef _TightLevelFn _tight_level_far = _tight_level
+
+
 cdef enum:
     # 64-byte blocks classified at a time by the SIMD loop (1 KB: a usual depth event)
     _TIGHT_BLOCKS = 16
@@ -254,7 +263,7 @@ cdef int _levels_tight_simd(Cursor* c, DeltaBatch* b, uint8_t side, TightScan* t
             ch = lp[r]
             i += r + 1
         else:
-            i = _tight_level(p, i, n, b, side)
+            i = _tight_level_far(p, i, n, b, side)
             if i < 0:
                 return -1
             ch = p[i]
@@ -325,7 +334,7 @@ cdef int _levels_tight_avx2(Cursor* c, DeltaBatch* b, uint8_t side) noexcept nog
                 ch = lp[r]
                 i += r + 1
             else:
-                i = _tight_level(p, i, n, b, side)
+                i = _tight_level_far(p, i, n, b, side)
                 if i < 0:
                     return -1
                 ch = p[i]
@@ -338,23 +347,11 @@ cdef int _levels_tight_avx2(Cursor* c, DeltaBatch* b, uint8_t side) noexcept nog
         return -1
 
 
-cdef int _levels_tight(Cursor* c, DeltaBatch* b, uint8_t side, TightScan* ts) noexcept nogil:
-    """At '[': ``[["price","size"],...]`` with no whitespace and no escapes, the shape
-    venues send. 0: parsed (spans recorded, decimals pre-parsed in the same pass);
-    -1: any deviation (nothing reported: the caller restores the batch and cursor and
-    runs the general loop, which gives the exact result or error). ``ts``: the SIMD
-    loop's bitmaps, shared by the arrays of one payload (NULL: a fresh one)."""
-    cdef Py_ssize_t i
+cdef int _levels_tight_swar(Cursor* c, DeltaBatch* b, uint8_t side,
+                            TightScan* ts) noexcept nogil:
+    # the scalar level: _tight_level, one level at a time
+    cdef Py_ssize_t i = c.i + 1
     cdef char ch
-    cdef TightScan own
-    if ff_simd_level() == FF_SIMD_AVX2:
-        return _levels_tight_avx2(c, b, side)
-    if ff_simd_level() != FF_SIMD_SCALAR:
-        if ts == NULL:
-            tight_scan_init(&own)
-            ts = &own
-        return _levels_tight_simd(c, b, side, ts)
-    i = c.i + 1
     if i < c.n and c.p[i] == b']':
         c.i = i + 1
         return 0
@@ -370,6 +367,35 @@ cdef int _levels_tight(Cursor* c, DeltaBatch* b, uint8_t side, TightScan* ts) no
             c.i = i
             return 0
         return -1
+
+
+cdef int _levels_tight_avx2_ts(Cursor* c, DeltaBatch* b, uint8_t side,
+                               TightScan* ts) noexcept nogil:
+    return _levels_tight_avx2(c, b, side)
+
+
+ctypedef int (*_TightFn)(Cursor* c, DeltaBatch* b, uint8_t side, TightScan* ts) noexcept nogil
+
+# The level-array loop by FF_SIMD_* code, called through this table: each loop stays its
+# own function (all inlined into one dispatcher, they outgrow GCC's inlining limits)
+cdef _TightFn _TIGHT_LOOPS[4]
+_TIGHT_LOOPS[FF_SIMD_SCALAR] = _levels_tight_swar
+_TIGHT_LOOPS[FF_SIMD_SSE2] = _levels_tight_simd
+_TIGHT_LOOPS[FF_SIMD_AVX2] = _levels_tight_avx2_ts
+_TIGHT_LOOPS[FF_SIMD_NEON] = _levels_tight_simd
+
+
+cdef int _levels_tight(Cursor* c, DeltaBatch* b, uint8_t side, TightScan* ts) noexcept nogil:
+    """At '[': ``[["price","size"],...]`` with no whitespace and no escapes, the shape
+    venues send. 0: parsed (spans recorded, decimals pre-parsed in the same pass);
+    -1: any deviation (nothing reported: the caller restores the batch and cursor and
+    runs the general loop, which gives the exact result or error). ``ts``: the SIMD
+    loop's bitmaps, shared by the arrays of one payload (NULL: a fresh one)."""
+    cdef TightScan own
+    if ts == NULL:
+        tight_scan_init(&own)
+        ts = &own
+    return _TIGHT_LOOPS[ff_simd_level()](c, b, side, ts)
 
 
 # SIMD levels by FF_SIMD_* code (docs/architecture.md#decoder-fast-paths)
@@ -417,7 +443,7 @@ def _level_paths(bytes level) -> tuple:
     if batch_init(&b, 4) < 0:
         raise MemoryError()
     try:
-        r = _tight_level(p, 0, n, &b, SIDE_BID)
+        r = _tight_level_far(p, 0, n, &b, SIDE_BID)
         if r >= 0 and b.n_levels == 1:
             d = &b.levels[0]
             swar = (r, d.price_ptr - p, d.price_len, d.size_ptr - p, d.size_len, d.price,
