@@ -77,9 +77,10 @@ sanitized_pytest() {
 rc=0
 sanitized_pytest "${TESTS[@]}" "$@" || rc=$?
 # The SIMD levels of the level-array fast path (docs/architecture.md, "Decoder fast paths")
-# are covered by the run above: tests/test_simd_dispatch.py switches to every level this
-# machine has in-process and compares each with the general decoder, so the sanitizers see
-# every level's code without re-running the decode suites once per level.
+# are covered by the run above: the decode suites run at the default level (avx2 where the
+# CPU has it), and tests/test_simd_dispatch.py switches to every level this machine has
+# in-process and compares each with the general decoder, so the sanitizers see every
+# level's code without re-running the decode suites once per level (~45 s a level).
 reports=("$LOGS"/*)
 if [ -e "${reports[0]}" ]; then
     echo "== sanitizer reports (${#reports[@]}, in $LOGS)"

@@ -77,6 +77,21 @@ cdef extern from "ff_simd.h":
     # One usual `["price","size"]` level at lp[0] from its 64-byte masks (72 bytes
     # readable): the index past its ']', or 0 for any other shape.
     int ff_tight_level(const char* lp, uint64_t qm, uint64_t nm, ff_tight_lv* o) noexcept nogil
+    # The AVX2 level: the same usual level and pre-parses from lp[0..FF_AVX2_READ) alone
+    # (no bitmaps; strings of at most 15 bytes), both strings converted at once; one
+    # level (the tail copy), or a run of them from p[i] in one call.
+    enum:
+        FF_AVX2_READ
+    ctypedef struct ff_lv:
+        const char* price
+        const char* size
+        int32_t p_len
+        int32_t s_len
+        int64_t p_pre
+        int64_t s_pre
+    int ff_level_avx2(const char* lp, ff_lv* o) noexcept nogil
+    Py_ssize_t ff_levels_avx2(const char* p, Py_ssize_t i, Py_ssize_t n, ff_lv* out,
+                              Py_ssize_t max, Py_ssize_t* stop) noexcept nogil
 
 
 cdef extern from "ff_shm.h":

@@ -34,6 +34,9 @@ def _set_simd_level(name: str) -> str:
 def _init_simd_level(env: str) -> None:
     """Apply a FASTFEED_SIMD value (what import does once)."""
 
+def _level_paths(level: bytes) -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:
+    """One level through the SWAR matcher and ff_level_avx2 alone (tests)."""
+
 def _bn_paths(
     payload: bytes | bytearray | memoryview,
     price_decimals: int,

@@ -80,8 +80,9 @@ from fastfeed._cdefs cimport (
     ff_take_digits,
 )
 from fastfeed._cdefs cimport (
-    FF_SIMD_SCALAR, ff_bits_at, ff_simd_available, ff_simd_classify, ff_simd_level, ff_simd_set,
-    ff_tight_level, ff_tight_lv,
+    FF_AVX2_READ, FF_SIMD_AVX2, FF_SIMD_NEON, FF_SIMD_SCALAR, FF_SIMD_SSE2, ff_bits_at,
+    ff_level_avx2, ff_levels_avx2, ff_lv, ff_simd_available, ff_simd_classify, ff_simd_level,
+    ff_simd_set, ff_tight_level, ff_tight_lv,
 )
 from fastfeed._cdefs cimport (
     ff_i128, ff_i128_add, ff_i128_from64, ff_i128_hi, ff_i128_lo, ff_i128_mul,

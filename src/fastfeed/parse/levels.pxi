@@ -157,10 +157,20 @@ cdef inline Py_ssize_t _tight_level(const char* p, Py_ssize_t i, Py_ssize_t n, D
     return q + 2
 
 
+ctypedef Py_ssize_t (*_TightLevelFn)(const char* p, Py_ssize_t i, Py_ssize_t n, DeltaBatch* b,
+                                     uint8_t side) noexcept nogil
+
+# _tight_level for the SIMD loops' rare levels and tests: an indirect call, so the scalar
+# loop stays its only direct caller and GCC keeps inlining it there (with more callers it
+# went out of line: +2.3k instructions a Binance event at scalar, callgrind)
+cdef _TightLevelFn _tight_level_far = _tight_level
+
+
 cdef enum:
     # 64-byte blocks classified at a time by the SIMD loop (1 KB: a usual depth event)
     _TIGHT_BLOCKS = 16
-    # bytes ff_tight_level may read from a level's start; a shorter tail is copied
+    # bytes ff_tight_level may read from a level's start (ff_level_avx2: FF_AVX2_READ,
+    # fewer); a shorter tail is copied
     _TIGHT_READ = 72
     # the tail copy: the payload's last bytes (a tail level starts past the 8th of them)
     _TIGHT_TAIL = 80
@@ -180,6 +190,17 @@ cdef inline void tight_scan_init(TightScan* ts) noexcept nogil:
     ts.p = NULL
     ts.base = 0
     ts.end = 0
+
+
+cdef inline const char* _tail_at(char* tail, bint* ready, const char* p, Py_ssize_t n,
+                                 Py_ssize_t i) noexcept nogil:
+    # p[i] in a zero-padded copy of the payload's last _TIGHT_TAIL bytes (n >= that; i past
+    # its 8th), copied once per array: fixed sizes, plain moves
+    if not ready[0]:
+        memcpy(tail, p + n - _TIGHT_TAIL, _TIGHT_TAIL)
+        memset(tail + _TIGHT_TAIL, 0, _TIGHT_READ + 8)
+        ready[0] = True
+    return tail + (i - (n - _TIGHT_TAIL))
 
 
 cdef int _levels_tight_simd(Cursor* c, DeltaBatch* b, uint8_t side, TightScan* ts) noexcept nogil:
@@ -223,11 +244,7 @@ cdef int _levels_tight_simd(Cursor* c, DeltaBatch* b, uint8_t side, TightScan* t
             # the tail: a zero-padded copy of the payload's last bytes (fixed sizes: plain
             # moves; a NUL is no quote, digit nor structure, so only a level whose bytes
             # are all real can match)
-            if not tail_ready:
-                memcpy(tail, p + n - _TIGHT_TAIL, _TIGHT_TAIL)
-                memset(tail + _TIGHT_TAIL, 0, _TIGHT_READ + 8)
-                tail_ready = True
-            lp = tail + (i - (n - _TIGHT_TAIL))
+            lp = _tail_at(tail, &tail_ready, p, n, i)
             ff_simd_classify(lp, 1, tq, tn)
             r = ff_tight_level(lp, tq[0], tn[0], &lv)
         else:
@@ -246,7 +263,7 @@ cdef int _levels_tight_simd(Cursor* c, DeltaBatch* b, uint8_t side, TightScan* t
             ch = lp[r]
             i += r + 1
         else:
-            i = _tight_level(p, i, n, b, side)
+            i = _tight_level_far(p, i, n, b, side)
             if i < 0:
                 return -1
             ch = p[i]
@@ -259,21 +276,82 @@ cdef int _levels_tight_simd(Cursor* c, DeltaBatch* b, uint8_t side, TightScan* t
         return -1
 
 
-cdef int _levels_tight(Cursor* c, DeltaBatch* b, uint8_t side, TightScan* ts) noexcept nogil:
-    """At '[': ``[["price","size"],...]`` with no whitespace and no escapes, the shape
-    venues send. 0: parsed (spans recorded, decimals pre-parsed in the same pass);
-    -1: any deviation (nothing reported: the caller restores the batch and cursor and
-    runs the general loop, which gives the exact result or error). ``ts``: the SIMD
-    loop's bitmaps, shared by the arrays of one payload (NULL: a fresh one)."""
-    cdef Py_ssize_t i
+cdef inline int _put_lv(DeltaBatch* b, uint8_t side, const ff_lv* lv, const char* src,
+                        const char* dst) noexcept nogil:
+    # one ff_lv level into the batch, its spans moved from the bytes it read at src to the
+    # payload's at dst
+    cdef Delta* d = batch_next_level(b)
+    if d == NULL:
+        return -1
+    d.side = side
+    d.price_ptr = dst + (lv.price - src)
+    d.price_len = lv.p_len
+    d.price = lv.p_pre
+    d.size_ptr = dst + (lv.size - src)
+    d.size_len = lv.s_len
+    d.size = lv.s_pre
+    return 0
+
+
+cdef enum:
+    # levels ff_levels_avx2 matches per call (a depth event's side fits in one)
+    _AVX2_RUN = 32
+
+
+cdef int _levels_tight_avx2(Cursor* c, DeltaBatch* b, uint8_t side) noexcept nogil:
+    # docs/architecture.md#decoder-fast-paths: runs of usual levels matched and converted
+    # by ff_levels_avx2 (each level from its own loads, no bitmaps), the last ones from the
+    # tail copy by ff_level_avx2, anything else by _tight_level: the SWAR loop's batch
+    cdef const char* p = c.p
+    cdef const char* lp
+    cdef Py_ssize_t n = c.n
+    cdef Py_ssize_t i = c.i + 1
+    cdef Py_ssize_t k, m, stop
+    cdef ff_lv run[_AVX2_RUN]
+    cdef char tail[_TIGHT_TAIL + _TIGHT_READ + 8]
+    cdef bint tail_ready = False
+    cdef int r
     cdef char ch
-    cdef TightScan own
-    if ff_simd_level() != FF_SIMD_SCALAR:
-        if ts == NULL:
-            tight_scan_init(&own)
-            ts = &own
-        return _levels_tight_simd(c, b, side, ts)
-    i = c.i + 1
+    if i < n and p[i] == b']':
+        c.i = i + 1
+        return 0
+    while True:
+        m = ff_levels_avx2(p, i, n, run, _AVX2_RUN, &stop)
+        if m > 0:
+            for k in range(m):
+                if _put_lv(b, side, &run[k], p, p) < 0:
+                    return -1
+            ch = p[stop]
+            i = stop + 1
+        else:
+            r = 0
+            if n - i < FF_AVX2_READ and n >= _TIGHT_TAIL:
+                lp = _tail_at(tail, &tail_ready, p, n, i)
+                r = ff_level_avx2(lp, &run[0])
+            if r > 0:
+                if _put_lv(b, side, &run[0], lp, p + i) < 0:
+                    return -1
+                ch = lp[r]
+                i += r + 1
+            else:
+                i = _tight_level_far(p, i, n, b, side)
+                if i < 0:
+                    return -1
+                ch = p[i]
+                i += 1
+        if ch == b',':
+            continue
+        if ch == b']':
+            c.i = i
+            return 0
+        return -1
+
+
+cdef int _levels_tight_swar(Cursor* c, DeltaBatch* b, uint8_t side,
+                            TightScan* ts) noexcept nogil:
+    # the scalar level: _tight_level, one level at a time
+    cdef Py_ssize_t i = c.i + 1
+    cdef char ch
     if i < c.n and c.p[i] == b']':
         c.i = i + 1
         return 0
@@ -291,6 +369,35 @@ cdef int _levels_tight(Cursor* c, DeltaBatch* b, uint8_t side, TightScan* ts) no
         return -1
 
 
+cdef int _levels_tight_avx2_ts(Cursor* c, DeltaBatch* b, uint8_t side,
+                               TightScan* ts) noexcept nogil:
+    return _levels_tight_avx2(c, b, side)
+
+
+ctypedef int (*_TightFn)(Cursor* c, DeltaBatch* b, uint8_t side, TightScan* ts) noexcept nogil
+
+# The level-array loop by FF_SIMD_* code, called through this table: each loop stays its
+# own function (all inlined into one dispatcher, they outgrow GCC's inlining limits)
+cdef _TightFn _TIGHT_LOOPS[4]
+_TIGHT_LOOPS[FF_SIMD_SCALAR] = _levels_tight_swar
+_TIGHT_LOOPS[FF_SIMD_SSE2] = _levels_tight_simd
+_TIGHT_LOOPS[FF_SIMD_AVX2] = _levels_tight_avx2_ts
+_TIGHT_LOOPS[FF_SIMD_NEON] = _levels_tight_simd
+
+
+cdef int _levels_tight(Cursor* c, DeltaBatch* b, uint8_t side, TightScan* ts) noexcept nogil:
+    """At '[': ``[["price","size"],...]`` with no whitespace and no escapes, the shape
+    venues send. 0: parsed (spans recorded, decimals pre-parsed in the same pass);
+    -1: any deviation (nothing reported: the caller restores the batch and cursor and
+    runs the general loop, which gives the exact result or error). ``ts``: the SIMD
+    loop's bitmaps, shared by the arrays of one payload (NULL: a fresh one)."""
+    cdef TightScan own
+    if ts == NULL:
+        tight_scan_init(&own)
+        ts = &own
+    return _TIGHT_LOOPS[ff_simd_level()](c, b, side, ts)
+
+
 # SIMD levels by FF_SIMD_* code (docs/architecture.md#decoder-fast-paths)
 _SIMD_NAMES = ("scalar", "sse2", "avx2", "neon")
 
@@ -302,9 +409,10 @@ def simd_levels() -> tuple:
 
 
 def simd_level() -> str:
-    """The SIMD level the level-array fast path uses, chosen once at import: the best this
-    CPU runs, or the one ``FASTFEED_SIMD`` names (docs/architecture.md, "Decoder fast
-    paths"). Every level decodes to exactly the same batches; only the speed differs."""
+    """The SIMD level the level-array fast path uses, chosen once at import: ``avx2``
+    where this CPU runs it, else ``scalar``, or the one ``FASTFEED_SIMD`` names
+    (docs/architecture.md, "Decoder fast paths"). Every level decodes to exactly the same
+    batches; only the speed differs."""
     return _SIMD_NAMES[ff_simd_level()]
 
 
@@ -317,12 +425,45 @@ def _set_simd_level(str name) -> str:
     return _SIMD_NAMES[ff_simd_set(_SIMD_NAMES.index(name))]
 
 
+def _level_paths(bytes level) -> tuple:
+    """One level ``["price","size"]`` (the bytes after it: ``]]``) through the SWAR
+    matcher (``_tight_level``) and, where this machine runs the AVX2 level, through
+    ``ff_level_avx2`` alone (tests): ``(swar, avx2)``, each None when that matcher does
+    not take the level, else ``(end, price_at, price_len, size_at, size_len, price_pre,
+    size_pre)``; avx2 is also None without AVX2. Both read a zero-padded copy (as the
+    tail path does)."""
+    cdef bytes data = level + b"]]" + bytes(FF_AVX2_READ)
+    cdef const char* p = data
+    cdef Py_ssize_t n = len(level) + 2
+    cdef DeltaBatch b
+    cdef Delta* d
+    cdef ff_lv lv
+    cdef Py_ssize_t r
+    swar = avx2 = None
+    if batch_init(&b, 4) < 0:
+        raise MemoryError()
+    try:
+        r = _tight_level_far(p, 0, n, &b, SIDE_BID)
+        if r >= 0 and b.n_levels == 1:
+            d = &b.levels[0]
+            swar = (r, d.price_ptr - p, d.price_len, d.size_ptr - p, d.size_len, d.price,
+                    d.size)
+    finally:
+        batch_free(&b)
+    if ff_simd_available(FF_SIMD_AVX2):
+        r = ff_level_avx2(p, &lv)
+        if r > 0:
+            avx2 = (r, lv.price - p, lv.p_len, lv.size - p, lv.s_len, lv.p_pre, lv.s_pre)
+    return swar, avx2
+
+
 def _init_simd_level(str env) -> None:
-    # FASTFEED_SIMD, read once at import. Unset, "" or "auto": scalar for now, the SIMD
-    # loop measured slower than the SWAR one on the Binance workloads
-    # (docs/architecture.md#decoder-fast-paths); a level must be asked for by name
+    # FASTFEED_SIMD, read once at import. Unset, "" or "auto": avx2 where the machine runs
+    # it, else scalar (the bitmap loop of sse2 and neon measured slower than the SWAR one
+    # on the Binance workloads, docs/architecture.md#decoder-fast-paths); sse2 and neon
+    # must be asked for by name
     if env in ("", "auto"):
-        ff_simd_set(FF_SIMD_SCALAR)
+        ff_simd_set(FF_SIMD_AVX2 if ff_simd_available(FF_SIMD_AVX2) else FF_SIMD_SCALAR)
         return
     if env not in _SIMD_NAMES:
         raise ValueError(f"FASTFEED_SIMD={env!r} is not one of auto, {', '.join(_SIMD_NAMES)}")
