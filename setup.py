@@ -76,6 +76,15 @@ extensions = [
 
 JOBS = os.cpu_count() or 1
 
+# The generated .c files depend on the directives: regenerate them all when the last
+# cythonize in this tree was of the other kind (or unknown), not on every debug build (pip
+# runs setup.py twice, for metadata and for the wheel: forcing both doubled a debug build's
+# cythonize).
+KIND = "debug" if DEBUG else "speed"
+KIND_STAMP = SRC / ".cython-kind"
+generated = any(SRC.glob("_*.c"))
+force = generated and (not KIND_STAMP.exists() or KIND_STAMP.read_text() != KIND)
+
 
 class ParallelBuildExt(build_ext):
     """Compile the extensions on every core unless ``-j`` says otherwise (a ``pip install``
@@ -94,7 +103,8 @@ setup(
         compiler_directives=directives,
         include_path=[str(HERE / "src")],
         annotate=os.environ.get("FASTFEED_ANNOTATE", "") not in ("", "0"),
-        force=DEBUG,
+        force=force,
         nthreads=JOBS,
     ),
 )
+KIND_STAMP.write_text(KIND)

@@ -260,7 +260,8 @@ cdef int _cb_array(Cursor* c, DeltaBatch* b, Segment* seg, Pending* pd, bint eve
     else:
         tm.ref = NULL
         tm.len = 0
-        tm.has_ns = False
+        tm.ns = 0               # read only when has_ns (set with it); keeps gcc's
+        tm.has_ns = False       # -Wmaybe-uninitialized quiet
     if cur_peek(c) != b'[':
         _pend(pd, DEC_WRONG_TYPE, c.i, wrong)
         return cur_skip_value(c, 0)
