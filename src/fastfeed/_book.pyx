@@ -381,7 +381,7 @@ cdef Merged _merge_top(int64_t* px, int64_t* sz, Py_ssize_t n, Py_ssize_t lo, Py
     out.absent = 0
     if lo == 0 or lo + n + t > cap or (not bid and c[t - 1].price == pad):
         return out
-    px[-1] = pad
+    (px - 1)[0] = pad                       # the slot below the region (lo >= 1)
     while j < t:
         a = px[i]
         cp = c[j].price
