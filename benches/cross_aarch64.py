@@ -10,8 +10,8 @@ portability; run by ``ci/cross-aarch64.sh``).
    the wheels are built with gcc).
 2. ``tests/simd_harness.c`` (``include/ff_simd.h``'s classify and ``ff_tight_level``)
    built for aarch64 as a freestanding static executable and run in the unicorn emulator
-   at the NEON level, and built for this machine and called in-process at every x86-64
-   level, over real Binance depth events (``make_workload``), the fuzzer's seeds and
+   at the NEON level, and built for this machine and called in-process at SSE2 (the
+   x86-64 level with the same bitmap loop), over real Binance depth events (``make_workload``), the fuzzer's seeds and
    mutations (``benches/fuzz.py``), random bytes and random level arrays: the bitmaps
    must equal a numpy oracle and the NEON matches must equal SSE2's byte for byte.
 3. The harness again with a bug planted in its NEON code: the comparison must catch it.
@@ -84,6 +84,10 @@ def extensions(cythonize: bool = True) -> list[Any]:
     stub = {} if cythonize else {"Cython": types.ModuleType("Cython"), "Cython.Build": fake}
     real, cwd = setuptools.setup, os.getcwd()
     setuptools.setup = lambda **kw: got.update(kw)  # type: ignore[assignment]
+    # setup.py stamps the kind of the generated C (src/fastfeed/.cython-kind); with the
+    # fake cythonize nothing was generated, so the stamp must stay what it was
+    stamp = REPO / "src" / "fastfeed" / ".cython-kind"
+    kind = stamp.read_text() if stamp.exists() else None
     try:
         os.chdir(REPO)                  # setup.py's source paths are relative
         with mock.patch.dict(sys.modules, stub):
@@ -92,6 +96,11 @@ def extensions(cythonize: bool = True) -> list[Any]:
         setuptools.setup = real
         os.chdir(cwd)
         os.environ.update(saved)
+        if not cythonize:
+            if kind is None:
+                stamp.unlink(missing_ok=True)
+            else:
+                stamp.write_text(kind)
     return list(got["ext_modules"])
 
 
